@@ -1,0 +1,50 @@
+# geoplan — two commands on a fresh machine:  make app  |  make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: app test lint typecheck bench data browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[app,dask,bench,dev]"
+	touch $(STAMP)
+
+## make app: create the venv, install, start the map app on the embedded Xiamen data
+app: $(STAMP)
+	$(VENV)/bin/streamlit run apps/streamlit_app.py --server.headless true \
+	    --browser.gatherUsageStats false --server.port $(PORT)
+
+## Debian's Chromium for the real-browser tests (root on CI; sudo elsewhere)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@/usr/bin/chromium --version
+
+## make test: create the venv, install, run every test (unit, doctests, CLI, app, browser)
+test: $(STAMP) browser
+	$(VENV)/bin/ruff check geoplan apps tests benchmarks scripts
+	$(VENV)/bin/mypy geoplan
+	$(VENV)/bin/pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check geoplan apps tests benchmarks scripts
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy geoplan
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+## regenerate the embedded modelled data (seeded: the same files every time)
+data: $(STAMP)
+	$(PY) scripts/build_xiamen_data.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,144 @@
+"""The typer application, output formats and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import (
+    ConfigError,
+    GeoplanError,
+    InfeasibleError,
+    ReadError,
+    SolverError,
+    ValidationError,
+    WriteError,
+)
+
+__all__ = ["app", "place_app", "main", "Format", "emit", "console", "err_console", "EXIT_CODES", "ProjectOpt"]
+
+app = typer.Typer(
+    name="geoplan", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Plan new infrastructure (5G sites, edge data centres, EV charging) against a city's or province's plan.",
+)
+place_app = typer.Typer(no_args_is_help=True, help="Choose sites: 5G stations, edge data centres, charging.")
+app.add_typer(place_app, name="place")
+
+console = Console()
+err_console = Console(stderr=True)
+
+#: Exit code of each error type (0 success, 1 unexpected, 2 usage error from typer/click).
+EXIT_CODES: dict[type[GeoplanError], int] = {
+    ValidationError: 3,
+    ConfigError: 4,
+    ReadError: 5,
+    WriteError: 5,
+    InfeasibleError: 6,
+    SolverError: 7,
+}
+
+
+class Format(str, Enum):
+    """Output formats every command offers."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+ProjectOpt = typer.Option(None, "--project", "-p", help="Project file (geoplan.toml); the embedded Xiamen project by default.",
+                          exists=False, dir_okay=False)
+
+
+def emit(data: dict[str, Any], fmt: Format, *, frame: pd.DataFrame | None = None, title: str = "",
+         footer: list[str] | None = None) -> None:
+    """Print ``data`` as JSON, ``frame`` as CSV, or a rich table with ``footer`` lines."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable) + "\n")
+    elif fmt is Format.csv:
+        if frame is None:
+            raise ConfigError("this command has no table to write as CSV. Fix: use --format json")
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        if frame is not None:
+            t = Table(title=title, show_lines=False)
+            for c in frame.columns:
+                t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(frame[c]) else "left")
+            for row in frame.itertuples(index=False):
+                t.add_row(*[_cell(v) for v in row])
+            console.print(t)
+        for line in footer or []:
+            console.print(line)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if v != v:  # NaN
+            return "–"
+        return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _jsonable(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _exit_code(exc: GeoplanError) -> int:
+    for typ, code in EXIT_CODES.items():
+        if isinstance(exc, typ):
+            return code
+    return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, turn geoplan errors into clear messages and exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(args=args, prog_name="geoplan", standalone_mode=False)
+    except GeoplanError as exc:
+        code = _exit_code(exc)
+        if "json" in args and any(a in ("--format", "-f") or a.startswith("--format=") for a in args):
+            problems = [vars(p) for p in getattr(exc, "problems", [])]
+            payload = {"error": type(exc).__name__, "message": str(exc), "problems": problems}
+            sys.stderr.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        else:
+            err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}", highlight=False, markup=True,
+                              soft_wrap=True)
+        raise SystemExit(code) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise

@@ -1,0 +1,52 @@
+"""``geoplan check``: per-district density against the plan, plus plan consistency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .. import targets
+from ..project import load_project
+from ._app import Format, ProjectOpt, app, emit
+
+__all__ = ["check_cmd"]
+
+
+@app.command("check")
+def check_cmd(
+    year: int = typer.Option(2025, "--year", "-y", help="Target year of the plan (2023, 2024, 2025)."),
+    plan: str = typer.Option(None, "--plan", help="Plan whose targets apply (xiamen, fujian); the project's own by default."),
+    population_year: int = typer.Option(None, "--population-year",
+                                        help="Scale district census shares to this year's year-end total."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    project: Path = ProjectOpt,
+) -> None:
+    """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
+    proj = load_project(project)
+    rep = targets.check(proj, year=year, plan=plan, population_year=population_year)
+    data = rep.to_dict()
+    frame = rep.table.copy()
+    tot = rep.total
+    total_row = {"XZQDM": rep.plan.xzqdm, "XZQMC": f"{rep.plan.scope} (total)", "population": tot["population"],
+                 "stations": tot["stations"], "per_10k": tot["per_10k"], "target_per_10k": tot["target_per_10k"],
+                 "required": tot["required"], "shortfall": tot["shortfall"],
+                 "meets_target": tot["shortfall"] == 0}
+    frame.loc[len(frame)] = total_row
+    footer = [f"Population basis: {rep.basis['description']}."]
+    st = rep.consistency.get("station_target")
+    if st:
+        footer.append(
+            f"Plan consistency: {st['stations']:,} stations at {tot['target_per_10k']:g}/10k imply "
+            f"{st['implied_population_at_target_density']:,.0f} residents "
+            f"({st['implied_vs_census']:.1%} of the census"
+            + (f", {st['implied_vs_latest_yearend']:.1%} of the latest year-end)" if "implied_vs_latest_yearend" in st else ")")
+            + f"; {st['to_build_from_current']:,} stations still to build to reach {st['stations']:,}.")
+    base = rep.consistency.get("baseline")
+    if base:
+        footer.append(f"Baseline {base['year']}: plan {base['plan_per_10k']}/10k; this sites layer gives "
+                      f"{base['layer_per_10k_at_baseline_population']}/10k at the {base['year']} year-end population.")
+    if rep.modelled_layers:
+        footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(rep.modelled_layers)}.[/]")
+    emit(data, fmt, frame=frame, footer=footer,
+         title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})")

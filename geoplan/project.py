@@ -1,0 +1,307 @@
+"""A planning project: the layers of one city or province, validated and projected.
+
+A project is described by a TOML file (``geoplan.toml``) that points at the
+planner's district layer, population raster and site layers. The embedded
+Xiamen project (``data/gis/geoplan.toml``) is the default::
+
+    [project]
+    name = "My city"
+    plan = "xiamen"            # which plan's targets apply (geoplan/targets/<plan>.toml)
+    metric_crs = "EPSG:4548"   # optional: chosen from the data when absent
+
+    [population_stats]         # optional: city totals for consistency checks
+    census_year = 2020
+    yearend = { "2022" = 5308000, "2023" = 5327000 }
+
+    [layers.districts]
+    path = "districts.shp"
+    encoding = "GBK"           # optional, shapefiles without .cpg
+    crs = "GCJ-02"             # optional: declare coordinates that are GCJ-02/BD-09 or lack a CRS
+    fields = { XZQDM = "code", XZQMC = "name", POP = "pop2020" }
+
+    [layers.population]
+    path = "worldpop_2020.tif"
+
+    [layers.sites]
+    path = "sites.gpkg"
+    fields = { SITE_TYPE = "type" }
+
+Paths are relative to the project file.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from . import io
+from ._validate import validate_raster, validate_vector
+from .crs import GEOGRAPHIC_EPSG, WEB_OFFSETS, gk_epsg, to_wgs84
+from .errors import ConfigError, CRSError, Problem, ValidationError
+from .io import Raster
+from .layers import layer_spec
+from .population import Demand, demand_points, district_grid, zonal_sums
+
+__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "KNOWN_LAYERS"]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+#: Vector layers a project may name besides districts and population.
+KNOWN_LAYERS = ("sites", "candidates", "edge_dc", "edge_demand", "car_parks", "charging_stations")
+
+
+@dataclass(frozen=True)
+class Project:
+    """The validated layers of one planning area.
+
+    Vector layers are held in CGCS2000 geographic coordinates (EPSG:4490) with
+    canonical field names; algorithms use the ``*_metric`` views in
+    :attr:`metric_crs`.
+    """
+
+    name: str
+    plan: str
+    districts: gpd.GeoDataFrame
+    population: Raster
+    metric_crs: CRS
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    population_stats: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: Path | None = None
+
+    def __hash__(self) -> int:  # identity: projects are not compared by content
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def layer(self, key: str) -> gpd.GeoDataFrame | None:
+        """Vector layer ``key`` (EPSG:4490), or ``None`` when the project has none."""
+        return self.layers.get(key)
+
+    def metric(self, key: str) -> gpd.GeoDataFrame:
+        """Vector layer ``key`` (or ``"districts"``) in the metric CRS."""
+        return self._metric(key)
+
+    @functools.cache  # noqa: B019 - a project is immutable and lives as long as its caches
+    def _metric(self, key: str) -> gpd.GeoDataFrame:
+        gdf = self.districts if key == "districts" else self.layers.get(key)
+        if gdf is None:
+            raise ConfigError(f"the project has no '{key}' layer. Fix: add [layers.{key}] to the project file")
+        return gdf.to_crs(self.metric_crs)
+
+    @functools.cached_property
+    def grid(self) -> np.ndarray:
+        """District index of each population cell (-1 outside)."""
+        return district_grid(self.population, self.districts)
+
+    @functools.cached_property
+    def raster_population(self) -> np.ndarray:
+        """Population of each district summed from the raster (persons)."""
+        return zonal_sums(self.population, self.districts, grid=self.grid)
+
+    @functools.cached_property
+    def district_population(self) -> np.ndarray:
+        """Resident population of each district: the POP field where given, else the raster sums."""
+        if "POP" in self.districts.columns and self.districts["POP"].notna().all():
+            return self.districts["POP"].to_numpy(dtype=float)
+        return self.raster_population
+
+    @functools.cached_property
+    def demand(self) -> Demand:
+        """Populated cells as demand points in the metric CRS."""
+        return demand_points(self.population, self.districts, metric_crs=self.metric_crs, grid=self.grid)
+
+    def district_of(self, key: str) -> np.ndarray:
+        """District index (-1 outside all) of each feature of point layer ``key``."""
+        return points_in_districts(self.metric(key), self.metric("districts"))
+
+    @property
+    def district_codes(self) -> list[str]:
+        """XZQDM of each district, in order."""
+        return self.districts["XZQDM"].astype(str).tolist()
+
+    @property
+    def district_names(self) -> list[str]:
+        """XZQMC of each district, in order."""
+        return self.districts["XZQMC"].astype(str).tolist()
+
+    def is_modelled(self, key: str) -> bool:
+        """Whether layer ``key`` is modelled (synthetic) rather than observed data."""
+        return bool(self.provenance.get(key, {}).get("modelled", False))
+
+
+def points_in_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.ndarray:
+    """Index of the district holding each point (-1 when outside all); both in one CRS."""
+    if len(points) == 0:
+        return np.zeros(0, dtype=np.int64)
+    tree_idx, geom_idx = districts.sindex.query(points.geometry.to_numpy(), predicate="within")
+    out = np.full(len(points), -1, dtype=np.int64)
+    # a point on a shared border goes to the first district, deterministically
+    order = np.lexsort((geom_idx, tree_idx))
+    pt, dist = tree_idx[order], geom_idx[order]
+    first = np.r_[True, pt[1:] != pt[:-1]]
+    out[pt[first]] = dist[first]
+    return out
+
+
+def prepare_layer(gdf: gpd.GeoDataFrame, key: str, *, declared_crs: str | None = None,
+                  field_map: dict[str, str] | None = None, name: str | None = None) -> gpd.GeoDataFrame:
+    """Validate a vector layer against its spec and bring it to EPSG:4490.
+
+    ``declared_crs`` is what the planner says the coordinates are: ``"GCJ-02"`` or
+    ``"BD-09"`` (converted to WGS84/CGCS2000 with geoplan's own inverse), or an
+    EPSG code for a layer that has no CRS or a wrong one.
+    """
+    label = name or key
+    if declared_crs:
+        decl = declared_crs.upper().replace("_", "-")
+        decl = {"GCJ02": "GCJ-02", "BD09": "BD-09"}.get(decl, decl)
+        if decl in WEB_OFFSETS:
+            if gdf.crs is not None and not CRS.from_user_input(gdf.crs).is_geographic:
+                raise CRSError(Problem(label, "CRS", f"declared {decl} but the file is in projected {gdf.crs}",
+                                       f"{decl} coordinates are longitude/latitude; remove the crs declaration"))
+            gdf = _convert_offset(gdf, decl).set_crs(GEOGRAPHIC_EPSG, allow_override=True)
+            log.info("layer %s: converted %s coordinates to CGCS2000 (EPSG:4490)", label, decl)
+        else:
+            try:
+                crs = CRS.from_user_input(declared_crs)
+            except Exception as exc:
+                raise CRSError(Problem(label, "CRS", f"declared crs {declared_crs!r} is not a CRS PROJ knows",
+                                       "use an EPSG code like \"EPSG:4548\", or \"GCJ-02\" / \"BD-09\"")) from exc
+            if gdf.crs is not None and CRS.from_user_input(gdf.crs) != crs:
+                log.warning("layer %s: file says %s, project file declares %s; using the declaration",
+                            label, gdf.crs, crs)
+            gdf = gdf.set_crs(crs, allow_override=True)
+    gdf = validate_vector(gdf, layer_spec(key), name=label, field_map=field_map)
+    crs = CRS.from_user_input(gdf.crs)
+    if not crs.is_geographic and not crs.is_projected:
+        raise CRSError(Problem(label, "CRS", f"{crs.name} is neither geographic nor projected",
+                               "re-project the layer to EPSG:4490 or a CGCS2000 Gauss-Krüger zone"))
+    out = gdf.to_crs(GEOGRAPHIC_EPSG)
+    _check_lonlat(out, label)
+    return out.reset_index(drop=True)
+
+
+def _convert_offset(gdf: gpd.GeoDataFrame, offset: str) -> gpd.GeoDataFrame:
+    import shapely
+
+    def fn(coords: np.ndarray) -> np.ndarray:
+        lon, lat = to_wgs84(coords[:, 0], coords[:, 1], offset=offset)
+        return np.column_stack([lon, lat])
+
+    out = gdf.copy()
+    out.geometry = shapely.transform(gdf.geometry.to_numpy(), fn)
+    return out
+
+
+def _check_lonlat(gdf: gpd.GeoDataFrame, label: str) -> None:
+    left, bottom, right, top = gdf.total_bounds
+    if not (-180 <= left <= 180 and -90 <= bottom <= 90 and -180 <= right <= 180 and -90 <= top <= 90) \
+            or not np.isfinite([left, bottom, right, top]).all():
+        raise CRSError(Problem(label, "CRS", f"coordinates fall outside the globe after re-projection "
+                               f"(bounds {left:.3f}, {bottom:.3f}, {right:.3f}, {top:.3f})",
+                               "the layer's declared CRS is wrong: declare the real one with crs = ... "
+                               "(a Gauss-Krüger layer with the zone prefix is EPSG:4527, without it EPSG:4548)"))
+
+
+def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan: str = "xiamen",
+                        name: str = "project", layers: dict[str, gpd.GeoDataFrame] | None = None,
+                        metric_crs: str | int | CRS | None = None,
+                        population_stats: dict[str, Any] | None = None,
+                        provenance: dict[str, dict[str, Any]] | None = None,
+                        source: Path | None = None) -> Project:
+    """Build a :class:`Project` from in-memory layers (validated, in EPSG:4490).
+
+    Vector layers that are not yet prepared are validated with :func:`prepare_layer`.
+    """
+    districts = prepare_layer(districts, "districts")
+    validate_raster(population)
+    others = {k: prepare_layer(v, k) for k, v in (layers or {}).items()}
+    if metric_crs is None:
+        cen = districts.geometry.union_all().centroid
+        metric = CRS.from_epsg(gk_epsg([cen.x]))
+    else:
+        metric = CRS.from_user_input(metric_crs)
+    if not metric.is_projected:
+        raise CRSError(Problem("project", "CRS", f"metric_crs {metric.name} is not projected",
+                               "use a CGCS2000 Gauss-Krüger zone such as EPSG:4548"))
+    proj = Project(name=name, plan=plan, districts=districts, population=population, metric_crs=metric,
+                   layers=others, population_stats=dict(population_stats or {}),
+                   provenance=dict(provenance or {}), source=source)
+    _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
+    return proj
+
+
+def load_project(path: str | Path | None = None) -> Project:
+    """Load and validate a project file; the embedded Xiamen project by default.
+
+    Every layer is read, checked and converted before anything is computed; all
+    the problems found are reported together in one :class:`ValidationError`.
+
+    Examples
+    --------
+    >>> proj = load_project()
+    >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts)
+    ('xiamen', 4548, 6)
+    """
+    p = Path(path) if path is not None else io.DEFAULT_PROJECT
+    cfg = io.read_toml(p)
+    root = p.parent
+    head = cfg.get("project", {})
+    lcfg = cfg.get("layers", {})
+    for req in ("districts", "population"):
+        if req not in lcfg:
+            raise ConfigError(f"project file {p} has no [layers.{req}] section. Fix: add it with path = \"...\"")
+    unknown = set(lcfg) - {"districts", "population", *KNOWN_LAYERS}
+    if unknown:
+        raise ConfigError(f"project file {p}: unknown layer(s) {', '.join(sorted(unknown))}. "
+                          f"Fix: use districts, population, {', '.join(KNOWN_LAYERS)}")
+    problems: list[Problem] = []
+    vectors: dict[str, gpd.GeoDataFrame] = {}
+    provenance: dict[str, dict[str, Any]] = {}
+    for key, lc in lcfg.items():
+        if "path" not in lc:
+            raise ConfigError(f"project file {p}: [layers.{key}] has no path. Fix: add path = \"...\"")
+        fpath = (root / lc["path"]).resolve()
+        provenance[key] = {"path": str(fpath), "modelled": bool(lc.get("modelled", False)),
+                           "note": lc.get("note", "")}
+        if key == "population":
+            continue
+        raw = io.read_vector(fpath, layer=key, sublayer=lc.get("layer"), encoding=lc.get("encoding"))
+        try:
+            vectors[key] = prepare_layer(raw, key, declared_crs=lc.get("crs"), field_map=lc.get("fields"))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    pc = lcfg["population"]
+    raster = io.read_raster((root / pc["path"]).resolve(), layer="population", band=int(pc.get("band", 1)))
+    if pc.get("crs") and raster.crs is None:
+        raster = Raster(raster.values, raster.transform, CRS.from_user_input(pc["crs"]), raster.nodata, raster.name)
+    try:
+        validate_raster(raster)
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ValidationError(problems)
+    districts = vectors.pop("districts")
+    stats = cfg.get("population_stats", {})
+    return project_from_layers(
+        districts=districts, population=raster, plan=head.get("plan", "xiamen"), name=head.get("name", p.stem),
+        layers=vectors, metric_crs=head.get("metric_crs"), population_stats=stats,
+        provenance=provenance, source=p,
+    )
+
+
+def district_table(proj: Project) -> pd.DataFrame:
+    """Districts' codes, names and population as a plain table."""
+    return pd.DataFrame({"XZQDM": proj.district_codes, "XZQMC": proj.district_names,
+                         "population": proj.district_population})

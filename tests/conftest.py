@@ -1,0 +1,48 @@
+"""Shared fixtures: the embedded Xiamen project and a tiny hand-made project."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from affine import Affine
+from pyproj import CRS
+from shapely.geometry import Point, box
+
+import geoplan as gp
+from geoplan.io import Raster
+
+
+@pytest.fixture(scope="session")
+def xiamen() -> gp.Project:
+    """The embedded Xiamen project (loaded once per test session)."""
+    return gp.load_project()
+
+
+def tiny_layers(*, pop_a: float = 10_000.0, pop_b: float = 5_000.0, sites_a: int = 20, sites_b: int = 20):
+    """Two 1 km × 1 km districts side by side in EPSG:4548 with a 100 m raster and point sites.
+
+    District A (350901) holds ``pop_a`` persons spread evenly, B (350902) ``pop_b``.
+    """
+    x0, y0 = 600_000.0, 2_700_000.0
+    crs = CRS.from_epsg(4548)
+    districts = gpd.GeoDataFrame(
+        {"XZQDM": ["350901", "350902"], "XZQMC": ["甲区", "乙区"]},
+        geometry=[box(x0, y0, x0 + 1000, y0 + 1000), box(x0 + 1000, y0, x0 + 2000, y0 + 1000)], crs=crs)
+    values = np.zeros((10, 20))
+    values[:, :10] = pop_a / 100
+    values[:, 10:] = pop_b / 100
+    raster = Raster(values=values, transform=Affine(100, 0, x0, 0, -100, y0 + 1000), crs=crs, nodata=-1.0)
+    rng = np.random.default_rng(0)
+    pts = [Point(x0 + rng.uniform(50, 950), y0 + rng.uniform(50, 950)) for _ in range(sites_a)]
+    pts += [Point(x0 + 1000 + rng.uniform(50, 950), y0 + rng.uniform(50, 950)) for _ in range(sites_b)]
+    sites = gpd.GeoDataFrame({"SITE_ID": [f"S{i}" for i in range(len(pts))],
+                              "SITE_TYPE": ["macro"] * len(pts)}, geometry=pts, crs=crs)
+    return districts, raster, sites
+
+
+@pytest.fixture()
+def tiny() -> gp.Project:
+    districts, raster, sites = tiny_layers()
+    return gp.project_from_layers(districts=districts, population=raster, layers={"sites": sites},
+                                  plan="xiamen", name="tiny", metric_crs="EPSG:4548")

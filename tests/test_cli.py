@@ -1,0 +1,58 @@
+import json
+
+import pytest
+
+from geoplan.cli import main
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as ei:
+        main(list(args))
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return ei.value.code or 0, out.out, out.err
+
+
+def test_check_json_schema(capsys):
+    code, out, _ = run(capsys, "check", "--year", "2025", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema"] == "geoplan.check/1"
+    assert set(data) >= {"schema", "plan", "year", "indicator", "population_basis", "districts", "total",
+                         "consistency", "modelled_layers"}
+    assert data["plan"]["document"] == "厦府办〔2023〕58号"
+    assert len(data["districts"]) == 6
+    row_keys = {"XZQDM", "XZQMC", "population", "stations", "per_10k", "target_per_10k", "required", "shortfall",
+                "meets_target"}
+    for row in data["districts"]:
+        assert set(row) == row_keys
+        assert row["shortfall"] == max(0, row["required"] - row["stations"])
+    assert sum(r["stations"] for r in data["districts"]) == data["total"]["stations"] == 10_881
+    assert data["total"]["target_per_10k"] == 33
+    assert data["consistency"]["station_target"]["stations"] == 18_500
+
+
+def test_check_csv_has_total_row(capsys):
+    code, out, _ = run(capsys, "check", "--format", "csv", "--year", "2023")
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0].startswith("XZQDM,XZQMC,population,stations,per_10k")
+    assert len(lines) == 8 and "(total)" in lines[-1]
+    assert ",25.0," in lines[1]  # 2023 target
+
+
+def test_check_table(capsys):
+    code, out, _ = run(capsys, "check")
+    assert code == 0 and "思明区" in out and "Modelled" in out
+
+
+def test_bad_year_is_a_clean_error(capsys):
+    code, out, err = run(capsys, "check", "--year", "2030", "--format", "json")
+    assert code == 4
+    payload = json.loads(err)
+    assert payload["error"] == "ConfigError" and "2025" in payload["message"]
+    assert "Traceback" not in err
+
+
+def test_missing_project_is_a_clean_error(capsys, tmp_path):
+    code, _, err = run(capsys, "check", "--project", str(tmp_path / "none.toml"))
+    assert code == 5 and "does not exist" in err and "Traceback" not in err
