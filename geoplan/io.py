@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import tomllib
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import rasterio
+import rasterio.windows
 import tomli_w
 from affine import Affine
 from pyproj import CRS
@@ -42,6 +44,8 @@ __all__ = [
     "write_vector",
     "read_raster",
     "write_raster",
+    "RasterWriter",
+    "raster_writer",
     "read_toml",
     "write_toml",
     "read_csv",
@@ -106,10 +110,13 @@ class Raster:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], *, layer: str = "output") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+    """Yield a temporary path beside ``path``; move it onto ``path`` only on success.
 
-    A temporary *directory* is used so that multi-file formats (shapefiles, FileGDB)
-    can be written whole and moved as a unit.
+    A temporary *directory* is used so that multi-file outputs (shapefiles with
+    their sidecars, a FileGDB folder, a GeoPackage with a GeoTIFF beside it) can
+    be written whole: everything left in that directory is moved beside
+    ``path`` when the block succeeds, ``path`` itself last; on any failure
+    nothing is moved and the temporary directory is removed.
     """
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
@@ -122,14 +129,11 @@ def atomic_path(path: str | os.PathLike[str], *, layer: str = "output") -> Itera
         yield tmp
         if not tmp.exists():
             raise WriteError(f"writing layer '{layer}' produced no file at {target}")
-        if tmp.is_dir():
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        else:
-            # multi-file outputs (e.g. shapefile sidecars) move together
-            for sib in tmpdir.iterdir():
-                os.replace(sib, parent / sib.name)
+        # sidecars first, the main output last: its presence means the whole set is there
+        for sib in sorted(tmpdir.iterdir()):
+            if sib.name != target.name:
+                _replace(sib, parent / sib.name)
+        _replace(tmp, target)
     except WriteError:
         raise
     except Exception as exc:
@@ -141,31 +145,61 @@ def atomic_path(path: str | os.PathLike[str], *, layer: str = "output") -> Itera
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def _replace(src: Path, dst: Path) -> None:
+    """Move ``src`` onto ``dst``, replacing a previous file or folder of that name."""
+    if dst.is_dir() and not dst.is_symlink():
+        shutil.rmtree(dst)
+    elif dst.exists() and src.is_dir():
+        dst.unlink()
+    os.replace(src, dst)
+
+
 def _missing(path: Path, layer: str) -> ReadError:
     return ReadError(f"layer '{layer}': file {path} does not exist. "
                      "Fix: correct the path in the project file (paths are relative to the project file)")
 
 
 def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | None = None,
-                encoding: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector layer (GeoPackage, shapefile, GeoJSON, FileGDB ...) with pyogrio.
+                encoding: str | None = None, max_zip_bytes: int | None = None) -> gpd.GeoDataFrame:
+    """Read a vector layer (GeoPackage, shapefile, GeoJSON, FileGDB, zipped shapefile) with pyogrio.
 
     Parameters
     ----------
     path : path-like
-        The file (or FileGDB folder).
+        The file, a FileGDB folder, or a ``.zip`` holding a shapefile (or another
+        single-file format).
     layer : str
         Logical layer name, used in messages.
     sublayer : str, optional
-        Layer inside a multi-layer container (GeoPackage, FileGDB).
+        Layer inside a multi-layer container (GeoPackage, FileGDB), or the name of
+        the shapefile inside a zip that holds several.
     encoding : str, optional
-        Attribute encoding of shapefiles without a ``.cpg`` (e.g. ``"GBK"``).
+        Attribute encoding of shapefiles without a ``.cpg`` (e.g. ``"GBK"``). When
+        omitted for such a shapefile, the ``.dbf`` text is tested: valid UTF-8 is
+        read as UTF-8, anything else as GB18030 (the superset of GBK), and a
+        warning says so.
+    max_zip_bytes : int, optional
+        Largest total uncompressed size accepted for a zip (default
+        :data:`MAX_ZIP_BYTES`).
+
+    Raises
+    ------
+    ReadError
+        Missing, unreadable or non-GIS file; unsafe or oversized zip archive.
     """
     p = Path(path)
     if not p.exists():
         raise _missing(p, layer)
+    src: str | Path = p
+    if p.suffix.lower() == ".zip":
+        src, encoding, sublayer = _zip_source(p, layer=layer, sublayer=sublayer, encoding=encoding,
+                                              max_bytes=MAX_ZIP_BYTES if max_zip_bytes is None else max_zip_bytes)
+    elif p.suffix.lower() == ".shp" and encoding is None and not _sibling(p, ".cpg"):
+        dbf = _sibling(p, ".dbf")
+        if dbf is not None:
+            encoding = _guess_dbf_encoding(_read_head(dbf), where=str(p), layer=layer)
     try:
-        gdf = gpd.read_file(p, layer=sublayer, encoding=encoding, engine="pyogrio")
+        gdf = gpd.read_file(src, layer=sublayer, encoding=encoding, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise ReadError(f"layer '{layer}': cannot read {p} as a vector layer ({exc}). "
                         "Fix: export it from your GIS as GeoPackage, shapefile or GeoJSON") from exc
@@ -174,6 +208,121 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
                         "Fix: re-export it from your GIS as GeoPackage") from exc
     log.info("read %d features of layer %s from %s", len(gdf), layer, p)
     return gdf
+
+
+#: Largest total uncompressed size of a zip archive :func:`read_vector` opens (bytes).
+MAX_ZIP_BYTES = 2 * 1024**3
+#: Largest compression ratio of one zip member (a higher one is a "zip bomb").
+MAX_ZIP_RATIO = 200.0
+#: Most members a zip archive may hold.
+MAX_ZIP_MEMBERS = 10_000
+_VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml", ".gml")
+_DBF_SAMPLE_BYTES = 4 * 1024 * 1024
+
+
+def _sibling(p: Path, ext: str) -> Path | None:
+    """The file beside ``p`` with extension ``ext`` in either case, if any."""
+    for cand in (p.with_suffix(ext), p.with_suffix(ext.upper())):
+        if cand.exists():
+            return cand
+    return None
+
+
+def _read_head(p: Path, n: int = _DBF_SAMPLE_BYTES) -> bytes:
+    with p.open("rb") as fh:
+        return fh.read(n)
+
+
+def _guess_dbf_encoding(head: bytes, *, where: str, layer: str) -> str | None:
+    from ._detect import dbf_encoding
+
+    enc = dbf_encoding(head)
+    if enc == "GB18030":
+        log.warning("layer %s: %s has no .cpg and its text is not UTF-8; reading it as GBK/GB18030. "
+                    "If the names look wrong, set encoding = \"...\" for the layer", layer, where)
+    elif enc is not None:
+        log.info("layer %s: %s has no .cpg; its text is valid %s", layer, where, enc)
+    return enc
+
+
+def check_zip(path: str | os.PathLike[str], *, layer: str = "input", max_bytes: int | None = None,
+              max_ratio: float = MAX_ZIP_RATIO, max_members: int = MAX_ZIP_MEMBERS) -> list[str]:
+    """Refuse unsafe zip archives; return the names of their members.
+
+    Refused: member paths that are absolute or climb out of the archive ("zip
+    slip", e.g. ``../../etc/x``), symbolic links, encrypted members, more than
+    ``max_members`` members, a total uncompressed size above ``max_bytes`` and a
+    member compressed more than ``max_ratio`` times (a "zip bomb").
+
+    Raises
+    ------
+    ReadError
+        Naming the first offending member and the limit it breaks.
+    """
+    p = Path(path)
+    limit = MAX_ZIP_BYTES if max_bytes is None else max_bytes
+    try:
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ReadError(f"layer '{layer}': {p} is not a readable zip archive ({exc}). "
+                        "Fix: zip the shapefile's files again (.shp, .shx, .dbf, .prj, .cpg)") from exc
+    with zf:
+        infos = zf.infolist()
+    if len(infos) > max_members:
+        raise ReadError(f"layer '{layer}': {p} holds {len(infos):,} members (limit {max_members:,}). "
+                        "Fix: zip only the layer's own files")
+    total = 0
+    for info in infos:
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+            raise ReadError(f"layer '{layer}': {p} holds a member with an unsafe path {name!r} "
+                            "(absolute or climbing out of the archive: 'zip slip'); it was not opened. "
+                            "Fix: zip the files again from inside their folder")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise ReadError(f"layer '{layer}': {p} holds a symbolic link {name!r}; it was not opened. "
+                            "Fix: zip the real files, not links")
+        if info.flag_bits & 0x1:
+            raise ReadError(f"layer '{layer}': {p} member {name!r} is encrypted. Fix: zip it without a password")
+        total += info.file_size
+        if total > limit:
+            raise ReadError(f"layer '{layer}': {p} unpacks to more than {limit / 1e6:,.0f} MB; it was not opened. "
+                            "Fix: split the layer, or convert it to GeoPackage")
+        if info.file_size > 1_000_000 and info.file_size > max_ratio * max(info.compress_size, 1):
+            raise ReadError(f"layer '{layer}': {p} member {name!r} is compressed "
+                            f"{info.file_size / max(info.compress_size, 1):,.0f} times (limit {max_ratio:g}): "
+                            "a zip bomb or a damaged archive; it was not opened. Fix: zip the real layer files")
+    return [i.filename for i in infos if not i.is_dir()]
+
+
+def _zip_source(p: Path, *, layer: str, sublayer: str | None, encoding: str | None,
+                max_bytes: int) -> tuple[str, str | None, str | None]:
+    """The GDAL ``/vsizip/`` path of the layer inside zip ``p``, its encoding and remaining sub-layer."""
+    names = check_zip(p, layer=layer, max_bytes=max_bytes)
+    vec = [n for n in names if n.lower().endswith(_VECTOR_SUFFIXES) and not n.split("/")[-1].startswith(".")]
+    shps = [n for n in vec if n.lower().endswith(".shp")]
+    cands = shps or vec
+    if sublayer is not None and len(cands) > 1:
+        cands = [n for n in cands if Path(n).stem == sublayer] or cands
+    if not cands:
+        raise ReadError(f"layer '{layer}': {p} holds no shapefile or other vector file "
+                        f"(members: {', '.join(names[:8]) or 'none'}). Fix: zip the layer's .shp, .shx, .dbf and .prj")
+    if len(cands) > 1:
+        raise ReadError(f"layer '{layer}': {p} holds {len(cands)} layers ({', '.join(Path(n).stem for n in cands[:8])}). "
+                        "Fix: name the one to use with layer = \"<name>\" in the project file")
+    member = cands[0]
+    rest = None if (member.lower().endswith(".shp") or len(cands) == 1 and sublayer == Path(member).stem) \
+        else sublayer
+    if member.lower().endswith(".shp") and encoding is None:
+        stem = member[:-4]
+        lower = {n.lower(): n for n in names}
+        if (stem + ".cpg").lower() not in lower:
+            dbf = lower.get((stem + ".dbf").lower())
+            if dbf is not None:
+                with zipfile.ZipFile(p) as zf, zf.open(dbf) as fh:
+                    head = fh.read(_DBF_SAMPLE_BYTES)
+                encoding = _guess_dbf_encoding(head, where=f"{p}:{member}", layer=layer)
+    return f"/vsizip/{p.resolve()}/{member}", encoding, rest
 
 
 def write_vector(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str,
@@ -225,6 +374,48 @@ def write_raster(raster: Raster, path: str | os.PathLike[str], *, dtype: str = "
             if tags:
                 dst.update_tags(**tags)
     return Path(path)
+
+
+class RasterWriter:
+    """Writes windows of a single-band GeoTIFF opened by :func:`raster_writer`."""
+
+    def __init__(self, dataset: Any, dtype: str) -> None:
+        self._dst = dataset
+        self._dtype = dtype
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)`` of the whole raster."""
+        return int(self._dst.height), int(self._dst.width)
+
+    def write(self, values: np.ndarray, *, row_off: int, col_off: int) -> None:
+        """Write ``values`` (2-D) with its top-left cell at ``(row_off, col_off)``."""
+        h, w = values.shape
+        window = rasterio.windows.Window(col_off, row_off, w, h)
+        self._dst.write(values.astype(self._dtype, copy=False), 1, window=window)
+
+
+@contextlib.contextmanager
+def raster_writer(path: str | os.PathLike[str], *, height: int, width: int, transform: Affine, crs: CRS,
+                  nodata: float | None, dtype: str = "float32", name: str = "population",
+                  tags: dict[str, str] | None = None) -> Iterator[RasterWriter]:
+    """Open a single-band GeoTIFF for writing window by window, atomically.
+
+    For rasters too large to hold in memory at once (a province at 100 m): the
+    caller writes each window once with :meth:`RasterWriter.write`; the file
+    appears at ``path`` only when the ``with`` block ends without error.
+    Windows never written hold ``nodata``.
+    """
+    with atomic_path(path, layer=name) as tmp:
+        with rasterio.open(
+            tmp, "w", driver="GTiff", height=height, width=width, count=1, dtype=dtype,
+            crs=crs.to_wkt() if crs is not None else None, transform=transform, nodata=nodata,
+            compress="deflate", predictor=3 if dtype.startswith("float") else 2,
+            tiled=True, blockxsize=256, blockysize=256,
+        ) as dst:
+            if tags:
+                dst.update_tags(**tags)
+            yield RasterWriter(dst, dtype)
 
 
 def read_toml(path: str | os.PathLike[str], *, what: str = "project file") -> dict[str, Any]:

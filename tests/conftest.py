@@ -46,3 +46,19 @@ def tiny() -> gp.Project:
     districts, raster, sites = tiny_layers()
     return gp.project_from_layers(districts=districts, population=raster, layers={"sites": sites},
                                   plan="xiamen", name="tiny", metric_crs="EPSG:4548")
+
+
+@pytest.fixture()
+def tiny_project_file(tmp_path):
+    """The tiny project written to disk with a geoplan.toml (for CLI tests)."""
+    from geoplan import io
+
+    districts, raster, sites = tiny_layers()
+    io.write_vector(districts, tmp_path / "districts.gpkg", layer="districts", driver="GPKG")
+    io.write_raster(raster, tmp_path / "pop.tif")
+    io.write_vector(sites, tmp_path / "sites.gpkg", layer="sites", driver="GPKG")
+    (tmp_path / "geoplan.toml").write_text(
+        '[project]\nname = "tiny"\nplan = "xiamen"\nmetric_crs = "EPSG:4548"\n'
+        '[layers.districts]\npath = "districts.gpkg"\n[layers.population]\npath = "pop.tif"\n'
+        '[layers.sites]\npath = "sites.gpkg"\n', encoding="utf-8")
+    return tmp_path / "geoplan.toml"

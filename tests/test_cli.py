@@ -56,3 +56,32 @@ def test_bad_year_is_a_clean_error(capsys):
 def test_missing_project_is_a_clean_error(capsys, tmp_path):
     code, _, err = run(capsys, "check", "--project", str(tmp_path / "none.toml"))
     assert code == 5 and "does not exist" in err and "Traceback" not in err
+
+
+def test_place_sites_json_and_out(capsys, tiny_project_file, tmp_path):
+    out = tmp_path / "planned.gpkg"
+    code, stdout, _ = run(capsys, "place", "sites", "--year", "2025", "--format", "json",
+                          "--project", str(tiny_project_file), "--out", str(out))
+    assert code == 0
+    data = json.loads(stdout)
+    assert data["schema"] == "geoplan.place_sites/1"
+    assert data["summary"]["new"] == 13 and data["summary"]["districts_meeting_target"] == 2
+    import geopandas as gpd
+
+    planned = gpd.read_file(out)
+    assert len(planned) == 13 and planned.crs.to_epsg() == 4490
+    assert {"SITE_ID", "SITE_TYPE", "RANK", "GAIN_POP", "SOURCE"} <= set(planned.columns)
+
+
+def test_place_sites_infeasible_is_clean(capsys, tiny_project_file):
+    code, _, err = run(capsys, "place", "sites", "--total", "10", "--project", str(tiny_project_file))
+    assert code == 6 and "below the 40 that already exist" in err and "Traceback" not in err
+
+
+def test_whatif_json(capsys, tiny_project_file):
+    code, stdout, _ = run(capsys, "whatif", "--total", "45", "--total", "60", "--format", "json",
+                          "--project", str(tiny_project_file))
+    assert code == 0
+    data = json.loads(stdout)
+    assert [s["summary"]["stations"] for s in data["scenarios"]] == [45, 60]
+    assert data["scenarios"][1]["summary"]["districts_meeting_target"] == 2

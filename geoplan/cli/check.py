@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from .. import targets
-from ..project import load_project
 from ._app import Format, ProjectOpt, app, emit
+from ._resolve import resolve
 
 __all__ = ["check_cmd"]
 
@@ -23,7 +23,7 @@ def check_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
-    proj = load_project(project)
+    proj = resolve(plan, project)
     rep = targets.check(proj, year=year, plan=plan, population_year=population_year)
     data = rep.to_dict()
     frame = rep.table.copy()

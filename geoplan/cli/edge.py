@@ -1,0 +1,89 @@
+"""``geoplan place edge``: edge data centres within the plan's latency circle."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from .. import io
+from ..edge import place_edge
+from ..latency import LatencyModel
+from ..targets.plans import load_plan
+from ._app import Format, ProjectOpt, emit, place_app
+from ._resolve import resolve
+
+__all__ = ["place_edge_cmd", "DRIVERS"]
+
+#: Vector driver of each output extension.
+DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
+
+
+class By(str, Enum):
+    """Rows of the printed table."""
+
+    district = "district"
+    site = "site"
+    demand = "demand"
+
+
+@place_app.command("edge")
+def place_edge_cmd(
+    count: int = typer.Option(None, "--count", "-n", help="Edge data centres in total, existing included "
+                              "(default: the plan's target, 32 for Xiamen)."),
+    latency_ms: float = typer.Option(None, "--latency-ms", help="Latency budget of the circle, ms "
+                                     "(default: the plan's, 1 ms)."),
+    round_trip: bool = typer.Option(False, "--round-trip", help="Read the budget as round trip (default: one way, "
+                                    "as MIIT's optical-layer 1 ms circle)."),
+    route_factor: float = typer.Option(1.5, "--route-factor", help="Fibre route length / straight-line distance."),
+    equipment_ms: float = typer.Option(0.1, "--equipment-ms", help="One-way equipment delay on the path, ms."),
+    fibre_us_per_km: float = typer.Option(5.0, "--fibre-us-per-km", help="Fibre delay, µs/km (ITU-T G.114: 5)."),
+    objective: str = typer.Option("median", "--objective", help="median (weighted mean latency) or center (worst)."),
+    method: str = typer.Option("heuristic", "--method", "-m", help="heuristic (greedy + swaps) or exact (HiGHS)."),
+    spacing: float = typer.Option(2000.0, "--candidate-spacing-m", help="Block size of populated-cell candidates, m."),
+    keep_planned: bool = typer.Option(True, "--keep-planned/--no-keep-planned",
+                                      help="Keep planned sites of the edge_dc layer as fixed."),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
+    by: By = typer.Option(By.district, "--by", help="Table rows: district, site or demand (latency per point)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the chosen sites (GeoPackage/GeoJSON/shapefile by extension)."),
+    plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    project: Path = ProjectOpt,
+) -> None:
+    """Place edge data centres: cover the demand points within the latency circle, then minimise latency."""
+    proj = resolve(plan, project)
+    p = load_plan(plan or proj.plan)
+    if count is None:
+        t = p.text_target("edge_dc")
+        count = int(t.value) if t is not None else 32
+    if latency_ms is None:
+        t = p.text_target("latency_ms")
+        latency_ms = float(t.value) if t is not None else 1.0
+    model = LatencyModel(fibre_us_per_km=fibre_us_per_km, route_factor=route_factor, equipment_ms=equipment_ms,
+                         round_trip=round_trip)
+    res = place_edge(proj, count=count, latency_ms=latency_ms, latency=model, objective=objective, method=method,
+                     candidate_spacing_m=spacing, keep_planned=keep_planned, time_limit_s=time_limit)
+    if out is not None:
+        io.write_vector(res.sites, out, layer="edge_dc", driver=DRIVERS.get(out.suffix.lower(), "GPKG"))
+    s = res.summary
+    data = res.to_dict() | {"out": str(out) if out else None}
+    frame = {By.district: res.districts, By.demand: res.demand,
+             By.site: res.sites.drop(columns="geometry").assign(lon=res.sites.geometry.x.round(6),
+                                                                lat=res.sites.geometry.y.round(6))}[by]
+    gap = "" if s["gap"] is None else f", gap {s['gap']:.4%}"
+    footer = [
+        f"{s['count']} edge data centres ({s['existing']} existing, {s['planned_kept']} planned kept, {s['new']} new; "
+        f"{s['objective']} objective, {s['method']}, status {s['status']}{gap}, {s['runtime_s']:.2f} s).",
+        f"Latency circle: {s['latency_budget_ms']:g} ms {s['latency_model']['reading']} → {s['fibre_km']:g} km of "
+        f"fibre → {s['radius_km']:g} km straight-line radius (route factor {route_factor:g}, equipment "
+        f"{equipment_ms:g} ms, {fibre_us_per_km:g} µs/km).",
+        f"Demand within the circle: {s['covered_share']:.2%} of weight; uncovered: {s['uncovered_points']} points, "
+        f"weight {s['uncovered_weight']:g}. One-way latency mean {s['mean_latency_ms']:.3f} ms, worst "
+        f"{s['max_latency_ms']:.3f} ms; residents within the circle {s['population_within_share']:.2%}.",
+    ]
+    if s["modelled_layers"]:
+        footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s['modelled_layers'])}.[/]")
+    if out is not None:
+        footer.append(f"Sites written to {out}.")
+    emit(data, fmt, frame=frame, footer=footer, title=f"{proj.name}: edge data centres by {by.value}")

@@ -1,0 +1,45 @@
+"""``geoplan whatif``: compare station totals (or scenario files) side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..scenarios import Scenario, load_scenarios, run_scenarios
+from ._app import Format, ProjectOpt, app, emit
+from ._progress import progress_bar
+from ._resolve import resolve
+
+__all__ = ["whatif_cmd"]
+
+
+@app.command("whatif")
+def whatif_cmd(
+    total: list[int] = typer.Option(None, "--total", "-n", help="Station totals to compare (repeat or list)."),
+    scenario: Path = typer.Option(None, "--scenario", "-s", help="Scenario TOML file ([[scenario]] tables)."),
+    year: int = typer.Option(2025, "--year", "-y", help="Target year for the density quotas."),
+    method: str = typer.Option("greedy", "--method", "-m", help="greedy or exact."),
+    band: str = typer.Option("n78", "--band", help="Link-budget band."),
+    outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    project: Path = ProjectOpt,
+) -> None:
+    """Stations per 10k per district, districts meeting target and coverage for each scenario."""
+    scenarios = list(load_scenarios(scenario)) if scenario else []
+    scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, band=band, indoor=not outdoor, seed=seed)
+                  for t in (total or [])]
+    proj = resolve(plan, project)
+    with progress_bar("what-if", enabled=not quiet and fmt is Format.table) as hook:
+        wi = run_scenarios(proj, scenarios, progress=hook)
+    if fmt is Format.table:
+        emit({}, fmt, frame=wi.summary, title=f"{proj.name}: what-if scenarios")
+        pivot = wi.districts.pivot_table(index=["XZQDM", "XZQMC"], columns="scenario", values="per_10k",
+                                         sort=False).reset_index()
+        emit({}, fmt, frame=pivot, title="stations per 10k residents by district",
+             footer=[f"Target {wi.summary['target_per_10k'].iloc[0]:g}/10k ({year}); deterministic for --seed {seed}."])
+    else:
+        emit(wi.to_dict(), fmt, frame=wi.districts)

@@ -1,0 +1,844 @@
+"""Edge data-centre placement within a latency circle.
+
+The plans ask for 32 edge data centres in Xiamen (300 in Fujian) "in ports,
+industrial parks, hospitals, schools and transport hubs" and a 1 ms urban
+latency circle. :mod:`geoplan.latency` turns the latency budget into a
+straight-line radius; this module chooses the sites in two stages:
+
+1. **Coverage** — maximal covering (MCLP) of the weighted demand points within
+   the radius, by :func:`~geoplan.placement.greedy_mclp` (``method="heuristic"``)
+   or :func:`~geoplan.placement.exact_mclp` (``method="exact"``). Existing (and
+   planned) data centres are fixed sites and count toward ``p``.
+2. **Latency** — among plans that cover at least as much demand weight,
+   minimise the demand-weighted mean distance (p-median, ``objective="median"``)
+   or the worst distance (p-center, ``objective="center"``, ties broken by the
+   mean). The heuristic is vertex substitution (Teitz & Bart 1968) with
+   best-improvement swaps, evaluated for all candidate pairs at once from each
+   demand point's nearest and second-nearest site (Whitaker 1983); fixed sites
+   are never swapped out. ``method="exact"`` solves the p-median as a MIP with
+   HiGHS (assignment formulation), or the p-center by bisection over the
+   candidate distances with a covering MIP at each step, then polishes the mean
+   by swaps that keep the worst distance.
+
+The array core is :func:`edge_cover` (a dense distance matrix, rows = demand,
+columns = candidate sites); :func:`place_edge` builds the arrays from a
+:class:`~geoplan.project.Project` and returns an :class:`EdgePlan`.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+from dataclasses import dataclass, field, replace
+from time import perf_counter
+from typing import Any
+
+import geopandas as gpd
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
+
+from .errors import ConfigError, InfeasibleError, Problem, SolverError, ValidationError
+from .latency import DEFAULT_LATENCY, LatencyModel
+from .placement import exact_mclp, greedy_mclp
+from .project import Project, points_in_districts
+from .targets.plans import Plan, load_plan
+
+__all__ = [
+    "OBJECTIVES",
+    "METHODS",
+    "EdgeCover",
+    "EdgePlan",
+    "edge_cover",
+    "place_edge",
+    "populated_block_cells",
+    "check_section",
+]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+#: Latency objectives of the second stage.
+OBJECTIVES = ("median", "center")
+#: Solution methods.
+METHODS = ("heuristic", "exact")
+#: Largest ``rows × candidates`` the exact p-median MIP is built for.
+MAX_EXACT_PAIRS = 250_000
+_TOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeCover:
+    """Sites chosen by :func:`edge_cover`.
+
+    Attributes
+    ----------
+    selected : ndarray of int
+        Column indices of the chosen sites: fixed sites first, then ascending.
+    nearest : ndarray of int
+        For each demand row, the column index of its nearest chosen site.
+    distance_m : ndarray of float
+        Distance from each demand row to its nearest chosen site, metres.
+    covered : ndarray of bool
+        Rows within ``radius_m`` of a chosen site.
+    covered_weight, covered_share : float
+        Demand weight within the radius, and its share of the total (1.0 for a zero total).
+    coverage_bound : float
+        Weight the coverage stage reached; the latency stage never goes below it.
+    mean_distance_m : float
+        Demand-weighted mean of ``distance_m`` (0 for a zero total weight).
+    max_distance_m : float
+        Largest ``distance_m`` over rows of positive weight.
+    objective, method : str
+        As requested.
+    status : str
+        ``"optimal"`` (proved by HiGHS), ``"time_limit"``, ``"feasible"`` or ``"heuristic"``.
+    gap : float or None
+        Relative gap of the latency objective for ``method="exact"``; ``None`` for the heuristic.
+    swaps : int
+        Improving swaps made by the interchange.
+    runtime_s : float
+        Wall-clock seconds, both stages.
+    """
+
+    selected: NDArray[np.int64]
+    nearest: NDArray[np.int64]
+    distance_m: NDArray[np.float64]
+    covered: NDArray[np.bool_]
+    covered_weight: float
+    covered_share: float
+    coverage_bound: float
+    mean_distance_m: float
+    max_distance_m: float
+    objective: str
+    method: str
+    status: str
+    gap: float | None
+    swaps: int
+    runtime_s: float
+
+    def __len__(self) -> int:
+        return int(self.selected.shape[0])
+
+
+def _check_arrays(dist_m: Any, weights: ArrayLike, radius_m: float) -> tuple[NDArray[np.float64],
+                                                                             NDArray[np.float64]]:
+    problems: list[Problem] = []
+    D = np.asarray(dist_m, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if D.ndim != 2:
+        raise ValidationError(Problem("edge", "dist_m", f"must be 2-D (demand × candidates), got {D.ndim}-D",
+                                      "pass a dense distance matrix in metres, rows = demand, columns = sites"))
+    if D.shape[1] == 0:
+        problems.append(Problem("edge", "dist_m", "has no candidate columns", "add candidate sites"))
+    if not np.all(np.isfinite(D)) or (D.size and D.min() < 0):
+        problems.append(Problem("edge", "dist_m", "has negative or non-finite distances",
+                                "pass straight-line distances in metres, >= 0"))
+    if w.shape != (D.shape[0],):
+        problems.append(Problem("edge", "weights", f"has shape {w.shape}, expected ({D.shape[0]},): one per row",
+                                "pass one demand weight per row of dist_m"))
+    elif not np.all(np.isfinite(w)) or np.any(w < 0):
+        problems.append(Problem("edge", "weights", "has negative or non-finite values",
+                                "demand weights must be >= 0"))
+    if not (np.isfinite(radius_m) and radius_m > 0):
+        problems.append(Problem("edge", "radius_m", f"must be a positive number of metres, got {radius_m!r}",
+                                "derive it from a latency budget with LatencyModel.radius_m"))
+    if problems:
+        raise ValidationError(problems)
+    return D, w
+
+
+def _assign(D: NDArray[np.float64], sel: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Nearest chosen column of every row and the distance to it."""
+    sub = D[:, sel]
+    pos = np.argmin(sub, axis=1)
+    return sel[pos], sub[np.arange(D.shape[0]), pos]
+
+
+def _key(d: NDArray[np.float64], w: NDArray[np.float64], objective: str) -> tuple[float, float]:
+    """Lexicographic objective (primary, secondary) of nearest distances ``d``: smaller is better."""
+    total = float(w @ d)
+    if objective == "median":
+        return (total, 0.0)
+    return (float(d[w > 0].max()) if np.any(w > 0) else 0.0, total)
+
+
+def _group_max(values: NDArray[np.float64], near_pos: NDArray[np.int64], s: int) -> NDArray[np.float64]:
+    """Per group (nearest site position) column-wise maximum of ``values`` (rows × columns); -inf if empty."""
+    out = np.full((s, values.shape[1]), -np.inf)
+    order = np.argsort(near_pos, kind="stable")
+    g = near_pos[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    out[g[starts]] = np.maximum.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np.int64], *,
+                 fixed: NDArray[np.int64], radius_m: float, min_cover: float, objective: str,
+                 max_swaps: int) -> tuple[NDArray[np.int64], int]:
+    """Best-improvement vertex substitution keeping covered weight >= ``min_cover``.
+
+    Only rows of positive weight are passed in. Every (in, out) pair is
+    evaluated at once: after removing site ``j`` and adding ``k``, a row keeps
+    ``min(d1, d_k)`` unless ``j`` was its nearest site, in which case it gets
+    ``min(d2, d_k)`` (``d1``, ``d2``: nearest and second-nearest chosen distance).
+    """
+    m = D.shape[1]
+    in_s = np.zeros(m, dtype=np.bool_)
+    in_s[sel] = True
+    is_fixed = np.zeros(m, dtype=np.bool_)
+    is_fixed[fixed] = True
+    n = D.shape[0]
+    swaps = 0
+    rows = np.arange(n)
+    while swaps < max_swaps:
+        S = np.flatnonzero(in_s)
+        cand = np.flatnonzero(~in_s)
+        s = S.size
+        if cand.size == 0 or n == 0 or s == 0 or is_fixed[S].all():
+            break
+        DS = D[:, S]
+        if s > 1:
+            two = np.argpartition(DS, 1, axis=1)[:, :2]
+            a, b = DS[rows, two[:, 0]], DS[rows, two[:, 1]]
+            near_pos = np.where(a <= b, two[:, 0], two[:, 1])
+            d1, d2 = np.minimum(a, b), np.maximum(a, b)
+        else:
+            near_pos = np.zeros(n, dtype=np.int64)
+            d1, d2 = DS[:, 0], np.full(n, np.inf)
+        cur = _key(d1, w, objective)
+        Dk = D[:, cand]
+        base = np.minimum(d1[:, None], Dk)
+        alt = np.minimum(d2[:, None], Dk)
+        G = sp.csr_array((np.ones(n), (near_pos, rows)), shape=(s, n))
+        cov_b = (base <= radius_m).astype(np.float64)
+        cov_a = (alt <= radius_m).astype(np.float64)
+        covw = (w @ cov_b)[None, :] + G @ (w[:, None] * (cov_a - cov_b))
+        total = (w @ base)[None, :] + G @ (w[:, None] * (alt - base))
+        ok = covw >= min_cover - 1e-9 * max(1.0, min_cover)
+        ok[is_fixed[S], :] = False
+        tol = 1e-9 * max(1.0, cur[0] if objective == "median" else cur[1])
+        if objective == "median":
+            better = ok & (total < cur[0] - tol)
+            score = np.where(better, total, np.inf)
+        else:
+            mb = _group_max(base, near_pos, s)
+            ma = _group_max(alt, near_pos, s)
+            top = np.argmax(mb, axis=0)
+            top1 = mb[top, np.arange(cand.size)]
+            mb2 = mb.copy()
+            mb2[top, np.arange(cand.size)] = -np.inf
+            top2 = mb2.max(axis=0) if s > 1 else np.full(cand.size, -np.inf)
+            excl = np.where(np.arange(s)[:, None] == top[None, :], top2[None, :], top1[None, :])
+            newmax = np.maximum(excl, ma)
+            dtol = 1e-9 * max(1.0, cur[0])
+            better = ok & ((newmax < cur[0] - dtol) | ((newmax <= cur[0] + dtol) & (total < cur[1] - tol)))
+            # lexicographic: the smallest worst distance, then the smallest weighted sum among those
+            nm = np.where(better, newmax, np.inf)
+            tie = better & (newmax <= nm.min() + dtol)
+            score = np.where(tie, total, np.inf)
+        if not np.isfinite(score).any():
+            break
+        j_pos, k_pos = np.unravel_index(int(np.argmin(score)), score.shape)
+        in_s[S[j_pos]] = False
+        in_s[cand[k_pos]] = True
+        swaps += 1
+    rest = np.flatnonzero(in_s & ~is_fixed)
+    return np.r_[fixed, rest].astype(np.int64), swaps
+
+
+def _highs(time_limit_s: float, mip_rel_gap: float) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    return h
+
+
+def _pass(h: highspy.Highs, A: sp.csc_array, cost: NDArray[np.float64], col_lower: NDArray[np.float64],
+          col_upper: NDArray[np.float64], row_lower: NDArray[np.float64], row_upper: NDArray[np.float64],
+          integrality: NDArray[np.int32]) -> None:
+    A = sp.csc_array(A)
+    A.sort_indices()
+    status = h.passModel(A.shape[1], A.shape[0], A.nnz, int(highspy.MatrixFormat.kColwise),
+                         int(highspy.ObjSense.kMinimize), 0.0, cost, col_lower, col_upper, row_lower, row_upper,
+                         A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
+                         integrality)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the edge placement model; please report this as a bug")
+
+
+def _exact_median(D: NDArray[np.float64], w: NDArray[np.float64], *, p: int, fixed: NDArray[np.int64],
+                  radius_m: float, min_cover: float, start: NDArray[np.int64], time_limit_s: float,
+                  mip_rel_gap: float) -> tuple[NDArray[np.int64], str, float]:
+    """p-median with a coverage floor, assignment formulation; returns (chosen, status, gap)."""
+    n, m = D.shape
+    if n * m > MAX_EXACT_PAIRS:
+        raise ConfigError(f"the exact p-median needs {n:,} demand points × {m:,} candidates = {n * m:,} "
+                          f"assignment variables, more than {MAX_EXACT_PAIRS:,}. Fix: use method='heuristic', "
+                          "or fewer candidates (a larger candidate spacing)")
+    ones_m = sp.csr_array(np.ones((1, m)))
+    assign = sp.kron(sp.eye_array(n, format="csr"), ones_m, format="csr")
+    link = sp.hstack([-sp.kron(sp.csr_array(np.ones((n, 1))), sp.eye_array(m, format="csr")),
+                      sp.eye_array(n * m, format="csr")])
+    cover = (w[:, None] * (D <= radius_m)).reshape(1, -1)
+    A = sp.vstack([
+        sp.hstack([sp.csr_array((n, m)), assign]),
+        link,
+        sp.hstack([ones_m, sp.csr_array((1, n * m))]),
+        sp.hstack([sp.csr_array((1, m)), sp.csr_array(cover)]),
+    ]).tocsc()
+    inf = highspy.kHighsInf
+    cost = np.r_[np.zeros(m), (w[:, None] * D / 1000.0).ravel()]
+    col_lower = np.zeros(m + n * m)
+    col_lower[fixed] = 1.0
+    slack = 1e-7 * max(1.0, min_cover)
+    row_lower = np.r_[np.ones(n), np.full(n * m, -inf), p, min_cover - slack]
+    row_upper = np.r_[np.ones(n), np.zeros(n * m), p, inf]
+    integrality = np.r_[np.ones(m, dtype=np.int32), np.zeros(n * m, dtype=np.int32)]
+    h = _highs(time_limit_s, mip_rel_gap)
+    _pass(h, A, cost, col_lower, np.ones(m + n * m), row_lower, row_upper, integrality)
+    y0 = np.zeros(m)
+    y0[start] = 1.0
+    near, _ = _assign(D, start)
+    x0 = np.zeros((n, m))
+    x0[np.arange(n), near] = 1.0
+    sol = highspy.HighsSolution()
+    sol.col_value = np.r_[y0, x0.ravel()].tolist()
+    sol.value_valid = True
+    if h.setSolution(sol) == highspy.HighsStatus.kError:
+        log.warning("HiGHS did not accept the warm start; solving from scratch")
+    log.info("edge exact p-median: %d demand × %d candidates, limit %.0f s", n, m, time_limit_s)
+    h.run()
+    status, chosen = _read(h, m, p)
+    info = h.getInfo()
+    obj = float(info.objective_function_value)
+    bound = float(info.mip_dual_bound)
+    gap = max(obj - bound, 0.0) / abs(obj) if obj > 0 else 0.0
+    return chosen, status, gap
+
+
+def _read(h: highspy.Highs, m: int, p: int) -> tuple[str, NDArray[np.int64]]:
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_plan = info.primal_solution_status == highspy.kSolutionStatusFeasible
+    if ms == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible", np.zeros(0, dtype=np.int64)
+    if ms == highspy.HighsModelStatus.kOptimal and has_plan:
+        label = "optimal"
+    elif has_plan:
+        label = "time_limit" if ms == highspy.HighsModelStatus.kTimeLimit else "feasible"
+    else:
+        return "unknown", np.zeros(0, dtype=np.int64)
+    y = np.asarray(h.getSolution().col_value[:m])
+    chosen = np.flatnonzero(y > 0.5).astype(np.int64)
+    if chosen.size != p:
+        raise SolverError(f"HiGHS returned {chosen.size} sites instead of {p} (status "
+                          f"'{h.modelStatusToString(ms)}'); please report this as a bug")
+    return label, chosen
+
+
+def _center_feasible(D: NDArray[np.float64], w: NDArray[np.float64], R: float, *, p: int,
+                     fixed: NDArray[np.int64], radius_m: float, min_cover: float,
+                     time_limit_s: float) -> tuple[str, NDArray[np.int64]]:
+    """Is there a plan of ``p`` sites with every row within ``R`` and coverage >= ``min_cover``?"""
+    n, m = D.shape
+    within_R = sp.csr_array((D <= R + _TOL).astype(np.float64))
+    within_r = sp.csr_array((D <= radius_m).astype(np.float64))
+    # columns: y (m binaries), c (n coverage indicators in [0, 1])
+    A = sp.vstack([
+        sp.hstack([within_R, sp.csr_array((n, n))]),
+        sp.hstack([-within_r, sp.eye_array(n, format="csr")]),
+        sp.hstack([sp.csr_array(np.ones((1, m))), sp.csr_array((1, n))]),
+        sp.hstack([sp.csr_array((1, m)), sp.csr_array(w[None, :])]),
+    ]).tocsc()
+    inf = highspy.kHighsInf
+    col_lower = np.zeros(m + n)
+    col_lower[fixed] = 1.0
+    slack = 1e-7 * max(1.0, min_cover)
+    row_lower = np.r_[np.ones(n), np.full(n, -inf), p, min_cover - slack]
+    row_upper = np.r_[np.full(n, inf), np.zeros(n), p, inf]
+    integrality = np.r_[np.ones(m, dtype=np.int32), np.zeros(n, dtype=np.int32)]
+    h = _highs(time_limit_s, 0.0)
+    _pass(h, A, np.zeros(m + n), col_lower, np.ones(m + n), row_lower, row_upper, integrality)
+    h.run()
+    return _read(h, m, p)
+
+
+def _exact_center(D: NDArray[np.float64], w: NDArray[np.float64], *, p: int, fixed: NDArray[np.int64],
+                  radius_m: float, min_cover: float, start: NDArray[np.int64],
+                  time_limit_s: float) -> tuple[NDArray[np.int64], str, float]:
+    """p-center with a coverage floor by bisection over candidate distances; returns (chosen, status, gap)."""
+    _, d0 = _assign(D, start)
+    best, best_R = start, float(d0.max())
+    values = np.unique(D)
+    lo, hi = 0, int(np.searchsorted(values, best_R - _TOL * max(1.0, best_R)))  # values[hi] ~ best_R
+    bound = 0  # every radius below values[bound] is proven infeasible
+    started = perf_counter()
+    while lo < hi:
+        left = time_limit_s - (perf_counter() - started)
+        if left <= 0:
+            break
+        mid = (lo + hi) // 2
+        status, chosen = _center_feasible(D, w, float(values[mid]), p=p, fixed=fixed, radius_m=radius_m,
+                                          min_cover=min_cover, time_limit_s=left)
+        if chosen.size:
+            best, best_R, hi = chosen, float(values[mid]), mid
+        else:
+            lo = mid + 1
+            if status == "infeasible":  # no plan within values[mid], so none within anything smaller
+                bound = max(bound, lo)
+    timed_out = lo < hi
+    lower = float(values[min(bound, values.size - 1)])
+    gap = 0.0 if best_R <= 0 else max(best_R - lower, 0.0) / best_R
+    status = "optimal" if gap <= 1e-12 else "time_limit" if timed_out else "feasible"
+    return best, status, gap
+
+
+def edge_cover(dist_m: Any, weights: ArrayLike, *, p: int, radius_m: float, objective: str = "median",
+               method: str = "heuristic", fixed: ArrayLike | None = None, time_limit_s: float = 60.0,
+               mip_rel_gap: float = 1e-4, max_swaps: int = 10_000) -> EdgeCover:
+    """Choose ``p`` sites: cover the most demand within ``radius_m``, then minimise distance.
+
+    Parameters
+    ----------
+    dist_m : array_like, shape (n_demand, n_candidates)
+        Straight-line distance from each demand point (row) to each candidate site (column), metres.
+    weights : array_like, shape (n_demand,)
+        Demand weight of each point, >= 0.
+    p : int
+        Number of sites, fixed ones included.
+    radius_m : float
+        Radius of the latency circle (see :meth:`geoplan.latency.LatencyModel.radius_m`).
+    objective : {"median", "center"}
+        Second-stage objective: weighted mean distance, or worst distance (then the mean).
+    method : {"heuristic", "exact"}
+        Greedy coverage + swaps, or HiGHS MIPs for both stages.
+    fixed : array_like of int, optional
+        Columns that must be chosen (existing data centres).
+    time_limit_s, mip_rel_gap : float
+        Limits of each HiGHS stage (``method="exact"``).
+    max_swaps : int
+        Cap on improving swaps of the interchange.
+
+    Returns
+    -------
+    EdgeCover
+
+    Raises
+    ------
+    ValidationError
+        Malformed arrays (shapes, negative distances or weights).
+    InfeasibleError
+        ``p`` below the fixed sites or above the candidates.
+    ConfigError
+        Unknown objective or method, or an exact model too large to build.
+
+    Examples
+    --------
+    Six points on a line, two clusters; the obvious two centres are the middle of each:
+
+    >>> import numpy as np
+    >>> x = np.array([0.0, 1.0, 2.0, 10.0, 11.0, 12.0]) * 1000
+    >>> D = np.abs(x[:, None] - x[None, :])
+    >>> res = edge_cover(D, np.ones(6), p=2, radius_m=50_000)
+    >>> res.selected.tolist(), res.mean_distance_m, res.max_distance_m
+    ([1, 4], 666.6666666666666, 1000.0)
+    """
+    started = perf_counter()
+    D, w = _check_arrays(dist_m, weights, radius_m)
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    try:
+        max_swaps = operator.index(max_swaps)
+    except TypeError:
+        raise ConfigError(f"max_swaps must be a whole number, got {max_swaps!r}") from None
+    coverage = sp.csc_array(D <= radius_m)
+    stage1 = greedy_mclp(coverage, w, p=p, fixed=fixed)
+    if method == "exact":
+        stage1 = exact_mclp(coverage, w, p=p, fixed=fixed, time_limit_s=time_limit_s,
+                            mip_rel_gap=mip_rel_gap, warm_start=stage1)
+    fx = np.asarray(fixed if fixed is not None else [], dtype=np.int64).reshape(-1)
+    min_cover = float(stage1.objective)
+    if p == 0:
+        raise InfeasibleError("p = 0 edge data centres: nothing to place. Fix: pass p >= 1")
+    pos = w > 0
+    Dp, wp = D[pos], w[pos]
+    sel, swaps = _interchange(Dp, wp, stage1.selected, fixed=fx, radius_m=radius_m, min_cover=min_cover,
+                              objective=objective, max_swaps=max_swaps)
+    status, gap = "heuristic", None
+    if method == "exact" and Dp.shape[0]:
+        if objective == "median":
+            chosen, status, gap = _exact_median(Dp, wp, p=p, fixed=fx, radius_m=radius_m, min_cover=min_cover,
+                                                start=sel, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+        else:
+            chosen, status, gap = _exact_center(Dp, wp, p=p, fixed=fx, radius_m=radius_m, min_cover=min_cover,
+                                                start=sel, time_limit_s=time_limit_s)
+            chosen, _ = _interchange(Dp, wp, chosen, fixed=fx, radius_m=radius_m, min_cover=min_cover,
+                                     objective="center", max_swaps=max_swaps)
+        if _key(_assign(Dp, chosen)[1], wp, objective) <= _key(_assign(Dp, sel)[1], wp, objective):
+            sel = np.r_[fx, np.setdiff1d(chosen, fx)].astype(np.int64)
+        if stage1.status != "optimal" and status == "optimal":
+            status = "feasible"  # the latency stage is optimal only for the coverage floor it was given
+    elif method == "exact":
+        status, gap = "optimal", 0.0
+    sel = np.r_[sel[: fx.size], np.sort(sel[fx.size:])].astype(np.int64)
+    near, dist = _assign(D, sel)
+    covered = dist <= radius_m
+    total = float(w.sum())
+    cw = float(w[covered].sum())
+    res = EdgeCover(
+        selected=sel, nearest=near, distance_m=dist, covered=covered, covered_weight=cw,
+        covered_share=cw / total if total > 0 else 1.0, coverage_bound=min_cover,
+        mean_distance_m=float(w @ dist) / total if total > 0 else 0.0,
+        max_distance_m=float(dist[pos].max()) if pos.any() else 0.0, objective=objective, method=method,
+        status=status, gap=gap, swaps=swaps, runtime_s=perf_counter() - started)
+    for arr in (res.selected, res.nearest, res.distance_m, res.covered):
+        arr.setflags(write=False)
+    log.info("edge_cover: %d sites, %.2f%% of weight within %.0f m, mean %.0f m, max %.0f m, %d swaps, %s",
+             len(sel), 100 * res.covered_share, radius_m, res.mean_distance_m, res.max_distance_m, swaps, status)
+    return res
+
+
+# --------------------------------------------------------------------------------------------------
+# Project level
+# --------------------------------------------------------------------------------------------------
+
+
+def populated_block_cells(x: ArrayLike, y: ArrayLike, weights: ArrayLike, *, spacing_m: float,
+                          min_weight: float = 0.0) -> NDArray[np.int64]:
+    """The heaviest point of each ``spacing_m`` square block whose total weight reaches ``min_weight``.
+
+    A grid of candidates that always sits on populated cells (never in the sea
+    or on an empty hill), one per block.
+
+    Examples
+    --------
+    >>> populated_block_cells([10, 20, 1500], [10, 20, 10], [1.0, 3.0, 2.0], spacing_m=1000).tolist()
+    [1, 2]
+    """
+    xs, ys, w = (np.asarray(v, dtype=np.float64) for v in (x, y, weights))
+    if not (np.isfinite(spacing_m) and spacing_m > 0):
+        raise ConfigError(f"candidate spacing must be a positive number of metres, got {spacing_m!r}")
+    if xs.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    bx = np.floor((xs - xs.min()) / spacing_m).astype(np.int64)
+    by = np.floor((ys - ys.min()) / spacing_m).astype(np.int64)
+    block = by * (int(bx.max()) + 1) + bx
+    _, inv = np.unique(block, return_inverse=True)
+    sums = np.bincount(inv, weights=w)
+    order = np.lexsort((-w, inv))  # by block, heaviest first
+    first = order[np.r_[True, inv[order][1:] != inv[order][:-1]]]
+    keep = first[sums[inv[first]] >= min_weight]
+    return np.sort(keep).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class EdgePlan:
+    """Edge data centres for a project: sites, latency per demand point, district counts.
+
+    Attributes
+    ----------
+    sites : GeoDataFrame
+        Chosen sites in EPSG:4490 with the ``edge_dc`` layer's fields (DC_ID,
+        STATUS existing/planned, LAT_MS worst one-way latency to the demand it
+        serves) and SOURCE (existing, planned, demand_point, cell), NAME,
+        XZQDM, XZQMC, N_SERVED, W_SERVED, MODELLED.
+    demand : DataFrame
+        One row per demand point: NAME, CATEGORY, WEIGHT, XZQDM, XZQMC, DC_ID
+        (nearest site), DIST_KM, LAT_MS (one way), RTT_MS, WITHIN (inside the latency circle).
+    districts : DataFrame
+        Per district: sites, existing, new, demand points and weight,
+        uncovered points and weight, weighted mean and worst one-way latency.
+    summary : dict
+        Totals and parameters (JSON-ready).
+    cover : EdgeCover
+        The array-level result.
+    """
+
+    sites: gpd.GeoDataFrame
+    demand: pd.DataFrame
+    districts: pd.DataFrame
+    summary: dict[str, Any]
+    cover: EdgeCover
+    latency: LatencyModel = field(default=DEFAULT_LATENCY)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: summary, per-district table, sites and per-demand latency."""
+        sites = pd.DataFrame(self.sites.drop(columns="geometry"))
+        sites["lon"] = self.sites.geometry.x.round(6)
+        sites["lat"] = self.sites.geometry.y.round(6)
+        return {"schema": "geoplan.edge/1", "summary": self.summary,
+                "districts": _records(self.districts), "sites": _records(sites),
+                "demand": _records(self.demand)}
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for rec in df.to_dict(orient="records"):
+        out.append({k: (None if isinstance(v, float) and not np.isfinite(v) else
+                        v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
+    return out
+
+
+def _modelled(proj: Project, keys: tuple[str, ...]) -> list[str]:
+    return [k for k in keys if k in proj.layers and proj.is_modelled(k)]
+
+
+def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
+               latency: LatencyModel = DEFAULT_LATENCY, objective: str = "median", method: str = "heuristic",
+               candidate_spacing_m: float = 2000.0, min_block_population: float = 1000.0,
+               keep_planned: bool = True, time_limit_s: float = 60.0) -> EdgePlan:
+    """Place ``count`` edge data centres for the project's ``edge_demand`` points.
+
+    Candidates are the demand points themselves, the most populous cell of each
+    ``candidate_spacing_m`` block with at least ``min_block_population``
+    residents, and the project's ``edge_dc`` sites: ``existing`` ones always
+    fixed, ``planned`` ones fixed when ``keep_planned``. Fixed sites count
+    toward ``count`` (the plans' 32 are data centres built by 2025).
+
+    Parameters
+    ----------
+    proj : Project
+        Needs an ``edge_demand`` layer (NAME, CATEGORY, WEIGHT).
+    count : int
+        Edge data centres in total, existing included.
+    latency_ms : float
+        Latency budget of the circle, read one way or round trip as ``latency`` says.
+    latency : LatencyModel
+        Fibre delay, route factor, equipment delay and reading.
+    objective, method, time_limit_s
+        See :func:`edge_cover`.
+    candidate_spacing_m, min_block_population : float
+        Block size and population floor of the cell candidates.
+    keep_planned : bool
+        Keep ``planned`` sites of the ``edge_dc`` layer as fixed sites.
+
+    Returns
+    -------
+    EdgePlan
+
+    Raises
+    ------
+    ConfigError
+        No ``edge_demand`` layer.
+    InfeasibleError
+        More fixed sites than ``count``, or a budget used up by equipment delay.
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> plan = place_edge(gp.load_project(), count=32)
+    >>> len(plan.sites), plan.summary["uncovered_weight"], plan.summary["radius_km"]
+    (32, 0.0, 120.0)
+    """
+    started = perf_counter()
+    if proj.layer("edge_demand") is None:
+        raise ConfigError("the project has no 'edge_demand' layer (ports, industrial parks, hospitals, schools, "
+                          "transport hubs). Fix: add [layers.edge_demand] to the project file")
+    try:
+        count = operator.index(count)
+    except TypeError:
+        raise ConfigError(f"count must be a whole number of data centres, got {count!r}") from None
+    if count < 1:
+        raise ConfigError(f"count must be >= 1, got {count}. Fix: pass e.g. --count 32")
+    radius = latency.radius_m(latency_ms)
+    dm = proj.metric("edge_demand")
+    dxy = np.column_stack([dm.geometry.x.to_numpy(), dm.geometry.y.to_numpy()])
+    weights = dm["WEIGHT"].to_numpy(dtype=float)
+
+    # candidates: existing/planned DCs (fixed), demand points, populated blocks
+    cxy: list[NDArray[np.float64]] = []
+    src: list[str] = []
+    ids: list[str] = []
+    names: list[str] = []
+    n_fixed = 0
+    if proj.layer("edge_dc") is not None:
+        dc = proj.metric("edge_dc")
+        status = dc["STATUS"].astype(str).to_numpy()
+        keep = (status == "existing") | ((status == "planned") & keep_planned)
+        dc = dc[keep]
+        n_fixed = len(dc)
+        cxy.append(np.column_stack([dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()]))
+        src += dc["STATUS"].astype(str).tolist()
+        ids += dc["DC_ID"].astype(str).tolist()
+        names += [""] * len(dc)
+    cxy.append(dxy)
+    src += ["demand_point"] * len(dm)
+    ids += [""] * len(dm)
+    names += dm["NAME"].astype(str).tolist()
+    d = proj.demand
+    blocks = populated_block_cells(d.x, d.y, d.pop, spacing_m=candidate_spacing_m,
+                                   min_weight=min_block_population)
+    cxy.append(np.column_stack([d.x[blocks], d.y[blocks]]))
+    src += ["cell"] * blocks.size
+    ids += [""] * blocks.size
+    names += [""] * blocks.size
+    C = np.vstack(cxy)
+    D = np.hypot(dxy[:, 0, None] - C[None, :, 0], dxy[:, 1, None] - C[None, :, 1])
+    fixed = np.arange(n_fixed, dtype=np.int64)
+    if n_fixed > count:
+        raise InfeasibleError(f"the project's edge_dc layer has {n_fixed} existing{' and planned' if keep_planned else ''} "
+                              f"data centres, more than count = {count}. Fix: raise --count"
+                              + (" or do not keep planned ones (--no-keep-planned)" if keep_planned else ""))
+    res = edge_cover(D, weights, p=count, radius_m=radius, objective=objective, method=method, fixed=fixed,
+                     time_limit_s=time_limit_s)
+
+    one_way = replace(latency, round_trip=False)
+    rtt = replace(latency, round_trip=True)
+    sel = res.selected
+    codes = np.array(proj.district_codes + [""], dtype=object)
+    dnames = np.array(proj.district_names + ["(outside)"], dtype=object)
+    site_pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(C[sel, 0], C[sel, 1]), crs=proj.metric_crs)
+    site_dist = points_in_districts(site_pts, proj.metric("districts"))
+    dem_dist = proj.district_of("edge_demand")
+    lat = one_way.latency_ms(res.distance_m)
+    slot = {int(j): i for i, j in enumerate(sel)}
+    served = np.array([slot[int(j)] for j in res.nearest], dtype=np.int64)
+    n_new = 0
+    dc_ids = []
+    for j in sel:
+        if ids[j]:
+            dc_ids.append(ids[j])
+        else:
+            n_new += 1
+            dc_ids.append(f"EDC{n_new:03d}")
+    worst = np.full(sel.size, np.nan)
+    if served.size:
+        np.fmax.at(worst, served, lat)
+    modelled = _modelled(proj, ("edge_demand", "edge_dc", "population"))
+    sites = gpd.GeoDataFrame({
+        "DC_ID": dc_ids,
+        "STATUS": ["existing" if src[j] == "existing" else "planned" for j in sel],
+        "LAT_MS": np.round(worst, 4),
+        "SOURCE": [src[j] for j in sel],
+        "NAME": [names[j] for j in sel],
+        "XZQDM": codes[site_dist], "XZQMC": dnames[site_dist],
+        "N_SERVED": np.bincount(served, minlength=sel.size).astype(np.int64),
+        "W_SERVED": np.bincount(served, weights=weights, minlength=sel.size).round(3),
+        "MODELLED": np.full(sel.size, int(bool(modelled)), dtype=np.int64),
+    }, geometry=site_pts.geometry.to_numpy(), crs=proj.metric_crs).to_crs(4490)
+    demand = pd.DataFrame({
+        "NAME": dm["NAME"].astype(str).to_numpy(), "CATEGORY": dm["CATEGORY"].astype(str).to_numpy(),
+        "WEIGHT": weights, "XZQDM": codes[dem_dist], "XZQMC": dnames[dem_dist],
+        "DC_ID": np.array(dc_ids, dtype=object)[served] if served.size else np.array([], dtype=object),
+        "DIST_KM": np.round(res.distance_m / 1000.0, 3), "LAT_MS": np.round(lat, 4),
+        "RTT_MS": np.round(rtt.latency_ms(res.distance_m), 4), "WITHIN": res.covered,
+    })
+    districts = _edge_districts(proj, sites, demand)
+    pop_share = _population_within(proj, C[sel], radius)
+    summary = {
+        "count": count, "existing": int(sum(src[j] == "existing" for j in sel)),
+        "planned_kept": int(sum(src[j] == "planned" for j in sel)), "new": n_new,
+        "latency_budget_ms": float(latency_ms), "latency_model": latency.to_dict(),
+        "fibre_km": round(latency.fibre_km(latency_ms), 3), "radius_km": round(radius / 1000.0, 3),
+        "demand_points": len(dm), "demand_weight": round(float(weights.sum()), 3),
+        "covered_share": round(res.covered_share, 6),
+        "uncovered_points": int((~res.covered).sum()),
+        "uncovered_weight": round(float(weights[~res.covered].sum()), 3),
+        "mean_latency_ms": round(float(one_way.latency_ms(res.mean_distance_m)), 4),
+        "max_latency_ms": round(float(one_way.latency_ms(res.max_distance_m)), 4),
+        "max_rtt_ms": round(float(rtt.latency_ms(res.max_distance_m)), 4),
+        "latency_fields": "LAT_MS, mean_latency_ms, max_latency_ms, mean_lat_ms, max_lat_ms are one way; RTT_MS and "
+                          "max_rtt_ms round trip; WITHIN uses the budget as latency_model.reading says",
+        "mean_distance_km": round(res.mean_distance_m / 1000.0, 3),
+        "max_distance_km": round(res.max_distance_m / 1000.0, 3),
+        "population_within_share": round(pop_share, 6),
+        "objective": objective, "method": method, "status": res.status,
+        "gap": None if res.gap is None else round(float(res.gap), 6), "swaps": res.swaps,
+        "candidates": int(C.shape[0]), "runtime_s": round(perf_counter() - started, 3),
+        "modelled_layers": modelled,
+    }
+    return EdgePlan(sites=sites, demand=demand, districts=districts, summary=summary, cover=res, latency=latency)
+
+
+def _population_within(proj: Project, site_xy: NDArray[np.float64], radius_m: float) -> float:
+    """Share of the residents within ``radius_m`` of any site."""
+    d = proj.demand
+    if site_xy.shape[0] == 0 or d.pop.sum() <= 0:
+        return 0.0
+    dist, _ = cKDTree(site_xy).query(d.xy, k=1, distance_upper_bound=radius_m * (1 + 1e-12))
+    return float(d.pop[np.isfinite(dist)].sum() / d.pop.sum())
+
+
+def _edge_districts(proj: Project, sites: gpd.GeoDataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for code, name in zip(proj.district_codes + [""], proj.district_names + ["(outside)"], strict=True):
+        s = sites[sites["XZQDM"] == code]
+        q = demand[demand["XZQDM"] == code]
+        if code == "" and s.empty and q.empty:
+            continue
+        w = q["WEIGHT"].to_numpy()
+        rows.append({
+            "XZQDM": code, "XZQMC": name, "sites": len(s), "existing": int((s["SOURCE"] == "existing").sum()),
+            "new": int((~s["SOURCE"].isin(["existing", "planned"])).sum()),
+            "demand_points": len(q), "demand_weight": round(float(w.sum()), 3),
+            "uncovered_points": int((~q["WITHIN"]).sum()),
+            "uncovered_weight": round(float(w[~q["WITHIN"].to_numpy()].sum()), 3),
+            "mean_lat_ms": round(float(w @ q["LAT_MS"].to_numpy() / w.sum()), 4) if w.sum() > 0 else float("nan"),
+            "max_lat_ms": float(q["LAT_MS"].max()) if len(q) else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 2025,
+                  latency: LatencyModel = DEFAULT_LATENCY) -> dict[str, Any]:
+    """The edge data-centre and latency-circle targets against the project's ``edge_dc`` layer.
+
+    For ``geoplan check``: the plan's edge-DC count (a 2025 target) against
+    existing and planned sites, and the share of ``edge_demand`` weight and of
+    residents inside the plan's latency circle around them.
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> sec = check_section(gp.load_project(), plan="xiamen", year=2025)
+    >>> sec["target"], sec["latency"]["target_ms"], sec["latency"]["radius_km"]
+    (32, 1.0, 120.0)
+    """
+    p = plan if isinstance(plan, Plan) else load_plan(plan or proj.plan)
+    p.check_year(year)
+    tgt = p.text_target("edge_dc")
+    lat_t = p.text_target("latency_ms")
+    existing = planned = 0
+    xy = np.zeros((0, 2))
+    if proj.layer("edge_dc") is not None:
+        dc = proj.metric("edge_dc")
+        st = dc["STATUS"].astype(str)
+        existing, planned = int((st == "existing").sum()), int((st == "planned").sum())
+        xy = np.column_stack([dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()])
+    out: dict[str, Any] = {
+        "indicator": "edge_dc", "plan": p.key,
+        "target": None if tgt is None else int(tgt.value),
+        "target_year": None if tgt is None else int(tgt.year),
+        "quote": None if tgt is None else tgt.quote,
+        "existing": existing, "planned": planned, "total": existing + planned,
+    }
+    if tgt is not None:
+        out["shortfall"] = max(int(tgt.value) - existing - planned, 0)
+        out["meets_target"] = existing + planned >= int(tgt.value)
+    lat: dict[str, Any] = {"target_ms": None if lat_t is None else float(lat_t.value),
+                           "quote": None if lat_t is None else lat_t.quote, "model": latency.to_dict()}
+    if lat_t is not None:
+        radius = latency.radius_m(float(lat_t.value))
+        lat["radius_km"] = round(radius / 1000.0, 3)
+        if xy.shape[0]:
+            lat["population_within_share"] = round(_population_within(proj, xy, radius), 6)
+            if proj.layer("edge_demand") is not None:
+                dm = proj.metric("edge_demand")
+                w = dm["WEIGHT"].to_numpy(dtype=float)
+                dist, _ = cKDTree(xy).query(np.column_stack([dm.geometry.x, dm.geometry.y]), k=1)
+                inside = dist <= radius
+                lat["demand_within_share"] = round(float(w[inside].sum() / w.sum()), 6) if w.sum() > 0 else 1.0
+                lat["demand_outside_points"] = int((~inside).sum())
+        else:
+            lat["population_within_share"] = 0.0
+            lat["note"] = "no edge data centres in the project (no edge_dc layer): nothing is inside the circle yet"
+    out["latency"] = lat
+    out["modelled_layers"] = _modelled(proj, ("edge_demand", "edge_dc"))
+    return out

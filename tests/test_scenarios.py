@@ -1,0 +1,46 @@
+import json
+
+import pytest
+
+from geoplan.errors import ConfigError
+from geoplan.scenarios import Scenario, load_scenarios, run_scenarios, save_scenarios
+
+
+def test_scenario_toml_round_trip(tmp_path):
+    scs = [Scenario(name="a", total=15_000, mix=(0.6, 0.25, 0.15)),
+           Scenario(name="b", year=2024, method="exact", drawn_sites=((118.1, 24.5),), indoor=False)]
+    path = save_scenarios(scs, tmp_path / "s.toml")
+    assert load_scenarios(path) == scs
+
+
+def test_scenario_file_defaults_and_errors(tmp_path):
+    (tmp_path / "s.toml").write_text('[defaults]\nyear = 2024\nband = "n41"\n[[scenario]]\nname = "x"\ntotal = 100\n',
+                                     encoding="utf-8")
+    (sc,) = load_scenarios(tmp_path / "s.toml")
+    assert (sc.year, sc.band, sc.total) == (2024, "n41", 100)
+    (tmp_path / "bad.toml").write_text('[[scenario]]\nname = "x"\ntotl = 100\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown key.*totl"):
+        load_scenarios(tmp_path / "bad.toml")
+    with pytest.raises(ConfigError, match="needs total or year"):
+        Scenario(name="none", year=None)
+    with pytest.raises(ConfigError, match="method"):
+        Scenario(name="m", total=5, method="best")
+
+
+def test_whatif_more_stations_never_worse(tiny):
+    wi = run_scenarios(tiny, [Scenario(name=str(t), total=t) for t in (40, 45, 53, 60)])
+    s = wi.summary
+    assert s["total"].tolist() == [40, 45, 53, 60]
+    assert s["coverage_after"].is_monotonic_increasing
+    assert s["districts_meeting_target"].tolist() == [1, 1, 2, 2]  # A needs 13 new (53 in all)
+    assert len(wi.districts) == 8
+    data = wi.to_dict()
+    json.dumps(data)  # serialisable
+    assert data["schema"] == "geoplan.whatif/1"
+
+
+def test_whatif_deterministic(tiny):
+    a = run_scenarios(tiny, [Scenario(name="x", total=50, seed=1)])
+    b = run_scenarios(tiny, [Scenario(name="x", total=50, seed=1)])
+    assert a.results[0].placement.selected.tolist() == b.results[0].placement.selected.tolist()
+    assert a.summary.equals(b.summary)
