@@ -9,14 +9,16 @@ output behind.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import tomllib
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,16 @@ __all__ = [
     "LAYER_SPEC_DIR",
     "atomic_path",
     "read_vector",
+    "check_zip",
     "write_vector",
+    "OutLayer",
+    "WrittenDataset",
+    "FORMAT_DRIVERS",
+    "EXPORT_MARKER",
+    "MAX_ZIP_BYTES",
+    "dataset_layout",
+    "write_dataset",
+    "read_field_aliases",
     "read_raster",
     "write_raster",
     "RasterWriter",
@@ -311,8 +322,8 @@ def _zip_source(p: Path, *, layer: str, sublayer: str | None, encoding: str | No
         raise ReadError(f"layer '{layer}': {p} holds {len(cands)} layers ({', '.join(Path(n).stem for n in cands[:8])}). "
                         "Fix: name the one to use with layer = \"<name>\" in the project file")
     member = cands[0]
-    rest = None if (member.lower().endswith(".shp") or len(cands) == 1 and sublayer == Path(member).stem) \
-        else sublayer
+    # a shapefile holds one layer; in a zipped GeoPackage ``sublayer`` may name a layer inside it
+    rest = None if member.lower().endswith(".shp") or sublayer == Path(member).stem else sublayer
     if member.lower().endswith(".shp") and encoding is None:
         stem = member[:-4]
         lower = {n.lower(): n for n in names}
@@ -362,60 +373,508 @@ def read_raster(path: str | os.PathLike[str], *, layer: str = "population", band
 def write_raster(raster: Raster, path: str | os.PathLike[str], *, dtype: str = "float32",
                  tags: dict[str, str] | None = None) -> Path:
     """Write a single-band GeoTIFF atomically (deflate-compressed, tiled)."""
-    h, w = raster.values.shape
     with atomic_path(path, layer=raster.name) as tmp:
-        with rasterio.open(
-            tmp, "w", driver="GTiff", height=h, width=w, count=1, dtype=dtype,
-            crs=raster.crs.to_wkt() if raster.crs else None, transform=raster.transform,
-            nodata=raster.nodata, compress="deflate", predictor=3 if dtype.startswith("float") else 2,
-            tiled=True, blockxsize=256, blockysize=256,
-        ) as dst:
-            dst.write(raster.values.astype(dtype), 1)
-            if tags:
-                dst.update_tags(**tags)
+        _write_geotiff(raster, tmp, dtype=dtype, tags=tags)
     return Path(path)
 
 
-class RasterWriter:
-    """Writes windows of a single-band GeoTIFF opened by :func:`raster_writer`."""
+def _write_geotiff(raster: Raster, path: Path, *, dtype: str = "float32",
+                   tags: dict[str, str] | None = None) -> None:
+    h, w = raster.values.shape
+    with rasterio.open(
+        path, "w", driver="GTiff", height=h, width=w, count=1, dtype=dtype,
+        crs=raster.crs.to_wkt() if raster.crs else None, transform=raster.transform,
+        nodata=raster.nodata, compress="deflate", predictor=3 if dtype.startswith("float") else 2,
+        tiled=True, blockxsize=256, blockysize=256,
+    ) as dst:
+        dst.write(raster.values.astype(dtype), 1)
+        if tags:
+            dst.update_tags(**tags)
 
-    def __init__(self, dataset: Any, dtype: str) -> None:
-        self._dst = dataset
+
+class RasterWriter:
+    """A single-band GeoTIFF open for writing window by window (see :func:`raster_writer`)."""
+
+    def __init__(self, dst: Any, dtype: str) -> None:
+        self._dst = dst
         self._dtype = dtype
 
     @property
     def shape(self) -> tuple[int, int]:
-        """``(height, width)`` of the whole raster."""
+        """``(height, width)`` of the raster."""
         return int(self._dst.height), int(self._dst.width)
 
-    def write(self, values: np.ndarray, *, row_off: int, col_off: int) -> None:
-        """Write ``values`` (2-D) with its top-left cell at ``(row_off, col_off)``."""
+    def write(self, values: np.ndarray, *, row_off: int = 0, col_off: int = 0) -> None:
+        """Write the 2-D block ``values`` with its top-left cell at ``(row_off, col_off)``."""
+        from rasterio.windows import Window
+
         h, w = values.shape
-        window = rasterio.windows.Window(col_off, row_off, w, h)
-        self._dst.write(values.astype(self._dtype, copy=False), 1, window=window)
+        self._dst.write(np.asarray(values).astype(self._dtype, copy=False), 1,
+                        window=Window(col_off, row_off, w, h))
 
 
 @contextlib.contextmanager
-def raster_writer(path: str | os.PathLike[str], *, height: int, width: int, transform: Affine, crs: CRS,
-                  nodata: float | None, dtype: str = "float32", name: str = "population",
+def raster_writer(path: str | os.PathLike[str], *, height: int, width: int, transform: Affine,
+                  crs: CRS | str | int | None, nodata: float | None = None, dtype: str = "float32",
                   tags: dict[str, str] | None = None) -> Iterator[RasterWriter]:
-    """Open a single-band GeoTIFF for writing window by window, atomically.
+    """Write a large single-band GeoTIFF block by block, atomically.
 
-    For rasters too large to hold in memory at once (a province at 100 m): the
-    caller writes each window once with :meth:`RasterWriter.write`; the file
-    appears at ``path`` only when the ``with`` block ends without error.
-    Windows never written hold ``nodata``.
+    The file is written beside ``path`` and moved into place only when the
+    ``with`` block ends without error (deflate-compressed, tiled, BigTIFF when needed).
     """
-    with atomic_path(path, layer=name) as tmp:
+    wkt = CRS.from_user_input(crs).to_wkt() if crs is not None else None
+    with atomic_path(path, layer=Path(path).stem) as tmp:
         with rasterio.open(
-            tmp, "w", driver="GTiff", height=height, width=width, count=1, dtype=dtype,
-            crs=crs.to_wkt() if crs is not None else None, transform=transform, nodata=nodata,
-            compress="deflate", predictor=3 if dtype.startswith("float") else 2,
-            tiled=True, blockxsize=256, blockysize=256,
+            tmp, "w", driver="GTiff", height=height, width=width, count=1, dtype=dtype, crs=wkt,
+            transform=transform, nodata=nodata, compress="deflate",
+            predictor=3 if dtype.startswith("float") else 2, tiled=True, blockxsize=256, blockysize=256,
+            BIGTIFF="IF_SAFER",
         ) as dst:
             if tags:
                 dst.update_tags(**tags)
             yield RasterWriter(dst, dtype)
+
+
+#: Output formats of :func:`write_dataset` and their GDAL drivers.
+FORMAT_DRIVERS: dict[str, str] = {"gpkg": "GPKG", "shp": "ESRI Shapefile", "gdb": "OpenFileGDB",
+                                  "geojson": "GeoJSON"}
+_FORMAT_SUFFIX = {"gpkg": ".gpkg", "shp": ".shp", "gdb": ".gdb", "geojson": ".geojson"}
+#: Name of the sidecar that marks a folder as a geoplan export (so re-exporting may replace it).
+EXPORT_MARKER = "geoplan_metadata.json"
+
+
+@dataclass(frozen=True)
+class OutLayer:
+    """One layer or attribute table to write with :func:`write_dataset`.
+
+    Attributes
+    ----------
+    name : str
+        Layer (table) name; for shapefiles and GeoJSON the file stem.
+    frame : pandas.DataFrame
+        A GeoDataFrame for a spatial layer, a plain DataFrame for an attribute table.
+    title : str
+        Layer alias (GeoPackage ``identifier``, FileGDB layer alias).
+    description : str
+        Layer description (GeoPackage ``description``).
+    aliases : dict
+        Field name → alias (GeoPackage ``gpkg_data_columns``, FileGDB field alias).
+    comments : dict
+        Field name → description (GeoPackage ``gpkg_data_columns.description``).
+    metadata : dict
+        Layer metadata items (GeoPackage ``gpkg_metadata``).
+    geometry_type : str, optional
+        Geometry type to declare (needed for empty layers), e.g. ``"Point"``.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    title: str = ""
+    description: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    geometry_type: str | None = None
+
+    @property
+    def is_spatial(self) -> bool:
+        """Whether the layer has geometry."""
+        return isinstance(self.frame, gpd.GeoDataFrame)
+
+    @property
+    def columns(self) -> list[str]:
+        """Attribute columns, in order (no geometry)."""
+        geom = self.frame.geometry.name if self.is_spatial else None  # type: ignore[attr-defined]
+        return [str(c) for c in self.frame.columns if c != geom]
+
+
+@dataclass(frozen=True)
+class WrittenDataset:
+    """What :func:`write_dataset` wrote.
+
+    Attributes
+    ----------
+    path : Path
+        The output (file, ``.gdb`` folder, folder or zip).
+    layout : str
+        ``"file"`` (one container file), ``"gdb"``, ``"folder"``, ``"zip"`` or ``"single"``
+        (one shapefile / GeoJSON file).
+    files : tuple of str
+        Every file written, relative to the output's folder (inside the folder or zip
+        for those layouts).
+    aliases_written : bool
+        Whether field aliases went into the format itself.
+    warnings : tuple of str
+        Things a planner should know (e.g. aliases a format cannot hold).
+    """
+
+    path: Path
+    layout: str
+    files: tuple[str, ...]
+    aliases_written: bool
+    warnings: tuple[str, ...]
+
+
+def dataset_layout(path: str | os.PathLike[str], fmt: str, *, n_layers: int) -> str:
+    """How format ``fmt`` is laid out at ``path``: file, gdb, folder, zip or single.
+
+    GeoPackage is one ``.gpkg`` file, FileGDB one ``.gdb`` folder; shapefiles and
+    GeoJSON go one file per layer into a folder or a ``.zip``, or into a single
+    ``.shp`` / ``.geojson`` file when there is exactly one layer.
+    """
+    from .errors import ConfigError
+
+    p = Path(path)
+    suf = p.suffix.lower()
+    if fmt not in FORMAT_DRIVERS:
+        raise ConfigError(f"unknown output format {fmt!r}. Fix: use one of {', '.join(FORMAT_DRIVERS)}")
+    if fmt == "gpkg":
+        if suf != ".gpkg":
+            raise ConfigError(f"a GeoPackage must be named *.gpkg, not {p.name}. Fix: use --to {p.stem}.gpkg")
+        return "file"
+    if fmt == "gdb":
+        if suf != ".gdb":
+            raise ConfigError(f"a File Geodatabase must be a folder named *.gdb, not {p.name}. "
+                              f"Fix: use --to {p.stem}.gdb")
+        return "gdb"
+    if suf == ".zip":
+        return "zip"
+    if suf in (_FORMAT_SUFFIX[fmt], ".json" if fmt == "geojson" else _FORMAT_SUFFIX[fmt]):
+        if n_layers != 1:
+            raise ConfigError(f"{p.name} can hold one layer but {n_layers} are to be written. "
+                              f"Fix: give a folder name (e.g. --to {p.stem}) or a .zip (--to {p.stem}.zip)")
+        return "single"
+    if suf in (".gpkg", ".gdb", ".shp", ".geojson", ".json", ".tif"):
+        raise ConfigError(f"{p.name} does not fit format {fmt}. Fix: name a folder or a .zip for {fmt} output")
+    return "folder"
+
+
+def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: str = "gpkg",
+                  encoding: str = "UTF-8", sidecars: dict[str, bytes] | None = None,
+                  rasters: dict[str, tuple[Raster, str, dict[str, str]]] | None = None) -> WrittenDataset:
+    """Write several layers, tables, sidecar files and GeoTIFFs as one atomic unit.
+
+    Parameters
+    ----------
+    path : path-like
+        ``*.gpkg`` file, ``*.gdb`` folder, or (shapefile, GeoJSON) a folder, a
+        ``.zip`` or, for one layer, a ``.shp`` / ``.geojson`` file.
+    layers : list of OutLayer
+        Spatial layers and attribute tables (tables only for GeoPackage and FileGDB).
+    fmt : {"gpkg", "shp", "gdb", "geojson"}
+        Output format.
+    encoding : str
+        Shapefile attribute encoding, written to each ``.cpg`` ("UTF-8" or "GBK").
+    sidecars : dict, optional
+        File name → bytes, written inside the folder / zip, or beside the file.
+    rasters : dict, optional
+        File name → ``(raster, dtype, tags)``, GeoTIFFs placed like sidecars.
+
+    Returns
+    -------
+    WrittenDataset
+
+    Raises
+    ------
+    WriteError
+        Anything failed; nothing is left at ``path`` (a previous output there is kept).
+    """
+    target = Path(path)
+    driver = FORMAT_DRIVERS.get(fmt)
+    layout = dataset_layout(target, fmt, n_layers=len(layers))
+    if driver is None:  # pragma: no cover - dataset_layout refused it
+        raise WriteError(f"unknown format {fmt}")
+    tables = [ly for ly in layers if not ly.is_spatial]
+    if tables and fmt not in ("gpkg", "gdb"):
+        raise WriteError(f"{fmt} cannot hold attribute tables ({', '.join(t.name for t in tables)}); "
+                         "write them as sidecar files")
+    _refuse_foreign_folder(target, layout)
+    warnings_: list[str] = []
+    files: list[str] = []
+    aliases_written = False
+    with atomic_path(target, layer=layers[0].name if layers else "output") as tmp:
+        stage = tmp.parent / ".stage" if layout == "zip" else tmp
+        if layout in ("folder", "zip"):
+            stage.mkdir()
+        for i, ly in enumerate(layers):
+            dest = _layer_dest(stage, ly.name, fmt, layout)
+            _write_one(ly, dest, driver=driver, encoding=encoding, first=i == 0)
+            if layout in ("folder", "zip"):
+                files.extend(sorted(f.name for f in stage.iterdir() if f.stem == ly.name and f.name not in files))
+        if fmt == "gpkg":
+            _gpkg_write_data_columns(stage, layers)
+            aliases_written = True
+        elif fmt == "gdb":
+            aliases_written = _gdal_write_aliases(stage, layers)
+            if not aliases_written and any(ly.aliases for ly in layers):
+                warnings_.append("field aliases could not be written into the FileGDB (GDAL's C library was "
+                                 "not found); they are listed in the geoplan_metadata table")
+        for ly in layers:
+            _verify_layer(_layer_dest(stage, ly.name, fmt, layout), ly, fmt=fmt)
+        if layout in ("file", "gdb", "single"):
+            files.insert(0, target.name)
+            base = tmp.parent
+        else:
+            base = stage
+        for name, data in (sidecars or {}).items():
+            (base / name).write_bytes(data)
+            files.append(name)
+        for name, (raster, dtype, tags) in (rasters or {}).items():
+            _write_geotiff(raster, base / name, dtype=dtype, tags=tags)
+            files.append(name)
+        if layout == "single":
+            files = [target.name] + sorted(f.name for f in tmp.parent.iterdir()
+                                           if f.name != target.name and f.name not in (sidecars or {})
+                                           and f.name not in (rasters or {})) + files[1:]
+        if layout == "zip":
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted(stage.iterdir()):
+                    zf.write(f, f.name)
+            shutil.rmtree(stage)
+    log.info("wrote %d layer(s) as %s to %s", len(layers), fmt, target)
+    return WrittenDataset(path=target, layout=layout, files=tuple(dict.fromkeys(files)),
+                          aliases_written=aliases_written, warnings=tuple(warnings_))
+
+
+def _refuse_foreign_folder(target: Path, layout: str) -> None:
+    """Never replace a folder that is not a previous output of the same kind."""
+    if not target.exists():
+        return
+    if layout in ("file", "single", "zip"):
+        if target.is_dir():
+            raise WriteError(f"{target} is a folder; cannot replace it with a file. Fix: choose another name")
+        return
+    if not target.is_dir():
+        raise WriteError(f"{target} exists and is a file. Fix: choose another name or delete it")
+    entries = list(target.iterdir())
+    ours = (layout == "gdb" and any(e.suffix == ".gdbtable" for e in entries)) or \
+        (layout == "folder" and (target / EXPORT_MARKER).exists())
+    if entries and not ours:
+        raise WriteError(f"folder {target} exists and is not an earlier geoplan export; it was left untouched. "
+                         "Fix: choose a new folder name")
+
+
+def _layer_dest(stage: Path, name: str, fmt: str, layout: str) -> Path:
+    if layout in ("folder", "zip"):
+        return stage / f"{name}{_FORMAT_SUFFIX[fmt]}"
+    return stage
+
+
+def _write_one(ly: OutLayer, dest: Path, *, driver: str, encoding: str, first: bool) -> None:
+    frame = ly.frame
+    kwargs: dict[str, Any] = {}
+    if driver == "ESRI Shapefile":
+        kwargs["encoding"] = encoding
+    if driver == "OpenFileGDB":
+        frame = _gdb_compatible(frame)
+    if ly.is_spatial:
+        if ly.geometry_type:
+            kwargs["geometry_type"] = ly.geometry_type
+        if ly.geometry_type and ly.geometry_type.startswith("Multi"):
+            kwargs["promote_to_multi"] = True
+    opts: dict[str, str] = {}
+    if driver == "GPKG":
+        if ly.title:
+            opts["IDENTIFIER"] = ly.title
+        if ly.description:
+            opts["DESCRIPTION"] = ly.description
+        if ly.metadata:
+            kwargs["layer_metadata"] = dict(ly.metadata)
+    elif driver == "OpenFileGDB" and ly.title and ly.is_spatial:
+        opts["LAYER_ALIAS"] = ly.title
+    pyogrio.write_dataframe(frame, dest, layer=ly.name, driver=driver, layer_options=opts or None, **kwargs)
+
+
+def _gdb_compatible(frame: pd.DataFrame) -> pd.DataFrame:
+    """FileGDB for ArcGIS < 3.2 has no 64-bit integers: narrow those that fit."""
+    out = frame
+    for c in frame.columns:
+        if frame[c].dtype == np.int64:
+            v = frame[c]
+            if len(v) == 0 or (v.min() >= np.iinfo(np.int32).min and v.max() <= np.iinfo(np.int32).max):
+                out = out.copy() if out is frame else out
+                out[c] = v.astype(np.int32)
+            else:
+                raise WriteError(f"field {c} holds integers beyond ±2,147,483,647, which FileGDB (ArcGIS 10/Pro < 3.2) "
+                                 "cannot store. Fix: export as GeoPackage")
+    return out
+
+
+def _verify_layer(dest: Path, ly: OutLayer, *, fmt: str) -> None:
+    """Read back what GDAL wrote: every feature and every field under its own name."""
+    info = pyogrio.read_info(dest, layer=ly.name)
+    if int(info["features"]) != len(ly.frame):
+        raise WriteError(f"layer {ly.name}: {len(ly.frame)} features were given but {info['features']} written")
+    got = [str(f) for f in info["fields"]]
+    if got != ly.columns:
+        raise WriteError(f"layer {ly.name}: GDAL wrote fields {got} instead of {ly.columns} ({fmt} renamed "
+                         "or dropped some). Fix: shorten or simplify those column names")
+
+
+_GPKG_DATA_COLUMNS_SQL = (
+    "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
+    "name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
+    "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name), CONSTRAINT gdc_tn UNIQUE (table_name, name))",
+    "CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL, "
+    "constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC, "
+    "max_is_inclusive BOOLEAN, description TEXT, "
+    "CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value))",
+)
+_GPKG_SCHEMA_EXT = "http://www.geopackage.org/spec121/#extension_schema"
+
+
+def _gpkg_write_data_columns(gpkg: Path, layers: list[OutLayer]) -> None:
+    """Field aliases into ``gpkg_data_columns`` (GeoPackage schema extension).
+
+    GDAL (≥ 3.7) reads the ``name`` column as the field's alternative name and
+    ``description`` as its comment; QGIS shows the alias.
+    """
+    rows = [(ly.name, col, alias, None, ly.comments.get(col) or None)
+            for ly in layers for col, alias in ly.aliases.items() if col in ly.columns]
+    if not rows:
+        return
+    con = sqlite3.connect(gpkg)
+    try:
+        with con:
+            for sql in _GPKG_DATA_COLUMNS_SQL:
+                con.execute(sql)
+            for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+                con.execute(
+                    "INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
+                    "SELECT ?, NULL, 'gpkg_schema', ?, 'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions "
+                    "WHERE table_name = ? AND extension_name = 'gpkg_schema')", (table, _GPKG_SCHEMA_EXT, table))
+            con.executemany("INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title, "
+                            "description) VALUES (?, ?, ?, ?, ?)", rows)
+    finally:
+        con.close()
+
+
+# --- GDAL's C API through ctypes, for field aliases pyogrio does not expose -------------------------
+
+_ALTER_ALTERNATIVE_NAME_FLAG = 0x80
+_GDAL_OF_UPDATE = 0x01
+_GDAL_OF_VECTOR = 0x04
+
+
+@functools.cache
+def _gdal_c() -> Any:
+    """The GDAL library pyogrio runs on, with the few functions geoplan calls; ``None`` if not found."""
+    import ctypes
+    import ctypes.util
+
+    here = Path(pyogrio.__file__).resolve().parent
+    cands = sorted(here.parent.glob("pyogrio.libs/libgdal*")) + sorted(here.glob(".dylibs/libgdal*"))
+    found = ctypes.util.find_library("gdal")
+    paths = [str(c) for c in cands] + ([found] if found else [])
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.GDALVersionInfo.restype = ctypes.c_char_p
+            lib.GDALVersionInfo.argtypes = [ctypes.c_char_p]
+            if int(lib.GDALVersionInfo(b"VERSION_NUM")) < 3070000:
+                continue
+        except (OSError, AttributeError, ValueError):
+            continue
+        vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+        sigs: dict[str, tuple[Any, list[Any]]] = {
+            "GDALAllRegister": (None, []),
+            "GDALOpenEx": (vp, [cp, ctypes.c_uint, vp, vp, vp]),
+            "GDALClose": (ci, [vp]),
+            "GDALDatasetGetLayerByName": (vp, [vp, cp]),
+            "OGR_L_GetLayerDefn": (vp, [vp]),
+            "OGR_L_AlterFieldDefn": (ci, [vp, ci, vp, ci]),
+            "OGR_FD_GetFieldCount": (ci, [vp]),
+            "OGR_FD_GetFieldDefn": (vp, [vp, ci]),
+            "OGR_FD_GetFieldIndex": (ci, [vp, cp]),
+            "OGR_Fld_Create": (vp, [cp, ci]),
+            "OGR_Fld_Destroy": (None, [vp]),
+            "OGR_Fld_GetNameRef": (cp, [vp]),
+            "OGR_Fld_GetType": (ci, [vp]),
+            "OGR_Fld_GetSubType": (ci, [vp]),
+            "OGR_Fld_SetSubType": (None, [vp, ci]),
+            "OGR_Fld_GetAlternativeNameRef": (cp, [vp]),
+            "OGR_Fld_SetAlternativeName": (None, [vp, cp]),
+        }
+        try:
+            for fn, (res, args) in sigs.items():
+                f = getattr(lib, fn)
+                f.restype, f.argtypes = res, args
+        except AttributeError:
+            continue
+        lib.GDALAllRegister()
+        return lib
+    return None
+
+
+def _gdal_write_aliases(dest: Path, layers: list[OutLayer]) -> bool:
+    """Set field alternative names (aliases) with GDAL's ``OGR_L_AlterFieldDefn``."""
+    lib = _gdal_c()
+    if lib is None:
+        return False
+    ds = lib.GDALOpenEx(str(dest).encode(), _GDAL_OF_VECTOR | _GDAL_OF_UPDATE, None, None, None)
+    if not ds:
+        return False
+    try:
+        for ly in layers:
+            lyr = lib.GDALDatasetGetLayerByName(ds, ly.name.encode())
+            if not lyr:
+                raise WriteError(f"layer {ly.name} vanished from {dest.name} while writing aliases")
+            defn = lib.OGR_L_GetLayerDefn(lyr)
+            for col, alias in ly.aliases.items():
+                i = lib.OGR_FD_GetFieldIndex(defn, col.encode())
+                if i < 0:
+                    continue
+                old = lib.OGR_FD_GetFieldDefn(defn, i)
+                fld = lib.OGR_Fld_Create(col.encode(), lib.OGR_Fld_GetType(old))
+                try:
+                    lib.OGR_Fld_SetSubType(fld, lib.OGR_Fld_GetSubType(old))
+                    lib.OGR_Fld_SetAlternativeName(fld, alias.encode())
+                    if lib.OGR_L_AlterFieldDefn(lyr, i, fld, _ALTER_ALTERNATIVE_NAME_FLAG) != 0:
+                        raise WriteError(f"GDAL refused the alias of field {col} in layer {ly.name}")
+                finally:
+                    lib.OGR_Fld_Destroy(fld)
+    finally:
+        lib.GDALClose(ds)
+    return True
+
+
+def read_field_aliases(path: str | os.PathLike[str], *, sublayer: str) -> dict[str, str]:
+    """Field aliases (GDAL alternative names) of layer ``sublayer`` of a GeoPackage or FileGDB.
+
+    Read through GDAL, as QGIS and ArcGIS see them; a GeoPackage is read from its
+    ``gpkg_data_columns`` table directly when GDAL's C library is not reachable.
+    Fields without an alias are left out.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise _missing(p, sublayer)
+    lib = _gdal_c()
+    if lib is None:
+        if p.suffix.lower() != ".gpkg":
+            raise ReadError(f"cannot read field aliases of {p}: GDAL's C library was not found")
+        con = sqlite3.connect(p)
+        try:
+            return {c: n for c, n in con.execute("SELECT column_name, name FROM gpkg_data_columns "
+                                                 "WHERE table_name = ? AND name IS NOT NULL", (sublayer,))}
+        finally:
+            con.close()
+    ds = lib.GDALOpenEx(str(p).encode(), _GDAL_OF_VECTOR, None, None, None)
+    if not ds:
+        raise ReadError(f"cannot open {p} to read field aliases")
+    try:
+        lyr = lib.GDALDatasetGetLayerByName(ds, sublayer.encode())
+        if not lyr:
+            raise ReadError(f"{p} has no layer {sublayer!r}")
+        defn = lib.OGR_L_GetLayerDefn(lyr)
+        out: dict[str, str] = {}
+        for i in range(lib.OGR_FD_GetFieldCount(defn)):
+            fld = lib.OGR_FD_GetFieldDefn(defn, i)
+            alt = lib.OGR_Fld_GetAlternativeNameRef(fld)
+            if alt:
+                out[lib.OGR_Fld_GetNameRef(fld).decode()] = alt.decode()
+        return out
+    finally:
+        lib.GDALClose(ds)
 
 
 def read_toml(path: str | os.PathLike[str], *, what: str = "project file") -> dict[str, Any]:

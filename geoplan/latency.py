@@ -83,7 +83,7 @@ class LatencyModel:
     >>> m = LatencyModel()
     >>> m.fibre_km(1.0), round(m.radius_m(1.0), 6)
     (180.0, 120000.0)
-    >>> round(m.latency_ms(120_000.0), 9)
+    >>> round(float(m.latency_ms(120_000.0)), 9)
     1.0
     """
 

@@ -144,11 +144,13 @@ def points_in_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -
     """Index of the district holding each point (-1 when outside all); both in one CRS."""
     if len(points) == 0:
         return np.zeros(0, dtype=np.int64)
-    tree_idx, geom_idx = districts.sindex.query(points.geometry.to_numpy(), predicate="within")
+    pt_idx, dist_idx = districts.sindex.query(points.geometry.to_numpy(), predicate="within")
     out = np.full(len(points), -1, dtype=np.int64)
+    if len(pt_idx) == 0:
+        return out
     # a point on a shared border goes to the first district, deterministically
-    order = np.lexsort((geom_idx, tree_idx))
-    pt, dist = tree_idx[order], geom_idx[order]
+    order = np.lexsort((dist_idx, pt_idx))
+    pt, dist = pt_idx[order], dist_idx[order]
     first = np.r_[True, pt[1:] != pt[:-1]]
     out[pt[first]] = dist[first]
     return out

@@ -1,0 +1,151 @@
+"""Evaluate what a planner sketches on the map: new sites (points) and areas (polygons).
+
+Drawn sites are not among the optimiser's candidates: their coverage is computed
+on the fly from the same link budget. Coordinates come in CGCS2000/WGS84 degrees
+(what a web map returns) and are projected to the project's metric CRS here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from . import coverage as cov
+from .errors import Problem, ValidationError
+from .placement.sites import SITE_TYPES, PlanningContext, _radius_lookup
+from .project import points_in_districts
+from .targets import density, load_plan, population_basis
+
+__all__ = ["DrawnEvaluation", "evaluate_drawn_sites", "area_coverage"]
+
+
+@dataclass(frozen=True, eq=False)
+class DrawnEvaluation:
+    """Effect of drawn sites on top of existing sites (and optionally a plan's selected candidates)."""
+
+    districts: pd.DataFrame
+    summary: dict[str, Any]
+    site_district: np.ndarray
+    site_radius_m: np.ndarray
+    site_gain: np.ndarray
+
+
+def _to_metric(ctx: PlanningContext, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    x, y = Transformer.from_crs(4490, ctx.project.metric_crs, always_xy=True).transform(lon, lat)
+    return np.column_stack([x, y])
+
+
+def evaluate_drawn_sites(ctx: PlanningContext, lonlat: np.ndarray, *, site_type: str | list[str] = "macro",
+                         selected: np.ndarray | None = None, year: int | None = None,
+                         population_year: int | None = None) -> DrawnEvaluation:
+    """Added coverage and new density per district when drawn sites are built.
+
+    Parameters
+    ----------
+    ctx : PlanningContext
+        Arrays of the project (existing sites, demand, link budget).
+    lonlat : ndarray, shape (n, 2)
+        Drawn sites in degrees (longitude, latitude).
+    site_type : str or list of str
+        Type of each drawn site (macro, micro, indoor), or one for all.
+    selected : ndarray of int, optional
+        Candidate columns already planned (e.g. by the optimiser) to count as well.
+    year : int, optional
+        Target year (the plan's last by default).
+    """
+    proj = ctx.project
+    pts = np.asarray(lonlat, dtype=float).reshape(-1, 2)
+    types = np.asarray([site_type] * len(pts) if isinstance(site_type, str) else site_type, dtype=str)
+    bad = sorted(set(types) - set(SITE_TYPES))
+    if bad or len(types) != len(pts):
+        raise ValidationError(Problem("drawn sites", "SITE_TYPE", f"unknown or missing site type(s) {bad}",
+                                      f"use one of {', '.join(SITE_TYPES)} for each drawn site"))
+    xy = _to_metric(ctx, pts[:, 0], pts[:, 1]) if len(pts) else np.zeros((0, 2))
+    import geopandas as gpd
+
+    dist = points_in_districts(gpd.GeoDataFrame(geometry=gpd.points_from_xy(*xy.T), crs=proj.metric_crs),
+                               proj.metric("districts")) if len(xy) else np.zeros(0, dtype=np.int64)
+    tree = cKDTree(proj.demand.xy)
+    env = ctx.environment[tree.query(xy, k=1)[1]] if len(xy) else np.zeros(0, dtype=str)
+    radius = _radius_lookup(types, env, band=ctx.band, indoor=bool(ctx.params.get("indoor", True)))
+    base = ctx.covered0.copy()
+    n = ctx.n_districts
+    planned = np.zeros(n, dtype=np.int64)
+    if selected is not None and len(selected):
+        sel = np.asarray(selected, dtype=np.int64)
+        base |= cov.covered(ctx.coverage, selected=sel)
+        planned = np.bincount(ctx.cand_district[sel], minlength=n)
+    drawn_per = np.bincount(dist[dist >= 0], minlength=n)
+    gains = np.zeros(len(xy))
+    after = base.copy()
+    if len(xy):
+        A = cov.coverage_matrix(proj.demand.xy, xy, np.maximum(radius, 1.0))
+        w = ctx.demand_weights
+        for k in range(len(xy)):
+            rows = A.indices[A.indptr[k]:A.indptr[k + 1]]
+            fresh = rows[~after[rows]]
+            gains[k] = w[fresh].sum()
+            after[fresh] = True
+    plan = load_plan(proj.plan)
+    yr = year if year is not None else max(plan.years)
+    target = float(plan.indicator("5g_per_10k").target(yr))
+    pop, _ = population_basis(proj, population_year)
+    existing = ctx.existing_per_district
+    before_d = density(pop, existing + planned, target_per_10k=target)
+    after_d = density(pop, existing + planned + drawn_per, target_per_10k=target)
+    w, g = ctx.demand_weights, ctx.demand_district
+    tot = np.bincount(g, weights=w, minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cb = np.bincount(g, weights=w * base, minlength=n) / tot
+        ca = np.bincount(g, weights=w * after, minlength=n) / tot
+    table = pd.DataFrame({
+        "XZQDM": proj.district_codes, "XZQMC": proj.district_names, "drawn": drawn_per,
+        "stations_before": before_d.stations, "stations_after": after_d.stations,
+        "per_10k_before": before_d.per_10k, "per_10k_after": after_d.per_10k, "target_per_10k": target,
+        "meets_before": before_d.meets, "meets_after": after_d.meets,
+        "coverage_before": cb, "coverage_after": ca,
+    })
+    summary = {
+        "drawn_sites": int(len(xy)), "outside_districts": int((dist < 0).sum()),
+        "added_covered_population": round(float(gains.sum()), 1),
+        "coverage_before": float((w * base).sum() / w.sum()), "coverage_after": float((w * after).sum() / w.sum()),
+        "districts_meeting_before": int(before_d.meets.sum()), "districts_meeting_after": int(after_d.meets.sum()),
+        "year": yr, "target_per_10k": target,
+    }
+    return DrawnEvaluation(districts=table, summary=summary, site_district=dist, site_radius_m=radius, site_gain=gains)
+
+
+def area_coverage(ctx: PlanningContext, polygon_lonlat: list[tuple[float, float]] | np.ndarray, *,
+                  selected: np.ndarray | None = None) -> dict[str, Any]:
+    """Population and coverage inside a drawn area (ring of lon/lat vertices).
+
+    Returns population inside, share covered by existing sites, by existing plus
+    ``selected`` candidates, existing stations inside, and candidates inside.
+    """
+    ring = np.asarray(polygon_lonlat, dtype=float)
+    if ring.ndim != 2 or ring.shape[0] < 3:
+        raise ValidationError(Problem("drawn area", "geometry", "an area needs at least 3 vertices",
+                                      "draw a polygon or rectangle"))
+    poly = shapely.Polygon(_to_metric(ctx, ring[:, 0], ring[:, 1]))
+    if not poly.is_valid:
+        poly = shapely.make_valid(poly)
+    d = ctx.project.demand
+    inside = shapely.contains_xy(poly, d.x, d.y)
+    w = ctx.demand_weights
+    covered = ctx.covered0 | (cov.covered(ctx.coverage, selected=np.asarray(selected, dtype=np.int64))
+                              if selected is not None and len(selected) else False)
+    pop = float(w[inside].sum())
+    return {
+        "area_km2": round(poly.area / 1e6, 3), "population": round(pop, 1),
+        "coverage_existing": float((w * ctx.covered0)[inside].sum() / pop) if pop else None,
+        "coverage_with_plan": float((w * covered)[inside].sum() / pop) if pop else None,
+        "existing_sites": int(shapely.contains_xy(poly, ctx.existing_xy[:, 0], ctx.existing_xy[:, 1]).sum())
+        if len(ctx.existing_xy) else 0,
+        "candidates": int(shapely.contains_xy(poly, ctx.cand_xy[:, 0], ctx.cand_xy[:, 1]).sum()),
+    }

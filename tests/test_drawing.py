@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from geoplan.drawing import area_coverage, evaluate_drawn_sites
+from geoplan.errors import ValidationError
+from geoplan.placement.sites import planning_context
+
+
+def _lonlat(x, y):
+    lon, lat = Transformer.from_crs(4548, 4490, always_xy=True).transform(x, y)
+    return np.column_stack([np.atleast_1d(lon), np.atleast_1d(lat)])
+
+
+def test_drawn_site_counts_in_its_district_and_adds_coverage(tiny):
+    ctx = planning_context(tiny)
+    ev = evaluate_drawn_sites(ctx, _lonlat(600_500.0, 2_700_500.0), site_type="macro")
+    t = ev.districts
+    assert t["drawn"].tolist() == [1, 0]
+    assert t["stations_after"].tolist() == [21, 20]
+    assert t["per_10k_after"].round(6).tolist() == [21.0, 40.0]
+    assert ev.summary["added_covered_population"] >= 0
+    assert ev.summary["coverage_after"] >= ev.summary["coverage_before"]
+    # an area over district A holds its 10,000 residents
+    ring = _lonlat(np.array([600_000.0, 601_000, 601_000, 600_000]), np.array([2_700_000.0, 2_700_000, 2_701_000, 2_701_000]))
+    a = area_coverage(ctx, ring)
+    assert a["population"] == pytest.approx(10_000, rel=1e-9)
+    assert a["existing_sites"] == 20
+    assert a["area_km2"] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_drawn_outside_and_bad_type(tiny):
+    ctx = planning_context(tiny)
+    ev = evaluate_drawn_sites(ctx, _lonlat(650_000.0, 2_750_000.0))
+    assert ev.summary["outside_districts"] == 1 and ev.districts["drawn"].sum() == 0
+    with pytest.raises(ValidationError, match="site type"):
+        evaluate_drawn_sites(ctx, _lonlat(600_500.0, 2_700_500.0), site_type="tower")
