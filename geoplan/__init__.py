@@ -2,6 +2,7 @@
 
 import logging
 
+from . import targets
 from .errors import (
     ConfigError,
     CRSError,
@@ -13,7 +14,6 @@ from .errors import (
     ValidationError,
     WriteError,
 )
-from . import targets
 from .project import Project, load_project, project_from_layers
 
 __version__ = "0.1.0"

@@ -283,9 +283,9 @@ def charging_compliance(proj: Project, *, share: float = DEFAULT_SHARE) -> CarPa
             "existing_car_parks": len(e_), "existing_spaces": int(e_["SPACES"].sum()),
             "existing_built": int(e_["CHG_BUILT"].sum()),
         })
-    totals = {"share": c.share, "new": _totals(table[table["rule_applies"]]),
-              "existing": _totals(table[~table["rule_applies"]])}
-    totals["existing"]["note"] = "existing car parks are not bound by the rule; required/to_add show the same share"
+    existing = _totals(table[~table["rule_applies"]])
+    existing["note"] = "existing car parks are not bound by the rule; required/to_add show the same share"
+    totals: dict[str, Any] = {"share": c.share, "new": _totals(table[table["rule_applies"]]), "existing": existing}
     return CarParkCompliance(table=table, districts=pd.DataFrame(rows), totals=totals, share=c.share)
 
 
@@ -377,7 +377,7 @@ class ChargingPlan:
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for rec in df.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and not math.isfinite(v) else
+        out.append({str(k): (None if isinstance(v, float) and not math.isfinite(v) else
                         v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
     return out
 
@@ -504,7 +504,7 @@ def place_charging(proj: Project, *, share: float = DEFAULT_SHARE, radius_m: flo
     dd = d.district
 
     def by_d(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
-        return np.bincount(dd[mask], weights=d.pop[mask], minlength=n_d)
+        return np.bincount(dd[mask], weights=d.pop[mask], minlength=n_d).astype(np.float64)
 
     core_pop = by_d(core)
     b_now, b_comp, b_after = by_d(core & ~within_now), by_d(core & ~within_comp), by_d(core & ~within_after)

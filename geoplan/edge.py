@@ -166,14 +166,35 @@ def _key(d: NDArray[np.float64], w: NDArray[np.float64], objective: str) -> tupl
     return (float(d[w > 0].max()) if np.any(w > 0) else 0.0, total)
 
 
-def _group_max(values: NDArray[np.float64], near_pos: NDArray[np.int64], s: int) -> NDArray[np.float64]:
-    """Per group (nearest site position) column-wise maximum of ``values`` (rows × columns); -inf if empty."""
-    out = np.full((s, values.shape[1]), -np.inf)
-    order = np.argsort(near_pos, kind="stable")
-    g = near_pos[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    out[g[starts]] = np.maximum.reduceat(values[order], starts, axis=0)
-    return out
+def _greedy_start(D: NDArray[np.float64], w: NDArray[np.float64], order: NDArray[np.int64], *,
+                  fixed: NDArray[np.int64], radius_m: float, p: int) -> NDArray[np.int64]:
+    """Start of the interchange: the coverage sites that add coverage, then greedy p-median additions.
+
+    Keeps the fixed sites and every site of the coverage stage (in its order) that
+    still covers new demand, so the covered weight stays that of the coverage
+    stage; the remaining sites are added one at a time, each the one that cuts
+    the weighted distance most (rather than the zero-gain fill of the coverage stage).
+    """
+    n = D.shape[0]
+    covered = np.zeros(n, dtype=np.bool_)
+    keep: list[int] = []
+    is_fixed = set(fixed.tolist())
+    for j in order.tolist():
+        hit = D[:, j] <= radius_m
+        if j in is_fixed or (hit & ~covered).any():
+            keep.append(j)
+            covered |= hit
+    chosen = np.zeros(D.shape[1], dtype=np.bool_)
+    chosen[keep] = True
+    d1 = D[:, keep].min(axis=1) if keep else np.full(n, np.inf)
+    while len(keep) < p:
+        cand = np.flatnonzero(~chosen)
+        cost = w @ np.minimum(d1[:, None], D[:, cand]) if n else np.zeros(cand.size)
+        j = int(cand[int(np.argmin(cost))])
+        keep.append(j)
+        chosen[j] = True
+        d1 = np.minimum(d1, D[:, j])
+    return np.asarray(keep, dtype=np.int64)
 
 
 def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np.int64], *,
@@ -184,14 +205,18 @@ def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np
     Only rows of positive weight are passed in. Every (in, out) pair is
     evaluated at once: after removing site ``j`` and adding ``k``, a row keeps
     ``min(d1, d_k)`` unless ``j`` was its nearest site, in which case it gets
-    ``min(d2, d_k)`` (``d1``, ``d2``: nearest and second-nearest chosen distance).
+    ``min(d2, d_k)`` (``d1``, ``d2``: nearest and second-nearest chosen
+    distance). Work arrays are candidates × demand with the demand sorted by
+    nearest site, so per-site sums and maxima are one ``reduceat`` each.
     """
-    m = D.shape[1]
+    n, m = D.shape
+    DT = np.ascontiguousarray(D.T)
     in_s = np.zeros(m, dtype=np.bool_)
     in_s[sel] = True
     is_fixed = np.zeros(m, dtype=np.bool_)
     is_fixed[fixed] = True
-    n = D.shape[0]
+    # the coverage floor can only bind when some candidate is out of some row's reach
+    floor = min_cover > 0 and not bool((D <= radius_m).all())
     swaps = 0
     rows = np.arange(n)
     while swaps < max_swaps:
@@ -210,29 +235,41 @@ def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np
             near_pos = np.zeros(n, dtype=np.int64)
             d1, d2 = DS[:, 0], np.full(n, np.inf)
         cur = _key(d1, w, objective)
-        Dk = D[:, cand]
-        base = np.minimum(d1[:, None], Dk)
-        alt = np.minimum(d2[:, None], Dk)
-        G = sp.csr_array((np.ones(n), (near_pos, rows)), shape=(s, n))
-        cov_b = (base <= radius_m).astype(np.float64)
-        cov_a = (alt <= radius_m).astype(np.float64)
-        covw = (w @ cov_b)[None, :] + G @ (w[:, None] * (cov_a - cov_b))
-        total = (w @ base)[None, :] + G @ (w[:, None] * (alt - base))
-        ok = covw >= min_cover - 1e-9 * max(1.0, min_cover)
-        ok[is_fixed[S], :] = False
+        perm = np.argsort(near_pos, kind="stable")
+        g = near_pos[perm]
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        groups = g[starts]
+        d1p, d2p, wp = d1[perm], d2[perm], w[perm]
+        Dk = DT[np.ix_(cand, perm)]  # candidates × demand (sorted by nearest site)
+        base = np.minimum(Dk, d1p)
+        alt = np.minimum(Dk, d2p)
+        total = np.zeros((cand.size, s))
+        total[:, groups] = np.add.reduceat((alt - base) * wp, starts, axis=1)
+        total += (base @ wp)[:, None]
+        ok = np.ones((cand.size, s), dtype=np.bool_)
+        if floor:
+            cb = base <= radius_m
+            covw = np.zeros((cand.size, s))
+            covw[:, groups] = np.add.reduceat(((alt <= radius_m).astype(np.float64) - cb) * wp, starts, axis=1)
+            covw += (cb @ wp)[:, None]
+            ok = covw >= min_cover - 1e-9 * max(1.0, min_cover)
+        ok[:, is_fixed[S]] = False
         tol = 1e-9 * max(1.0, cur[0] if objective == "median" else cur[1])
         if objective == "median":
             better = ok & (total < cur[0] - tol)
             score = np.where(better, total, np.inf)
         else:
-            mb = _group_max(base, near_pos, s)
-            ma = _group_max(alt, near_pos, s)
-            top = np.argmax(mb, axis=0)
-            top1 = mb[top, np.arange(cand.size)]
-            mb2 = mb.copy()
-            mb2[top, np.arange(cand.size)] = -np.inf
-            top2 = mb2.max(axis=0) if s > 1 else np.full(cand.size, -np.inf)
-            excl = np.where(np.arange(s)[:, None] == top[None, :], top2[None, :], top1[None, :])
+            mb = np.full((cand.size, s), -np.inf)
+            ma = np.full((cand.size, s), -np.inf)
+            mb[:, groups] = np.maximum.reduceat(base, starts, axis=1)
+            ma[:, groups] = np.maximum.reduceat(alt, starts, axis=1)
+            # worst distance outside group j: the largest group maximum, or the second largest for j itself
+            ar = np.arange(cand.size)
+            top = np.argmax(mb, axis=1)
+            top1 = mb[ar, top]
+            mb[ar, top] = -np.inf
+            top2 = mb.max(axis=1)
+            excl = np.where(np.arange(s)[None, :] == top[:, None], top2[:, None], top1[:, None])
             newmax = np.maximum(excl, ma)
             dtol = 1e-9 * max(1.0, cur[0])
             better = ok & ((newmax < cur[0] - dtol) | ((newmax <= cur[0] + dtol) & (total < cur[1] - tol)))
@@ -242,7 +279,7 @@ def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np
             score = np.where(tie, total, np.inf)
         if not np.isfinite(score).any():
             break
-        j_pos, k_pos = np.unravel_index(int(np.argmin(score)), score.shape)
+        k_pos, j_pos = np.unravel_index(int(np.argmin(score)), score.shape)
         in_s[S[j_pos]] = False
         in_s[cand[k_pos]] = True
         swaps += 1
@@ -469,7 +506,8 @@ def edge_cover(dist_m: Any, weights: ArrayLike, *, p: int, radius_m: float, obje
         raise InfeasibleError("p = 0 edge data centres: nothing to place. Fix: pass p >= 1")
     pos = w > 0
     Dp, wp = D[pos], w[pos]
-    sel, swaps = _interchange(Dp, wp, stage1.selected, fixed=fx, radius_m=radius_m, min_cover=min_cover,
+    start = _greedy_start(Dp, wp, stage1.selected, fixed=fx, radius_m=radius_m, p=p)
+    sel, swaps = _interchange(Dp, wp, start, fixed=fx, radius_m=radius_m, min_cover=min_cover,
                               objective=objective, max_swaps=max_swaps)
     status, gap = "heuristic", None
     if method == "exact" and Dp.shape[0]:
@@ -581,7 +619,7 @@ class EdgePlan:
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for rec in df.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and not np.isfinite(v) else
+        out.append({str(k): (None if isinstance(v, float) and not np.isfinite(v) else
                         v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
     return out
 

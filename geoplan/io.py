@@ -393,42 +393,41 @@ def _write_geotiff(raster: Raster, path: Path, *, dtype: str = "float32",
 
 
 class RasterWriter:
-    """A single-band GeoTIFF open for writing window by window (see :func:`raster_writer`)."""
+    """Writes windows of a single-band GeoTIFF opened by :func:`raster_writer`."""
 
-    def __init__(self, dst: Any, dtype: str) -> None:
-        self._dst = dst
+    def __init__(self, dataset: Any, dtype: str) -> None:
+        self._dst = dataset
         self._dtype = dtype
 
     @property
     def shape(self) -> tuple[int, int]:
-        """``(height, width)`` of the raster."""
+        """``(height, width)`` of the whole raster."""
         return int(self._dst.height), int(self._dst.width)
 
-    def write(self, values: np.ndarray, *, row_off: int = 0, col_off: int = 0) -> None:
-        """Write the 2-D block ``values`` with its top-left cell at ``(row_off, col_off)``."""
-        from rasterio.windows import Window
-
+    def write(self, values: np.ndarray, *, row_off: int, col_off: int) -> None:
+        """Write ``values`` (2-D) with its top-left cell at ``(row_off, col_off)``."""
         h, w = values.shape
-        self._dst.write(np.asarray(values).astype(self._dtype, copy=False), 1,
-                        window=Window(col_off, row_off, w, h))
+        window = rasterio.windows.Window(col_off, row_off, w, h)
+        self._dst.write(values.astype(self._dtype, copy=False), 1, window=window)
 
 
 @contextlib.contextmanager
-def raster_writer(path: str | os.PathLike[str], *, height: int, width: int, transform: Affine,
-                  crs: CRS | str | int | None, nodata: float | None = None, dtype: str = "float32",
+def raster_writer(path: str | os.PathLike[str], *, height: int, width: int, transform: Affine, crs: CRS,
+                  nodata: float | None, dtype: str = "float32", name: str = "population",
                   tags: dict[str, str] | None = None) -> Iterator[RasterWriter]:
-    """Write a large single-band GeoTIFF block by block, atomically.
+    """Open a single-band GeoTIFF for writing window by window, atomically.
 
-    The file is written beside ``path`` and moved into place only when the
-    ``with`` block ends without error (deflate-compressed, tiled, BigTIFF when needed).
+    For rasters too large to hold in memory at once (a province at 100 m): the
+    caller writes each window once with :meth:`RasterWriter.write`; the file
+    appears at ``path`` only when the ``with`` block ends without error.
+    Windows never written hold ``nodata``.
     """
-    wkt = CRS.from_user_input(crs).to_wkt() if crs is not None else None
-    with atomic_path(path, layer=Path(path).stem) as tmp:
+    with atomic_path(path, layer=name) as tmp:
         with rasterio.open(
-            tmp, "w", driver="GTiff", height=height, width=width, count=1, dtype=dtype, crs=wkt,
-            transform=transform, nodata=nodata, compress="deflate",
-            predictor=3 if dtype.startswith("float") else 2, tiled=True, blockxsize=256, blockysize=256,
-            BIGTIFF="IF_SAFER",
+            tmp, "w", driver="GTiff", height=height, width=width, count=1, dtype=dtype,
+            crs=crs.to_wkt() if crs is not None else None, transform=transform, nodata=nodata,
+            compress="deflate", predictor=3 if dtype.startswith("float") else 2,
+            tiled=True, blockxsize=256, blockysize=256,
         ) as dst:
             if tags:
                 dst.update_tags(**tags)
@@ -592,7 +591,7 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
     warnings_: list[str] = []
     files: list[str] = []
     aliases_written = False
-    with atomic_path(target, layer=layers[0].name if layers else "output") as tmp:
+    with atomic_path(target, layer=layers[0].name if layers else "output") as tmp, _fast_sqlite(fmt == "gpkg"):
         stage = tmp.parent / ".stage" if layout == "zip" else tmp
         if layout in ("folder", "zip"):
             stage.mkdir()
@@ -604,13 +603,16 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
         if fmt == "gpkg":
             _gpkg_write_data_columns(stage, layers)
             aliases_written = True
+            with stage.open("rb+") as fh:  # written without per-transaction syncs: sync once, whole
+                os.fsync(fh.fileno())
         elif fmt == "gdb":
             aliases_written = _gdal_write_aliases(stage, layers)
             if not aliases_written and any(ly.aliases for ly in layers):
                 warnings_.append("field aliases could not be written into the FileGDB (GDAL's C library was "
                                  "not found); they are listed in the geoplan_metadata table")
-        for ly in layers:
-            _verify_layer(_layer_dest(stage, ly.name, fmt, layout), ly, fmt=fmt)
+        for ly in layers:  # a shapefile or GeoJSON file holds one layer, named after the file
+            _verify_layer(_layer_dest(stage, ly.name, fmt, layout), ly, fmt=fmt,
+                          sublayer=ly.name if layout in ("file", "gdb") else None)
         if layout in ("file", "gdb", "single"):
             files.insert(0, target.name)
             base = tmp.parent
@@ -634,6 +636,21 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
     log.info("wrote %d layer(s) as %s to %s", len(layers), fmt, target)
     return WrittenDataset(path=target, layout=layout, files=tuple(dict.fromkeys(files)),
                           aliases_written=aliases_written, warnings=tuple(warnings_))
+
+
+@contextlib.contextmanager
+def _fast_sqlite(on: bool) -> Iterator[None]:
+    """Let GDAL write a GeoPackage without syncing every transaction (it is a temporary file until renamed)."""
+    if not on:
+        yield
+        return
+    key = "OGR_SQLITE_SYNCHRONOUS"
+    before = pyogrio.get_gdal_config_option(key)
+    pyogrio.set_gdal_config_options({key: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({key: before})
 
 
 def _refuse_foreign_folder(target: Path, layout: str) -> None:
@@ -682,7 +699,13 @@ def _write_one(ly: OutLayer, dest: Path, *, driver: str, encoding: str, first: b
             kwargs["layer_metadata"] = dict(ly.metadata)
     elif driver == "OpenFileGDB" and ly.title and ly.is_spatial:
         opts["LAYER_ALIAS"] = ly.title
-    pyogrio.write_dataframe(frame, dest, layer=ly.name, driver=driver, layer_options=opts or None, **kwargs)
+    try:
+        pyogrio.write_dataframe(frame, dest, layer=ly.name, driver=driver, layer_options=opts or None, **kwargs)
+    except (NotImplementedError, TypeError, ValueError, pyogrio.errors.FieldError,
+            pyogrio.errors.GeometryError) as exc:
+        raise WriteError(f"layer {ly.name}: GDAL cannot write it as {driver} ({exc}). Fix: convert or drop "
+                         "columns of unusual types (complex numbers, lists, mixed objects); nothing was written") \
+            from exc
 
 
 def _gdb_compatible(frame: pd.DataFrame) -> pd.DataFrame:
@@ -700,9 +723,9 @@ def _gdb_compatible(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _verify_layer(dest: Path, ly: OutLayer, *, fmt: str) -> None:
+def _verify_layer(dest: Path, ly: OutLayer, *, fmt: str, sublayer: str | None) -> None:
     """Read back what GDAL wrote: every feature and every field under its own name."""
-    info = pyogrio.read_info(dest, layer=ly.name)
+    info = pyogrio.read_info(dest, layer=sublayer)
     if int(info["features"]) != len(ly.frame):
         raise WriteError(f"layer {ly.name}: {len(ly.frame)} features were given but {info['features']} written")
     got = [str(f) for f in info["fields"]]

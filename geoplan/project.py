@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from . import io
-from ._validate import validate_raster, validate_vector
+from . import _detect, io
+from ._validate import raise_if, validate_raster, validate_vector
 from .crs import GEOGRAPHIC_EPSG, WEB_OFFSETS, gk_epsg, to_wgs84
 from .errors import ConfigError, CRSError, Problem, ValidationError
 from .io import Raster
@@ -111,10 +111,21 @@ class Project:
 
     @functools.cached_property
     def district_population(self) -> np.ndarray:
-        """Resident population of each district: the POP field where given, else the raster sums."""
-        if "POP" in self.districts.columns and self.districts["POP"].notna().all():
-            return self.districts["POP"].to_numpy(dtype=float)
-        return self.raster_population
+        """Resident population of each district: the POP field where given, else the raster sums.
+
+        Districts without statistics (:attr:`no_statistics`) count 0.
+        """
+        nostats = self.no_statistics
+        if "POP" in self.districts.columns and (self.districts["POP"].notna().to_numpy() | nostats).all():
+            return np.where(nostats, 0.0, self.districts["POP"].to_numpy(dtype=float))
+        return np.where(nostats, 0.0, self.raster_population)
+
+    @functools.cached_property
+    def no_statistics(self) -> np.ndarray:
+        """Districts flagged ``NO_STATS = 1``: no population statistics (e.g. 金门县), left out of targets and totals."""
+        if "NO_STATS" not in self.districts.columns:
+            return np.zeros(len(self.districts), dtype=bool)
+        return pd.to_numeric(self.districts["NO_STATS"], errors="coerce").fillna(0).to_numpy() == 1
 
     @functools.cached_property
     def demand(self) -> Demand:
@@ -157,14 +168,23 @@ def points_in_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -
 
 
 def prepare_layer(gdf: gpd.GeoDataFrame, key: str, *, declared_crs: str | None = None,
-                  field_map: dict[str, str] | None = None, name: str | None = None) -> gpd.GeoDataFrame:
+                  field_map: dict[str, str] | None = None, name: str | None = None,
+                  reference: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Validate a vector layer against its spec and bring it to EPSG:4490.
 
     ``declared_crs`` is what the planner says the coordinates are: ``"GCJ-02"`` or
     ``"BD-09"`` (converted to WGS84/CGCS2000 with geoplan's own inverse), or an
     EPSG code for a layer that has no CRS or a wrong one.
+
+    Swapped latitude/longitude are swapped back and Gauss-Krüger layers labelled
+    with the wrong zone-prefix convention relabelled (both with a warning; see
+    :mod:`geoplan._detect`). With a ``reference`` layer (the districts), a layer
+    that looks GCJ-02/BD-09-shifted against it, and was not declared so, is
+    warned about.
     """
     label = name or key
+    gdf = _detect.fix_swapped_axes(gdf, label=label)
+    web_offset = False
     if declared_crs:
         decl = declared_crs.upper().replace("_", "-")
         decl = {"GCJ02": "GCJ-02", "BD09": "BD-09"}.get(decl, decl)
@@ -173,6 +193,7 @@ def prepare_layer(gdf: gpd.GeoDataFrame, key: str, *, declared_crs: str | None =
                 raise CRSError(Problem(label, "CRS", f"declared {decl} but the file is in projected {gdf.crs}",
                                        f"{decl} coordinates are longitude/latitude; remove the crs declaration"))
             gdf = _convert_offset(gdf, decl).set_crs(GEOGRAPHIC_EPSG, allow_override=True)
+            web_offset = True
             log.info("layer %s: converted %s coordinates to CGCS2000 (EPSG:4490)", label, decl)
         else:
             try:
@@ -184,13 +205,23 @@ def prepare_layer(gdf: gpd.GeoDataFrame, key: str, *, declared_crs: str | None =
                 log.warning("layer %s: file says %s, project file declares %s; using the declaration",
                             label, gdf.crs, crs)
             gdf = gdf.set_crs(crs, allow_override=True)
-    gdf = validate_vector(gdf, layer_spec(key), name=label, field_map=field_map)
+    gdf = _detect.fix_gk_prefix(gdf, label=label)
+    try:
+        gdf = validate_vector(gdf, layer_spec(key), name=label, field_map=field_map)
+    except ValidationError as exc:
+        raise _detect.with_crs_hint(exc, gdf) from None
+    if _detect.degrees_in_projected(gdf):
+        raise CRSError(Problem(label, "CRS", f"the layer says projected {CRS.from_user_input(gdf.crs).name} but its "
+                               f"coordinates ({', '.join(f'{b:.3f}' for b in gdf.total_bounds)}) are degrees",
+                               'declare crs = "EPSG:4490" for it (or "GCJ-02" / "BD-09" for web-map data)'))
     crs = CRS.from_user_input(gdf.crs)
     if not crs.is_geographic and not crs.is_projected:
         raise CRSError(Problem(label, "CRS", f"{crs.name} is neither geographic nor projected",
                                "re-project the layer to EPSG:4490 or a CGCS2000 Gauss-Krüger zone"))
     out = gdf.to_crs(GEOGRAPHIC_EPSG)
     _check_lonlat(out, label)
+    if reference is not None and not web_offset:
+        _detect.warn_if_shifted(out, reference, label=label)
     return out.reset_index(drop=True)
 
 
@@ -271,7 +302,7 @@ def load_project(path: str | Path | None = None) -> Project:
     problems: list[Problem] = []
     vectors: dict[str, gpd.GeoDataFrame] = {}
     provenance: dict[str, dict[str, Any]] = {}
-    for key, lc in lcfg.items():
+    for key, lc in sorted(lcfg.items(), key=lambda kv: kv[0] != "districts"):  # districts first
         if "path" not in lc:
             raise ConfigError(f"project file {p}: [layers.{key}] has no path. Fix: add path = \"...\"")
         fpath = (root / lc["path"]).resolve()
@@ -281,7 +312,8 @@ def load_project(path: str | Path | None = None) -> Project:
             continue
         raw = io.read_vector(fpath, layer=key, sublayer=lc.get("layer"), encoding=lc.get("encoding"))
         try:
-            vectors[key] = prepare_layer(raw, key, declared_crs=lc.get("crs"), field_map=lc.get("fields"))
+            vectors[key] = prepare_layer(raw, key, declared_crs=lc.get("crs"), field_map=lc.get("fields"),
+                                         reference=vectors.get("districts"))
         except ValidationError as exc:
             problems.extend(exc.problems)
     pc = lcfg["population"]
@@ -292,8 +324,7 @@ def load_project(path: str | Path | None = None) -> Project:
         validate_raster(raster)
     except ValidationError as exc:
         problems.extend(exc.problems)
-    if problems:
-        raise ValidationError(problems)
+    raise_if(problems)  # a CRSError when every problem is about CRS
     districts = vectors.pop("districts")
     stats = cfg.get("population_stats", {})
     return project_from_layers(

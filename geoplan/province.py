@@ -100,13 +100,13 @@ KNOWN_COUNTY_CENSUS: dict[str, int] = {"350128": 385_981}
 #: The plan's 2022 baseline, stations per 10k residents (附件, indicator 1).
 BASELINE_PER_10K = 17.1
 
-_CITY_CORE = dict(scale_m=4000.0, weight=1.0)
-_CITY_TOWN = dict(scale_m=3000.0, weight=0.7)
+_CITY_CORE = dict(scale_m=3000.0, weight=1.5)
+_CITY_TOWN = dict(scale_m=2500.0, weight=0.6)
 #: Urban centres of Fujian outside Xiamen (WGS84, approximate to 1–2 km, read off general maps):
 #: the nine prefecture cities' cores and the main county-level cities. Scales and weights are
 #: modelling choices. Each is checked to lie inside the county whose code it carries.
 FUJIAN_CENTRES: tuple[tuple[str, UrbanCentre], ...] = (
-    ("350102", UrbanCentre("福州 鼓楼 五一广场", 119.306, 26.074, **_CITY_CORE)),
+    ("350102", UrbanCentre("福州 鼓楼 东街口", 119.298, 26.088, **_CITY_CORE)),
     ("350304", UrbanCentre("莆田 荔城 市区", 119.010, 25.435, **_CITY_CORE)),
     ("350404", UrbanCentre("三明 城区", 117.630, 26.265, **_CITY_CORE)),
     ("350503", UrbanCentre("泉州 丰泽—鲤城", 118.600, 24.905, **_CITY_CORE)),
@@ -130,8 +130,8 @@ FUJIAN_CENTRES: tuple[tuple[str, UrbanCentre], ...] = (
 )
 #: Kernel of a county without a named centre, at its polygon's interior point (a stand-in for the
 #: county seat), by the kind of unit its GB/T 2260 code names: 01–20 市辖区, 21–80 县, 81–99 县级市.
-_SEAT_KERNEL = {"district": (2500.0, 0.8), "county": (2000.0, 0.35), "city": (2500.0, 0.6)}
-_RURAL_FLOOR = 0.01
+_SEAT_KERNEL = {"district": (2000.0, 0.6), "county": (1500.0, 0.3), "city": (2000.0, 0.5)}
+_RURAL_FLOOR = 0.012
 _NOISE_SIGMA = 0.35
 _CUT_SCALES = 10.0  # kernels are cut at 10 decay lengths (exp(-10) ≈ 4.5e-5 of the peak)
 _TILE = 1024
@@ -337,7 +337,7 @@ def _tiles(height: int, width: int) -> list[tuple[int, int, int, int]]:
 def _tile_grid(r0: int, c0: int, h: int, w: int, *, transform: Affine, geoms: np.ndarray,
                bounds: np.ndarray) -> np.ndarray:
     """County index of each cell of a tile (cell-centre rule), -1 outside."""
-    t = transform * Affine.translation(c0, r0)
+    t = transform @ Affine.translation(c0, r0)
     left, top = t.c, t.f
     right, bottom = left + w * t.a, top + h * t.e
     hit = np.flatnonzero((bounds[:, 0] <= right) & (bounds[:, 2] >= left)
@@ -490,15 +490,14 @@ def _yearend(cities: pd.DataFrame) -> dict[int, int]:
 
 def _modelled_sites(proj: Project, n_sites: int, *, seed: int, progress: Progress) -> gpd.GeoDataFrame:
     """Existing sites: ``n_sites`` shared among counties ∝ Σ population^1.15, drawn per county."""
-    from .chunked import county_demand
+    from .chunked import chunk_demand, county_chunks
 
     alpha = 1.15
     n = len(proj.districts)
-    demands = []
+    chunks = county_chunks(proj)
     mass = np.zeros(n)
-    for k in range(n):
-        d = county_demand(proj, k)
-        demands.append(d)
+    for k, chunk in enumerate(chunks):  # demand is rebuilt below rather than held: memory stays per county
+        d = chunk_demand(chunk)
         mass[k] = float(np.sum(d.pop ** alpha)) if len(d) else 0.0
     exact = n_sites * mass / mass.sum()
     quota = np.floor(exact).astype(np.int64)
@@ -509,7 +508,7 @@ def _modelled_sites(proj: Project, n_sites: int, *, seed: int, progress: Progres
     for k in range(n):
         if quota[k] == 0:
             continue
-        frames.append(modelled_sites(demands[k], int(quota[k]), alpha=alpha, seed=seed * 100 + k, cell_m=cell_m,
+        frames.append(modelled_sites(chunk_demand(chunks[k]), int(quota[k]), alpha=alpha, seed=seed * 100 + k, cell_m=cell_m,
                                      districts=dm.iloc[[k]]))
         progress((k + 1) / n, f"existing sites: {proj.district_names[k]}")
     sites = pd.concat(frames, ignore_index=True)
@@ -581,8 +580,8 @@ def resolve_project(plan: str | None, project: Path | str | None, *, progress: P
 
     ``project`` when given (whatever ``plan``); otherwise the embedded project of
     ``plan``: Xiamen for ``None`` or ``"xiamen"``, the generated Fujian project
-    for ``"fujian"``, built into ``data/fujian/`` the first time (about 30 s at
-    100 m; ``progress`` receives its progress) or when its format is stale.
+    for ``"fujian"``, built into ``data/fujian/`` the first time (15–40 s at
+    100 m on 2 cores; ``progress`` receives its progress) or when its format is stale.
 
     Raises
     ------

@@ -81,6 +81,8 @@ def emit(data: dict[str, Any], fmt: Format, *, frame: pd.DataFrame | None = None
 
 
 def _cell(v: Any) -> str:
+    if v is None:
+        return "–"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
@@ -115,6 +117,16 @@ def _exit_code(exc: GeoplanError) -> int:
     return 1
 
 
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON output (``--format json``; ``--report json`` for export)."""
+    for i, a in enumerate(args):
+        if a in ("--format", "-f", "--report") and i + 1 < len(args) and args[i + 1] == "json":
+            return True
+        if a in ("--format=json", "--report=json"):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turn geoplan errors into clear messages and exit codes."""
     args = sys.argv[1:] if argv is None else argv
@@ -123,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         app(args=args, prog_name="geoplan", standalone_mode=False)
     except GeoplanError as exc:
         code = _exit_code(exc)
-        if "json" in args and any(a in ("--format", "-f") or a.startswith("--format=") for a in args):
+        if _wants_json(args):
             problems = [vars(p) for p in getattr(exc, "problems", [])]
             payload = {"error": type(exc).__name__, "message": str(exc), "problems": problems}
             sys.stderr.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")

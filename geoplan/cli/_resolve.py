@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..project import Project, load_project
+from ..project import Project
+from ..province import resolve_project
+from ._progress import progress_bar
 
-__all__ = ["resolve"]
+__all__ = ["resolve", "LARGE_PROJECT_CELLS"]
+
+#: Projects with more populated cells than this are placed county by county (geoplan.chunked).
+LARGE_PROJECT_CELLS = 2_000_000
 
 
-def resolve(plan: str | None, project: Path | None) -> Project:
-    """Load ``project``; without one, the embedded project of ``plan`` (Xiamen by default)."""
-    if project is not None or plan in (None, "xiamen"):
-        return load_project(project)
-    from ..province import resolve_project
+def resolve(plan: str | None, project: Path | None, *, quiet: bool = False) -> Project:
+    """Load ``project``; without one, the embedded project of ``plan`` (Xiamen by default).
 
-    return resolve_project(plan, project)
+    The Fujian project is generated the first time it is asked for, with a progress bar on stderr.
+    """
+    with progress_bar(f"loading {plan or 'project'}", enabled=not quiet) as hook:
+        return resolve_project(plan, project, progress=hook)

@@ -23,7 +23,7 @@ def check_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
-    proj = resolve(plan, project)
+    proj = resolve(plan, project, quiet=fmt is not Format.table)
     rep = targets.check(proj, year=year, plan=plan, population_year=population_year)
     data = rep.to_dict()
     frame = rep.table.copy()
@@ -46,6 +46,9 @@ def check_cmd(
     if base:
         footer.append(f"Baseline {base['year']}: plan {base['plan_per_10k']}/10k; this sites layer gives "
                       f"{base['layer_per_10k_at_baseline_population']}/10k at the {base['year']} year-end population.")
+    if tot.get("districts_without_statistics"):
+        footer.append(f"No population statistics (left out of totals and targets): "
+                      f"{', '.join(map(str, tot['districts_without_statistics']))}.")
     if rep.modelled_layers:
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(rep.modelled_layers)}.[/]")
     emit(data, fmt, frame=frame, footer=footer,

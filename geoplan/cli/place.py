@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 
 from .. import io
+from ..errors import ConfigError
+from ..chunked import place_sites_chunked
 from ..placement.sites import place_sites, planning_context
 from ._app import Format, ProjectOpt, emit, place_app
 from ._progress import progress_bar
-from ._resolve import resolve
+from ._resolve import LARGE_PROJECT_CELLS, resolve
 
 __all__ = ["place_sites_cmd"]
 
@@ -31,11 +33,19 @@ def place_sites_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Choose new sites: meet each district's density target and cover the most population."""
-    proj = resolve(plan, project)
-    with progress_bar("placing sites", enabled=not quiet and fmt is Format.table) as hook:
-        ctx = planning_context(proj, band=band, indoor=not outdoor, seed=seed, progress=lambda f, m: hook(0.6 * f, m))
-        res = place_sites(proj, total=total, year=year, method=method, context=ctx, time_limit_s=time_limit,
-                          progress=lambda f, m: hook(0.6 + 0.4 * f, m))
+    proj = resolve(plan, project, quiet=quiet)
+    large = len(proj.demand) > LARGE_PROJECT_CELLS
+    if large and method != "greedy":
+        raise ConfigError(f"{proj.name} has {len(proj.demand):,} populated cells: the exact solver is only offered "
+                          "below 2 million cells. Fix: use --method greedy (run county by county)")
+    with progress_bar("placing sites", enabled=not quiet) as hook:
+        if large:  # province scale: county by county, memory bounded
+            res = place_sites_chunked(proj, total=total, year=year, band=band, seed=seed, progress=hook)
+        else:
+            ctx = planning_context(proj, band=band, indoor=not outdoor, seed=seed,
+                                   progress=lambda f, m: hook(0.6 * f, m))
+            res = place_sites(proj, total=total, year=year, method=method, context=ctx, time_limit_s=time_limit,
+                              progress=lambda f, m: hook(0.6 + 0.4 * f, m))
     if out is not None:
         driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}.get(
             out.suffix.lower(), "GPKG")
@@ -50,7 +60,9 @@ def place_sites_cmd(
         f"{s['districts_meeting_target']}/{s['districts']} districts meet it.",
         f"Population coverage ({s['band']} link budget): {s['coverage_before']:.1%} → {s['coverage_after']:.1%}.",
     ]
-    if s["candidates_modelled"]:
+    if large:
+        footer.append("Province scale: placed county by county (geoplan.chunked) with outdoor link budgets.")
+    if s.get("candidates_modelled"):
         footer.append(f"[yellow]Candidates are modelled ({s['candidates']:,} drawn from populated cells): "
                       "add a candidates layer to the project for real sites.[/]")
     if out is not None:

@@ -32,7 +32,7 @@ def whatif_cmd(
     scenarios = list(load_scenarios(scenario)) if scenario else []
     scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, band=band, indoor=not outdoor, seed=seed)
                   for t in (total or [])]
-    proj = resolve(plan, project)
+    proj = resolve(plan, project, quiet=quiet)
     with progress_bar("what-if", enabled=not quiet and fmt is Format.table) as hook:
         wi = run_scenarios(proj, scenarios, progress=hook)
     if fmt is Format.table:

@@ -110,10 +110,12 @@ class CheckReport:
         rows = []
         for r in self.table.itertuples(index=False):
             rows.append({
-                "XZQDM": r.XZQDM, "XZQMC": r.XZQMC, "population": round(float(r.population), 1),
+                "XZQDM": r.XZQDM, "XZQMC": r.XZQMC, "population": _num(r.population, 1),
                 "stations": int(r.stations), "per_10k": _num(r.per_10k, 2),
                 "target_per_10k": float(r.target_per_10k), "required": int(r.required),
-                "shortfall": int(r.shortfall), "meets_target": bool(r.meets_target),
+                "shortfall": int(r.shortfall),
+                "meets_target": None if r.meets_target is None else bool(r.meets_target),
+                **({"note": r.note} if getattr(r, "note", "") else {}),
             })
         return {
             "schema": SCHEMA,
@@ -178,16 +180,25 @@ def check(proj: Project, *, year: int = 2025, plan: str | None = None,
         "stations": d.stations, "per_10k": d.per_10k, "target_per_10k": target, "required": d.required,
         "shortfall": d.shortfall, "meets_target": d.meets,
     })
-    city = density(np.array([pop.sum()]), np.array([stations.sum()]), target_per_10k=target)
-    total = {
-        "population": round(float(pop.sum()), 1), "stations": int(stations.sum()),
+    ok = ~proj.no_statistics  # districts without statistics (金门县) are shown but left out of every total
+    if not ok.all():
+        table["population"] = table["population"].where(ok)
+        table["meets_target"] = table["meets_target"].astype(object).where(ok, None)
+        table["note"] = np.where(ok, "", "no statistics")
+    city = density(np.array([pop[ok].sum()]), np.array([stations[ok].sum()]), target_per_10k=target)
+    total: dict[str, Any] = {
+        "population": round(float(pop[ok].sum()), 1), "stations": int(stations[ok].sum()),
         "per_10k": _num(city.per_10k[0], 2), "target_per_10k": target, "required": int(city.required[0]),
-        "shortfall": int(city.shortfall[0]), "sum_of_district_shortfalls": int(d.shortfall.sum()),
-        "districts_meeting_target": int(d.meets.sum()), "districts": n,
+        "shortfall": int(city.shortfall[0]), "sum_of_district_shortfalls": int(d.shortfall[ok].sum()),
+        "districts_meeting_target": int(d.meets[ok].sum()), "districts": int(ok.sum()),
         "sites_outside_districts": outside,
     }
+    if not ok.all():
+        total["districts_without_statistics"] = [f"{c} {m}" for c, m, x in zip(
+            proj.district_codes, proj.district_names, ok, strict=True) if not x]
+        total["stations_in_districts_without_statistics"] = int(stations[~ok].sum())
     return CheckReport(plan=p, year=year, basis=basis, table=table, total=total,
-                       consistency=_consistency(proj, p, year, target, int(stations.sum())),
+                       consistency=_consistency(proj, p, year, target, int(stations[ok].sum())),
                        modelled_layers=tuple(sorted(k for k in proj.provenance if proj.is_modelled(k))))
 
 

@@ -27,6 +27,7 @@ from geoplan.errors import ConfigError
 
 __all__ = [
     "STREAMLIT_STATIC_URL",
+    "ST_FOLIUM_BASE_URL",
     "VENDORED_PACKAGES",
     "VendoredPackage",
     "GENERATED_FILES",
@@ -39,6 +40,11 @@ logger = logging.getLogger(__name__)
 
 #: Where Streamlit serves ``<app dir>/static/`` with ``server.enableStaticServing = true``.
 STREAMLIT_STATIC_URL = "/app/static"
+
+#: The same folder seen from inside the ``st_folium`` iframe
+#: (``<server.baseUrlPath>/component/streamlit_folium.st_folium/index.html``): relative, so it also
+#: works when the app is served under a ``server.baseUrlPath`` behind a reverse proxy.
+ST_FOLIUM_BASE_URL = "../../app/static"
 
 
 @dataclass(frozen=True)
@@ -286,9 +292,10 @@ def use_local_assets(m: E, *, base_url: str) -> E:
     m : folium.Map or any folium element
         The map (or feature group) whose links to rewrite, in place.
     base_url : str
-        URL at which ``apps/static/`` is served, without trailing slash. In a Streamlit app with
-        ``server.enableStaticServing = true`` that is :data:`STREAMLIT_STATIC_URL` (``/app/static``);
-        behind a reverse proxy with ``server.baseUrlPath = "geo"`` it is ``/geo/app/static``.
+        URL at which ``apps/static/`` is served, without trailing slash. For a map shown with
+        ``st_folium`` (``server.enableStaticServing = true``) use :data:`ST_FOLIUM_BASE_URL`, which
+        works under any ``server.baseUrlPath``; :data:`STREAMLIT_STATIC_URL` (``/app/static``) works
+        only without one.
 
     Returns
     -------

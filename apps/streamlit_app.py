@@ -1,0 +1,594 @@
+"""geoplan map app: see the plan, draw candidate sites, run what-ifs, download the layers.
+
+Run it with ``make app`` (the embedded Xiamen project), or::
+
+    streamlit run apps/streamlit_app.py -- --project path/to/geoplan.toml
+
+(or set ``GEOPLAN_PROJECT``). Everything is computed by the ``geoplan`` library;
+this file only reads the controls, calls the library and draws the answers.
+
+How the station slider stays fast (about a second per move)
+-----------------------------------------------------------
+Choosing sites takes 1–3 s on Xiamen (greedy), too slow for a slider. So the
+app runs the greedy optimiser once per (year, band, users, site mix) for the
+largest total the slider offers, and a slider move evaluates the first N sites
+of that greedy order (``evaluate_sites``, ~0.05 s). When the total covers every
+district's shortfall, those first N sites *are* the greedy plan for N (quota
+sites come first in the greedy order and the rest is picked by the same lazy
+greedy; ``tests/test_app.py`` checks this); below that, the quotas of a smaller
+budget are shared in proportion to the shortfalls, which a prefix does not do,
+and the app labels the numbers "quick estimate". **Optimise** runs the
+optimiser for exactly the chosen total (greedy, or the exact HiGHS model) with
+a progress bar, and its result replaces the estimate until a control changes.
+
+Drawn sites are evaluated on top of the current plan with their own link
+budget (``geoplan.drawing``); kept ones become part of the scenario (fixed
+sites when optimising, snapped to the nearest candidate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import streamlit as st
+import tomli_w
+from streamlit_folium import st_folium
+
+import geoplan as gp
+from geoplan import drawing, export, radio, scenarios
+from geoplan.charging import charging_compliance, place_charging
+from geoplan.edge import place_edge
+from geoplan.errors import GeoplanError
+from geoplan.latency import LatencyModel
+from geoplan.placement.sites import SITE_TYPES, PlanResult, evaluate_sites, planning_context
+from geoplan.targets import density, load_plan
+from geoplan.webmap import (
+    BASEMAPS,
+    ST_FOLIUM_BASE_URL,
+    PointData,
+    base_map,
+    coverage_grid,
+    coverage_overlay,
+    districts_geojson,
+    plan_layers,
+    planned_points,
+    population_overlay,
+    use_local_assets,
+)
+
+SLIDER_STEP = 50
+MAP_HEIGHT = 620
+
+
+# ----------------------------------------------------------------------------------------------
+# Cached library calls (shared by every session: inputs are immutable, results read-only)
+# ----------------------------------------------------------------------------------------------
+
+
+def _project_arg() -> str | None:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--project", default=None)
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return args.project or os.environ.get("GEOPLAN_PROJECT") or None
+
+
+@st.cache_resource(show_spinner="Loading and validating the project …")
+def load(path: str | None) -> gp.Project:
+    return gp.load_project(path)
+
+
+@st.cache_resource(show_spinner="Building the coverage model (radio link budget × demand cells) …")
+def context(_proj: gp.Project, key: str, band: str, indoor: bool, mix: tuple[float, float, float] | None):
+    return planning_context(_proj, band=band, indoor=indoor, mix=mix, seed=0)
+
+
+@st.cache_resource(show_spinner="Running the greedy optimiser once for the largest total …")
+def greedy_order(_proj: gp.Project, _ctx: Any, key: str, ctx_key: tuple[Any, ...], year: int,
+                 max_total: int) -> tuple[PlanResult, PointData]:
+    res = scenarios.run_scenario(_proj, scenarios.Scenario(name="order", total=max_total, year=year,
+                                                           band=ctx_key[0], indoor=ctx_key[1], mix=ctx_key[2]),
+                                 context=_ctx)
+    return res, planned_points(res.sites)
+
+
+@st.cache_resource(show_spinner=False)
+def static_layers(_proj: gp.Project, key: str) -> dict[str, Any]:
+    sites = _proj.layer("sites")
+    return {
+        "population": population_overlay(_proj.population),
+        "districts": districts_geojson(_proj),
+        "existing": PointData.from_frame(sites, ["SITE_ID", "SITE_TYPE"]) if sites is not None else None,
+    }
+
+
+@st.cache_resource(show_spinner="Placing edge data centres …")
+def edge_plan(_proj: gp.Project, key: str, count: int, latency_ms: float, round_trip: bool):
+    return place_edge(_proj, count=count, latency_ms=latency_ms, latency=LatencyModel(round_trip=round_trip))
+
+
+@st.cache_resource(show_spinner="Checking car parks and charging coverage …")
+def charging_plan(_proj: gp.Project, key: str, share: float):
+    return place_charging(_proj, share=share)
+
+
+@st.cache_resource(show_spinner=False)
+def car_parks_compliance(_proj: gp.Project, key: str, share: float) -> gpd.GeoDataFrame:
+    c = charging_compliance(_proj, share=share)
+    return gpd.GeoDataFrame(c.table, geometry=_proj.layer("car_parks").geometry.to_numpy(), crs=4490)
+
+
+@st.cache_data(show_spinner=False)
+def check_table(_proj: gp.Project, key: str, year: int) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    rep = gp.targets.check(_proj, year=year)
+    return rep.table, rep.total, rep.consistency
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers that only reshape library output for display
+# ----------------------------------------------------------------------------------------------
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
+
+
+def _kept_frame(kept: list[dict[str, Any]], gains: np.ndarray, first_rank: int) -> gpd.GeoDataFrame:
+    """Sites the planner kept, as ``planned_sites`` rows (SOURCE = drawn)."""
+    return gpd.GeoDataFrame({
+        "SITE_ID": [f"D{k + 1:05d}" for k in range(len(kept))],
+        "SITE_TYPE": [s["type"] for s in kept],
+        "RANK": np.arange(first_rank, first_rank + len(kept), dtype=np.int64),
+        "GAIN_POP": np.round(np.asarray(gains, dtype=float), 1), "SOURCE": "drawn",
+    }, geometry=gpd.points_from_xy([s["lon"] for s in kept], [s["lat"] for s in kept]), crs=4490)
+
+
+def _drawings(state: dict[str, Any] | None) -> tuple[list[tuple[float, float]], list[list[tuple[float, float]]]]:
+    """Points and polygon rings drawn on the map (GeoJSON from Leaflet.draw, lon/lat)."""
+    points, rings = [], []
+    for f in (state or {}).get("all_drawings") or []:
+        g = (f or {}).get("geometry") or {}
+        if g.get("type") == "Point":
+            points.append((float(g["coordinates"][0]), float(g["coordinates"][1])))
+        elif g.get("type") == "Polygon" and g.get("coordinates"):
+            rings.append([(float(x), float(y)) for x, y in g["coordinates"][0]])
+    return points, rings
+
+
+def _scenario_table(res_table: pd.DataFrame) -> pd.DataFrame:
+    cols = {"XZQMC": "district", "population": "population", "existing": "existing", "new": "new",
+            "stations": "stations", "per_10k": "per 10k", "target_per_10k": "target per 10k",
+            "shortfall": "shortfall", "meets_target": "meets target", "coverage_before": "covered before",
+            "coverage_after": "covered after"}
+    t = res_table[[c for c in cols if c in res_table.columns]].rename(columns=cols)
+    return t
+
+
+def _export_bytes(proj: gp.Project, layers: dict[str, Any], *, fmt: str, crs: str, year: int,
+                  stem: str) -> list[tuple[str, bytes, str]]:
+    """Write the scenario with geoplan.export into a temporary folder; return (file name, bytes, mime)."""
+    out: list[tuple[str, bytes, str]] = []
+    with tempfile.TemporaryDirectory(prefix="geoplan-app-") as tmp:
+        root = Path(tmp)
+        if fmt == "gpkg":
+            path = root / f"{stem}.gpkg"
+        elif fmt == "gdb":
+            path = root / f"{stem}.gdb"
+        else:
+            path = root / f"{stem}_{fmt}.zip"
+        export.export_project(proj, path, extra_layers=layers, year=year, format=fmt, crs=crs)
+        if fmt == "gdb":
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted(path.rglob("*")):
+                    if f.is_file():
+                        zf.write(f, f.relative_to(root))
+            out.append((f"{stem}.gdb.zip", buf.getvalue(), "application/zip"))
+        else:
+            out.append((path.name, path.read_bytes(),
+                        "application/geopackage+sqlite3" if fmt == "gpkg" else "application/zip"))
+        for tif in sorted(root.glob("*.tif")):  # the coverage grid beside a GeoPackage
+            out.append((tif.name, tif.read_bytes(), "image/tiff"))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The page
+# ----------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    st.set_page_config(page_title="geoplan — new infrastructure plan", layout="wide")
+    ss = st.session_state
+    for k, v in {"kept": [], "optimised": None, "scenarios": [], "comparison": None, "map_version": 0,
+                 "downloads": None}.items():
+        ss.setdefault(k, v)
+
+    path = _project_arg()
+    key = str(Path(path).resolve()) if path else "embedded"
+    try:
+        proj = load(path)
+    except GeoplanError as exc:
+        st.error(f"The project could not be loaded:\n\n{exc}")
+        st.stop()
+    plan = load_plan(proj.plan)
+
+    # ---------------- sidebar: what-if controls ----------------
+    sb = st.sidebar
+    sb.header("What if …")
+    year = sb.selectbox("Target year", plan.years, index=len(plan.years) - 1, key="year",
+                        help="The plan's stations-per-10k target of this year sets each district's quota.")
+    slider_box = sb.container()
+    band = sb.selectbox("Band (link budget)", list(radio.BANDS), index=list(radio.BANDS).index("n78"), key="band",
+                        format_func=lambda b: f"{b} — {radio.BANDS[b].fc_ghz:g} GHz")
+    indoor = sb.checkbox("Cover users indoors", value=True, key="indoor",
+                         help="Radii include the building-entry loss (most residents are indoors).")
+    mix_mode = sb.radio("Site mix of candidate sites", ["by environment (default)", "custom"], key="mix_mode",
+                        horizontal=True)
+    mix: tuple[float, float, float] | None = None
+    if mix_mode == "custom":
+        macro = sb.slider("Macro %", 0, 100, 60, 5, key="macro")
+        micro = sb.slider("Micro %", 0, 100 - macro, min(25, 100 - macro), 5, key="micro")
+        sb.caption(f"Indoor: {100 - macro - micro} %")
+        mix = (macro / 100, micro / 100, (100 - macro - micro) / 100)
+
+    try:
+        ctx = context(proj, key, band, indoor, mix)
+    except GeoplanError as exc:
+        st.error(str(exc))
+        st.stop()
+    existing = int(ctx.existing_per_district.sum())
+    table0, total0, consistency = check_table(proj, key, year)
+    st_target = plan.text_target("5g_stations")
+    stated = int(st_target.value) if st_target is not None else None
+    need_all = existing + int(table0["shortfall"].sum())
+    max_total = min(existing + int(ctx.coverage.shape[1]),
+                    max(25_000, int(np.ceil(1.35 * max(stated or 0, need_all) / 500) * 500)))
+    # the slider's values are multiples of its step (a planner's round numbers), from the first one above
+    # the existing stations
+    low = -(-existing // SLIDER_STEP) * SLIDER_STEP
+    max_total = max(low, max_total // SLIDER_STEP * SLIDER_STEP)
+    default = min(max(stated or need_all, low), max_total)
+    with slider_box:
+        total = st.slider("Total 5G stations (existing + new)", min_value=low, max_value=max_total,
+                          value=default, step=SLIDER_STEP, key="total",
+                          help=f"{existing:,} exist; the plan states {stated:,} by {st_target.year}."
+                          if stated and st_target else f"{existing:,} exist.")
+
+    with sb.expander("Edge data centres & EV charging"):
+        edge_default = plan.text_target("edge_dc")
+        lat_default = plan.text_target("latency_ms")
+        share_default = plan.text_target("charging_share_new_car_parks")
+        edge_count = st.number_input("Edge data centres", 1, 500, int(edge_default.value) if edge_default else 32,
+                                     key="edge_count")
+        latency_ms = st.number_input("Latency circle (ms)", 0.2, 20.0,
+                                     float(lat_default.value) if lat_default else 1.0, 0.1, key="latency_ms")
+        round_trip = st.checkbox("Read the latency as round trip", value=False, key="round_trip")
+        share = st.slider("Charging share of new car parks", 0.05, 0.60,
+                          float(share_default.value) if share_default else 0.20, 0.01, key="charging_share")
+
+    with sb.expander("Base map"):
+        basemap = st.selectbox("Tiles", list(BASEMAPS), key="basemap",
+                               format_func=lambda k: "none (works offline)" if BASEMAPS[k] is None
+                               else BASEMAPS[k].label)
+        tk = st.text_input("Tianditu key (tk)", value=os.environ.get("GEOPLAN_TIANDITU_KEY", ""), type="password",
+                           key="tk") if basemap == "tianditu" else None
+        st.caption("Tiles load only when the server is reachable; everything else is served by this app.")
+
+    modelled = sorted(set(total0.get("modelled_layers", [])) | {k for k in proj.provenance if proj.is_modelled(k)}
+                      | ({"candidates"} if ctx.candidates_modelled else set()))
+    if modelled:
+        notes = [f"- **{k}**: {proj.provenance.get(k, {}).get('note') or 'modelled'}" for k in modelled
+                 if k != "candidates"]
+        if ctx.candidates_modelled:
+            notes.append("- **candidates**: modelled candidate sites drawn from populated cells "
+                         f"({ctx.coverage.shape[1]:,})")
+        sb.warning("**Modelled layers** — synthetic, not observed data; numbers built on them are "
+                   "illustrations of the method:\n\n" + "\n".join(notes))
+
+    # ---------------- the current scenario ----------------
+    ctx_key = (band, indoor, mix)
+    try:
+        order_plan, order_points = greedy_order(proj, ctx, key, ctx_key, year, max_total)
+    except GeoplanError as exc:
+        st.error(str(exc))
+        st.stop()
+    kept: list[dict[str, Any]] = ss.kept
+    kept_lonlat = np.array([[s["lon"], s["lat"]] for s in kept], dtype=float).reshape(-1, 2)
+    kept_types = [s["type"] for s in kept]
+    scen_key = (total, year, band, indoor, mix, tuple((s["lon"], s["lat"], s["type"]) for s in kept))
+    opt = ss.optimised if ss.optimised is not None and ss.optimised["key"] == scen_key else None
+    n_new = total - existing
+    kept_gdf = None
+    drawn_radius = None
+    if opt is not None:
+        res: PlanResult = opt["result"]
+        sel = np.asarray(res.placement.selected, dtype=np.int64)
+        table, summary = res.districts, dict(res.summary)
+        planned = res.sites
+        planned_pts = opt["points"]
+        mode = (f"Optimised: {res.summary['method']} for exactly {total:,} stations "
+                f"(status {res.summary['status']}"
+                + (f", gap {res.summary['gap']:.2%}" if res.summary.get("gap") is not None else "") + ")"
+                + (f"; {len(kept)} kept drawn site(s) snapped to the nearest candidates" if kept else ""))
+    else:
+        n_opt = max(n_new - len(kept), 0)
+        sel = np.asarray(order_plan.placement.selected[:n_opt], dtype=np.int64)
+        planned = order_plan.sites.iloc[:n_opt]
+        planned_pts = order_points.head(n_opt)
+        table, summary = evaluate_sites(ctx, sel, year=year)
+        if kept:
+            ev = drawing.evaluate_drawn_sites(ctx, kept_lonlat, site_type=kept_types, selected=sel, year=year)
+            d = density(table["population"].to_numpy(), ev.districts["stations_after"].to_numpy(),
+                        target_per_10k=float(summary["target_per_10k"]))
+            table = table.assign(new=table["new"].to_numpy() + ev.districts["drawn"].to_numpy(),
+                                 stations=d.stations, per_10k=d.per_10k, shortfall=d.shortfall,
+                                 meets_target=d.meets, coverage_after=ev.districts["coverage_after"].to_numpy())
+            city = density(np.array([d.population.sum()]), np.array([d.stations.sum()]),
+                           target_per_10k=float(summary["target_per_10k"]))
+            summary.update({"stations": int(d.stations.sum()), "new": int(table["new"].sum()),
+                            "per_10k": round(float(city.per_10k[0]), 2),
+                            "districts_meeting_target": int(d.meets.sum()),
+                            "coverage_after": ev.summary["coverage_after"]})
+            kept_gdf = _kept_frame(kept, ev.site_gain, n_opt + 1)
+            drawn_radius = ev.site_radius_m
+        exact_prefix = not kept and total >= need_all
+        mode = (f"Greedy plan: the first {n_opt:,} sites of the greedy order (equal to optimising {total:,}: "
+                "every district's quota is met)" if exact_prefix else
+                f"Quick estimate: the first {n_opt:,} sites of the greedy order for {max_total:,}"
+                + (f" plus {len(kept)} kept drawn site(s)" if kept else "")
+                + " — press Optimise for the plan of exactly this total")
+
+    # ---------------- header & headline numbers ----------------
+    st.title(proj.name)
+    target = float(summary["target_per_10k"])
+    st.caption(f"{plan.title} ({plan.document}) — target {target:g} stations per 10,000 residents in {year}"
+               + (f"; “{st_target.quote}”" if st_target else ""))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Stations (existing + new)", f"{summary['stations']:,}", f"+{summary['new']:,} new",
+              delta_color="off")
+    c2.metric("Stations per 10k (city)", f"{summary['per_10k']:.2f}", f"{summary['per_10k'] - target:+.2f} vs target",
+              delta_color="normal")
+    c3.metric("Districts meeting target", f"{summary['districts_meeting_target']} / {summary['districts']}")
+    c4.metric("Residents covered", _pct(summary.get("coverage_after")),
+              f"{100 * (summary['coverage_after'] - summary['coverage_before']):+.1f} pts vs today"
+              if summary.get("coverage_before") is not None else None)
+    st.caption(mode)
+
+    oc1, oc2, oc3 = st.columns([1.2, 1, 3])
+    method = oc1.radio("Optimiser", ["greedy", "exact"], horizontal=True, key="method",
+                       help="exact: HiGHS mixed-integer model (30 s limit), reports its gap")
+    if oc2.button(f"Optimise {total:,}", key="optimise", type="primary"):
+        bar = oc3.progress(0.0, text="starting the optimiser …")
+        sc = scenarios.Scenario(name="app", total=total, year=year, method=method, band=band, indoor=indoor,
+                                mix=mix, drawn_sites=tuple((s["lon"], s["lat"]) for s in kept), time_limit_s=30.0)
+        try:
+            wi = scenarios.run_scenarios(proj, [sc], context=ctx,
+                                         progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)),
+                                                                              text=msg))
+        except GeoplanError as exc:
+            oc3.error(str(exc))
+        else:
+            ss.optimised = {"key": scen_key, "result": wi.results[0], "points": planned_points(wi.results[0].sites)}
+            st.rerun()
+
+    # ---------------- the map ----------------
+    grid = coverage_grid(ctx, sel, drawn_xy=None if kept_gdf is None else
+                         np.column_stack([kept_gdf.to_crs(proj.metric_crs).geometry.x,
+                                          kept_gdf.to_crs(proj.metric_crs).geometry.y]),
+                         drawn_radius_m=drawn_radius)
+    statics = static_layers(proj, key)
+    try:
+        edge = edge_plan(proj, key, int(edge_count), float(latency_ms), bool(round_trip))
+    except GeoplanError as exc:
+        edge = None
+        sb.error(f"Edge data centres: {exc}")
+    try:
+        chg = charging_plan(proj, key, float(share)) if proj.layer("car_parks") is not None else None
+        car_parks = car_parks_compliance(proj, key, float(share)) if chg is not None else None
+    except GeoplanError as exc:
+        chg = car_parks = None
+        sb.error(f"Charging: {exc}")
+    try:
+        m = base_map(proj, basemap=basemap, tianditu_key=tk, population=statics["population"],
+                     existing_sites=statics["existing"], edge_sites=edge.sites if edge else None,
+                     edge_radius_m=edge.summary["radius_km"] * 1000 if edge else None, car_parks=car_parks,
+                     charging_stations=chg.stations if chg else None, modelled=modelled, height=MAP_HEIGHT)
+    except GeoplanError as exc:
+        sb.error(str(exc))
+        m = base_map(proj, population=statics["population"], existing_sites=statics["existing"],
+                     modelled=modelled, height=MAP_HEIGHT)
+    use_local_assets(m, base_url=ST_FOLIUM_BASE_URL)
+    groups = plan_layers(districts=statics["districts"], district_table=table, planned_sites=planned_pts,
+                         coverage=coverage_overlay(grid),
+                         kept_sites=None if kept_gdf is None else planned_points(kept_gdf),
+                         plan_label="Planned 5G sites" if opt else "Planned 5G sites (greedy order)")
+    for g in groups:
+        use_local_assets(g, base_url=ST_FOLIUM_BASE_URL)
+
+    map_col, side = st.columns([3, 1.3])
+    with map_col:
+        state = st_folium(m, key=f"map-{ss.map_version}", height=MAP_HEIGHT, use_container_width=True,
+                          returned_objects=["all_drawings"], feature_group_to_add=groups,
+                          layer_control=folium.LayerControl(collapsed=True))
+    points, rings = _drawings(state)
+
+    with side:
+        st.subheader("Drawn on the map")
+        draw_type = st.selectbox("Type of the sites you draw", SITE_TYPES, key="draw_type")
+        if not points and not rings:
+            st.info("Use the marker tool (left of the map) to place candidate sites, or the polygon / rectangle "
+                    "tool to outline an area. Their effect on top of the current scenario shows here.")
+        if points:
+            all_lonlat = np.vstack([kept_lonlat, np.asarray(points, dtype=float)])
+            evb = drawing.evaluate_drawn_sites(ctx, all_lonlat, site_type=kept_types + [draw_type] * len(points),
+                                               selected=sel, year=year)
+            added = float(evb.site_gain[len(kept):].sum())
+            st.metric("Drawn sites", f"{len(points)}")
+            st.metric("Added residents covered", f"{added:,.0f}")
+            st.metric("Residents covered", _pct(evb.summary["coverage_after"]),
+                      f"{100 * (evb.summary['coverage_after'] - summary['coverage_after']):+.2f} pts")
+            st.metric("Districts meeting target", f"{evb.summary['districts_meeting_after']} / {summary['districts']}",
+                      f"{evb.summary['districts_meeting_after'] - summary['districts_meeting_target']:+d}")
+            now_per = table["per_10k"].to_numpy(dtype=float)
+            after_per = evb.districts["per_10k_after"].to_numpy(dtype=float)
+            kept_per = np.bincount(evb.site_district[:len(kept)][evb.site_district[:len(kept)] >= 0],
+                                   minlength=len(now_per))
+            for i in np.flatnonzero(evb.districts["drawn"].to_numpy() > kept_per):
+                st.metric(f"{evb.districts['XZQMC'].iloc[i]}: stations per 10k", f"{after_per[i]:.2f}",
+                          f"{after_per[i] - now_per[i]:+.2f} (target {target:g})")
+            if evb.summary["outside_districts"]:
+                st.warning(f"{evb.summary['outside_districts']} drawn site(s) lie outside every district.")
+            if st.button(f"Keep {len(points)} drawn site(s) in the scenario", key="keep"):
+                ss.kept = kept + [{"lon": lon, "lat": lat, "type": draw_type} for lon, lat in points]
+                ss.map_version += 1
+                st.rerun()
+        for i, ring in enumerate(rings, 1):
+            try:
+                a = drawing.area_coverage(ctx, ring, selected=sel)
+            except GeoplanError as exc:
+                st.warning(f"Area {i}: {exc}")
+                continue
+            st.markdown(f"**Area {i}** — {a['area_km2']:,.2f} km², {a['population']:,.0f} residents, "
+                        f"{a['existing_sites']:,} existing sites, {a['candidates']:,} candidate sites")
+            st.markdown(f"covered today {_pct(a['coverage_existing'])} → with the plan {_pct(a['coverage_with_plan'])}")
+        if kept:
+            st.caption(f"{len(kept)} drawn site(s) kept in the scenario.")
+            if st.button("Remove kept sites", key="clear_kept"):
+                ss.kept = []
+                ss.map_version += 1
+                st.rerun()
+
+    # ---------------- tabs ----------------
+    t_d, t_s, t_e, t_x = st.tabs(["Districts", "Scenario comparison", "Edge & charging", "Downloads"])
+    with t_d:
+        st.dataframe(_scenario_table(table), hide_index=True, width="stretch",
+                     column_config={"per 10k": st.column_config.NumberColumn(format="%.2f"),
+                                    "covered before": st.column_config.NumberColumn(format="%.3f"),
+                                    "covered after": st.column_config.NumberColumn(format="%.3f"),
+                                    "population": st.column_config.NumberColumn(format="%d")})
+        st.caption(f"Population basis: {summary.get('population_basis', {}).get('description', 'census')}. "
+                   f"Today: {total0['stations']:,} stations, {total0['per_10k']} per 10k; "
+                   f"{total0['shortfall']:,} more needed for the city as a whole, "
+                   f"{total0['sum_of_district_shortfalls']:,} district by district.")
+        if "station_target" in consistency:
+            stc = consistency["station_target"]
+            st.caption(f"The plan's {stc['stations']:,} stations equal {stc['per_10k_at_census']} per 10k at the census "
+                       f"population" + (f" and {stc['per_10k_at_latest_yearend']} at the latest year-end population"
+                                        if "per_10k_at_latest_yearend" in stc else "") + ".")
+        st.download_button("Density table (CSV)", _scenario_table(table).to_csv(index=False).encode("utf-8-sig"),
+                           file_name=f"density_{total}_{year}.csv", mime="text/csv", key="dl_csv")
+
+    with t_s:
+        name = st.text_input("Scenario name", value=f"{total:,} stations, {year}, {band}", key="scenario_name")
+        b1, b2, b3 = st.columns(3)
+        if b1.button("Add current settings", key="add_scenario"):
+            names = {s.name for s in ss.scenarios}
+            uniq, n = name, 2
+            while uniq in names:
+                uniq, n = f"{name} ({n})", n + 1
+            ss.scenarios = ss.scenarios + [scenarios.Scenario(
+                name=uniq, total=total, year=year, method=method, band=band, indoor=indoor, mix=mix,
+                drawn_sites=tuple((s["lon"], s["lat"]) for s in kept), time_limit_s=30.0)]
+            ss.comparison = None
+        if b2.button("Compare", key="compare", disabled=not ss.scenarios):
+            bar = st.progress(0.0, text="running scenarios …")
+            try:
+                wi = scenarios.run_scenarios(proj, ss.scenarios, context=ctx,
+                                             progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)),
+                                                                                  text=msg))
+            except GeoplanError as exc:
+                st.error(str(exc))
+            else:
+                per = wi.districts.pivot(index="scenario", columns="XZQMC", values="per_10k").round(2)
+                ss.comparison = (wi.summary, per)
+        if b3.button("Clear", key="clear_scenarios", disabled=not ss.scenarios):
+            ss.scenarios, ss.comparison = [], None
+        if ss.scenarios:
+            st.dataframe(pd.DataFrame([s.to_dict() for s in ss.scenarios]), hide_index=True, width="stretch")
+            st.download_button("Scenarios (TOML, re-run with `geoplan whatif --scenario`)",
+                               tomli_w.dumps({"scenario": [s.to_dict() for s in ss.scenarios]}).encode("utf-8"),
+                               file_name="scenarios.toml", mime="application/toml", key="dl_toml")
+        if ss.comparison is not None:
+            summ, per = ss.comparison
+            st.dataframe(summ, hide_index=True, width="stretch")
+            st.caption("Stations per 10k by district")
+            st.dataframe(per, width="stretch")
+
+    with t_e:
+        if edge is not None:
+            s = edge.summary
+            e1, e2, e3, e4 = st.columns(4)
+            e1.metric("Edge data centres", f"{len(edge.sites)}", f"{s['new']} new", delta_color="off")
+            e2.metric("Latency circle radius", f"{s['radius_km']:,.1f} km")
+            e3.metric("Demand weight within the circle", _pct(s["covered_share"]))
+            e4.metric("Worst one-way latency", f"{s['max_latency_ms']:.3f} ms")
+            st.caption(f"{s['demand_points']} demand points (ports, parks, hospitals, schools, hubs); mean one-way "
+                       f"latency {s['mean_latency_ms']:.3f} ms; latency model {s['latency_model']['reading']}, "
+                       f"fibre {s['fibre_km']:,.0f} km. Modelled: {', '.join(s['modelled_layers']) or 'none'}.")
+            st.dataframe(edge.districts, hide_index=True, width="stretch")
+        else:
+            st.info("No edge data-centre plan: the project needs an edge_demand layer.")
+        if chg is not None:
+            s = chg.summary
+            new = s["new_car_parks"]
+            h1, h2, h3, h4 = st.columns(4)
+            h1.metric("New car parks compliant", f"{new['compliant']} / {new['car_parks']}")
+            h2.metric("Charging spaces to add", f"{new['to_add']:,}", f"{new['from_reserved']:,} on reserved spaces",
+                      delta_color="off")
+            h3.metric("New public charging stations", f"{s['new_stations']:,}")
+            h4.metric("Core residents within the radius", _pct(s["core_within_share_after"]),
+                      f"{100 * (s['core_within_share_after'] - s['core_within_share_now']):+.1f} pts")
+            st.caption(f"Share {s['share']:.0%} of spaces in new public car parks; service radius "
+                       f"{s['radius_m']:,.0f} m ({s['radius_source']}).")
+            st.dataframe(chg.districts, hide_index=True, width="stretch")
+        else:
+            st.info("No charging check: the project needs a car_parks layer.")
+
+    with t_x:
+        fmt_labels = {"gpkg": "GeoPackage (.gpkg)", "shp": "Shapefiles (.zip)", "geojson": "GeoJSON (.zip)",
+                      "gdb": "File geodatabase (.gdb.zip)"}
+        fmts = [f for f in fmt_labels if f in export.FORMATS]
+        x1, x2 = st.columns(2)
+        fmt = x1.selectbox("Format", fmts, format_func=fmt_labels.get, key="export_format")
+        crs = x2.selectbox("Coordinates", ["EPSG:4490", "auto-gk", "EPSG:4548"], key="export_crs",
+                           format_func=lambda c: {"EPSG:4490": "CGCS2000 geographic (EPSG:4490)",
+                                                  "auto-gk": "CGCS2000 Gauss-Krüger, zone from the data",
+                                                  "EPSG:4548": "CGCS2000 / 3° GK CM 117°E (EPSG:4548)"}[c])
+        st.caption("Layers: districts with the density check, existing sites, planned sites (with kept drawn "
+                   "sites), edge data centres, car parks, new charging stations and the coverage grid (GeoTIFF), "
+                   "with one-map names, codes and Chinese aliases.")
+        dl_key = (scen_key, opt is not None, fmt, crs, int(edge_count), float(latency_ms), bool(round_trip), float(share))
+        if st.button("Prepare download", key="build_export"):
+            planned_all = planned if kept_gdf is None else pd.concat([planned, kept_gdf], ignore_index=True)
+            layers: dict[str, Any] = {"planned_sites": gpd.GeoDataFrame(planned_all, geometry="geometry", crs=4490),
+                                      "coverage": grid}
+            if edge is not None:
+                layers["edge_dc"] = edge.sites
+            if chg is not None and len(chg.stations):
+                layers["charging_stations"] = chg.stations
+            with st.spinner("Writing the layers …"):
+                try:
+                    files = _export_bytes(proj, layers, fmt=fmt, crs=crs, year=year,
+                                          stem=f"geoplan_{total}_{year}")
+                except GeoplanError as exc:
+                    st.error(str(exc))
+                else:
+                    ss.downloads = {"key": dl_key, "files": files}
+        if ss.downloads is not None and ss.downloads["key"] == dl_key:
+            for i, (fname, data, mime) in enumerate(ss.downloads["files"]):
+                st.download_button(f"Download {fname} ({len(data) / 1e6:,.1f} MB)", data, file_name=fname,
+                                   mime=mime, key=f"dl_file_{i}")
+
+
+main()

@@ -1,0 +1,814 @@
+"""County by county: zonal sums, demand, coverage and placement over a province's grid.
+
+A province at 100 m has ~12.5 million populated cells. Taken whole, the demand
+points, k-d trees and coverage matrices of :mod:`geoplan.placement.sites` need
+gigabytes; taken one county at a time they need the largest county's share.
+This module splits the work into **per-district tasks** on plain arrays:
+
+* each task gets its district's raster window (the bounding box of the
+  district's cells, a view of the project's raster and district grid, no copy),
+  and computes on the district's own cells only, with *global* row/column
+  indices, so every number equals the whole-raster computation bit for bit;
+* sites near a border matter to the neighbours: a task gets every site within
+  the largest radius of its district's bounding box (the metric window buffered
+  by the maximum radius), wherever the site stands;
+* a site's radius depends on its type and on the radio environment of the
+  populated cell nearest to it, found on the raster around the site
+  (:func:`site_environment`), the same answer as a k-d tree over all cells.
+
+The tasks are mapped by a *mapper* ``mapper(fn, items) -> iterable of results in
+order``: the built-in :func:`map` here; a dask.distributed client in
+:mod:`geoplan.distributed`, with identical results.
+
+Placement (:func:`place_sites_chunked`) gives every district its shortfall
+against the density target plus a share of the rest of the budget in proportion
+to its population still uncovered, and runs the lazy greedy
+(:func:`~geoplan.placement.greedy_mclp`) district by district on candidates drawn
+from the district's populated cells; a final chunked coverage pass measures the
+plan with existing and new sites across borders.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from affine import Affine
+from pyproj import CRS, Transformer
+
+from . import coverage as cov
+from . import radio
+from .errors import ConfigError, InfeasibleError, Problem, ValidationError
+from .io import Raster
+from .population import Demand, cell_area_km2
+from .project import Project
+
+if TYPE_CHECKING:
+    from .placement.sites import PlanResult
+
+__all__ = [
+    "Mapper",
+    "Window",
+    "CountyChunk",
+    "SiteArrays",
+    "CountyCoverage",
+    "CoverageReport",
+    "CountyPlan",
+    "district_windows",
+    "county_chunks",
+    "county_demand",
+    "chunk_demand",
+    "zonal_sums",
+    "site_environment",
+    "radii",
+    "site_arrays",
+    "coverage",
+    "place_sites_chunked",
+    "MAX_SEARCH_M",
+]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+Progress = Callable[[float, str], None]
+#: ``mapper(fn, items)`` returns ``fn(item)`` for every item, in order (the built-in ``map``,
+#: or :func:`geoplan.distributed.dask_mapper`).
+Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
+#: How far :func:`site_environment` looks for a populated cell (m); beyond this a site is rural. It
+#: exceeds every radius :func:`geoplan.radio.cell_radius_m` returns (10 km), so such a site covers
+#: no cell whatever its environment.
+MAX_SEARCH_M = 10_000.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """A block of raster cells: ``row_off, col_off`` of its top-left cell, ``height × width``."""
+
+    row_off: int
+    col_off: int
+    height: int
+    width: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """Row and column slices selecting the window from the whole raster."""
+        return (slice(self.row_off, self.row_off + self.height), slice(self.col_off, self.col_off + self.width))
+
+    @property
+    def size(self) -> int:
+        return self.height * self.width
+
+
+@dataclass(frozen=True, eq=False)
+class CountyChunk:
+    """What a per-district task needs: the district's window of the raster and grid, as arrays.
+
+    ``values`` and ``grid`` are views into the project's arrays (no copy in one
+    process; dask ships them when workers are separate processes).
+    """
+
+    district: int
+    window: Window
+    values: np.ndarray
+    grid: np.ndarray
+    nodata: float | None
+    transform: Affine
+    raster_crs: str
+    metric_crs: str
+
+    def raster(self) -> Raster:
+        """The window as a :class:`~geoplan.io.Raster` carrying the *whole* raster's transform."""
+        return Raster(self.values, self.transform, CRS.from_wkt(self.raster_crs), self.nodata)
+
+    def cells(self, *, populated: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Global row and column of the district's cells (with population > 0 if ``populated``), row-major."""
+        v = self.values
+        ok = np.isfinite(v) & (self.grid == self.district)
+        if self.nodata is not None and np.isfinite(self.nodata):
+            ok &= v != self.nodata
+        if populated:
+            ok &= v > 0
+        r, c = np.nonzero(ok)
+        return r + self.window.row_off, c + self.window.col_off
+
+
+@dataclass(frozen=True, eq=False)
+class SiteArrays:
+    """Sites as arrays in the metric CRS: coordinates, radius (m), district of their raster cell (-1 outside all)."""
+
+    xy: np.ndarray
+    radius: np.ndarray
+    district: np.ndarray
+    site_type: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    environment: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+
+    def __len__(self) -> int:
+        return int(self.xy.shape[0])
+
+    def within(self, box: tuple[float, float, float, float]) -> np.ndarray:
+        """Indices of the sites inside ``(left, bottom, right, top)``."""
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.int64)
+        left, bottom, right, top = box
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        return np.flatnonzero((x >= left) & (x <= right) & (y >= bottom) & (y <= top))
+
+
+@dataclass(frozen=True, eq=False)
+class CountyCoverage:
+    """Population coverage of one district's cells (persons, cells).
+
+    ``covered`` (bool per populated cell, row-major) and ``rows``/``cols`` are
+    filled only when asked for (``return_cells=True``).
+    """
+
+    district: int
+    population: float
+    covered_population: float
+    cells: int
+    covered_cells: int
+    sites_considered: int
+    covered: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    cols: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageReport:
+    """Coverage of every district by a set of sites.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Per district: XZQDM, XZQMC, population (persons in populated cells),
+        covered_population, coverage (share), cells, covered_cells, sites_considered.
+    total : dict
+        Province totals.
+    counties : list of CountyCoverage
+        The per-district results, in district order.
+    runtime_s : float
+        Wall-clock seconds.
+    """
+
+    table: pd.DataFrame
+    total: dict[str, Any]
+    counties: list[CountyCoverage]
+    runtime_s: float
+
+
+# --------------------------------------------------------------------------- windows and chunks
+
+
+def _check_rectilinear(t: Affine) -> None:
+    if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
+        raise ConfigError(f"the population raster's transform {tuple(t)[:6]} is rotated or not north-up. "
+                          "Fix: warp it to a north-up grid (gdalwarp -t_srs EPSG:4548 -tr 100 100)")
+
+
+def district_windows(proj: Project) -> list[Window]:
+    """The raster window holding each district's cells (its bounding box, clipped to the raster).
+
+    Every cell whose centre falls in a district lies in that district's window
+    (the districts are burned into the raster's own grid by cell centre).
+    """
+    r = proj.population
+    t = r.transform
+    _check_rectilinear(t)
+    h, w = r.values.shape
+    assert r.crs is not None
+    same = CRS.from_user_input(r.crs) == CRS.from_user_input(proj.metric_crs)
+    b = (proj.metric("districts") if same else proj.districts.to_crs(r.crs)).geometry.bounds.to_numpy()
+    c0 = np.clip(np.floor((b[:, 0] - t.c) / t.a) - 1, 0, w).astype(np.int64)
+    c1 = np.clip(np.ceil((b[:, 2] - t.c) / t.a) + 1, 0, w).astype(np.int64)
+    r0 = np.clip(np.floor((t.f - b[:, 3]) / -t.e) - 1, 0, h).astype(np.int64)
+    r1 = np.clip(np.ceil((t.f - b[:, 1]) / -t.e) + 1, 0, h).astype(np.int64)
+    return [Window(int(a), int(c), int(max(bb - a, 0)), int(max(d - c, 0)))
+            for a, bb, c, d in zip(r0, r1, c0, c1, strict=True)]
+
+
+def county_chunks(proj: Project, districts: Sequence[int] | None = None) -> list[CountyChunk]:
+    """One :class:`CountyChunk` per district (all districts by default), views into the project's arrays."""
+    r = proj.population
+    assert r.crs is not None
+    wins = district_windows(proj)
+    grid = proj.grid
+    rcrs, mcrs = CRS.from_user_input(r.crs).to_wkt(), CRS.from_user_input(proj.metric_crs).to_wkt()
+    idx = range(len(wins)) if districts is None else districts
+    return [CountyChunk(int(k), wins[k], r.values[wins[k].slices], grid[wins[k].slices], r.nodata, r.transform,
+                        rcrs, mcrs) for k in idx]
+
+
+def chunk_demand(chunk: CountyChunk) -> Demand:
+    """The district's populated cells as :class:`~geoplan.population.Demand` (same values as ``proj.demand``)."""
+    rows, cols = chunk.cells(populated=True)
+    t = chunk.transform
+    xs = t.c + (cols + 0.5) * t.a + (rows + 0.5) * t.b
+    ys = t.f + (cols + 0.5) * t.d + (rows + 0.5) * t.e
+    rcrs, mcrs = CRS.from_wkt(chunk.raster_crs), CRS.from_wkt(chunk.metric_crs)
+    if rcrs != mcrs and len(rows):
+        xs, ys = Transformer.from_crs(rcrs, mcrs, always_xy=True).transform(xs, ys)
+    lr, lc = rows - chunk.window.row_off, cols - chunk.window.col_off
+    return Demand(
+        x=np.asarray(xs, dtype=float), y=np.asarray(ys, dtype=float),
+        pop=chunk.values[lr, lc].astype(float), district=np.full(len(rows), chunk.district, dtype=np.int64),
+        area_km2=cell_area_km2(chunk.raster(), rows), row=rows.astype(np.int64), col=cols.astype(np.int64),
+        crs=mcrs,
+    )
+
+
+def county_demand(proj: Project, district: int) -> Demand:
+    """Populated cells of one district, without building the whole project's demand."""
+    return chunk_demand(county_chunks(proj, [district])[0])
+
+
+def _seqsum(values: np.ndarray) -> float:
+    """Sum in array order, one value after the other: the order ``np.bincount`` adds in."""
+    if values.size == 0:
+        return 0.0
+    return float(np.bincount(np.zeros(values.size, dtype=np.intp), weights=values)[0])
+
+
+def _zonal_task(chunk: CountyChunk) -> tuple[float, int]:
+    rows, cols = chunk.cells(populated=False)
+    v = chunk.values[rows - chunk.window.row_off, cols - chunk.window.col_off]
+    return _seqsum(v.astype(float)), int(rows.size)
+
+
+def _serial(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterable[Any]:
+    return map(fn, items)
+
+
+def _run(fn: Callable[[Any], Any], items: Sequence[Any], *, mapper: Mapper | None, progress: Progress | None,
+         what: str, names: Sequence[str], start: float = 0.0, span: float = 1.0) -> list[Any]:
+    step = progress or (lambda f, m: None)
+    out = []
+    n = max(len(items), 1)
+    for i, res in enumerate((mapper or _serial)(fn, items)):
+        out.append(res)
+        step(start + span * (i + 1) / n, f"{what}: {names[i]}")
+    return out
+
+
+def zonal_sums(proj: Project, *, mapper: Mapper | None = None, progress: Progress | None = None) -> np.ndarray:
+    """Population of each district summed from the raster, district by district.
+
+    Equal, bit for bit, to :func:`geoplan.population.zonal_sums` (same cells, same order of addition).
+    """
+    chunks = county_chunks(proj)
+    names = [proj.district_names[c.district] for c in chunks]
+    res = _run(_zonal_task, chunks, mapper=mapper, progress=progress, what="zonal sums", names=names)
+    return np.array([r[0] for r in res], dtype=float)
+
+
+# --------------------------------------------------------------------------- sites
+
+
+def site_environment(proj: Project, xy: np.ndarray, *,
+                     max_search_m: float = MAX_SEARCH_M) -> tuple[np.ndarray, np.ndarray]:
+    """Radio environment code and population density (persons/km²) of the populated cell nearest each site.
+
+    Looks at the site's own cell first (on a square grid, a cell's centre is the
+    nearest centre to any point inside it), then at growing squares of cells
+    around it, up to ``max_search_m``; a site with no populated cell that close
+    is ``rural`` with density 0. Memory is per site, not per raster.
+
+    Parameters
+    ----------
+    proj : Project
+        The project (raster and district grid).
+    xy : ndarray, shape (n, 2)
+        Site coordinates in the project's metric CRS.
+    """
+    r = proj.population
+    t = r.transform
+    _check_rectilinear(t)
+    assert r.crs is not None
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    n = len(xy)
+    env = np.full(n, radio.ENVIRONMENT_NAMES.index("rural"), dtype=np.int8)
+    dens = np.zeros(n)
+    if n == 0:
+        return env, dens
+    rcrs, mcrs = CRS.from_user_input(r.crs), CRS.from_user_input(proj.metric_crs)
+    same = rcrs == mcrs
+    if same:
+        rx, ry = xy[:, 0], xy[:, 1]
+    else:
+        rx, ry = Transformer.from_crs(mcrs, rcrs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+        back = Transformer.from_crs(rcrs, mcrs, always_xy=True)
+    h, w = r.values.shape
+    values, grid = r.values, proj.grid
+    nodata = r.nodata
+
+    def populated(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+        out = np.zeros(rr.shape, dtype=bool)
+        v = values[rr[inside], cc[inside]]
+        ok = np.isfinite(v) & (v > 0) & (grid[rr[inside], cc[inside]] >= 0)
+        if nodata is not None and np.isfinite(nodata):
+            ok &= v != nodata
+        out[inside] = ok
+        return out
+
+    def density_of(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        return values[rr, cc] / cell_area_km2(r, rr)
+
+    row = np.floor((t.f - np.asarray(ry)) / -t.e).astype(np.int64)
+    col = np.floor((np.asarray(rx) - t.c) / t.a).astype(np.int64)
+    own = populated(row, col)
+    dens[own] = density_of(row[own], col[own])
+    # the smallest metric size of a cell, for the search radius in cells
+    if rcrs.is_geographic:
+        cell_m = min(abs(t.a) * 111_320.0 * math.cos(math.radians(max(abs(r.bounds[1]), abs(r.bounds[3])))),
+                     abs(t.e) * 110_574.0)
+    else:
+        unit = rcrs.axis_info[0].unit_conversion_factor
+        cell_m = min(abs(t.a), abs(t.e)) * unit
+    max_ring = int(math.ceil(max_search_m / cell_m)) + 1
+    for i in np.flatnonzero(~own).tolist():
+        ring = 1
+        best_d, best = math.inf, None
+        while ring <= max_ring:
+            rr, cc = np.mgrid[row[i] - ring:row[i] + ring + 1, col[i] - ring:col[i] + ring + 1]
+            rr, cc = rr.ravel(), cc.ravel()
+            ok = populated(rr, cc)
+            if ok.any():
+                rr, cc = rr[ok], cc[ok]
+                cx = t.c + (cc + 0.5) * t.a
+                cy = t.f + (rr + 0.5) * t.e
+                if not same:
+                    cx, cy = back.transform(cx, cy)
+                d = np.hypot(np.asarray(cx) - xy[i, 0], np.asarray(cy) - xy[i, 1])
+                j = int(np.argmin(d))
+                best_d, best = float(d[j]), (int(rr[j]), int(cc[j]))
+                # every cell within (ring - 0.5) cells of the site's cell is in this square
+                if best_d <= (ring - 0.5) * cell_m:
+                    break
+                ring = max(ring + 1, int(math.ceil(best_d / cell_m)) + 1)
+            else:
+                ring = ring * 2 if ring < 8 else ring + 8
+        if best is not None and best_d <= max_search_m:
+            d_i = density_of(np.array([best[0]]), np.array([best[1]]))[0]
+            dens[i] = d_i
+            own[i] = True
+    env[own] = radio.environment_from_density(dens[own])
+    return env, dens
+
+
+@functools.lru_cache(maxsize=256)
+def _radius(band: str, site_type: str, environment: str) -> float:
+    return float(radio.cell_radius_m(band=band, site=site_type, environment=environment))
+
+
+def radii(site_type: np.ndarray, environment: np.ndarray, *, band: str) -> np.ndarray:
+    """Outdoor cell radius (m) of each site from its type and environment code (link budget of ``band``)."""
+    if band not in radio.BANDS:
+        raise ConfigError(f"unknown band {band!r}. Fix: use one of {', '.join(radio.BANDS)}")
+    st = np.asarray(site_type).astype(str)
+    env = np.asarray(environment)
+    out = np.zeros(len(st))
+    for t in np.unique(st):
+        if t not in radio.SITE_PROFILES:
+            raise ValidationError(Problem("sites", "SITE_TYPE", f"unknown site type {t!r}",
+                                          f"use one of {', '.join(radio.SITE_PROFILES)}"))
+        for e in np.unique(env):
+            m = (st == t) & (env == e)
+            out[m] = _radius(band, str(t), radio.ENVIRONMENT_NAMES[int(e)])
+    return out
+
+
+def site_arrays(proj: Project, key: str = "sites", *, band: str = "n78") -> SiteArrays:
+    """A project's point layer ``key`` as :class:`SiteArrays` with link-budget radii."""
+    if proj.layer(key) is None or len(proj.layer(key)) == 0:  # type: ignore[arg-type]
+        return SiteArrays(np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=np.int64))
+    sm = proj.metric(key)
+    xy = np.column_stack([sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy()])
+    st = sm["SITE_TYPE"].astype(str).to_numpy() if "SITE_TYPE" in sm.columns else np.full(len(sm), "macro")
+    env, _ = site_environment(proj, xy)
+    return SiteArrays(xy, radii(st, env, band=band), _grid_district(proj, xy), st, env)
+
+
+def _grid_district(proj: Project, xy: np.ndarray) -> np.ndarray:
+    """District of the raster cell holding each point (-1 off the grid or outside all districts)."""
+    r = proj.population
+    t = r.transform
+    assert r.crs is not None
+    rx, ry = xy[:, 0], xy[:, 1]
+    if CRS.from_user_input(r.crs) != CRS.from_user_input(proj.metric_crs):
+        rx, ry = Transformer.from_crs(proj.metric_crs, r.crs, always_xy=True).transform(rx, ry)
+    row = np.floor((t.f - np.asarray(ry)) / -t.e).astype(np.int64)
+    col = np.floor((np.asarray(rx) - t.c) / t.a).astype(np.int64)
+    h, w = r.values.shape
+    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+    out = np.full(len(xy), -1, dtype=np.int64)
+    out[inside] = proj.grid[row[inside], col[inside]]
+    return out
+
+
+def _boxes(proj: Project, buffer_m: float) -> np.ndarray:
+    """Metric bounding box of each district, buffered by ``buffer_m`` plus one cell diagonal."""
+    b = proj.metric("districts").geometry.bounds.to_numpy().copy()
+    t = proj.population.transform
+    pad = buffer_m + math.hypot(t.a, t.e) * (1.0 if not CRS.from_user_input(proj.population.crs).is_geographic
+                                              else 111_320.0)
+    b[:, 0] -= pad
+    b[:, 1] -= pad
+    b[:, 2] += pad
+    b[:, 3] += pad
+    return b
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True, eq=False)
+class _CoverItem:
+    chunk: CountyChunk
+    site_xy: np.ndarray
+    site_radius: np.ndarray
+    return_cells: bool
+    prior: np.ndarray | None = None
+
+
+def _covered_mask(d: Demand, xy: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    keep = radius > 0
+    if len(d) == 0 or not keep.any():
+        return np.zeros(len(d), dtype=bool)
+    return cov.covered(cov.coverage_matrix(d.xy, xy[keep], radius[keep]))
+
+
+def _cover_task(item: _CoverItem) -> CountyCoverage:
+    d = chunk_demand(item.chunk)
+    hit = _covered_mask(d, item.site_xy, item.site_radius)
+    if item.prior is not None:
+        hit |= item.prior
+    return CountyCoverage(
+        district=item.chunk.district, population=_seqsum(d.pop), covered_population=_seqsum(d.pop * hit),
+        cells=len(d), covered_cells=int(hit.sum()), sites_considered=len(item.site_xy),
+        covered=hit if item.return_cells else None, rows=d.row if item.return_cells else None,
+        cols=d.col if item.return_cells else None)
+
+
+def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78", mapper: Mapper | None = None,
+             progress: Progress | None = None, return_cells: bool = False,
+             prior: CoverageReport | None = None) -> CoverageReport:
+    """Population covered by ``sites`` (the project's existing sites by default), district by district.
+
+    Parameters
+    ----------
+    proj : Project
+        The project.
+    sites : SiteArrays, optional
+        Sites with radii (:func:`site_arrays`); the project's ``sites`` layer by default.
+    band : str
+        Band of the link budget for the default sites' radii.
+    mapper : callable, optional
+        How to run the per-district tasks (default: one after the other here).
+    progress : callable, optional
+        ``progress(fraction, message)``.
+    return_cells : bool
+        Keep the covered flag of every populated cell (``CountyCoverage.covered``).
+    prior : CoverageReport, optional
+        Coverage already there (computed with ``return_cells=True``): cells it
+        covers count as covered, so adding sites needs only the new ones.
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> rep = coverage(gp.load_project())
+    >>> 0.9 < rep.total["coverage"] <= 1.0, rep.total["districts"]
+    (True, 6)
+    """
+    t0 = time.perf_counter()
+    step = progress or (lambda f, m: None)
+    step(0.0, "site environments and radii")
+    s = sites if sites is not None else site_arrays(proj, band=band)
+    rmax = float(s.radius.max()) if len(s) else 0.0
+    boxes = _boxes(proj, rmax)
+    chunks = county_chunks(proj)
+    if prior is not None and any(c.covered is None for c in prior.counties):
+        raise ConfigError("the prior coverage has no per-cell flags. Fix: compute it with return_cells=True")
+    items = []
+    for c in chunks:
+        idx = s.within(tuple(boxes[c.district]))
+        items.append(_CoverItem(c, s.xy[idx], s.radius[idx], return_cells,
+                                None if prior is None else prior.counties[c.district].covered))
+    names = [proj.district_names[c.district] for c in chunks]
+    res = _run(_cover_task, items, mapper=mapper, progress=progress, what="coverage", names=names,
+               start=0.05, span=0.95)
+    table = pd.DataFrame({
+        "XZQDM": proj.district_codes, "XZQMC": proj.district_names,
+        "population": [r.population for r in res], "covered_population": [r.covered_population for r in res],
+        "cells": [r.cells for r in res], "covered_cells": [r.covered_cells for r in res],
+        "sites_considered": [r.sites_considered for r in res],
+    })
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table.insert(4, "coverage", table["covered_population"] / table["population"].where(table["population"] > 0))
+    pop, covp = float(table["population"].sum()), float(table["covered_population"].sum())
+    total = {"population": round(pop, 1), "covered_population": round(covp, 1),
+             "coverage": round(covp / pop, 6) if pop > 0 else None, "cells": int(table["cells"].sum()),
+             "covered_cells": int(table["covered_cells"].sum()), "sites": len(s), "max_radius_m": round(rmax, 1),
+             "districts": len(table), "band": band}
+    return CoverageReport(table=table, total=total, counties=res, runtime_s=time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- placement
+
+
+@dataclass(frozen=True, eq=False)
+class _PlaceItem:
+    chunk: CountyChunk
+    covered0: np.ndarray
+    p: int
+    n_candidates: int
+    band: str
+    seed: int
+    mix: tuple[float, float, float] | None
+
+
+@dataclass(frozen=True, eq=False)
+class CountyPlan:
+    """New sites chosen in one district (metric coordinates, in the order chosen)."""
+
+    district: int
+    xy: np.ndarray
+    site_type: np.ndarray
+    radius: np.ndarray
+    gain: np.ndarray
+    candidates: int
+    objective: float
+    bound: float
+    runtime_s: float
+
+
+def _place_task(item: _PlaceItem) -> CountyPlan:
+    from .placement.candidates import population_candidates
+    from .placement.greedy import greedy_mclp
+    from .placement.sites import DEFAULT_MIX, SITE_TYPES
+
+    t0 = time.perf_counter()
+    k = item.chunk.district
+    empty = CountyPlan(k, np.zeros((0, 2)), np.zeros(0, dtype=str), np.zeros(0), np.zeros(0), 0, 0.0, 0.0, 0.0)
+    if item.p == 0:
+        return empty
+    d = chunk_demand(item.chunk)
+    seed = int(item.seed) * 1_000_003 + k
+    rng = np.random.default_rng(seed)
+    # on a coarse grid a district may need more candidates than it has cells: then each cell
+    # offers several positions (its centre, then seeded points inside it)
+    per_cell = max(1, math.ceil(item.n_candidates / max(len(d), 1)))
+    pxy = np.tile(d.xy, (per_cell, 1))
+    if per_cell > 1:
+        side = np.tile(np.sqrt(d.area_km2) * 1000.0, per_cell)[:, None]
+        jitter = rng.uniform(-0.45, 0.45, size=pxy.shape) * side
+        jitter[: len(d)] = 0.0
+        pxy = pxy + jitter
+    pw = np.tile(d.pop, per_cell)
+    xy, idx = population_candidates(pxy, pw, n=min(item.n_candidates, int((pw > 0).sum())), seed=seed,
+                                    return_index=True)
+    idx = idx % max(len(d), 1)
+    dens = d.density_km2[idx]
+    env = radio.environment_from_density(dens)
+    ctype = np.empty(len(idx), dtype=object)
+    for e in np.unique(env):
+        m = env == e
+        shares = np.asarray(item.mix if item.mix is not None else DEFAULT_MIX[radio.ENVIRONMENT_NAMES[int(e)]],
+                            dtype=float)
+        ctype[m] = rng.choice(np.array(SITE_TYPES), size=int(m.sum()), p=shares / shares.sum())
+    ctype = ctype.astype(str)
+    crad = radii(ctype, env, band=item.band)
+    ok = crad > 0
+    xy, ctype, crad, dens = xy[ok], ctype[ok], crad[ok], dens[ok]
+    A = cov.coverage_matrix(d.xy, xy, crad)
+    res = greedy_mclp(A, d.pop, p=item.p, covered0=item.covered0, secondary=dens)
+    sel = np.asarray(res.selected, dtype=np.int64)
+    covered = item.covered0.copy()
+    gains = np.empty(len(sel))
+    for i, j in enumerate(sel.tolist()):
+        rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
+        new = rows[~covered[rows]]
+        gains[i] = _seqsum(d.pop[new])
+        covered[new] = True
+    bound = res.objective * (1.0 + res.gap) if res.gap is not None and math.isfinite(res.gap) else res.objective
+    return CountyPlan(k, xy[sel], ctype[sel], crad[sel], gains, len(xy), float(res.objective), float(bound),
+                      time.perf_counter() - t0)
+
+
+def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    if total <= 0 or w.sum() <= 0:
+        return np.zeros(len(w), dtype=np.int64)
+    exact = total * w / w.sum()
+    q = np.floor(exact).astype(np.int64)
+    q[np.argsort(-(exact - q), kind="stable")[: total - int(q.sum())]] += 1
+    return q
+
+
+def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | None = None, band: str = "n78",
+                        population_year: int | None = None, seed: int = 0, candidate_factor: float = 3.0,
+                        min_candidates: int = 50, mix: tuple[float, float, float] | None = None,
+                        mapper: Mapper | None = None, progress: Progress | None = None) -> PlanResult:
+    """Choose new 5G sites district by district, for provinces too large to place at once.
+
+    Parameters
+    ----------
+    proj : Project
+        The project (districts, population grid, existing ``sites``).
+    total : int, optional
+        Total stations wanted (existing + new); the budget is ``total − existing``.
+    year : int, optional
+        Meet every district's density target of ``year``; alone, the budget is the
+        sum of the shortfalls. Without ``year`` the plan's last year sets the quotas.
+    band : str
+        Link-budget band for radii (``n78``, ``n41``, ``n28``, ``n79``).
+    population_year : int, optional
+        Population basis of the density target (see :func:`geoplan.targets.check`).
+    seed : int
+        Seed of the modelled candidates (drawn per district from its populated cells).
+    candidate_factor, min_candidates : float, int
+        Each district draws ``max(candidate_factor × its sites, min_candidates)`` candidates.
+    mix : (float, float, float), optional
+        Shares of macro, micro, indoor among candidates (default by environment).
+    mapper : callable, optional
+        How to run the per-district tasks (see :mod:`geoplan.distributed`).
+    progress : callable, optional
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    geoplan.placement.sites.PlanResult
+        Same layout as :func:`geoplan.placement.sites.place_sites`: planned sites
+        (EPSG:4490), per-district table, summary; ``placement.selected`` indexes
+        the planned sites, ``gap`` is to the sum of the districts' greedy bounds.
+
+    Raises
+    ------
+    ConfigError
+        Neither ``total`` nor ``year``.
+    InfeasibleError
+        A total below the existing stations, or a district asked for more sites
+        than it has populated cells.
+    """
+    import geopandas as gpd
+
+    from .placement._result import PlacementResult
+    from .placement.sites import PlanResult, allocate_quotas
+    from .targets import check, density, load_plan, population_basis
+
+    t0 = time.perf_counter()
+    step = progress or (lambda f, m: None)
+    if total is None and year is None:
+        raise ConfigError("say how many stations to plan. Fix: give --total N (all stations) or --year Y "
+                          "(meet that year's density target)")
+    plan = load_plan(proj.plan)
+    yr = plan.check_year(year) if year is not None else max(plan.years)
+    rep = check(proj, year=yr, population_year=population_year)
+    shortfall = rep.table["shortfall"].to_numpy(dtype=np.int64)
+    existing_per = rep.table["stations"].to_numpy(dtype=np.int64)
+    nostats = _no_stats(proj)
+    existing = int(existing_per[~nostats].sum())  # as in the check's totals
+    if total is not None:
+        if total < existing:
+            raise InfeasibleError(f"a total of {total:,} stations is below the {existing:,} that already exist. "
+                                  f"Fix: give a total of at least {existing:,}")
+        p = int(total - existing)
+    else:
+        p = int(shortfall.sum())
+
+    step(0.0, "existing sites: environments and radii")
+    sites = site_arrays(proj, band=band)
+    before = coverage(proj, sites=sites, band=band, mapper=mapper, return_cells=True,
+                      progress=lambda f, m: step(0.02 + 0.33 * f, m))
+    quotas = allocate_quotas(shortfall, p)
+    uncovered = np.array([c.population - c.covered_population for c in before.counties])
+    alloc = quotas + _largest_remainder(np.maximum(uncovered, 0.0), p - int(quotas.sum()))
+    cells = np.array([c.cells for c in before.counties], dtype=np.int64)
+    empty = np.flatnonzero((alloc > 0) & (cells == 0))
+    if empty.size:
+        raise InfeasibleError(f"new sites allotted to districts without populated cells: "
+                              f"{', '.join(proj.district_names[i] for i in empty[:5])}. Fix: check the population grid")
+    chunks = county_chunks(proj)
+    items = [_PlaceItem(c, before.counties[c.district].covered, int(alloc[c.district]),  # type: ignore[arg-type]
+                        int(max(math.ceil(candidate_factor * alloc[c.district]), min_candidates)),
+                        band, seed, mix) for c in chunks]
+    names = [proj.district_names[c.district] for c in chunks]
+    plans: list[CountyPlan] = _run(_place_task, items, mapper=mapper, progress=progress, what="placing sites",
+                                   names=names, start=0.35, span=0.4)
+
+    xy = np.concatenate([q.xy for q in plans]) if plans else np.zeros((0, 2))
+    stype = np.concatenate([q.site_type for q in plans]).astype(str)
+    srad = np.concatenate([q.radius for q in plans])
+    gains = np.concatenate([q.gain for q in plans])
+    dist = np.concatenate([np.full(len(q.xy), q.district, dtype=np.int64) for q in plans])
+    new_env = site_environment(proj, xy)[0] if len(xy) else np.zeros(0, dtype=np.int8)
+    new_sites = SiteArrays(xy, srad, dist, stype, new_env)
+    after = coverage(proj, sites=new_sites, band=band, mapper=mapper, prior=before,
+                     progress=lambda f, m: step(0.75 + 0.24 * f, m))
+
+    new_per = np.bincount(dist, minlength=len(chunks)).astype(np.int64)
+    target = float(plan.indicator("5g_per_10k").target(yr))
+    pop, _ = population_basis(proj, population_year)
+    d = density(pop, existing_per + new_per, target_per_10k=target)
+    tb, ta = before.table, after.table
+    table = pd.DataFrame({
+        "XZQDM": proj.district_codes, "XZQMC": proj.district_names, "population": np.where(nostats, np.nan, pop),
+        "existing": existing_per, "new": new_per, "stations": d.stations, "per_10k": d.per_10k,
+        "target_per_10k": target, "shortfall": d.shortfall, "meets_target": d.meets,
+        "coverage_before": tb["coverage"].to_numpy(dtype=float), "coverage_after": ta["coverage"].to_numpy(dtype=float),
+    })
+    if nostats.any():
+        table["meets_target"] = table["meets_target"].astype(object)
+        table.loc[nostats, "meets_target"] = None
+    city = density(np.array([pop[~nostats].sum()]), np.array([d.stations[~nostats].sum()]), target_per_10k=target)
+    objective = float(sum(q.objective for q in plans))
+    bound = float(sum(q.bound for q in plans))
+    gap = (bound - objective) / objective if objective > 0 else (0.0 if bound == 0 else math.inf)
+    runtime = time.perf_counter() - t0
+    summary: dict[str, Any] = {
+        "year": yr, "target_per_10k": target, "population": float(pop[~nostats].sum()),
+        "population_basis": rep.basis, "existing": existing, "new": int(len(xy)),
+        "stations": int(d.stations[~nostats].sum()), "per_10k": round(float(city.per_10k[0]), 2),
+        "districts_meeting_target": int(d.meets[~nostats].sum()), "districts": int((~nostats).sum()),
+        "districts_without_statistics": [f"{c} {n}" for c, n, x in
+                                         zip(proj.district_codes, proj.district_names, nostats, strict=True) if x],
+        "coverage_before": before.total["coverage"], "coverage_after": after.total["coverage"],
+        "covered_population_before": round(before.total["covered_population"], 0),
+        "covered_population_after": round(after.total["covered_population"], 0),
+        "method": "greedy", "status": "greedy", "gap": gap, "objective": objective, "runtime_s": round(runtime, 3),
+        "band": band, "budget_new": p, "quotas": quotas.tolist(), "allocation": alloc.tolist(),
+        "candidates": int(sum(q.candidates for q in plans)), "candidates_modelled": True,
+        "engine": "chunked by district",
+    }
+    codes = np.asarray(proj.district_codes)
+    names_arr = np.asarray(proj.district_names)
+    order = np.argsort(-gains, kind="stable") if len(gains) else np.zeros(0, dtype=np.int64)
+    rank = np.empty(len(gains), dtype=np.int64)
+    rank[order] = np.arange(1, len(gains) + 1)
+    prefix = str(proj.districts["XZQDM"].iloc[0])[:2]
+    gdf = gpd.GeoDataFrame({
+        "SITE_ID": [f"P{prefix}C{i + 1:07d}" for i in range(len(xy))], "SITE_TYPE": stype, "RANK": rank,
+        "GAIN_POP": np.round(gains, 1), "SOURCE": "greedy (chunked)", "RADIUS_M": np.round(srad, 0),
+        "ENVIRONMENT": [radio.ENVIRONMENT_NAMES[int(e)] for e in new_env], "XZQDM": codes[dist],
+        "XZQMC": names_arr[dist], "MODELLED": 1,
+    }, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=proj.metric_crs).to_crs(4490)
+    tot_w = float(before.total["population"]) or 1.0
+    placement = PlacementResult(selected=np.arange(len(xy), dtype=np.int64), objective=objective,
+                                covered_share=float(after.total["covered_population"]) / tot_w, method="greedy",
+                                status="greedy", gap=gap, runtime_s=runtime, per_group=new_per)
+    step(1.0, "done")
+    return PlanResult(sites=gdf, districts=table, summary=summary, placement=placement)
+
+
+def _no_stats(proj: Project) -> np.ndarray:
+    """Districts flagged ``NO_STATS = 1`` (no statistics, e.g. 金门县)."""
+    d = proj.districts
+    if "NO_STATS" not in d.columns:
+        return np.zeros(len(d), dtype=bool)
+    return pd.to_numeric(d["NO_STATS"], errors="coerce").fillna(0).to_numpy() == 1

@@ -1,0 +1,89 @@
+"""``geoplan export``: write a project's (or a scenario's) layers for the one-map system and GIS users."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import typer
+
+from .. import export as gexport
+from ..errors import ConfigError
+from ..io import Raster
+from ..project import Project, load_project
+from ._app import Format, ProjectOpt, app, emit
+
+__all__ = ["export_cmd", "scenario_layers"]
+
+
+def scenario_layers(proj: Project, path: Path, *, name: str | None = None
+                    ) -> tuple[dict[str, gpd.GeoDataFrame | Raster], dict[str, dict[str, Any]], int | None]:
+    """Run one scenario of a scenario file; its layers, their metadata and its target year.
+
+    Raises
+    ------
+    ConfigError
+        When this geoplan has no scenario support, or ``name`` is not in the file.
+    """
+    if importlib.util.find_spec("geoplan.scenarios") is None:
+        raise ConfigError("this geoplan cannot run scenario files yet. Fix: export without --scenario")
+    from .. import scenarios
+
+    found = scenarios.load_scenarios(path)
+    if name is not None:
+        found = [s for s in found if s.name == name]
+        if not found:
+            raise ConfigError(f"scenario file {path} has no scenario named {name!r}. Fix: use one of its names")
+    if len(found) != 1:
+        raise ConfigError(f"scenario file {path} holds {len(found)} scenarios "
+                          f"({', '.join(s.name for s in found)}). Fix: choose one with --scenario-name")
+    sc = found[0]
+    res = scenarios.run_scenario(proj, sc)
+    meta = {"planned_sites": {"source": f"scenario '{sc.name}' of {path}", "modelled": True,
+                              "method": f"geoplan placement ({sc.method})", "parameters": sc.to_dict()}}
+    return {"planned_sites": res.sites}, meta, sc.year
+
+
+@app.command("export")
+def export_cmd(
+    to: Path = typer.Option(..., "--to", "-o", help="Output: *.gpkg, *.gdb, a folder or *.zip (shp, geojson), "
+                            "or *.shp / *.geojson for a single layer."),
+    file_format: str = typer.Option(None, "--format", "-f",
+                                    help="gpkg, shp, gdb or geojson (default: from the --to suffix)."),
+    crs: str = typer.Option("4490", "--crs", help="4490 (CGCS2000 longitude/latitude, default), a Gauss-Krüger "
+                            "code (4548 = 117°E, 4549 = 120°E, 4527 = zone 39 with prefix ...) or auto-gk."),
+    zone_prefix: bool = typer.Option(False, "--zone-prefix",
+                                     help="With --crs auto-gk: the zone-prefixed code (eastings like 39 500 000)."),
+    encoding: str = typer.Option("UTF-8", "--encoding", help="Shapefile text encoding: UTF-8 or GBK."),
+    year: int = typer.Option(None, "--year", "-y", help="Target year of the density results (default: the "
+                             "scenario's, else 2025)."),
+    plan: str = typer.Option(None, "--plan", help="Plan whose targets apply; the project's own by default."),
+    population_year: int = typer.Option(None, "--population-year",
+                                        help="Population basis of the density results (default: census)."),
+    scenario: Path = typer.Option(None, "--scenario", help="Scenario file (TOML): its planned sites are exported too.",
+                                  dir_okay=False),
+    scenario_name: str = typer.Option(None, "--scenario-name", help="Which scenario of the file to run."),
+    report: Format = typer.Option(Format.table, "--report", "-r", help="How to print what was written: "
+                                  "table, json or csv."),
+    project: Path = ProjectOpt,
+) -> None:
+    """Export districts (with density results), sites and the other layers as one-map GIS files."""
+    proj = load_project(project)
+    extra: dict[str, gpd.GeoDataFrame | Raster] = {}
+    meta: dict[str, dict[str, Any]] = {}
+    sc_year = None
+    if scenario is not None:
+        extra, meta, sc_year = scenario_layers(proj, scenario, name=scenario_name)
+    rep = gexport.export_project(proj, to, extra_layers=extra, year=year or sc_year or 2025, plan=plan,
+                                 population_year=population_year, format=file_format, crs=crs,
+                                 encoding=encoding, zone_prefix=zone_prefix, metadata=meta)
+    frame = pd.DataFrame([{"layer": ly.name, "alias": ly.alias, "key": ly.key, "features": ly.features,
+                           "geometry": ly.geometry, "file": ly.file} for ly in rep.layers])
+    footer = [f"Wrote {rep.path} ({rep.format}, {rep.layout}) in {rep.crs} {rep.crs_name}"
+              + (f", text encoding {rep.encoding}" if rep.format == "shp" else "") + "."]
+    footer.append("Field aliases: " + ("in the file." if rep.aliases_in_format else "in the *.fields.csv sidecars."))
+    footer += [f"[yellow]Note: {w}[/]" for w in rep.warnings]
+    emit(rep.to_dict(), report, frame=frame, footer=footer, title="Exported layers")

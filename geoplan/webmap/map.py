@@ -1,0 +1,712 @@
+"""The planning map: folium layers for districts, sites, grids, edge data centres and car parks.
+
+The map is built in two parts so that ``st_folium`` can keep the planner's
+drawings and view while what-if controls change the plan:
+
+- :func:`base_map` — what does not change with the what-if controls: base tiles
+  (optional), population grid, existing sites, edge data centres and their
+  latency circles, car parks and charging stations, the legend and the drawing
+  tools (marker, polygon, rectangle);
+- :func:`plan_layers` — feature groups that do: districts coloured by stations
+  per 10k against the target, planned sites, the coverage grid and sites the
+  planner kept. ``st_folium(feature_group_to_add=...)`` swaps them in place.
+
+Many points are one :class:`folium.GeoJson` layer drawn as circle markers on a
+canvas (``prefer_canvas``), coordinates rounded to 5 decimals (~1 m), coloured
+in the browser by a property, with one tooltip function for the layer: 10⁴
+sites cost a few hundred kB and a fraction of a second, where 10⁴ separate
+``CircleMarker`` objects cost seconds of Python on every rerun.
+
+Coordinates are CGCS2000 (EPSG:4490) degrees, used as WGS84 (they differ by
+centimetres). AMap tiles are in GCJ-02; :func:`base_map` shifts them onto
+CGCS2000 with :class:`GcjTileShift` (see :mod:`geoplan.crs`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import Element, MacroElement
+from folium.elements import ElementAddToElement
+from folium.template import Template
+
+from geoplan.crs import wgs84_to_gcj02
+from geoplan.errors import ConfigError
+from geoplan.project import Project
+
+from .overlay import COVERAGE_CLASSES, POPULATION_BREAKS_KM2, POPULATION_COLOURS, Overlay
+
+__all__ = [
+    "SITE_COLOURS",
+    "DISTRICT_CLASSES",
+    "BASEMAPS",
+    "Basemap",
+    "Legend",
+    "GcjTileShift",
+    "RememberShown",
+    "PointData",
+    "PointLayer",
+    "district_class",
+    "districts_geojson",
+    "point_layer",
+    "district_layer",
+    "latency_circles",
+    "legend_html",
+    "base_map",
+    "PLANNED_FIELDS",
+    "planned_points",
+    "plan_layers",
+    "draw_control",
+]
+
+#: Fill colour of each 5G site type (existing and planned sites alike; planned ones get a dark ring).
+SITE_COLOURS: dict[str, str] = {"macro": "#1f78b4", "micro": "#6a3d9a", "indoor": "#ff7f00"}
+_PLANNED_RING = "#111111"
+_DRAWN_COLOUR = "#e7298a"
+_EDGE_COLOUR = "#7b3294"
+_CAR_PARK_COLOURS = {"new, compliant": "#1a9850", "new, short of the share": "#d73027", "existing": "#878787"}
+_CHARGING_COLOUR = "#00a6a6"
+
+#: District classes by stations per 10k as a share of the target: (lower bound of the ratio, label, colour).
+DISTRICT_CLASSES: tuple[tuple[float, str, str], ...] = (
+    (-math.inf, "below 80 % of the target", "#d7191c"),
+    (0.80, "80–95 % of the target", "#fdae61"),
+    (0.95, "95–100 % of the target", "#ffffbf"),
+    (1.00, "meets the target", "#1a9641"),
+)
+_NO_DATA_COLOUR = "#bdbdbd"
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """A tile service for the background.
+
+    Attributes
+    ----------
+    label : str
+        Name in the app and the layer control.
+    url : str
+        XYZ tile URL template (``{s}``, ``{x}``, ``{y}``, ``{z}``, Tianditu's ``{tk}``).
+    attribution : str
+        Attribution shown on the map.
+    subdomains : str
+        Values of ``{s}``.
+    gcj02 : bool
+        Tiles drawn in GCJ-02 (AMap, Tencent): shifted onto CGCS2000 coordinates.
+    needs_key : bool
+        The URL needs a key (Tianditu's ``tk``).
+    """
+
+    label: str
+    url: str
+    attribution: str
+    subdomains: str = "abc"
+    gcj02: bool = False
+    needs_key: bool = False
+
+
+#: Base maps offered. None is the default: the map works with no tile server at all.
+BASEMAPS: dict[str, Basemap | None] = {
+    "none": None,
+    "osm": Basemap("OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                   "&copy; OpenStreetMap contributors", subdomains=""),
+    "tianditu": Basemap("天地图 Tianditu (vector)",
+                        "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                        "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+                        "&TILECOL={x}&tk={tk}", "&copy; 天地图 国家地理信息公共服务平台", subdomains="01234567",
+                        needs_key=True),
+    "amap": Basemap("高德 AMap (GCJ-02, shifted)",
+                    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+                    "&x={x}&y={y}&z={z}", "&copy; 高德地图 AutoNavi", subdomains="1234", gcj02=True),
+}
+
+
+class Legend(MacroElement):
+    """A collapsible legend in a map corner (a Leaflet control holding ``html``)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .geoplan-legend { background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 5px;
+            box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 sans-serif; max-height: 60vh;
+            overflow-y: auto; }
+          .geoplan-legend summary { font-weight: 600; cursor: pointer; }
+          .geoplan-legend h4 { margin: 6px 0 2px; font-size: 12px; }
+          .geoplan-legend .sw { display: inline-block; width: 12px; height: 12px; margin-right: 5px;
+            vertical-align: -2px; border: 1px solid rgba(0,0,0,0.25); }
+          .geoplan-legend .dot { border-radius: 50%; }
+          .geoplan-legend .ring { border: 2px solid #111; }
+          .geoplan-legend .circle { border-radius: 50%; background: transparent; }
+          img.geoplan-grid { image-rendering: pixelated; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create("div", "geoplan-legend");
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str, *, position: str = "bottomright") -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html_text
+        self.position = position
+
+
+class GcjTileShift(MacroElement):
+    """Shift a GCJ-02 tile layer so its streets sit under CGCS2000/WGS84 data.
+
+    GCJ-02 moves every point by a smooth offset of a few hundred metres that is
+    nearly constant across a city. The offset at ``centre`` is converted to
+    pixels at the current zoom and applied to the tile layer's container, so
+    data, drawings and overlays stay in true coordinates.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var layer = {{ this.layer.get_name() }};
+            function shift() {
+                var c = L.latLng({{ this.lat }}, {{ this.lon }});
+                var g = L.latLng({{ this.lat }} + {{ this.dlat }}, {{ this.lon }} + {{ this.dlon }});
+                var z = map.getZoom(), a = map.project(c, z), b = map.project(g, z);
+                var el = layer.getContainer();
+                if (el) { el.style.marginLeft = (a.x - b.x) + "px"; el.style.marginTop = (a.y - b.y) + "px"; }
+            }
+            map.on("zoomend viewreset", shift);
+            layer.on("load add", shift);
+            shift();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: folium.TileLayer, *, lon: float, lat: float) -> None:
+        super().__init__()
+        self._name = "GcjTileShift"
+        self.layer = layer
+        glon, glat = wgs84_to_gcj02(np.array([lon]), np.array([lat]))
+        self.lon, self.lat = float(lon), float(lat)
+        self.dlon, self.dlat = float(glon[0] - lon), float(glat[0] - lat)
+
+
+class RememberShown(MacroElement):
+    """Keep a swappable feature group shown or hidden as the planner last chose.
+
+    ``st_folium`` re-creates the groups given as ``feature_group_to_add`` on every
+    rerun and adds each to the map. This element records the planner's choices
+    in the layer control (``overlayadd`` / ``overlayremove``) under a stable
+    ``key`` and, right after the group is added, removes it again when it
+    should be hidden (``show`` the first time).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent._parent.get_name() }}, group = {{ this._parent.get_name() }};
+            var key = {{ this.key|tojson }};
+            group.options.geoplanKey = key;
+            window.geoplanShown = window.geoplanShown || {};
+            if (!map._geoplanShownHooked) {
+                map._geoplanShownHooked = true;
+                map.on("overlayadd", function (e) {
+                    if (e.layer.options.geoplanKey) { window.geoplanShown[e.layer.options.geoplanKey] = true; }
+                });
+                map.on("overlayremove", function (e) {
+                    if (e.layer.options.geoplanKey) { window.geoplanShown[e.layer.options.geoplanKey] = false; }
+                });
+            }
+            var shown = (key in window.geoplanShown) ? window.geoplanShown[key] : {{ this.show|tojson }};
+            if (!shown) { setTimeout(function () { map.removeLayer(group); }, 0); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, key: str, *, show: bool = True) -> None:
+        super().__init__()
+        self._name = "RememberShown"
+        self.key = key
+        self.show = bool(show)
+
+
+def _group(name: str, key: str, *, show: bool = True) -> folium.FeatureGroup:
+    fg = folium.FeatureGroup(name=name, show=show)
+    fg.add_child(RememberShown(key, show=show))
+    return fg
+
+
+def district_class(per_10k: float, target: float) -> tuple[str, str]:
+    """Label and colour of a district's stations per 10k against the target.
+
+    Examples
+    --------
+    >>> district_class(33.0, 33.0)[0], district_class(20.0, 33.0)[0]
+    ('meets the target', 'below 80 % of the target')
+    """
+    if per_10k is None or not np.isfinite(per_10k) or not target:
+        return "no statistics", _NO_DATA_COLOUR
+    ratio = per_10k / target
+    label, colour = DISTRICT_CLASSES[0][1], DISTRICT_CLASSES[0][2]
+    for lower, lab, col in DISTRICT_CLASSES:
+        if ratio >= lower - 1e-12:
+            label, colour = lab, col
+    return label, colour
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def districts_geojson(proj: Project, *, tolerance_m: float = 25.0, decimals: int = 5) -> dict[str, Any]:
+    """District outlines (XZQDM, XZQMC) as GeoJSON, simplified by ``tolerance_m`` metres."""
+    d = proj.metric("districts")
+    geom = d.geometry.simplify(tolerance_m, preserve_topology=True)
+    gdf = gpd.GeoDataFrame({"XZQDM": proj.district_codes, "XZQMC": proj.district_names},
+                           geometry=geom.to_numpy(), crs=proj.metric_crs).to_crs(4490)
+    gdf.geometry = gdf.geometry.set_precision(10.0 ** -decimals)
+    return json.loads(gdf.to_json(drop_id=True))
+
+
+def _js_json(obj: Any) -> str:
+    """JSON safe to place inside a <script> element."""
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+@dataclass(frozen=True)
+class PointData:
+    """Point features, each already encoded as GeoJSON text, with their coordinates.
+
+    Encoding once and joining slices keeps a slider move cheap: the first ``n``
+    planned sites of an order are :meth:`head` ``(n)``, without re-encoding.
+
+    Attributes
+    ----------
+    features : tuple of str
+        One GeoJSON Feature per point (properties: the chosen fields).
+    lon, lat : ndarray
+        Coordinates, degrees, rounded.
+    """
+
+    features: tuple[str, ...]
+    lon: np.ndarray
+    lat: np.ndarray
+
+    @classmethod
+    def from_frame(cls, gdf: gpd.GeoDataFrame, fields: Sequence[str] = (), *, decimals: int = 5) -> PointData:
+        """Points of ``gdf`` (EPSG:4490 or 4326 degrees; others are reprojected) with only ``fields``.
+
+        Examples
+        --------
+        >>> g = gpd.GeoDataFrame({"T": ["macro"]}, geometry=gpd.points_from_xy([118.123456789], [24.5]), crs=4490)
+        >>> PointData.from_frame(g, ["T"]).features[0]
+        '{"type":"Feature","properties":{"T":"macro"},"geometry":{"type":"Point","coordinates":[118.12346,24.5]}}'
+        """
+        if gdf.crs is not None and not gdf.crs.is_geographic:
+            gdf = gdf.to_crs(4490)
+        lon = np.round(gdf.geometry.x.to_numpy(dtype=float), decimals)
+        lat = np.round(gdf.geometry.y.to_numpy(dtype=float), decimals)
+        cols = {f: [_plain(v) for v in gdf[f].tolist()] for f in fields}
+        feats = tuple(_js_json({"type": "Feature", "properties": {f: cols[f][i] for f in fields},
+                                "geometry": {"type": "Point", "coordinates": [x, y]}})
+                      for i, (x, y) in enumerate(zip(lon.tolist(), lat.tolist(), strict=True)))
+        return cls(feats, lon, lat)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def head(self, n: int) -> PointData:
+        """The first ``n`` points."""
+        n = max(int(n), 0)
+        return PointData(self.features[:n], self.lon[:n], self.lat[:n])
+
+    def __add__(self, other: PointData) -> PointData:
+        return PointData(self.features + other.features, np.r_[self.lon, other.lon], np.r_[self.lat, other.lat])
+
+    def geojson(self) -> str:
+        """A FeatureCollection, as text."""
+        return '{"type":"FeatureCollection","features":[' + ",".join(self.features) + "]}"
+
+    def bounds(self) -> list[list[float | None]]:
+        """``[[south, west], [north, east]]`` (``None`` when empty)."""
+        if not len(self):
+            return [[None, None], [None, None]]
+        return [[float(self.lat.min()), float(self.lon.min())], [float(self.lat.max()), float(self.lon.max())]]
+
+
+class _Script(Element):
+    """Script text added to a figure as is (branca would compile it as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class PointLayer(folium.map.Layer):
+    """Many points as one Leaflet GeoJSON layer of circle markers (canvas) or circles (metres).
+
+    Each point is coloured in the browser by a property; one tooltip function
+    serves the whole layer. The data goes into the page as pre-encoded text
+    (:class:`PointData`), never through a template compiler, so 10⁴ points cost
+    milliseconds to render.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var colours = {{ this.colours_json }}, style = {{ this.style_json }};
+            var by = {{ this.colour_by_json }}, fields = {{ this.fields_json }}, labels = {{ this.labels_json }};
+            var layer = L.geoJSON({{ this.data_json }}, {
+                pointToLayer: function (feature, latlng) {
+                    var o = Object.assign({}, style);
+                    if (by !== null && colours[feature.properties[by]] !== undefined) {
+                        o.fillColor = colours[feature.properties[by]];
+                        if (!o.ring) { o.color = o.fillColor; }
+                    }
+                    return {{ "L.circle" if this.metres else "L.circleMarker" }}(latlng, o);
+                }
+            });
+            if (fields.length) {
+                layer.bindTooltip(function (l) {
+                    var p = l.feature.properties, rows = [];
+                    for (var i = 0; i < fields.length; i++) {
+                        var v = p[fields[i]];
+                        if (v === null || v === undefined) { v = "—"; }
+                        else if (typeof v === "number") { v = v.toLocaleString(); }
+                        var cell = document.createElement("td"); cell.textContent = String(v);
+                        rows.push("<tr><th>" + labels[i] + "</th>" + cell.outerHTML + "</tr>");
+                    }
+                    return "<table>" + rows.join("") + "</table>";
+                }, {sticky: false});
+            }
+            return layer;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: PointData, *, name: str, colour_by: str | None = None,
+                 colours: Mapping[str, str] | None = None, colour: str = "#3388ff", radius: float = 3.0,
+                 metres: bool = False, ring: str | None = None, ring_weight: float = 0.8, fill: bool = True,
+                 dash: str | None = None, tooltip_fields: Sequence[str] = (), tooltip_aliases: Sequence[str] = (),
+                 show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PointLayer"
+        self.data = data
+        self.metres = metres
+        style: dict[str, Any] = {"radius": radius, "fill": fill, "fillColor": colour, "fillOpacity": 0.85 if fill else 0,
+                                 "color": ring or colour, "weight": ring_weight if ring or not fill else 0,
+                                 "opacity": 0.9, "ring": bool(ring)}
+        if dash:
+            style["dashArray"] = dash
+        self.data_json = data.geojson()
+        self.style_json = _js_json(style)
+        self.colours_json = _js_json(dict(colours or {}))
+        self.colour_by_json = _js_json(colour_by)
+        self.fields_json = _js_json(list(tooltip_fields))
+        self.labels_json = _js_json([html.escape(a) for a in (tooltip_aliases or tooltip_fields)])
+
+    def render(self, **kwargs: Any) -> None:
+        if self.show:
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()),
+                           name=self.get_name() + "_add")
+        figure = self.get_root()
+        figure.script.add_child(_Script(self._template.module.script(self, kwargs)), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        return self.data.bounds()
+
+
+def point_layer(data: PointData, *, name: str, colour_by: str | None = None,
+                colours: Mapping[str, str] | None = None, colour: str = "#3388ff", radius: float = 3.0,
+                ring: str | None = None, ring_weight: float = 0.8, tooltip_fields: Sequence[str] = (),
+                tooltip_aliases: Sequence[str] = (), show: bool = True) -> PointLayer:
+    """Circle markers (``radius`` in pixels) of ``data``, coloured by property ``colour_by`` (see :class:`PointLayer`)."""
+    return PointLayer(data, name=name, colour_by=colour_by, colours=colours, colour=colour, radius=radius,
+                      ring=ring, ring_weight=ring_weight, tooltip_fields=tooltip_fields,
+                      tooltip_aliases=tooltip_aliases, show=show)
+
+
+def _fmt(v: Any, nd: int = 0) -> Any:
+    v = _plain(v)
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int | float):
+        return f"{v:,.{nd}f}"
+    return v
+
+
+def district_layer(geojson: Mapping[str, Any], table: pd.DataFrame, *, name: str = "Districts: stations per 10k",
+                   show: bool = True) -> folium.GeoJson:
+    """Districts coloured by stations per 10k against the target, numbers in the tooltip.
+
+    ``table`` has one row per district in the project's order with XZQDM, per_10k and
+    target_per_10k, and optionally population, existing, new, stations, required,
+    shortfall, meets_target, coverage_after (e.g. ``PlanResult.districts``).
+    """
+    by_code = {str(r["XZQDM"]): r for r in table.to_dict(orient="records")}
+    feats = []
+    for f in geojson["features"]:
+        r = by_code.get(str(f["properties"]["XZQDM"]), {})
+        per, target = _plain(r.get("per_10k")), _plain(r.get("target_per_10k"))
+        label, colour = district_class(per if per is not None else math.nan, target or 0.0)
+        props = dict(f["properties"])
+        props.update({
+            "population": _fmt(r.get("population")), "existing": _fmt(r.get("existing")),
+            "new": _fmt(r.get("new")), "stations": _fmt(r.get("stations")), "per_10k": _fmt(per, 2),
+            "target_per_10k": _fmt(target, 1), "shortfall": _fmt(r.get("shortfall")),
+            "meets_target": _fmt(r.get("meets_target")), "status": label, "_colour": colour,
+            "coverage_after": "—" if _plain(r.get("coverage_after")) is None
+            else f"{100 * float(r['coverage_after']):.1f} %",
+        })
+        feats.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
+    fields = ["XZQMC", "XZQDM", "population", "existing", "new", "stations", "per_10k", "target_per_10k",
+              "shortfall", "meets_target", "coverage_after", "status"]
+    aliases = ["district", "code", "population", "existing stations", "new stations", "stations",
+               "stations per 10k", "target per 10k", "shortfall", "meets target", "population covered", "status"]
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": feats}, name=name, show=show,
+        style_function=lambda f: {"fillColor": f["properties"]["_colour"], "color": "#333333", "weight": 1.5,
+                                  "fillOpacity": 0.35},
+        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.5},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
+    )
+
+
+def latency_circles(sites: gpd.GeoDataFrame, *, radius_m: float, name: str, show: bool = False) -> PointLayer:
+    """A circle of ``radius_m`` metres around each edge data centre (the latency circle)."""
+    return PointLayer(PointData.from_frame(sites, ["DC_ID"]), name=name, metres=True, radius=float(radius_m),
+                      colour=_EDGE_COLOUR, fill=False, ring=_EDGE_COLOUR, ring_weight=1.0, dash="4 4",
+                      tooltip_fields=["DC_ID"], tooltip_aliases=[f"{radius_m / 1000:,.1f} km latency circle of"],
+                      show=show)
+
+
+def legend_html(*, modelled: Sequence[str] = (), edge_radius_km: float | None = None) -> str:
+    """The legend's HTML: district classes, site types, grids, edge data centres, car parks."""
+    def sw(colour: str, cls: str = "", extra: str = "") -> str:
+        return f'<span class="sw {cls}" style="background:{colour};{extra}"></span>'
+
+    parts = ['<details><summary>Legend</summary>', "<h4>Districts: stations per 10k</h4>"]
+    parts += [f"<div>{sw(c)}{html.escape(lab)}</div>" for _, lab, c in DISTRICT_CLASSES]
+    parts.append("<h4>5G sites</h4>")
+    parts += [f"<div>{sw(c, 'dot')}existing {t}</div>" for t, c in SITE_COLOURS.items()]
+    parts += [f"<div>{sw(c, 'dot ring')}planned {t}</div>" for t, c in SITE_COLOURS.items()]
+    parts.append(f"<div>{sw(_DRAWN_COLOUR, 'dot ring')}drawn site kept in the scenario</div>")
+    parts.append("<h4>Coverage grid</h4>")
+    parts += [f"<div>{sw('rgba({},{},{},{:.2f})'.format(*c[:3], c[3] / 255))}{html.escape(lab)}</div>"
+              for lab, c in COVERAGE_CLASSES.values()]
+    parts.append("<h4>Residents per km²</h4>")
+    bounds = list(POPULATION_BREAKS_KM2) + [math.inf]
+    for k, c in enumerate(POPULATION_COLOURS):
+        lo, hi = bounds[k], bounds[k + 1]
+        text = f"{lo:,.0f}+" if not math.isfinite(hi) else f"{lo:,.0f}–{hi:,.0f}"
+        parts.append(f"<div>{sw('rgba({},{},{},{:.2f})'.format(*c[:3], c[3] / 255))}{text}</div>")
+    parts.append("<h4>Edge computing &amp; charging</h4>")
+    parts.append(f"<div>{sw(_EDGE_COLOUR, 'dot')}edge data centre</div>")
+    if edge_radius_km is not None:
+        parts.append(f'<div>{sw("transparent", "circle", f"border:1px dashed {_EDGE_COLOUR}")}'
+                     f"latency circle ({edge_radius_km:,.1f} km)</div>")
+    parts += [f"<div>{sw(c, 'dot')}car park: {html.escape(lab)}</div>" for lab, c in _CAR_PARK_COLOURS.items()]
+    parts.append(f"<div>{sw(_CHARGING_COLOUR, 'dot ring')}new public charging station</div>")
+    if modelled:
+        parts.append(f'<h4>Modelled layers</h4><div style="max-width:220px">{html.escape(", ".join(modelled))}: '
+                     "synthetic data, not observations</div>")
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def draw_control() -> folium.plugins.Draw:
+    """Leaflet.draw with markers (candidate sites), polygons and rectangles (areas) only."""
+    return folium.plugins.Draw(
+        export=False, position="topleft", show_geometry_on_click=False,
+        draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": True,
+                      "polygon": {"allowIntersection": False, "showArea": True}, "rectangle": True},
+        edit_options={"edit": False, "remove": True},
+    )
+
+
+def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None = None,
+             population: Overlay | None = None, existing_sites: PointData | None = None,
+             edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: float | None = None,
+             car_parks: gpd.GeoDataFrame | None = None, charging_stations: gpd.GeoDataFrame | None = None,
+             modelled: Sequence[str] = (), height: int = 620) -> folium.Map:
+    """The static part of the planning map (see the module notes).
+
+    Parameters
+    ----------
+    proj : Project
+        Its districts set the initial view.
+    basemap : str
+        A key of :data:`BASEMAPS` (``"none"``: no tiles, the map works offline).
+    tianditu_key : str, optional
+        Tianditu ``tk`` key, required for ``basemap="tianditu"``.
+    population : Overlay, optional
+        Population grid image (:func:`~geoplan.webmap.overlay.population_overlay`).
+    existing_sites : PointData, optional
+        Existing 5G sites (:meth:`PointData.from_frame` with SITE_ID, SITE_TYPE).
+    edge_sites : GeoDataFrame, optional
+        Edge data centres (``EdgePlan.sites``); with ``edge_radius_m``, their latency circles.
+    car_parks : GeoDataFrame, optional
+        Car parks with NAME, SPACES, CHG_BUILT, required, to_add, compliant, IS_NEW
+        (``CarParkCompliance.table`` with geometry).
+    charging_stations : GeoDataFrame, optional
+        New public charging stations (``ChargingPlan.stations``).
+    modelled : sequence of str
+        Modelled layers, named in the legend.
+
+    Returns
+    -------
+    folium.Map
+        Without a layer control: pass one to ``st_folium(layer_control=...)`` so it lists
+        the plan layers too (or add one for a standalone map).
+    """
+    if basemap not in BASEMAPS:
+        raise ConfigError(f"unknown base map {basemap!r}. Fix: use one of {', '.join(BASEMAPS)}")
+    left, bottom, right, top = proj.districts.total_bounds
+    m = folium.Map(location=[(bottom + top) / 2, (left + right) / 2], zoom_start=10, tiles=None, max_zoom=19,
+                   min_zoom=5, prefer_canvas=True, control_scale=True, height=height)
+    m.fit_bounds([[bottom, left], [top, right]])
+    bm = BASEMAPS[basemap]
+    if bm is not None:
+        url = bm.url
+        if bm.needs_key:
+            if not tianditu_key:
+                raise ConfigError(f"the {bm.label} base map needs a key. Fix: enter your Tianditu key (tk), "
+                                  "or choose another base map")
+            url = url.replace("{tk}", tianditu_key)
+        tiles = folium.TileLayer(url, attr=bm.attribution, name=bm.label, max_zoom=19, max_native_zoom=18,
+                                 subdomains=bm.subdomains or "abc", overlay=False, control=True)
+        tiles.add_to(m)
+        if bm.gcj02:
+            m.add_child(GcjTileShift(tiles, lon=(left + right) / 2, lat=(bottom + top) / 2))
+    if population is not None:
+        population.to_folium(name="Population (residents per km²)", opacity=0.8, show=False).add_to(m)
+    if existing_sites is not None:
+        point_layer(existing_sites, name="Existing 5G sites", colour_by="SITE_TYPE", colours=SITE_COLOURS,
+                    radius=2.0, tooltip_fields=("SITE_ID", "SITE_TYPE"), tooltip_aliases=("site", "type"),
+                    show=True).add_to(m)
+    if edge_sites is not None and len(edge_sites):
+        fields = [f for f in ("DC_ID", "STATUS", "NAME", "XZQMC", "N_SERVED", "LAT_MS") if f in edge_sites.columns]
+        aliases = {"DC_ID": "data centre", "STATUS": "status", "NAME": "at", "XZQMC": "district",
+                   "N_SERVED": "demand points served", "LAT_MS": "worst one-way latency (ms)"}
+        point_layer(PointData.from_frame(edge_sites, fields), name="Edge data centres", colour=_EDGE_COLOUR, radius=7,
+                    ring="#ffffff", tooltip_fields=fields, tooltip_aliases=[aliases[f] for f in fields]).add_to(m)
+        if edge_radius_m:
+            latency_circles(edge_sites, radius_m=edge_radius_m,
+                            name=f"Latency circles ({edge_radius_m / 1000:,.1f} km)").add_to(m)
+    if car_parks is not None and len(car_parks):
+        cp = car_parks.copy()
+        cp["class"] = np.where(cp["IS_NEW"].astype(int) == 1,
+                               np.where(cp["compliant"].astype(bool), "new, compliant", "new, short of the share"),
+                               "existing")
+        fields = ["NAME", "class", "SPACES", "CHG_BUILT", "CHG_RESV", "required", "to_add"]
+        point_layer(PointData.from_frame(cp, fields), name="Car parks (charging share)", colour_by="class",
+                    colours=_CAR_PARK_COLOURS, radius=4, tooltip_fields=fields,
+                    tooltip_aliases=["car park", "status", "spaces", "charging spaces built", "reserved",
+                                     "required by the share", "to add"], show=False).add_to(m)
+    if charging_stations is not None and len(charging_stations):
+        fields = [f for f in ("STN_ID", "SOURCE", "XZQMC", "POP_GAIN") if f in charging_stations.columns]
+        point_layer(PointData.from_frame(charging_stations, fields), name="New public charging stations",
+                    colour=_CHARGING_COLOUR, radius=4, ring=_PLANNED_RING, tooltip_fields=fields,
+                    tooltip_aliases=fields, show=False).add_to(m)
+    m.add_child(Legend(legend_html(modelled=modelled,
+                                   edge_radius_km=None if edge_radius_m is None else edge_radius_m / 1000)))
+    draw_control().add_to(m)
+    return m
+
+
+#: Properties of planned sites shown on the map (:func:`planned_points`), and their labels.
+PLANNED_FIELDS: dict[str, str] = {"SITE_ID": "site", "SITE_TYPE": "type", "RANK": "build order",
+                                  "GAIN_POP": "newly covered residents", "XZQMC": "district", "SOURCE": "source"}
+
+
+def planned_points(sites: gpd.GeoDataFrame) -> PointData:
+    """Planned (or kept drawn) sites as map points with the :data:`PLANNED_FIELDS` they have."""
+    return PointData.from_frame(sites, [f for f in PLANNED_FIELDS if f in sites.columns])
+
+
+def _labels(data: PointData) -> tuple[list[str], list[str]]:
+    if not len(data):
+        return [], []
+    props = json.loads(data.features[0])["properties"]
+    fields = [f for f in PLANNED_FIELDS if f in props]
+    return fields, [PLANNED_FIELDS[f] for f in fields]
+
+
+def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, planned_sites: PointData | None,
+                coverage: Overlay | None = None, kept_sites: PointData | None = None,
+                plan_label: str = "Planned 5G sites") -> list[folium.FeatureGroup]:
+    """The layers that follow the what-if controls, each in its own feature group.
+
+    Parameters
+    ----------
+    districts : dict
+        District outlines (:func:`districts_geojson`).
+    district_table : DataFrame
+        Per-district numbers of the current scenario (see :func:`district_layer`).
+    planned_sites : PointData, optional
+        Planned sites (:func:`planned_points` of ``PlanResult.sites``).
+    coverage : Overlay, optional
+        Coverage grid image (:func:`~geoplan.webmap.overlay.coverage_overlay`).
+    kept_sites : PointData, optional
+        Sites drawn by the planner and kept in the scenario (:func:`planned_points`).
+    plan_label : str
+        Name of the planned sites in the layer control (their number is appended).
+    """
+    groups = []
+    fg = _group("Districts: stations per 10k vs target", "districts")
+    district_layer(districts, district_table, name="districts").add_to(fg)
+    groups.append(fg)
+    if coverage is not None:
+        fg = _group("5G coverage grid", "coverage", show=False)
+        coverage.to_folium(name="coverage", opacity=0.85).add_to(fg)
+        groups.append(fg)
+    if planned_sites is not None and len(planned_sites):
+        fields, aliases = _labels(planned_sites)
+        fg = _group(f"{plan_label} ({len(planned_sites):,})", "planned")
+        point_layer(planned_sites, name="planned", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=3.0,
+                    ring=_PLANNED_RING, ring_weight=0.6, tooltip_fields=fields, tooltip_aliases=aliases).add_to(fg)
+        groups.append(fg)
+    if kept_sites is not None and len(kept_sites):
+        fields, aliases = _labels(kept_sites)
+        fg = _group(f"Drawn sites kept ({len(kept_sites)})", "kept")
+        point_layer(kept_sites, name="kept", colour=_DRAWN_COLOUR, radius=7, ring=_PLANNED_RING, ring_weight=1.5,
+                    tooltip_fields=fields, tooltip_aliases=aliases).add_to(fg)
+        groups.append(fg)
+    return groups

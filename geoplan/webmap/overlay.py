@@ -1,0 +1,254 @@
+"""Grids on the web map as PNG image overlays: population density and 5G coverage.
+
+A 100 m population grid of a city has ~10⁵ populated cells; as vector cells it
+would be tens of megabytes of GeoJSON that a browser takes minutes to draw. As
+an image it is ~0.1 MB. The grid is classified in its own CRS, warped to Web
+Mercator (EPSG:3857, the CRS Leaflet draws in) with nearest-neighbour
+resampling so class codes stay codes, coloured, and encoded as PNG in memory;
+Leaflet stretches it over its latitude/longitude bounds.
+
+The coverage grid (:func:`coverage_grid`) has one code per populated cell:
+0 not covered, 1 covered by existing sites, 2 newly covered by the plan (and
+by sites a planner drew), 255 no population. It is also the ``coverage``
+layer of an export.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import folium
+import numpy as np
+import rasterio.warp
+from affine import Affine
+from numpy.typing import ArrayLike, NDArray
+from pyproj import CRS, Transformer
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
+
+from geoplan import coverage as cov
+from geoplan.errors import CRSError, Problem, ValidationError
+from geoplan.io import Raster
+from geoplan.placement.sites import PlanningContext
+from geoplan.population import cell_area_km2
+
+__all__ = [
+    "NODATA",
+    "POPULATION_BREAKS_KM2",
+    "POPULATION_COLOURS",
+    "COVERAGE_CLASSES",
+    "Overlay",
+    "classify",
+    "rgba_image",
+    "png_bytes",
+    "warp_to_web_mercator",
+    "population_overlay",
+    "coverage_grid",
+    "coverage_overlay",
+]
+
+log = logging.getLogger(__name__)
+
+#: Class code of cells drawn transparent (no population, outside the districts).
+NODATA = 255
+#: Lower bounds of the population density classes, residents per km².
+POPULATION_BREAKS_KM2: tuple[float, ...] = (1.0, 500.0, 1_500.0, 5_000.0, 10_000.0, 20_000.0, 40_000.0)
+#: RGBA of each population class (yellow → dark red, ColorBrewer YlOrRd).
+POPULATION_COLOURS: tuple[tuple[int, int, int, int], ...] = (
+    (255, 255, 178, 150),
+    (254, 217, 118, 165),
+    (254, 178, 76, 180),
+    (253, 141, 60, 190),
+    (240, 59, 32, 200),
+    (189, 0, 38, 210),
+    (128, 0, 38, 220),
+)
+#: Coverage code → (label, RGBA).
+COVERAGE_CLASSES: dict[int, tuple[str, tuple[int, int, int, int]]] = {
+    0: ("not covered", (215, 48, 39, 190)),
+    1: ("covered by existing sites", (116, 173, 209, 110)),
+    2: ("newly covered by the plan", (26, 152, 80, 210)),
+}
+_WEB_MERCATOR = CRS.from_epsg(3857)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A PNG image and where it goes on the map.
+
+    Attributes
+    ----------
+    png : bytes
+        The image, RGBA, rows north to south, pixels square in Web Mercator.
+    bounds : ((float, float), (float, float))
+        ``((south, west), (north, east))`` in degrees, Leaflet's order.
+    """
+
+    png: bytes
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+
+    @property
+    def data_url(self) -> str:
+        """The PNG as a ``data:`` URL (no file or server needed)."""
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+    def to_folium(self, *, name: str, opacity: float = 1.0, show: bool = True) -> folium.raster_layers.ImageOverlay:
+        """A Leaflet image overlay of this image (pixelated: cells stay crisp when zoomed in)."""
+        return folium.raster_layers.ImageOverlay(self.data_url, bounds=[list(b) for b in self.bounds], name=name,
+                                                 opacity=opacity, show=show, interactive=False,
+                                                 cross_origin=False, zindex=1, className="geoplan-grid")
+
+
+def classify(values: ArrayLike, breaks: Sequence[float], *, valid: ArrayLike | None = None) -> NDArray[np.uint8]:
+    """Class index of each value: ``k`` for ``breaks[k] <= v < breaks[k+1]``, :data:`NODATA` below ``breaks[0]``.
+
+    Examples
+    --------
+    >>> classify(np.array([0.0, 1.0, 600.0, 1e6]), (1.0, 500.0)).tolist()
+    [255, 0, 1, 1]
+    """
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v) & (v >= breaks[0])
+    if valid is not None:
+        ok &= np.asarray(valid, dtype=bool)
+    k = np.searchsorted(np.asarray(breaks, dtype=float), np.where(ok, v, breaks[0]), side="right") - 1
+    return np.where(ok, k, NODATA).astype(np.uint8)
+
+
+def rgba_image(classes: NDArray[np.uint8], palette: dict[int, tuple[int, int, int, int]]) -> NDArray[np.uint8]:
+    """``(h, w, 4)`` RGBA image of a class grid; classes without a colour are transparent."""
+    lut = np.zeros((256, 4), dtype=np.uint8)
+    for k, rgba in palette.items():
+        lut[k] = rgba
+    return lut[classes]
+
+
+def png_bytes(rgba: NDArray[np.uint8]) -> bytes:
+    """Encode an ``(h, w, 4)`` uint8 image as PNG, in memory (GDAL's PNG driver)."""
+    img = np.asarray(rgba, dtype=np.uint8)
+    if img.ndim != 3 or img.shape[2] != 4:
+        raise ValueError(f"an RGBA image has shape (h, w, 4), not {img.shape}")
+    h, w, _ = img.shape
+    with warnings.catch_warnings(), MemoryFile() as mem:
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a PNG for the browser needs no georeference
+        with mem.open(driver="PNG", width=w, height=h, count=4, dtype="uint8") as dst:
+            dst.write(np.moveaxis(img, 2, 0))
+        return bytes(mem.read())
+
+
+@functools.lru_cache(maxsize=16)
+def _web_mercator_grid(src_wkt: str, transform: tuple[float, ...], h: int, w: int) -> tuple[Affine, int, int]:
+    """Web Mercator grid covering a source grid (the same for every overlay of one project: cached)."""
+    t = Affine(*transform)
+    xs = [t.c, t.c + t.a * w]
+    ys = [t.f, t.f + t.e * h]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        dst, width, height = rasterio.warp.calculate_default_transform(
+            src_wkt, _WEB_MERCATOR.to_wkt(), w, h, left=min(xs), bottom=min(ys), right=max(xs), top=max(ys))
+    return dst, int(width), int(height)
+
+
+def warp_to_web_mercator(classes: NDArray[np.uint8], raster: Raster) -> tuple[NDArray[np.uint8],
+                                                                              tuple[tuple[float, float],
+                                                                                    tuple[float, float]]]:
+    """Warp a class grid on ``raster``'s grid to Web Mercator (nearest neighbour).
+
+    Returns the warped grid (:data:`NODATA` where nothing falls) and its bounds
+    ``((south, west), (north, east))`` in degrees.
+    """
+    if raster.crs is None:
+        raise CRSError(Problem(raster.name, "CRS", "the raster has no CRS", "assign the CRS of its grid"))
+    if classes.shape != raster.values.shape:
+        raise ValidationError(Problem(raster.name, None, f"class grid {classes.shape} does not match the raster "
+                                      f"{raster.values.shape}", "classify the raster's own values"))
+    h, w = classes.shape
+    src_crs = raster.crs.to_wkt()
+    dst_crs = _WEB_MERCATOR.to_wkt()
+    transform, width, height = _web_mercator_grid(src_crs, tuple(raster.transform)[:6], h, w)
+    with warnings.catch_warnings():
+        # rasterio 1.4 multiplies Affine objects with `*`, which affine 2.4+ flags as pending deprecation
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        out = np.full((height, width), NODATA, dtype=np.uint8)
+        rasterio.warp.reproject(classes, out, src_transform=raster.transform, src_crs=src_crs, src_nodata=NODATA,
+                                dst_transform=transform, dst_crs=dst_crs, dst_nodata=NODATA,
+                                resampling=rasterio.warp.Resampling.nearest)
+    x0, y0 = transform.c, transform.f
+    x1, y1 = x0 + transform.a * width, y0 + transform.e * height
+    lon, lat = Transformer.from_crs(_WEB_MERCATOR, 4326, always_xy=True).transform([x0, x1], [y1, y0])
+    return out, ((float(lat[0]), float(lon[0])), (float(lat[1]), float(lon[1])))
+
+
+def population_overlay(raster: Raster, *, breaks: Sequence[float] = POPULATION_BREAKS_KM2,
+                       colours: Sequence[tuple[int, int, int, int]] = POPULATION_COLOURS) -> Overlay:
+    """The population grid as residents per km², classed by ``breaks``, as a PNG overlay.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> r = Raster(np.array([[0.0, 10.0], [100.0, 500.0]]), Affine(100, 0, 600_000, 0, -100, 2_700_200),
+    ...            CRS.from_epsg(4548), -1.0)
+    >>> ov = population_overlay(r)
+    >>> ov.png[:4], round(ov.bounds[0][0], 2)
+    (b'\\x89PNG', 24.39)
+    """
+    if len(breaks) != len(colours):
+        raise ValueError(f"{len(breaks)} breaks but {len(colours)} colours")
+    rows = np.broadcast_to(np.arange(raster.values.shape[0])[:, None], raster.values.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = raster.values / cell_area_km2(raster, rows)
+    classes = classify(density, breaks, valid=raster.valid)
+    warped, bounds = warp_to_web_mercator(classes, raster)
+    return Overlay(png_bytes(rgba_image(warped, dict(enumerate(colours)))), bounds)
+
+
+def coverage_grid(ctx: PlanningContext, selected: ArrayLike | None = None, *,
+                  drawn_xy: ArrayLike | None = None, drawn_radius_m: ArrayLike | None = None) -> Raster:
+    """5G coverage of each populated cell on the population grid.
+
+    Parameters
+    ----------
+    ctx : PlanningContext
+        Demand cells, existing coverage (``covered0``) and the candidate coverage matrix.
+    selected : array_like of int, optional
+        Candidate columns planned (e.g. a :class:`~geoplan.placement.sites.PlanResult`'s
+        ``placement.selected``).
+    drawn_xy : array_like, shape (n, 2), optional
+        Further planned sites in the project's metric CRS (sites a planner drew).
+    drawn_radius_m : array_like, shape (n,), optional
+        Their cell radii, metres (e.g. ``DrawnEvaluation.site_radius_m``).
+
+    Returns
+    -------
+    Raster
+        uint8 codes on the population raster's grid: 0 not covered, 1 covered by
+        existing sites, 2 newly covered by the planned or drawn sites; 255 (nodata)
+        where nobody lives.
+    """
+    proj = ctx.project
+    d = proj.demand
+    after = ctx.covered0.copy()
+    if selected is not None and len(np.atleast_1d(selected)):
+        after |= cov.covered(ctx.coverage, selected=np.asarray(selected, dtype=np.int64))
+    if drawn_xy is not None and len(np.atleast_1d(drawn_xy)):
+        xy = np.asarray(drawn_xy, dtype=float).reshape(-1, 2)
+        if drawn_radius_m is None:
+            raise ValueError("drawn_xy needs drawn_radius_m (one radius per drawn site)")
+        radius = np.broadcast_to(np.asarray(drawn_radius_m, dtype=float), (len(xy),))
+        after |= cov.covered(cov.coverage_matrix(d.xy, xy, np.maximum(radius, 1.0)))
+    codes = np.where(ctx.covered0, 1, np.where(after, 2, 0)).astype(np.uint8)
+    grid = np.full(proj.population.values.shape, NODATA, dtype=np.uint8)
+    grid[d.row, d.col] = codes
+    return Raster(grid.astype(float), proj.population.transform, proj.population.crs, float(NODATA), "coverage")
+
+
+def coverage_overlay(grid: Raster) -> Overlay:
+    """A coverage grid (:func:`coverage_grid`) as a PNG overlay coloured by :data:`COVERAGE_CLASSES`."""
+    classes = np.where(grid.valid, grid.values, NODATA).astype(np.uint8)
+    warped, bounds = warp_to_web_mercator(classes, grid)
+    return Overlay(png_bytes(rgba_image(warped, {k: c for k, (_, c) in COVERAGE_CLASSES.items()})), bounds)
