@@ -45,6 +45,7 @@ bench: $(STAMP)
 ## regenerate the embedded modelled data (seeded: the same files every time)
 data: $(STAMP)
 	$(PY) scripts/build_xiamen_data.py
+	$(PY) scripts/build_xiamen_demand.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -399,15 +399,16 @@ def main() -> None:
     except GeoplanError as exc:
         chg = car_parks = None
         sb.error(f"Charging: {exc}")
+    map_kw: dict[str, Any] = dict(
+        population=statics["population"], existing_sites=statics["existing"],
+        edge_sites=edge.sites if edge else None,
+        edge_radius_m=edge.summary["radius_km"] * 1000 if edge else None, car_parks=car_parks,
+        charging_stations=chg.stations if chg else None, modelled=modelled, height=MAP_HEIGHT)
     try:
-        m = base_map(proj, basemap=basemap, tianditu_key=tk, population=statics["population"],
-                     existing_sites=statics["existing"], edge_sites=edge.sites if edge else None,
-                     edge_radius_m=edge.summary["radius_km"] * 1000 if edge else None, car_parks=car_parks,
-                     charging_stations=chg.stations if chg else None, modelled=modelled, height=MAP_HEIGHT)
+        m = base_map(proj, basemap=basemap, tianditu_key=tk, **map_kw)
     except GeoplanError as exc:
-        sb.error(str(exc))
-        m = base_map(proj, population=statics["population"], existing_sites=statics["existing"],
-                     modelled=modelled, height=MAP_HEIGHT)
+        sb.error(f"Base map: {exc}")
+        m = base_map(proj, basemap="none", **map_kw)
     use_local_assets(m, base_url=ST_FOLIUM_BASE_URL)
     groups = plan_layers(districts=statics["districts"], district_table=table, planned_sites=planned_pts,
                          coverage=coverage_overlay(grid),

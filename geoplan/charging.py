@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
+from . import edge
 from .edge import populated_block_cells
 from .errors import ConfigError, Problem, ValidationError
 from .placement import PlacementResult, greedy_mclp, greedy_set_cover
@@ -61,6 +62,7 @@ __all__ = [
     "ChargingPlan",
     "place_charging",
     "check_section",
+    "edge_charging_sections",
 ]
 
 log = logging.getLogger(__name__)
@@ -597,3 +599,18 @@ def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 
     out["modelled_layers"] = [k for k in ("car_parks", "charging_stations")
                               if k in proj.provenance and proj.is_modelled(k)]
     return out
+
+
+def edge_charging_sections(proj: Project, *, plan: Plan | str | None = None, year: int = 2025) -> dict[str, Any]:
+    """Both ``geoplan check`` sections of issue 4: ``{"edge_dc": ..., "charging": ...}``.
+
+    :func:`geoplan.edge.check_section` and :func:`check_section` with their defaults.
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> sorted(edge_charging_sections(gp.load_project(), plan="xiamen", year=2025))
+    ['charging', 'edge_dc']
+    """
+    return {"edge_dc": edge.check_section(proj, plan=plan, year=year),
+            "charging": check_section(proj, plan=plan, year=year)}

@@ -495,6 +495,8 @@ def edge_cover(dist_m: Any, weights: ArrayLike, *, p: int, radius_m: float, obje
         max_swaps = operator.index(max_swaps)
     except TypeError:
         raise ConfigError(f"max_swaps must be a whole number, got {max_swaps!r}") from None
+    if isinstance(p, int | np.integer) and p == 0:
+        raise InfeasibleError("p = 0 edge data centres: nothing to place. Fix: pass p >= 1")
     coverage = sp.csc_array(D <= radius_m)
     stage1 = greedy_mclp(coverage, w, p=p, fixed=fixed)
     if method == "exact":
@@ -502,8 +504,6 @@ def edge_cover(dist_m: Any, weights: ArrayLike, *, p: int, radius_m: float, obje
                             mip_rel_gap=mip_rel_gap, warm_start=stage1)
     fx = np.asarray(fixed if fixed is not None else [], dtype=np.int64).reshape(-1)
     min_cover = float(stage1.objective)
-    if p == 0:
-        raise InfeasibleError("p = 0 edge data centres: nothing to place. Fix: pass p >= 1")
     pos = w > 0
     Dp, wp = D[pos], w[pos]
     start = _greedy_start(Dp, wp, stage1.selected, fixed=fx, radius_m=radius_m, p=p)

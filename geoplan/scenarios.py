@@ -70,6 +70,13 @@ class Scenario:
         Sites a planner drew (CGCS2000/WGS84 degrees) that must be built.
     time_limit_s : float
         Exact solver time limit.
+    edge_count : int or None
+        Also place this many edge data centres (:func:`geoplan.edge.place_edge`).
+    latency_ms : float
+        Latency budget of the edge data centres (the plan's 1 ms circle).
+    charging_share : float or None
+        Also plan charging for this share of spaces in new public car parks
+        (:func:`geoplan.charging.place_charging`), with service radius ``charging_radius_m``.
     """
 
     name: str = "scenario"
@@ -83,6 +90,10 @@ class Scenario:
     population_year: int | None = None
     drawn_sites: tuple[tuple[float, float], ...] = field(default=())
     time_limit_s: float = 60.0
+    edge_count: int | None = None
+    latency_ms: float = 1.0
+    charging_share: float | None = None
+    charging_radius_m: float = 900.0
 
     def __post_init__(self) -> None:
         if self.total is None and self.year is None:
@@ -159,6 +170,25 @@ def run_scenario(proj: Project, scenario: Scenario, *, context: PlanningContext 
                        population_year=scenario.population_year)
 
 
+def _edge_charging(proj: Project, sc: Scenario) -> dict[str, Any]:
+    """Edge and charging figures of a scenario (empty when it asks for neither)."""
+    out: dict[str, Any] = {}
+    if sc.edge_count is not None:
+        from .edge import place_edge
+
+        e = place_edge(proj, count=sc.edge_count, latency_ms=sc.latency_ms).summary
+        out.update({"edge_dcs": e["count"], "edge_covered_share": e["covered_share"],
+                    "edge_max_latency_ms": e["max_latency_ms"], "edge_uncovered_points": e["uncovered_points"]})
+    if sc.charging_share is not None:
+        from .charging import place_charging
+
+        c = place_charging(proj, share=sc.charging_share, radius_m=sc.charging_radius_m).summary
+        out.update({"charging_spaces_to_add": c["new_car_parks"]["to_add"],
+                    "charging_new_stations": c["new_stations"],
+                    "charging_core_within_after": c["core_within_share_after"]})
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class WhatIf:
     """Results of several scenarios: a per-district long table and a one-row-per-scenario summary."""
@@ -167,6 +197,7 @@ class WhatIf:
     results: tuple[PlanResult, ...]
     districts: pd.DataFrame
     summary: pd.DataFrame
+    extras: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (layout ``geoplan.whatif/1``)."""
@@ -174,8 +205,10 @@ class WhatIf:
             "schema": "geoplan.whatif/1",
             "scenarios": [
                 {"scenario": s.to_dict(), "summary": _plain(r.summary),
-                 "districts": _plain(r.districts.to_dict(orient="records"))}
-                for s, r in zip(self.scenarios, self.results, strict=True)
+                 "districts": _plain(r.districts.to_dict(orient="records")),
+                 **({"edge_charging": _plain(x)} if x else {})}
+                for s, r, x in zip(self.scenarios, self.results, self.extras or ({},) * len(self.results),
+                                   strict=True)
             ],
         }
 
@@ -202,6 +235,7 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
     if not scenarios:
         raise ConfigError("no scenarios to run. Fix: give --total N ... or --scenario FILE")
     results = []
+    extras: list[dict[str, Any]] = []
     contexts: dict[tuple[Any, ...], PlanningContext] = {}
     if context is not None:
         contexts[_context_key(context)] = context
@@ -212,6 +246,7 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
         if key not in contexts:
             contexts[key] = planning_context(proj, band=sc.band, indoor=sc.indoor, seed=sc.seed, mix=sc.mix)
         results.append(run_scenario(proj, sc, context=contexts[key]))
+        extras.append(_edge_charging(proj, sc))
     if progress:
         progress(1.0, "done")
     rows = []
@@ -225,7 +260,7 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
         "districts_meeting_target": res.summary["districts_meeting_target"],
         "districts": res.summary["districts"], "coverage_before": res.summary["coverage_before"],
         "coverage_after": res.summary["coverage_after"], "method": res.summary["method"],
-        "status": res.summary["status"], "gap": res.summary["gap"],
-    } for sc, res in zip(scenarios, results, strict=True)])
+        "status": res.summary["status"], "gap": res.summary["gap"], **x,
+    } for sc, res, x in zip(scenarios, results, extras, strict=True)])
     return WhatIf(scenarios=tuple(scenarios), results=tuple(results),
-                  districts=pd.concat(rows, ignore_index=True), summary=summary)
+                  districts=pd.concat(rows, ignore_index=True), summary=summary, extras=tuple(extras))

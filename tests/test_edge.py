@@ -113,6 +113,8 @@ def test_bad_input_is_reported():
         edge_cover(D, np.ones(3), p=4, radius_m=1000)
     with pytest.raises(InfeasibleError, match="fixed"):
         edge_cover(D, np.ones(3), p=1, radius_m=1000, fixed=[0, 1])
+    with pytest.raises(InfeasibleError, match="p >= 1"):
+        edge_cover(D, np.ones(3), p=0, radius_m=1000)
     with pytest.raises(ConfigError, match="objective"):
         edge_cover(D, np.ones(3), p=1, radius_m=1000, objective="mean")
 

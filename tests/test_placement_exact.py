@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 import pytest
@@ -85,9 +86,7 @@ def test_exact_equals_brute_force_with_quotas_fixed_and_existing_coverage(seed):
 
 
 def test_time_limit_reports_no_optimality_and_keeps_the_warm_start():
-    rng = np.random.default_rng(3)
-    A = sp.random_array((3000, 300), density=0.03, rng=rng, format="csc")
-    w = rng.integers(1, 100, 3000).astype(float)
+    A, w = _medium_instance()
     greedy = greedy_mclp(A, w, p=20)
     res = exact_mclp(A, w, p=20, time_limit_s=0.05)
     assert res.status == "time_limit"
@@ -138,3 +137,34 @@ def test_bad_requests_raise_before_solving(monkeypatch, kwargs, error, needle):
     weights = kwargs.pop("weights", np.ones(6))
     with pytest.raises(error, match=needle):
         exact_mclp(sp.csc_array(TRAP), weights, **kwargs)
+
+
+def _medium_instance():
+    rng = np.random.default_rng(3)
+    A = sp.random_array((3000, 300), density=0.03, rng=rng, format="csc")
+    return A, rng.integers(1, 100, 3000).astype(float)
+
+
+def test_guarded_child_process_gives_the_in_process_answer(monkeypatch, caplog):
+    A, w, _ = _random_instance(5, n_rows=300, n_cols=30, density=0.1)
+    here = exact_mclp(sp.csc_array(A), w, p=5)
+    monkeypatch.setattr(exact_module, "SUBPROCESS_MIN_NNZ", 0)
+    with caplog.at_level(logging.INFO, logger="geoplan.placement.exact"):
+        child = exact_mclp(sp.csc_array(A), w, p=5)
+    assert "child process" in caplog.text and "overran" not in caplog.text
+    assert child.status == here.status == "optimal"
+    assert child.selected.tolist() == here.selected.tolist() and child.objective == here.objective
+
+
+def test_guarded_run_is_stopped_hard_when_highs_overruns(monkeypatch, caplog):
+    A, w = _medium_instance()
+    greedy = greedy_mclp(A, w, p=20)
+    # A deadline 0.2 s after HiGHS starts: far sooner than it can finish, as if it ignored its limit.
+    monkeypatch.setattr(exact_module, "SUBPROCESS_MIN_NNZ", 0)
+    monkeypatch.setattr(exact_module, "GRACE_S", -1.8)
+    monkeypatch.setattr(exact_module, "GRACE_SHARE", -1.0)
+    with caplog.at_level(logging.INFO, logger="geoplan.placement.exact"):
+        res = exact_mclp(A, w, p=20, time_limit_s=2.0)
+    assert "overran its 2 s time limit" in caplog.text
+    assert res.status == "time_limit" and res.gap is not None and res.gap > 0
+    assert len(res) == 20 and res.objective >= greedy.objective

@@ -44,3 +44,17 @@ def test_whatif_deterministic(tiny):
     b = run_scenarios(tiny, [Scenario(name="x", total=50, seed=1)])
     assert a.results[0].placement.selected.tolist() == b.results[0].placement.selected.tolist()
     assert a.summary.equals(b.summary)
+
+
+def test_whatif_with_edge_and_charging(xiamen):
+    from geoplan.placement.sites import planning_context
+
+    ctx = planning_context(xiamen)
+    wi = run_scenarios(xiamen, [Scenario(name="a", total=12_000, edge_count=8, charging_share=0.2),
+                                Scenario(name="b", total=12_000, edge_count=32, charging_share=0.3)], context=ctx)
+    s = wi.summary
+    assert s["edge_dcs"].tolist() == [8, 32]
+    # more edge DCs never raise the worst latency; a higher charging share needs more spaces
+    assert s["edge_max_latency_ms"].iloc[1] <= s["edge_max_latency_ms"].iloc[0]
+    assert s["charging_spaces_to_add"].iloc[1] > s["charging_spaces_to_add"].iloc[0]
+    assert "edge_charging" in wi.to_dict()["scenarios"][0]

@@ -33,7 +33,8 @@ app = typer.Typer(
 place_app = typer.Typer(no_args_is_help=True, help="Choose sites: 5G stations, edge data centres, charging.")
 app.add_typer(place_app, name="place")
 
-console = Console()
+# a wide console when output is piped or captured, so tables are not squeezed to 80 columns
+console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 
 #: Exit code of each error type (0 success, 1 unexpected, 2 usage error from typer/click).

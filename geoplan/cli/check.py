@@ -46,6 +46,18 @@ def check_cmd(
     if base:
         footer.append(f"Baseline {base['year']}: plan {base['plan_per_10k']}/10k; this sites layer gives "
                       f"{base['layer_per_10k_at_baseline_population']}/10k at the {base['year']} year-end population.")
+    edge = rep.sections.get("edge_dc")
+    if edge:
+        lat = edge["latency"]
+        footer.append(f"Edge data centres: {edge['total']} of {edge['target']} ({edge['target_year']}); "
+                      f"{lat['target_ms']:g} ms {lat['model']['reading']} circle = {lat['radius_km']:g} km radius, "
+                      f"{lat['population_within_share']:.1%} of residents inside. `geoplan place edge` plans the rest.")
+    chg = rep.sections.get("charging")
+    if chg:
+        footer.append(f"Charging: {chg['compliant']}/{chg['new_car_parks']} new public car parks reach "
+                      f"{chg['target_share']:.0%} charging spaces ({chg['share_built']:.1%} overall); "
+                      f"{chg['to_add']:,} spaces to add ({chg['from_reserved']:,} on reserved spaces). "
+                      f"`geoplan place charging` plans them.")
     if tot.get("districts_without_statistics"):
         footer.append(f"No population statistics (left out of totals and targets): "
                       f"{', '.join(map(str, tot['districts_without_statistics']))}.")

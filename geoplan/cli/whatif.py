@@ -23,6 +23,9 @@ def whatif_cmd(
     band: str = typer.Option("n78", "--band", help="Link-budget band."),
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor)."),
     seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    edge_count: int = typer.Option(None, "--edge-count", help="Also place this many edge data centres."),
+    latency_ms: float = typer.Option(1.0, "--latency-ms", help="Latency budget of the edge data centres."),
+    charging_share: float = typer.Option(None, "--charging-share", help="Also plan charging at this share (e.g. 0.2)."),
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -30,13 +33,16 @@ def whatif_cmd(
 ) -> None:
     """Stations per 10k per district, districts meeting target and coverage for each scenario."""
     scenarios = list(load_scenarios(scenario)) if scenario else []
-    scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, band=band, indoor=not outdoor, seed=seed)
+    scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, band=band, indoor=not outdoor, seed=seed,
+                           edge_count=edge_count, latency_ms=latency_ms, charging_share=charging_share)
                   for t in (total or [])]
     proj = resolve(plan, project, quiet=quiet)
     with progress_bar("what-if", enabled=not quiet and fmt is Format.table) as hook:
         wi = run_scenarios(proj, scenarios, progress=hook)
     if fmt is Format.table:
-        emit({}, fmt, frame=wi.summary, title=f"{proj.name}: what-if scenarios")
+        metrics = wi.summary.set_index("scenario").T.reset_index(names="metric")
+        metrics.columns = [str(c) for c in metrics.columns]
+        emit({}, fmt, frame=metrics.astype(object), title=f"{proj.name}: what-if scenarios")
         pivot = wi.districts.pivot_table(index=["XZQDM", "XZQMC"], columns="scenario", values="per_10k",
                                          sort=False).reset_index()
         emit({}, fmt, frame=pivot, title="stations per 10k residents by district",

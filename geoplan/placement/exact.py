@@ -23,10 +23,17 @@ leaves a feasible plan; the result says whether optimality was proven.
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 import highspy
 import numpy as np
@@ -42,6 +49,16 @@ __all__ = ["exact_mclp"]
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
+#: Models with at least this many nonzeros are solved in a child process that can be stopped
+#: hard (see :func:`_solve_guarded`); smaller ones in this process, without the ~2 s start-up.
+SUBPROCESS_MIN_NNZ = 100_000
+#: A guarded HiGHS run is stopped max(GRACE_S, GRACE_SHARE * time_limit_s) seconds after its limit.
+GRACE_S = 10.0
+GRACE_SHARE = 0.25
+#: Seconds allowed for the child process to start (import geoplan, build the model).
+STARTUP_S = 120.0
+_CHILD_CODE = "from geoplan.placement.exact import _child_main; _child_main()"
+
 _STOPPED_WITH_SOLUTION = {
     highspy.HighsModelStatus.kTimeLimit: "time_limit",
     highspy.HighsModelStatus.kIterationLimit: "feasible",
@@ -52,6 +69,177 @@ _STOPPED_WITH_SOLUTION = {
     highspy.HighsModelStatus.kObjectiveTarget: "feasible",
     highspy.HighsModelStatus.kUnknown: "feasible",
 }
+
+
+@dataclass(frozen=True, eq=False)
+class _Model:
+    """The MIP in HiGHS's column-wise arrays, with its warm start and options (picklable)."""
+
+    num_col: int
+    num_row: int
+    n_sites: int
+    offset: float
+    cost: NDArray[np.float64]
+    col_lower: NDArray[np.float64]
+    col_upper: NDArray[np.float64]
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+    start: NDArray[np.int32]
+    index: NDArray[np.int32]
+    value: NDArray[np.float64]
+    integrality: NDArray[np.int32]
+    warm: NDArray[np.float64]
+    time_limit_s: float
+    mip_rel_gap: float
+
+
+class _Outcome(NamedTuple):
+    """What a HiGHS run left: our status label, HiGHS's words, the site values and the dual bound."""
+
+    label: str  # optimal | time_limit | feasible | infeasible | error
+    text: str
+    x: NDArray[np.float64] | None
+    bound: float
+
+
+def _highs(model: _Model) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", model.time_limit_s)
+    h.setOptionValue("mip_rel_gap", model.mip_rel_gap)
+    status = h.passModel(model.num_col, model.num_row, int(model.index.size), int(highspy.MatrixFormat.kColwise),
+                         int(highspy.ObjSense.kMaximize), model.offset, model.cost, model.col_lower,
+                         model.col_upper, model.row_lower, model.row_upper, model.start, model.index,
+                         model.value, model.integrality)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the placement model; please report this as a bug")
+    start = highspy.HighsSolution()
+    start.col_value = model.warm.tolist()
+    start.value_valid = True
+    if h.setSolution(start) == highspy.HighsStatus.kError:
+        log.warning("HiGHS did not accept the warm start; solving from scratch")
+    return h
+
+
+def _outcome(h: highspy.Highs, n_sites: int) -> _Outcome:
+    status = h.getModelStatus()
+    info = h.getInfo()
+    text = h.modelStatusToString(status)
+    has_plan = info.primal_solution_status == highspy.kSolutionStatusFeasible
+    x = np.asarray(h.getSolution().col_value[:n_sites], dtype=np.float64) if has_plan else None
+    if status == highspy.HighsModelStatus.kInfeasible:
+        label = "infeasible"
+    elif status == highspy.HighsModelStatus.kOptimal and has_plan:
+        label = "optimal"
+    elif status in _STOPPED_WITH_SOLUTION and has_plan:
+        label = _STOPPED_WITH_SOLUTION[status]
+    else:
+        label = "error"
+    return _Outcome(label, text, x, float(info.mip_dual_bound))
+
+
+def _solve(model: _Model) -> _Outcome:
+    """Run HiGHS in this process."""
+    h = _highs(model)
+    h.run()
+    return _outcome(h, model.n_sites)
+
+
+def _child_main() -> None:
+    """Entry point of the HiGHS child process: model in on stdin, messages out on stdout (pickled)."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else printed (C libraries included) goes to stderr, not into the messages
+
+    def send(message: tuple[Any, ...]) -> None:
+        pickle.dump(message, out)
+        out.flush()
+
+    model: _Model = pickle.load(sys.stdin.buffer)
+    h = _highs(model)
+
+    def improving(event: Any) -> None:
+        data = event.data_out
+        send(("plan", np.asarray(data.mip_solution[:model.n_sites], dtype=np.float64), float(data.mip_dual_bound)))
+
+    last = [0.0, float("inf")]  # time and value of the last dual bound sent
+
+    def progress(event: Any) -> None:
+        bound, now = float(event.data_out.mip_dual_bound), perf_counter()
+        if bound < last[1] and now - last[0] > 1.0:
+            last[:] = [now, bound]
+            send(("bound", bound))
+
+    h.cbMipImprovingSolution.subscribe(improving)
+    h.cbMipInterrupt.subscribe(progress)
+    send(("started",))
+    h.run()
+    send(("done", _outcome(h, model.n_sites)))
+
+
+def _pump(stream: IO[bytes], inbox: queue.Queue[tuple[Any, ...]]) -> None:
+    """Move pickled messages from the child's stdout to ``inbox`` until it closes."""
+    try:
+        while True:
+            inbox.put(pickle.load(stream))
+    except (EOFError, OSError, pickle.UnpicklingError):
+        inbox.put(("eof",))
+
+
+def _solve_guarded(model: _Model) -> _Outcome:
+    """Run HiGHS in a child process and stop it hard if it overruns its time limit.
+
+    HiGHS checks its time limit between steps, and some steps of large models
+    (root cut separation) run for minutes without a check: a 60 s limit was seen
+    to end after 550 s. The child is killed :data:`GRACE_S` (or :data:`GRACE_SHARE`
+    of the limit, whichever is more) after the limit; the best plan it reported
+    is kept, at worst the warm start. The child is a fresh interpreter fed
+    through pipes (not :mod:`multiprocessing`), so calling scripts need no
+    ``if __name__ == "__main__"`` guard.
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    log.info("exact: HiGHS runs in child process %d, stopped hard if it overruns", proc.pid)
+    inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+    errors: list[bytes] = []
+    threading.Thread(target=_pump, args=(proc.stdout, inbox), daemon=True).start()
+    threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True).start()  # type: ignore[union-attr]
+    best_x, bound = model.warm[:model.n_sites].copy(), float("inf")
+    try:
+        try:
+            proc.stdin.write(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # the child died at start; its stderr tells why (below)
+        deadline = perf_counter() + STARTUP_S
+        while True:
+            try:
+                message = inbox.get(timeout=max(deadline - perf_counter(), 0.0))
+            except queue.Empty:
+                break
+            if message[0] == "started":
+                deadline = perf_counter() + model.time_limit_s + max(GRACE_S, GRACE_SHARE * model.time_limit_s)
+            elif message[0] == "plan":
+                best_x, bound = message[1], min(bound, message[2])
+            elif message[0] == "bound":
+                bound = min(bound, message[1])
+            elif message[0] == "done":
+                return message[1]  # type: ignore[no-any-return]
+            else:
+                proc.wait(timeout=10)
+                tail = b"".join(errors).decode(errors="replace").strip().splitlines()[-3:]
+                raise SolverError(f"the HiGHS process ended without an answer (exit code {proc.returncode}: "
+                                  f"{' / '.join(tail) or 'no message'}); if it ran out of memory, reduce the "
+                                  "problem (fewer candidates, coarser demand grid)")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+    log.warning("exact: HiGHS overran its %.0f s time limit and was stopped; keeping its best plan so far",
+                model.time_limit_s)
+    return _Outcome("time_limit", "stopped after overrunning the time limit", best_x, bound)
 
 
 def _patterns(inst: Instance) -> tuple[sp.csr_array, NDArray[np.float64], float]:
@@ -219,57 +407,33 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
     row_upper = np.r_[np.zeros(k), inst.p, inst.upper[:n_g]].astype(np.float64)
     integrality = np.r_[np.ones(n, dtype=np.int32), np.zeros(k, dtype=np.int32)]
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    status = h.passModel(n + k, k + 1 + n_g, M.nnz, int(highspy.MatrixFormat.kColwise),
-                         int(highspy.ObjSense.kMaximize), offset, np.r_[np.zeros(n), pattern_w],
-                         col_lower, np.ones(n + k), row_lower, row_upper,
-                         M.indptr.astype(np.int32), M.indices.astype(np.int32), M.data.astype(np.float64),
-                         integrality)
-    if status == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS rejected the placement model; please report this as a bug")
     x0 = np.zeros(n)
     x0[start_sel] = 1.0
     y0 = np.minimum(B @ x0, 1.0) if k else np.zeros(0)
-    start = highspy.HighsSolution()
-    start.col_value = np.r_[x0, y0].tolist()
-    start.value_valid = True
-    if h.setSolution(start) == highspy.HighsStatus.kError:
-        log.warning("HiGHS did not accept the warm start; solving from scratch")
+    model = _Model(num_col=n + k, num_row=k + 1 + n_g, n_sites=n, offset=offset,
+                   cost=np.r_[np.zeros(n), pattern_w], col_lower=col_lower, col_upper=np.ones(n + k),
+                   row_lower=row_lower, row_upper=row_upper, start=M.indptr.astype(np.int32),
+                   index=M.indices.astype(np.int32), value=M.data.astype(np.float64), integrality=integrality,
+                   warm=np.r_[x0, y0], time_limit_s=float(time_limit_s), mip_rel_gap=float(mip_rel_gap))
     log.info("exact: HiGHS on %d sites x %d demand patterns (%d nonzeros), limit %.0f s", n, k, M.nnz, time_limit_s)
-    h.run()
+    out = _solve_guarded(model) if M.nnz >= SUBPROCESS_MIN_NNZ else _solve(model)
 
-    model_status = h.getModelStatus()
-    info = h.getInfo()
-    text = h.modelStatusToString(model_status)
-    has_plan = info.primal_solution_status == highspy.kSolutionStatusFeasible
-    if model_status == highspy.HighsModelStatus.kInfeasible:
+    if out.label == "infeasible":
         raise InfeasibleError("HiGHS found the placement infeasible although the quota checks passed: "
                               "check min_per_group/max_per_group and fixed for conflicts")
-    if model_status == highspy.HighsModelStatus.kOptimal and has_plan:
-        label = "optimal"
-    elif model_status in _STOPPED_WITH_SOLUTION and has_plan:
-        label = _STOPPED_WITH_SOLUTION[model_status]
-    else:
-        raise SolverError(f"HiGHS stopped with status '{text}' and no usable plan: raise time_limit_s "
+    if out.label == "error" or out.x is None:
+        raise SolverError(f"HiGHS stopped with status '{out.text}' and no usable plan: raise time_limit_s "
                           "or reduce the problem (fewer candidates, coarser demand grid)")
-
-    x = np.asarray(h.getSolution().col_value[:n])
-    chosen = np.flatnonzero(x > 0.5)
+    chosen = np.flatnonzero(out.x > 0.5)
     if chosen.size != inst.p:
-        raise SolverError(f"HiGHS returned {chosen.size} sites instead of p = {inst.p} (status '{text}')")
+        raise SolverError(f"HiGHS returned {chosen.size} sites instead of p = {inst.p} (status '{out.text}')")
     order = _polish(inst, chosen) if secondary is not None else np.r_[
         inst.fixed, np.setdiff1d(chosen, inst.fixed)].astype(np.int64)
-    bound = float(info.mip_dual_bound)
-    if not np.isfinite(bound):
-        bound = offset + float(pattern_w.sum())  # all coverable demand
-    result = make_result(inst, order, method="exact", status=label, started=started, bound=bound)
+    bound = out.bound if np.isfinite(out.bound) else offset + float(pattern_w.sum())  # all coverable demand
+    result = make_result(inst, order, method="exact", status=out.label, started=started, bound=bound)
     assert result.gap is not None
+    label = out.label
     if label == "optimal" and result.gap > mip_rel_gap * (1 + 1e-6) + 1e-9 and bound - result.objective > 1e-6:
         label = "feasible"  # HiGHS said optimal, but not within the gap asked for
-    if abs(float(info.objective_function_value) - result.objective) > 1e-6 * max(1.0, result.objective):
-        log.info("exact: HiGHS objective %.6g, after polishing %.6g", info.objective_function_value, result.objective)
-    log.info("exact: HiGHS '%s', objective %.6g, gap %.3g", text, result.objective, result.gap)
+    log.info("exact: HiGHS '%s', objective %.6g, gap %.3g", out.text, result.objective, result.gap)
     return replace(result, status=label, runtime_s=perf_counter() - started)

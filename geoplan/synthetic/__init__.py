@@ -7,7 +7,9 @@ planner's real layers replace them through the project file. Every layer they
 produce carries ``MODELLED = 1`` (vector) or a ``MODELLED`` tag (raster).
 """
 
+from .pois import modelled_car_parks, modelled_edge_demand
 from .population import XIAMEN_CENTRES, UrbanCentre, modelled_population
 from .sites import modelled_sites
 
-__all__ = ["UrbanCentre", "XIAMEN_CENTRES", "modelled_population", "modelled_sites"]
+__all__ = ["UrbanCentre", "XIAMEN_CENTRES", "modelled_car_parks", "modelled_edge_demand", "modelled_population",
+           "modelled_sites"]

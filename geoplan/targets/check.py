@@ -137,7 +137,8 @@ def _num(v: float, nd: int) -> float | None:
 
 
 def check(proj: Project, *, year: int = 2025, plan: str | None = None,
-          population_year: int | None = None, extra_stations: np.ndarray | None = None) -> CheckReport:
+          population_year: int | None = None, extra_stations: np.ndarray | None = None,
+          sections: bool = True) -> CheckReport:
     """Check each district's 5G stations per 10k residents against the plan's target for ``year``.
 
     Parameters
@@ -152,6 +153,10 @@ def check(proj: Project, *, year: int = 2025, plan: str | None = None,
         Population basis: ``None`` for the census, or a year with a year-end city total.
     extra_stations : ndarray, optional
         Planned stations per district, added to the existing ones (what-if).
+    sections : bool, default True
+        Also check the plan's edge data-centre / latency target (when the plan states
+        one) and the car-park charging share (when the project has a ``car_parks``
+        layer): :func:`geoplan.edge.check_section`, :func:`geoplan.charging.check_section`.
 
     Examples
     --------
@@ -199,7 +204,20 @@ def check(proj: Project, *, year: int = 2025, plan: str | None = None,
         total["stations_in_districts_without_statistics"] = int(stations[~ok].sum())
     return CheckReport(plan=p, year=year, basis=basis, table=table, total=total,
                        consistency=_consistency(proj, p, year, target, int(stations[ok].sum())),
-                       modelled_layers=tuple(sorted(k for k in proj.provenance if proj.is_modelled(k))))
+                       modelled_layers=tuple(sorted(k for k in proj.provenance if proj.is_modelled(k))),
+                       sections=_sections(proj, p, year) if sections else {})
+
+
+def _sections(proj: Project, plan: Plan, year: int) -> dict[str, Any]:
+    """Edge data-centre and charging targets, where the plan and the project have them."""
+    from .. import charging, edge  # these build on targets: imported here, not at module level
+
+    out: dict[str, Any] = {}
+    if plan.text_target("edge_dc") is not None:
+        out["edge_dc"] = edge.check_section(proj, plan=plan, year=year)
+    if proj.layer("car_parks") is not None and plan.text_target("charging_share_new_car_parks") is not None:
+        out["charging"] = charging.check_section(proj, plan=plan, year=year)
+    return out
 
 
 def _consistency(proj: Project, plan: Plan, year: int, target: float, stations: int) -> dict[str, Any]:

@@ -195,7 +195,7 @@ def population_overlay(raster: Raster, *, breaks: Sequence[float] = POPULATION_B
     ...            CRS.from_epsg(4548), -1.0)
     >>> ov = population_overlay(r)
     >>> ov.png[:4], round(ov.bounds[0][0], 2)
-    (b'\\x89PNG', 24.39)
+    (b'\\x89PNG', 24.4)
     """
     if len(breaks) != len(colours):
         raise ValueError(f"{len(breaks)} breaks but {len(colours)} colours")
