@@ -129,9 +129,10 @@ def car_parks_compliance(_proj: gp.Project, key: str, share: float) -> gpd.GeoDa
 
 
 @st.cache_data(show_spinner=False)
-def check_table(_proj: gp.Project, key: str, year: int) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+def check_table(_proj: gp.Project, key: str, year: int) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any],
+                                                                 tuple[str, ...]]:
     rep = gp.targets.check(_proj, year=year)
-    return rep.table, rep.total, rep.consistency
+    return rep.table, rep.total, rep.consistency, rep.modelled_layers
 
 
 # ----------------------------------------------------------------------------------------------
@@ -248,7 +249,7 @@ def main() -> None:
         st.error(str(exc))
         st.stop()
     existing = int(ctx.existing_per_district.sum())
-    table0, total0, consistency = check_table(proj, key, year)
+    table0, total0, consistency, modelled_layers = check_table(proj, key, year)
     st_target = plan.text_target("5g_stations")
     stated = int(st_target.value) if st_target is not None else None
     need_all = existing + int(table0["shortfall"].sum())
@@ -285,8 +286,7 @@ def main() -> None:
                            key="tk") if basemap == "tianditu" else None
         st.caption("Tiles load only when the server is reachable; everything else is served by this app.")
 
-    modelled = sorted(set(total0.get("modelled_layers", [])) | {k for k in proj.provenance if proj.is_modelled(k)}
-                      | ({"candidates"} if ctx.candidates_modelled else set()))
+    modelled = sorted(set(modelled_layers) | ({"candidates"} if ctx.candidates_modelled else set()))
     if modelled:
         notes = [f"- **{k}**: {proj.provenance.get(k, {}).get('note') or 'modelled'}" for k in modelled
                  if k != "candidates"]
@@ -309,7 +309,7 @@ def main() -> None:
     scen_key = (total, year, band, indoor, mix, tuple((s["lon"], s["lat"], s["type"]) for s in kept))
     opt = ss.optimised if ss.optimised is not None and ss.optimised["key"] == scen_key else None
     n_new = total - existing
-    kept_gdf = None
+    kept_gdf = None  # kept drawn sites as planned_sites rows, when they are not in the optimiser's result
     drawn_radius = None
     if opt is not None:
         res: PlanResult = opt["result"]
@@ -383,16 +383,15 @@ def main() -> None:
             st.rerun()
 
     # ---------------- the map ----------------
-    grid = coverage_grid(ctx, sel, drawn_xy=None if kept_gdf is None else
-                         np.column_stack([kept_gdf.to_crs(proj.metric_crs).geometry.x,
-                                          kept_gdf.to_crs(proj.metric_crs).geometry.y]),
+    grid = coverage_grid(ctx, sel, drawn_lonlat=None if kept_gdf is None else kept_lonlat,
                          drawn_radius_m=drawn_radius)
     statics = static_layers(proj, key)
-    try:
-        edge = edge_plan(proj, key, int(edge_count), float(latency_ms), bool(round_trip))
-    except GeoplanError as exc:
-        edge = None
-        sb.error(f"Edge data centres: {exc}")
+    edge = None
+    if proj.layer("edge_demand") is not None:
+        try:
+            edge = edge_plan(proj, key, int(edge_count), float(latency_ms), bool(round_trip))
+        except GeoplanError as exc:
+            sb.error(f"Edge data centres: {exc}")
     try:
         chg = charging_plan(proj, key, float(share)) if proj.layer("car_parks") is not None else None
         car_parks = car_parks_compliance(proj, key, float(share)) if chg is not None else None
@@ -412,7 +411,9 @@ def main() -> None:
     use_local_assets(m, base_url=ST_FOLIUM_BASE_URL)
     groups = plan_layers(districts=statics["districts"], district_table=table, planned_sites=planned_pts,
                          coverage=coverage_overlay(grid),
-                         kept_sites=None if kept_gdf is None else planned_points(kept_gdf),
+                         kept_sites=planned_points(kept_gdf if kept_gdf is not None
+                                                   else _kept_frame(kept, np.full(len(kept), np.nan), 1))
+                         if kept else None,
                          plan_label="Planned 5G sites" if opt else "Planned 5G sites (greedy order)")
     for g in groups:
         use_local_assets(g, base_url=ST_FOLIUM_BASE_URL)
@@ -500,7 +501,9 @@ def main() -> None:
                 uniq, n = f"{name} ({n})", n + 1
             ss.scenarios = ss.scenarios + [scenarios.Scenario(
                 name=uniq, total=total, year=year, method=method, band=band, indoor=indoor, mix=mix,
-                drawn_sites=tuple((s["lon"], s["lat"]) for s in kept), time_limit_s=30.0)]
+                drawn_sites=tuple((s["lon"], s["lat"]) for s in kept), time_limit_s=30.0,
+                edge_count=int(edge_count) if edge is not None else None, latency_ms=float(latency_ms),
+                charging_share=float(share) if chg is not None else None)]
             ss.comparison = None
         if b2.button("Compare", key="compare", disabled=not ss.scenarios):
             bar = st.progress(0.0, text="running scenarios …")
@@ -520,6 +523,8 @@ def main() -> None:
             st.download_button("Scenarios (TOML, re-run with `geoplan whatif --scenario`)",
                                tomli_w.dumps({"scenario": [s.to_dict() for s in ss.scenarios]}).encode("utf-8"),
                                file_name="scenarios.toml", mime="application/toml", key="dl_toml")
+        if round_trip and ss.scenarios:
+            st.caption("Scenarios read the latency budget one way (a scenario file has no round-trip option).")
         if ss.comparison is not None:
             summ, per = ss.comparison
             st.dataframe(summ, hide_index=True, width="stretch")

@@ -156,6 +156,7 @@ def test_slider_moves_update_the_numbers_fast(app, xiamen, xiamen_plan):
 
 def test_drawn_site_is_evaluated_kept_and_optimised(app, xiamen, xiamen_plan):
     at, fake = app
+    at.slider(key="total").set_value(18_500)
     ctx, plan = xiamen_plan
     lon, lat = uncovered_place(xiamen, ctx, plan.placement.selected)
     expected = drawing.evaluate_drawn_sites(ctx, np.array([[lon, lat]]), site_type="macro",
@@ -193,6 +194,7 @@ def test_drawn_site_is_evaluated_kept_and_optimised(app, xiamen, xiamen_plan):
 
 def test_drawn_area_reports_population_and_coverage(app, xiamen_plan):
     at, fake = app
+    at.slider(key="total").set_value(18_500)
     ctx, plan = xiamen_plan
     ring = [(118.08, 24.45), (118.12, 24.45), (118.12, 24.48), (118.08, 24.48), (118.08, 24.45)]
     fake.drawings = [{"type": "Feature", "properties": {},
@@ -207,7 +209,7 @@ def test_drawn_area_reports_population_and_coverage(app, xiamen_plan):
 
 def test_scenarios_compare_and_download(app, tmp_path):
     at, fake = app
-    at.run()
+    at.slider(key="total").set_value(18_500).run()
     at.text_input(key="scenario_name").set_value("plan").run()
     at.button(key="add_scenario").click().run()
     at.slider(key="total").set_value(12_000).run()
@@ -233,6 +235,25 @@ def test_scenarios_compare_and_download(app, tmp_path):
     assert "JZ5GGH" in layers  # planned 5G sites
     assert pyogrio.read_info(out, layer="JZ5GGH")["features"] == 12_000 - 10_881
     assert len(at.download_button) >= 2  # the density CSV and the GeoPackage
+
+
+def test_year_and_base_map_controls(app, xiamen_plan):
+    at, fake = app
+    at.slider(key="total").set_value(18_500)
+    at.selectbox(key="year").set_value(2023).run()
+    assert not at.exception
+    assert "target 25 stations per 10,000 residents in 2023" in caption_with(at, "target 25")
+    assert metric(at, "Stations (existing + new)") == "18,500"
+    at.selectbox(key="year").set_value(2025).run()
+    # AMap tiles are GCJ-02: the map shifts them onto the data
+    at.selectbox(key="basemap").set_value("amap").run()
+    html = fake.calls[-1]["fig"].get_root().render()
+    assert "autonavi.com" in html and "marginLeft" in html
+    # Tianditu needs a key: said plainly, and the map still comes (without tiles)
+    at.selectbox(key="basemap").set_value("tianditu").run()
+    assert any("needs a key" in e.value for e in at.sidebar.error)
+    assert "tianditu" not in fake.calls[-1]["fig"].get_root().render()
+    at.selectbox(key="basemap").set_value("none").run()
 
 
 def test_only_the_app_and_webmap_import_streamlit_and_folium():
@@ -280,7 +301,9 @@ def test_coverage_grid_codes_existing_and_new(tiny):
     assert (grid0.values == NODATA).sum() == grid0.values.size - len(d.pop)
     assert coverage_overlay(grid0).png[:8] == b"\x89PNG\r\n\x1a\n"
     # a drawn site covers the cells within its radius
-    drawn = coverage_grid(ctx, [], drawn_xy=d.xy[:1], drawn_radius_m=[150.0]).values[d.row, d.col]
+    lon, lat = Transformer.from_crs(tiny.metric_crs, 4490, always_xy=True).transform(d.x[:1], d.y[:1])
+    drawn = coverage_grid(ctx, [], drawn_lonlat=np.column_stack([lon, lat]),
+                          drawn_radius_m=[150.0]).values[d.row, d.col]
     near = np.hypot(d.x - d.x[0], d.y - d.y[0]) <= 150.0
     assert np.array_equal(drawn >= 1, ctx.covered0 | near)
 

@@ -86,7 +86,10 @@ def browser():
     if not CHROMIUM.is_file():
         pytest.fail("/usr/bin/chromium is missing: run `make browser` (apt-get install chromium); "
                     "the browser tests must run, they are not optional")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the Python package playwright is missing: install the dev extras (pip install -e '.[dev]')")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from .. import io
-from ..errors import ConfigError
 from ..chunked import place_sites_chunked
+from ..errors import ConfigError
 from ..placement.sites import place_sites, planning_context
 from ._app import Format, ProjectOpt, emit, place_app
 from ._progress import progress_bar

@@ -259,7 +259,7 @@ def _patterns(inst: Instance) -> tuple[sp.csr_array, NDArray[np.float64], float]
     inverse = np.fromiter((seen.setdefault(idx[ptr[r]:ptr[r + 1]].tobytes(), len(seen)) for r in range(rows.size)),
                           dtype=np.int64, count=rows.size)
     _, first = np.unique(inverse, return_index=True)  # first row of each pattern
-    weights = np.bincount(inverse, weights=inst.weights[rows], minlength=len(seen))
+    weights = np.bincount(inverse, weights=inst.weights[rows], minlength=len(seen)).astype(np.float64)
     log.debug("exact: %d demand rows -> %d uncovered rows -> %d distinct patterns", inst.n_rows, rows.size, len(seen))
     return sp.csr_array(sub[first]), weights, offset
 

@@ -208,7 +208,7 @@ def population_overlay(raster: Raster, *, breaks: Sequence[float] = POPULATION_B
 
 
 def coverage_grid(ctx: PlanningContext, selected: ArrayLike | None = None, *,
-                  drawn_xy: ArrayLike | None = None, drawn_radius_m: ArrayLike | None = None) -> Raster:
+                  drawn_lonlat: ArrayLike | None = None, drawn_radius_m: ArrayLike | None = None) -> Raster:
     """5G coverage of each populated cell on the population grid.
 
     Parameters
@@ -218,8 +218,8 @@ def coverage_grid(ctx: PlanningContext, selected: ArrayLike | None = None, *,
     selected : array_like of int, optional
         Candidate columns planned (e.g. a :class:`~geoplan.placement.sites.PlanResult`'s
         ``placement.selected``).
-    drawn_xy : array_like, shape (n, 2), optional
-        Further planned sites in the project's metric CRS (sites a planner drew).
+    drawn_lonlat : array_like, shape (n, 2), optional
+        Further planned sites (sites a planner drew), CGCS2000/WGS84 longitude and latitude.
     drawn_radius_m : array_like, shape (n,), optional
         Their cell radii, metres (e.g. ``DrawnEvaluation.site_radius_m``).
 
@@ -235,10 +235,12 @@ def coverage_grid(ctx: PlanningContext, selected: ArrayLike | None = None, *,
     after = ctx.covered0.copy()
     if selected is not None and len(np.atleast_1d(selected)):
         after |= cov.covered(ctx.coverage, selected=np.asarray(selected, dtype=np.int64))
-    if drawn_xy is not None and len(np.atleast_1d(drawn_xy)):
-        xy = np.asarray(drawn_xy, dtype=float).reshape(-1, 2)
+    if drawn_lonlat is not None and len(np.atleast_1d(drawn_lonlat)):
+        lonlat = np.asarray(drawn_lonlat, dtype=float).reshape(-1, 2)
         if drawn_radius_m is None:
-            raise ValueError("drawn_xy needs drawn_radius_m (one radius per drawn site)")
+            raise ValueError("drawn_lonlat needs drawn_radius_m (one radius per drawn site)")
+        x, y = Transformer.from_crs(4490, proj.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
+        xy = np.column_stack([x, y])
         radius = np.broadcast_to(np.asarray(drawn_radius_m, dtype=float), (len(xy),))
         after |= cov.covered(cov.coverage_matrix(d.xy, xy, np.maximum(radius, 1.0)))
     codes = np.where(ctx.covered0, 1, np.where(after, 2, 0)).astype(np.uint8)
