@@ -215,6 +215,10 @@ def main() -> None:
                  "downloads": None}.items():
         ss.setdefault(k, v)
 
+    if not st.get_option("server.enableStaticServing"):
+        st.warning("Static file serving is off, so the map's Leaflet files cannot load. Start the app with "
+                   "`make app` (from the repository root, which reads .streamlit/config.toml) or add "
+                   "`--server.enableStaticServing true`.")
     path = _project_arg()
     key = str(Path(path).resolve()) if path else "embedded"
     try:

@@ -221,6 +221,8 @@ def test_scenarios_compare_and_download(app, tmp_path):
     assert summary["scenario"].tolist() == ["plan", "12k"]
     assert summary["total"].tolist() == [18_500, 12_000]
     assert summary["districts_meeting_target"].iloc[0] == 6 > summary["districts_meeting_target"].iloc[1]
+    assert summary["edge_dcs"].tolist() == [32, 32]  # the sidebar's edge and charging settings go along
+    assert (summary["charging_new_stations"] > 0).all()
 
     at.selectbox(key="export_format").set_value("gpkg").run()
     at.button(key="build_export").click().run()

@@ -74,14 +74,13 @@ def test_population_candidates_checks():
         population_candidates(xy, [1.0, -1.0, 2.0], n=1, seed=0)
 
 
-@pytest.mark.parametrize("batch", [False, True])
-def test_weighted_kmeans_finds_the_weighted_centres(batch):
+def test_weighted_kmeans_finds_the_weighted_centres():
     xy, w = _clusters()
-    centres = weighted_kmeans_candidates(xy, w, n=2, seed=0, batch=batch)
+    centres = weighted_kmeans_candidates(xy, w, n=2, seed=0)
     centres = centres[np.argsort(centres[:, 0])]
     expected = np.array([xy[:300].mean(axis=0), xy[300:].mean(axis=0)])
     assert np.allclose(centres, expected, atol=25.0)
-    again = weighted_kmeans_candidates(xy, w, n=2, seed=0, batch=batch)
+    again = weighted_kmeans_candidates(xy, w, n=2, seed=0)
     assert np.array_equal(again[np.argsort(again[:, 0])], centres)
 
 

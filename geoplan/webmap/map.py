@@ -73,7 +73,7 @@ __all__ = [
 SITE_COLOURS: dict[str, str] = {"macro": "#1f78b4", "micro": "#6a3d9a", "indoor": "#ff7f00"}
 _PLANNED_RING = "#111111"
 _DRAWN_COLOUR = "#e7298a"
-_EDGE_COLOUR = "#7b3294"
+_EDGE_COLOUR = "#b8860b"
 _CAR_PARK_COLOURS = {"new, compliant": "#1a9850", "new, short of the share": "#d73027", "existing": "#878787"}
 _CHARGING_COLOUR = "#00a6a6"
 
@@ -572,7 +572,7 @@ def legend_html(*, modelled: Sequence[str] = (), edge_radius_km: float | None = 
         text = f"{lo:,.0f}+" if not math.isfinite(hi) else f"{lo:,.0f}–{hi:,.0f}"
         parts.append(f"<div>{sw('rgba({},{},{},{:.2f})'.format(*c[:3], c[3] / 255))}{text}</div>")
     parts.append("<h4>Edge computing &amp; charging</h4>")
-    parts.append(f"<div>{sw(_EDGE_COLOUR, 'dot')}edge data centre</div>")
+    parts.append(f"<div>{sw(_EDGE_COLOUR, 'dot ring')}edge data centre</div>")
     if edge_radius_km is not None:
         parts.append(f'<div>{sw("transparent", "circle", f"border:1px dashed {_EDGE_COLOUR}")}'
                      f"latency circle ({edge_radius_km:,.1f} km)</div>")
@@ -660,7 +660,7 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
         aliases = {"DC_ID": "data centre", "STATUS": "status", "NAME": "at", "XZQMC": "district",
                    "N_SERVED": "demand points served", "LAT_MS": "worst one-way latency (ms)"}
         point_layer(PointData.from_frame(edge_sites, fields), name="Edge data centres", colour=_EDGE_COLOUR, radius=7,
-                    ring="#ffffff", tooltip_fields=fields, tooltip_aliases=[aliases[f] for f in fields]).add_to(m)
+                    ring="#111111", ring_weight=1.5, tooltip_fields=fields, tooltip_aliases=[aliases[f] for f in fields]).add_to(m)
         if edge_radius_m:
             latency_circles(edge_sites, radius_m=edge_radius_m,
                             name=f"Latency circles ({edge_radius_m / 1000:,.1f} km)").add_to(m)
