@@ -25,7 +25,7 @@ browser:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
-	@/usr/bin/chromium --version
+	@/usr/bin/chromium --version 2>/dev/null
 
 ## make test: create the venv, install, run every test (unit, doctests, CLI, app, browser)
 test: $(STAMP) browser

@@ -29,11 +29,8 @@ sites when optimising, snapped to the nearest candidate).
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +49,7 @@ from geoplan.edge import place_edge
 from geoplan.errors import GeoplanError
 from geoplan.latency import LatencyModel
 from geoplan.placement.sites import SITE_TYPES, PlanResult, evaluate_sites, planning_context
-from geoplan.targets import density, load_plan
+from geoplan.targets import load_plan
 from geoplan.webmap import (
     BASEMAPS,
     ST_FOLIUM_BASE_URL,
@@ -173,34 +170,6 @@ def _scenario_table(res_table: pd.DataFrame) -> pd.DataFrame:
             "coverage_after": "covered after"}
     t = res_table[[c for c in cols if c in res_table.columns]].rename(columns=cols)
     return t
-
-
-def _export_bytes(proj: gp.Project, layers: dict[str, Any], *, fmt: str, crs: str, year: int,
-                  stem: str) -> list[tuple[str, bytes, str]]:
-    """Write the scenario with geoplan.export into a temporary folder; return (file name, bytes, mime)."""
-    out: list[tuple[str, bytes, str]] = []
-    with tempfile.TemporaryDirectory(prefix="geoplan-app-") as tmp:
-        root = Path(tmp)
-        if fmt == "gpkg":
-            path = root / f"{stem}.gpkg"
-        elif fmt == "gdb":
-            path = root / f"{stem}.gdb"
-        else:
-            path = root / f"{stem}_{fmt}.zip"
-        export.export_project(proj, path, extra_layers=layers, year=year, format=fmt, crs=crs)
-        if fmt == "gdb":
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-                for f in sorted(path.rglob("*")):
-                    if f.is_file():
-                        zf.write(f, f.relative_to(root))
-            out.append((f"{stem}.gdb.zip", buf.getvalue(), "application/zip"))
-        else:
-            out.append((path.name, path.read_bytes(),
-                        "application/geopackage+sqlite3" if fmt == "gpkg" else "application/zip"))
-        for tif in sorted(root.glob("*.tif")):  # the coverage grid beside a GeoPackage
-            out.append((tif.name, tif.read_bytes(), "image/tiff"))
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -330,22 +299,12 @@ def main() -> None:
         sel = np.asarray(order_plan.placement.selected[:n_opt], dtype=np.int64)
         planned = order_plan.sites.iloc[:n_opt]
         planned_pts = order_points.head(n_opt)
-        table, summary = evaluate_sites(ctx, sel, year=year)
         if kept:
-            ev = drawing.evaluate_drawn_sites(ctx, kept_lonlat, site_type=kept_types, selected=sel, year=year)
-            d = density(table["population"].to_numpy(), ev.districts["stations_after"].to_numpy(),
-                        target_per_10k=float(summary["target_per_10k"]))
-            table = table.assign(new=table["new"].to_numpy() + ev.districts["drawn"].to_numpy(),
-                                 stations=d.stations, per_10k=d.per_10k, shortfall=d.shortfall,
-                                 meets_target=d.meets, coverage_after=ev.districts["coverage_after"].to_numpy())
-            city = density(np.array([d.population.sum()]), np.array([d.stations.sum()]),
-                           target_per_10k=float(summary["target_per_10k"]))
-            summary.update({"stations": int(d.stations.sum()), "new": int(table["new"].sum()),
-                            "per_10k": round(float(city.per_10k[0]), 2),
-                            "districts_meeting_target": int(d.meets.sum()),
-                            "coverage_after": ev.summary["coverage_after"]})
+            table, summary, ev = drawing.plan_with_drawn(ctx, sel, kept_lonlat, site_type=kept_types, year=year)
             kept_gdf = _kept_frame(kept, ev.site_gain, n_opt + 1)
             drawn_radius = ev.site_radius_m
+        else:
+            table, summary = evaluate_sites(ctx, sel, year=year)
         exact_prefix = not kept and total >= need_all
         mode = (f"Greedy plan: the first {n_opt:,} sites of the greedy order (equal to optimising {total:,}: "
                 "every district's quota is met)" if exact_prefix else
@@ -589,8 +548,8 @@ def main() -> None:
                 layers["charging_stations"] = chg.stations
             with st.spinner("Writing the layers …"):
                 try:
-                    files = _export_bytes(proj, layers, fmt=fmt, crs=crs, year=year,
-                                          stem=f"geoplan_{total}_{year}")
+                    files = export.export_files(proj, stem=f"geoplan_{total}_{year}", format=fmt,
+                                                extra_layers=layers, year=year, crs=crs)
                 except GeoplanError as exc:
                     st.error(str(exc))
                 else:

@@ -74,8 +74,22 @@ def _phase(name: str) -> dict[str, object]:
             out.update(new=s["new"], per_10k=s["per_10k"], coverage_before=s["coverage_before"],
                        coverage_after=s["coverage_after"], gap=round(s["gap"], 4))
     out["time_s"] = round(time.perf_counter() - t0, 2)
-    out["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9, 3)
+    out["peak_rss_gb"] = round(_peak_rss_bytes() / 1e9, 3)
     return out
+
+
+def _peak_rss_bytes() -> int:
+    """Peak resident memory of this process, bytes.
+
+    Linux's VmHWM belongs to the process image, so it starts afresh at exec;
+    ``ru_maxrss`` survives exec and would report the parent's peak at fork.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _run(name: str) -> dict[str, object]:
@@ -96,9 +110,7 @@ def main() -> None:
         print(json.dumps(_phase(args.phase)))
         return
 
-    from geoplan.province import resolve_project
-
-    resolve_project("fujian", None)  # build data/fujian/ once, outside the timings
+    _run("load")  # build data/fujian/ once, outside the timings (in a child: this process stays small)
     phases = [("build", 1)] if not args.skip_build else []
     phases += [("check", args.runs), ("coverage", args.runs), ("check+coverage", args.runs)]
     phases += [("coverage (dask)", args.runs)] if args.dask else []

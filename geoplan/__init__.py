@@ -18,6 +18,17 @@ from .project import Project, load_project, project_from_layers
 
 __version__ = "0.1.0"
 
+#: Submodules loaded on first use (``gp.placement.place_sites``), so ``import geoplan`` stays light.
+_LAZY = ("charging", "coverage", "drawing", "edge", "export", "latency", "placement", "radio", "scenarios")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'geoplan' has no attribute {name!r}")
+
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
@@ -34,5 +45,6 @@ __all__ = [
     "load_project",
     "targets",
     "project_from_layers",
+    *_LAZY,
     "__version__",
 ]

@@ -45,6 +45,7 @@ from pyproj import CRS, Transformer
 
 from . import coverage as cov
 from . import radio
+from ._typing import Progress
 from .errors import ConfigError, InfeasibleError, Problem, ValidationError
 from .io import Raster
 from .population import Demand, cell_area_km2
@@ -77,7 +78,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-Progress = Callable[[float, str], None]
 #: ``mapper(fn, items)`` returns ``fn(item)`` for every item, in order (the built-in ``map``,
 #: or :func:`geoplan.distributed.dask_mapper`).
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
@@ -699,7 +699,7 @@ def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | 
     import geopandas as gpd
 
     from .placement._result import PlacementResult
-    from .placement.sites import PlanResult, allocate_quotas
+    from .placement.sites import PlanResult, allocate_quotas, new_site_budget
     from .targets import check, density, load_plan, population_basis
 
     t0 = time.perf_counter()
@@ -714,13 +714,7 @@ def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | 
     existing_per = rep.table["stations"].to_numpy(dtype=np.int64)
     nostats = _no_stats(proj)
     existing = int(existing_per[~nostats].sum())  # as in the check's totals
-    if total is not None:
-        if total < existing:
-            raise InfeasibleError(f"a total of {total:,} stations is below the {existing:,} that already exist. "
-                                  f"Fix: give a total of at least {existing:,}")
-        p = int(total - existing)
-    else:
-        p = int(shortfall.sum())
+    p = new_site_budget(total, existing=existing, shortfall=shortfall)
 
     step(0.0, "existing sites: environments and radii")
     sites = site_arrays(proj, band=band)

@@ -18,11 +18,11 @@ from scipy.spatial import cKDTree
 
 from . import coverage as cov
 from .errors import Problem, ValidationError
-from .placement.sites import SITE_TYPES, PlanningContext, _radius_lookup
+from .placement.sites import SITE_TYPES, PlanningContext, _radius_lookup, evaluate_sites
 from .project import points_in_districts
 from .targets import density, load_plan, population_basis
 
-__all__ = ["DrawnEvaluation", "evaluate_drawn_sites", "area_coverage"]
+__all__ = ["DrawnEvaluation", "evaluate_drawn_sites", "plan_with_drawn", "area_coverage"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +119,52 @@ def evaluate_drawn_sites(ctx: PlanningContext, lonlat: np.ndarray, *, site_type:
         "year": yr, "target_per_10k": target,
     }
     return DrawnEvaluation(districts=table, summary=summary, site_district=dist, site_radius_m=radius, site_gain=gains)
+
+
+def plan_with_drawn(ctx: PlanningContext, selected: np.ndarray, lonlat: np.ndarray, *,
+                    site_type: str | list[str] = "macro", year: int | None = None
+                    ) -> tuple[pd.DataFrame, dict[str, Any], DrawnEvaluation]:
+    """A plan's district table and summary with drawn sites kept in it.
+
+    The table and summary of :func:`~geoplan.placement.sites.evaluate_sites`
+    for the ``selected`` candidates, with the drawn sites counted: ``new``,
+    ``stations``, ``per_10k``, ``shortfall``, ``meets_target`` and
+    ``coverage_after`` per district, and the city's totals.
+
+    Parameters
+    ----------
+    ctx : PlanningContext
+        Arrays of the project.
+    selected : ndarray of int
+        Planned candidate columns.
+    lonlat : ndarray, shape (n, 2)
+        Drawn sites kept in the plan, degrees.
+    site_type : str or list of str
+        Type of each drawn site, or one for all.
+    year : int, optional
+        Target year (the plan's last by default).
+
+    Returns
+    -------
+    table : DataFrame
+    summary : dict
+    evaluation : DrawnEvaluation
+        The drawn sites' own numbers (gain and radius per site).
+    """
+    sel = np.asarray(selected, dtype=np.int64)
+    table, summary = evaluate_sites(ctx, sel, year=year)
+    ev = evaluate_drawn_sites(ctx, lonlat, site_type=site_type, selected=sel, year=year)
+    target = float(summary["target_per_10k"])
+    d = density(table["population"].to_numpy(dtype=float), ev.districts["stations_after"].to_numpy(),
+                target_per_10k=target)
+    table = table.assign(new=table["new"].to_numpy() + ev.districts["drawn"].to_numpy(), stations=d.stations,
+                         per_10k=d.per_10k, shortfall=d.shortfall, meets_target=d.meets,
+                         coverage_after=ev.districts["coverage_after"].to_numpy())
+    city = density(np.array([d.population.sum()]), np.array([d.stations.sum()]), target_per_10k=target)
+    summary = {**summary, "stations": int(d.stations.sum()), "new": int(table["new"].sum()),
+               "drawn": int(ev.summary["drawn_sites"]), "per_10k": round(float(city.per_10k[0]), 2),
+               "districts_meeting_target": int(d.meets.sum()), "coverage_after": ev.summary["coverage_after"]}
+    return table, summary, ev
 
 
 def area_coverage(ctx: PlanningContext, polygon_lonlat: list[tuple[float, float]] | np.ndarray, *,

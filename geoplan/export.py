@@ -70,6 +70,7 @@ __all__ = [
     "ExportReport",
     "write",
     "export_project",
+    "export_files",
     "resolve_crs",
     "infer_format",
     "shapefile_names",
@@ -814,3 +815,37 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
         meta.setdefault(key, {}).update(m)
     return write(layers, path, format=format, crs=crs, encoding=encoding, zone_prefix=zone_prefix,
                  metadata=meta, districts=proj.districts, metric_crs=proj.metric_crs)
+
+
+_MIME = {".gpkg": "application/geopackage+sqlite3", ".zip": "application/zip", ".tif": "image/tiff",
+         ".json": "application/json", ".geojson": "application/geo+json"}
+
+
+def export_files(proj: Project, *, stem: str, format: str = "gpkg", **kwargs: Any) -> list[tuple[str, bytes, str]]:
+    """Export a project as in-memory files, for a download button.
+
+    Writes with :func:`export_project` into a temporary folder and returns what
+    was written: ``<stem>.gpkg`` (with the coverage GeoTIFF beside it),
+    ``<stem>.gdb.zip``, or ``<stem>_<format>.zip`` for shapefiles and GeoJSON.
+
+    Parameters
+    ----------
+    proj : Project
+        The project.
+    stem : str
+        File name without suffix.
+    format : {"gpkg", "shp", "gdb", "geojson"}
+        Output format.
+    **kwargs
+        Passed to :func:`export_project` (``extra_layers``, ``year``, ``crs`` ...).
+
+    Returns
+    -------
+    list of (file name, bytes, MIME type)
+    """
+    fmt = infer_format(f"{stem}.{format}", format)
+    name = {"gpkg": f"{stem}.gpkg", "gdb": f"{stem}.gdb"}.get(fmt, f"{stem}_{fmt}.zip")
+    with io.scratch_dir(prefix="geoplan-export-") as root:
+        export_project(proj, root / name, format=fmt, **kwargs)
+        files = io.read_outputs(root)
+    return [(n, data, _MIME.get(Path(n).suffix, "application/octet-stream")) for n, data in files]

@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,8 @@ __all__ = [
     "raster_writer",
     "read_toml",
     "write_toml",
+    "scratch_dir",
+    "read_outputs",
     "read_csv",
     "write_text",
     "read_plan_data",
@@ -898,6 +901,33 @@ def read_field_aliases(path: str | os.PathLike[str], *, sublayer: str) -> dict[s
         return out
     finally:
         lib.GDALClose(ds)
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str = "geoplan-") -> Iterator[Path]:
+    """A temporary folder, removed with everything in it when the block ends."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
+
+
+def read_outputs(root: str | os.PathLike[str]) -> list[tuple[str, bytes]]:
+    """Name and bytes of every file and folder directly under ``root``, for a download.
+
+    A folder (a ``.gdb``) comes back zipped, as ``<name>.zip`` with the folder inside.
+    """
+    base = Path(root)
+    out: list[tuple[str, bytes]] = []
+    for p in sorted(base.iterdir()):
+        if p.is_dir():
+            buf = BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted(p.rglob("*")):
+                    if f.is_file():
+                        zf.write(f, f.relative_to(base))
+            out.append((f"{p.name}.zip", buf.getvalue()))
+        else:
+            out.append((p.name, p.read_bytes()))
+    return out
 
 
 def read_toml(path: str | os.PathLike[str], *, what: str = "project file") -> dict[str, Any]:

@@ -43,7 +43,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +56,7 @@ from pyproj import CRS, Proj, Transformer
 from rasterio import features
 
 from . import io
+from ._typing import Progress
 from .crs import gk_epsg
 from .errors import ConfigError, Problem, ValidationError
 from .project import Project, load_project, prepare_layer, project_from_layers
@@ -82,7 +82,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-Progress = Callable[[float, str], None]
 
 #: Committed sources of the Fujian project (boundaries, city populations).
 FUJIAN_SOURCES = io.REPO_ROOT / "data" / "gis" / "sources" / "fujian"

@@ -347,6 +347,21 @@ def _distances(d_m: ArrayLike, h_bs: float, h_ut: float, scenario: str) -> tuple
     return d2, d3
 
 
+def _two_slope_los(d2: NDArray[np.float64], d3: NDArray[np.float64], *, fc_ghz: float, h_bs: float, h_ut: float,
+                   a: float, b: float, c: float) -> NDArray[np.float64]:
+    """The LOS path loss of UMa and UMi (38.901 Table 7.4.1-1): two slopes split at the breakpoint.
+
+    ``PL1 = a + b log10(d3D) + 20 log10(fc)`` up to the breakpoint distance
+    ``d'BP = 4 h'BS h'UT fc / c`` (effective heights above 1 m), then
+    ``PL2 = a + 40 log10(d3D) + 20 log10(fc) - c log10(d'BP² + (hBS - hUT)²)``.
+    """
+    d_bp = 4.0 * (h_bs - _H_E) * (h_ut - _H_E) * fc_ghz * 1e9 / C_M_PER_S
+    lf = 20.0 * np.log10(fc_ghz)
+    pl1 = a + b * np.log10(d3) + lf
+    pl2 = a + 40.0 * np.log10(d3) + lf - c * np.log10(d_bp**2 + (h_bs - h_ut) ** 2)
+    return np.where(d2 <= d_bp, pl1, pl2)
+
+
 def pathloss_uma(d_m: ArrayLike, *, fc_ghz: float, h_bs: float = 25.0, h_ut: float = 1.5,
                  los: bool) -> NDArray[np.float64]:
     """Urban macro (UMa) path loss of 38.901 Table 7.4.1-1 (dB).
@@ -375,14 +390,10 @@ def pathloss_uma(d_m: ArrayLike, *, fc_ghz: float, h_bs: float = 25.0, h_ut: flo
     """
     _check_fc(fc_ghz, "UMa")
     d2, d3 = _distances(d_m, h_bs, h_ut, "UMa")
-    d_bp = 4.0 * (h_bs - _H_E) * (h_ut - _H_E) * fc_ghz * 1e9 / C_M_PER_S
-    lf = 20.0 * np.log10(fc_ghz)
-    pl1 = 28.0 + 22.0 * np.log10(d3) + lf
-    pl2 = 28.0 + 40.0 * np.log10(d3) + lf - 9.0 * np.log10(d_bp**2 + (h_bs - h_ut) ** 2)
-    pl_los = np.where(d2 <= d_bp, pl1, pl2)
+    pl_los = _two_slope_los(d2, d3, fc_ghz=fc_ghz, h_bs=h_bs, h_ut=h_ut, a=28.0, b=22.0, c=9.0)
     if los:
         return pl_los
-    pl_nlos = 13.54 + 39.08 * np.log10(d3) + lf - 0.6 * (h_ut - 1.5)
+    pl_nlos = 13.54 + 39.08 * np.log10(d3) + 20.0 * np.log10(fc_ghz) - 0.6 * (h_ut - 1.5)
     return np.maximum(pl_los, pl_nlos)
 
 
@@ -414,11 +425,7 @@ def pathloss_umi(d_m: ArrayLike, *, fc_ghz: float, h_bs: float = 10.0, h_ut: flo
     """
     _check_fc(fc_ghz, "UMi")
     d2, d3 = _distances(d_m, h_bs, h_ut, "UMi")
-    d_bp = 4.0 * (h_bs - _H_E) * (h_ut - _H_E) * fc_ghz * 1e9 / C_M_PER_S
-    lf = 20.0 * np.log10(fc_ghz)
-    pl1 = 32.4 + 21.0 * np.log10(d3) + lf
-    pl2 = 32.4 + 40.0 * np.log10(d3) + lf - 9.5 * np.log10(d_bp**2 + (h_bs - h_ut) ** 2)
-    pl_los = np.where(d2 <= d_bp, pl1, pl2)
+    pl_los = _two_slope_los(d2, d3, fc_ghz=fc_ghz, h_bs=h_bs, h_ut=h_ut, a=32.4, b=21.0, c=9.5)
     if los:
         return pl_los
     pl_nlos = 35.3 * np.log10(d3) + 22.4 + 21.3 * np.log10(fc_ghz) - 0.3 * (h_ut - 1.5)

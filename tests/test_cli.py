@@ -85,3 +85,17 @@ def test_whatif_json(capsys, tiny_project_file):
     data = json.loads(stdout)
     assert [s["summary"]["stations"] for s in data["scenarios"]] == [45, 60]
     assert data["scenarios"][1]["summary"]["districts_meeting_target"] == 2
+
+
+def test_whatif_takes_several_totals_after_one_flag(capsys, tiny_project_file):
+    code, stdout, _ = run(capsys, "whatif", "--total", "45", "50", "60", "--format", "json",
+                          "--project", str(tiny_project_file))
+    assert code == 0
+    assert [s["summary"]["stations"] for s in json.loads(stdout)["scenarios"]] == [45, 50, 60]
+
+
+def test_usage_errors_are_a_message_not_a_traceback(capsys):
+    code, out, err = run(capsys, "check", "--no-such-option")
+    assert code == 2 and "No such option: --no-such-option" in err and "Traceback" not in err + out
+    code, out, err = run(capsys, "place", "sites", "--total", "many")
+    assert code == 2 and "Invalid value for '--total'" in err and "Traceback" not in err + out

@@ -35,3 +35,21 @@ def test_drawn_outside_and_bad_type(tiny):
     assert ev.summary["outside_districts"] == 1 and ev.districts["drawn"].sum() == 0
     with pytest.raises(ValidationError, match="site type"):
         evaluate_drawn_sites(ctx, _lonlat(600_500.0, 2_700_500.0), site_type="tower")
+
+
+def test_plan_with_drawn_counts_kept_sites_in_the_plan(tiny):
+    from geoplan.drawing import plan_with_drawn
+    from geoplan.placement.sites import evaluate_sites
+
+    ctx = planning_context(tiny)
+    sel = np.array([0, 1], dtype=np.int64)
+    base, base_summary = evaluate_sites(ctx, sel, year=2025)
+    table, summary, ev = plan_with_drawn(ctx, sel, _lonlat(600_500.0, 2_700_500.0), site_type="macro", year=2025)
+    # one drawn site in district A (10,000 residents): one more station there, nothing else moves
+    assert (table["stations"] - base["stations"]).tolist() == [1, 0]
+    assert (table["new"] - base["new"]).tolist() == [1, 0]
+    assert table["per_10k"].iloc[0] == pytest.approx(base["per_10k"].iloc[0] + 1.0)
+    assert table["per_10k"].iloc[1] == base["per_10k"].iloc[1]
+    assert summary["stations"] == base_summary["stations"] + 1 and summary["drawn"] == 1
+    assert summary["coverage_after"] >= base_summary["coverage_after"]
+    assert table["coverage_after"].tolist() == ev.districts["coverage_after"].tolist()

@@ -293,6 +293,13 @@ def test_cli_export_json_report(tmp_path, capsys):
         main(["export", "--project", str(tmp_path / "geoplan.toml"), "--to", str(tmp_path / "t.gpkg")])
         raise SystemExit(0)
     assert (ei.value.code or 0) == 0 and "JZ5G" in capsys.readouterr().out
+    # `--format json` works here as on every command: the report in JSON, the file type from the suffix
+    with pytest.raises(SystemExit) as ei:
+        main(["export", "--project", str(tmp_path / "geoplan.toml"), "--to", str(tmp_path / "j.gpkg"),
+              "--format", "json"])
+        raise SystemExit(0)
+    data = json.loads(capsys.readouterr().out)
+    assert (ei.value.code or 0) == 0 and data["format"] == "gpkg" and (tmp_path / "j.gpkg").is_file()
 
 
 def test_scenario_planned_sites_are_exported(proj, tmp_path):
@@ -309,3 +316,23 @@ def test_scenario_planned_sites_are_exported(proj, tmp_path):
     assert d["STATIONS"].sum() == 50 and d["PLANNED"].sum() == 10
     m = pyogrio.read_dataframe(tmp_path / "s.gpkg", layer="geoplan_metadata").set_index("LAYER_KEY")
     assert json.loads(m.loc["planned_sites", "PARAMETERS"])["total"] == 50
+
+
+@pytest.mark.parametrize("fmt, names", [("gpkg", ["p.gpkg", "p_FGWG.tif"]), ("gdb", ["p.gdb.zip", "p_FGWG.tif"]),
+                                        ("shp", ["p_shp.zip"])])
+def test_export_files_in_memory_match_a_written_delivery(proj, tmp_path, fmt, names):
+    files = export.export_files(proj, stem="p", format=fmt, extra_layers=extra_layers(), year=2025)
+    assert [f[0] for f in files] == names
+    data = dict((n, b) for n, b, _ in files)
+    if fmt == "gpkg":
+        (tmp_path / "p.gpkg").write_bytes(data["p.gpkg"])
+        d = pyogrio.read_dataframe(tmp_path / "p.gpkg", layer="XZQ")
+        assert d["STATIONS"].tolist() == [23, 20] and d["PLANNED"].tolist() == [3, 0]
+        assert files[0][2] == "application/geopackage+sqlite3" and files[1][2] == "image/tiff"
+    else:
+        with zipfile.ZipFile(stdio.BytesIO(data[names[0]])) as zf:
+            listed = zf.namelist()
+        if fmt == "gdb":
+            assert listed and all(n.startswith("p.gdb/") for n in listed)
+        else:
+            assert any(n.endswith("XZQ.shp") for n in listed) and any(n.endswith("XZQ.cpg") for n in listed)

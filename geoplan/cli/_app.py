@@ -128,9 +128,39 @@ def _wants_json(args: list[str]) -> bool:
     return False
 
 
+# options that take several values after one flag (``whatif --total 15000 16500 18500``), by command
+_MULTI_VALUE = {"whatif": ("--total", "-n")}
+
+
+def _expand_multi(args: list[str]) -> list[str]:
+    """Repeat a multi-value flag before each of its values: ``--total 1 2`` → ``--total 1 --total 2``.
+
+    >>> _expand_multi(["whatif", "--total", "15000", "16500", "--year", "2025"])
+    ['whatif', '--total', '15000', '--total', '16500', '--year', '2025']
+    """
+    if not args or args[0] not in _MULTI_VALUE:
+        return list(args)
+    flags = _MULTI_VALUE[args[0]]
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        out.append(a)
+        i += 1
+        if a in flags:
+            first = True
+            while i < len(args) and not args[i].startswith("-"):
+                if not first:
+                    out.append(a)
+                out.append(args[i])
+                first = False
+                i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turn geoplan errors into clear messages and exit codes."""
-    args = sys.argv[1:] if argv is None else argv
+    args = _expand_multi(sys.argv[1:] if argv is None else list(argv))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app(args=args, prog_name="geoplan", standalone_mode=False)
@@ -148,10 +178,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
         raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+    except Exception as exc:  # usage errors of the click inside typer: its message, no traceback
+        show, usage_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(usage_code, int):
+            show()
+            raise SystemExit(usage_code) from None
         raise

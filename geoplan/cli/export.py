@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,6 @@ def scenario_layers(proj: Project, path: Path, *, name: str | None = None
     ConfigError
         When this geoplan has no scenario support, or ``name`` is not in the file.
     """
-    if importlib.util.find_spec("geoplan.scenarios") is None:
-        raise ConfigError("this geoplan cannot run scenario files yet. Fix: export without --scenario")
     from .. import scenarios
 
     found = scenarios.load_scenarios(path)
@@ -51,8 +48,10 @@ def scenario_layers(proj: Project, path: Path, *, name: str | None = None
 def export_cmd(
     to: Path = typer.Option(..., "--to", "-o", help="Output: *.gpkg, *.gdb, a folder or *.zip (shp, geojson), "
                             "or *.shp / *.geojson for a single layer."),
-    file_format: str = typer.Option(None, "--format", "-f",
-                                    help="gpkg, shp, gdb or geojson (default: from the --to suffix)."),
+    file_format: str | None = typer.Option(None, "--format", "-f",
+                                    help="File format: gpkg, shp, gdb or geojson (default: from the --to "
+                                    "suffix). table, json or csv set how the report is printed, as for "
+                                    "every geoplan command (the same as --report)."),
     crs: str = typer.Option("4490", "--crs", help="4490 (CGCS2000 longitude/latitude, default), a Gauss-Krüger "
                             "code (4548 = 117°E, 4549 = 120°E, 4527 = zone 39 with prefix ...) or auto-gk."),
     zone_prefix: bool = typer.Option(False, "--zone-prefix",
@@ -71,6 +70,8 @@ def export_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Export districts (with density results), sites and the other layers as one-map GIS files."""
+    if file_format is not None and file_format.lower() in Format.__members__:
+        report, file_format = Format(file_format.lower()), None
     proj = load_project(project)
     extra: dict[str, gpd.GeoDataFrame | Raster] = {}
     meta: dict[str, dict[str, Any]] = {}

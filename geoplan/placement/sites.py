@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ from scipy.spatial import cKDTree
 
 from .. import coverage as cov
 from .. import radio
+from .._typing import Progress
 from ..errors import ConfigError, InfeasibleError
 from ..project import Project
 from ..targets import check, density, load_plan, population_basis
@@ -42,6 +42,7 @@ __all__ = [
     "place_sites",
     "evaluate_sites",
     "allocate_quotas",
+    "new_site_budget",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,6 @@ DEFAULT_MIX: dict[str, tuple[float, float, float]] = {
     "rural": (0.95, 0.05, 0.00),
 }
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,6 +239,29 @@ def planning_context(proj: Project, *, band: str = "n78", indoor: bool = True, n
     )
 
 
+def new_site_budget(total: int | None, *, existing: int, shortfall: np.ndarray) -> int:
+    """New sites to place: ``total`` minus the existing ones, or the sum of the districts' shortfalls.
+
+    Raises
+    ------
+    InfeasibleError
+        ``total`` below the stations that already exist.
+
+    Examples
+    --------
+    >>> new_site_budget(18_500, existing=10_881, shortfall=np.array([3, 4]))
+    7619
+    >>> new_site_budget(None, existing=10_881, shortfall=np.array([3, 4]))
+    7
+    """
+    if total is None:
+        return int(np.asarray(shortfall).sum())
+    if total < existing:
+        raise InfeasibleError(f"a total of {total:,} stations is below the {existing:,} that already exist. "
+                              f"Fix: give a total of at least {existing:,}")
+    return int(total - existing)
+
+
 def allocate_quotas(shortfall: np.ndarray, p: int) -> np.ndarray:
     """Per-district minimum of new sites within a budget of ``p``.
 
@@ -379,14 +402,7 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
     yr = plan.check_year(year) if year is not None else max(plan.years)
     rep = check(proj, year=yr, population_year=population_year)
     shortfall = rep.table["shortfall"].to_numpy(dtype=np.int64)
-    existing = int(ctx.existing_per_district.sum())
-    if total is not None:
-        if total < existing:
-            raise InfeasibleError(f"a total of {total:,} stations is below the {existing:,} that already exist. "
-                                  f"Fix: give a total of at least {existing:,}")
-        p = int(total - existing)
-    else:
-        p = int(shortfall.sum())
+    p = new_site_budget(total, existing=int(ctx.existing_per_district.sum()), shortfall=shortfall)
     if p > ctx.coverage.shape[1]:
         raise InfeasibleError(f"{p:,} new sites requested but only {ctx.coverage.shape[1]:,} candidates exist. "
                               "Fix: add candidates (a larger candidate layer or more modelled candidates) or plan fewer sites")
