@@ -48,7 +48,13 @@ from geoplan.charging import charging_compliance, place_charging
 from geoplan.edge import place_edge
 from geoplan.errors import GeoplanError
 from geoplan.latency import LatencyModel
-from geoplan.placement.sites import SITE_TYPES, PlanResult, evaluate_sites, planning_context
+from geoplan.placement.sites import (
+    CANDIDATE_GENERATORS,
+    SITE_TYPES,
+    PlanResult,
+    evaluate_sites,
+    planning_context,
+)
 from geoplan.targets import load_plan
 from geoplan.webmap import (
     BASEMAPS,
@@ -86,15 +92,17 @@ def load(path: str | None) -> gp.Project:
 
 
 @st.cache_resource(show_spinner="Building the coverage model (radio link budget × demand cells) …")
-def context(_proj: gp.Project, key: str, band: str, indoor: bool, mix: tuple[float, float, float] | None):
-    return planning_context(_proj, band=band, indoor=indoor, mix=mix, seed=0)
+def context(_proj: gp.Project, key: str, band: str, indoor: bool, mix: tuple[float, float, float] | None,
+            candidates: str):
+    return planning_context(_proj, band=band, indoor=indoor, mix=mix, seed=0, candidates=candidates)
 
 
 @st.cache_resource(show_spinner="Running the greedy optimiser once for the largest total …")
 def greedy_order(_proj: gp.Project, _ctx: Any, key: str, ctx_key: tuple[Any, ...], year: int,
                  max_total: int) -> tuple[PlanResult, PointData]:
     res = scenarios.run_scenario(_proj, scenarios.Scenario(name="order", total=max_total, year=year,
-                                                           band=ctx_key[0], indoor=ctx_key[1], mix=ctx_key[2]),
+                                                           band=ctx_key[0], indoor=ctx_key[1], mix=ctx_key[2],
+                                                           candidates=ctx_key[3]),
                                  context=_ctx)
     return res, planned_points(res.sites)
 
@@ -216,8 +224,15 @@ def main() -> None:
         sb.caption(f"Indoor: {100 - macro - micro} %")
         mix = (macro / 100, micro / 100, (100 - macro - micro) / 100)
 
+    has_layer = proj.layer("candidates") is not None
+    cand_labels = {"population": "populated cells, by weight", "kmeans": "weighted k-means centres",
+                   "grid": "square grid where people live"}
+    candidates = sb.selectbox("Candidate sites", list(CANDIDATE_GENERATORS), key="candidates",
+                              format_func=cand_labels.get, disabled=has_layer,
+                              help="The project's candidate layer is used." if has_layer else
+                              "How modelled candidate sites are made (the project has no candidate layer).")
     try:
-        ctx = context(proj, key, band, indoor, mix)
+        ctx = context(proj, key, band, indoor, mix, candidates)
     except GeoplanError as exc:
         st.error(str(exc))
         st.stop()
@@ -264,13 +279,13 @@ def main() -> None:
         notes = [f"- **{k}**: {proj.provenance.get(k, {}).get('note') or 'modelled'}" for k in modelled
                  if k != "candidates"]
         if ctx.candidates_modelled:
-            notes.append("- **candidates**: modelled candidate sites drawn from populated cells "
+            notes.append(f"- **candidates**: modelled candidate sites ({cand_labels[candidates]}) "
                          f"({ctx.coverage.shape[1]:,})")
         sb.warning("**Modelled layers** — synthetic, not observed data; numbers built on them are "
                    "illustrations of the method:\n\n" + "\n".join(notes))
 
     # ---------------- the current scenario ----------------
-    ctx_key = (band, indoor, mix)
+    ctx_key = (band, indoor, mix, candidates)
     try:
         order_plan, order_points = greedy_order(proj, ctx, key, ctx_key, year, max_total)
     except GeoplanError as exc:
@@ -279,7 +294,7 @@ def main() -> None:
     kept: list[dict[str, Any]] = ss.kept
     kept_lonlat = np.array([[s["lon"], s["lat"]] for s in kept], dtype=float).reshape(-1, 2)
     kept_types = [s["type"] for s in kept]
-    scen_key = (total, year, band, indoor, mix, tuple((s["lon"], s["lat"], s["type"]) for s in kept))
+    scen_key = (total, year, band, indoor, mix, candidates, tuple((s["lon"], s["lat"], s["type"]) for s in kept))
     opt = ss.optimised if ss.optimised is not None and ss.optimised["key"] == scen_key else None
     n_new = total - existing
     kept_gdf = None  # kept drawn sites as planned_sites rows, when they are not in the optimiser's result
@@ -334,7 +349,8 @@ def main() -> None:
     if oc2.button(f"Optimise {total:,}", key="optimise", type="primary"):
         bar = oc3.progress(0.0, text="starting the optimiser …")
         sc = scenarios.Scenario(name="app", total=total, year=year, method=method, band=band, indoor=indoor,
-                                mix=mix, drawn_sites=tuple((s["lon"], s["lat"]) for s in kept), time_limit_s=30.0)
+                                mix=mix, candidates=candidates, drawn_sites=tuple((s["lon"], s["lat"]) for s in kept),
+                                time_limit_s=30.0)
         try:
             wi = scenarios.run_scenarios(proj, [sc], context=ctx,
                                          progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)),
@@ -464,7 +480,7 @@ def main() -> None:
                 uniq, n = f"{name} ({n})", n + 1
             ss.scenarios = ss.scenarios + [scenarios.Scenario(
                 name=uniq, total=total, year=year, method=method, band=band, indoor=indoor, mix=mix,
-                drawn_sites=tuple((s["lon"], s["lat"]) for s in kept), time_limit_s=30.0,
+                candidates=candidates, drawn_sites=tuple((s["lon"], s["lat"]) for s in kept), time_limit_s=30.0,
                 edge_count=int(edge_count) if edge is not None else None, latency_ms=float(latency_ms),
                 charging_share=float(share) if chg is not None else None)]
             ss.comparison = None

@@ -403,12 +403,16 @@ def site_environment(proj: Project, xy: np.ndarray, *,
 
 
 @functools.lru_cache(maxsize=256)
-def _radius(band: str, site_type: str, environment: str) -> float:
-    return float(radio.cell_radius_m(band=band, site=site_type, environment=environment))
+def _radius(band: str, site_type: str, environment: str, indoor: bool) -> float:
+    return float(radio.cell_radius_m(band=band, site=site_type, environment=environment, indoor=indoor))
 
 
-def radii(site_type: np.ndarray, environment: np.ndarray, *, band: str) -> np.ndarray:
-    """Outdoor cell radius (m) of each site from its type and environment code (link budget of ``band``)."""
+def radii(site_type: np.ndarray, environment: np.ndarray, *, band: str, indoor: bool = False) -> np.ndarray:
+    """Cell radius (m) of each site from its type and environment code (link budget of ``band``).
+
+    ``indoor`` takes the building-entry loss into the budget (users indoors), as
+    :func:`geoplan.placement.planning_context` does by default; outdoor otherwise.
+    """
     if band not in radio.BANDS:
         raise ConfigError(f"unknown band {band!r}. Fix: use one of {', '.join(radio.BANDS)}")
     st = np.asarray(site_type).astype(str)
@@ -420,11 +424,11 @@ def radii(site_type: np.ndarray, environment: np.ndarray, *, band: str) -> np.nd
                                           f"use one of {', '.join(radio.SITE_PROFILES)}"))
         for e in np.unique(env):
             m = (st == t) & (env == e)
-            out[m] = _radius(band, str(t), radio.ENVIRONMENT_NAMES[int(e)])
+            out[m] = _radius(band, str(t), radio.ENVIRONMENT_NAMES[int(e)], indoor)
     return out
 
 
-def site_arrays(proj: Project, key: str = "sites", *, band: str = "n78") -> SiteArrays:
+def site_arrays(proj: Project, key: str = "sites", *, band: str = "n78", indoor: bool = False) -> SiteArrays:
     """A project's point layer ``key`` as :class:`SiteArrays` with link-budget radii."""
     if proj.layer(key) is None or len(proj.layer(key)) == 0:  # type: ignore[arg-type]
         return SiteArrays(np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=np.int64))
@@ -432,7 +436,7 @@ def site_arrays(proj: Project, key: str = "sites", *, band: str = "n78") -> Site
     xy = np.column_stack([sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy()])
     st = sm["SITE_TYPE"].astype(str).to_numpy() if "SITE_TYPE" in sm.columns else np.full(len(sm), "macro")
     env, _ = site_environment(proj, xy)
-    return SiteArrays(xy, radii(st, env, band=band), _grid_district(proj, xy), st, env)
+    return SiteArrays(xy, radii(st, env, band=band, indoor=indoor), _grid_district(proj, xy), st, env)
 
 
 def _grid_district(proj: Project, xy: np.ndarray) -> np.ndarray:
@@ -496,7 +500,8 @@ def _cover_task(item: _CoverItem) -> CountyCoverage:
         cols=d.col if item.return_cells else None)
 
 
-def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78", mapper: Mapper | None = None,
+def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78", indoor: bool = False,
+             mapper: Mapper | None = None,
              progress: Progress | None = None, return_cells: bool = False,
              prior: CoverageReport | None = None) -> CoverageReport:
     """Population covered by ``sites`` (the project's existing sites by default), district by district.
@@ -509,6 +514,8 @@ def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78
         Sites with radii (:func:`site_arrays`); the project's ``sites`` layer by default.
     band : str
         Band of the link budget for the default sites' radii.
+    indoor : bool
+        Radii of the default sites for users indoors (building-entry loss); outdoor by default.
     mapper : callable, optional
         How to run the per-district tasks (default: one after the other here).
     progress : callable, optional
@@ -529,7 +536,7 @@ def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
     step(0.0, "site environments and radii")
-    s = sites if sites is not None else site_arrays(proj, band=band)
+    s = sites if sites is not None else site_arrays(proj, band=band, indoor=indoor)
     rmax = float(s.radius.max()) if len(s) else 0.0
     boxes = _boxes(proj, rmax)
     chunks = county_chunks(proj)
@@ -571,6 +578,7 @@ class _PlaceItem:
     band: str
     seed: int
     mix: tuple[float, float, float] | None
+    indoor: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -623,7 +631,7 @@ def _place_task(item: _PlaceItem) -> CountyPlan:
                             dtype=float)
         ctype[m] = rng.choice(np.array(SITE_TYPES), size=int(m.sum()), p=shares / shares.sum())
     ctype = ctype.astype(str)
-    crad = radii(ctype, env, band=item.band)
+    crad = radii(ctype, env, band=item.band, indoor=item.indoor)
     ok = crad > 0
     xy, ctype, crad, dens = xy[ok], ctype[ok], crad[ok], dens[ok]
     A = cov.coverage_matrix(d.xy, xy, crad)
@@ -652,6 +660,7 @@ def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
 
 
 def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | None = None, band: str = "n78",
+                        indoor: bool = False,
                         population_year: int | None = None, seed: int = 0, candidate_factor: float = 3.0,
                         min_candidates: int = 50, mix: tuple[float, float, float] | None = None,
                         mapper: Mapper | None = None, progress: Progress | None = None) -> PlanResult:
@@ -668,6 +677,10 @@ def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | 
         sum of the shortfalls. Without ``year`` the plan's last year sets the quotas.
     band : str
         Link-budget band for radii (``n78``, ``n41``, ``n28``, ``n79``).
+    indoor : bool
+        Plan for users indoors (building-entry loss in the link budget, as the
+        city-scale :func:`~geoplan.placement.place_sites` does by default); outdoor
+        by default here, so that library callers keep the earlier results.
     population_year : int, optional
         Population basis of the density target (see :func:`geoplan.targets.check`).
     seed : int
@@ -717,7 +730,7 @@ def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | 
     p = new_site_budget(total, existing=existing, shortfall=shortfall)
 
     step(0.0, "existing sites: environments and radii")
-    sites = site_arrays(proj, band=band)
+    sites = site_arrays(proj, band=band, indoor=indoor)
     before = coverage(proj, sites=sites, band=band, mapper=mapper, return_cells=True,
                       progress=lambda f, m: step(0.02 + 0.33 * f, m))
     quotas = allocate_quotas(shortfall, p)
@@ -731,7 +744,7 @@ def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | 
     chunks = county_chunks(proj)
     items = [_PlaceItem(c, before.counties[c.district].covered, int(alloc[c.district]),  # type: ignore[arg-type]
                         int(max(math.ceil(candidate_factor * alloc[c.district]), min_candidates)),
-                        band, seed, mix) for c in chunks]
+                        band, seed, mix, indoor) for c in chunks]
     names = [proj.district_names[c.district] for c in chunks]
     plans: list[CountyPlan] = _run(_place_task, items, mapper=mapper, progress=progress, what="placing sites",
                                    names=names, start=0.35, span=0.4)
@@ -776,7 +789,7 @@ def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | 
         "covered_population_before": round(before.total["covered_population"], 0),
         "covered_population_after": round(after.total["covered_population"], 0),
         "method": "greedy", "status": "greedy", "gap": gap, "objective": objective, "runtime_s": round(runtime, 3),
-        "band": band, "budget_new": p, "quotas": quotas.tolist(), "allocation": alloc.tolist(),
+        "band": band, "users": "indoor" if indoor else "outdoor", "budget_new": p, "quotas": quotas.tolist(), "allocation": alloc.tolist(),
         "candidates": int(sum(q.candidates for q in plans)), "candidates_modelled": True,
         "engine": "chunked by district",
     }

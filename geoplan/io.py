@@ -46,6 +46,7 @@ __all__ = [
     "read_vector",
     "check_zip",
     "write_vector",
+    "SUFFIX_DRIVERS",
     "OutLayer",
     "WrittenDataset",
     "FORMAT_DRIVERS",
@@ -339,11 +340,25 @@ def _zip_source(p: Path, *, layer: str, sublayer: str | None, encoding: str | No
     return f"/vsizip/{p.resolve()}/{member}", encoding, rest
 
 
+#: Vector driver of each output file suffix (``write_vector`` without ``driver``).
+SUFFIX_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
+
+
 def write_vector(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str,
                  driver: str | None = None, sublayer: str | None = None, append_layer: bool = False,
                  **kwargs: Any) -> Path:
-    """Write ``gdf`` atomically. ``append_layer`` adds a layer to an existing GeoPackage."""
+    """Write ``gdf`` atomically. ``append_layer`` adds a layer to an existing GeoPackage.
+
+    Without ``driver``, the file suffix chooses it (:data:`SUFFIX_DRIVERS`).
+    """
     target = Path(path)
+    if driver is None:
+        driver = SUFFIX_DRIVERS.get(target.suffix.lower())
+        if driver is None:
+            from .errors import ConfigError
+
+            raise ConfigError(f"cannot tell the file type of {target.name} for layer '{layer}'. "
+                              f"Fix: name it *{', *'.join(SUFFIX_DRIVERS)}")
     if append_layer and target.exists():
         # add a layer to an existing container: copy, write into the copy, swap
         with atomic_path(target, layer=layer) as tmp:

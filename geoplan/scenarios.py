@@ -36,7 +36,7 @@ from pyproj import Transformer
 
 from . import io
 from .errors import ConfigError
-from .placement.sites import PlanningContext, PlanResult, place_sites, planning_context
+from .placement.sites import CANDIDATE_GENERATORS, PlanningContext, PlanResult, place_sites, planning_context
 from .project import Project
 
 __all__ = ["Scenario", "load_scenarios", "save_scenarios", "run_scenario", "run_scenarios", "WhatIf"]
@@ -64,6 +64,9 @@ class Scenario:
         Macro/micro/indoor shares of modelled candidates.
     seed : int
         Seed of modelled candidates.
+    candidates : str
+        How modelled candidates are made (``population``, ``kmeans``, ``grid``),
+        when the project has no candidate layer.
     population_year : int or None
         Population basis (None = census).
     drawn_sites : tuple of (lon, lat)
@@ -87,6 +90,7 @@ class Scenario:
     indoor: bool = True
     mix: tuple[float, float, float] | None = None
     seed: int = 0
+    candidates: str = "population"
     population_year: int | None = None
     drawn_sites: tuple[tuple[float, float], ...] = field(default=())
     time_limit_s: float = 60.0
@@ -100,6 +104,9 @@ class Scenario:
             raise ConfigError(f"scenario '{self.name}' needs total or year. Fix: add total = N or year = Y")
         if self.method not in ("greedy", "exact"):
             raise ConfigError(f"scenario '{self.name}': unknown method {self.method!r}. Fix: greedy or exact")
+        if self.candidates not in CANDIDATE_GENERATORS:
+            raise ConfigError(f"scenario '{self.name}': unknown candidates {self.candidates!r}. "
+                              f"Fix: one of {', '.join(CANDIDATE_GENERATORS)}")
         if self.total is not None and self.total < 0:
             raise ConfigError(f"scenario '{self.name}': total {self.total} is negative")
 
@@ -146,20 +153,23 @@ def save_scenarios(scenarios: Sequence[Scenario], path: str | Path) -> Path:
 
 
 def _scenario_key(sc: Scenario) -> tuple[Any, ...]:
-    return (sc.band, sc.indoor, sc.seed, sc.mix)
+    return (sc.band, sc.indoor, sc.seed, sc.mix, sc.candidates)
 
 
 def _context_key(ctx: PlanningContext) -> tuple[Any, ...]:
     p = ctx.params
-    return (p.get("band"), p.get("indoor"), p.get("seed"), p.get("mix"))
+    return (p.get("band"), p.get("indoor"), p.get("seed"), p.get("mix"), p.get("candidates"))
+
+
+def _context(proj: Project, sc: Scenario) -> PlanningContext:
+    return planning_context(proj, band=sc.band, indoor=sc.indoor, seed=sc.seed, mix=sc.mix, candidates=sc.candidates)
 
 
 def run_scenario(proj: Project, scenario: Scenario, *, context: PlanningContext | None = None) -> PlanResult:
     """Run one scenario (reusing ``context`` when its band and seed match)."""
     ctx = context
     if ctx is None or _context_key(ctx) != _scenario_key(scenario):
-        ctx = planning_context(proj, band=scenario.band, indoor=scenario.indoor, seed=scenario.seed,
-                               mix=scenario.mix)
+        ctx = _context(proj, scenario)
     fixed = None
     if scenario.drawn_sites:
         lon, lat = np.asarray(scenario.drawn_sites, dtype=float).T
@@ -244,7 +254,7 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
             progress(k / len(scenarios), f"scenario {sc.name}")
         key = _scenario_key(sc)
         if key not in contexts:
-            contexts[key] = planning_context(proj, band=sc.band, indoor=sc.indoor, seed=sc.seed, mix=sc.mix)
+            contexts[key] = _context(proj, sc)
         results.append(run_scenario(proj, sc, context=contexts[key]))
         extras.append(_edge_charging(proj, sc))
     if progress:

@@ -258,6 +258,19 @@ def test_year_and_base_map_controls(app, xiamen_plan):
     at.selectbox(key="basemap").set_value("none").run()
 
 
+def test_candidate_generator_control_replans_with_the_library(app, xiamen):
+    at, fake = app
+    at.slider(key="total").set_value(18_500)
+    at.selectbox(key="candidates").set_value("kmeans").run()
+    assert not at.exception, [e.message for e in at.exception]
+    ctx = planning_context(xiamen, candidates="kmeans")
+    plan = place_sites(xiamen, total=18_500, year=2025, context=ctx)
+    assert metric(at, "Residents covered") == f"{100 * plan.summary['coverage_after']:.1f} %"
+    assert "weighted k-means centres" in " ".join(w.value for w in at.sidebar.warning)
+    at.selectbox(key="candidates").set_value("population").run()
+    assert not at.exception
+
+
 def test_only_the_app_and_webmap_import_streamlit_and_folium():
     """``import geoplan`` stays free of the app's dependencies (folium, streamlit)."""
     pattern = re.compile(r"^\s*(import|from)\s+(streamlit|streamlit_folium|folium|branca)\b", flags=re.M)

@@ -99,3 +99,14 @@ def test_usage_errors_are_a_message_not_a_traceback(capsys):
     assert code == 2 and "No such option: --no-such-option" in err and "Traceback" not in err + out
     code, out, err = run(capsys, "place", "sites", "--total", "many")
     assert code == 2 and "Invalid value for '--total'" in err and "Traceback" not in err + out
+
+
+def test_place_sites_candidates_and_mix_options(capsys, tiny_project_file):
+    code, stdout, _ = run(capsys, "place", "sites", "--year", "2025", "--candidates", "kmeans", "--mix",
+                          "0.5,0.5,0", "--format", "json", "--quiet", "--project", str(tiny_project_file))
+    assert code == 0
+    data = json.loads(stdout)
+    assert data["summary"]["districts_meeting_target"] == 2
+    code, _, err = run(capsys, "place", "sites", "--year", "2025", "--mix", "0.5,0.5", "--project",
+                       str(tiny_project_file))
+    assert code == 4 and "three numbers" in err

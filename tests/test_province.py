@@ -263,3 +263,22 @@ def test_chunked_placement_meets_targets_and_skips_districts_without_statistics(
     assert (more.districts["new"].to_numpy()[:3] >= t["new"].to_numpy()[:3]).all()
     assert more.districts["new"].iloc[3] == 0
     assert more.summary["coverage_after"] >= res.summary["coverage_after"]
+
+
+def test_chunked_indoor_coverage_matches_the_city_engine(xiamen):
+    """Indoor users (the city default): the county-by-county coverage equals planning_context's."""
+    from geoplan.placement import planning_context
+
+    ctx = planning_context(xiamen, indoor=True)
+    rep = chunked.coverage(xiamen, indoor=True)
+    outdoor = chunked.coverage(xiamen)
+    d = xiamen.demand
+    covered = np.bincount(d.district, weights=d.pop * ctx.covered0, minlength=len(xiamen.districts))
+    np.testing.assert_allclose(rep.table["covered_population"].to_numpy(), covered, rtol=1e-12)
+    assert rep.total["coverage"] == pytest.approx(covered.sum() / d.pop.sum(), abs=1e-6)  # rounded to 6 places
+    assert rep.total["coverage"] < outdoor.total["coverage"]  # walls cost coverage
+    # macro and micro radii shrink with the building-entry loss; indoor systems already serve indoors
+    s_in, s_out = chunked.site_arrays(xiamen, indoor=True), chunked.site_arrays(xiamen)
+    outside = s_in.site_type != "indoor"
+    assert (s_in.radius[outside] < s_out.radius[outside]).all()
+    np.testing.assert_array_equal(s_in.radius[~outside], s_out.radius[~outside])

@@ -58,6 +58,29 @@ class Format(str, Enum):
 
 ProjectOpt = typer.Option(None, "--project", "-p", help="Project file (geoplan.toml); the embedded Xiamen project by default.",
                           exists=False, dir_okay=False)
+CandidatesOpt = typer.Option("population", "--candidates", help="Modelled candidates when the project has no "
+                             "candidate layer: population (populated cells by weight), kmeans (weighted k-means "
+                             "centres) or grid (a square grid where people live).")
+MixOpt = typer.Option(None, "--mix", help="Shares of macro,micro,indoor among modelled candidates, e.g. "
+                      "0.6,0.25,0.15 (default: by radio environment).")
+
+
+def parse_mix(text: str | None) -> tuple[float, float, float] | None:
+    """``"0.6,0.25,0.15"`` → ``(0.6, 0.25, 0.15)``; the shares are checked by the library.
+
+    >>> parse_mix("0.6, 0.25, 0.15")
+    (0.6, 0.25, 0.15)
+    """
+    if text is None:
+        return None
+    try:
+        parts = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3:
+        raise ConfigError(f"--mix {text!r} is not three numbers. Fix: give macro,micro,indoor shares such as "
+                          "0.6,0.25,0.15")
+    return (parts[0], parts[1], parts[2])
 
 
 def emit(data: dict[str, Any], fmt: Format, *, frame: pd.DataFrame | None = None, title: str = "",

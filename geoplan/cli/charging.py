@@ -12,7 +12,6 @@ from ..charging import CORE_DENSITY_KM2, SERVICE_RADIUS_M, place_charging
 from ..targets.plans import load_plan
 from ._app import Format, ProjectOpt, emit, place_app
 from ._resolve import resolve
-from .edge import DRIVERS
 
 __all__ = ["place_charging_cmd"]
 
@@ -51,7 +50,7 @@ def place_charging_cmd(
     res = place_charging(proj, share=share, radius_m=radius_m, core_density_km2=core_density,
                          new_stations=new_stations, target_share=target_share, include_planned=include_planned)
     if out is not None:
-        io.write_vector(res.stations, out, layer="charging_stations", driver=DRIVERS.get(out.suffix.lower(), "GPKG"))
+        io.write_vector(res.stations, out, layer="charging_stations")
     s = res.summary
     n = s["new_car_parks"]
     data = res.to_dict() | {"out": str(out) if out else None}

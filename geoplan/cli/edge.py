@@ -14,10 +14,8 @@ from ..targets.plans import load_plan
 from ._app import Format, ProjectOpt, emit, place_app
 from ._resolve import resolve
 
-__all__ = ["place_edge_cmd", "DRIVERS"]
+__all__ = ["place_edge_cmd"]
 
-#: Vector driver of each output extension.
-DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
 
 
 class By(str, Enum):
@@ -65,7 +63,7 @@ def place_edge_cmd(
     res = place_edge(proj, count=count, latency_ms=latency_ms, latency=model, objective=objective, method=method,
                      candidate_spacing_m=spacing, keep_planned=keep_planned, time_limit_s=time_limit)
     if out is not None:
-        io.write_vector(res.sites, out, layer="edge_dc", driver=DRIVERS.get(out.suffix.lower(), "GPKG"))
+        io.write_vector(res.sites, out, layer="edge_dc")
     s = res.summary
     data = res.to_dict() | {"out": str(out) if out else None}
     frame = {By.district: res.districts, By.demand: res.demand,

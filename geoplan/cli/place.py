@@ -10,7 +10,7 @@ from .. import io
 from ..chunked import place_sites_chunked
 from ..errors import ConfigError
 from ..placement.sites import place_sites, planning_context
-from ._app import Format, ProjectOpt, emit, place_app
+from ._app import CandidatesOpt, Format, MixOpt, ProjectOpt, emit, parse_mix, place_app
 from ._progress import progress_bar
 from ._resolve import LARGE_PROJECT_CELLS, resolve
 
@@ -26,6 +26,8 @@ def place_sites_cmd(
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor, with building-entry loss)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
     seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    candidates: str = CandidatesOpt,
+    mix: str = MixOpt,
     out: Path = typer.Option(None, "--out", "-o", help="Write planned sites (GeoPackage/GeoJSON/shapefile by extension)."),
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
@@ -35,21 +37,23 @@ def place_sites_cmd(
     """Choose new sites: meet each district's density target and cover the most population."""
     proj = resolve(plan, project, quiet=quiet)
     large = len(proj.demand) > LARGE_PROJECT_CELLS
+    if large and candidates != "population":
+        raise ConfigError(f"{proj.name} is placed county by county, from populated cells drawn by weight. "
+                          "Fix: leave out --candidates (or give a candidate layer in the project file)")
     if large and method != "greedy":
         raise ConfigError(f"{proj.name} has {len(proj.demand):,} populated cells: the exact solver is only offered "
                           "below 2 million cells. Fix: use --method greedy (run county by county)")
     with progress_bar("placing sites", enabled=not quiet) as hook:
         if large:  # province scale: county by county, memory bounded
-            res = place_sites_chunked(proj, total=total, year=year, band=band, seed=seed, progress=hook)
+            res = place_sites_chunked(proj, total=total, year=year, band=band, indoor=not outdoor, seed=seed,
+                                      mix=parse_mix(mix), progress=hook)
         else:
-            ctx = planning_context(proj, band=band, indoor=not outdoor, seed=seed,
-                                   progress=lambda f, m: hook(0.6 * f, m))
+            ctx = planning_context(proj, band=band, indoor=not outdoor, seed=seed, candidates=candidates,
+                                   mix=parse_mix(mix), progress=lambda f, m: hook(0.6 * f, m))
             res = place_sites(proj, total=total, year=year, method=method, context=ctx, time_limit_s=time_limit,
                               progress=lambda f, m: hook(0.6 + 0.4 * f, m))
     if out is not None:
-        driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}.get(
-            out.suffix.lower(), "GPKG")
-        io.write_vector(res.sites, out, layer="planned_sites", driver=driver)
+        io.write_vector(res.sites, out, layer="planned_sites")
     s = res.summary
     data = {"schema": "geoplan.place_sites/1", "summary": s,
             "districts": res.districts.to_dict(orient="records"), "out": str(out) if out else None}

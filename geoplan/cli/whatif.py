@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..scenarios import Scenario, load_scenarios, run_scenarios
-from ._app import Format, ProjectOpt, app, emit
+from ._app import CandidatesOpt, Format, MixOpt, ProjectOpt, app, emit, parse_mix
 from ._progress import progress_bar
 from ._resolve import resolve
 
@@ -23,6 +23,8 @@ def whatif_cmd(
     band: str = typer.Option("n78", "--band", help="Link-budget band."),
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor)."),
     seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    candidates: str = CandidatesOpt,
+    mix: str = MixOpt,
     edge_count: int = typer.Option(None, "--edge-count", help="Also place this many edge data centres."),
     latency_ms: float = typer.Option(1.0, "--latency-ms", help="Latency budget of the edge data centres."),
     charging_share: float = typer.Option(None, "--charging-share", help="Also plan charging at this share (e.g. 0.2)."),
@@ -34,7 +36,7 @@ def whatif_cmd(
     """Stations per 10k per district, districts meeting target and coverage for each scenario."""
     scenarios = list(load_scenarios(scenario)) if scenario else []
     scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, band=band, indoor=not outdoor, seed=seed,
-                           edge_count=edge_count, latency_ms=latency_ms, charging_share=charging_share)
+                           candidates=candidates, mix=parse_mix(mix), edge_count=edge_count, latency_ms=latency_ms, charging_share=charging_share)
                   for t in (total or [])]
     proj = resolve(plan, project, quiet=quiet)
     with progress_bar("what-if", enabled=not quiet and fmt is Format.table) as hook:

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from scipy.spatial import cKDTree
 
 from .. import coverage as cov
@@ -30,12 +31,13 @@ from ..errors import ConfigError, InfeasibleError
 from ..project import Project
 from ..targets import check, density, load_plan, population_basis
 from ._result import PlacementResult
-from .candidates import population_candidates
+from .candidates import grid_candidates, population_candidates, weighted_kmeans_candidates
 from .exact import exact_mclp
 from .greedy import greedy_mclp
 
 __all__ = [
     "SITE_TYPES",
+    "CANDIDATE_GENERATORS",
     "PlanningContext",
     "PlanResult",
     "planning_context",
@@ -50,6 +52,8 @@ log.addHandler(logging.NullHandler())
 
 #: Site types of the plan's "宏+微+室" (macro + micro + indoor).
 SITE_TYPES: tuple[str, ...] = ("macro", "micro", "indoor")
+#: How modelled candidates are made when a project has no candidate layer (see :mod:`.candidates`).
+CANDIDATE_GENERATORS: tuple[str, ...] = ("population", "kmeans", "grid")
 #: Default share of each type among new modelled candidates, by environment.
 DEFAULT_MIX: dict[str, tuple[float, float, float]] = {
     "dense_urban": (0.45, 0.35, 0.20),
@@ -138,8 +142,39 @@ def _env_at(xy: np.ndarray, tree: cKDTree, env: np.ndarray, density_km2: np.ndar
     return env[idx], density_km2[idx]
 
 
+#: Modelled candidates per site the plan's last target still needs (choice among 2.5 per needed site).
+_CANDIDATES_PER_NEEDED_SITE = 2.5
+
+
+def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int, need: np.ndarray) -> np.ndarray:
+    """About ``n`` modelled candidate sites (metres) by ``generator`` (see :func:`planning_context`).
+
+    A grid's spacing is the finer of the one that gives ``n`` points over the
+    populated area and the one that gives every district
+    :data:`_CANDIDATES_PER_NEEDED_SITE` points per site it ``need``-s (dense
+    districts are small: an even grid would leave them too few).
+    """
+    demand = proj.demand
+    if generator == "kmeans":
+        return weighted_kmeans_candidates(demand.xy, demand.pop, n=n, seed=seed)
+    if generator == "grid":
+        area = shapely.union_all(proj.metric("districts").geometry.to_numpy())
+        populated = demand.xy[demand.pop > 0]
+        # spacing so that about n grid points fall near people: populated area / n
+        lived = demand.pop > 0
+        spacing = float(np.sqrt(demand.area_km2[lived].sum() * 1e6 / n))
+        area_d = np.bincount(demand.district[lived], weights=demand.area_km2[lived], minlength=len(need)) * 1e6
+        short = need > 0
+        if short.any():
+            spacing = min(spacing, float(np.sqrt(area_d[short] / (_CANDIDATES_PER_NEEDED_SITE * need[short])).min()))
+        pts = grid_candidates(area, spacing_m=spacing)
+        near = cKDTree(populated).query(pts, k=1, distance_upper_bound=spacing / 2)[0]
+        return pts[np.isfinite(near)]
+    return population_candidates(demand.xy, demand.pop, n=n, seed=seed)
+
+
 def planning_context(proj: Project, *, band: str = "n78", indoor: bool = True, n_candidates: int | None = None,
-                     mix: tuple[float, float, float] | None = None, seed: int = 0,
+                     mix: tuple[float, float, float] | None = None, seed: int = 0, candidates: str = "population",
                      progress: Progress | None = None) -> PlanningContext:
     """Build the arrays for placement on ``proj``.
 
@@ -162,12 +197,21 @@ def planning_context(proj: Project, *, band: str = "n78", indoor: bool = True, n
         they depend on the environment (:data:`DEFAULT_MIX`).
     seed : int
         Seed for modelled candidates.
+    candidates : {"population", "kmeans", "grid"}
+        How modelled candidates are made when the project has no candidate layer:
+        populated cells drawn ∝ population (default: instant, always where people
+        are), population-weighted k-means centres (seconds; fewer sites cover
+        more), or a square grid over the districts, kept where people live
+        (spacing from ``n_candidates``; neutral, ignores where demand concentrates).
     progress : callable, optional
         ``progress(fraction, message)`` hook for progress bars.
     """
     t0 = time.perf_counter()
     if band not in radio.BANDS:
         raise ConfigError(f"unknown band {band!r}. Fix: use one of {', '.join(radio.BANDS)}")
+    if candidates not in CANDIDATE_GENERATORS:
+        raise ConfigError(f"unknown candidate generator {candidates!r}. Fix: use one of "
+                          f"{', '.join(CANDIDATE_GENERATORS)}")
     if mix is not None:
         mix_arr = np.asarray(mix, dtype=float)
         if mix_arr.shape != (3,) or (mix_arr < 0).any() or not np.isclose(mix_arr.sum(), 1.0):
@@ -204,17 +248,21 @@ def planning_context(proj: Project, *, band: str = "n78", indoor: bool = True, n
         cxy, cdist = cxy[keep], cdist[keep]
         ctype_col = cm["SITE_TYPE"].to_numpy()[keep] if "SITE_TYPE" in cm.columns else None
         modelled = proj.is_modelled("candidates")
+        source = "layer"
     else:
+        plan = load_plan(proj.plan)
+        pop, _ = population_basis(proj, None)
+        need = density(pop, np.bincount(edist[edist >= 0], minlength=len(proj.districts)),
+                       target_per_10k=plan.indicator("5g_per_10k").target(max(plan.years))).shortfall
         if n_candidates is None:
-            pop, _ = population_basis(proj, None)
-            need = density(pop, np.bincount(edist[edist >= 0], minlength=len(proj.districts)),
-                           target_per_10k=load_plan(proj.plan).indicator("5g_per_10k").target(max(load_plan(proj.plan).years)))
-            n_candidates = int(max(15_000, 2.5 * need.shortfall.sum()))
-        cxy = population_candidates(demand.xy, demand.pop, n=min(n_candidates, len(demand)), seed=seed)
+            n_candidates = int(max(15_000, _CANDIDATES_PER_NEEDED_SITE * need.sum()))
+        cxy = _modelled_candidates(proj, candidates, n=min(n_candidates, int((demand.pop > 0).sum())), seed=seed,
+                                   need=need)
         cidx = tree.query(cxy, k=1)[1]
         cdist = demand.district[cidx]
         ctype_col = None
         modelled = True
+        source = candidates
     cenv, cdens = _env_at(cxy, tree, env, demand.density_km2)
     if ctype_col is not None and pd.notna(ctype_col).all():
         ctype = np.asarray(ctype_col, dtype=str)
@@ -235,7 +283,8 @@ def planning_context(proj: Project, *, band: str = "n78", indoor: bool = True, n
         covered0=covered0, cand_xy=cxy, cand_type=ctype, cand_radius=crad, cand_district=cdist.astype(np.int64),
         cand_density=cdens, coverage=ccov, existing_coverage=ecov, band=band, candidates_modelled=modelled,
         build_s=time.perf_counter() - t0,
-        params={"band": band, "indoor": indoor, "n_candidates": len(cxy), "mix": mix, "seed": seed},
+        params={"band": band, "indoor": indoor, "n_candidates": len(cxy), "mix": mix, "seed": seed,
+                "candidates": source},
     )
 
 
