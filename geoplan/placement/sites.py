@@ -159,16 +159,15 @@ def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int, ne
         return weighted_kmeans_candidates(demand.xy, demand.pop, n=n, seed=seed)
     if generator == "grid":
         area = shapely.union_all(proj.metric("districts").geometry.to_numpy())
-        populated = demand.xy[demand.pop > 0]
-        # spacing so that about n grid points fall near people: populated area / n
         lived = demand.pop > 0
+        # spacing so that about n grid points fall near people: populated area / n
         spacing = float(np.sqrt(demand.area_km2[lived].sum() * 1e6 / n))
         area_d = np.bincount(demand.district[lived], weights=demand.area_km2[lived], minlength=len(need)) * 1e6
         short = need > 0
         if short.any():
             spacing = min(spacing, float(np.sqrt(area_d[short] / (_CANDIDATES_PER_NEEDED_SITE * need[short])).min()))
         pts = grid_candidates(area, spacing_m=spacing)
-        near = cKDTree(populated).query(pts, k=1, distance_upper_bound=spacing / 2)[0]
+        near = cKDTree(demand.xy[lived]).query(pts, k=1, distance_upper_bound=spacing / 2)[0]
         return pts[np.isfinite(near)]
     return population_candidates(demand.xy, demand.pop, n=n, seed=seed)
 
@@ -202,7 +201,8 @@ def planning_context(proj: Project, *, band: str = "n78", indoor: bool = True, n
         populated cells drawn ∝ population (default: instant, always where people
         are), population-weighted k-means centres (seconds; fewer sites cover
         more), or a square grid over the districts, kept where people live
-        (spacing from ``n_candidates``; neutral, ignores where demand concentrates).
+        (even spacing, fine enough for ``n_candidates`` and for 2.5 candidates per
+        site the densest district needs; neutral about where in a district people are).
     progress : callable, optional
         ``progress(fraction, message)`` hook for progress bars.
     """
