@@ -47,6 +47,7 @@ __all__ = [
     "check_zip",
     "write_vector",
     "SUFFIX_DRIVERS",
+    "vector_driver",
     "OutLayer",
     "WrittenDataset",
     "FORMAT_DRIVERS",
@@ -344,6 +345,21 @@ def _zip_source(p: Path, *, layer: str, sublayer: str | None, encoding: str | No
 SUFFIX_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
 
 
+def vector_driver(path: str | os.PathLike[str], *, layer: str) -> str:
+    """The vector driver for ``path``'s suffix (:data:`SUFFIX_DRIVERS`); check an output before the work.
+
+    >>> vector_driver("plan.gpkg", layer="planned_sites")
+    'GPKG'
+    """
+    driver = SUFFIX_DRIVERS.get(Path(path).suffix.lower())
+    if driver is None:
+        from .errors import ConfigError
+
+        raise ConfigError(f"cannot tell the file type of {Path(path).name} for layer '{layer}'. "
+                          f"Fix: name it *{', *'.join(SUFFIX_DRIVERS)}")
+    return driver
+
+
 def write_vector(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str,
                  driver: str | None = None, sublayer: str | None = None, append_layer: bool = False,
                  **kwargs: Any) -> Path:
@@ -352,13 +368,7 @@ def write_vector(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: 
     Without ``driver``, the file suffix chooses it (:data:`SUFFIX_DRIVERS`).
     """
     target = Path(path)
-    if driver is None:
-        driver = SUFFIX_DRIVERS.get(target.suffix.lower())
-        if driver is None:
-            from .errors import ConfigError
-
-            raise ConfigError(f"cannot tell the file type of {target.name} for layer '{layer}'. "
-                              f"Fix: name it *{', *'.join(SUFFIX_DRIVERS)}")
+    driver = driver or vector_driver(target, layer=layer)
     if append_layer and target.exists():
         # add a layer to an existing container: copy, write into the copy, swap
         with atomic_path(target, layer=layer) as tmp:

@@ -110,3 +110,11 @@ def test_place_sites_candidates_and_mix_options(capsys, tiny_project_file):
     code, _, err = run(capsys, "place", "sites", "--year", "2025", "--mix", "0.5,0.5", "--project",
                        str(tiny_project_file))
     assert code == 4 and "three numbers" in err
+
+
+@pytest.mark.parametrize("command", [["place", "sites", "--year", "2025"], ["place", "edge"], ["place", "charging"]])
+def test_unknown_output_type_fails_before_any_work(capsys, tmp_path, command):
+    out = tmp_path / "result.txt"
+    code, _, err = run(capsys, *command, "--out", str(out))
+    assert code == 4 and "cannot tell the file type of result.txt" in err and "*.gpkg" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []

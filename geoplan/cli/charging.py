@@ -43,6 +43,8 @@ def place_charging_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Per car park: spaces to equip for the share rule; where new public stations close service-radius gaps."""
+    if out is not None:
+        io.vector_driver(out, layer="charging_stations")  # a bad file name fails now, not after the work
     proj = resolve(plan, project)
     if share is None:
         t = load_plan(plan or proj.plan).text_target("charging_share_new_car_parks")

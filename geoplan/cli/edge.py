@@ -50,6 +50,8 @@ def place_edge_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Place edge data centres: cover the demand points within the latency circle, then minimise latency."""
+    if out is not None:
+        io.vector_driver(out, layer="edge_dc")  # a bad file name fails now, not after the work
     proj = resolve(plan, project)
     p = load_plan(plan or proj.plan)
     if count is None:

@@ -35,6 +35,8 @@ def place_sites_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Choose new sites: meet each district's density target and cover the most population."""
+    if out is not None:
+        io.vector_driver(out, layer="planned_sites")  # a bad file name fails now, not after the work
     proj = resolve(plan, project, quiet=quiet)
     large = len(proj.demand) > LARGE_PROJECT_CELLS
     if large and candidates != "population":
