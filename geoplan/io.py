@@ -35,7 +35,7 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
-from .errors import Problem, ReadError, ValidationError, WriteError
+from .errors import ConfigError, Problem, ReadError, ValidationError, WriteError
 
 __all__ = [
     "Raster",
@@ -353,8 +353,6 @@ def vector_driver(path: str | os.PathLike[str], *, layer: str) -> str:
     """
     driver = SUFFIX_DRIVERS.get(Path(path).suffix.lower())
     if driver is None:
-        from .errors import ConfigError
-
         raise ConfigError(f"cannot tell the file type of {Path(path).name} for layer '{layer}'. "
                           f"Fix: name it *{', *'.join(SUFFIX_DRIVERS)}")
     return driver
@@ -549,8 +547,6 @@ def dataset_layout(path: str | os.PathLike[str], fmt: str, *, n_layers: int) -> 
     GeoJSON go one file per layer into a folder or a ``.zip``, or into a single
     ``.shp`` / ``.geojson`` file when there is exactly one layer.
     """
-    from .errors import ConfigError
-
     p = Path(path)
     suf = p.suffix.lower()
     if fmt not in FORMAT_DRIVERS:
@@ -1001,8 +997,6 @@ def read_plan_data(key: str) -> dict[str, Any]:
     """Read the shipped target data of plan ``key`` (e.g. ``"xiamen"``)."""
     res = resources.files("geoplan.targets") / f"{key}.toml"
     if not res.is_file():
-        from .errors import ConfigError
-
         raise ConfigError(f"no plan named {key!r}; shipped plans: {', '.join(list_plan_files())}. "
                           "Fix: pass --plan with one of those")
     return tomllib.loads(res.read_text(encoding="utf-8"))
