@@ -49,8 +49,11 @@ from geoplan.charging import ChargingPlan, charging_compliance, place_charging
 from geoplan.edge import EdgePlan, place_edge
 from geoplan.errors import GeoplanError
 from geoplan.latency import LatencyModel
+from geoplan.networks import coverage_label
 from geoplan.placement import (
     CANDIDATE_GENERATORS,
+    NETWORK_BANDS,
+    NETWORKS,
     SITE_TYPES,
     PlanningContext,
     PlanResult,
@@ -221,9 +224,15 @@ class Shown:
 
 
 def settings_controls(sb: Any, proj: gp.Project) -> PlanSettings:
-    """Band, users, site mix and candidate source."""
-    band = sb.selectbox("Band (link budget)", list(radio.BANDS), index=list(radio.BANDS).index("n78"), key="band",
-                        format_func=lambda b: f"{b} — {radio.BANDS[b].fc_ghz:g} GHz")
+    """Network, band, users, site mix and candidate source."""
+    nets = proj.radio_params.networks
+    network = sb.selectbox("Operator network (coverage counts its users)", list(NETWORKS), key="network",
+                           format_func=lambda k: "all operators (any)" if k == "any" else f"{nets[k].name} ({k})",
+                           help="The density target counts every operator's stations either way.")
+    bands = list(radio.BANDS) if network == "any" else list(nets[network].bands)
+    band = sb.selectbox("Band of new sites (link budget)", bands, index=bands.index(NETWORK_BANDS[network]),
+                        key=f"band_{network}", format_func=lambda b: f"{b} — {radio.BANDS[b].fc_ghz:g} GHz",
+                        help="Existing stations are evaluated on the bands they carry.")
     indoor = sb.checkbox("Cover users indoors", value=True, key="indoor",
                          help="Radii include the building-entry loss (most residents are indoors).")
     mix_mode = sb.radio("Site mix of candidate sites", ["by environment (default)", "custom"], key="mix_mode",
@@ -239,7 +248,7 @@ def settings_controls(sb: Any, proj: gp.Project) -> PlanSettings:
                               format_func=CAND_LABELS.get, disabled=has_layer,
                               help="The project's candidate layer is used." if has_layer else
                               "How modelled candidate sites are made (the project has no candidate layer).")
-    return PlanSettings(band=band, indoor=indoor, mix=mix, candidates=candidates)
+    return PlanSettings(band=band, network=network, indoor=indoor, mix=mix, candidates=candidates)
 
 
 def slider_range(plan: Plan, existing: int, shortfall: int, candidates: int) -> tuple[int, int, int]:
@@ -639,7 +648,8 @@ def province_page(proj: gp.Project, plan: Plan) -> None:
         s = res.summary
         st.metric("New sites", f"{s.new:,}")
         st.caption(f"{s.stations:,} stations, {s.per_10k}/10k vs target {s.target_per_10k:g}; coverage "
-                   f"({s.band}, {s.users} users) {_pct(s.coverage_before)} → {_pct(s.coverage_after)}.")
+                   f"({coverage_label(s.network, s.band, s.users)}) {_pct(s.coverage_before)} → "
+                   f"{_pct(s.coverage_after)}.")
         st.dataframe(res.districts, hide_index=True, width="stretch")
 
 
@@ -673,7 +683,7 @@ def main() -> None:
     slider_box = sb.container()
     settings = settings_controls(sb, proj)
     try:
-        ctx = context(proj, key, settings)
+        ctx = context(proj, f"{key}:{proj.radio_params.digest}", settings)
     except GeoplanError as exc:
         st.error(str(exc))
         st.stop()

@@ -1,17 +1,22 @@
 """Coverage matrices and the population they cover: the array core.
 
-A coverage matrix is a :class:`scipy.sparse.csc_matrix` of booleans with one
-row per demand point (population cell centroid) and one column per site; entry
-``(i, j)`` is true when site ``j`` covers point ``i``, i.e. lies within the
-site's radius. Columns are stored contiguously (CSC), so evaluating any subset
-of sites touches only their stored rows:
+A coverage matrix is a :class:`scipy.sparse.csc_matrix` with one row per demand
+point (population cell centroid) and one column per site. Boolean: entry
+``(i, j)`` is true when site ``j`` lies within its radius of point ``i``.
+Fractional (float32, ``cell_m=`` given): entry ``(i, j)`` is the share of cell
+``i``'s area inside site ``j``'s disc, 1.0 where the disc holds the whole cell,
+so a 20 m indoor system covers its share of a 100 m cell; a cell's covered share
+is ``min(1, s0 + Σ a_ij)``. Radii may depend on the demand cell's class (its
+radio environment: the **receiving** cell sets the radius). Columns are stored
+contiguously (CSC), so evaluating any subset of sites touches only their stored rows:
 
-* :func:`coverage_matrix` builds it with a k-d tree on the demand points;
-* :func:`covered` says which demand points a set of sites covers;
+* :func:`coverage_matrix` builds it with one k-d tree per demand class;
+* :func:`covered_share` gives each cell's covered share for a set of sites;
+* :func:`covered` says which demand points a set of sites reaches at all;
 * :func:`coverage_share` gives the population-weighted share, overall and per
   group (district);
 * :func:`marginal_gain` gives, per site, the weight it would newly cover — the
-  step of greedy placement.
+  step of greedy placement (``Σ w_i min(a_ij, 1 - share_i)``).
 
 Coordinates must be metric (metres, e.g. CGCS2000 / 3-degree Gauss-Krüger
 EPSG:4548 around Xiamen); geographic coordinates are refused.
@@ -22,6 +27,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,11 +35,15 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
 from .errors import CRSError, Problem, ValidationError
+from .radio import disc_square_share
 
 __all__ = [
     "CoverageShare",
     "coverage_matrix",
+    "cell_shares",
+    "share_class",
     "covered",
+    "covered_share",
     "coverage_share",
     "marginal_gain",
 ]
@@ -145,9 +155,70 @@ def _columns(selected: ArrayLike | None, m: int) -> NDArray[np.intp] | None:
 # --------------------------------------------------------------------------- public
 
 
+def _radii(radius_m: ArrayLike, m: int, k: int | None, problems: list[Problem]) -> NDArray[np.float64]:
+    """Radii as an (m, k) array (k = 1 without demand classes), checked."""
+    r = np.asarray(radius_m, dtype=float)
+    want = "one radius for all sites or one per site" if k is None else \
+        f"an (n_sites, {k}) array: one radius per site and demand class"
+    ok_shape = (r.ndim == 0 or (r.ndim == 1 and r.shape[0] == m)) if k is None else \
+        (r.ndim == 2 and r.shape == (m, k)) or r.ndim == 0 or (r.ndim == 1 and r.shape[0] == m)
+    if not ok_shape:
+        problems.append(Problem("sites", "radius_m", f"radius_m has shape {r.shape} but there are {m} sites",
+                                f"pass {want}"))
+        return np.zeros((m, k or 1))
+    bad = ~np.isfinite(r) | (r < 0)
+    if bad.any():
+        problems.append(Problem("sites", "radius_m", f"{int(bad.sum())} radii are not finite and >= 0",
+                                "give radii in metres (0 = the site serves no one), e.g. from radio.radius_lookup()"))
+    if r.ndim == 2:
+        return r
+    return np.broadcast_to(r.reshape(-1, 1) if r.ndim == 1 else r, (m, k or 1)).astype(float)
+
+
+def share_class(dx: NDArray[np.float64], dy: NDArray[np.float64], radius_m: NDArray[np.float64],
+                side_m: NDArray[np.float64] | float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Which cells a disc holds whole and which it misses (the cheap tests of :func:`cell_shares`).
+
+    Returns ``(whole, missed)``: the whole cell is inside (its centre within
+    ``r - side/√2``, or its farthest corner within ``r``), or no part of it is (its
+    nearest point at ``r`` or beyond). The rest needs the exact area.
+    """
+    side = np.asarray(side_m, dtype=float)
+    ax, ay = np.abs(dx), np.abs(dy)
+    reach = radius_m - side * np.sqrt(0.5)
+    r2 = radius_m * radius_m
+    h = 0.5 * side
+    whole = (dx * dx + dy * dy <= np.where(reach > 0, reach * reach, -1.0)) | ((ax + h) ** 2 + (ay + h) ** 2 <= r2)
+    missed = ~whole & (np.maximum(ax - h, 0.0) ** 2 + np.maximum(ay - h, 0.0) ** 2 >= r2)
+    return whole, missed
+
+
+def cell_shares(dx: NDArray[np.float64], dy: NDArray[np.float64], radius_m: NDArray[np.float64],
+                side_m: NDArray[np.float64] | float) -> NDArray[np.float32]:
+    """Share of square cells (side ``side_m``, centre offset ``dx, dy`` from a site) inside discs of ``radius_m``.
+
+    Exactly :func:`geoplan.radio.disc_square_share` (area share), with 1.0 where the
+    disc holds the whole cell and 0.0 where it misses it (:func:`share_class`), as float32.
+
+    Examples
+    --------
+    >>> cell_shares(np.array([0.0, 0.0, 80.0]), np.zeros(3), np.array([20.0, 500.0, 30.0]), 100.0)
+    array([0.12566371, 1.        , 0.        ], dtype=float32)
+    """
+    side = np.broadcast_to(np.asarray(side_m, dtype=float), np.shape(dx))
+    whole, missed = share_class(dx, dy, radius_m, side)
+    out = np.where(whole, 1.0, 0.0)
+    part = np.flatnonzero(~whole & ~missed)
+    if part.size:
+        es = side[part]
+        out[part] = disc_square_share(np.abs(dx[part]) / es, np.abs(dy[part]) / es, radius_m[part] / es, side_m=1.0)
+    return out.astype(np.float32)
+
+
 def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, radius_m: ArrayLike, *,
+                    demand_class: ArrayLike | None = None, cell_m: ArrayLike | None = None,
                     max_radius_m: float | None = None) -> sp.csc_matrix:
-    """Which sites cover which demand points.
+    """Which sites cover which demand points, or which share of each demand cell.
 
     Parameters
     ----------
@@ -155,17 +226,28 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, radius_m: ArrayLik
         Demand point coordinates in metres (a metric CRS such as EPSG:4548).
     site_xy : array_like, shape (m, 2)
         Site coordinates in the same CRS.
-    radius_m : float or array_like, shape (m,)
-        Coverage radius in metres, one for all sites or one per site (e.g. by
-        site type and environment from :func:`geoplan.radio.radius_table`).
-        A point at exactly the radius is covered.
+    radius_m : float or array_like, shape (m,) or (m, k)
+        Coverage radius in metres: one for all sites, one per site, or, with
+        ``demand_class``, one per site and demand class (the radius of a site for
+        receiving cells of each environment, :func:`geoplan.radio.radius_lookup`).
+        0 means the site covers nothing (of that class). A point at exactly the
+        radius is covered.
+    demand_class : array_like of int, shape (n,), optional
+        Class (``0..k-1``) of each demand point, e.g. its radio environment; each
+        class is queried with its own column of radii (one k-d tree per class).
+    cell_m : float or array_like, shape (n,), optional
+        Side (m) of the square demand cell centred on each point. When given, the
+        entries are the **share of each cell's area** inside each site's disc
+        (float32, exact: :func:`cell_shares`), and cells that a disc only clips
+        are included; otherwise a cell counts whole when its centre is inside
+        (bool).
     max_radius_m : float, optional
         Upper bound on any radius; larger radii are clipped to it (bounds the
         matrix size when radii come from a link budget).
 
     Returns
     -------
-    scipy.sparse.csc_matrix of bool, shape (n, m)
+    scipy.sparse.csc_matrix of bool or float32, shape (n, m)
         Rows demand points, columns sites, sorted row indices, no explicit zeros.
 
     Raises
@@ -173,7 +255,7 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, radius_m: ArrayLik
     CRSError
         If either set of coordinates looks geographic (all |x| <= 180, |y| <= 90).
     ValidationError
-        On malformed coordinates or radii, with every problem found.
+        On malformed coordinates, classes or radii, with every problem found.
 
     Examples
     --------
@@ -184,41 +266,136 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, radius_m: ArrayLik
     array([[ True, False],
            [ True, False],
            [False,  True]])
+
+    Cells of 100 m, the second one in class 1, where site 0 reaches only 20 m:
+
+    >>> a = coverage_matrix(demand, sites, [[150.0, 20.0], [50.0, 50.0]], demand_class=[0, 1, 0], cell_m=100.0)
+    >>> a.toarray().round(4)
+    array([[1.    , 0.    ],
+           [0.    , 0.    ],
+           [0.    , 0.7854]], dtype=float32)
     """
     problems: list[Problem] = []
     d = _points(demand_xy, "demand", problems)
     s = _points(site_xy, "sites", problems)
-    r = np.asarray(radius_m, dtype=float)
-    if r.ndim > 1 or (r.ndim == 1 and r.shape[0] != len(s)):
-        problems.append(Problem("sites", "radius_m", f"radius_m has shape {r.shape} but there are "
-                                f"{len(s)} sites", "pass one radius for all sites or one per site"))
-    elif not np.isfinite(r).all() or (r <= 0).any():
-        problems.append(Problem("sites", "radius_m", f"{int((~np.isfinite(r) | (r <= 0)).sum())} radii are "
-                                "not finite and > 0", "give radii in metres, e.g. from radio.radius_table()"))
+    n, m = len(d), len(s)
+    cls = np.zeros(n, dtype=np.int64)
+    k: int | None = None
+    if demand_class is not None:
+        c = np.asarray(demand_class)
+        r_arr = np.asarray(radius_m)
+        k = int(r_arr.shape[1]) if r_arr.ndim == 2 else (int(c.max()) + 1 if c.size else 1)
+        if c.shape != (n,) or (c.size and (not np.issubdtype(c.dtype, np.integer) or c.min() < 0 or c.max() >= k)):
+            problems.append(Problem("demand", "demand_class", f"classes of dtype {c.dtype}, shape {c.shape}",
+                                    f"pass one integer class in 0..{k - 1} per demand point"))
+        else:
+            cls = c.astype(np.int64)
+    r = _radii(radius_m, m, k, problems)
+    side: NDArray[np.float64] | None = None
+    if cell_m is not None:
+        side = np.broadcast_to(np.asarray(cell_m, dtype=float), (n,))
+        if not (np.isfinite(side).all() and (side > 0).all()):
+            problems.append(Problem("demand", "cell_m", "cell sides must be finite and > 0 metres",
+                                    "pass the side of the demand cells, e.g. 100.0"))
     if max_radius_m is not None and not (np.isfinite(max_radius_m) and max_radius_m > 0):
         problems.append(Problem("sites", "max_radius_m", f"max_radius_m={max_radius_m!r}",
                                 "give a positive number of metres or None"))
     _raise(problems)
-    n, m = len(d), len(s)
-    r = np.broadcast_to(r, (m,))
     if max_radius_m is not None and (r > max_radius_m).any():
-        log.info("clipping %d of %d site radii to max_radius_m=%g", int((r > max_radius_m).sum()), m,
-                 max_radius_m)
+        log.info("clipping %d radii to max_radius_m=%g", int((r > max_radius_m).sum()), max_radius_m)
         r = np.minimum(r, max_radius_m)
     if n == 0 or m == 0:
-        return sp.csc_matrix((n, m), dtype=bool)
-    tree = cKDTree(d)
-    hits = tree.query_ball_point(s, r=r, workers=-1, return_sorted=True)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=m)
+        return sp.csc_matrix((n, m), dtype=bool if side is None else np.float32)
+    out: sp.csc_matrix | None = None
+    for j in range(r.shape[1]):
+        part = _class_part(d, s, r[:, j], np.flatnonzero(cls == j), side)
+        if part is not None:
+            out = part if out is None else out + part  # classes hold disjoint rows: a sorted merge
+    if out is None:
+        return sp.csc_matrix((n, m), dtype=bool if side is None else np.float32)
+    out = sp.csc_matrix(out)
+    out.has_sorted_indices = True
+    log.debug("coverage matrix %d demand x %d sites, %d entries", n, m, out.nnz)
+    return out
+
+
+def _class_part(d: NDArray[np.float64], s: NDArray[np.float64], r: NDArray[np.float64], rows: NDArray[np.intp],
+                side: NDArray[np.float64] | None) -> sp.csc_matrix | None:
+    """The columns of the demand points ``rows`` (one class) with radii ``r``: one k-d tree, sorted entries."""
+    cols = np.flatnonzero(r > 0)
+    n, m = len(d), len(s)
+    if rows.size == 0 or cols.size == 0:
+        return None
+    reach = r[cols] if side is None else r[cols] + float(side[rows].max()) * np.sqrt(0.5)
+    hits = cKDTree(d[rows]).query_ball_point(s[cols], r=reach, workers=-1, return_sorted=True)
+    counts = np.zeros(m, dtype=np.int64)
+    counts[cols] = np.fromiter(map(len, hits), dtype=np.int64, count=cols.size)
+    nnz = int(counts.sum())
+    rr = rows[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=nnz)]
     indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    nnz = int(indptr[-1])
     idx_dtype = np.int32 if max(n, nnz) < np.iinfo(np.int32).max else np.int64
-    indices = np.fromiter(itertools.chain.from_iterable(hits), dtype=idx_dtype, count=nnz)
-    out = sp.csc_matrix((np.ones(nnz, dtype=bool), indices, indptr.astype(idx_dtype)), shape=(n, m))
-    out.has_sorted_indices = True
-    log.debug("coverage matrix %d demand x %d sites, %d entries", n, m, nnz)
-    return out
+    if side is None:
+        data: NDArray[Any] = np.ones(nnz, dtype=bool)
+    else:
+        cc = np.repeat(np.arange(m), counts)
+        data = cell_shares(d[rr, 0] - s[cc, 0], d[rr, 1] - s[cc, 1], r[cc], side[rr])
+    a = sp.csc_matrix((data, rr.astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, m))
+    a.has_sorted_indices = True
+    if side is not None:
+        a.eliminate_zeros()
+    return a
+
+
+def covered_share(coverage: sp.spmatrix | sp.sparray, selected: ArrayLike | None = None, *,
+                  base: ArrayLike | None = None) -> NDArray[np.float64]:
+    """Covered share of each demand cell: ``min(1, base + Σ_selected a_ij)``.
+
+    Parameters
+    ----------
+    coverage : scipy.sparse matrix, shape (n, m)
+        Coverage matrix; boolean entries count as whole cells (1.0).
+    selected : array_like, optional
+        Boolean mask of length m or integer column indices; default all sites.
+    base : array_like of float, shape (n,), optional
+        Share already covered (e.g. by existing sites); default 0.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n,), in [0, 1]
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> a = sp.csc_matrix([[0.5, 0.75], [0.25, 0.0], [0.0, 0.0]], dtype=np.float32)
+    >>> covered_share(a).tolist(), covered_share(a, [1], base=[0.0, 0.5, 0.0]).tolist()
+    ([1.0, 0.25, 0.0], [0.75, 0.5, 0.0])
+    """
+    a = _as_csc(coverage)
+    n, m = a.shape
+    cols = _columns(selected, m)
+    idx, data = _entries(a, cols)
+    total = np.bincount(idx, weights=data, minlength=n) if idx.size else np.zeros(n)
+    if base is not None:
+        b = np.asarray(base, dtype=float)
+        if b.shape != (n,):
+            raise ValidationError(Problem("demand", "base", f"base shares have shape {b.shape}",
+                                          f"pass one share per demand cell ({n})"))
+        total = b + total
+    return np.minimum(total, 1.0)
+
+
+def _entries(a: sp.csc_matrix, cols: NDArray[np.intp] | None) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Row indices and values (float64) of every stored entry of columns ``cols`` (all when ``None``)."""
+    if cols is None:
+        return a.indices, a.data.astype(np.float64)
+    starts, ends = a.indptr[cols], a.indptr[cols + 1]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0)
+    pos = np.arange(total) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return a.indices[pos], a.data[pos].astype(np.float64)
 
 
 def covered(coverage: sp.spmatrix | sp.sparray, selected: ArrayLike | None = None) -> NDArray[np.bool_]:
@@ -262,8 +439,11 @@ def covered(coverage: sp.spmatrix | sp.sparray, selected: ArrayLike | None = Non
 
 def coverage_share(coverage: sp.spmatrix | sp.sparray, weights: ArrayLike, *,
                    selected: ArrayLike | None = None, groups: ArrayLike | None = None,
-                   n_groups: int | None = None) -> CoverageShare:
+                   n_groups: int | None = None, base: ArrayLike | None = None) -> CoverageShare:
     """Population-weighted share of demand covered by the selected sites.
+
+    A cell's covered share is :func:`covered_share` (``min(1, base + Σ a_ij)``):
+    whole cells for a boolean matrix, area shares for a fractional one.
 
     Parameters
     ----------
@@ -276,6 +456,8 @@ def coverage_share(coverage: sp.spmatrix | sp.sparray, weights: ArrayLike, *,
         Group (e.g. district index) of each demand point, in ``0..n_groups-1``.
     n_groups : int, optional
         Number of groups; default ``groups.max() + 1``.
+    base : array_like of float, shape (n,), optional
+        Share of each cell covered already (e.g. by existing sites).
 
     Returns
     -------
@@ -292,8 +474,8 @@ def coverage_share(coverage: sp.spmatrix | sp.sparray, weights: ArrayLike, *,
     a = _as_csc(coverage)
     n = a.shape[0]
     w = _weights(weights, n)
-    hit = covered(a, selected)
-    cw, tw = float(w[hit].sum()), float(w.sum())
+    hit = covered_share(a, selected, base=base)
+    cw, tw = float(w @ hit), float(w.sum())
     share = cw / tw if tw > 0 else float("nan")
     if groups is None:
         return CoverageShare(share, cw, tw)
@@ -306,7 +488,7 @@ def coverage_share(coverage: sp.spmatrix | sp.sparray, weights: ArrayLike, *,
         raise ValidationError(Problem("demand", "groups", f"group index {int(g.max())} >= n_groups={k}",
                                       "raise n_groups or re-index the groups"))
     tot = np.bincount(g, weights=w, minlength=k).astype(float)
-    cov = np.bincount(g, weights=np.where(hit, w, 0.0), minlength=k).astype(float)
+    cov = np.bincount(g, weights=w * hit, minlength=k).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         by = np.where(tot > 0, cov / np.where(tot > 0, tot, 1.0), np.nan)
     return CoverageShare(share, cw, tw, by, cov, tot)
@@ -321,13 +503,15 @@ def marginal_gain(coverage: sp.spmatrix | sp.sparray, weights: ArrayLike,
     coverage : scipy.sparse matrix, shape (n, m)
     weights : array_like, shape (n,)
         Weight of each demand point, >= 0.
-    covered_mask : array_like of bool, shape (n,)
-        Demand points already covered.
+    covered_mask : array_like of bool or float, shape (n,)
+        Demand points already covered (bool), or the share of each already
+        covered (floats in [0, 1], e.g. from :func:`covered_share`).
 
     Returns
     -------
     numpy.ndarray of float, shape (m,)
-        Sum of the weights of not-yet-covered points in each column.
+        ``Σ_i w_i min(a_ij, 1 - share_i)`` for each column: the weight of the
+        still uncovered share of each cell the site reaches.
 
     Examples
     --------
@@ -335,12 +519,20 @@ def marginal_gain(coverage: sp.spmatrix | sp.sparray, weights: ArrayLike,
     >>> a = sp.csc_matrix([[1, 0], [1, 1], [0, 1]], dtype=bool)
     >>> marginal_gain(a, [1.0, 2.0, 4.0], [False, True, False]).tolist()
     [1.0, 4.0]
+    >>> marginal_gain(a, [1.0, 2.0, 4.0], [0.5, 0.0, 0.75]).tolist()
+    [2.5, 3.0]
     """
     a = _as_csc(coverage)
-    n = a.shape[0]
+    n, m = a.shape
     w = _weights(weights, n)
     c = np.asarray(covered_mask)
-    if c.shape != (n,) or c.dtype != bool:
+    ok = c.shape == (n,) and (c.dtype == bool or (np.issubdtype(c.dtype, np.floating) and bool(
+        np.all((c >= 0) & (c <= 1)))))
+    if not ok:
         raise ValidationError(Problem("demand", "covered_mask", f"mask of dtype {c.dtype}, shape {c.shape}",
-                                      f"pass a boolean array of {n} demand points, e.g. from covered()"))
-    return np.asarray(a.T @ np.where(c, 0.0, w), dtype=float)
+                                      f"pass a boolean array or shares in [0, 1] of {n} demand points, e.g. from "
+                                      "covered() or covered_share()"))
+    rest = 1.0 - c.astype(float)
+    gain = np.minimum(a.data.astype(float), rest[a.indices]) * w[a.indices]
+    col = np.repeat(np.arange(m), np.diff(a.indptr))
+    return np.bincount(col, weights=gain, minlength=m).astype(float)

@@ -1,8 +1,10 @@
 """Evaluate what a planner sketches on the map: new sites (points) and areas (polygons).
 
 Drawn sites are not among the optimiser's candidates: their coverage is computed
-on the fly from the same link budget. Coordinates come in CGCS2000/WGS84 degrees
-(what a web map returns) and are projected to the project's metric CRS here.
+on the fly with the planning context's model (the context's network, band of new
+sites and users; radii by the receiving cell's environment; covered shares of
+cells). Coordinates come in CGCS2000/WGS84 degrees (what a web map returns) and
+are projected to the project's metric CRS here.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from numpy.typing import NDArray
 from pyproj import Transformer
 
 from . import coverage as cov
+from . import radio
 from ._json import plain
 from .chunked import site_environment
 from .errors import Problem, ValidationError
 from .placement import SITE_TYPES, PlanningContext, Totals, evaluate_sites
 from .placement._steps import marginal_gains
+from .placement.context import own_radius, site_coverage
 from .project import points_in_districts
-from .radio import site_radii
 from .targets import density, load_plan, population_basis
 
 __all__ = ["DrawnSummary", "DrawnEvaluation", "DrawnPlan", "AreaCoverage", "evaluate_drawn_sites",
@@ -53,7 +56,10 @@ class DrawnSummary:
 
 @dataclass(frozen=True, eq=False)
 class DrawnEvaluation:
-    """Effect of drawn sites on top of existing sites (and optionally a plan's selected candidates)."""
+    """Effect of drawn sites on top of existing sites (and optionally a plan's selected candidates).
+
+    ``site_radius_m`` is each drawn site's radius for cells of its own environment.
+    """
 
     districts: pd.DataFrame
     summary: DrawnSummary
@@ -94,22 +100,24 @@ def _to_metric(ctx: PlanningContext, lon: NDArray[np.float64], lat: NDArray[np.f
 
 
 def _drawn_arrays(ctx: PlanningContext, lonlat: NDArray[np.float64], site_type: str | list[str]
-                  ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
-    """Metric coordinates, district and radius of each drawn site."""
+                  ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int8]]:
+    """Metric coordinates, district, radius per receiving environment (n × k) and own environment of drawn sites."""
     pts = np.asarray(lonlat, dtype=float).reshape(-1, 2)
     types = np.asarray([site_type] * len(pts) if isinstance(site_type, str) else site_type, dtype=str)
     bad = sorted(set(types) - set(SITE_TYPES))
     if bad or len(types) != len(pts):
         raise ValidationError(Problem("drawn sites", "SITE_TYPE", f"unknown or missing site type(s) {bad}",
                                       f"use one of {', '.join(SITE_TYPES)} for each drawn site"))
+    k = len(ctx.params.environments)
     if not len(pts):
-        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64), np.zeros((0, k)), np.zeros(0, dtype=np.int8)
     proj = ctx.project
     xy = _to_metric(ctx, pts[:, 0], pts[:, 1])
     dist = points_in_districts(gpd.GeoDataFrame(geometry=gpd.points_from_xy(*xy.T), crs=proj.metric_crs),
                                proj.metric("districts"))
-    env, _ = site_environment(proj, xy)
-    return xy, dist, site_radii(types, env, band=ctx.settings.band, indoor=ctx.settings.indoor)
+    env, _ = site_environment(proj, xy, params=ctx.params)
+    table = radio.radius_lookup(band=ctx.settings.band, indoor=ctx.settings.indoor, params=ctx.params)
+    return xy, dist, table.lookup(types[:, None], np.arange(k)[None, :]), env
 
 
 def evaluate_drawn_sites(ctx: PlanningContext, lonlat: NDArray[np.float64], *, site_type: str | list[str] = "macro",
@@ -131,22 +139,22 @@ def evaluate_drawn_sites(ctx: PlanningContext, lonlat: NDArray[np.float64], *, s
         Target year (the plan's last by default).
     """
     proj = ctx.project
-    xy, dist, radius = _drawn_arrays(ctx, lonlat, site_type)
-    base = ctx.covered0.copy()
+    xy, dist, radius, env = _drawn_arrays(ctx, lonlat, site_type)
+    base = ctx.share0
     n = ctx.n_districts
     planned = np.zeros(n, dtype=np.int64)
     if selected is not None and len(selected):
         sel = np.asarray(selected, dtype=np.int64)
-        base |= cov.covered(ctx.coverage, selected=sel)
+        base = cov.covered_share(ctx.coverage, sel, base=ctx.share0)
         planned = np.bincount(ctx.cand_district[sel], minlength=n)
     drawn_per = np.bincount(dist[dist >= 0], minlength=n)
     w, g = ctx.demand_weights, ctx.demand_district
     gains = np.zeros(len(xy))
-    after = base.copy()
+    after = base
     if len(xy):
-        A = cov.coverage_matrix(proj.demand.xy, xy, np.maximum(radius, 1.0))
+        A = site_coverage(ctx, xy, radius)
         gains = marginal_gains(A, w, base, np.arange(len(xy)))
-        after |= cov.covered(A)
+        after = cov.covered_share(A, base=base)
     plan = load_plan(proj.plan)
     yr = plan.check_year(year) if year is not None else max(plan.years)
     target = float(plan.indicator("5g_per_10k").target(yr))
@@ -173,7 +181,8 @@ def evaluate_drawn_sites(ctx: PlanningContext, lonlat: NDArray[np.float64], *, s
         coverage_after=float((w * after).sum() / total_w) if total_w else None,
         districts_meeting_before=int(before_d.meets.sum()), districts_meeting_after=int(after_d.meets.sum()),
         year=yr, target_per_10k=target)
-    return DrawnEvaluation(districts=table, summary=summary, site_district=dist, site_radius_m=radius, site_gain=gains)
+    return DrawnEvaluation(districts=table, summary=summary, site_district=dist, site_radius_m=own_radius(radius, env),
+                           site_gain=gains)
 
 
 def plan_with_drawn(ctx: PlanningContext, selected: NDArray[np.int64], lonlat: NDArray[np.float64], *,
@@ -234,12 +243,12 @@ def area_coverage(ctx: PlanningContext, polygon_lonlat: list[tuple[float, float]
     d = ctx.project.demand
     inside = shapely.contains_xy(poly, d.x, d.y)
     w = ctx.demand_weights
-    covered = ctx.covered0 | (cov.covered(ctx.coverage, selected=np.asarray(selected, dtype=np.int64))
-                              if selected is not None and len(selected) else False)
+    covered = (cov.covered_share(ctx.coverage, np.asarray(selected, dtype=np.int64), base=ctx.share0)
+               if selected is not None and len(selected) else ctx.share0)
     pop = float(w[inside].sum())
     return AreaCoverage(
         area_km2=round(poly.area / 1e6, 3), population=round(pop, 1),
-        coverage_existing=float((w * ctx.covered0)[inside].sum() / pop) if pop else None,
+        coverage_existing=float((w * ctx.share0)[inside].sum() / pop) if pop else None,
         coverage_with_plan=float((w * covered)[inside].sum() / pop) if pop else None,
         existing_sites=int(shapely.contains_xy(poly, ctx.existing_xy[:, 0], ctx.existing_xy[:, 1]).sum())
         if len(ctx.existing_xy) else 0,

@@ -26,7 +26,13 @@ Xiamen project (``data/gis/geoplan.toml``) is the default::
     path = "sites.gpkg"
     fields = { SITE_TYPE = "type" }
 
-Paths are relative to the project file.
+    [radio.traffic]            # optional: override any radio parameter (geoplan/radio_params.toml)
+    dou_gb_per_month = 20.0
+
+Paths are relative to the project file. The ``[radio]`` table is merged into the
+shipped radio parameters (:func:`geoplan.radio_params.load_params`) when the
+project is loaded; every coverage and capacity figure of the project uses them
+(:attr:`Project.radio_params`).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from .errors import ConfigError, CRSError, Problem, ValidationError
 from .io import Raster
 from .layers import layer_spec
 from .population import Demand, demand_points, district_grid, zonal_sums
+from .radio_params import RadioParams, default_params, load_params
 
 __all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "KNOWN_LAYERS"]
 
@@ -77,6 +84,7 @@ class Project:
     population_stats: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
+    radio_params: RadioParams = field(default_factory=default_params)
 
     def __hash__(self) -> int:  # identity: projects are not compared by content
         return id(self)
@@ -252,11 +260,14 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
                         metric_crs: str | int | CRS | None = None,
                         population_stats: dict[str, Any] | None = None,
                         provenance: dict[str, dict[str, Any]] | None = None,
-                        source: Path | None = None) -> Project:
+                        source: Path | None = None, radio: RadioParams | dict[str, Any] | None = None) -> Project:
     """Build a :class:`Project` from in-memory layers (validated, in EPSG:4490).
 
     Vector layers that are not yet prepared are validated with :func:`prepare_layer`.
+    ``radio`` is a :class:`~geoplan.radio_params.RadioParams` or the overrides of a
+    project file's ``[radio]`` table (the shipped defaults when ``None``).
     """
+    params = radio if isinstance(radio, RadioParams) else load_params(radio) if radio else default_params()
     districts = prepare_layer(districts, "districts")
     validate_raster(population)
     others = {k: prepare_layer(v, k) for k, v in (layers or {}).items()}
@@ -270,7 +281,7 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
                                "use a CGCS2000 Gauss-Krüger zone such as EPSG:4548"))
     proj = Project(name=name, plan=plan, districts=districts, population=population, metric_crs=metric,
                    layers=others, population_stats=dict(population_stats or {}),
-                   provenance=dict(provenance or {}), source=source)
+                   provenance=dict(provenance or {}), source=source, radio_params=params)
     _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
     return proj
 
@@ -299,6 +310,10 @@ def load_project(path: str | Path | None = None) -> Project:
     if unknown:
         raise ConfigError(f"project file {p}: unknown layer(s) {', '.join(sorted(unknown))}. "
                           f"Fix: use districts, population, {', '.join(KNOWN_LAYERS)}")
+    try:
+        radio = load_params(cfg["radio"]) if cfg.get("radio") else None
+    except ConfigError as exc:
+        raise ConfigError(f"project file {p}, [radio] table: {exc}") from None
     problems: list[Problem] = []
     vectors: dict[str, gpd.GeoDataFrame] = {}
     provenance: dict[str, dict[str, Any]] = {}
@@ -330,7 +345,7 @@ def load_project(path: str | Path | None = None) -> Project:
     return project_from_layers(
         districts=districts, population=raster, plan=head.get("plan", "xiamen"), name=head.get("name", p.stem),
         layers=vectors, metric_crs=head.get("metric_crs"), population_stats=stats,
-        provenance=provenance, source=p,
+        provenance=provenance, source=p, radio=radio,
     )
 
 

@@ -122,6 +122,8 @@ __all__ = [
     "site_radii",
     "parse_bands",
     "network_radii",
+    "network_bands",
+    "network_capacity_mbps",
     "disc_square_share",
     "site_capacity_mbps",
     "busy_hour_demand_mbps",
@@ -621,28 +623,75 @@ def network_radii(site_types: ArrayLike, site_networks: ArrayLike, site_bands: S
     """
     p = _params(params)
     types = np.asarray(site_types).astype(str)
-    nets = np.asarray(site_networks).astype(str)
-    if len(types) != len(nets) or len(types) != len(site_bands):
+    usable = network_bands(site_networks, site_bands, network=network, params=p)
+    if len(types) != len(usable):
         raise ValidationError(Problem("sites", None, "site types, networks and bands differ in length",
                                       "pass one entry per site"))
-    if network != "any":
-        _get("network", network, p.networks)
     out = np.zeros((len(types), len(p.environments)))
     tables = {b: radius_lookup(band=b, indoor=indoor, service=service, params=p) for b in p.bands}
-    codes = np.arange(len(p.environments))
-    usable: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
-    for i, (t, n, bands) in enumerate(zip(types, nets, site_bands, strict=True)):
-        k = (n, bands)
-        if k not in usable:
-            if network == "any":
-                usable[k] = bands
-            else:
-                net = p.networks[network]
-                allowed = net.bands if n == network else net.uses.get(n, ())
-                usable[k] = tuple(b for b in bands if b in allowed)
-        for b in usable[k]:
-            out[i] = np.maximum(out[i], tables[b].lookup(t, codes))
+    rows = {t: i for i, t in enumerate(tables[next(iter(p.bands))].site_types)}
+    keys = pd.Series([(t, u) for t, u in zip(types.tolist(), usable, strict=True)], dtype=object)
+    codes, uniq = pd.factorize(keys)
+    for k, (t, bands) in enumerate(uniq):
+        if t not in rows:
+            raise ValidationError(Problem("sites", "SITE_TYPE", f"unknown site type {t!r}",
+                                          f"use one of {', '.join(rows)}"))
+        r = np.zeros(len(p.environments))
+        for b in bands:
+            r = np.maximum(r, tables[b].radius_m[rows[t]])
+        out[codes == k] = r
     return out
+
+
+def network_bands(site_networks: ArrayLike, site_bands: Sequence[tuple[str, ...]], *, network: str,
+                  params: RadioParams | None = None) -> list[tuple[str, ...]]:
+    """The bands on which each site serves the users of ``network``.
+
+    Its own bands when the site belongs to ``network``; the bands of another
+    network's sites that ``network`` uses (``uses``: 中国广电 on 中国移动's n28); every
+    band of every site for ``"any"``; ``()`` where the site does not serve the network.
+
+    Examples
+    --------
+    >>> network_bands(["cmcc", "cmcc", "ctcu"], [("n41", "n28"), ("n41",), ("n78", "n1")], network="cbn")
+    [('n28',), (), ()]
+    """
+    p = _params(params)
+    nets = np.asarray(site_networks).astype(str)
+    if len(nets) != len(site_bands):
+        raise ValidationError(Problem("sites", None, "site networks and bands differ in length",
+                                      "pass one entry per site"))
+    if network == "any":
+        return [tuple(b) for b in site_bands]
+    net: Any = _get("network", network, p.networks)
+    memo: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+    out = []
+    for n, bands in zip(nets.tolist(), site_bands, strict=True):
+        k = (n, tuple(bands))
+        if k not in memo:
+            allowed = net.bands if n == network else net.uses.get(n, ())
+            memo[k] = tuple(b for b in bands if b in allowed)
+        out.append(memo[k])
+    return out
+
+
+def network_capacity_mbps(site_types: ArrayLike, site_networks: ArrayLike, site_bands: Sequence[tuple[str, ...]],
+                          env_codes: ArrayLike, *, network: str, params: RadioParams | None = None
+                          ) -> NDArray[np.float64]:
+    """Downlink busy-hour capacity (Mbit/s) of each site for ``network``: :func:`site_capacity_mbps` over
+    the bands on which it serves the network (:func:`network_bands`).
+
+    A carrier two networks share (中国移动's n28, used by 中国广电) counts whole for each network
+    evaluated alone; ``"any"`` counts every carrier once.
+
+    Examples
+    --------
+    >>> network_capacity_mbps(["macro", "macro"], ["cmcc", "ctcu"], [("n41", "n28"), ("n78",)], [0, 0],
+    ...                       network="cbn").round(1)
+    array([297.,   0.])
+    """
+    usable = network_bands(site_networks, site_bands, network=network, params=params)
+    return site_capacity_mbps(site_types, usable, env_codes, params=params)
 
 
 # --------------------------------------------------------------------------- covered share
@@ -717,14 +766,21 @@ def site_capacity_mbps(site_types: ArrayLike, site_bands: Sequence[tuple[str, ..
     p = _params(params)
     types = np.asarray(site_types).astype(str)
     envs = np.broadcast_to(np.asarray(env_codes, dtype=np.int64), types.shape)
+    if len(site_bands) != len(types):
+        raise ValidationError(Problem("sites", None, "site types and bands differ in length", "pass one entry per site"))
     names = tuple(p.environments)
     out = np.zeros(len(types))
-    for i, (t, bands, e) in enumerate(zip(types, site_bands, envs, strict=True)):
+    keys = pd.Series([(t, tuple(b), int(e)) for t, b, e in zip(types.tolist(), site_bands, envs.tolist(),
+                                                                strict=True)], dtype=object)
+    codes, uniq = pd.factorize(keys)
+    for k, (t, bands, e) in enumerate(uniq):
         st = _get("site type", t, p.sites)
+        cap = 0.0
         for b in bands:
-            bd = p.bands[b]
-            prod = p.products[st.product(b, names[int(e)])]
-            out[i] += bd.bandwidth_mhz * prod.se_dl * bd.dl_share * st.sectors
+            bd = _get("band", b, p.bands)
+            prod = p.products[st.product(b, names[e])]
+            cap += bd.bandwidth_mhz * prod.se_dl * bd.dl_share * st.sectors
+        out[codes == k] = cap
     return out
 
 
@@ -789,17 +845,30 @@ def neighbourhood_density(values: ArrayLike, *, cell_m: float, radius_m: float =
     >>> round(float(neighbourhood_density(g, cell_m=100.0, radius_m=100.0)[10, 10]), 1)
     2000.0
     """
-    from scipy.signal import fftconvolve
-
     v = np.asarray(values, dtype=float)
     ok = np.isfinite(v) if valid is None else np.asarray(valid, dtype=bool) & np.isfinite(v)
     k = int(np.ceil(radius_m / cell_m))
     yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
     kern = ((xx * cell_m) ** 2 + (yy * cell_m) ** 2 <= radius_m**2).astype(float)
-    persons = fftconvolve(np.where(ok, v, 0.0), kern, mode="same")
-    cells = fftconvolve(ok.astype(float), kern, mode="same")
+    persons = _convolve_same(np.where(ok, v, 0.0), kern)
+    cells = _convolve_same(ok.astype(float), kern)
     area_km2 = np.maximum(np.rint(cells), 1.0) * (cell_m / 1000.0) ** 2
     return np.where(ok, np.maximum(persons, 0.0) / area_km2, np.nan)
+
+
+def _convolve_same(a: NDArray[np.float64], kern: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``scipy.signal.fftconvolve(a, kern, mode="same")`` for an odd, symmetric kernel, by scipy.fft.
+
+    (scipy.signal is not imported: it pulls in scipy.stats, seconds of start-up.)
+    """
+    from scipy import fft
+
+    kh, kw = kern.shape
+    shape = (a.shape[0] + kh - 1, a.shape[1] + kw - 1)
+    fshape = tuple(fft.next_fast_len(n, real=True) for n in shape)
+    full = fft.irfft2(fft.rfft2(a, fshape) * fft.rfft2(kern, fshape), fshape)
+    r0, c0 = (kh - 1) // 2, (kw - 1) // 2
+    return np.asarray(full[r0:r0 + a.shape[0], c0:c0 + a.shape[1]])
 
 
 # --------------------------------------------------------------------------- calibration

@@ -180,13 +180,14 @@ class Traffic:
 
 @dataclass(frozen=True)
 class Network:
-    """An operator network: the operators it serves, its bands, and bands of other networks it uses."""
+    """An operator network: the operators it serves, its bands, bands of other networks it uses, its user share."""
 
     key: str
     name: str
     operators: tuple[str, ...]
     bands: tuple[str, ...]
     uses: Mapping[str, tuple[str, ...]]
+    user_share: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,6 +216,7 @@ class RadioParams:
     site_shadow_correlation: float
     traffic: Traffic
     networks: Mapping[str, Network]
+    neighbourhood_radius_m: float = 500.0
     sources: Mapping[str, str] = field(default_factory=dict)
     references: Mapping[str, str] = field(default_factory=dict)
     digest: str = ""
@@ -337,7 +339,8 @@ def _build(d: dict[str, Any], sources: dict[str, str], refs: dict[str, str], dig
                                                                             hi=1), _num(t, "max_utilisation", "traffic",
                                                                                         lo=0.05, hi=1))
     networks = {k: Network(k, str(n.get("name", k)), tuple(n["operators"]), tuple(n["bands"]),
-                           {o: tuple(b) for o, b in n.get("uses", {}).items()}) for k, n in d["networks"].items()}
+                           {o: tuple(b) for o, b in n.get("uses", {}).items()},
+                           _num(n, "user_share", f"networks.{k}", lo=0, hi=1)) for k, n in d["networks"].items()}
     for n in networks.values():
         for b in n.bands + tuple(b for bs in n.uses.values() for b in bs):
             if b not in bands:
@@ -349,7 +352,10 @@ def _build(d: dict[str, Any], sources: dict[str, str], refs: dict[str, str], dig
                        interference=interference, mcs=mcs, services=services, los=los,
                        site_shadow_correlation=_num(d["propagation"], "site_shadow_correlation", "propagation", lo=0,
                                                     hi=1),
-                       traffic=traffic, networks=networks, sources=sources, references=refs, digest=digest)
+                       traffic=traffic, networks=networks,
+                       neighbourhood_radius_m=_num(d["morphology"], "neighbourhood_radius_m", "morphology", lo=50,
+                                                   hi=5000),
+                       sources=sources, references=refs, digest=digest)
 
 
 def load_params(overrides: Mapping[str, Any] | None = None) -> RadioParams:

@@ -10,6 +10,7 @@ A scenario file::
 
     [defaults]          # optional, applies to every scenario
     year = 2025
+    network = "any"     # any (all operators), cmcc, ctcu or cbn
     band = "n78"
 
     [[scenario]]
@@ -78,6 +79,9 @@ class Scenario:
     charging_share : float or None
         Also plan charging for this share of spaces in new public car parks
         (:func:`geoplan.charging.place_charging`), with service radius ``charging_radius_m``.
+    capacity : bool
+        Also add sites until the year's busy-hour traffic is carried (see
+        :func:`geoplan.placement.place_sites`).
     """
 
     name: str = "scenario"
@@ -92,6 +96,7 @@ class Scenario:
     latency_ms: float = 1.0
     charging_share: float | None = None
     charging_radius_m: float = 900.0
+    capacity: bool = False
 
     def __post_init__(self) -> None:
         if self.total is None and self.year is None:
@@ -153,7 +158,8 @@ def run_scenario(proj: Project, scenario: Scenario, *, context: PlanningContext 
         fixed = np.column_stack([x, y])
     return place_sites(proj, total=scenario.total, year=scenario.year, method=scenario.method, context=ctx,
                        settings=None if ctx is not None else scenario.settings, fixed_xy=fixed,
-                       time_limit_s=scenario.time_limit_s, population_year=scenario.population_year)
+                       time_limit_s=scenario.time_limit_s, population_year=scenario.population_year,
+                       capacity=scenario.capacity)
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,9 @@ def _summary_row(sc: Scenario, res: PlanResult, x: EdgeChargingFigures) -> dict[
     return {"scenario": sc.name, "total": s.stations, "new": s.new, "per_10k": s.per_10k,
             "target_per_10k": s.target_per_10k, "districts_meeting_target": s.districts_meeting_target,
             "districts": s.districts, "coverage_before": s.coverage_before, "coverage_after": s.coverage_after,
+            "network": s.network, "band": s.band, "users": s.users,
+            "capacity_limited_cells": None if s.capacity is None else s.capacity.limited_cells,
+            "capacity_sites": s.capacity_sites,
             "method": s.method, "status": s.status, "gap": s.gap, **x.to_dict()}
 
 

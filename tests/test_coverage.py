@@ -133,7 +133,9 @@ def test_invalid_inputs_all_reported():
     with pytest.raises(ValidationError, match="3 sites"):
         covered(a, [3])
     with pytest.raises(ValidationError, match="boolean"):
-        marginal_gain(a, WEIGHTS, np.zeros(6))
+        marginal_gain(a, WEIGHTS, np.full(6, 2.0))  # shares above 1
+    with pytest.raises(ValidationError, match="boolean"):
+        marginal_gain(a, WEIGHTS, np.zeros(6, dtype=np.int64))
     with pytest.raises(ValidationError, match="scipy.sparse"):
         covered(a.toarray())
 
@@ -142,3 +144,79 @@ def test_empty_sites_give_empty_matrix():
     a = coverage_matrix(DEMAND, np.empty((0, 2)), 100.0)
     assert a.shape == (6, 0) and a.nnz == 0
     assert coverage_share(a, WEIGHTS).share == 0.0
+
+
+# --------------------------------------------------------------------------- covered shares of cells (issue 18)
+
+
+def _subsampled_share(dx: float, dy: float, r: float, side: float, n: int = 1000) -> float:
+    """Share of a square cell inside a disc by a fine lattice of sub-samples (an independent reference)."""
+    g = (np.arange(n) + 0.5) / n - 0.5
+    x, y = np.meshgrid(dx + g * side, dy + g * side)
+    return float(np.mean(x * x + y * y <= r * r))
+
+
+def test_small_disc_in_a_100m_cell_covers_its_area_share():
+    """A 20 m indoor system at a cell's centre covers π·20²/100² of the 100 m cell (not 0 or 1)."""
+    a = coverage_matrix(DEMAND[:1], SITES[:1], 20.0, cell_m=100.0)
+    assert a.dtype == np.float32 and a.nnz == 1
+    assert a[0, 0] == pytest.approx(np.pi * 20**2 / 100**2, rel=1e-6)
+    # the whole cell inside a disc is exactly 1.0, a disc that misses the cell is no entry
+    b = coverage_matrix(DEMAND[:2], SITES[:1], [71.0], cell_m=100.0)  # corner at 70.7 m: whole cell 0
+    assert b[0, 0] == 1.0 and 0 < b[1, 0] < 1  # cell 1 (50..150 m) is clipped by the 71 m disc
+    c = coverage_matrix(DEMAND[2:3], SITES[:1], [150.0], cell_m=100.0)  # cell 2 spans 150..250 m: touches only
+    assert c.nnz == 0
+
+
+@pytest.mark.parametrize(("dx", "dy", "r"), [(80.0, 0.0, 100.0), (60.0, 45.0, 90.0), (130.0, 120.0, 170.0),
+                                             (0.0, 95.0, 60.0), (-140.0, 30.0, 180.0)])
+def test_cell_straddling_a_disc_edge_matches_a_fine_subsample(dx, dy, r):
+    a = coverage_matrix(np.array([[X0 + dx, Y0 + dy]]), np.array([[X0, Y0]]), r, cell_m=100.0)
+    expected = _subsampled_share(dx, dy, r, 100.0)
+    assert 0 < expected < 1
+    assert float(a[0, 0]) == pytest.approx(expected, abs=2e-3)
+
+
+def test_radius_of_the_receiving_cell_class():
+    """Each demand class is covered with its own radius: the site's radius for the cell served."""
+    d = np.array([[X0 + 100, Y0], [X0 + 100, Y0 + 0.5]])  # two cells at the same place, classes 0 and 1
+    a = coverage_matrix(d, SITES[:1], [[50.0, 200.0]], demand_class=[0, 1], cell_m=100.0)
+    assert a[0, 0] == pytest.approx(_subsampled_share(100.0, 0.0, 50.0, 100.0), abs=2e-3)
+    assert a[1, 0] == 1.0
+    # a radius of 0 for a class: the site serves no cell of it
+    b = coverage_matrix(d, SITES[:1], [[0.0, 200.0]], demand_class=[0, 1], cell_m=100.0)
+    assert b[:, 0].toarray().ravel().tolist() == [0.0, 1.0]
+    with pytest.raises(ValidationError, match="demand_class"):
+        coverage_matrix(d, SITES[:1], [[50.0, 200.0]], demand_class=[0, 2], cell_m=100.0)
+    with pytest.raises(ValidationError, match="radius_m"):
+        coverage_matrix(d, SITES[:1], [[50.0, 200.0, 1.0, 2.0, 3.0]][0][:1] * 3, demand_class=[0, 1])
+
+
+def test_covered_share_caps_the_sum_at_one_and_gains_count_only_the_rest():
+    """A cell's covered share is min(1, s0 + Σ a_ij); a site adds Σ w min(a_ij, 1 - s_i)."""
+    import scipy.sparse as sp
+
+    from geoplan.coverage import covered_share
+
+    a = sp.csc_matrix(np.array([[0.6, 0.7, 0.0], [0.2, 0.0, 0.1], [0.0, 0.0, 0.0]], dtype=np.float32))
+    np.testing.assert_allclose(covered_share(a), [1.0, 0.3, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(covered_share(a, [1], base=np.array([0.5, 0.5, 0.25])), [1.0, 0.5, 0.25], rtol=1e-6)
+    w = np.array([10.0, 100.0, 7.0])
+    share = covered_share(a, [0])
+    # after site 0 cell 0 is 0.6 covered (0.4 left), cell 1 0.2 (0.8 left): site 0 again would add its own shares
+    np.testing.assert_allclose(marginal_gain(a, w, share), [10 * 0.4 + 100 * 0.2, 10 * 0.4, 100 * 0.1], rtol=1e-6)
+    r = coverage_share(a, w, selected=[0, 2])
+    assert r.covered_weight == pytest.approx(10 * 0.6 + 100 * 0.3, rel=1e-6)
+
+
+def test_fractional_matrix_random_case_matches_subsampling():
+    rng = np.random.default_rng(3)
+    cells = np.stack(np.meshgrid(np.arange(30) * 100.0, np.arange(30) * 100.0), axis=-1).reshape(-1, 2) + [X0, Y0]
+    s = rng.uniform(0, 2_900, (12, 2)) + [X0, Y0]
+    r = rng.uniform(15, 400, 12)
+    a = coverage_matrix(cells, s, r, cell_m=100.0).toarray()
+    for j in range(12):
+        near = np.flatnonzero(np.hypot(*(cells - s[j]).T) < r[j] + 80)
+        for i in near[::7]:
+            dx, dy = cells[i] - s[j]
+            assert a[i, j] == pytest.approx(_subsampled_share(dx, dy, r[j], 100.0, n=400), abs=5e-3)

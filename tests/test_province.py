@@ -15,10 +15,11 @@ from scipy.spatial import cKDTree
 from shapely.geometry import Point, box
 
 import geoplan as gp
-from geoplan import chunked, province, radio
+from geoplan import chunked, province
 from geoplan import coverage as cov
 from geoplan.errors import ConfigError, ValidationError
 from geoplan.io import Raster
+from geoplan.morphology import project_environment
 from geoplan.placement import place_sites
 
 CITY_CSV = province.FUJIAN_SOURCES / "fujian_city_population.csv"
@@ -215,28 +216,33 @@ def test_site_environment_is_the_nearest_populated_cell(synthetic, xiamen):
         xy = np.column_stack([proj.metric("sites").geometry.x, proj.metric("sites").geometry.y])
         env, dens = chunked.site_environment(proj, xy)
         _, nn = cKDTree(d.xy).query(xy, k=1)
-        np.testing.assert_array_equal(env, radio.environment_from_density(d.density_km2[nn]))
+        # the class of that cell's neighbourhood (one grid for both engines), the density of the cell itself
+        np.testing.assert_array_equal(env, project_environment(proj)[d.row[nn], d.col[nn]])
         np.testing.assert_allclose(dens, d.density_km2[nn], rtol=1e-12)
     # the three sites on no-data cells of the fourth district took a neighbour's cell
     k = synthetic.district_of("sites")
     assert (k == 3).sum() == 3
 
 
-def test_chunked_coverage_equals_whole_including_across_borders(synthetic, xiamen):
+@pytest.mark.parametrize("indoor", [False, True])
+def test_chunked_coverage_equals_whole_including_across_borders(synthetic, xiamen, indoor):
+    """Covered shares of cells, district by district (site blocks on the raster), equal the whole matrix's, bit for bit."""
     for proj in (synthetic, xiamen):
-        rep = chunked.coverage(proj, return_cells=True)
-        s = chunked.site_arrays(proj)
+        rep = chunked.coverage(proj, return_cells=True, indoor=indoor)
+        s = chunked.site_arrays(proj, indoor=indoor)
         d = proj.demand
-        hit = cov.covered(cov.coverage_matrix(d.xy, s.xy, s.radius))
+        env = project_environment(proj)[d.row, d.col].astype(np.int64)
+        share = cov.covered_share(cov.coverage_matrix(d.xy, s.xy, s.radii, demand_class=env, cell_m=100.0))
+        assert (share > 0).any() and (not indoor or ((share > 0) & (share < 1)).any())  # indoor: partly covered cells
         n = len(proj.districts)
         np.testing.assert_array_equal(rep.table["covered_population"].to_numpy(),
-                                      np.bincount(d.district, weights=d.pop * hit, minlength=n))
+                                      np.bincount(d.district, weights=d.pop * share, minlength=n))
         np.testing.assert_array_equal(rep.table["population"].to_numpy(),
                                       np.bincount(d.district, weights=d.pop, minlength=n))
         rows = np.concatenate([c.rows for c in rep.counties])
         cols = np.concatenate([c.cols for c in rep.counties])
         order = np.lexsort((cols, rows))
-        np.testing.assert_array_equal(np.concatenate([c.covered for c in rep.counties])[order], hit)
+        np.testing.assert_array_equal(np.concatenate([c.share for c in rep.counties])[order], share)
     # a site of district 1 covers cells of district 2: drop it and district 2 loses coverage
     s = chunked.site_arrays(synthetic)
     one = np.flatnonzero(np.hypot(s.xy[:, 0] - 602_880.0, s.xy[:, 1] - 2_704_807.0) < 1e-6)
@@ -274,10 +280,11 @@ def test_chunked_indoor_coverage_matches_the_city_engine(xiamen):
     rep = chunked.coverage(xiamen, indoor=True)
     outdoor = chunked.coverage(xiamen)
     d = xiamen.demand
-    covered = np.bincount(d.district, weights=d.pop * ctx.covered0, minlength=len(xiamen.districts))
-    np.testing.assert_allclose(rep.table["covered_population"].to_numpy(), covered, rtol=1e-12)
+    covered = np.bincount(d.district, weights=d.pop * ctx.share0, minlength=len(xiamen.districts))
+    np.testing.assert_array_equal(rep.table["covered_population"].to_numpy(), covered)
     assert rep.total.coverage == pytest.approx(covered.sum() / d.pop.sum(), abs=1e-6)  # rounded to 6 places
     assert rep.total.coverage < outdoor.total.coverage  # walls cost coverage
+    assert (rep.total.network, rep.total.users, rep.total.band) == ("any", "indoor", chunked.STATION_BANDS)
     # macro and micro radii shrink with the building-entry loss; an indoor system serves its own building
     # (30–50 m) and leaks only 10 m outside it (issue 18)
     s_in, s_out = chunked.site_arrays(xiamen, indoor=True), chunked.site_arrays(xiamen)

@@ -63,6 +63,11 @@ CandidatesOpt = typer.Option("population", "--candidates", help="Modelled candid
                              "centres) or grid (a square grid where people live).")
 MixOpt = typer.Option(None, "--mix", help="Shares of macro,micro,indoor among modelled candidates, e.g. "
                       "0.6,0.25,0.15 (default: by radio environment).")
+NetworkOpt = typer.Option("any", "--network", help="Whose users coverage counts: any (all operators, the plan's "
+                          "count), cmcc (中国移动), ctcu (中国电信/中国联通, shared), cbn (中国广电, also on 中国移动's "
+                          "700 MHz).")
+BandOpt = typer.Option(None, "--band", help="Band of new sites: n78, n41, n79, n28, n1 (default: the network's: "
+                       "n78 for any and ctcu, n41 for cmcc, n28 for cbn). Existing stations use the bands they carry.")
 
 
 def parse_mix(text: str | None) -> tuple[float, float, float] | None:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
+from ..networks import COUNTING_RULE, coverage_label
 from ..plan_check import check_plan
-from ._app import Format, ProjectOpt, app, emit
+from ._app import Format, NetworkOpt, ProjectOpt, app, emit
+from ._progress import progress_bar
 from ._resolve import resolve
 
 __all__ = ["check_cmd"]
@@ -19,12 +21,18 @@ def check_cmd(
     plan: str = typer.Option(None, "--plan", help="Plan whose targets apply (xiamen, fujian); the project's own by default."),
     population_year: int = typer.Option(None, "--population-year",
                                         help="Scale district census shares to this year's year-end total."),
+    coverage: bool = typer.Option(False, "--coverage", help="Also the population coverage and busy-hour capacity "
+                                  "(the year's 5G users) of the existing stations per district."),
+    network: str = NetworkOpt,
+    outdoor: bool = typer.Option(False, "--outdoor", help="Coverage of outdoor users (default: indoor)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     project: Path = ProjectOpt,
 ) -> None:
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
     proj = resolve(plan, project, quiet=fmt is not Format.table)
-    full = check_plan(proj, year=year, plan=plan, population_year=population_year)
+    with progress_bar("coverage", enabled=coverage and fmt is Format.table) as hook:
+        full = check_plan(proj, year=year, plan=plan, population_year=population_year, coverage=coverage,
+                          network=network, indoor=not outdoor, progress=hook)
     rep = full.density
     data = full.to_dict()
     frame = rep.table.copy()
@@ -32,8 +40,15 @@ def check_cmd(
     total_row = {"XZQDM": rep.plan.xzqdm, "XZQMC": f"{rep.plan.scope} (total)", "population": tot.population,
                  "stations": tot.stations, "per_10k": tot.per_10k, "target_per_10k": tot.target_per_10k,
                  "required": tot.required, "shortfall": tot.shortfall, "meets_target": tot.shortfall == 0}
+    for k, v in (tot.stations_by_network or {}).items():
+        total_row[f"stations_{k}"] = v
+    if tot.operator_counted is not None:
+        total_row["operator_counted"] = tot.operator_counted
     frame.loc[len(frame)] = total_row
     footer = [f"Population basis: {rep.basis['description']}."]
+    if tot.operator_counted is not None and tot.operator_counted != tot.stations:
+        footer.append(f"Stations: {tot.stations:,} physical stations (the plan's count); counted once per operator "
+                      f"that uses them {tot.operator_counted:,} (operator_counted). {COUNTING_RULE}")
     st = rep.consistency.get("station_target")
     if st:
         footer.append(
@@ -63,5 +78,20 @@ def check_cmd(
                       f"{', '.join(map(str, tot.districts_without_statistics))}.")
     if rep.modelled_layers:
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(rep.modelled_layers)}.[/]")
+    cov = full.coverage
+    if cov is not None and fmt is Format.table:
+        emit(data, fmt, frame=frame, footer=footer,
+             title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})")
+        t = cov.total
+        cols = [c for c in ("XZQDM", "XZQMC", "coverage", "covered_population", "demand_mbps", "unserved_mbps",
+                            "limited_cells", "capacity_limited") if c in cov.table.columns]
+        lines = [f"Coverage refers to {coverage_label(t.network, t.band, t.users)}: {t.coverage or 0.0:.1%} of "
+                 f"{t.population:,.0f} residents (covered shares of 100 m cells, radius of the receiving cell)."]
+        if t.year is not None:
+            lines.append(f"Busy-hour capacity {t.year}: {(t.demand_mbps or 0.0) / 1e3:,.1f} Gbit/s demand, "
+                         f"{t.unserved_mbps or 0.0:,.1f} Mbit/s unserved, {t.limited_cells or 0:,} capacity-limited "
+                         f"cells in {t.limited_districts or 0} districts.")
+        emit({}, fmt, frame=cov.table[cols], footer=lines, title="coverage and capacity of the existing stations")
+        return
     emit(data, fmt, frame=frame, footer=footer,
          title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})")

@@ -11,9 +11,10 @@ import typer
 
 from .. import io
 from ..errors import ConfigError
+from ..networks import coverage_label
 from ..placement import PlanSettings, place_sites
 from ..placement.results import PlanResult
-from ._app import CandidatesOpt, Format, MixOpt, ProjectOpt, emit, parse_mix, place_app
+from ._app import BandOpt, CandidatesOpt, Format, MixOpt, NetworkOpt, ProjectOpt, emit, parse_mix, place_app
 from ._progress import progress_bar
 from ._resolve import resolve
 
@@ -48,10 +49,19 @@ def _footer(res: PlanResult, out: Path | None) -> list[str]:
         f"{s.new:,} new sites ({s.method}, status {s.status}{gap}, {s.runtime_s:.2f} s, {s.engine} engine) → "
         f"{s.stations:,} stations, {s.per_10k}/10k vs target {s.target_per_10k:g} ({s.year}); "
         f"{s.districts_meeting_target}/{s.districts} districts meet it.",
-        f"Population coverage ({s.band} link budget, {s.users} users): {s.coverage_before:.1%} → "
+        f"Population coverage ({coverage_label(s.network, s.band, s.users)}): {s.coverage_before:.1%} → "
         f"{s.coverage_after:.1%}." if s.coverage_before is not None and s.coverage_after is not None else
         "Population coverage: no populated cells.",
     ]
+    c = s.capacity
+    if c is not None:
+        added = f"; {s.capacity_sites:,} sites added for capacity" if s.capacity_sites else ""
+        lines.append(f"Busy-hour capacity {c.year} ({c.penetration:.0%} 5G users): {c.demand_mbps / 1e3:,.1f} Gbit/s "
+                     f"demand, {c.unserved_mbps:,.1f} Mbit/s unserved; {c.limited_cells:,} capacity-limited cells in "
+                     f"{c.limited_districts} districts ({c.overloaded_sites:,} overloaded sites){added}.")
+    else:
+        lines.append("Busy-hour capacity: not evaluated (the plan states no 5G user penetration, or the county-by-"
+                     "county engine: `geoplan check --coverage` reports it).")
     if s.districts_without_statistics:
         lines.append(f"No population statistics (left out of totals): {', '.join(s.districts_without_statistics)}.")
     if s.candidates_modelled:
@@ -67,8 +77,11 @@ def place_sites_cmd(
     total: int = typer.Option(None, "--total", "-n", help="Total stations wanted (existing + new)."),
     year: int = typer.Option(None, "--year", "-y", help="Meet every district's density target of this year."),
     method: str = typer.Option("greedy", "--method", "-m", help="greedy (lazy, fast) or exact (HiGHS MILP)."),
-    band: str = typer.Option("n78", "--band", help="Link-budget band: n78, n41, n28, n79."),
+    band: str = BandOpt,
+    network: str = NetworkOpt,
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor, with building-entry loss)."),
+    capacity: bool = typer.Option(False, "--capacity", help="Also carry the year's busy-hour traffic: add sites until "
+                                  "no cell is capacity-limited (in-memory engine)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
     seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
@@ -86,11 +99,12 @@ def place_sites_cmd(
     """Choose new sites: meet each district's density target and cover the most population."""
     if out is not None:
         io.vector_driver(out, layer="planned_sites")  # a bad file name fails now, not after the work
-    settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix))
+    settings = PlanSettings(band=band, network=network, indoor=not outdoor, seed=seed, candidates=candidates,
+                            mix=parse_mix(mix))
     proj = resolve(plan, project, quiet=quiet)
     with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
         res = place_sites(proj, total=total, year=year, method=method, engine=engine, client=client,
-                          settings=settings, time_limit_s=time_limit, progress=hook)
+                          settings=settings, time_limit_s=time_limit, capacity=capacity, progress=hook)
     if out is not None:
         io.write_vector(res.sites, out, layer="planned_sites")
     data = res.to_dict() | {"out": str(out) if out else None}

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
+from ..networks import coverage_label
 from ..placement import PlanSettings
 from ..scenarios import Scenario, load_scenarios, run_scenarios
-from ._app import CandidatesOpt, Format, MixOpt, ProjectOpt, app, emit, parse_mix
+from ._app import BandOpt, CandidatesOpt, Format, MixOpt, NetworkOpt, ProjectOpt, app, emit, parse_mix
 from ._progress import progress_bar
 from ._resolve import resolve
 
@@ -21,7 +22,8 @@ def whatif_cmd(
     scenario: Path = typer.Option(None, "--scenario", "-s", help="Scenario TOML file ([[scenario]] tables)."),
     year: int = typer.Option(2025, "--year", "-y", help="Target year for the density quotas."),
     method: str = typer.Option("greedy", "--method", "-m", help="greedy or exact."),
-    band: str = typer.Option("n78", "--band", help="Link-budget band."),
+    band: str = BandOpt,
+    network: str = NetworkOpt,
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor)."),
     seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
@@ -36,7 +38,8 @@ def whatif_cmd(
 ) -> None:
     """Stations per 10k per district, districts meeting target and coverage for each scenario."""
     scenarios = list(load_scenarios(scenario)) if scenario else []
-    settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix))
+    settings = PlanSettings(band=band, network=network, indoor=not outdoor, seed=seed, candidates=candidates,
+                            mix=parse_mix(mix))
     scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, settings=settings, edge_count=edge_count,
                            latency_ms=latency_ms, charging_share=charging_share)
                   for t in (total or [])]
@@ -50,6 +53,8 @@ def whatif_cmd(
         pivot = wi.districts.pivot_table(index=["XZQDM", "XZQMC"], columns="scenario", values="per_10k",
                                          sort=False).reset_index()
         emit({}, fmt, frame=pivot, title="stations per 10k residents by district",
-             footer=[f"Target {wi.summary['target_per_10k'].iloc[0]:g}/10k ({year}); deterministic for --seed {seed}."])
+             footer=[f"Target {wi.summary['target_per_10k'].iloc[0]:g}/10k ({year}); deterministic for --seed {seed}.",
+                     f"Coverage: {coverage_label(settings.network, settings.band, settings.users)} (scenario files "
+                     "may set their own network, band and users)."])
     else:
         emit(wi.to_dict(), fmt, frame=wi.districts)

@@ -31,8 +31,8 @@ from .exact import exact_mclp
 from .greedy import greedy_mclp, greedy_set_cover
 from .median import MedianResult, median_cover
 from .request import PlanRequest, plan_request
-from .results import Evaluation, PlanResult, PlanSummary, Totals
-from .settings import CANDIDATE_GENERATORS, SITE_TYPES, PlanSettings
+from .results import CapacityTotals, Evaluation, PlanResult, PlanSummary, Totals
+from .settings import CANDIDATE_GENERATORS, NETWORK_BANDS, NETWORKS, SITE_TYPES, PlanSettings
 from .sites import ENGINES, LARGE_PROJECT_CELLS, METHODS, choose_engine, place_sites
 
 __all__ = [
@@ -40,7 +40,10 @@ __all__ = [
     "ENGINES",
     "LARGE_PROJECT_CELLS",
     "METHODS",
+    "NETWORKS",
+    "NETWORK_BANDS",
     "SITE_TYPES",
+    "CapacityTotals",
     "Evaluation",
     "MedianResult",
     "PlacementResult",

@@ -2,9 +2,12 @@
 
 Each district gets its density shortfall plus a share of the rest of the budget
 in proportion to its population still uncovered, and runs the lazy greedy
-(:func:`~.greedy.greedy_mclp`) on candidates drawn from its own populated cells;
-a final chunked coverage pass (:func:`geoplan.chunked.coverage`) measures the
-plan with existing and new sites across borders. The per-district tasks are
+(:func:`~.greedy.greedy_mclp`) on candidates drawn from its own populated cells,
+with the in-memory engine's coverage model (receiving-cell radii, covered
+shares of cells, the settings' network and band); a final chunked coverage pass
+(:func:`geoplan.chunked.coverage`) measures the plan with existing and new
+sites across borders. Capacity is not planned here (in-memory engine only);
+``geoplan.chunked.coverage(..., year=)`` reports it for a province. The per-district tasks are
 plain-array functions run by a *mapper*: the built-in :func:`map`, or a Dask
 client (:func:`geoplan.distributed.dask_mapper`), with identical results.
 """
@@ -19,15 +22,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import chunked, radio
-from .. import coverage as cov
 from .._typing import Progress
-from ..chunked import CountyChunk, Mapper, SiteArrays, chunk_demand, county_chunks
+from ..chunked import CountyChunk, Mapper, SiteArrays, chunk_demand, chunk_environment, county_chunks
 from ..errors import InfeasibleError
 from ..project import Project
-from ..radio import site_radii
+from ..radio_params import RadioParams
 from ._result import PlacementResult, relative_gap
 from ._steps import draw_site_types, largest_remainder, marginal_gains
 from .candidates import population_candidates
+from .context import own_radius
 from .greedy import greedy_mclp
 from .request import PlanRequest
 from .results import PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
@@ -43,15 +46,16 @@ MIN_CANDIDATES = 50
 @dataclass(frozen=True, eq=False)
 class _PlaceItem:
     chunk: CountyChunk
-    covered0: NDArray[np.bool_]
+    covered0: NDArray[np.float64]
     p: int
     n_candidates: int
     settings: PlanSettings
+    params: RadioParams
 
 
 @dataclass(frozen=True, eq=False)
 class CountyPlan:
-    """New sites chosen in one district (metric coordinates, in the order chosen)."""
+    """New sites chosen in one district (metric coordinates, in the order chosen; radii per receiving environment)."""
 
     district: int
     xy: NDArray[np.float64]
@@ -87,19 +91,21 @@ def _place_task(item: _PlaceItem) -> CountyPlan:
     t0 = time.perf_counter()
     k = item.chunk.district
     s = item.settings
+    n_env = len(item.params.environments)
     if item.p == 0:
-        return CountyPlan(k, np.zeros((0, 2)), np.zeros(0, dtype=str), np.zeros(0), np.zeros(0, dtype=np.int8),
-                          np.zeros(0), 0, 0.0, 0.0, 0.0)
+        return CountyPlan(k, np.zeros((0, 2)), np.zeros(0, dtype=str), np.zeros((0, n_env)),
+                          np.zeros(0, dtype=np.int8), np.zeros(0), 0, 0.0, 0.0, 0.0)
     d = chunk_demand(item.chunk)
     seed = int(s.seed) * 1_000_003 + k
     rng = np.random.default_rng(seed)
-    xy, dens, _ = _candidates(item, rng, seed)
-    env = radio.environment_from_density(dens)
+    xy, dens, cell = _candidates(item, rng, seed)
+    env = chunk_environment(item.chunk, d)[cell].astype(np.int8)
     ctype = draw_site_types(env, mix=s.mix, rng=rng)
-    crad = site_radii(ctype, env, band=s.band, indoor=s.indoor)
-    ok = crad > 0
+    table = radio.radius_lookup(band=s.band, indoor=s.indoor, params=item.params)
+    crad = table.lookup(np.asarray(ctype)[:, None], np.arange(n_env)[None, :]) if len(xy) else np.zeros((0, n_env))
+    ok = crad.max(axis=1) > 0 if len(xy) else np.zeros(0, dtype=bool)
     xy, ctype, crad, dens, env = xy[ok], ctype[ok], crad[ok], dens[ok], env[ok]
-    A = cov.coverage_matrix(d.xy, xy, crad)
+    A = chunked.county_matrix(item.chunk, d, SiteArrays(xy, crad, np.full(len(xy), k)))
     res = greedy_mclp(A, d.pop, p=item.p, covered0=item.covered0, secondary=dens)
     sel = np.asarray(res.selected, dtype=np.int64)
     gains = marginal_gains(A, d.pop, item.covered0, sel)
@@ -122,9 +128,10 @@ def _allocate(proj: Project, req: PlanRequest, before: chunked.CoverageReport) -
 
 def _county_plans(proj: Project, settings: PlanSettings, alloc: NDArray[np.int64], before: chunked.CoverageReport,
                   *, mapper: Mapper | None, progress: Progress | None) -> list[CountyPlan]:
-    chunks = county_chunks(proj)
-    items = [_PlaceItem(c, before.counties[c.district].covered, int(alloc[c.district]),  # type: ignore[arg-type]
-                        int(max(math.ceil(CANDIDATE_FACTOR * alloc[c.district]), MIN_CANDIDATES)), settings)
+    params = proj.radio_params
+    chunks = county_chunks(proj, environment=True, params=params)
+    items = [_PlaceItem(c, before.counties[c.district].share, int(alloc[c.district]),  # type: ignore[arg-type]
+                        int(max(math.ceil(CANDIDATE_FACTOR * alloc[c.district]), MIN_CANDIDATES)), settings, params)
              for c in chunks]
     names = [proj.district_names[c.district] for c in chunks]
     return chunked.run_tasks(_place_task, items, mapper=mapper, progress=progress, what="placing sites",
@@ -137,18 +144,20 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
     step(0.0, "existing sites: environments and radii")
-    existing = chunked.site_arrays(proj, band=settings.band, indoor=settings.indoor)
-    before = chunked.coverage(proj, sites=existing, mapper=mapper, return_cells=True,
+    existing = chunked.site_arrays(proj, band=settings.band, indoor=settings.indoor, network=settings.network)
+    before = chunked.coverage(proj, sites=existing, mapper=mapper, return_cells=True, band=settings.band,
+                              indoor=settings.indoor, network=settings.network,
                               progress=lambda f, m: step(0.02 + 0.33 * f, m))
     alloc = _allocate(proj, req, before)
     plans = _county_plans(proj, settings, alloc, before, mapper=mapper, progress=progress)
     xy = np.concatenate([q.xy for q in plans]) if plans else np.zeros((0, 2))
     stype = np.concatenate([q.site_type for q in plans]).astype(str)
-    srad = np.concatenate([q.radius for q in plans])
+    srad = np.concatenate([q.radius for q in plans]) if plans else np.zeros((0, len(proj.radio_params.environments)))
     senv = np.concatenate([q.environment for q in plans]).astype(np.int8)
     gains = np.concatenate([q.gain for q in plans])
     dist = np.concatenate([np.full(len(q.xy), q.district, dtype=np.int64) for q in plans])
     after = chunked.coverage(proj, sites=SiteArrays(xy, srad, dist, stype, senv), mapper=mapper, prior=before,
+                             band=settings.band, indoor=settings.indoor, network=settings.network,
                              progress=lambda f, m: step(0.75 + 0.24 * f, m))
 
     n = len(proj.districts)
@@ -168,9 +177,10 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
         **vars(totals), method="greedy", status="greedy", gap=gap, objective=objective, runtime_s=round(runtime, 3),
         band=settings.band, users=settings.users, budget_new=req.p, quotas=tuple(int(q) for q in req.quotas),
         allocation=tuple(int(a) for a in alloc), candidates=int(sum(q.candidates for q in plans)),
-        candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)")
-    sites = planned_sites_frame(proj, xy=xy, site_type=stype, radius_m=srad, environment=senv, district=dist,
-                                gains=gains, source="greedy", modelled=True)
+        candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)",
+        network=settings.network, radio_digest=proj.radio_params.digest)
+    sites = planned_sites_frame(proj, xy=xy, site_type=stype, radius_m=own_radius(srad, senv), environment=senv,
+                                district=dist, gains=gains, source="greedy", modelled=True)
     tot_w = float(cells.sum()) or 1.0
     placement = PlacementResult(selected=np.arange(len(xy), dtype=np.int64), objective=objective,
                                 covered_share=float(ca.sum()) / tot_w, method="greedy", status="greedy", gap=gap,

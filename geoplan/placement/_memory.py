@@ -2,36 +2,98 @@
 
 Used for cities (up to a few million populated cells). Greedy or exact
 (HiGHS) maximal covering with district quotas on the arrays of a
-:class:`~.context.PlanningContext`.
+:class:`~.context.PlanningContext`: the matrix holds each candidate's share of
+each cell, so the objective is the population of the newly covered shares,
+``Σ w_i (min(1, s0_i + Σ_j a_ij x_j) - s0_i)``.
+
+With ``capacity=True`` a plan must also carry the busy-hour traffic of the year
+(:mod:`geoplan.capacity`): after the coverage plan, sites are added where
+overloaded sites leave demand unserved (greedy on the unserved demand, in
+rounds) until no cell is capacity-limited.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from .. import capacity as capmod
 from .. import coverage as cov
 from .._typing import Progress
 from ..errors import InfeasibleError
 from ..targets import load_plan, population_basis
-from ._result import PlacementResult
+from ._result import PlacementResult, check_problem, make_result
 from ._steps import marginal_gains
 from .context import PlanningContext
 from .exact import exact_mclp
 from .greedy import greedy_mclp
 from .request import PlanRequest
-from .results import Evaluation, PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
+from .results import (
+    DistrictCapacity,
+    Evaluation,
+    PlanResult,
+    PlanSummary,
+    capacity_totals,
+    district_table,
+    plan_totals,
+    planned_sites_frame,
+)
 
-__all__ = ["evaluate_sites", "place_in_memory"]
+__all__ = ["evaluate_sites", "place_in_memory", "site_capacity", "CAPACITY_ROUNDS"]
+
+#: Rounds of added sites a capacity plan may take before it gives up.
+CAPACITY_ROUNDS = 30
+
+
+def site_capacity(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int
+                  ) -> tuple[capmod.Carried, float] | None:
+    """Busy-hour loads of the existing and ``selected`` sites and unserved demand of every cell (year ``year``).
+
+    ``None`` when the plan states no 5G user penetration. Returns the
+    :class:`~geoplan.capacity.Carried` figures (sites: existing first, then
+    ``selected`` in order) and the penetration.
+    """
+    plan = load_plan(ctx.project.plan)
+    per_person = capmod.demand_per_person_mbps(plan, year, network=ctx.settings.network, params=ctx.params)
+    pen = capmod.penetration(plan, year)
+    if per_person is None or pen is None:
+        return None
+    sel = np.asarray(selected, dtype=np.int64)
+    chosen = ctx.coverage[:, sel]
+    util = ctx.params.traffic.max_utilisation
+    raw = ctx.existing_raw + np.asarray(chosen @ np.ones(sel.size), dtype=np.float64)
+    carried = capmod.carry_blocks([ctx.existing_coverage, chosen], demand_mbps=ctx.demand_weights * per_person,
+                                  usable_mbps=[ctx.existing_capacity * util, ctx.cand_capacity[sel] * util], raw=raw)
+    return carried, pen
+
+
+def _district_capacity(ctx: PlanningContext, sel: NDArray[np.int64], year: int) -> DistrictCapacity | None:
+    res = site_capacity(ctx, sel, year=year)
+    if res is None:
+        return None
+    c, pen = res
+    g, n, w = ctx.demand_district, ctx.n_districts, ctx.demand_weights
+    lim = c.limited
+    return capacity_totals(year=year, penetration=pen,
+                           demand_mbps=np.bincount(g, weights=c.covered_demand_mbps, minlength=n),
+                           unserved_mbps=np.bincount(g, weights=c.unserved_mbps, minlength=n),
+                           limited_cells=np.bincount(g[lim], minlength=n),
+                           limited_population=np.bincount(g, weights=w * lim, minlength=n),
+                           overloaded_sites=int(c.overloaded.sum()))
 
 
 def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int | None = None,
                    population_year: int | None = None) -> Evaluation:
-    """Density and population coverage per district when candidates ``selected`` are built.
+    """Density, population coverage and capacity per district when candidates ``selected`` are built.
+
+    Coverage is the population-weighted covered share of each cell,
+    ``min(1, s0 + Σ_selected a_ij)``, for the context's network, band and users;
+    capacity that of the plan's 5G user penetration in ``year`` (:mod:`geoplan.capacity`).
 
     Parameters
     ----------
@@ -49,25 +111,26 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     >>> import geoplan as gp
     >>> ctx = gp.placement.planning_context(gp.load_project())
     >>> ev = evaluate_sites(ctx, [], year=2025)
-    >>> ev.summary.stations, ev.summary.target_per_10k
-    (10881, 33.0)
+    >>> ev.summary.stations, ev.summary.target_per_10k, ev.summary.capacity.penetration
+    (10881, 33.0, 0.75)
     """
     proj = ctx.project
     sel = np.asarray(selected, dtype=np.int64)
-    after = ctx.covered0 | cov.covered(ctx.coverage, selected=sel)
+    after = cov.covered_share(ctx.coverage, sel, base=ctx.share0)
     w, g, n = ctx.demand_weights, ctx.demand_district, ctx.n_districts
     plan = load_plan(proj.plan)
     yr = plan.check_year(year) if year is not None else max(plan.years)
     pop, basis = population_basis(proj, population_year)
     cells = np.bincount(g, weights=w, minlength=n)
-    before_d = np.bincount(g, weights=w * ctx.covered0, minlength=n)
+    before_d = np.bincount(g, weights=w * ctx.share0, minlength=n)
     after_d = np.bincount(g, weights=w * after, minlength=n)
+    cap = _district_capacity(ctx, sel, yr)
     table = district_table(proj, population=pop, existing=ctx.existing_per_district,
                            new=np.bincount(ctx.cand_district[sel], minlength=n),
                            target_per_10k=float(plan.indicator("5g_per_10k").target(yr)),
-                           cell_population=cells, covered_before=before_d, covered_after=after_d)
+                           cell_population=cells, covered_before=before_d, covered_after=after_d, capacity=cap)
     totals = plan_totals(proj, table, year=yr, basis=basis, cell_population=cells, covered_before=before_d,
-                         covered_after=after_d)
+                         covered_after=after_d, capacity=None if cap is None else cap.totals)
     return Evaluation(districts=table, summary=totals)
 
 
@@ -86,7 +149,7 @@ def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArra
         raise InfeasibleError(f"{req.p:,} new sites requested but only {ctx.coverage.shape[1]:,} candidates exist. "
                               "Fix: add candidates (a larger candidate layer or more modelled candidates) or "
                               "plan fewer sites")
-    kw: dict[str, Any] = dict(p=req.p, covered0=ctx.covered0, groups=ctx.cand_district, min_per_group=req.quotas,
+    kw: dict[str, Any] = dict(p=req.p, covered0=ctx.share0, groups=ctx.cand_district, min_per_group=req.quotas,
                               fixed=fixed, secondary=ctx.cand_density)
     res = greedy_mclp(ctx.coverage, ctx.demand_weights, **kw)
     if method == "exact":
@@ -95,25 +158,71 @@ def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArra
     return res
 
 
+def _add_for_capacity(ctx: PlanningContext, res: PlacementResult, *, year: int,
+                      progress: Progress) -> tuple[PlacementResult, int]:
+    """Add candidates until no cell is capacity-limited (see the module notes); the result and the sites added."""
+    started = time.perf_counter()
+    plan = load_plan(ctx.project.plan)
+    per_person = capmod.demand_per_person_mbps(plan, year, network=ctx.settings.network, params=ctx.params)
+    if per_person is None:
+        raise InfeasibleError(f"plan '{plan.key}' states no 5G user penetration, so capacity cannot be planned. "
+                              "Fix: leave capacity out, or use a plan with the 5g_user_penetration indicator")
+    sel = [int(j) for j in res.selected]
+    for k in range(CAPACITY_ROUNDS):
+        out = site_capacity(ctx, sel, year=year)
+        assert out is not None
+        c = out[0]
+        if not c.limited.any():
+            break
+        chosen = np.zeros(ctx.coverage.shape[1], dtype=bool)
+        chosen[sel] = True
+        avail = np.flatnonzero(~chosen)
+        weights = c.unserved_mbps / per_person  # persons whose traffic is not carried
+        gain = cov.marginal_gain(ctx.coverage[:, avail], weights, np.zeros(len(weights)))
+        useful = avail[gain > 0]
+        if useful.size == 0:
+            raise InfeasibleError(f"{int(c.limited.sum()):,} cells stay capacity-limited and no candidate left covers "
+                                  "them. Fix: add candidates there (a candidate layer), or lower the traffic "
+                                  "parameters ([radio.traffic]) if they do not fit the city")
+        more = greedy_mclp(ctx.coverage[:, useful], weights, p=min(max(1, int(c.overloaded.sum())), useful.size))
+        sel.extend(int(j) for j in useful[more.selected])
+        progress(0.8, f"capacity: round {k + 1}, {len(sel) - len(res.selected):,} sites added")
+    else:
+        raise InfeasibleError(f"cells are still capacity-limited after {CAPACITY_ROUNDS} rounds of added sites. "
+                              "Fix: plan more sites (--total), add candidates, or check the traffic parameters")
+    added = len(sel) - len(res.selected)
+    if added == 0:
+        return res, 0
+    inst = check_problem(ctx.coverage, ctx.demand_weights, p=len(sel), covered0=ctx.share0)
+    full = make_result(inst, sel, method=res.method, status=res.status, started=started)
+    return replace(full, runtime_s=res.runtime_s + full.runtime_s), added
+
+
 def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed_xy: NDArray[np.float64] | None,
-                    time_limit_s: float, mip_rel_gap: float, progress: Progress | None) -> PlanResult:
+                    time_limit_s: float, mip_rel_gap: float, progress: Progress | None,
+                    capacity: bool = False) -> PlanResult:
     """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`)."""
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
     step(0.0, f"{method}: choosing {req.p:,} sites")
     res = _solve(ctx, req, method=method, fixed=_fixed_columns(ctx, fixed_xy), time_limit_s=time_limit_s,
                  mip_rel_gap=mip_rel_gap)
+    added = 0
+    if capacity:
+        res, added = _add_for_capacity(ctx, res, year=req.year, progress=step)
     sel = np.asarray(res.selected, dtype=np.int64)
     ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year)
     sites = planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
-                                radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
+                                radius_m=ctx.cand_own_radius[sel], environment=ctx.cand_environment[sel],
                                 district=ctx.cand_district[sel],
-                                gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
+                                gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.share0, sel),
                                 source=res.method, modelled=ctx.candidates_modelled)
+    s = ctx.settings
     summary = PlanSummary(
         **vars(ev.summary), method=res.method, status=res.status, gap=res.gap, objective=res.objective,
-        runtime_s=round(time.perf_counter() - t0, 3), band=ctx.settings.band, users=ctx.settings.users,
+        runtime_s=round(time.perf_counter() - t0, 3), band=s.band, users=s.users,
         budget_new=req.p, quotas=tuple(int(q) for q in req.quotas), allocation=tuple(int(q) for q in req.quotas),
-        candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory")
+        candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory",
+        network=s.network, radio_digest=ctx.params.digest, capacity_sites=added)
     step(1.0, "done")
     return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=ctx.settings)

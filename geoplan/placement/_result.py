@@ -22,8 +22,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InfeasibleError, Problem, ValidationError
 
-__all__ = ["PlacementResult", "Instance", "check_problem", "covered_rows", "top_gains_bound", "relative_gap",
-           "make_result"]
+__all__ = ["PlacementResult", "Instance", "check_problem", "covered_rows", "covered_shares", "column_gains",
+           "top_gains_bound", "relative_gap", "make_result"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -43,8 +43,9 @@ class PlacementResult:
         order chosen: fixed sites first, then quota sites, then the rest for the
         greedy solvers; fixed sites first, then ascending for the exact solver.
     objective : float
-        Demand weight (e.g. persons) newly covered: rows covered by a chosen site
-        and not covered by existing sites.
+        Demand weight (e.g. persons) newly covered: ``Σ_i w_i (s_i - s0_i)`` with
+        ``s_i = min(1, s0_i + Σ_chosen a_ij)`` the covered share of row ``i`` and
+        ``s0_i`` its share covered by existing sites (whole rows for 0/1 matrices).
     covered_share : float
         Share of the total demand weight covered after placement, existing
         coverage included (1.0 when the total weight is 0).
@@ -96,12 +97,14 @@ class Instance:
     ``groups`` is all zeros and ``n_groups`` is 1 when no groups were given;
     ``lower``/``upper`` are the effective per-group bounds on the number of
     chosen sites: ``max(min_per_group, fixed in group)`` and
-    ``min(max_per_group, candidates in group)``.
+    ``min(max_per_group, candidates in group)``. ``coverage`` holds the share of
+    each row a column covers (float64 in (0, 1]; 1.0 throughout for a 0/1
+    matrix) and ``share0`` the share of each row covered before placement.
     """
 
     coverage: sp.csc_array
     weights: NDArray[np.float64]
-    covered0: NDArray[np.bool_]
+    share0: NDArray[np.float64]
     groups: NDArray[np.int64]
     n_groups: int
     has_groups: bool
@@ -112,6 +115,16 @@ class Instance:
     secondary: NDArray[np.float64]
 
     @property
+    def covered0(self) -> NDArray[np.bool_]:
+        """Rows covered whole before placement."""
+        return np.asarray(self.share0 >= 1.0)
+
+    @property
+    def binary(self) -> bool:
+        """True when every entry and every prior share is 0 or 1 (the classic covering problem)."""
+        return bool(np.all(self.coverage.data == 1.0) and np.all((self.share0 == 0.0) | (self.share0 == 1.0)))
+
+    @property
     def n_rows(self) -> int:
         return int(self.coverage.shape[0])
 
@@ -120,8 +133,12 @@ class Instance:
         return int(self.coverage.shape[1])
 
 
-def _binary_csc(coverage: Any, problems: list[Problem]) -> sp.csc_array | None:
-    """``coverage`` as a CSC 0/1 matrix with sorted, unique indices (a copy)."""
+def _share_csc(coverage: Any, problems: list[Problem]) -> sp.csc_array | None:
+    """``coverage`` as a CSC matrix of shares in (0, 1] with sorted, unique indices (a copy).
+
+    Boolean or 0/1 matrices give 1.0 per entry; entries above 1 count as 1 (a
+    cell cannot be covered more than whole).
+    """
     try:
         mat = sp.csc_array(coverage, copy=True)
     except (TypeError, ValueError) as exc:
@@ -132,16 +149,18 @@ def _binary_csc(coverage: Any, problems: list[Problem]) -> sp.csc_array | None:
         problems.append(Problem("coverage", None, f"must be 2-D, got {mat.ndim}-D",
                                 "pass a matrix with rows = demand cells, columns = candidate sites"))
         return None
+    mat = mat.astype(np.float64)
     mat.sum_duplicates()
     data = np.asarray(mat.data, dtype=np.float64)
     if not np.all(np.isfinite(data)) or np.any(data < 0):
         problems.append(Problem("coverage", None, "has negative or non-finite entries",
-                                "use 1 where a candidate covers a demand cell and 0 (no entry) elsewhere"))
+                                "use the covered share (0..1] where a candidate covers a demand cell and no entry "
+                                "elsewhere"))
         return None
     mat.eliminate_zeros()
     mat.sort_indices()
-    ones = np.ones(mat.nnz, dtype=np.int8)
-    return sp.csc_array((ones, mat.indices.astype(np.int32), mat.indptr.astype(np.int64)), shape=mat.shape)
+    return sp.csc_array((np.minimum(mat.data, 1.0), mat.indices.astype(np.int32), mat.indptr.astype(np.int64)),
+                        shape=mat.shape)
 
 
 def _vector(value: Any, n: int, *, layer: str, field: str, what: str, problems: list[Problem],
@@ -188,6 +207,25 @@ def _vector(value: Any, n: int, *, layer: str, field: str, what: str, problems: 
     return out
 
 
+def _shares(value: Any, n: int, problems: list[Problem]) -> NDArray[np.float64] | None:
+    """``covered0`` as shares: a boolean mask (whole rows) or floats in [0, 1]."""
+    arr = np.asarray(value)
+    if arr.dtype == np.bool_:
+        out = _vector(arr, n, layer="demand", field="covered0", what="demand cell (coverage row)",
+                      problems=problems, dtype=np.bool_)
+        return None if out is None else out.astype(np.float64)
+    if np.issubdtype(arr.dtype, np.floating):
+        out = _vector(arr, n, layer="demand", field="covered0", what="demand cell (coverage row)", problems=problems)
+        if out is not None and np.any((out < 0) | (out > 1)):
+            problems.append(Problem("demand", "covered0", "has shares outside [0, 1]",
+                                    "pass the covered share of each cell (0..1) or a boolean mask"))
+            return None
+        return out
+    problems.append(Problem("demand", "covered0", f"has dtype {arr.dtype}, expected bool",
+                            "pass a boolean mask (or the covered share of each cell as floats in [0, 1])"))
+    return None
+
+
 def check_problem(coverage: Any, weights: ArrayLike, *, p: int | None,
                   covered0: ArrayLike | None = None, groups: ArrayLike | None = None,
                   min_per_group: ArrayLike | None = None, max_per_group: ArrayLike | None = None,
@@ -211,16 +249,14 @@ def check_problem(coverage: Any, weights: ArrayLike, *, p: int | None,
         conflict at once, each with a fix.
     """
     problems: list[Problem] = []
-    mat = _binary_csc(coverage, problems)
+    mat = _share_csc(coverage, problems)
     if mat is None:
         raise ValidationError(problems)
     n_rows, n_cols = (int(s) for s in mat.shape)
 
     w = _vector(weights, n_rows, layer="demand", field="weights", what="demand cell (coverage row)",
                 problems=problems, nonneg=True)
-    c0 = (np.zeros(n_rows, dtype=np.bool_) if covered0 is None else
-          _vector(covered0, n_rows, layer="demand", field="covered0", what="demand cell (coverage row)",
-                  problems=problems, dtype=np.bool_))
+    c0 = np.zeros(n_rows) if covered0 is None else _shares(covered0, n_rows, problems)
     sec = (np.zeros(n_cols) if secondary is None else
            _vector(secondary, n_cols, layer="candidates", field="secondary", what="candidate site (coverage column)",
                    problems=problems))
@@ -320,27 +356,46 @@ def check_problem(coverage: Any, weights: ArrayLike, *, p: int | None,
     if conflicts:
         raise InfeasibleError("The placement cannot be met:\n- " + "\n- ".join(conflicts))
 
-    return Instance(coverage=mat, weights=w, covered0=c0, groups=g, n_groups=n_groups, has_groups=has_groups,
+    return Instance(coverage=mat, weights=w, share0=c0, groups=g, n_groups=n_groups, has_groups=has_groups,
                     lower=lower, upper=upper, fixed=fx, p=p_int if p_int is not None else -1, secondary=sec)
 
 
 def covered_rows(inst: Instance, selected: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Rows covered by any of the ``selected`` columns."""
+    """Rows any of the ``selected`` columns reaches (any share)."""
     mask = np.zeros(inst.n_rows, dtype=np.bool_)
     if selected.size:
         mask[inst.coverage[:, selected].indices] = True
     return mask
 
 
-def top_gains_bound(inst: Instance, covered: NDArray[np.bool_], *, base: float, k: int) -> float:
-    """Upper bound on the best objective of any plan that contains the sites behind ``covered``.
+def covered_shares(inst: Instance, selected: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Covered share of every row with the ``selected`` columns built: ``min(1, share0 + Σ a_ij)``."""
+    total = inst.share0.copy()
+    if selected.size:
+        sub = inst.coverage[:, selected]
+        total += np.bincount(sub.indices, weights=sub.data, minlength=inst.n_rows)
+    return np.minimum(total, 1.0)
 
-    Coverage is submodular, so the optimum is at most the weight ``base``
-    already won plus the ``k`` largest gains any single site still offers
-    (Minoux 1978); ``k`` is the number of sites the plan may still choose.
+
+def column_gains(inst: Instance, share: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``Σ_i w_i min(a_ij, 1 - share_i)`` of every column: the weight each site would add now."""
+    A = inst.coverage
+    rest = 1.0 - share
+    gain = np.minimum(A.data, rest[A.indices]) * inst.weights[A.indices]
+    col = np.repeat(np.arange(inst.n_cols), np.diff(A.indptr))
+    return np.bincount(col, weights=gain, minlength=inst.n_cols).astype(np.float64)
+
+
+def top_gains_bound(inst: Instance, share: NDArray[np.float64], *, base: float, k: int) -> float:
+    """Upper bound on the best objective of any plan that contains the sites behind ``share``.
+
+    Coverage is submodular (also with fractional shares: ``min(1, ·)`` of a sum),
+    so the optimum is at most the weight ``base`` already won plus the ``k``
+    largest gains any single site still offers (Minoux 1978); ``k`` is the number
+    of sites the plan may still choose. ``share`` is the covered share of every
+    row (:func:`covered_shares`).
     """
-    residual = np.where(covered | inst.covered0, 0.0, inst.weights)
-    gains = np.asarray(inst.coverage.T @ residual, dtype=np.float64)
+    gains = column_gains(inst, np.maximum(share, inst.share0))
     k = min(max(k, 0), gains.size)
     return base + (float(np.sort(gains)[gains.size - k:].sum()) if k else 0.0)
 
@@ -362,11 +417,10 @@ def make_result(inst: Instance, selected: ArrayLike, *, method: str, status: str
     smaller of it and :func:`top_gains_bound` of ``selected``; without, no gap.
     """
     sel = np.asarray(selected, dtype=np.int64).reshape(-1)
-    covered = covered_rows(inst, sel)
-    new = covered & ~inst.covered0
-    objective = float(inst.weights[new].sum())
+    covered = covered_shares(inst, sel)
+    objective = float(inst.weights @ (covered - inst.share0))
     total = float(inst.weights.sum())
-    share = float(inst.weights[new | inst.covered0].sum()) / total if total > 0 else 1.0
+    share = float(inst.weights @ covered) / total if total > 0 else 1.0
     per_group = np.bincount(inst.groups[sel], minlength=inst.n_groups).astype(np.int64) if inst.has_groups else None
     gap = None
     if bound is not None:

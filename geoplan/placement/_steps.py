@@ -131,29 +131,34 @@ def allocate_quotas(shortfall: ArrayLike, p: int) -> NDArray[np.int64]:
     return largest_remainder(s.astype(float), p)
 
 
-def marginal_gains(coverage: sp.csc_array, weights: NDArray[np.float64], covered0: NDArray[np.bool_],
+def marginal_gains(coverage: sp.csc_array, weights: NDArray[np.float64], covered0: ArrayLike,
                    selected: ArrayLike) -> NDArray[np.float64]:
     """Demand weight newly covered by each selected column, taken in the order given.
 
-    Each cell counts once, for the first selected site that covers it and not at
-    all when ``covered0`` (existing sites) already covers it; the gains add up to
-    the plan's objective.
+    ``covered0`` is the share of each cell covered by existing sites (or a
+    boolean mask: whole cells). Each column adds ``Σ w_i min(a_ij, 1 - s_i)``
+    over its cells, ``s_i`` the share covered so far; the gains add up to the
+    plan's objective.
 
     Examples
     --------
     >>> A = sp.csc_array(np.array([[1, 1], [1, 0], [0, 1]], dtype=np.uint8))
     >>> marginal_gains(A, np.array([5.0, 2.0, 1.0]), np.zeros(3, dtype=bool), [1, 0]).tolist()
     [6.0, 2.0]
+    >>> F = sp.csc_array(np.array([[0.5, 0.75], [0.25, 0.0]]))
+    >>> marginal_gains(F, np.array([4.0, 8.0]), np.zeros(2), [0, 1]).tolist()
+    [4.0, 2.0]
     """
-    covered = np.asarray(covered0, dtype=bool).copy()
+    rest = 1.0 - np.asarray(covered0, dtype=float)
     sel = np.asarray(selected, dtype=np.int64).reshape(-1)
     gains = np.empty(sel.size)
-    indptr, indices = coverage.indptr, coverage.indices
+    indptr, indices, data = coverage.indptr, coverage.indices, coverage.data
     for k, j in enumerate(sel.tolist()):
-        rows = indices[indptr[j]:indptr[j + 1]]
-        new = rows[~covered[rows]]
-        gains[k] = float(np.bincount(np.zeros(new.size, dtype=np.intp), weights=weights[new], minlength=1)[0])
-        covered[new] = True
+        lo, hi = indptr[j], indptr[j + 1]
+        rows = indices[lo:hi]
+        add = np.minimum(np.minimum(data[lo:hi].astype(float), 1.0), rest[rows])
+        gains[k] = float(np.bincount(np.zeros(rows.size, dtype=np.intp), weights=weights[rows] * add, minlength=1)[0])
+        rest[rows] -= add
     return gains
 
 

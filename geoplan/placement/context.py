@@ -6,10 +6,24 @@ candidate sites (a candidate layer, or modelled candidates) with their radii,
 and the sparse coverage matrix of candidates. What-if runs, drawn sites and the
 app's slider reuse one context; a province is too large for it and is placed
 county by county instead (:mod:`._chunked`).
+
+The coverage model is the county-by-county engine's, on the same arrays:
+
+* the **receiving** cell's environment sets a site's radius: each demand cell
+  has the class of its 500 m neighbourhood
+  (:func:`geoplan.morphology.project_environment`) and every site a radius per
+  class (:func:`geoplan.radio.radius_lookup`, :func:`geoplan.radio.network_radii`);
+* matrices hold the **share of each cell** a site covers (exact disc-square
+  area, float32), so a cell's covered share is ``min(1, s0 + Σ a_ij)`` with
+  ``s0`` its share covered by existing sites (:attr:`PlanningContext.share0`);
+* existing stations serve ``settings.network`` on the bands they carry, new
+  candidates on ``settings.band``;
+* sites have a busy-hour capacity for that network (:mod:`geoplan.capacity`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -22,15 +36,16 @@ from scipy.spatial import cKDTree
 from .. import coverage as cov
 from .. import radio
 from .._typing import Progress
-from ..chunked import site_environment
+from ..chunked import cell_side_m, site_arrays, site_environment
+from ..morphology import project_environment
 from ..project import Project
-from ..radio import site_radii
+from ..radio_params import RadioParams
 from ..targets import density, load_plan, population_basis
 from ._steps import draw_site_types
 from .candidates import grid_candidates, population_candidates, weighted_kmeans_candidates
 from .settings import PlanSettings
 
-__all__ = ["PlanningContext", "planning_context", "CANDIDATES_PER_NEEDED_SITE"]
+__all__ = ["PlanningContext", "planning_context", "site_coverage", "own_radius", "CANDIDATES_PER_NEEDED_SITE"]
 
 #: Modelled candidates per site the plan's last target still needs (choice among 2.5 per needed site).
 CANDIDATES_PER_NEEDED_SITE = 2.5
@@ -44,22 +59,30 @@ class PlanningContext:
     ----------
     project : Project
     settings : PlanSettings
-        Band, users, mix, seed and candidate source the arrays were built for.
+        Network, band, users, mix, seed and candidate source the arrays were built for.
     demand_weights : ndarray
         Persons per demand cell.
     demand_district : ndarray of int
         District index of each cell.
     environment : ndarray of int8
-        Radio environment code of each cell (:data:`geoplan.radio.ENVIRONMENT_NAMES`).
-    existing_xy, existing_type, existing_radius, existing_district : ndarray
-        Existing sites (metric CRS), their type, radius (m) and district (-1 outside all).
-    covered0 : ndarray of bool
-        Cells covered by existing sites.
-    cand_xy, cand_type, cand_radius, cand_district, cand_density, cand_environment : ndarray
-        Candidate sites, their type, radius, district, local population density and environment code.
-    coverage : scipy.sparse.csc_array
-        Cells (rows) × candidates (columns).
-    existing_coverage : scipy.sparse.csc_array
+        Radio environment code of each cell (:data:`geoplan.radio.ENVIRONMENT_NAMES`): the class
+        of its neighbourhood, which sets the radius at which any site covers it.
+    cell_m : ndarray
+        Side (m) of each demand cell (its square of the cell's area).
+    existing_xy, existing_type, existing_radius, existing_district, existing_capacity : ndarray
+        Existing sites (metric CRS), their type, radius (m) for receiving cells of each
+        environment (n × 4; 0 where the station does not serve the network), district
+        (-1 outside all) and busy-hour capacity (Mbit/s) for the network.
+    existing_environment : ndarray of int8
+        Environment of each existing site's own location.
+    share0 : ndarray of float
+        Share of each cell covered by existing sites, ``min(1, Σ a_ij)``.
+    cand_xy, cand_type, cand_radius, cand_district, cand_density, cand_environment, cand_capacity : ndarray
+        Candidate sites, their type, radius per receiving environment (n × 4), district,
+        local population density, own environment code and capacity (Mbit/s).
+    coverage : scipy.sparse.csc_matrix of float32
+        Cells (rows) × candidates (columns): the share of each cell a candidate covers.
+    existing_coverage : scipy.sparse.csc_matrix of float32
         Cells × existing sites.
     candidates_modelled : bool
         True when candidates were generated (no candidate layer in the project).
@@ -74,27 +97,36 @@ class PlanningContext:
     demand_weights: NDArray[np.float64]
     demand_district: NDArray[np.int64]
     environment: NDArray[np.int8]
+    cell_m: NDArray[np.float64]
     existing_xy: NDArray[np.float64]
     existing_type: NDArray[np.str_]
     existing_radius: NDArray[np.float64]
     existing_district: NDArray[np.int64]
-    covered0: NDArray[np.bool_]
+    existing_environment: NDArray[np.int8]
+    existing_capacity: NDArray[np.float64]
+    share0: NDArray[np.float64]
     cand_xy: NDArray[np.float64]
     cand_type: NDArray[np.str_]
     cand_radius: NDArray[np.float64]
     cand_district: NDArray[np.int64]
     cand_density: NDArray[np.float64]
     cand_environment: NDArray[np.int8]
-    coverage: sp.csc_array
-    existing_coverage: sp.csc_array
+    cand_capacity: NDArray[np.float64]
+    coverage: sp.csc_matrix
+    existing_coverage: sp.csc_matrix
     candidates_modelled: bool
     candidate_source: str
     build_s: float
 
     @property
     def band(self) -> str:
-        """Band of the link budget (``settings.band``)."""
+        """Band of the new sites' link budget (``settings.band``)."""
         return self.settings.band
+
+    @property
+    def params(self) -> RadioParams:
+        """The radio parameters the arrays were built with (the project's; ``params.digest`` names them)."""
+        return self.project.radio_params
 
     @property
     def n_districts(self) -> int:
@@ -104,6 +136,36 @@ class PlanningContext:
     def existing_per_district(self) -> NDArray[np.int64]:
         d = self.existing_district
         return np.bincount(d[d >= 0], minlength=self.n_districts)
+
+    @functools.cached_property
+    def existing_raw(self) -> NDArray[np.float64]:
+        """``Σ_j a_ij`` of the existing sites for each cell (not capped at 1; for loads)."""
+        E = self.existing_coverage
+        return np.asarray(E @ np.ones(E.shape[1]), dtype=np.float64)
+
+    @property
+    def cand_own_radius(self) -> NDArray[np.float64]:
+        """Radius of each candidate for cells of its own environment (the RADIUS_M of planned sites)."""
+        return own_radius(self.cand_radius, self.cand_environment)
+
+
+def own_radius(radius: NDArray[np.float64], environment: NDArray[np.int8]) -> NDArray[np.float64]:
+    """Each site's radius (row of an n × k array) for receiving cells of its own environment."""
+    if not len(radius):
+        return np.zeros(0)
+    return np.asarray(radius[np.arange(len(radius)), np.asarray(environment, dtype=np.int64)], dtype=float)
+
+
+def site_coverage(ctx_or_demand: PlanningContext | tuple[NDArray[np.float64], NDArray[np.int8], NDArray[np.float64]],
+                  xy: NDArray[np.float64], radius: NDArray[np.float64]) -> sp.csc_matrix:
+    """Cells × sites share matrix of sites ``xy`` with per-environment radii (n × k), on a context's demand."""
+    if isinstance(ctx_or_demand, PlanningContext):
+        dxy, env, side = ctx_or_demand.project.demand.xy, ctx_or_demand.environment, ctx_or_demand.cell_m
+    else:
+        dxy, env, side = ctx_or_demand
+    if len(xy) == 0:
+        return sp.csc_matrix((len(dxy), 0), dtype=np.float32)
+    return cov.coverage_matrix(dxy, xy, radius, demand_class=env.astype(np.int64), cell_m=side)
 
 
 def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int,
@@ -132,15 +194,6 @@ def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int,
     return population_candidates(demand.xy, demand.pop, n=n, seed=seed)
 
 
-def _existing(proj: Project) -> tuple[NDArray[np.float64], NDArray[np.str_], NDArray[np.int64]]:
-    sites = proj.layer("sites")
-    if sites is None or not len(sites):
-        return np.zeros((0, 2)), np.zeros(0, dtype=str), np.zeros(0, dtype=np.int64)
-    sm = proj.metric("sites")
-    xy = np.column_stack([sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy()])
-    return xy, sm["SITE_TYPE"].astype(str).to_numpy(), proj.district_of("sites")
-
-
 def _candidate_layer(proj: Project) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.str_] | None]:
     cm = proj.metric("candidates")
     cdist = proj.district_of("candidates")
@@ -164,28 +217,24 @@ def _generated(proj: Project, settings: PlanSettings, existing_district: NDArray
     return _modelled_candidates(proj, settings.candidates, n=min(n, lived), seed=settings.seed, need=need)
 
 
-def _coverage(demand_xy: NDArray[np.float64], xy: NDArray[np.float64], radius: NDArray[np.float64]) -> sp.csc_array:
-    if len(xy) == 0:
-        return sp.csc_array((len(demand_xy), 0), dtype=np.uint8)
-    return cov.coverage_matrix(demand_xy, xy, radius)
-
-
 def planning_context(proj: Project, *, settings: PlanSettings | None = None, band: str | None = None,
                      indoor: bool | None = None, n_candidates: int | None = None,
                      mix: tuple[float, float, float] | None = None, seed: int | None = None,
-                     candidates: str | None = None, progress: Progress | None = None) -> PlanningContext:
+                     candidates: str | None = None, network: str | None = None,
+                     progress: Progress | None = None) -> PlanningContext:
     """Build the arrays for placement on ``proj`` in memory.
 
     Parameters
     ----------
     proj : Project
-        The project (districts, population, ``sites``, optional ``candidates``).
+        The project (districts, population, ``sites``, optional ``candidates``); its
+        radio parameters (:attr:`~geoplan.project.Project.radio_params`) set every radius.
     settings : PlanSettings, optional
         All settings at once; the keywords below override single ones.
-    band, indoor, n_candidates, mix, seed, candidates
-        See :class:`PlanSettings` (defaults: n78, indoor users, mix by environment,
-        seed 0, candidates drawn from populated cells ∝ population; ``kmeans``:
-        population-weighted k-means centres; ``grid``: a square grid over the
+    band, indoor, n_candidates, mix, seed, candidates, network
+        See :class:`PlanSettings` (defaults: all operators, n78 new sites, indoor users,
+        mix by environment, seed 0, candidates drawn from populated cells ∝ population;
+        ``kmeans``: population-weighted k-means centres; ``grid``: a square grid over the
         districts kept where people live, fine enough for ``n_candidates`` and for
         2.5 candidates per site the densest district needs).
     progress : callable, optional
@@ -194,19 +243,24 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
     t0 = time.perf_counter()
     s = settings or PlanSettings()
     given = {"band": band, "indoor": indoor, "n_candidates": n_candidates, "mix": mix, "seed": seed,
-             "candidates": candidates}
-    s = PlanSettings(**{**s.to_dict(), **{k: v for k, v in given.items() if v is not None}})
+             "candidates": candidates, "network": network}
+    merged = {**s.to_dict(), **{k: v for k, v in given.items() if v is not None}}
+    if network is not None and band is None and network != s.network:
+        merged["band"] = None  # a new network without a band takes the network's band
+    s = PlanSettings(**merged)
+    params = proj.radio_params
     step = progress or (lambda f, m: None)
     demand = proj.demand
     step(0.05, "radio environment of each cell")
-    env = radio.environment_from_density(demand.density_km2)
+    env = project_environment(proj)[demand.row, demand.col]
+    side = cell_side_m(demand)
+    cells = (demand.xy, env, side)
 
-    exy, etype, edist = _existing(proj)
-    eenv, _ = site_environment(proj, exy)
-    erad = site_radii(etype, eenv, band=s.band, indoor=s.indoor)
-    step(0.2, f"coverage of {len(exy):,} existing sites")
-    ecov = _coverage(demand.xy, exy, erad)
-    covered0 = cov.covered(ecov) if len(exy) else np.zeros(len(demand), dtype=bool)
+    ex = site_arrays(proj, band=s.band, indoor=s.indoor, network=s.network, params=params)
+    edist = proj.district_of("sites") if len(ex) else np.zeros(0, dtype=np.int64)  # as the density check counts
+    step(0.2, f"coverage of {len(ex):,} existing sites")
+    ecov = site_coverage(cells, ex.xy, ex.radii)
+    share0 = cov.covered_share(ecov)
 
     step(0.4, "candidate sites")
     layer = proj.layer("candidates")
@@ -217,17 +271,23 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
         cxy = _generated(proj, s, edist)
         cdist = demand.district[cKDTree(demand.xy).query(cxy, k=1)[1]] if len(cxy) else np.zeros(0, dtype=np.int64)
         ctype, modelled, source = None, True, s.candidates
-    cenv, cdens = site_environment(proj, cxy)
+    cenv, cdens = site_environment(proj, cxy, params=params)
     if ctype is None:
         ctype = draw_site_types(cenv, mix=s.mix, rng=np.random.default_rng(s.seed))
-    crad = site_radii(ctype, cenv, band=s.band, indoor=s.indoor)
+    crad = radio.radius_lookup(band=s.band, indoor=s.indoor, params=params).lookup(
+        np.asarray(ctype)[:, None], np.arange(len(params.environments))[None, :]) if len(cxy) else \
+        np.zeros((0, len(params.environments)))
+    ccap = radio.site_capacity_mbps(ctype, [(s.band,)] * len(cxy), cenv, params=params)
     step(0.6, f"coverage matrix of {len(cxy):,} candidates")
-    ccov = _coverage(demand.xy, cxy, crad)
+    ccov = site_coverage(cells, cxy, crad)
     step(1.0, "ready")
     return PlanningContext(
         project=proj, settings=s, demand_weights=demand.pop, demand_district=demand.district, environment=env,
-        existing_xy=exy, existing_type=etype, existing_radius=erad, existing_district=edist, covered0=covered0,
-        cand_xy=cxy, cand_type=ctype, cand_radius=crad, cand_district=np.asarray(cdist, dtype=np.int64),
-        cand_density=cdens, cand_environment=cenv, coverage=ccov, existing_coverage=ecov,
-        candidates_modelled=modelled, candidate_source=source, build_s=time.perf_counter() - t0,
+        cell_m=side, existing_xy=ex.xy, existing_type=np.asarray(ex.site_type, dtype=str), existing_radius=ex.radii,
+        existing_district=edist, existing_environment=np.asarray(ex.environment, dtype=np.int8),
+        existing_capacity=ex.capacity_mbps if len(ex.capacity_mbps) == len(ex) else np.zeros(len(ex)), share0=share0,
+        cand_xy=cxy, cand_type=np.asarray(ctype, dtype=str), cand_radius=crad,
+        cand_district=np.asarray(cdist, dtype=np.int64), cand_density=cdens, cand_environment=cenv,
+        cand_capacity=ccap, coverage=ccov, existing_coverage=ecov, candidates_modelled=modelled,
+        candidate_source=source, build_s=time.perf_counter() - t0,
     )

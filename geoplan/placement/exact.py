@@ -6,13 +6,19 @@ Formulation (Church & ReVelle's MCLP, with quotas)::
     subject to  y_k <= sum_j B_kj x_j      for every demand pattern k
                 sum_j x_j = p
                 lower_g <= sum_{j in g} x_j <= upper_g   for every district g
-                x_j in {0, 1} (x_j = 1 for fixed sites),  0 <= y_k <= 1
+                x_j in {0, 1} (x_j = 1 for fixed sites),  0 <= y_k <= c_k
+
+``B_kj`` is 1 where candidate ``j`` covers the pattern's cells whole, or the
+share of each cell it covers (fractional coverage); ``c_k`` is the share of the
+cells still uncovered by existing and fixed sites (1 for the classic problem).
+``y_k`` is then the newly covered share ``min(c_k, Σ_j B_kj x_j)``: the model
+stays linear with fractional shares.
 
 The demand rows are reduced before the model is built: rows already covered
-(by existing sites or by a fixed site, whose weight becomes a constant), rows of
-weight 0 and rows no candidate covers are dropped, and rows covered by exactly
-the same set of candidates are merged into one pattern ``k`` with their weights
-summed. On a raster of demand cells most neighbouring cells share their
+(by existing sites or by fixed sites, whose covered weight becomes a constant),
+rows of weight 0 and rows no candidate covers are dropped, and rows covered by
+exactly the same candidates with the same shares and the same ``c_k`` are
+merged into one pattern ``k`` with their weights summed. On a raster of demand cells most neighbouring cells share their
 covering set, so this shrinks the model several-fold without changing its
 optimum.
 
@@ -41,7 +47,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InfeasibleError, Problem, SolverError, ValidationError
-from ._result import Instance, PlacementResult, check_problem, covered_rows, make_result
+from ._result import Instance, PlacementResult, check_problem, covered_shares, make_result
 from .greedy import greedy_mclp
 
 __all__ = ["exact_mclp"]
@@ -242,26 +248,35 @@ def _solve_guarded(model: _Model) -> _Outcome:
     return _Outcome("time_limit", "stopped after overrunning the time limit", best_x, bound)
 
 
-def _patterns(inst: Instance) -> tuple[sp.csr_array, NDArray[np.float64], float]:
-    """Aggregated demand: one row per distinct covering set, its summed weight, and the constant weight.
+def _patterns(inst: Instance) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.float64], float]:
+    """Aggregated demand: one row per distinct covering pattern, its summed weight, its cap, and the constant.
 
-    The constant is the weight newly covered by the fixed sites whatever else is chosen.
+    The constant is the weight newly covered by the fixed sites whatever else is
+    chosen; fixed columns are left out of the patterns (their share is in the cap).
     """
-    by_fixed = covered_rows(inst, inst.fixed) & ~inst.covered0
-    offset = float(inst.weights[by_fixed].sum())
-    csr = inst.coverage.tocsr()
-    keep = (~inst.covered0 & ~by_fixed & (inst.weights > 0) & (np.diff(csr.indptr) > 0))
+    fixed_share = covered_shares(inst, inst.fixed)
+    offset = float(inst.weights @ (fixed_share - inst.share0))
+    cap = 1.0 - fixed_share
+    A = inst.coverage
+    if inst.fixed.size:
+        keep_col = np.ones(inst.n_cols, dtype=np.bool_)
+        keep_col[inst.fixed] = False
+        A = sp.csc_array(A @ sp.diags_array(keep_col.astype(np.float64)))
+        A.eliminate_zeros()
+    csr = A.tocsr()
+    keep = (cap > 0) & (inst.weights > 0) & (np.diff(csr.indptr) > 0)
     rows = np.flatnonzero(keep)
     sub = csr[rows]
     sub.sort_indices()
-    ptr, idx = sub.indptr.tolist(), sub.indices
+    ptr, idx, val, cp = sub.indptr.tolist(), sub.indices, sub.data, cap[rows]
     seen: dict[bytes, int] = {}
-    inverse = np.fromiter((seen.setdefault(idx[ptr[r]:ptr[r + 1]].tobytes(), len(seen)) for r in range(rows.size)),
+    inverse = np.fromiter((seen.setdefault(idx[ptr[r]:ptr[r + 1]].tobytes() + val[ptr[r]:ptr[r + 1]].tobytes()
+                                           + cp[r:r + 1].tobytes(), len(seen)) for r in range(rows.size)),
                           dtype=np.int64, count=rows.size)
     _, first = np.unique(inverse, return_index=True)  # first row of each pattern
     weights = np.bincount(inverse, weights=inst.weights[rows], minlength=len(seen)).astype(np.float64)
     log.debug("exact: %d demand rows -> %d uncovered rows -> %d distinct patterns", inst.n_rows, rows.size, len(seen))
-    return sp.csr_array(sub[first]), weights, offset
+    return sp.csr_array(sub[first]), weights, cp[first], offset
 
 
 def _warm_start(inst: Instance, warm_start: PlacementResult | ArrayLike | None, kwargs: dict[str, Any]) -> NDArray[np.int64]:
@@ -291,17 +306,18 @@ def _warm_start(inst: Instance, warm_start: PlacementResult | ArrayLike | None, 
 def _polish(inst: Instance, selected: NDArray[np.int64]) -> NDArray[np.int64]:
     """Swap sites that cover nothing alone for unchosen sites of the same district with a higher ``secondary``.
 
-    A chosen site is *redundant* when every demand row it covers is already
-    covered (by an existing site or another chosen site) or has weight 0:
+    A chosen site is *redundant* when every demand row it covers is covered
+    whole without it (by existing sites and other chosen sites) or has weight 0:
     the MIP is indifferent to where such quota sites go, the planner is not.
     One pass, lowest ``secondary`` first; each swap keeps every quota and
     cannot lower the objective. Returns the chosen set, fixed sites first,
     then ascending.
     """
     A = inst.coverage
-    ptr, idx, sec, groups = A.indptr, A.indices, inst.secondary, inst.groups
-    free = (inst.weights <= 0) | inst.covered0
-    count = np.bincount(A[:, selected].indices, minlength=inst.n_rows)
+    ptr, idx, val, sec, groups = A.indptr, A.indices, A.data, inst.secondary, inst.groups
+    free = inst.weights <= 0
+    sub = A[:, selected]
+    count = inst.share0 + np.bincount(sub.indices, weights=sub.data, minlength=inst.n_rows)  # may exceed 1
     chosen = np.zeros(inst.n_cols, dtype=np.bool_)
     chosen[selected] = True
     unchosen = np.flatnonzero(~chosen)
@@ -312,12 +328,12 @@ def _polish(inst: Instance, selected: NDArray[np.int64]) -> NDArray[np.int64]:
         queue = pool[int(groups[j])]
         if not queue or sec[queue[0]] <= sec[j]:
             continue
-        rows = idx[ptr[j]:ptr[j + 1]]
-        if not np.all(free[rows] | (count[rows] >= 2)):
+        rows, a = idx[ptr[j]:ptr[j + 1]], val[ptr[j]:ptr[j + 1]]
+        if not np.all(free[rows] | (count[rows] - a >= 1.0 - 1e-12)):
             continue
         new = queue.popleft()
-        count[rows] -= 1
-        count[idx[ptr[new]:ptr[new + 1]]] += 1
+        count[rows] -= a
+        count[idx[ptr[new]:ptr[new + 1]]] += val[ptr[new]:ptr[new + 1]]
         chosen[j], chosen[new] = False, True
     return np.r_[inst.fixed, np.setdiff1d(np.flatnonzero(chosen), inst.fixed)].astype(np.int64)
 
@@ -388,7 +404,7 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
                                       "pass e.g. mip_rel_gap=1e-4 (0.01 %)"))
     start_sel = _warm_start(inst, warm_start, kwargs)
 
-    B, pattern_w, offset = _patterns(inst)
+    B, pattern_w, pattern_cap, offset = _patterns(inst)
     n, k = inst.n_cols, B.shape[0]
     constrained = inst.has_groups and bool(np.any(inst.lower > 0) or np.any(inst.upper < np.bincount(
         inst.groups, minlength=inst.n_groups)))
@@ -409,9 +425,9 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
 
     x0 = np.zeros(n)
     x0[start_sel] = 1.0
-    y0 = np.minimum(B @ x0, 1.0) if k else np.zeros(0)
+    y0 = np.minimum(B @ x0, pattern_cap) if k else np.zeros(0)
     model = _Model(num_col=n + k, num_row=k + 1 + n_g, n_sites=n, offset=offset,
-                   cost=np.r_[np.zeros(n), pattern_w], col_lower=col_lower, col_upper=np.ones(n + k),
+                   cost=np.r_[np.zeros(n), pattern_w], col_lower=col_lower, col_upper=np.r_[np.ones(n), pattern_cap],
                    row_lower=row_lower, row_upper=row_upper, start=M.indptr.astype(np.int32),
                    index=M.indices.astype(np.int32), value=M.data.astype(np.float64), integrality=integrality,
                    warm=np.r_[x0, y0], time_limit_s=float(time_limit_s), mip_rel_gap=float(mip_rel_gap))
@@ -429,7 +445,7 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
         raise SolverError(f"HiGHS returned {chosen.size} sites instead of p = {inst.p} (status '{out.text}')")
     order = _polish(inst, chosen) if secondary is not None else np.r_[
         inst.fixed, np.setdiff1d(chosen, inst.fixed)].astype(np.int64)
-    bound = out.bound if np.isfinite(out.bound) else offset + float(pattern_w.sum())  # all coverable demand
+    bound = out.bound if np.isfinite(out.bound) else offset + float(pattern_w @ pattern_cap)  # all coverable demand
     result = make_result(inst, order, method="exact", status=out.label, started=started, bound=bound)
     assert result.gap is not None
     label = out.label

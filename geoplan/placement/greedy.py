@@ -1,7 +1,9 @@
 """Greedy site placement: maximal covering with district quotas, and set cover.
 
-The covered weight is a monotone submodular function of the chosen set, so a
-site's gain can only shrink as others are chosen. Lazy evaluation (Minoux 1978)
+The covered weight ``Σ_i w_i min(1, s0_i + Σ_chosen a_ij)`` is a monotone
+submodular function of the chosen set (also when ``a_ij`` are fractional cell
+shares: ``min(1, ·)`` of a sum is concave), so a site's gain
+``Σ_i w_i min(a_ij, 1 - s_i)`` can only shrink as others are chosen. Lazy evaluation (Minoux 1978)
 keeps every site in a priority queue under its last computed gain, an upper
 bound of its current gain, and recomputes only the site at the top: when the
 recomputed gain still beats the next bound, no other site can do better. The
@@ -34,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InfeasibleError, Problem, SolverError, ValidationError
-from ._result import Instance, PlacementResult, check_problem, make_result
+from ._result import Instance, PlacementResult, check_problem, column_gains, covered_shares, make_result
 
 __all__ = ["greedy_mclp", "greedy_set_cover"]
 
@@ -43,16 +45,24 @@ log.addHandler(logging.NullHandler())
 
 
 class _LazyGreedy:
-    """The state of one greedy run: residual weights, bounds, choices."""
+    """The state of one greedy run: uncovered shares, bounds, choices.
+
+    ``rest`` is the share of each row still uncovered (``1 - s_i``). For a 0/1
+    problem (:attr:`Instance.binary`) a site's gain is the sum of ``w * rest``
+    over its rows; otherwise ``Σ w min(a, rest)`` over its entries.
+    """
 
     def __init__(self, inst: Instance) -> None:
         A = inst.coverage
         self.inst = inst
         self.indptr: list[int] = A.indptr.tolist()
         self.indices = A.indices
+        self.data = A.data
+        self.binary = inst.binary
         self.groups: list[int] = inst.groups.tolist()
         self.neg_secondary: list[float] = (-inst.secondary).tolist()
-        self.residual = np.where(inst.covered0, 0.0, inst.weights)
+        self.rest = 1.0 - inst.share0
+        self.residual = inst.weights * self.rest  # weight still uncovered in each row
         self.order: list[int] = []
         self.chosen = np.zeros(inst.n_cols, dtype=np.bool_)
         self.counts = np.zeros(inst.n_groups, dtype=np.int64)
@@ -61,19 +71,32 @@ class _LazyGreedy:
         self.stamp: list[int] = [-1] * inst.n_cols
 
     def gain(self, j: int) -> float:
-        """Weight of the still uncovered rows site ``j`` covers."""
-        return float(self.residual[self.indices[self.indptr[j]:self.indptr[j + 1]]].sum())
+        """Weight of the still uncovered shares of the rows site ``j`` covers."""
+        lo, hi = self.indptr[j], self.indptr[j + 1]
+        rows = self.indices[lo:hi]
+        if self.binary:
+            return float(self.residual[rows].sum())
+        return float((np.minimum(self.data[lo:hi], self.rest[rows]) * self.inst.weights[rows]).sum())
 
     def take(self, j: int, gain: float) -> None:
-        self.residual[self.indices[self.indptr[j]:self.indptr[j + 1]]] = 0.0
+        lo, hi = self.indptr[j], self.indptr[j + 1]
+        rows = self.indices[lo:hi]
+        if self.binary:
+            self.rest[rows] = 0.0
+        else:
+            self.rest[rows] -= np.minimum(self.data[lo:hi], self.rest[rows])
+        self.residual[rows] = self.inst.weights[rows] * self.rest[rows]
         self.chosen[j] = True
         self.order.append(j)
         self.counts[self.groups[j]] += 1
         self.gained += gain
 
     def refresh_bounds(self) -> None:
-        """Exact gains of every site, all at once (one sparse mat-vec)."""
-        self.bound = np.asarray(self.inst.coverage.T @ self.residual, dtype=np.float64)
+        """Exact gains of every site, all at once (one pass over the matrix)."""
+        if self.binary:
+            self.bound = np.asarray(self.inst.coverage.T @ self.residual, dtype=np.float64)
+        else:
+            self.bound = column_gains(self.inst, 1.0 - self.rest)
         self.stamp = [len(self.order)] * self.inst.n_cols
 
     def pick(self, n: int, capacity: NDArray[np.int64], *, stop_weight: float = np.inf) -> int:
@@ -120,13 +143,17 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
     Parameters
     ----------
     coverage : scipy.sparse matrix, shape (n_demand, n_candidates)
-        Nonzero where a candidate site (column) covers a demand cell (row).
+        Nonzero where a candidate site (column) covers a demand cell (row): 1
+        (or True) for the whole cell, or the share of the cell it covers
+        (fractional coverage, :func:`geoplan.coverage.coverage_matrix` with
+        ``cell_m``); values above 1 count as 1.
     weights : array_like of float, shape (n_demand,)
         Demand weight of each cell (persons); must be >= 0.
     p : int
         Total number of new sites, fixed ones included.
-    covered0 : array_like of bool, shape (n_demand,), optional
-        Cells already covered by existing sites; they add nothing.
+    covered0 : array_like of bool or float, shape (n_demand,), optional
+        Cells already covered by existing sites (bool), or the share of each
+        already covered (floats in [0, 1]); covered shares add nothing.
     groups : array_like of int, shape (n_candidates,), optional
         District code (0..G-1) of each candidate site.
     min_per_group, max_per_group : array_like of int, shape (G,), optional
@@ -219,8 +246,7 @@ def greedy_set_cover(coverage: Any, weights: ArrayLike, *, target_share: float,
         raise ValidationError(Problem("placement", "target_share", f"must be in (0, 1], got {target_share!r}",
                                       "give a share such as 0.95 for 95 %"))
     total = float(inst.weights.sum())
-    reachable_rows = inst.covered0 | (np.diff(inst.coverage.tocsr().indptr) > 0)
-    reachable = float(inst.weights[reachable_rows].sum())
+    reachable = float(inst.weights @ covered_shares(inst, np.arange(inst.n_cols)))
     target = share * total * (1.0 - 1e-12)
     if reachable < target:
         raise InfeasibleError(f"Even all {inst.n_cols} candidate sites cover only {reachable / total:.4%} of the "
@@ -230,6 +256,6 @@ def greedy_set_cover(coverage: Any, weights: ArrayLike, *, target_share: float,
     for j in inst.fixed.tolist():
         state.take(j, state.gain(j))
     state.refresh_bounds()
-    already = float(inst.weights[inst.covered0].sum())
+    already = float(inst.weights @ inst.share0)
     state.pick(inst.n_cols, np.array([inst.n_cols], dtype=np.int64), stop_weight=target - already)
     return make_result(inst, state.order, method="greedy_set_cover", status="greedy", started=started)

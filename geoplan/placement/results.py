@@ -10,7 +10,7 @@ and the city (or province) totals, and :func:`planned_sites_frame` the
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -26,8 +26,8 @@ from ._result import PlacementResult
 from ._steps import gain_rank
 from .settings import PlanSettings
 
-__all__ = ["Totals", "PlanSummary", "PlanResult", "Evaluation", "district_table", "plan_totals",
-           "planned_sites_frame", "PLANNED_SITE_FIELDS"]
+__all__ = ["Totals", "CapacityTotals", "DistrictCapacity", "PlanSummary", "PlanResult", "Evaluation",
+           "district_table", "plan_totals", "capacity_totals", "planned_sites_frame", "PLANNED_SITE_FIELDS"]
 
 #: Fields of the ``planned_sites`` layer every engine writes, in order.
 PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "GAIN_POP", "SOURCE", "RADIUS_M",
@@ -35,10 +35,49 @@ PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "GAIN_PO
 
 
 @dataclass(frozen=True)
+class CapacityTotals:
+    """Busy-hour capacity of a set of stations (:mod:`geoplan.capacity`): what they carry and what they cannot.
+
+    ``penetration`` is the plan's 5G user share of ``year``; ``demand_mbps`` the
+    busy-hour downlink demand of the covered population; ``unserved_mbps`` what
+    overloaded sites cannot carry; ``limited_*`` the capacity-limited cells, their
+    residents and districts; ``overloaded_sites`` the sites whose load exceeds
+    their usable capacity.
+    """
+
+    year: int
+    penetration: float
+    demand_mbps: float
+    unserved_mbps: float
+    limited_cells: int
+    limited_population: float
+    limited_districts: int
+    overloaded_sites: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return plain(dataclasses.asdict(self))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, eq=False)
+class DistrictCapacity:
+    """Per-district capacity figures (arrays in district order) and the totals."""
+
+    demand_mbps: NDArray[np.float64]
+    unserved_mbps: NDArray[np.float64]
+    limited_cells: NDArray[np.int64]
+    limited_population: NDArray[np.float64]
+    totals: CapacityTotals
+
+
+@dataclass(frozen=True)
 class Totals:
     """City (or province) totals of a set of stations: density against the target and coverage.
 
     Districts without statistics (``NO_STATS``, e.g. 金门县) are left out of every total.
+    Coverage is the population-weighted covered share of the demand cells;
+    ``capacity`` the busy-hour capacity figures (``None`` when the plan states no
+    5G user penetration).
     """
 
     year: int
@@ -56,6 +95,7 @@ class Totals:
     coverage_after: float | None
     covered_population_before: float
     covered_population_after: float
+    capacity: CapacityTotals | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the ``summary`` of ``geoplan.place_sites/1`` without the solver fields)."""
@@ -64,7 +104,12 @@ class Totals:
 
 @dataclass(frozen=True)
 class PlanSummary(Totals):
-    """:class:`Totals` of a placement, with how it was made (solver, settings, budget)."""
+    """:class:`Totals` of a placement, with how it was made (solver, settings, budget).
+
+    ``network``, ``band`` and ``users`` say what every coverage figure refers to
+    (the operator network, the band of the new sites, indoor or outdoor users);
+    ``radio_digest`` names the radio parameters (:attr:`geoplan.radio_params.RadioParams.digest`).
+    """
 
     method: str
     status: str
@@ -79,6 +124,9 @@ class PlanSummary(Totals):
     candidates: int
     candidates_modelled: bool
     engine: str
+    network: str = field(default="any", kw_only=True)
+    radio_digest: str = field(default="", kw_only=True)
+    capacity_sites: int = field(default=0, kw_only=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,12 +170,16 @@ class PlanResult:
 
 def district_table(proj: Project, *, population: NDArray[Any], existing: NDArray[Any], new: NDArray[Any],
                    target_per_10k: float, cell_population: NDArray[Any], covered_before: NDArray[Any],
-                   covered_after: NDArray[Any]) -> pd.DataFrame:
-    """Per-district stations, density against the target and population coverage before/after.
+                   covered_after: NDArray[Any], capacity: DistrictCapacity | None = None) -> pd.DataFrame:
+    """Per-district stations, density against the target, population coverage before/after and capacity.
 
     ``population`` is the basis of the density target; ``cell_population`` the
     persons in the district's demand cells, of which ``covered_before`` and
-    ``covered_after`` are covered. Districts without statistics show no
+    ``covered_after`` are covered (population-weighted covered shares). The
+    capacity columns: busy-hour ``demand_mbps`` (of the covered population
+    after), ``unserved_mbps``, ``limited_cells``, ``limited_population`` and
+    ``capacity_limited`` (a cell served by an overloaded site); empty (NaN,
+    None) when ``capacity`` is not given. Districts without statistics show no
     population and no verdict.
     """
     d = density(population, existing + new, target_per_10k=target_per_10k)
@@ -140,6 +192,16 @@ def district_table(proj: Project, *, population: NDArray[Any], existing: NDArray
         "target_per_10k": float(target_per_10k), "shortfall": d.shortfall, "meets_target": d.meets,
         "coverage_before": cov_b, "coverage_after": cov_a,
     })
+    if capacity is not None:
+        table["demand_mbps"] = np.round(capacity.demand_mbps, 1)
+        table["unserved_mbps"] = np.round(capacity.unserved_mbps, 3)
+        table["limited_cells"] = capacity.limited_cells
+        table["limited_population"] = np.round(capacity.limited_population, 1)
+        table["capacity_limited"] = capacity.limited_cells > 0
+    else:  # one schema whichever engine and plan: capacity not evaluated
+        for col in ("demand_mbps", "unserved_mbps", "limited_cells", "limited_population"):
+            table[col] = np.nan
+        table["capacity_limited"] = None
     nostats = proj.no_statistics
     if nostats.any():
         table["population"] = table["population"].where(~nostats)
@@ -152,7 +214,8 @@ def _share(part: float, whole: float) -> float | None:
 
 
 def plan_totals(proj: Project, table: pd.DataFrame, *, year: int, basis: dict[str, Any],
-                cell_population: NDArray[Any], covered_before: NDArray[Any], covered_after: NDArray[Any]) -> Totals:
+                cell_population: NDArray[Any], covered_before: NDArray[Any], covered_after: NDArray[Any],
+                capacity: CapacityTotals | None = None) -> Totals:
     """City (or province) totals of a :func:`district_table`, districts without statistics left out."""
     ok = ~proj.no_statistics
     pop = table["population"].to_numpy(dtype=float)
@@ -173,7 +236,22 @@ def plan_totals(proj: Project, table: pd.DataFrame, *, year: int, basis: dict[st
         coverage_after=_share(float(covered_after.sum()), tot_w),
         covered_population_before=round(float(covered_before.sum()), 0),
         covered_population_after=round(float(covered_after.sum()), 0),
+        capacity=capacity,
     )
+
+
+def capacity_totals(*, year: int, penetration: float, demand_mbps: NDArray[Any], unserved_mbps: NDArray[Any],
+                    limited_cells: NDArray[Any], limited_population: NDArray[Any],
+                    overloaded_sites: int) -> DistrictCapacity:
+    """:class:`DistrictCapacity` of per-district arrays, with their totals."""
+    lim = np.asarray(limited_cells, dtype=np.int64)
+    tot = CapacityTotals(year=int(year), penetration=round(float(penetration), 4),
+                         demand_mbps=round(float(np.sum(demand_mbps)), 1),
+                         unserved_mbps=round(float(np.sum(unserved_mbps)), 3), limited_cells=int(lim.sum()),
+                         limited_population=round(float(np.sum(limited_population)), 1),
+                         limited_districts=int((lim > 0).sum()), overloaded_sites=int(overloaded_sites))
+    return DistrictCapacity(np.asarray(demand_mbps, dtype=float), np.asarray(unserved_mbps, dtype=float), lim,
+                            np.asarray(limited_population, dtype=float), tot)
 
 
 def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: NDArray[np.str_],
@@ -184,7 +262,9 @@ def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: ND
 
     Rows stay in the order the optimiser chose the sites (``placement.selected``).
     RANK is the build priority (:func:`~._steps.gain_rank`: 1 = the largest
-    newly covered population). SITE_ID is ``P`` + the district code + the
+    newly covered population). RADIUS_M is the site's radius for receiving
+    cells of its own environment (ENVIRONMENT); cells of other environments are
+    covered with their own radii. SITE_ID is ``P`` + the district code + the
     site's number within its district in RANK order, e.g. ``P35020300001``.
     """
     rank = gain_rank(gains)

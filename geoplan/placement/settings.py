@@ -2,8 +2,21 @@
 
 One frozen :class:`PlanSettings` is held by the planning context, by every
 scenario and by every result, so a run can be repeated and two runs compared:
-the band whose link budget sets the radii, indoor or outdoor users, the site
-mix and the seed of modelled candidates, and how modelled candidates are made.
+the operator network planned for, the band of the new sites, indoor or outdoor
+users, the site mix and the seed of modelled candidates, and how modelled
+candidates are made.
+
+Networks
+--------
+``network="any"`` (the default) plans for every operator's users together: a
+cell is covered when any station of any operator reaches it on any band it
+carries; this is the network the plan's density target counts (all operators'
+physical stations). ``"cmcc"`` (中国移动), ``"ctcu"`` (中国电信/中国联通, one shared
+grid) or ``"cbn"`` (中国广电, which also uses 中国移动's 700 MHz stations) plans
+for one operator network: existing coverage counts only the stations and bands
+that network's users can use (:func:`geoplan.radio.network_radii`), and new
+sites are built on the network's band. The density check counts every physical
+station whatever the network (see :func:`geoplan.targets.check`).
 """
 
 from __future__ import annotations
@@ -17,12 +30,18 @@ from typing import Any
 from .. import radio
 from ..errors import ConfigError
 
-__all__ = ["PlanSettings", "CANDIDATE_GENERATORS", "SITE_TYPES", "settings_from"]
+__all__ = ["PlanSettings", "CANDIDATE_GENERATORS", "SITE_TYPES", "NETWORKS", "NETWORK_BANDS", "settings_from"]
 
 #: Site types of the plan's "宏+微+室" (macro + micro + indoor).
 SITE_TYPES: tuple[str, ...] = ("macro", "micro", "indoor")
 #: How modelled candidates are made when a project has no candidate layer (see :mod:`.candidates`).
 CANDIDATE_GENERATORS: tuple[str, ...] = ("population", "kmeans", "grid")
+#: Networks a plan can be made for: every operator (``any``) or one operator network.
+NETWORKS: tuple[str, ...] = ("any", *radio.default_params().networks)
+#: Band of new sites when none is given: n78 for all operators (the shared 3.5 GHz layer most new
+#: sites carry), else the first band the network lists in radio_params.toml (中国移动 n41,
+#: 中国电信/中国联通 n78, 中国广电 n28).
+NETWORK_BANDS: dict[str, str] = {"any": "n78", **{k: n.bands[0] for k, n in radio.default_params().networks.items()}}
 
 
 @dataclass(frozen=True)
@@ -32,8 +51,13 @@ class PlanSettings:
     Attributes
     ----------
     band : str
-        5G band whose link budget sets the radii (``n78`` 3.5 GHz, ``n41`` 2.6 GHz,
-        ``n28`` 700 MHz, ``n79`` 4.9 GHz).
+        5G band of the new sites, whose link budget sets their radii (``n78``
+        3.5 GHz, ``n41`` 2.6 GHz, ``n28`` 700 MHz, ``n79`` 4.9 GHz, ``n1`` 2.1 GHz);
+        by default the network's band (:data:`NETWORK_BANDS`). Existing sites are
+        evaluated on the bands they carry.
+    network : str
+        ``"any"`` (every operator; default), ``"cmcc"``, ``"ctcu"`` or ``"cbn"``:
+        whose users the coverage refers to (see the module notes).
     indoor : bool
         Cover users indoors (radii include the building-entry loss); ``False``
         plans for outdoor users.
@@ -51,9 +75,12 @@ class PlanSettings:
     --------
     >>> PlanSettings(band="n41", indoor=False).differences(PlanSettings())
     ['band: n41 here, n78 there', 'indoor: False here, True there']
+    >>> PlanSettings(network="cmcc").band
+    'n41'
     """
 
-    band: str = "n78"
+    band: str = None  # type: ignore[assignment]  # resolved to the network's band in __post_init__
+    network: str = "any"
     indoor: bool = True
     mix: tuple[float, float, float] | None = None
     seed: int = 0
@@ -61,8 +88,18 @@ class PlanSettings:
     n_candidates: int | None = None
 
     def __post_init__(self) -> None:
+        if self.network not in NETWORKS:
+            raise ConfigError(f"unknown network {self.network!r}. Fix: use one of {', '.join(NETWORKS)} "
+                              "(any = every operator)")
+        if self.band is None:
+            object.__setattr__(self, "band", NETWORK_BANDS[self.network])
         if self.band not in radio.BANDS:
             raise ConfigError(f"unknown band {self.band!r}. Fix: use one of {', '.join(radio.BANDS)}")
+        if self.network != "any":
+            net = radio.default_params().networks[self.network]
+            if self.band not in net.bands:
+                raise ConfigError(f"{net.name} ({self.network}) does not build {self.band} sites. Fix: use one of "
+                                  f"{', '.join(net.bands)}, or leave the band out (default {NETWORK_BANDS[self.network]})")
         if not isinstance(self.indoor, bool):
             raise ConfigError(f"indoor must be true or false, got {self.indoor!r}")
         if self.candidates not in CANDIDATE_GENERATORS:
@@ -93,6 +130,12 @@ class PlanSettings:
     def users(self) -> str:
         """``"indoor"`` or ``"outdoor"``: whom the link budget serves."""
         return "indoor" if self.indoor else "outdoor"
+
+    @property
+    def label(self) -> str:
+        """What every coverage figure of these settings refers to, e.g. ``"all operators, new sites n78, indoor users"``."""
+        net = "all operators" if self.network == "any" else radio.default_params().networks[self.network].name
+        return f"{net} ({self.network}), new sites {self.band}, {self.users} users"
 
     def differences(self, other: PlanSettings) -> list[str]:
         """Each setting that differs from ``other``'s, as ``"name: this here, that there"``."""

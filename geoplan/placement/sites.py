@@ -82,8 +82,11 @@ def choose_engine(proj: Project, engine: str = "auto", *, client: object | None 
     return "chunked" if populated_cells(proj) > LARGE_PROJECT_CELLS else "memory"
 
 
-def _check_chunked(settings: PlanSettings, *, method: str, proj: Project, fixed: bool) -> None:
+def _check_chunked(settings: PlanSettings, *, method: str, proj: Project, fixed: bool, capacity: bool) -> None:
     problems = []
+    if capacity:
+        problems.append("sites are added for capacity by the in-memory engine only (engine='memory'; "
+                        "geoplan.chunked.coverage(..., year=) reports a province's capacity)")
     if method != "greedy":
         problems.append("the exact solver needs the whole coverage matrix in memory (use method='greedy', or "
                         "engine='memory' on a machine with enough memory)")
@@ -102,8 +105,9 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
                 engine: str = "auto", client: object | None = None, context: PlanningContext | None = None,
                 settings: PlanSettings | None = None, band: str | None = None, indoor: bool | None = None,
                 mix: tuple[float, float, float] | None = None, seed: int | None = None,
-                candidates: str | None = None, fixed_xy: NDArray[np.float64] | None = None,
-                time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4, population_year: int | None = None,
+                candidates: str | None = None, network: str | None = None,
+                fixed_xy: NDArray[np.float64] | None = None, time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4,
+                population_year: int | None = None, capacity: bool = False,
                 progress: Progress | None = None) -> PlanResult:
     """Choose new 5G sites for ``proj``.
 
@@ -129,9 +133,11 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         Reuse arrays built by :func:`~.context.planning_context` (what-if runs).
         Settings given below must then agree with the context's.
     settings : PlanSettings, optional
-        Band, users, mix, seed and candidate source at once.
-    band, indoor, mix, seed, candidates
-        Single settings (see :class:`~.settings.PlanSettings`), overriding ``settings``.
+        Network, band, users, mix, seed and candidate source at once.
+    band, indoor, mix, seed, candidates, network
+        Single settings (see :class:`~.settings.PlanSettings`), overriding ``settings``;
+        ``network`` (``any``, ``cmcc``, ``ctcu``, ``cbn``) is whose users the coverage counts
+        (the density target always counts every operator's stations).
     fixed_xy : ndarray, optional
         Metric coordinates of sites that must be built (e.g. drawn by a planner);
         each is snapped to the nearest candidate (in-memory engine).
@@ -139,6 +145,10 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         Exact solver limits.
     population_year : int, optional
         Population basis of the density target (see :func:`geoplan.targets.check`).
+    capacity : bool
+        Also carry the busy-hour traffic of the year's 5G users: add sites until no
+        cell is capacity-limited (:mod:`geoplan.capacity`; in-memory engine). The
+        summary's ``capacity`` reports the figures either way.
     progress : callable, optional
         ``progress(fraction, message)``.
 
@@ -159,9 +169,11 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
     """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}. Fix: use greedy or exact")
-    given = {k: v for k, v in dict(band=band, indoor=indoor, mix=mix, seed=seed, candidates=candidates).items()
-             if v is not None}
+    given = {k: v for k, v in dict(band=band, indoor=indoor, mix=mix, seed=seed, candidates=candidates,
+                                   network=network).items() if v is not None}
     asked = {**(settings.to_dict() if settings is not None else {}), **given}
+    if network is not None and band is None and (settings is None or settings.network != network):
+        asked["band"] = None  # the network's own band
     if context is not None:
         s = settings_from(context.settings, **asked)
     else:
@@ -175,7 +187,8 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         if context is not None:
             raise ConfigError("a planning context is built for the in-memory engine. Fix: leave context out with "
                               "engine='chunked'")
-        _check_chunked(s, method=method, proj=proj, fixed=fixed_xy is not None and len(fixed_xy) > 0)
+        _check_chunked(s, method=method, proj=proj, fixed=fixed_xy is not None and len(fixed_xy) > 0,
+                       capacity=capacity)
         mapper = None
         if client is not None:
             from ..distributed import dask_mapper
@@ -184,8 +197,8 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         return place_by_county(proj, s, req, mapper=mapper, progress=progress)
     if context is not None:
         return place_in_memory(context, req, method=method, fixed_xy=fixed_xy, time_limit_s=time_limit_s,
-                               mip_rel_gap=mip_rel_gap, progress=progress)
+                               mip_rel_gap=mip_rel_gap, progress=progress, capacity=capacity)
     step = progress or (lambda f, m: None)
     ctx = planning_context(proj, settings=s, progress=lambda f, m: step(0.6 * f, m))
     return place_in_memory(ctx, req, method=method, fixed_xy=fixed_xy, time_limit_s=time_limit_s,
-                           mip_rel_gap=mip_rel_gap, progress=lambda f, m: step(0.6 + 0.4 * f, m))
+                           mip_rel_gap=mip_rel_gap, progress=lambda f, m: step(0.6 + 0.4 * f, m), capacity=capacity)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .._json import plain
 from ..errors import ConfigError
+from ..networks import COUNTING_RULE, station_counts, station_fields
 from ..project import Project
 from .plans import Plan, load_plan
 
@@ -100,6 +101,11 @@ class CheckTotal:
 
     ``districts_without_statistics`` and ``stations_in_districts_without_statistics``
     are ``None`` (left out of :meth:`to_dict`) when every district has statistics.
+    ``stations`` counts physical stations, as the plan does; when the sites layer
+    names networks (NETWORK or OPERATOR), ``stations_by_network``,
+    ``stations_by_operator`` and ``operator_counted`` give the other count
+    (:data:`geoplan.networks.COUNTING_RULE`: a shared station counts for each
+    operator that uses it).
     """
 
     population: float
@@ -114,6 +120,10 @@ class CheckTotal:
     sites_outside_districts: int
     districts_without_statistics: tuple[str, ...] | None = None
     stations_in_districts_without_statistics: int | None = None
+    stations_by_network: dict[str, int] | None = None
+    stations_by_operator: dict[str, int] | None = None
+    operator_counted: int | None = None
+    counting_rule: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -123,7 +133,12 @@ class CheckTotal:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Result of :func:`check`: per-district density table, city total and plan consistency."""
+    """Result of :func:`check`: per-district density table, city total and plan consistency.
+
+    ``networks`` lists the operator networks counted per district (table columns
+    ``stations_<network>`` and ``operator_counted``); empty when the sites layer
+    names none.
+    """
 
     plan: Plan
     year: int
@@ -132,6 +147,7 @@ class CheckReport:
     total: CheckTotal
     consistency: dict[str, Any]
     modelled_layers: tuple[str, ...]
+    networks: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (layout ``geoplan.check/1``, documented in docs/check-json.md).
@@ -148,6 +164,8 @@ class CheckReport:
                 "shortfall": int(r.shortfall),
                 "meets_target": None if r.meets_target is None else bool(r.meets_target),
                 **({"note": r.note} if getattr(r, "note", "") else {}),
+                **({"stations_by_network": {k: int(getattr(r, f"stations_{k}")) for k in self.networks},
+                    "operator_counted": int(r.operator_counted)} if self.networks else {}),
             })
         return {
             "schema": SCHEMA,
@@ -197,10 +215,15 @@ def check(proj: Project, *, year: int = 2025, plan: str | None = None,
     target = float(ind.target(year))
     pop, basis = population_basis(proj, population_year)
     n = len(proj.districts)
+    counts = None
     if proj.layer("sites") is not None:
         idx = proj.district_of("sites")
         stations = np.bincount(idx[idx >= 0], minlength=n)
         outside = int((idx < 0).sum())
+        sites = proj.layer("sites")
+        if sites is not None and ("NETWORK" in sites.columns or "OPERATOR" in sites.columns):
+            fields = station_fields(sites, band="n78", params=proj.radio_params)
+            counts = station_counts(fields, idx, n, params=proj.radio_params)
     else:
         stations, outside = np.zeros(n, dtype=np.int64), 0
     if extra_stations is not None:
@@ -211,6 +234,18 @@ def check(proj: Project, *, year: int = 2025, plan: str | None = None,
         "stations": d.stations, "per_10k": d.per_10k, "target_per_10k": target, "required": d.required,
         "shortfall": d.shortfall, "meets_target": d.meets,
     })
+    nets: tuple[str, ...] = ()
+    extra: dict[str, Any] = {}
+    if counts is not None:
+        nets = tuple(str(k) for k in counts.by_network.columns)
+        for k in nets:
+            table[f"stations_{k}"] = counts.by_network[k].to_numpy()
+        table["operator_counted"] = counts.operator_counted
+        ok0 = ~proj.no_statistics
+        extra = dict(stations_by_network={k: int(counts.by_network[k].to_numpy()[ok0].sum()) for k in nets},
+                     stations_by_operator={str(k): int(counts.by_operator[k].to_numpy()[ok0].sum())
+                                           for k in counts.by_operator.columns},
+                     operator_counted=int(counts.operator_counted[ok0].sum()), counting_rule=COUNTING_RULE)
     ok = ~proj.no_statistics  # districts without statistics (金门县) are shown but left out of every total
     if not ok.all():
         table["population"] = table["population"].where(ok)
@@ -224,10 +259,10 @@ def check(proj: Project, *, year: int = 2025, plan: str | None = None,
         shortfall=int(city.shortfall[0]), sum_of_district_shortfalls=int(d.shortfall[ok].sum()),
         districts_meeting_target=int(d.meets[ok].sum()), districts=int(ok.sum()), sites_outside_districts=outside,
         districts_without_statistics=tuple(nostats) if nostats else None,
-        stations_in_districts_without_statistics=int(stations[~ok].sum()) if nostats else None)
+        stations_in_districts_without_statistics=int(stations[~ok].sum()) if nostats else None, **extra)
     return CheckReport(plan=p, year=year, basis=basis, table=table, total=total,
                        consistency=_consistency(proj, p, year, target, int(stations[ok].sum())),
-                       modelled_layers=tuple(sorted(k for k in proj.provenance if proj.is_modelled(k))))
+                       modelled_layers=tuple(sorted(k for k in proj.provenance if proj.is_modelled(k))), networks=nets)
 
 
 def _consistency(proj: Project, plan: Plan, year: int, target: float, stations: int) -> dict[str, Any]:

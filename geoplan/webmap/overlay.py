@@ -38,6 +38,7 @@ from geoplan.placement import PlanningContext
 from geoplan.population import cell_area_km2
 
 __all__ = [
+    "MAP_COVERED_SHARE",
     "NODATA",
     "POPULATION_BREAKS_KM2",
     "POPULATION_COLOURS",
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 
 #: Class code of cells drawn transparent (no population, outside the districts).
 NODATA = 255
+#: A cell is drawn as covered when at least this share of its area is (the majority rule of rasterising).
+MAP_COVERED_SHARE = 0.5
 #: Lower bounds of the population density classes, residents per km².
 POPULATION_BREAKS_KM2: tuple[float, ...] = (1.0, 500.0, 1_500.0, 5_000.0, 10_000.0, 20_000.0, 40_000.0)
 #: RGBA of each population class (yellow → dark red, ColorBrewer YlOrRd).
@@ -214,7 +217,7 @@ def coverage_grid(ctx: PlanningContext, selected: ArrayLike | None = None, *,
     Parameters
     ----------
     ctx : PlanningContext
-        Demand cells, existing coverage (``covered0``) and the candidate coverage matrix.
+        Demand cells, existing coverage (``share0``) and the candidate coverage matrix.
     selected : array_like of int, optional
         Candidate columns planned (e.g. a :class:`~geoplan.placement.sites.PlanResult`'s
         ``placement.selected``).
@@ -228,13 +231,14 @@ def coverage_grid(ctx: PlanningContext, selected: ArrayLike | None = None, *,
     Raster
         uint8 codes on the population raster's grid: 0 not covered, 1 covered by
         existing sites, 2 newly covered by the planned or drawn sites; 255 (nodata)
-        where nobody lives.
+        where nobody lives. A cell counts as covered on the map when at least
+        :data:`MAP_COVERED_SHARE` of it is (coverage figures use the exact shares).
     """
     proj = ctx.project
     d = proj.demand
-    after = ctx.covered0.copy()
+    after = ctx.share0
     if selected is not None and len(np.atleast_1d(selected)):
-        after |= cov.covered(ctx.coverage, selected=np.asarray(selected, dtype=np.int64))
+        after = cov.covered_share(ctx.coverage, np.asarray(selected, dtype=np.int64), base=after)
     if drawn_lonlat is not None and len(np.atleast_1d(drawn_lonlat)):
         lonlat = np.asarray(drawn_lonlat, dtype=float).reshape(-1, 2)
         if drawn_radius_m is None:
@@ -242,8 +246,10 @@ def coverage_grid(ctx: PlanningContext, selected: ArrayLike | None = None, *,
         x, y = Transformer.from_crs(4490, proj.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
         xy = np.column_stack([x, y])
         radius = np.broadcast_to(np.asarray(drawn_radius_m, dtype=float), (len(xy),))
-        after |= cov.covered(cov.coverage_matrix(d.xy, xy, np.maximum(radius, 1.0)))
-    codes = np.where(ctx.covered0, 1, np.where(after, 2, 0)).astype(np.uint8)
+        after = cov.covered_share(cov.coverage_matrix(d.xy, xy, np.maximum(radius, 1.0), cell_m=ctx.cell_m),
+                                  base=after)
+    before = ctx.share0 >= MAP_COVERED_SHARE
+    codes = np.where(before, 1, np.where(after >= MAP_COVERED_SHARE, 2, 0)).astype(np.uint8)
     grid = np.full(proj.population.values.shape, NODATA, dtype=np.uint8)
     grid[d.row, d.col] = codes
     return Raster(grid.astype(float), proj.population.transform, proj.population.crs, float(NODATA), "coverage")
