@@ -39,8 +39,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy geoplan
 
+## make bench: every benchmark, before (BEFORE, a git revision) and after (this tree) in one run
+BEFORE ?= 6861211
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(if $(BEFORE),--before $(BEFORE))
 
 ## regenerate the embedded modelled data (seeded: the same files every time)
 data: $(STAMP)

@@ -10,7 +10,8 @@ Every phase except "build" loads the project from data/fujian/ (built first if m
 Phases:
   build            build_fujian_project at 100 m into a temporary folder
   check            load + geoplan.targets.check(year=2025)
-  coverage         load + chunked coverage of the existing sites (n78 link budget)
+  coverage         load + chunked coverage of the existing sites (all operators, the bands each station
+                   carries, outdoor users; before issue 18 part B: n78 pooled)
   check+coverage   load + check + coverage in one process (targets: <= 60 s, <= 6 GB)
   coverage (dask)  load + the same coverage on a 2-worker dask LocalCluster (--dask)
   placement        load + place_sites(year=2025, engine="chunked"): every county to 30 per 10k
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -61,7 +63,9 @@ def _phase(name: str) -> dict[str, object]:
                        shortfall=rep.total.shortfall)
         if name in ("coverage", "check+coverage"):
             cov = chunked.coverage(proj)
-            out.update(populated_cells=cov.total.cells, coverage=cov.total.coverage)
+            out.update(populated_cells=cov.total.cells, coverage=cov.total.coverage,
+                       refers_to=f"{getattr(cov.total, 'network', 'n78 pooled')}, {cov.total.band}, "
+                                 f"{getattr(cov.total, 'users', 'outdoor')} users")
         if name == "coverage (dask)":
             from geoplan import distributed
 
@@ -128,7 +132,7 @@ def main() -> None:
         rows.append(row)
         print(f"{name}: {row['median_s']} s, {peak} GB", file=sys.stderr)
     report("fujian", rows, extra={"targets": {"check+coverage": {"max_s": TARGET_S, "max_gb": TARGET_GB}},
-                                  "platform": platform.platform()})
+                                  "platform": platform.platform(), "load_average": os.getloadavg()})
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 import geoplan as gp
-from geoplan import io, radio
+from geoplan import chunked, io, radio
+from geoplan.morphology import project_environment
 
 OUT = io.REPO_ROOT / "docs" / "radio-calibration.md"
 #: Published field / evaluation ranges of macro inter-site distance (m) by environment, with sources.
@@ -62,37 +62,22 @@ def _isd_section() -> tuple[str, float]:
 
 
 def _coverage_section() -> str:
+    """Coverage and capacity of the modelled existing network through the engine (geoplan.chunked.coverage)."""
     proj = gp.load_project()
-    raster = proj.population
-    dens = radio.neighbourhood_density(np.where(raster.valid, raster.values, np.nan), cell_m=abs(raster.transform.a))
     demand = proj.demand
-    env = radio.environment_from_density(np.nan_to_num(dens[demand.row, demand.col]))
-    sites = proj.metric("sites")
-    xy = np.column_stack([sites.geometry.x, sites.geometry.y])
-    bands = radio.parse_bands(sites["BANDS"])
     names = proj.district_names
     out = []
     for network in ("any", "cmcc", "ctcu", "cbn"):
         for indoor in (False, True):
-            r = radio.network_radii(sites["SITE_TYPE"], sites["NETWORK"], bands, network=network, indoor=indoor)
-            cov = np.zeros(len(demand), dtype=bool)
-            for e in range(len(radio.ENVIRONMENT_NAMES)):
-                cells = np.flatnonzero(env == e)
-                if not len(cells):
-                    continue
-                for rad in np.unique(r[:, e][r[:, e] > 0]):
-                    tree = cKDTree(xy[r[:, e] == rad])
-                    d, _ = tree.query(demand.xy[cells], k=1, distance_upper_bound=rad)
-                    cov[cells] |= np.isfinite(d)
-            w = demand.pop
-            by = np.bincount(demand.district, weights=w * cov, minlength=len(names)) / np.bincount(
-                demand.district, weights=w, minlength=len(names))
+            rep = chunked.coverage(proj, network=network, indoor=indoor, year=2025)
             row = {"network": network, "users": "indoor" if indoor else "outdoor",
-                   "city": f"{(w * cov).sum() / w.sum():.1%}"}
-            row.update({n: f"{v:.1%}" for n, v in zip(names, by, strict=True)})
+                   "city": f"{rep.total.coverage:.1%}"}
+            row.update({n: f"{v:.1%}" for n, v in zip(names, rep.table["coverage"], strict=True)})
+            row["capacity-limited cells (2025)"] = f"{rep.total.limited_cells:,}"
             out.append(row)
     per_km2 = np.bincount(proj.district_of("sites"), minlength=len(names)) / (
         np.bincount(demand.district, weights=demand.area_km2, minlength=len(names)))
+    env = project_environment(proj)[demand.row, demand.col]
     env_share = pd.Series(np.asarray(radio.ENVIRONMENT_NAMES)[env]).value_counts(normalize=True)
     return (_fmt(pd.DataFrame(out)) + "\n\nStations per populated km² by district: "
             + ", ".join(f"{n} {v:.1f}" for n, v in zip(names, per_km2, strict=True))
@@ -141,12 +126,17 @@ suburban model).
 Indoor systems serve the building they stand in (footprint radius) and outdoor users only within the 10 m
 leakage distance; they never reach as far as a dense-urban macro.
 
-## The modelled existing network of Xiamen
+## The modelled existing network of Xiamen (engine figures)
 
-Disc model over the 100 m demand cells with the receiving cell's environment (500 m neighbourhood density),
-each station serving its network on every band it carries that the network uses (中国广电 also on
-中国移动's 700 MHz stations); share of residents in covered cells. Binary per cell centre (the fractional
-cell shares of part B will move these by a few tenths of a per cent).
+Computed by the placement engine (`geoplan.chunked.coverage`, equal bit for bit to the in-memory engine's
+`planning_context(...).share0`): 100 m demand cells with the receiving cell's environment (500 m
+neighbourhood density), each station serving its network on every band it carries that the network uses
+(中国广电 also on 中国移动's 700 MHz stations), **covered share of each cell** (exact disc-square area,
+``min(1, Σ a_ij)``); population-weighted. Network `any` = all operators (a resident is covered when any
+station reaches them), `cmcc` 中国移动, `ctcu` 中国电信/中国联通 (one shared grid), `cbn` 中国广电. Capacity:
+busy-hour demand of 2025 (75 % 5G users × 15.2 GB/month × 8 % in the busy hour, × the network's user share)
+shared among the covering stations by their shares of each cell, against 70 % of each station's capacity on the
+bands it serves the network on (`geoplan.capacity`).
 
 {_coverage_section()}"""
     io.write_text(text, OUT, what="calibration report")

@@ -30,6 +30,7 @@ from geoplan.placement import evaluate_sites, place_sites, planning_context  # n
 from geoplan.webmap import asset_urls_in_html, base_map, plan_layers, use_local_assets  # noqa: E402
 from geoplan.webmap.map import PointData, district_class, districts_geojson  # noqa: E402
 from geoplan.webmap.overlay import (  # noqa: E402
+    MAP_COVERED_SHARE,
     NODATA,
     classify,
     coverage_grid,
@@ -304,14 +305,16 @@ def test_coverage_grid_codes_existing_and_new(tiny):
     d = tiny.demand
     grid0 = coverage_grid(ctx, [])
     codes0 = grid0.values[d.row, d.col]
-    assert np.array_equal(codes0 == 1, ctx.covered0) and not (codes0 == 2).any()
+    before = ctx.share0 >= MAP_COVERED_SHARE  # a cell is drawn covered when at least half of it is
+    assert np.array_equal(codes0 == 1, before) and not (codes0 == 2).any()
     every = np.arange(ctx.coverage.shape[1])
     codes = coverage_grid(ctx, every).values[d.row, d.col]
     new = codes == 2
-    assert np.array_equal(codes == 1, ctx.covered0)
+    assert np.array_equal(codes == 1, before)
     from geoplan import coverage as cov
 
-    assert np.array_equal(new, cov.covered(ctx.coverage) & ~ctx.covered0)
+    after = cov.covered_share(ctx.coverage, every, base=ctx.share0) >= MAP_COVERED_SHARE
+    assert np.array_equal(new, after & ~before)
     # unpopulated cells are nodata, and the overlay is a PNG
     assert (grid0.values == NODATA).sum() == grid0.values.size - len(d.pop)
     assert coverage_overlay(grid0).png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -319,8 +322,10 @@ def test_coverage_grid_codes_existing_and_new(tiny):
     lon, lat = Transformer.from_crs(tiny.metric_crs, 4490, always_xy=True).transform(d.x[:1], d.y[:1])
     drawn = coverage_grid(ctx, [], drawn_lonlat=np.column_stack([lon, lat]),
                           drawn_radius_m=[150.0]).values[d.row, d.col]
-    near = np.hypot(d.x - d.x[0], d.y - d.y[0]) <= 150.0
-    assert np.array_equal(drawn >= 1, ctx.covered0 | near)
+    from geoplan.radio import disc_square_share
+
+    share = np.minimum(1.0, ctx.share0 + disc_square_share(d.x - d.x[0], d.y - d.y[0], 150.0, side_m=100.0))
+    assert np.array_equal(drawn >= 1, share >= MAP_COVERED_SHARE) and (drawn[0] >= 1)
 
 
 def test_population_overlay_and_layers(tiny):

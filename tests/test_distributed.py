@@ -49,7 +49,7 @@ def test_zonal_sums_and_coverage_identical(proj, client):
     pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
     assert a.total == b.total
     for x, y in zip(a.counties, b.counties, strict=True):
-        np.testing.assert_array_equal(x.covered, y.covered)
+        np.testing.assert_array_equal(x.share, y.share)
         np.testing.assert_array_equal(x.rows, y.rows)
     assert 0 < a.total.coverage < 1  # a real test: some cells covered, some not
 
