@@ -355,7 +355,9 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown) -> None:
     c3.metric("Districts meeting target", f"{s.districts_meeting_target} / {s.districts}")
     c4.metric("Residents covered", _pct(s.coverage_after),
               f"{100 * (s.coverage_after - s.coverage_before):+.1f} pts vs today"
-              if s.coverage_before is not None and s.coverage_after is not None else None)
+              if s.coverage_before is not None and s.coverage_after is not None else None,
+              help=f"Coverage of {coverage_label(c.settings.network, c.settings.band, c.settings.users)}: "
+                   "covered share of each 100 m cell, radius of the cell served.")
     st.caption(shown.mode)
 
 
