@@ -9,7 +9,6 @@ output behind.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import shutil
@@ -35,6 +34,7 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
+from . import _gdal
 from .errors import ConfigError, Problem, ReadError, ValidationError, WriteError
 
 __all__ = [
@@ -630,7 +630,7 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
             with stage.open("rb+") as fh:  # written without per-transaction syncs: sync once, whole
                 os.fsync(fh.fileno())
         elif fmt == "gdb":
-            aliases_written = _gdal_write_aliases(stage, layers)
+            aliases_written = _gdal.write_aliases(stage, {ly.name: ly.aliases for ly in layers})
             if not aliases_written and any(ly.aliases for ly in layers):
                 warnings_.append("field aliases could not be written into the FileGDB (GDAL's C library was "
                                  "not found); they are listed in the geoplan_metadata table")
@@ -796,132 +796,27 @@ def _gpkg_write_data_columns(gpkg: Path, layers: list[OutLayer]) -> None:
         con.close()
 
 
-# --- GDAL's C API through ctypes, for field aliases pyogrio does not expose -------------------------
-
-_ALTER_ALTERNATIVE_NAME_FLAG = 0x80
-_GDAL_OF_UPDATE = 0x01
-_GDAL_OF_VECTOR = 0x04
-
-
-@functools.cache
-def _gdal_c() -> Any:
-    """The GDAL library pyogrio runs on, with the few functions geoplan calls; ``None`` if not found."""
-    import ctypes
-    import ctypes.util
-
-    here = Path(pyogrio.__file__).resolve().parent
-    cands = sorted(here.parent.glob("pyogrio.libs/libgdal*")) + sorted(here.glob(".dylibs/libgdal*"))
-    found = ctypes.util.find_library("gdal")
-    paths = [str(c) for c in cands] + ([found] if found else [])
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-            lib.GDALVersionInfo.restype = ctypes.c_char_p
-            lib.GDALVersionInfo.argtypes = [ctypes.c_char_p]
-            if int(lib.GDALVersionInfo(b"VERSION_NUM")) < 3070000:
-                continue
-        except (OSError, AttributeError, ValueError):
-            continue
-        vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
-        sigs: dict[str, tuple[Any, list[Any]]] = {
-            "GDALAllRegister": (None, []),
-            "GDALOpenEx": (vp, [cp, ctypes.c_uint, vp, vp, vp]),
-            "GDALClose": (ci, [vp]),
-            "GDALDatasetGetLayerByName": (vp, [vp, cp]),
-            "OGR_L_GetLayerDefn": (vp, [vp]),
-            "OGR_L_AlterFieldDefn": (ci, [vp, ci, vp, ci]),
-            "OGR_FD_GetFieldCount": (ci, [vp]),
-            "OGR_FD_GetFieldDefn": (vp, [vp, ci]),
-            "OGR_FD_GetFieldIndex": (ci, [vp, cp]),
-            "OGR_Fld_Create": (vp, [cp, ci]),
-            "OGR_Fld_Destroy": (None, [vp]),
-            "OGR_Fld_GetNameRef": (cp, [vp]),
-            "OGR_Fld_GetType": (ci, [vp]),
-            "OGR_Fld_GetSubType": (ci, [vp]),
-            "OGR_Fld_SetSubType": (None, [vp, ci]),
-            "OGR_Fld_GetAlternativeNameRef": (cp, [vp]),
-            "OGR_Fld_SetAlternativeName": (None, [vp, cp]),
-        }
-        try:
-            for fn, (res, args) in sigs.items():
-                f = getattr(lib, fn)
-                f.restype, f.argtypes = res, args
-        except AttributeError:
-            continue
-        lib.GDALAllRegister()
-        return lib
-    return None
-
-
-def _gdal_write_aliases(dest: Path, layers: list[OutLayer]) -> bool:
-    """Set field alternative names (aliases) with GDAL's ``OGR_L_AlterFieldDefn``."""
-    lib = _gdal_c()
-    if lib is None:
-        return False
-    ds = lib.GDALOpenEx(str(dest).encode(), _GDAL_OF_VECTOR | _GDAL_OF_UPDATE, None, None, None)
-    if not ds:
-        return False
-    try:
-        for ly in layers:
-            lyr = lib.GDALDatasetGetLayerByName(ds, ly.name.encode())
-            if not lyr:
-                raise WriteError(f"layer {ly.name} vanished from {dest.name} while writing aliases")
-            defn = lib.OGR_L_GetLayerDefn(lyr)
-            for col, alias in ly.aliases.items():
-                i = lib.OGR_FD_GetFieldIndex(defn, col.encode())
-                if i < 0:
-                    continue
-                old = lib.OGR_FD_GetFieldDefn(defn, i)
-                fld = lib.OGR_Fld_Create(col.encode(), lib.OGR_Fld_GetType(old))
-                try:
-                    lib.OGR_Fld_SetSubType(fld, lib.OGR_Fld_GetSubType(old))
-                    lib.OGR_Fld_SetAlternativeName(fld, alias.encode())
-                    if lib.OGR_L_AlterFieldDefn(lyr, i, fld, _ALTER_ALTERNATIVE_NAME_FLAG) != 0:
-                        raise WriteError(f"GDAL refused the alias of field {col} in layer {ly.name}")
-                finally:
-                    lib.OGR_Fld_Destroy(fld)
-    finally:
-        lib.GDALClose(ds)
-    return True
-
-
 def read_field_aliases(path: str | os.PathLike[str], *, sublayer: str) -> dict[str, str]:
     """Field aliases (GDAL alternative names) of layer ``sublayer`` of a GeoPackage or FileGDB.
 
-    Read through GDAL, as QGIS and ArcGIS see them; a GeoPackage is read from its
-    ``gpkg_data_columns`` table directly when GDAL's C library is not reachable.
-    Fields without an alias are left out.
+    Read through GDAL (:mod:`geoplan._gdal`), as QGIS and ArcGIS see them; a GeoPackage
+    is read from its ``gpkg_data_columns`` table directly when GDAL's C library is not
+    reachable. Fields without an alias are left out.
     """
     p = Path(path)
     if not p.exists():
         raise _missing(p, sublayer)
-    lib = _gdal_c()
-    if lib is None:
-        if p.suffix.lower() != ".gpkg":
-            raise ReadError(f"cannot read field aliases of {p}: GDAL's C library was not found")
-        con = sqlite3.connect(p)
-        try:
-            return {c: n for c, n in con.execute("SELECT column_name, name FROM gpkg_data_columns "
-                                                 "WHERE table_name = ? AND name IS NOT NULL", (sublayer,))}
-        finally:
-            con.close()
-    ds = lib.GDALOpenEx(str(p).encode(), _GDAL_OF_VECTOR, None, None, None)
-    if not ds:
-        raise ReadError(f"cannot open {p} to read field aliases")
+    aliases = _gdal.read_aliases(p, sublayer=sublayer)
+    if aliases is not None:
+        return aliases
+    if p.suffix.lower() != ".gpkg":
+        raise ReadError(f"cannot read field aliases of {p}: GDAL's C library was not found")
+    con = sqlite3.connect(p)
     try:
-        lyr = lib.GDALDatasetGetLayerByName(ds, sublayer.encode())
-        if not lyr:
-            raise ReadError(f"{p} has no layer {sublayer!r}")
-        defn = lib.OGR_L_GetLayerDefn(lyr)
-        out: dict[str, str] = {}
-        for i in range(lib.OGR_FD_GetFieldCount(defn)):
-            fld = lib.OGR_FD_GetFieldDefn(defn, i)
-            alt = lib.OGR_Fld_GetAlternativeNameRef(fld)
-            if alt:
-                out[lib.OGR_Fld_GetNameRef(fld).decode()] = alt.decode()
-        return out
+        return {c: n for c, n in con.execute("SELECT column_name, name FROM gpkg_data_columns "
+                                             "WHERE table_name = ? AND name IS NOT NULL", (sublayer,))}
     finally:
-        lib.GDALClose(ds)
+        con.close()
 
 
 @contextlib.contextmanager
