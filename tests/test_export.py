@@ -131,7 +131,7 @@ def test_round_trip_every_format(proj, tmp_path, name, to, kw):
     else:
         assert not rep.aliases_in_format
         fields = list(csv.reader(stdio.StringIO(sidecar(rep, "XZQ.fields.csv").decode("utf-8-sig"))))
-        assert fields[0] == ["short_name", "full_name", "alias"] and ["BSM", "BSM", "标识码"] in fields
+        assert fields[0] == ["short_name", "full_name", "alias", "domain"] and ["BSM", "BSM", "标识码", ""] in fields
         doc = json.loads(sidecar(rep, io.EXPORT_MARKER))
         assert doc["schema"] == export.SCHEMA and [r["layer"] for r in doc["layers"]][-1] == "FGWG"
         assert doc["layers"][2]["modelled"] is True and doc["layers"][0]["modelled"] is False
@@ -209,7 +209,7 @@ def test_shapefile_names_are_short_unique_and_mapped(proj, tmp_path):
     back = read_back(rep, "sites")
     assert back["populati_1"].tolist() == [2.0] * len(sites) and back["覆盖人口每"].eq(3.0).all()
     rows = list(csv.reader(stdio.StringIO(sidecar(rep, "JZ5G.fields.csv").decode("utf-8-sig"))))
-    assert ["populati_1", "population_2030", ""] in rows
+    assert ["populati_1", "population_2030", "", ""] in rows
     assert export.shapefile_names(["覆盖人口每平方公里"], encoding="UTF-8") == {"覆盖人口每平方公里": "覆盖人"}
 
 
@@ -245,7 +245,7 @@ def test_reexport_replaces_own_outputs_only(proj, tmp_path):
     export.export_project(proj, gdb)
     export.export_project(proj, gdb, crs=4548)
     assert pyogrio.read_info(gdb, layer="JZ5G")["crs"] == "EPSG:4548"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o_shp"]  # no temporary folders left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o.metadata.xml", "o_shp"]  # no temporary folders left
 
 
 def test_validation_problems_of_all_layers_at_once(proj, tmp_path):
@@ -318,7 +318,8 @@ def test_scenario_planned_sites_are_exported(proj, tmp_path):
     assert json.loads(m.loc["planned_sites", "PARAMETERS"])["total"] == 50
 
 
-@pytest.mark.parametrize("fmt, names", [("gpkg", ["p.gpkg", "p_FGWG.tif"]), ("gdb", ["p.gdb.zip", "p_FGWG.tif"]),
+@pytest.mark.parametrize("fmt, names", [("gpkg", ["p.gpkg", "p.metadata.xml", "p_FGWG.tif"]),
+                                        ("gdb", ["p.gdb.zip", "p.metadata.xml", "p_FGWG.tif"]),
                                         ("shp", ["p_shp.zip"])])
 def test_export_files_in_memory_match_a_written_delivery(proj, tmp_path, fmt, names):
     files = export.export_files(proj, stem="p", format=fmt, extra_layers=extra_layers(), year=2025)
@@ -328,7 +329,8 @@ def test_export_files_in_memory_match_a_written_delivery(proj, tmp_path, fmt, na
         (tmp_path / "p.gpkg").write_bytes(data["p.gpkg"])
         d = pyogrio.read_dataframe(tmp_path / "p.gpkg", layer="XZQ")
         assert d["STATIONS"].tolist() == [23, 20] and d["PLANNED"].tolist() == [3, 0]
-        assert files[0][2] == "application/geopackage+sqlite3" and files[1][2] == "image/tiff"
+        assert files[0][2] == "application/geopackage+sqlite3" and files[2][2] == "image/tiff"
+        assert files[1][2] == "application/xml"
     else:
         with zipfile.ZipFile(stdio.BytesIO(data[names[0]])) as zf:
             listed = zf.namelist()
