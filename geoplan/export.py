@@ -70,6 +70,7 @@ from .io import FieldDomain, OutLayer, Raster
 from .layers import FieldSpec, LayerSpec, layer_spec
 from .metadata import metadata_json, metadata_table, metadata_xml, relative_source, relative_text
 from .onemap import AREA_FIELD, ONEMAP_FIELDS, CodedDomain, LayerNames, OneMap, default_onemap, load_mapping
+from .planfile import PlanFile, with_build_year
 from .project import Project, points_in_districts
 
 __all__ = [
@@ -87,7 +88,6 @@ __all__ = [
     "infer_format",
     "shapefile_names",
     "ellipsoidal_area_m2",
-    "with_build_year",
     "project_mapping",
 ]
 
@@ -386,7 +386,7 @@ def _field_specs(spec: LayerSpec) -> dict[str, FieldSpec]:
     out = {f.name: f for f in ONEMAP_FIELDS}
     for f in spec.fields:
         out.setdefault(f.name, f)
-    for f in RESULT_FIELDS:
+    for f in (*RESULT_FIELDS, AREA_FIELD):
         out.setdefault(f.name, f)
     return out
 
@@ -1011,23 +1011,6 @@ def _district_results(proj: Project, planned: Any, *, year: int, plan: str | Non
     return d, how
 
 
-def with_build_year(planned: gpd.GeoDataFrame, year: int) -> gpd.GeoDataFrame:
-    """Planned sites with ``BUILD_YEAR``: the plan's phases where given, else the target ``year``.
-
-    Examples
-    --------
-    >>> from shapely.geometry import Point
-    >>> p = gpd.GeoDataFrame({"BUILD_YEAR": [2024, None]}, geometry=[Point(0, 0)] * 2, crs=4490)
-    >>> with_build_year(p, 2025)["BUILD_YEAR"].tolist()
-    [2024, 2025]
-    """
-    out = planned.copy()
-    given = pd.to_numeric(out["BUILD_YEAR"], errors="coerce") if "BUILD_YEAR" in out.columns else \
-        pd.Series(np.nan, index=out.index)
-    out["BUILD_YEAR"] = given.fillna(year).astype(np.int64)
-    return out
-
-
 def project_mapping(proj: Project) -> Path | None:
     """The mapping file a project names (``[onemap] mapping = "..."``, relative to the project file), if any."""
     if proj.source is None:
@@ -1055,7 +1038,8 @@ def _source_metadata(proj: Project, layers: Mapping[str, Any], extra: Mapping[st
 
 def export_project(proj: Project, path: str | os.PathLike[str], *,
                    extra_layers: Mapping[str, gpd.GeoDataFrame | Raster | pd.DataFrame] | None = None,
-                   year: int = 2025, plan: str | None = None, population_year: int | None = None,
+                   plan_file: PlanFile | None = None, year: int | None = None, plan: str | None = None,
+                   population_year: int | None = None,
                    format: str | None = None, crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8",
                    zone_prefix: bool = False, metadata: Mapping[str, Mapping[str, Any]] | None = None,
                    mapping: str | os.PathLike[str] | OneMap | None = None, producer: str | None = None,
@@ -1077,8 +1061,13 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
     extra_layers : mapping, optional
         Further layers by key (``planned_sites``, ``edge_dc``, ``car_parks``,
         ``coverage`` as a Raster, ``density`` as a DataFrame ...); they replace project
-        layers of the same key. A plan file's layers (:attr:`geoplan.planfile.PlanFile.layers`).
-    year, plan, population_year
+        layers of the same key.
+    plan_file : PlanFile, optional
+        A plan (:func:`geoplan.planfile.read_plan`): its layers and how they were made go
+        in (``extra_layers`` and ``metadata`` given here win); it must have been made on ``proj``.
+    year : int, optional
+        Target year of the density results (default: the plan file's, else 2025).
+    plan, population_year
         Passed to :func:`geoplan.targets.check`.
     format, crs, encoding, zone_prefix
         Passed to :func:`write`.
@@ -1092,7 +1081,15 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
     title : str, optional
         Name of the dataset in the metadata (default: project name and year).
     """
-    extra = dict(extra_layers or {})
+    extra: dict[str, Any] = {}
+    given_meta: dict[str, dict[str, Any]] = {}
+    if plan_file is not None:
+        plan_file.check_project(proj)
+        extra.update(plan_file.layers)
+        given_meta.update({k: dict(v) for k, v in plan_file.metadata.items()})
+        year = year if year is not None else plan_file.year
+    year = year if year is not None else 2025
+    extra.update(extra_layers or {})
     if isinstance(extra.get("planned_sites"), gpd.GeoDataFrame):
         extra["planned_sites"] = with_build_year(extra["planned_sites"], year)
     d, how = _district_results(proj, extra.get("planned_sites"), year=year, plan=plan,
@@ -1101,7 +1098,7 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
     meta = _source_metadata(proj, layers, extra)
     plan_info = how.pop("_plan")
     meta["districts"].update(how)
-    for key, m in (metadata or {}).items():
+    for key, m in [*given_meta.items(), *(metadata or {}).items()]:
         meta.setdefault(key, {}).update(m)
     om = mapping if isinstance(mapping, OneMap) else load_mapping(mapping if mapping is not None
                                                                   else project_mapping(proj))
