@@ -73,6 +73,9 @@ __all__ = [
     "read_outputs",
     "read_csv",
     "write_text",
+    "write_bytes",
+    "CJK_FONT_ENV",
+    "cjk_font",
     "read_plan_data",
     "list_plan_files",
     "read_layer_specs",
@@ -1002,6 +1005,56 @@ def write_text(text: str, path: str | os.PathLike[str], *, what: str = "output")
     with atomic_path(path, layer=what) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def write_bytes(data: bytes, path: str | os.PathLike[str], *, what: str = "output") -> Path:
+    """Write a binary file atomically (a PDF report ...)."""
+    with atomic_path(path, layer=what) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+#: Environment variable naming a CJK font file for the report (``.ttc``, ``.otf``, ``.ttf``).
+CJK_FONT_ENV = "GEOPLAN_CJK_FONT"
+#: Where CJK fonts usually are: Debian/Ubuntu fonts-noto-cjk, Fedora/Arch, macOS, Windows.
+_CJK_FONT_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+
+
+def cjk_font() -> tuple[str, Path]:
+    """Register a font with Chinese glyphs with matplotlib; its family name and file.
+
+    ``$GEOPLAN_CJK_FONT`` when set, else Noto Sans CJK (Debian's ``fonts-noto-cjk``)
+    or another usual CJK font of the system.
+
+    Raises
+    ------
+    ConfigError
+        No CJK font was found (charts would show boxes instead of Chinese).
+    """
+    from matplotlib import font_manager
+
+    env = os.environ.get(CJK_FONT_ENV)
+    cands = [Path(env)] if env else [Path(p) for p in _CJK_FONT_FILES]
+    for path in cands:
+        if path.is_file():
+            if path not in {Path(f.fname) for f in font_manager.fontManager.ttflist}:
+                font_manager.fontManager.addfont(str(path))
+            added = [f for f in font_manager.fontManager.ttflist if Path(f.fname) == path]
+            names = sorted({f.name for f in added}, key=lambda n: (not n.endswith(" SC"), "Mono" in n, n))
+            if names:
+                return names[0], path
+    where = f"{CJK_FONT_ENV}={env}" if env else ", ".join(_CJK_FONT_FILES[:2])
+    raise ConfigError(f"no font with Chinese glyphs was found ({where}); the report's Chinese text would show as "
+                      "boxes. Fix: install Noto Sans CJK (Debian/Ubuntu: apt-get install fonts-noto-cjk) or set "
+                      f"{CJK_FONT_ENV} to a .ttc/.otf/.ttf file with Chinese glyphs")
 
 
 def read_csv(path: str | os.PathLike[str], *, what: str = "table", **kwargs: Any) -> pd.DataFrame:

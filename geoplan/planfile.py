@@ -233,7 +233,7 @@ def sites_plan(proj: Project, res: PlanResult, *, context: PlanningContext | Non
     s = res.summary
     params: dict[str, Any] = {"total": total, "year": s.year, "method": s.method, "engine": s.engine,
                               **res.settings.to_dict(), "time_limit_s": time_limit_s, "status": s.status,
-                              "gap": s.gap, "candidates": s.candidates, "candidates_modelled": s.candidates_modelled,
+                              "gap": s.gap, "candidate_sites": s.candidates, "candidates_modelled": s.candidates_modelled,
                               "users": s.users, "budget_new": s.budget_new}
     grid = None
     note = ""
