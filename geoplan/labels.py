@@ -101,7 +101,8 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_float_dtype(col) and name not in _DECIMALS and not is_share(name) and _whole(col):
             out[c] = col.round().astype("Int64")
         elif pd.api.types.is_float_dtype(col):
-            out[c] = col.round(_DECIMALS.get(name, 4 if is_share(name) else 2))
+            places = _DECIMALS.get(name, 4 if is_share(name) else 2)
+            out[c] = col.round(places).astype("Int64") if places == 0 else col.round(places)
     return out
 
 

@@ -100,6 +100,9 @@ def parse_mix(text: str | None) -> tuple[float, float, float] | None:
 def csv_text(frame: pd.DataFrame, *, lang: Lang = Lang.en) -> str:
     """A table as CSV for spreadsheets: UTF-8 with a BOM (Excel shows the Chinese), tidy numbers, headers in ``lang``."""
     out = labels.tidy(frame)
+    if lang is Lang.zh:
+        out = out.apply(lambda col: col.map(lambda v: {True: "是", False: "否"}.get(v, v) if isinstance(v, bool) else v)
+                        if col.dtype == object or pd.api.types.is_bool_dtype(col) else col)
     out.columns = labels.headers(out.columns, lang=lang.value)
     return "\ufeff" + out.to_csv(index=False)
 
