@@ -62,7 +62,6 @@ __all__ = [
     "list_layers",
     "read_table",
     "read_gpkg_raster",
-    "read_package_toml",
     "read_raster",
     "write_raster",
     "RasterWriter",
@@ -946,14 +945,6 @@ def read_gpkg_raster(path: str | os.PathLike[str], *, table: str, name: str | No
             return Raster(values=values, transform=src.transform, crs=crs, nodata=src.nodata, name=name or table)
     except RasterioIOError as exc:
         raise ReadError(f"cannot read raster table {table!r} of {path}: {exc}") from exc
-
-
-def read_package_toml(name: str) -> dict[str, Any]:
-    """Read a TOML file shipped inside the ``geoplan`` package (e.g. ``"onemap.toml"``)."""
-    res = resources.files("geoplan") / name
-    if not res.is_file():
-        raise ReadError(f"{name} is missing from geoplan's installation. Fix: reinstall geoplan")
-    return tomllib.loads(res.read_text(encoding="utf-8"))
 
 
 @contextlib.contextmanager

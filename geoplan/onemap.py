@@ -187,7 +187,7 @@ def _domain(key: str, raw: Mapping[str, Any], where: str) -> CodedDomain:
 @functools.cache
 def default_onemap() -> OneMap:
     """geoplan's own names and codes: the layer specs and ``geoplan/onemap.toml``."""
-    raw = io.read_package_toml("onemap.toml")
+    raw = io.read_package_toml("geoplan", "onemap.toml")
     domains = tuple(_domain(k, v, "geoplan/onemap.toml") for k, v in raw.get("domains", {}).items())
     return OneMap(layers={}, domains=domains)
 
