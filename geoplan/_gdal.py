@@ -131,13 +131,15 @@ def write_aliases(dest: Path, aliases: dict[str, dict[str, str]]) -> bool:
             if not lyr:
                 raise WriteError(f"layer {name} vanished from {dest.name} while writing aliases")
             for col, alias in fields.items():
-                _alter_alias(lib, lyr, col, alias, layer=name)
+                _alter_field(lib, lyr, col, flag=_ALTER_ALTERNATIVE_NAME_FLAG, set_value="OGR_Fld_SetAlternativeName",
+                             value=alias, layer=name)
     finally:
         lib.GDALClose(ds)
     return True
 
 
-def _alter_alias(lib: Any, lyr: Any, col: str, alias: str, *, layer: str) -> None:
+def _alter_field(lib: Any, lyr: Any, col: str, *, flag: int, set_value: str, value: str, layer: str) -> None:
+    """Change one property of field ``col`` (its alias or its domain) with ``OGR_L_AlterFieldDefn``."""
     defn = lib.OGR_L_GetLayerDefn(lyr)
     i = lib.OGR_FD_GetFieldIndex(defn, col.encode())
     if i < 0:
@@ -146,9 +148,9 @@ def _alter_alias(lib: Any, lyr: Any, col: str, alias: str, *, layer: str) -> Non
     fld = lib.OGR_Fld_Create(col.encode(), lib.OGR_Fld_GetType(old))
     try:
         lib.OGR_Fld_SetSubType(fld, lib.OGR_Fld_GetSubType(old))
-        lib.OGR_Fld_SetAlternativeName(fld, alias.encode())
-        if lib.OGR_L_AlterFieldDefn(lyr, i, fld, _ALTER_ALTERNATIVE_NAME_FLAG) != 0:
-            raise WriteError(f"GDAL refused the alias of field {col} in layer {layer}")
+        getattr(lib, set_value)(fld, value.encode())
+        if lib.OGR_L_AlterFieldDefn(lyr, i, fld, flag) != 0:
+            raise WriteError(f"GDAL refused {value!r} for field {col} of layer {layer} ({set_value})")
     finally:
         lib.OGR_Fld_Destroy(fld)
 
@@ -168,19 +170,24 @@ def read_aliases(path: Path, *, sublayer: str) -> dict[str, str] | None:
     if not ds:
         raise ReadError(f"cannot open {path} to read field aliases")
     try:
-        lyr = lib.GDALDatasetGetLayerByName(ds, sublayer.encode())
-        if not lyr:
-            raise ReadError(f"{path} has no layer {sublayer!r}")
-        defn = lib.OGR_L_GetLayerDefn(lyr)
-        out: dict[str, str] = {}
-        for i in range(lib.OGR_FD_GetFieldCount(defn)):
-            fld = lib.OGR_FD_GetFieldDefn(defn, i)
-            alt = lib.OGR_Fld_GetAlternativeNameRef(fld)
-            if alt:
-                out[lib.OGR_Fld_GetNameRef(fld).decode()] = alt.decode()
-        return out
+        return _field_values(lib, ds, path, sublayer, "OGR_Fld_GetAlternativeNameRef")
     finally:
         lib.GDALClose(ds)
+
+
+def _field_values(lib: Any, ds: Any, path: Path, sublayer: str, getter: str) -> dict[str, str]:
+    """Field name → a text property (alias, domain name) of the fields of layer ``sublayer`` that have one."""
+    lyr = lib.GDALDatasetGetLayerByName(ds, sublayer.encode())
+    if not lyr:
+        raise ReadError(f"{path} has no layer {sublayer!r}")
+    defn = lib.OGR_L_GetLayerDefn(lyr)
+    out: dict[str, str] = {}
+    for i in range(lib.OGR_FD_GetFieldCount(defn)):
+        fld = lib.OGR_FD_GetFieldDefn(defn, i)
+        value = getattr(lib, getter)(fld)
+        if value:
+            out[lib.OGR_Fld_GetNameRef(fld).decode()] = value.decode()
+    return out
 
 
 # --- coded-value field domains ----------------------------------------------------------------------
@@ -251,7 +258,8 @@ def write_domains(dest: Path, domains: Sequence[Domain], fields: Mapping[str, Ma
             if not lyr:
                 raise WriteError(f"layer {layer} vanished from {dest.name} while writing domains")
             for col, name in cols.items():
-                _alter_domain(lib, lyr, col, name, layer=layer)
+                _alter_field(lib, lyr, col, flag=_ALTER_DOMAIN_FLAG, set_value="OGR_Fld_SetDomainName", value=name,
+                             layer=layer)
     finally:
         lib.GDALClose(ds)
     return True
@@ -274,22 +282,6 @@ def _add_domain(lib: Any, ds: Any, dom: Domain) -> None:
             raise WriteError(f"GDAL refused the domain {dom.name}: {why}")
     finally:
         lib.OGR_FldDomain_Destroy(h)
-
-
-def _alter_domain(lib: Any, lyr: Any, col: str, name: str, *, layer: str) -> None:
-    defn = lib.OGR_L_GetLayerDefn(lyr)
-    i = lib.OGR_FD_GetFieldIndex(defn, col.encode())
-    if i < 0:
-        return
-    old = lib.OGR_FD_GetFieldDefn(defn, i)
-    fld = lib.OGR_Fld_Create(col.encode(), lib.OGR_Fld_GetType(old))
-    try:
-        lib.OGR_Fld_SetSubType(fld, lib.OGR_Fld_GetSubType(old))
-        lib.OGR_Fld_SetDomainName(fld, name.encode())
-        if lib.OGR_L_AlterFieldDefn(lyr, i, fld, _ALTER_DOMAIN_FLAG) != 0:
-            raise WriteError(f"GDAL refused domain {name} on field {col} of layer {layer}")
-    finally:
-        lib.OGR_Fld_Destroy(fld)
 
 
 def read_domains(path: Path, *, sublayer: str | None = None) -> tuple[dict[str, Domain], dict[str, str]] | None:
@@ -319,17 +311,7 @@ def read_domains(path: Path, *, sublayer: str | None = None) -> tuple[dict[str, 
             dom = _read_domain(lib, lib.GDALDatasetGetFieldDomain(ds, name.encode()), name)
             if dom is not None:
                 domains[name] = dom
-        used: dict[str, str] = {}
-        if sublayer is not None:
-            lyr = lib.GDALDatasetGetLayerByName(ds, sublayer.encode())
-            if not lyr:
-                raise ReadError(f"{path} has no layer {sublayer!r}")
-            defn = lib.OGR_L_GetLayerDefn(lyr)
-            for i in range(lib.OGR_FD_GetFieldCount(defn)):
-                fld = lib.OGR_FD_GetFieldDefn(defn, i)
-                dname = lib.OGR_Fld_GetDomainName(fld)
-                if dname:
-                    used[lib.OGR_Fld_GetNameRef(fld).decode()] = dname.decode()
+        used = {} if sublayer is None else _field_values(lib, ds, path, sublayer, "OGR_Fld_GetDomainName")
         return domains, used
     finally:
         lib.GDALClose(ds)
