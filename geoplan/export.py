@@ -692,7 +692,7 @@ def ellipsoidal_area_m2(geometry: gpd.GeoSeries) -> np.ndarray:
     --------
     >>> from shapely.geometry import box
     >>> a = ellipsoidal_area_m2(gpd.GeoSeries([box(118.0, 24.0, 118.01, 24.01)], crs=4490))
-    >>> 1_000_000 < a[0] < 1_150_000  # about 1.02 km x 1.11 km
+    >>> bool(1_000_000 < a[0] < 1_150_000)  # about 1.02 km x 1.11 km
     True
     """
     geod = CRS.from_epsg(GEOGRAPHIC_EPSG).get_geod()
