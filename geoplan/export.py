@@ -39,7 +39,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +73,7 @@ __all__ = [
     "export_files",
     "resolve_crs",
     "infer_format",
+    "check_destination",
     "shapefile_names",
 ]
 
@@ -486,7 +487,8 @@ def _version() -> str:
 def write(layers: Mapping[str, gpd.GeoDataFrame | Raster], path: str | os.PathLike[str], *,
           format: str | None = None, crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8",
           zone_prefix: bool = False, metadata: Mapping[str, Mapping[str, Any]] | None = None,
-          districts: gpd.GeoDataFrame | None = None, metric_crs: int | str | CRS | None = None) -> ExportReport:
+          districts: gpd.GeoDataFrame | None = None, metric_crs: int | str | CRS | None = None,
+          overwrite: bool = False, protect: Collection[str | os.PathLike[str]] = ()) -> ExportReport:
     """Write layers as a one-map delivery (GeoPackage, shapefiles, FileGDB or GeoJSON), atomically.
 
     Parameters
@@ -513,6 +515,11 @@ def write(layers: Mapping[str, gpd.GeoDataFrame | Raster], path: str | os.PathLi
         Districts for XZQDM/XZQMC of other layers' features (default: ``layers["districts"]``).
     metric_crs : CRS, optional
         CRS in which features are matched to districts (default: their Gauss-Krüger zone).
+    overwrite : bool
+        Replace an earlier output at ``path``: a file, or the files geoplan wrote in
+        an earlier delivery folder / FileGDB (others there are left alone).
+    protect : collection of path-like
+        Files never to write over (a project's inputs).
 
     Returns
     -------
@@ -553,6 +560,7 @@ def write(layers: Mapping[str, gpd.GeoDataFrame | Raster], path: str | os.PathLi
     if layout == "single" and rasters:
         raise ConfigError(f"{Path(path).name} holds one file but a raster is to be written too. "
                           "Fix: give a folder or a .zip")
+    io.check_output(path, layer="export", overwrite=overwrite, protect=protect, folder=layout in ("folder", "gdb"))
 
     # validate every layer against its spec, collecting every problem
     problems: list[Problem] = []
@@ -703,7 +711,8 @@ def write(layers: Mapping[str, gpd.GeoDataFrame | Raster], path: str | os.PathLi
     else:
         name = io.EXPORT_MARKER if layout in ("folder", "zip") else f"{stem}.geoplan.json"
         sidecars[name] = json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8")
-    written = io.write_dataset(path, out_layers, fmt=fmt, encoding=enc, sidecars=sidecars, rasters=tifs)
+    written = io.write_dataset(path, out_layers, fmt=fmt, encoding=enc, sidecars=sidecars, rasters=tifs,
+                               overwrite=overwrite, protect=protect)
     warnings.extend(written.warnings)
     for w in warnings:
         log.warning("export: %s", w)
@@ -749,7 +758,7 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
                    extra_layers: Mapping[str, gpd.GeoDataFrame | Raster] | None = None, year: int = 2025,
                    plan: str | None = None, population_year: int | None = None, format: str | None = None,
                    crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8", zone_prefix: bool = False,
-                   metadata: Mapping[str, Mapping[str, Any]] | None = None) -> ExportReport:
+                   metadata: Mapping[str, Mapping[str, Any]] | None = None, overwrite: bool = False) -> ExportReport:
     """Export a project: districts with their density-check results, its layers and ``extra_layers``.
 
     The districts carry ``POP`` and the result of :func:`geoplan.targets.check`
@@ -772,8 +781,13 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
         Passed to :func:`write`.
     metadata : mapping, optional
         Per layer key, how it was made (merged over what the project records).
+    overwrite : bool
+        Replace an earlier output (see :func:`write`); the project's own input
+        files are never written over.
     """
     from . import targets
+
+    check_destination(path, format=format, overwrite=overwrite, protect=proj.input_files)
 
     extra = dict(extra_layers or {})
     planned = extra.get("planned_sites")
@@ -814,7 +828,26 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
     for key, m in (metadata or {}).items():
         meta.setdefault(key, {}).update(m)
     return write(layers, path, format=format, crs=crs, encoding=encoding, zone_prefix=zone_prefix,
-                 metadata=meta, districts=proj.districts, metric_crs=proj.metric_crs)
+                 metadata=meta, districts=proj.districts, metric_crs=proj.metric_crs, overwrite=overwrite,
+                 protect=proj.input_files)
+
+
+def check_destination(path: str | os.PathLike[str], *, format: str | None = None, overwrite: bool = False,
+                      protect: Collection[str | os.PathLike[str]] = ()) -> None:
+    """Refuse an export destination before any work (format, name, and the write path's rules).
+
+    Raises
+    ------
+    ConfigError
+        The path does not fit the format.
+    WriteError
+        The destination is refused (exists without ``overwrite``, is a project input, a foreign folder ...).
+    """
+    fmt = infer_format(path, format)
+    suffix = Path(path).suffix.lower()
+    single = suffix in (".shp", ".geojson", ".json") and fmt in ("shp", "geojson")
+    layout = io.dataset_layout(path, fmt, n_layers=1 if single else 2)
+    io.check_output(path, layer="export", overwrite=overwrite, protect=protect, folder=layout in ("folder", "gdb"))
 
 
 _MIME = {".gpkg": "application/geopackage+sqlite3", ".zip": "application/zip", ".tif": "image/tiff",

@@ -83,7 +83,7 @@ def test_failed_export_keeps_the_previous_output(corpus: Path, tmp_path: Path):
     export.export_project(proj, out)
     data = out.read_bytes()
     with pytest.raises(gp.WriteError, match="GGTCC.*complex"):
-        export.export_project(proj, out, extra_layers=mc._complex_column(mc.good_layers()))
+        export.export_project(proj, out, extra_layers=mc._complex_column(mc.good_layers()), overwrite=True)
     assert out.read_bytes() == data
     assert _tree(tmp_path) == ["out.gpkg"]
 

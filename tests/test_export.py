@@ -221,7 +221,7 @@ def test_single_layer_files_and_gbk_text(tmp_path):
     raw = (tmp_path / "parks.dbf").read_bytes()
     assert "软件园二期停车场".encode("gbk") in raw  # really GBK on disk
     assert pyogrio.read_dataframe(tmp_path / "parks.shp")["NAME"].tolist()[0] == "软件园二期停车场"
-    rep = export.write({"car_parks": parks}, tmp_path / "parks.geojson")
+    rep = export.write({"car_parks": parks}, tmp_path / "parks.geojson", overwrite=True)  # same-named sidecars
     text = (tmp_path / "parks.geojson").read_text(encoding="utf-8")
     assert "软件园二期停车场" in text and "EPSG::4490" in text
     assert rep.layer("car_parks").features == 3 and "no districts" in rep.warnings[0]
@@ -239,11 +239,11 @@ def test_reexport_replaces_own_outputs_only(proj, tmp_path):
     out = tmp_path / "o_shp"
     export.export_project(proj, out, format="shp", extra_layers={"edge_dc": extra_layers()["edge_dc"]})
     assert (out / "BYSJZX.shp").exists()
-    export.export_project(proj, out, format="shp")
+    export.export_project(proj, out, format="shp", overwrite=True)
     assert not (out / "BYSJZX.shp").exists() and (out / "JZ5G.shp").exists()  # stale layer gone
     gdb = tmp_path / "o.gdb"
     export.export_project(proj, gdb)
-    export.export_project(proj, gdb, crs=4548)
+    export.export_project(proj, gdb, crs=4548, overwrite=True)
     assert pyogrio.read_info(gdb, layer="JZ5G")["crs"] == "EPSG:4548"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o_shp"]  # no temporary folders left
 

@@ -10,7 +10,7 @@ import typer
 from .. import io
 from ..charging import CORE_DENSITY_KM2, SERVICE_RADIUS_M, place_charging
 from ..targets.plans import load_plan
-from ._app import Format, ProjectOpt, emit, place_app
+from ._app import Format, OverwriteOpt, ProjectOpt, check_out, emit, place_app
 from ._resolve import resolve
 
 __all__ = ["place_charging_cmd"]
@@ -38,21 +38,23 @@ def place_charging_cmd(
     include_planned: bool = typer.Option(False, "--include-planned", help="Count planned stations as existing."),
     by: By = typer.Option(By.district, "--by", help="Table rows: district, car_park or station."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the new stations (GeoPackage/GeoJSON/shapefile by extension)."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     project: Path = ProjectOpt,
 ) -> None:
     """Per car park: spaces to equip for the share rule; where new public stations close service-radius gaps."""
-    if out is not None:
-        io.vector_driver(out, layer="charging_stations")  # a bad file name fails now, not after the work
+    check_out(out, layer="charging_stations", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project)
+    check_out(out, layer="charging_stations", overwrite=overwrite, protect=proj.input_files)
     if share is None:
         t = load_plan(plan or proj.plan).text_target("charging_share_new_car_parks")
         share = float(t.value) if t is not None else 0.20
     res = place_charging(proj, share=share, radius_m=radius_m, core_density_km2=core_density,
                          new_stations=new_stations, target_share=target_share, include_planned=include_planned)
     if out is not None:
-        io.write_vector(res.stations, out, layer="charging_stations")
+        io.write_vector(res.stations, out, layer="charging_stations", overwrite=overwrite,
+                        protect=proj.input_files)
     s = res.summary
     n = s["new_car_parks"]
     data = res.to_dict() | {"out": str(out) if out else None}

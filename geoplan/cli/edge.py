@@ -11,7 +11,7 @@ from .. import io
 from ..edge import place_edge
 from ..latency import LatencyModel
 from ..targets.plans import load_plan
-from ._app import Format, ProjectOpt, emit, place_app
+from ._app import Format, OverwriteOpt, ProjectOpt, check_out, emit, place_app
 from ._resolve import resolve
 
 __all__ = ["place_edge_cmd"]
@@ -45,14 +45,15 @@ def place_edge_cmd(
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
     by: By = typer.Option(By.district, "--by", help="Table rows: district, site or demand (latency per point)."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the chosen sites (GeoPackage/GeoJSON/shapefile by extension)."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     project: Path = ProjectOpt,
 ) -> None:
     """Place edge data centres: cover the demand points within the latency circle, then minimise latency."""
-    if out is not None:
-        io.vector_driver(out, layer="edge_dc")  # a bad file name fails now, not after the work
+    check_out(out, layer="edge_dc", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project)
+    check_out(out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
     p = load_plan(plan or proj.plan)
     if count is None:
         t = p.text_target("edge_dc")
@@ -65,7 +66,7 @@ def place_edge_cmd(
     res = place_edge(proj, count=count, latency_ms=latency_ms, latency=model, objective=objective, method=method,
                      candidate_spacing_m=spacing, keep_planned=keep_planned, time_limit_s=time_limit)
     if out is not None:
-        io.write_vector(res.sites, out, layer="edge_dc")
+        io.write_vector(res.sites, out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
     s = res.summary
     data = res.to_dict() | {"out": str(out) if out else None}
     frame = {By.district: res.districts, By.demand: res.demand,

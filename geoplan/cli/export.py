@@ -13,7 +13,7 @@ from .. import export as gexport
 from ..errors import ConfigError
 from ..io import Raster
 from ..project import Project, load_project
-from ._app import Format, ProjectOpt, app, emit
+from ._app import Format, OverwriteOpt, ProjectOpt, app, emit
 
 __all__ = ["export_cmd", "scenario_layers"]
 
@@ -67,12 +67,14 @@ def export_cmd(
     scenario_name: str = typer.Option(None, "--scenario-name", help="Which scenario of the file to run."),
     report: Format = typer.Option(Format.table, "--report", "-r", help="How to print what was written: "
                                   "table, json or csv."),
+    overwrite: bool = OverwriteOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Export districts (with density results), sites and the other layers as one-map GIS files."""
     if file_format is not None and file_format.lower() in Format.__members__:
         report, file_format = Format(file_format.lower()), None
     proj = load_project(project)
+    gexport.check_destination(to, format=file_format, overwrite=overwrite, protect=proj.input_files)
     extra: dict[str, gpd.GeoDataFrame | Raster] = {}
     meta: dict[str, dict[str, Any]] = {}
     sc_year = None
@@ -80,7 +82,7 @@ def export_cmd(
         extra, meta, sc_year = scenario_layers(proj, scenario, name=scenario_name)
     rep = gexport.export_project(proj, to, extra_layers=extra, year=year or sc_year or 2025, plan=plan,
                                  population_year=population_year, format=file_format, crs=crs,
-                                 encoding=encoding, zone_prefix=zone_prefix, metadata=meta)
+                                 encoding=encoding, zone_prefix=zone_prefix, metadata=meta, overwrite=overwrite)
     frame = pd.DataFrame([{"layer": ly.name, "alias": ly.alias, "key": ly.key, "features": ly.features,
                            "geometry": ly.geometry, "file": ly.file} for ly in rep.layers])
     footer = [f"Wrote {rep.path} ({rep.format}, {rep.layout}) in {rep.crs} {rep.crs_name}"

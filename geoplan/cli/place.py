@@ -10,7 +10,17 @@ from .. import io
 from ..chunked import place_sites_chunked
 from ..errors import ConfigError
 from ..placement.sites import place_sites, planning_context
-from ._app import CandidatesOpt, Format, MixOpt, ProjectOpt, emit, parse_mix, place_app
+from ._app import (
+    CandidatesOpt,
+    Format,
+    MixOpt,
+    OverwriteOpt,
+    ProjectOpt,
+    check_out,
+    emit,
+    parse_mix,
+    place_app,
+)
 from ._progress import progress_bar
 from ._resolve import LARGE_PROJECT_CELLS, resolve
 
@@ -25,19 +35,20 @@ def place_sites_cmd(
     band: str = typer.Option("n78", "--band", help="Link-budget band: n78, n41, n28, n79."),
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor, with building-entry loss)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
-    seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
     mix: str = MixOpt,
     out: Path = typer.Option(None, "--out", "-o", help="Write planned sites (GeoPackage/GeoJSON/shapefile by extension)."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     project: Path = ProjectOpt,
 ) -> None:
     """Choose new sites: meet each district's density target and cover the most population."""
-    if out is not None:
-        io.vector_driver(out, layer="planned_sites")  # a bad file name fails now, not after the work
+    check_out(out, layer="planned_sites", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project, quiet=quiet)
+    check_out(out, layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     large = len(proj.demand) > LARGE_PROJECT_CELLS
     if large and candidates != "population":
         raise ConfigError(f"{proj.name} is placed county by county, from populated cells drawn by weight. "
@@ -55,7 +66,7 @@ def place_sites_cmd(
             res = place_sites(proj, total=total, year=year, method=method, context=ctx, time_limit_s=time_limit,
                               progress=lambda f, m: hook(0.6 + 0.4 * f, m))
     if out is not None:
-        io.write_vector(res.sites, out, layer="planned_sites")
+        io.write_vector(res.sites, out, layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     s = res.summary
     data = {"schema": "geoplan.place_sites/1", "summary": s,
             "districts": res.districts.to_dict(orient="records"), "out": str(out) if out else None}

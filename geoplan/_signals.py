@@ -1,0 +1,106 @@
+"""Signals as exceptions, and short sections a signal must not cut in two.
+
+:func:`raising_signals` makes SIGINT (Ctrl-C), SIGTERM and SIGHUP raise
+:class:`~geoplan.errors.Interrupted` in the main thread, so every ``finally``
+and ``with`` block on the way out runs: temporary files are removed and a
+previous output is kept. The ``geoplan`` command runs every subcommand inside it.
+
+:func:`deferred_signals` marks a short section (moving finished outputs into
+place, removing temporary files) that a signal must not interrupt half-way: a
+signal arriving inside it is raised when the section ends. A second and third
+signal while the first is being handled are ignored, so clean-up can finish; a
+fourth ends the process at once.
+
+Outside the main thread, or when the handlers are not installed (a library
+caller, the app), both are no-ops and Python's own behaviour applies
+(:class:`KeyboardInterrupt`, which the ``finally`` blocks also survive).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+from .errors import Interrupted
+
+__all__ = ["HANDLED_SIGNALS", "raising_signals", "deferred_signals"]
+
+#: Signals turned into :class:`~geoplan.errors.Interrupted` by :func:`raising_signals`.
+HANDLED_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if s is not None)
+
+_FORCE_AFTER = 4  # signals received in one run before the process ends without clean-up
+
+
+class _State:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.installed = False
+        self.depth = 0  # nesting of deferred_signals sections
+        self.pending: int | None = None
+        self.raised = False
+        self.count = 0
+
+
+_state = _State()
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    st = _state
+    st.count += 1
+    if st.count >= _FORCE_AFTER:
+        os._exit(128 + signum)
+    if st.raised:  # already unwinding: let the clean-up finish
+        return
+    if st.depth > 0:
+        if st.pending is None:
+            st.pending = signum
+        return
+    st.raised = True
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def raising_signals() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM/SIGHUP into :class:`~geoplan.errors.Interrupted` inside the block.
+
+    The previous handlers come back when the block ends. A no-op outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread() or _state.installed:
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in HANDLED_SIGNALS}
+    _state.reset()
+    _state.installed = True
+    try:
+        for s in HANDLED_SIGNALS:
+            signal.signal(s, _handler)
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        _state.reset()
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold back :class:`~geoplan.errors.Interrupted` until the block ends (see the module docstring)."""
+    st = _state
+    if not st.installed or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    st.depth += 1
+    try:
+        yield
+    finally:
+        st.depth -= 1
+        if st.depth == 0 and st.pending is not None and not st.raised:
+            signum, st.pending = st.pending, None
+            st.raised = True
+            raise Interrupted(signum)
