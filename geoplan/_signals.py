@@ -27,7 +27,7 @@ from types import FrameType
 
 from .errors import Interrupted
 
-__all__ = ["HANDLED_SIGNALS", "raising_signals", "deferred_signals"]
+__all__ = ["HANDLED_SIGNALS", "raising_signals", "deferred_signals", "exit_on_signals_while_starting"]
 
 #: Signals turned into :class:`~geoplan.errors.Interrupted` by :func:`raising_signals`.
 HANDLED_SIGNALS: tuple[signal.Signals, ...] = tuple(
@@ -70,16 +70,19 @@ def _handler(signum: int, frame: FrameType | None) -> None:
 def raising_signals() -> Iterator[None]:
     """Turn SIGINT/SIGTERM/SIGHUP into :class:`~geoplan.errors.Interrupted` inside the block.
 
-    The previous handlers come back when the block ends. A no-op outside the main thread.
+    The previous handlers come back when the block ends. A signal that is ignored
+    when the block starts (``nohup``, a background job) stays ignored. A no-op
+    outside the main thread.
     """
     if threading.current_thread() is not threading.main_thread() or _state.installed:
         yield
         return
-    previous = {s: signal.getsignal(s) for s in HANDLED_SIGNALS}
+    # a signal ignored by whoever started us (nohup, a background job) stays ignored
+    previous = {s: h for s in HANDLED_SIGNALS if (h := signal.getsignal(s)) is not signal.SIG_IGN}
     _state.reset()
     _state.installed = True
     try:
-        for s in HANDLED_SIGNALS:
+        for s in previous:
             signal.signal(s, _handler)
         yield
     finally:
@@ -104,3 +107,25 @@ def deferred_signals() -> Iterator[None]:
             signum, st.pending = st.pending, None
             st.raised = True
             raise Interrupted(signum)
+
+
+def _exit_now(signum: int, frame: FrameType | None) -> None:
+    name = signal.Signals(signum).name
+    try:
+        os.write(2, f"Interrupted: stopped by {name} while starting; nothing was written\n".encode())
+    finally:
+        os._exit(128 + signum)
+
+
+def exit_on_signals_while_starting() -> None:
+    """End the process at once, with a one-line message and exit code 128 + signal, on a signal during start-up.
+
+    For the ``geoplan`` command while Python loads its libraries (a second or
+    more, before :func:`raising_signals` takes over): nothing has been written
+    yet, so there is nothing to clean up. Signals that are ignored stay ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for s in HANDLED_SIGNALS:
+        if signal.getsignal(s) is not signal.SIG_IGN:
+            signal.signal(s, _exit_now)

@@ -93,14 +93,30 @@ def input_family(path: str | os.PathLike[str]) -> set[Path]:
     return out
 
 
+_SIDECAR_SUFFIXES = {".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".shp.xml", ".tfw", ".tifw", ".wld",
+                     ".aux.xml", ".ovr", ".msk", ".rrd", ".qmd", ".qml"}
+
+
+def _sidecar_of(dest: Path, source: Path) -> bool:
+    """Whether a file named ``dest`` would be read as a sidecar of ``source`` (``x.cpg`` of ``x.shp``, ``x.tif.ovr``)."""
+    if dest.parent != source.parent:
+        return False
+    d, s = dest.name.lower(), source.name.lower()
+    if d.startswith(s + "."):
+        return True
+    stem = s.split(".")[0]
+    return d.split(".")[0] == stem and "." + d.split(".", 1)[-1] in _SIDECAR_SUFFIXES and \
+        s.rsplit(".", 1)[-1] in ("shp", "tif", "tiff", "img", "asc")
+
+
 def _protected(dest: Path, protect: Collection[Path]) -> Path | None:
-    """The protected path ``dest`` would write over (itself, inside, or holding it), if any."""
+    """The protected path ``dest`` would write over (itself, inside, holding it, or a sidecar of it), if any."""
     if not protect:
         return None
     real = Path(os.path.realpath(dest)) if os.path.lexists(dest) else dest
     for p in protect:
         pr = Path(os.path.realpath(p))
-        if real == pr or pr in real.parents or real in pr.parents:
+        if real == pr or pr in real.parents or real in pr.parents or _sidecar_of(real, pr):
             return pr
         with contextlib.suppress(OSError):
             if os.path.exists(real) and os.path.samefile(real, pr):  # a hard link to an input
