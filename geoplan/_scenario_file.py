@@ -142,9 +142,13 @@ def parse_scenario_file(raw: Any, *, where: str) -> list[dict[str, Any]]:
     return out
 
 
-def check_scenario(values: Mapping[str, Any], *, where: str = "scenario") -> None:
-    """Check a scenario's settings (the fields of a :class:`~geoplan.scenarios.Scenario`) against the schema."""
+def check_scenario(values: Mapping[str, Any], *, where: str = "scenario", label: str | None = None) -> None:
+    """Check a scenario's settings (the fields of a :class:`~geoplan.scenarios.Scenario`) against the schema.
+
+    Also checks command-line options that are scenario settings (``label="[options]"``),
+    so ``--seed -1`` and ``seed = -1`` get the same message and exit code.
+    """
     clean = {k: v for k, v in values.items() if v is not None and not (k == "drawn_sites" and v == ())}
     name = values.get("name")
-    check(ScenarioTable, clean, where=where,
-          section=lambda t: f"[scenario {name!r}]" if isinstance(name, str) else "[scenario]")
+    section = label or (f"[scenario {name!r}]" if isinstance(name, str) else "[scenario]")
+    check(ScenarioTable, clean, where=where, section=lambda t: section)

@@ -361,12 +361,15 @@ def load_project(path: str | Path | None = None) -> Project:
             problems.extend(exc.problems)
     pc = pf.population
     raster = io.read_raster((root / pc.path).resolve(), layer="population", band=pc.band, limits=limits)
-    if pc.crs and raster.crs is None:
+    if pc.crs:
         try:
             crs = CRS.from_user_input(pc.crs)
         except Exception:  # pyproj.exceptions.CRSError
             raise CRSError(Problem("population", "CRS", f"declared crs {pc.crs!r} is not a CRS PROJ knows",
                                    'use an EPSG code like "EPSG:4548"')) from None
+        if raster.crs is not None and raster.crs != crs:
+            log.warning("layer population: file says %s, project file declares %s; using the declaration",
+                        raster.crs.name, crs.name)
         raster = Raster(raster.values, raster.transform, crs, raster.nodata, raster.name)
     try:
         validate_raster(raster)
@@ -379,7 +382,8 @@ def load_project(path: str | Path | None = None) -> Project:
     stats = pf.population_stats.model_dump(exclude_none=True, exclude_defaults=True)
     if "yearend" in stats:
         stats["yearend"] = {str(k): v for k, v in stats["yearend"].items()}
-    return _assemble(districts=districts, population=raster, plan=pf.project.plan, name=pf.project.name or p.stem,
+    return _assemble(districts=districts, population=raster, plan=pf.project.plan.lower(),
+                     name=pf.project.name or p.stem,
                      layers=vectors, metric_crs=pf.project.metric_crs, population_stats=stats,
                      provenance=provenance, source=p)
 

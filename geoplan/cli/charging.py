@@ -32,7 +32,7 @@ def place_charging_cmd(
                                    "(厦门 special plan: core area < 900 m)."),
     core_density: float = typer.Option(CORE_DENSITY_KM2, "--core-density", help="Residents per km² from which a "
                                        "cell is core area (0: all populated cells)."),
-    new_stations: int = typer.Option(None, "--new-stations", help="Place exactly this many new stations "
+    new_stations: int = typer.Option(None, "--new-stations", min=0, help="Place exactly this many new stations "
                                      "(default: as few as reach --target-share)."),
     target_share: float = typer.Option(1.0, "--target-share", help="Share of core residents to bring within the radius."),
     include_planned: bool = typer.Option(False, "--include-planned", help="Count planned stations as existing."),
@@ -64,7 +64,8 @@ def place_charging_cmd(
     footer = [
         f"New public car parks: {n['compliant']}/{n['car_parks']} meet the {share:.0%} rule; "
         f"{n['to_add']:,} charging spaces to add ({n['from_reserved']:,} on reserved spaces, "
-        f"{n['new_fitout']:,} new fit-outs); built share {n['share_built']:.1%} of {n['spaces']:,} spaces.",
+        f"{n['new_fitout']:,} new fit-outs); built share "
+        f"{'–' if n['share_built'] is None else format(n['share_built'], '.1%')} of {n['spaces']:,} spaces.",
         f"Core residents (≥ {s['core_density_km2']:g}/km²) beyond {s['radius_m']:g} m of a public station: "
         f"{s['core_beyond_now']:,.0f} now, {s['core_beyond_after_compliance']:,.0f} after compliance, "
         f"{s['core_beyond_after']:,.0f} with {s['new_stations']:,} new stations "

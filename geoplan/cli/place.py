@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from .. import io
+from .._scenario_file import check_scenario
 from ..chunked import place_sites_chunked
 from ..errors import ConfigError
 from ..placement.sites import place_sites, planning_context
@@ -46,6 +47,8 @@ def place_sites_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Choose new sites: meet each district's density target and cover the most population."""
+    check_scenario({"total": total, "year": year, "method": method, "band": band, "seed": seed,
+                    "time_limit_s": time_limit, "candidates": candidates}, where="the options", label="[options]")
     check_out(out, layer="planned_sites", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project, quiet=quiet)
     check_out(out, layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
