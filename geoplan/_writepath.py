@@ -299,6 +299,8 @@ def _paths(protect: Collection[str | os.PathLike[str]]) -> list[Path]:
 # --- stage and commit -----------------------------------------------------------------------------------
 
 def _alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would send a signal elsewhere: never sweep there
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
