@@ -419,6 +419,19 @@ def _plan(tmpdir: Path, tmp: Path, target: Path) -> tuple[list[tuple[Path, Path]
     return moves, retired, folder
 
 
+#: Companions of a shapefile or raster that describe its old content (indexes, overviews, statistics).
+_STALE_COMPANIONS = (".sbn", ".sbx", ".qix", ".ovr", ".aux.xml", ".msk")
+
+
+def _stale_companions(dst: Path, incoming: set[Path]) -> list[Path]:
+    """Index/overview files of the file ``dst`` replaces that the new output does not replace: they would lie."""
+    if dst.suffix.lower() not in (".shp", ".tif", ".tiff") or not os.path.lexists(dst):
+        return []
+    names = [dst.with_suffix(ext) for ext in _STALE_COMPANIONS] + [dst.with_name(dst.name + ext)
+                                                                     for ext in _STALE_COMPANIONS]
+    return [p for p in names if os.path.lexists(p) and p not in incoming]
+
+
 def _check_moves(moves: list[tuple[Path, Path]], target: Path, folder: bool, *, layer: str, overwrite: bool,
                  protect: list[Path]) -> None:
     if folder:
@@ -434,6 +447,11 @@ def _check_moves(moves: list[tuple[Path, Path]], target: Path, folder: bool, *, 
         if dst == target and folder:
             continue
         _check_dest(dst, layer=layer, overwrite=overwrite, protect=protect, folder=False)
+        stale = _stale_companions(dst, {d for _, d in moves})
+        if stale:
+            raise WriteError(f"{stale[0].name} beside {dst.name} indexes the file being replaced and would no longer "
+                             "match it; nothing was written. Fix: delete it (your GIS rebuilds it) or choose another "
+                             "name")
 
 
 @contextlib.contextmanager

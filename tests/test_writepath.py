@@ -85,6 +85,13 @@ def test_shapefile_sidecars_of_someone_else_are_not_replaced(tmp_path):
     with pytest.raises(WriteError, match="plan.dbf already exists"):
         io.write_vector(_points(), tmp_path / "plan.shp", layer="planned_sites")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.dbf"]
+    (tmp_path / "plan.dbf").unlink()
+    io.write_vector(_points(), tmp_path / "plan.shp", layer="planned_sites")
+    (tmp_path / "plan.qix").write_bytes(b"QGIS spatial index of the old file")
+    with pytest.raises(WriteError, match="plan.qix beside plan.shp indexes the file being replaced"):
+        io.write_vector(_points(), tmp_path / "plan.shp", layer="planned_sites", overwrite=True)
+    (tmp_path / "plan.qix").unlink()
+    io.write_vector(_points(), tmp_path / "plan.shp", layer="planned_sites", overwrite=True)
 
 
 @pytest.mark.parametrize("kind", ["missing", "file", "name_too_long", "path_too_long"])
