@@ -28,6 +28,9 @@ class FieldSpec:
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = None
+    unique: bool = False
+    pattern: str | None = None
+    pattern_description: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class LayerSpec:
     def is_raster(self) -> bool:
         """Whether the layer is a raster (no attribute table)."""
         return self.geometry == "raster"
+
+    @property
+    def is_table(self) -> bool:
+        """Whether the layer is an attribute table without geometry (``geometry = "table"``)."""
+        return self.geometry == "table"
 
     def field(self, name: str) -> FieldSpec:
         """The spec of field ``name``."""
@@ -71,6 +79,8 @@ def _parse(key: str, raw: dict[str, Any]) -> LayerSpec:
                 alias=f.get("alias", ""), description=f.get("description", ""),
                 min=f.get("min"), max=f.get("max"),
                 choices=tuple(f["choices"]) if "choices" in f else None,
+                unique=bool(f.get("unique", False)), pattern=f.get("pattern"),
+                pattern_description=f.get("pattern_description", ""),
             )
             for f in raw.get("fields", [])
         )

@@ -8,7 +8,7 @@ import typer
 
 from ..networks import COUNTING_RULE, coverage_label
 from ..plan_check import check_plan
-from ._app import Format, NetworkOpt, ProjectOpt, app, emit
+from ._app import Format, Lang, LangOpt, NetworkOpt, ProjectOpt, app, emit
 from ._progress import progress_bar
 from ._resolve import resolve
 
@@ -26,6 +26,7 @@ def check_cmd(
     network: str = NetworkOpt,
     outdoor: bool = typer.Option(False, "--outdoor", help="Coverage of outdoor users (default: indoor)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
@@ -81,7 +82,8 @@ def check_cmd(
     cov = full.coverage
     if cov is not None and fmt is Format.table:
         emit(data, fmt, frame=frame, footer=footer,
-             title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})")
+             title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})",
+             lang=lang)
         t = cov.total
         cols = [c for c in ("XZQDM", "XZQMC", "coverage", "covered_population", "demand_mbps", "unserved_mbps",
                             "limited_cells", "capacity_limited") if c in cov.table.columns]
@@ -91,7 +93,9 @@ def check_cmd(
             lines.append(f"Busy-hour capacity {t.year}: {(t.demand_mbps or 0.0) / 1e3:,.1f} Gbit/s demand, "
                          f"{t.unserved_mbps or 0.0:,.1f} Mbit/s unserved, {t.limited_cells or 0:,} capacity-limited "
                          f"cells in {t.limited_districts or 0} districts.")
-        emit({}, fmt, frame=cov.table[cols], footer=lines, title="coverage and capacity of the existing stations")
+        emit({}, fmt, frame=cov.table[cols], footer=lines, title="coverage and capacity of the existing stations",
+             lang=lang)
         return
     emit(data, fmt, frame=frame, footer=footer,
-         title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})")
+         title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})",
+         lang=lang)
