@@ -201,7 +201,7 @@ def test_radio_overrides_in_the_project_file(tiny_project_file):
     assert base.summary.radio_digest == radio.default_params().digest
     assert res.summary.coverage_before < base.summary.coverage_before  # 6 dB less uplink power: smaller cells
     tiny_project_file.write_text(text + "\n[radio.bands.n78]\nbandwith_mhz = 80\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"\[radio\] table: unknown radio parameter 'bands.n78.bandwith_mhz'"):
+    with pytest.raises(ConfigError, match=r"unknown radio parameter .bands.n78.bandwith_mhz."):
         gp.load_project(tiny_project_file)
 
 

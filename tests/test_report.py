@@ -44,7 +44,7 @@ def test_pdf_pages_render_with_embedded_chinese_font(xiamen, xiamen_plan, tmp_pa
 def test_html_report_is_self_contained(xiamen, xiamen_plan):
     page = report.report_bytes(xiamen, xiamen_plan, format="html").decode("utf-8")
     assert page.count("data:image/png;base64,") >= 5 and "http://" not in page and "https://" not in page
-    assert "覆盖率为全网合计" in page and "室内用户" in page  # says which network and setting coverage refers to
+    assert "覆盖率对应全部运营商" in page and "室内用户" in page  # says which network and setting coverage refers to
     assert "population（人口格网）" in page  # every modelled layer named
 
 
