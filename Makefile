@@ -43,7 +43,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy geoplan
 
 ## make bench: every benchmark, before (BEFORE, a git revision) and after (this tree) in one run
-BEFORE ?= 6861211
+BEFORE ?= 151726f
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(if $(BEFORE),--before $(BEFORE))
 

@@ -37,7 +37,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "fujian": (["bench_fujian.py", "--dask"], ["--runs", "1"]),
 }
 #: The revision ``make bench`` compares with: main before issue 18 part B (radio model in the engine).
-BEFORE = "6861211"
+BEFORE = "151726f"
 #: Headline figures compared before/after: (benchmark, row key, row value, column, target, label).
 HEADLINES: list[tuple[str, str, str, str, float | None, str]] = [
     ("placement", "stage", "what-if re-evaluation of 18,500 sites", "median_s", 0.3, "what-if, 18,500 sites (s)"),
