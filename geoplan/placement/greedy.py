@@ -18,12 +18,16 @@ districts' maximums, checked too). Sites whose gain is 0 (their demand is
 already covered) are still placed when a quota or ``p`` asks for them: they
 still add to stations per 10k people. Among them ``secondary`` decides.
 
-Greedy alone ends 1-3 % below the optimum on hard instances (radii of several
-candidate spacings, budgets far from saturating coverage). By default a swap
-local search (:mod:`~geoplan.placement.local_search`) then exchanges sites while
-that covers more, keeping quotas and fixed sites, and a Lagrangian relaxation
-(:mod:`~geoplan.placement.lagrangian`) bounds the optimum, so the reported gap
-is a real guarantee, typically a fraction of a per cent.
+Greedy alone ends 2-6 % below the best bound on hard instances (radii of
+several candidate spacings, budgets far from saturating coverage; see
+``benchmarks/bench_placement_family.py``), and within 0.1 % where coverage
+saturates. By default a swap local search (:mod:`~geoplan.placement.local_search`)
+then exchanges sites while that covers more, keeping quotas and fixed sites, and
+a Lagrangian relaxation (:mod:`~geoplan.placement.lagrangian`) bounds the
+optimum and offers its own plans, polished by the same swaps; the best plan is
+returned. The reported gap is a proven guarantee: a fraction of a per cent
+where coverage nearly saturates, a few per cent on hard instances, where the
+LP relaxation itself is 2-4 % above the best plans known.
 """
 
 from __future__ import annotations
@@ -39,7 +43,14 @@ from numpy.typing import ArrayLike, NDArray
 from ..errors import InfeasibleError, Problem, SolverError, ValidationError
 from ._instance import Instance, check_problem
 from ._lazy import LazyGreedy, greedy_order
-from ._result import PlacementResult, coverable_weight, coverage_totals, covered_weight, make_result
+from ._result import (
+    PlacementResult,
+    coverable_weight,
+    coverage_totals,
+    covered_weight,
+    make_result,
+    top_gains_bound,
+)
 from .lagrangian import lagrangian_bound
 from .local_search import improve
 
@@ -47,6 +58,11 @@ __all__ = ["greedy_mclp", "greedy_set_cover"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
+
+#: Relative gap to the cheap bounds below which greedy skips local search and the Lagrangian bound.
+GOOD_ENOUGH = 1e-3
+#: Relative gap at which the Lagrangian bound stops: the plan is proven this close to the optimum.
+BOUND_TARGET = 5e-3
 
 
 def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike | None = None,
@@ -84,12 +100,15 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
         :mod:`~geoplan.placement.local_search`), keeping quotas and fixed sites.
     bound : {"lagrangian", "submodular"}
         The upper bound behind ``gap``: a Lagrangian relaxation (tight, a few
-        seconds at city scale) or only the submodular and coverable bounds
-        (instant, loose: often 10-30 % above the optimum).
+        seconds at city scale; its plans, polished by local search, replace
+        the greedy plan when they cover more) or only the submodular and
+        coverable bounds (instant, loose: often 10-30 % above the optimum).
     time_budget_s : float
         Wall-clock budget of local search and the Lagrangian bound together
         (greedy itself runs to the end); local search stops earlier when no
-        swap helps, the bound when it is within 0.1 % of the plan.
+        swap helps, the bound when it proves the plan within
+        :data:`BOUND_TARGET` (0.5 %), and both are skipped when the cheap
+        bounds already prove :data:`GOOD_ENOUGH` (0.1 %).
 
     Returns
     -------
@@ -129,15 +148,17 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
     stages["greedy"] = perf_counter() - started - sum(stages.values())
     deadline = perf_counter() + time_budget_s
     swaps = 0
+    bounds = {"submodular": start_bound}
+    if _proven(inst, order, bounds):  # already within GOOD_ENOUGH of a cheap bound: nothing to gain
+        local_search, bound = False, "submodular"
     if local_search:
         budget = time_budget_s * (0.5 if bound == "lagrangian" else 1.0)
         better, swaps = improve(inst, order, deadline=perf_counter() + budget)
         order = greedy_order(inst, better) if swaps else order
         stages["local_search"] = perf_counter() - started - sum(stages.values())
-    bounds = {"submodular": start_bound}
-    if bound == "lagrangian" and inst.p > inst.fixed.size:
+    if bound == "lagrangian" and inst.p > inst.fixed.size and not _proven(inst, order, bounds):
         left = max(deadline - perf_counter(), 0.0)
-        lag = lagrangian_bound(inst, start=order, time_budget_s=0.7 * left, target_gap=1e-3,
+        lag = lagrangian_bound(inst, start=order, time_budget_s=0.7 * left, target_gap=BOUND_TARGET,
                                polish_s=0.3 * left if local_search else 0.0)
         bounds["lagrangian"] = lag.bound
         if lag.plan_value > covered_weight(inst, coverage_totals(inst, order)) * (1 + 1e-12):
@@ -145,6 +166,15 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
         stages["lagrangian"] = perf_counter() - started - sum(stages.values())
     return make_result(inst, order, method="greedy", status="greedy", started=started, bounds=bounds, swaps=swaps,
                        stages=stages)
+
+
+def _proven(inst: Instance, order: NDArray[np.int64], bounds: dict[str, float]) -> bool:
+    """Whether the cheap bounds (submodular, coverable) already put ``order`` within :data:`GOOD_ENOUGH`."""
+    totals = coverage_totals(inst, order)
+    value = covered_weight(inst, totals)
+    cheap = min(bounds["submodular"], coverable_weight(inst),
+                top_gains_bound(inst, totals, base=value, k=inst.p - inst.fixed.size))
+    return cheap - value <= GOOD_ENOUGH * max(value, 1e-300)
 
 
 def _greedy(inst: Instance) -> tuple[NDArray[np.int64], float]:
