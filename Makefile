@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: app test lint typecheck bench data browser clean
+.PHONY: app test lint typecheck bench data calibration browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: $(STAMP)
 data: $(STAMP)
 	$(PY) scripts/build_xiamen_data.py
 	$(PY) scripts/build_xiamen_demand.py
+
+## docs/radio-calibration.md from geoplan.radio at its cited defaults and the embedded data
+calibration: $(STAMP)
+	$(PY) scripts/radio_calibration.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -32,8 +32,7 @@ from _common import peak_mb, report, timed  # noqa: E402
 
 import geoplan as gp  # noqa: E402
 from geoplan import coverage as cov  # noqa: E402
-from geoplan.placement import exact_mclp, greedy_mclp  # noqa: E402
-from geoplan.placement.sites import evaluate_sites, place_sites, planning_context  # noqa: E402
+from geoplan.placement import evaluate_sites, exact_mclp, greedy_mclp, place_sites, planning_context  # noqa: E402
 
 
 def _buffer_join_coverage(ctx) -> int:
@@ -96,7 +95,7 @@ def main() -> None:
     mem_g = peak_mb(lambda: place_sites(proj, year=2025, context=ctx))
     pg = res_g.placement
     rows.append({"stage": "greedy placement (2025 targets)", "median_s": t_g, "peak_mb": mem_g,
-                 "note": f"p={res_g.summary['new']:,}, objective {pg.objective:,.0f} persons, proven gap "
+                 "note": f"p={res_g.summary.new:,}, objective {pg.objective:,.0f} persons, proven gap "
                          f"{100 * pg.gap:.3f} % ({pg.bound_source}), {pg.swaps} swaps; stages {_stages(pg)}"})
 
     # what-if: 18,500 stations = existing + (18,500 - existing) new
