@@ -20,6 +20,8 @@ EPSG:4548 around Xiamen); geographic coordinates are refused.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +42,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: Demand-site pairs gathered per chunk while building a coverage matrix (bounds its peak memory).
+#: Demand-site pairs gathered per chunk while building a coverage matrix (bounds its peak memory),
+#: and the threads filling chunks at once.
 _CHUNK_PAIRS = 200_000
+_THREADS = min(os.cpu_count() or 1, 4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,7 +237,8 @@ def _build_csc(demand: NDArray[np.float64], sites: NDArray[np.float64], radius: 
     order = np.argsort(radius, kind="stable")  # chunks of similar radii waste few pairs
     per_site = max(int(counts.mean()) if m else 1, 1)
     step = max(1, min(m, _CHUNK_PAIRS // per_site))
-    for lo in range(0, m, step):
+
+    def fill(lo: int) -> None:
         cols = np.sort(order[lo:lo + step])
         pairs = tree.sparse_distance_matrix(cKDTree(sites[cols]), float(radius[cols].max()), output_type="ndarray")
         keep = pairs["v"] <= radius[cols][pairs["j"]]
@@ -245,6 +250,10 @@ def _build_csc(demand: NDArray[np.float64], sites: NDArray[np.float64], radius: 
         start = np.r_[0, np.flatnonzero(np.diff(col)) + 1]
         rank = np.arange(col.size) - np.repeat(start, np.diff(np.r_[start, col.size]))
         indices[indptr[col] + rank] = rows[by_col]
+
+    # chunks write disjoint parts of ``indices``; the k-d tree releases the GIL, so threads help
+    with ThreadPoolExecutor(max_workers=min(_THREADS, -(-m // step))) as pool:
+        list(pool.map(fill, range(0, m, step)))
     out = sp.csc_matrix((np.ones(nnz, dtype=bool), indices, indptr.astype(idx_dtype)), shape=(n, m))
     out.has_sorted_indices = True
     return out

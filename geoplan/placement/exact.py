@@ -17,7 +17,9 @@ and rows alike are merged into one pattern.
 
 The solve runs in three steps, each of which can finish it:
 
-1. a plan: greedy with swap local search (or ``warm_start``);
+1. a plan: greedy with swap local search (or ``warm_start``); when the
+   submodular or coverable bound already proves it within ``mip_rel_gap``
+   (coverage saturates), that is the answer;
 2. a Lagrangian relaxation (:mod:`~geoplan.placement.lagrangian`): an upper
    bound within a fraction of a per cent of the optimum on city-scale
    instances, and often a better plan; when the gap is already within
@@ -52,7 +54,14 @@ from ..errors import InfeasibleError, Problem, SolverError, ValidationError
 from ._highs import HighsModel, HighsProgress, solve_highs
 from ._instance import Instance, check_problem
 from ._patterns import Patterns, build_patterns
-from ._result import PlacementResult, coverage_totals, make_result
+from ._result import (
+    PlacementResult,
+    coverable_weight,
+    coverage_totals,
+    covered_weight,
+    make_result,
+    top_gains_bound,
+)
 from .greedy import greedy_mclp
 from .lagrangian import LagrangianBound, flip_bounds, lagrangian_bound
 from .local_search import check_plan
@@ -62,9 +71,11 @@ __all__ = ["exact_mclp"]
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: Share of ``time_limit_s`` (at most :data:`LAGRANGIAN_MAX_S` seconds) for the Lagrangian step.
+#: Share of ``time_limit_s`` for the Lagrangian step: at most :data:`LAGRANGIAN_MAX_S` seconds, and one second
+#: per :data:`NNZ_PER_SECOND` nonzeros of the demand patterns (at least one): small models go to HiGHS sooner.
 LAGRANGIAN_SHARE = 0.25
 LAGRANGIAN_MAX_S = 15.0
+NNZ_PER_SECOND = 100_000
 
 
 def _mip(inst: Instance, pat: Patterns, fixed: NDArray[np.int64]) -> tuple[HighsModel, NDArray[np.int64]]:
@@ -259,8 +270,13 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     if inst.p == inst.fixed.size:
         return start, {}, "optimal"
     t0 = perf_counter()
+    totals = coverage_totals(inst, start)
+    value = covered_weight(inst, totals)
+    cheap = min(coverable_weight(inst), top_gains_bound(inst, totals, base=value, k=inst.p - inst.fixed.size))
+    if cheap - value <= mip_rel_gap * max(value, 1e-300):
+        return start, {"submodular": cheap}, "optimal"  # the cheap bounds already prove the warm start
     pat = build_patterns(inst)
-    budget = min(LAGRANGIAN_SHARE * time_limit_s, LAGRANGIAN_MAX_S)
+    budget = min(LAGRANGIAN_SHARE * time_limit_s, LAGRANGIAN_MAX_S, max(1.0, pat.matrix.nnz / NNZ_PER_SECOND))
     lag = lagrangian_bound(inst, start=start, time_budget_s=budget, target_gap=mip_rel_gap, patterns=pat,
                            polish_s=min(budget / 2, 5.0))
     start_value = pat.value(_free_totals(pat, inst, start))

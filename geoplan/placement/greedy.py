@@ -63,6 +63,8 @@ log.addHandler(logging.NullHandler())
 GOOD_ENOUGH = 1e-3
 #: Relative gap at which the Lagrangian bound stops: the plan is proven this close to the optimum.
 BOUND_TARGET = 5e-3
+#: Share of ``time_budget_s`` local search may use before the Lagrangian bound (which gets the rest).
+LOCAL_SEARCH_SHARE = 0.7
 
 
 def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike | None = None,
@@ -152,7 +154,7 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
     if _proven(inst, order, bounds):  # already within GOOD_ENOUGH of a cheap bound: nothing to gain
         local_search, bound = False, "submodular"
     if local_search:
-        budget = time_budget_s * (0.5 if bound == "lagrangian" else 1.0)
+        budget = time_budget_s * (LOCAL_SEARCH_SHARE if bound == "lagrangian" else 1.0)
         better, swaps = improve(inst, order, deadline=perf_counter() + budget)
         order = greedy_order(inst, better) if swaps else order
         stages["local_search"] = perf_counter() - started - sum(stages.values())
