@@ -160,7 +160,7 @@ def _medium_instance():
 
 
 def test_guarded_child_process_gives_the_in_process_answer(monkeypatch, caplog):
-    A, w, _ = _random_instance(5, n_rows=300, n_cols=30, density=0.1)
+    A, w, _ = _random_instance(5, n_rows=120, n_cols=20, density=0.12)
     monkeypatch.setattr(exact_module, "lagrangian_bound", _no_lagrangian)
     here = exact_mclp(sp.csc_array(A), w, p=5)
     monkeypatch.undo()
