@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._instance import Instance, check_problem, column_positions, sums_by
 
 __all__ = ["PlacementResult", "Instance", "check_problem", "coverage_totals", "covered_weight", "site_gains",
-           "coverable_weight", "top_gains_bound", "relative_gap", "make_result"]
+           "coverable_weight", "top_gains_bound", "cheap_bound", "relative_gap", "make_result"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -166,6 +166,14 @@ def top_gains_bound(inst: Instance, totals: NDArray[np.float64], *, base: float,
     gains = site_gains(inst, totals)
     k = min(max(k, 0), gains.size)
     return base + (float(np.sort(gains)[gains.size - k:].sum()) if k else 0.0)
+
+
+def cheap_bound(inst: Instance, selected: ArrayLike) -> tuple[float, float]:
+    """The objective of ``selected`` and the tighter of the coverable and submodular bounds behind it."""
+    totals = coverage_totals(inst, selected)
+    value = covered_weight(inst, totals)
+    k = max(inst.p, np.asarray(selected).size) - inst.fixed.size
+    return value, min(coverable_weight(inst), top_gains_bound(inst, totals, base=value, k=k))
 
 
 def relative_gap(objective: float, bound: float) -> float:

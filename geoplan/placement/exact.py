@@ -54,14 +54,7 @@ from ..errors import InfeasibleError, Problem, SolverError, ValidationError
 from ._highs import HighsModel, HighsProgress, solve_highs
 from ._instance import Instance, check_problem
 from ._patterns import Patterns, build_patterns
-from ._result import (
-    PlacementResult,
-    coverable_weight,
-    coverage_totals,
-    covered_weight,
-    make_result,
-    top_gains_bound,
-)
+from ._result import PlacementResult, cheap_bound, coverage_totals, make_result
 from .greedy import greedy_mclp
 from .lagrangian import LagrangianBound, flip_bounds, lagrangian_bound
 from .local_search import check_plan
@@ -270,9 +263,7 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     if inst.p == inst.fixed.size:
         return start, {}, "optimal"
     t0 = perf_counter()
-    totals = coverage_totals(inst, start)
-    value = covered_weight(inst, totals)
-    cheap = min(coverable_weight(inst), top_gains_bound(inst, totals, base=value, k=inst.p - inst.fixed.size))
+    value, cheap = cheap_bound(inst, start)
     if cheap - value <= mip_rel_gap * max(value, 1e-300):
         return start, {"submodular": cheap}, "optimal"  # the cheap bounds already prove the warm start
     pat = build_patterns(inst)

@@ -45,11 +45,11 @@ from ._instance import Instance, check_problem
 from ._lazy import LazyGreedy, greedy_order
 from ._result import (
     PlacementResult,
+    cheap_bound,
     coverable_weight,
     coverage_totals,
     covered_weight,
     make_result,
-    top_gains_bound,
 )
 from .lagrangian import lagrangian_bound
 from .local_search import improve
@@ -172,11 +172,8 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
 
 def _proven(inst: Instance, order: NDArray[np.int64], bounds: dict[str, float]) -> bool:
     """Whether the cheap bounds (submodular, coverable) already put ``order`` within :data:`GOOD_ENOUGH`."""
-    totals = coverage_totals(inst, order)
-    value = covered_weight(inst, totals)
-    cheap = min(bounds["submodular"], coverable_weight(inst),
-                top_gains_bound(inst, totals, base=value, k=inst.p - inst.fixed.size))
-    return cheap - value <= GOOD_ENOUGH * max(value, 1e-300)
+    value, cheap = cheap_bound(inst, order)
+    return min(cheap, bounds["submodular"]) - value <= GOOD_ENOUGH * max(value, 1e-300)
 
 
 def _greedy(inst: Instance) -> tuple[NDArray[np.int64], float]:
