@@ -40,7 +40,7 @@ CANDIDATE_FACTOR = 3.0
 MIN_CANDIDATES = 50
 #: Seconds of local search and Lagrangian bound shared by all districts of one placement (each district gets
 #: its share, at least :data:`MIN_DISTRICT_BUDGET_S`), so a province stays within a minute of solver time.
-PLACEMENT_BUDGET_S = 30.0
+PLACEMENT_BUDGET_S = 12.0
 MIN_DISTRICT_BUDGET_S = 0.2
 
 
