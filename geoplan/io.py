@@ -9,7 +9,6 @@ output behind.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import shutil
@@ -27,6 +26,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import platformdirs
 import pyogrio
 import rasterio
 import rasterio.windows
@@ -35,13 +35,15 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
+from . import _gdal
 from .errors import ConfigError, Problem, ReadError, ValidationError, WriteError
 
 __all__ = [
     "Raster",
-    "REPO_ROOT",
-    "DEFAULT_PROJECT",
-    "LAYER_SPEC_DIR",
+    "shipped",
+    "default_project_path",
+    "DATA_DIR_ENV",
+    "user_data_dir",
     "atomic_path",
     "read_vector",
     "check_zip",
@@ -62,6 +64,7 @@ __all__ = [
     "raster_writer",
     "read_toml",
     "write_toml",
+    "make_dir",
     "scratch_dir",
     "read_outputs",
     "read_csv",
@@ -74,12 +77,72 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: The checkout holding ``data/gis`` and ``layers`` (geoplan is installed editable from it).
-REPO_ROOT = Path(__file__).resolve().parent.parent
-#: The embedded Xiamen project.
-DEFAULT_PROJECT = REPO_ROOT / "data" / "gis" / "geoplan.toml"
-#: Declarative layer specs.
-LAYER_SPEC_DIR = REPO_ROOT / "layers"
+#: Folders of the source tree that ship inside the package, and the package each becomes
+#: (``[tool.setuptools.package-dir]`` in pyproject.toml maps them, for a wheel and an editable install).
+_SHIPPED = {"layers": "geoplan._layers", "data/gis": "geoplan._data"}
+#: Environment variable naming the folder for generated data (the Fujian project).
+DATA_DIR_ENV = "GEOPLAN_DATA_DIR"
+
+
+def shipped(path: str) -> Path:
+    """Filesystem path of a file or folder that ships with geoplan, named as in the source tree.
+
+    The layer specs (``layers/``) and the embedded data (``data/gis/``) are installed
+    inside the package and found with :mod:`importlib.resources`, wherever geoplan is
+    installed (a wheel, an editable checkout).
+
+    Parameters
+    ----------
+    path : str
+        ``"layers"``, ``"data/gis"`` or a path below either, with ``/`` separators.
+
+    Raises
+    ------
+    ConfigError
+        ``path`` is not under a shipped folder.
+    ReadError
+        The file is missing from the installation, or geoplan is installed in a zip
+        archive (GDAL reads real files only).
+
+    Examples
+    --------
+    >>> shipped("data/gis/geoplan.toml").name
+    'geoplan.toml'
+    >>> sorted(p.name for p in shipped("layers").glob("dist*.toml"))
+    ['districts.toml']
+    """
+    head = next((h for h in _SHIPPED if path == h or path.startswith(h + "/")), None)
+    if head is None:
+        raise ConfigError(f"{path!r} does not ship with geoplan; shipped folders: {', '.join(_SHIPPED)}")
+    package = _SHIPPED[head]
+    root = resources.files(package)
+    if not isinstance(root, Path):
+        raise ReadError(f"geoplan's data ({package}) is inside an archive ({root}); GDAL reads only "
+                        "real files. Fix: install geoplan with pip (an unpacked wheel), not as a zip")
+    found = root.joinpath(*path[len(head):].split("/")[1:])
+    if not found.exists():
+        raise ReadError(f"{path} is missing from geoplan's installation ({found}). "
+                        "Fix: reinstall geoplan (pip install --force-reinstall geoplan)")
+    return found
+
+
+def default_project_path() -> Path:
+    """The embedded Xiamen project file (``data/gis/geoplan.toml`` of the source tree)."""
+    return shipped("data/gis/geoplan.toml")
+
+
+def user_data_dir() -> Path:
+    """Folder for data geoplan generates (the Fujian project), never inside the installation.
+
+    ``$GEOPLAN_DATA_DIR`` when set, else the platform's user data folder
+    (:func:`platformdirs.user_data_dir`: ``$XDG_DATA_HOME/geoplan`` or
+    ``~/.local/share/geoplan`` on Linux, ``%LOCALAPPDATA%\\geoplan`` on Windows,
+    ``~/Library/Application Support/geoplan`` on macOS). Not created here.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("geoplan", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -630,7 +693,7 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
             with stage.open("rb+") as fh:  # written without per-transaction syncs: sync once, whole
                 os.fsync(fh.fileno())
         elif fmt == "gdb":
-            aliases_written = _gdal_write_aliases(stage, layers)
+            aliases_written = _gdal.write_aliases(stage, {ly.name: ly.aliases for ly in layers})
             if not aliases_written and any(ly.aliases for ly in layers):
                 warnings_.append("field aliases could not be written into the FileGDB (GDAL's C library was "
                                  "not found); they are listed in the geoplan_metadata table")
@@ -796,132 +859,44 @@ def _gpkg_write_data_columns(gpkg: Path, layers: list[OutLayer]) -> None:
         con.close()
 
 
-# --- GDAL's C API through ctypes, for field aliases pyogrio does not expose -------------------------
-
-_ALTER_ALTERNATIVE_NAME_FLAG = 0x80
-_GDAL_OF_UPDATE = 0x01
-_GDAL_OF_VECTOR = 0x04
-
-
-@functools.cache
-def _gdal_c() -> Any:
-    """The GDAL library pyogrio runs on, with the few functions geoplan calls; ``None`` if not found."""
-    import ctypes
-    import ctypes.util
-
-    here = Path(pyogrio.__file__).resolve().parent
-    cands = sorted(here.parent.glob("pyogrio.libs/libgdal*")) + sorted(here.glob(".dylibs/libgdal*"))
-    found = ctypes.util.find_library("gdal")
-    paths = [str(c) for c in cands] + ([found] if found else [])
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-            lib.GDALVersionInfo.restype = ctypes.c_char_p
-            lib.GDALVersionInfo.argtypes = [ctypes.c_char_p]
-            if int(lib.GDALVersionInfo(b"VERSION_NUM")) < 3070000:
-                continue
-        except (OSError, AttributeError, ValueError):
-            continue
-        vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
-        sigs: dict[str, tuple[Any, list[Any]]] = {
-            "GDALAllRegister": (None, []),
-            "GDALOpenEx": (vp, [cp, ctypes.c_uint, vp, vp, vp]),
-            "GDALClose": (ci, [vp]),
-            "GDALDatasetGetLayerByName": (vp, [vp, cp]),
-            "OGR_L_GetLayerDefn": (vp, [vp]),
-            "OGR_L_AlterFieldDefn": (ci, [vp, ci, vp, ci]),
-            "OGR_FD_GetFieldCount": (ci, [vp]),
-            "OGR_FD_GetFieldDefn": (vp, [vp, ci]),
-            "OGR_FD_GetFieldIndex": (ci, [vp, cp]),
-            "OGR_Fld_Create": (vp, [cp, ci]),
-            "OGR_Fld_Destroy": (None, [vp]),
-            "OGR_Fld_GetNameRef": (cp, [vp]),
-            "OGR_Fld_GetType": (ci, [vp]),
-            "OGR_Fld_GetSubType": (ci, [vp]),
-            "OGR_Fld_SetSubType": (None, [vp, ci]),
-            "OGR_Fld_GetAlternativeNameRef": (cp, [vp]),
-            "OGR_Fld_SetAlternativeName": (None, [vp, cp]),
-        }
-        try:
-            for fn, (res, args) in sigs.items():
-                f = getattr(lib, fn)
-                f.restype, f.argtypes = res, args
-        except AttributeError:
-            continue
-        lib.GDALAllRegister()
-        return lib
-    return None
-
-
-def _gdal_write_aliases(dest: Path, layers: list[OutLayer]) -> bool:
-    """Set field alternative names (aliases) with GDAL's ``OGR_L_AlterFieldDefn``."""
-    lib = _gdal_c()
-    if lib is None:
-        return False
-    ds = lib.GDALOpenEx(str(dest).encode(), _GDAL_OF_VECTOR | _GDAL_OF_UPDATE, None, None, None)
-    if not ds:
-        return False
-    try:
-        for ly in layers:
-            lyr = lib.GDALDatasetGetLayerByName(ds, ly.name.encode())
-            if not lyr:
-                raise WriteError(f"layer {ly.name} vanished from {dest.name} while writing aliases")
-            defn = lib.OGR_L_GetLayerDefn(lyr)
-            for col, alias in ly.aliases.items():
-                i = lib.OGR_FD_GetFieldIndex(defn, col.encode())
-                if i < 0:
-                    continue
-                old = lib.OGR_FD_GetFieldDefn(defn, i)
-                fld = lib.OGR_Fld_Create(col.encode(), lib.OGR_Fld_GetType(old))
-                try:
-                    lib.OGR_Fld_SetSubType(fld, lib.OGR_Fld_GetSubType(old))
-                    lib.OGR_Fld_SetAlternativeName(fld, alias.encode())
-                    if lib.OGR_L_AlterFieldDefn(lyr, i, fld, _ALTER_ALTERNATIVE_NAME_FLAG) != 0:
-                        raise WriteError(f"GDAL refused the alias of field {col} in layer {ly.name}")
-                finally:
-                    lib.OGR_Fld_Destroy(fld)
-    finally:
-        lib.GDALClose(ds)
-    return True
-
-
 def read_field_aliases(path: str | os.PathLike[str], *, sublayer: str) -> dict[str, str]:
     """Field aliases (GDAL alternative names) of layer ``sublayer`` of a GeoPackage or FileGDB.
 
-    Read through GDAL, as QGIS and ArcGIS see them; a GeoPackage is read from its
-    ``gpkg_data_columns`` table directly when GDAL's C library is not reachable.
-    Fields without an alias are left out.
+    Read through GDAL (:mod:`geoplan._gdal`), as QGIS and ArcGIS see them; a GeoPackage
+    is read from its ``gpkg_data_columns`` table directly when GDAL's C library is not
+    reachable. Fields without an alias are left out.
     """
     p = Path(path)
     if not p.exists():
         raise _missing(p, sublayer)
-    lib = _gdal_c()
-    if lib is None:
-        if p.suffix.lower() != ".gpkg":
-            raise ReadError(f"cannot read field aliases of {p}: GDAL's C library was not found")
-        con = sqlite3.connect(p)
-        try:
-            return {c: n for c, n in con.execute("SELECT column_name, name FROM gpkg_data_columns "
-                                                 "WHERE table_name = ? AND name IS NOT NULL", (sublayer,))}
-        finally:
-            con.close()
-    ds = lib.GDALOpenEx(str(p).encode(), _GDAL_OF_VECTOR, None, None, None)
-    if not ds:
-        raise ReadError(f"cannot open {p} to read field aliases")
+    aliases = _gdal.read_aliases(p, sublayer=sublayer)
+    if aliases is not None:
+        return aliases
+    if p.suffix.lower() != ".gpkg":
+        raise ReadError(f"cannot read field aliases of {p}: GDAL's C library was not found")
+    con = sqlite3.connect(p)
     try:
-        lyr = lib.GDALDatasetGetLayerByName(ds, sublayer.encode())
-        if not lyr:
-            raise ReadError(f"{p} has no layer {sublayer!r}")
-        defn = lib.OGR_L_GetLayerDefn(lyr)
-        out: dict[str, str] = {}
-        for i in range(lib.OGR_FD_GetFieldCount(defn)):
-            fld = lib.OGR_FD_GetFieldDefn(defn, i)
-            alt = lib.OGR_Fld_GetAlternativeNameRef(fld)
-            if alt:
-                out[lib.OGR_Fld_GetNameRef(fld).decode()] = alt.decode()
-        return out
+        return {c: n for c, n in con.execute("SELECT column_name, name FROM gpkg_data_columns "
+                                             "WHERE table_name = ? AND name IS NOT NULL", (sublayer,))}
     finally:
-        lib.GDALClose(ds)
+        con.close()
+
+
+def make_dir(path: str | os.PathLike[str], *, what: str = "output folder",
+             fix: str = "choose a writable folder") -> Path:
+    """Create folder ``path`` (and its parents) unless it exists; return it.
+
+    Raises
+    ------
+    WriteError
+        It cannot be created (read-only or full disk, a file in the way); says ``fix``.
+    """
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create the {what} {p}: {exc.strerror or exc}. Fix: {fix}") from exc
+    return p
 
 
 @contextlib.contextmanager
@@ -1003,8 +978,8 @@ def read_plan_data(key: str) -> dict[str, Any]:
 
 
 def read_layer_specs(directory: str | os.PathLike[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Read every ``*.toml`` layer spec in ``directory`` (default: the repo's ``layers/``)."""
-    d = Path(directory) if directory is not None else LAYER_SPEC_DIR
+    """Read every ``*.toml`` layer spec in ``directory`` (default: the shipped ``layers/``)."""
+    d = Path(directory) if directory is not None else shipped("layers")
     specs: dict[str, dict[str, Any]] = {}
     for f in sorted(d.glob("*.toml")):
         spec = read_toml(f, what="layer spec")

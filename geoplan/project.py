@@ -287,7 +287,7 @@ def load_project(path: str | Path | None = None) -> Project:
     >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts)
     ('xiamen', 4548, 6)
     """
-    p = Path(path) if path is not None else io.DEFAULT_PROJECT
+    p = Path(path) if path is not None else io.default_project_path()
     cfg = io.read_toml(p)
     root = p.parent
     head = cfg.get("project", {})
