@@ -3,12 +3,12 @@
     .venv/bin/python benchmarks/bench_edge_charging.py [--repeat 3] [--quick]
 
 Rows (median wall time of ``--repeat`` runs):
-- ``place_edge`` for the plan's 32 edge DCs within the 1 ms circle: heuristic and exact (HiGHS),
-  p-median and p-center, with the heuristic's objective against the proven optimum;
+- ``place_edge`` for the plan's 32 edge DCs within the 1 ms circle: greedy (+ swaps) and exact (HiGHS),
+  p-median and p-center, with the greedy objective against the proven optimum;
 - the same p-median instance (demand points as candidates) solved by spopt's ``PMedian`` (CBC via
   PuLP) as an outside reference for the exact objective;
 - a Fujian-scale synthetic instance (300 DCs, 2,000 demand points × 2,000 candidates over a 300 km
-  square) for the heuristic (skipped with ``--quick``);
+  square) for the greedy method (skipped with ``--quick``);
 - charging: the share rule per car park, the service-radius gap and the new stations (set cover and a
   fixed count), and the ``geoplan check`` sections; the gap is checked against a geopandas
   buffer + union + point-in-polygon baseline. The buffer polygon (256 vertices) is inscribed in the
@@ -33,6 +33,7 @@ from _common import report, timed  # noqa: E402
 
 import geoplan as gp  # noqa: E402
 from geoplan import charging, edge  # noqa: E402
+from geoplan.placement import median_cover  # noqa: E402
 
 
 def _spopt_pmedian(D_km: np.ndarray, w: np.ndarray, p: int) -> float | None:
@@ -77,18 +78,18 @@ def main() -> None:
     # ---- edge: Xiamen, the plan's 32 DCs within the 1 ms circle
     best: dict[str, float] = {}
     for objective in ("median", "center"):
-        for method in ("exact", "heuristic"):
+        for method in ("exact", "greedy"):
             rep = 1 if method == "exact" else args.repeat
             t, _, plan = timed(lambda o=objective, m=method: edge.place_edge(proj, count=32, objective=o, method=m,
                                                                             time_limit_s=args.time_limit), repeat=rep)
             s = plan.summary
-            value = s["mean_distance_km"] if objective == "median" else s["max_distance_km"]
+            value = s.mean_distance_km if objective == "median" else s.max_distance_km
             if method == "exact":
                 best[objective] = value
-            rows.append({"task": f"place_edge 32 DCs, {objective}", "method": method, "n": s["demand_points"],
-                         "candidates": s["candidates"], "median_s": round(t, 3), "status": s["status"],
+            rows.append({"task": f"place_edge 32 DCs, {objective}", "method": method, "n": s.demand_points,
+                         "candidates": s.candidates, "median_s": round(t, 3), "status": s.status,
                          "objective_km": value, "vs_exact": round(value / best[objective], 4) if best.get(objective) else None,
-                         "covered_share": s["covered_share"], "max_latency_ms": s["max_latency_ms"]})
+                         "covered_share": s.covered_share, "max_latency_ms": s.max_latency_ms})
 
     # ---- the same p-median on demand points only, against spopt
     dm = proj.metric("edge_demand")
@@ -96,8 +97,8 @@ def main() -> None:
     w = dm["WEIGHT"].to_numpy(dtype=float)
     D = np.hypot(xy[:, 0, None] - xy[None, :, 0], xy[:, 1, None] - xy[None, :, 1])
     ref = None
-    for method in ("exact", "heuristic"):
-        t, _, res = timed(lambda m=method: edge.edge_cover(D, w, p=32, radius_m=1e9, method=m), repeat=args.repeat)
+    for method in ("exact", "greedy"):
+        t, _, res = timed(lambda m=method: median_cover(D, w, p=32, radius_m=1e9, method=m), repeat=args.repeat)
         obj = float(w @ res.distance_m) / 1000
         ref = obj if method == "exact" else ref
         rows.append({"task": "p-median 32 of 220 demand points", "method": f"geoplan {method}", "n": len(w),
@@ -116,9 +117,9 @@ def main() -> None:
         Dl = np.hypot(P[:, 0, None] - P[None, :, 0], P[:, 1, None] - P[None, :, 1])
         wl = rng.integers(1, 10, 2000).astype(float)
         for objective in ("median", "center"):
-            t, _, res = timed(lambda o=objective: edge.edge_cover(Dl, wl, p=300, radius_m=120_000, objective=o),
+            t, _, res = timed(lambda o=objective: median_cover(Dl, wl, p=300, radius_m=120_000, objective=o),
                               repeat=1)
-            rows.append({"task": f"edge_cover 300 DCs (Fujian scale, synthetic), {objective}", "method": "heuristic",
+            rows.append({"task": f"median_cover 300 DCs (Fujian scale, synthetic), {objective}", "method": "greedy",
                          "n": 2000, "candidates": 2000, "median_s": round(t, 3), "status": res.status,
                          "objective_km": round((res.mean_distance_m if objective == "median" else res.max_distance_m)
                                                / 1000, 4), "swaps": res.swaps})
@@ -126,21 +127,21 @@ def main() -> None:
     # ---- charging
     t, _, comp = timed(lambda: charging.charging_compliance(proj), repeat=args.repeat)
     rows.append({"task": "charging_compliance (720 car parks)", "method": "arrays", "n": len(comp.table),
-                 "median_s": round(t, 3), "to_add": comp.totals["new"]["to_add"]})
+                 "median_s": round(t, 3), "to_add": comp.totals.new.to_add})
     t, _, plan = timed(lambda: charging.place_charging(proj), repeat=args.repeat)
     s = plan.summary
-    rows.append({"task": "place_charging: set cover to 100 % of core residents", "method": s["placement_method"],
+    rows.append({"task": "place_charging: set cover to 100 % of core residents", "method": s.placement_method,
                  "n": int((proj.demand.density_km2 >= charging.CORE_DENSITY_KM2).sum()),
-                 "candidates": s["candidates"], "median_s": round(t, 3), "new_stations": s["new_stations"],
-                 "core_beyond_now": s["core_beyond_now"], "core_beyond_after": s["core_beyond_after"]})
+                 "candidates": s.candidates, "median_s": round(t, 3), "new_stations": s.new_stations,
+                 "core_beyond_now": s.core_beyond_now, "core_beyond_after": s.core_beyond_after})
     t, _, plan100 = timed(lambda: charging.place_charging(proj, new_stations=100), repeat=args.repeat)
-    rows.append({"task": "place_charging: 100 new stations", "method": plan100.summary["placement_method"],
-                 "candidates": plan100.summary["candidates"], "median_s": round(t, 3), "new_stations": 100,
-                 "core_beyond_after": plan100.summary["core_beyond_after"]})
+    rows.append({"task": "place_charging: 100 new stations", "method": plan100.summary.placement_method,
+                 "candidates": plan100.summary.candidates, "median_s": round(t, 3), "new_stations": 100,
+                 "core_beyond_after": plan100.summary.core_beyond_after})
     t, _, sec = timed(lambda: charging.check_section(proj, plan="xiamen", year=2025), repeat=args.repeat)
     t_b, _, (beyond_b, agrees) = timed(lambda: _buffer_gap(proj, charging.SERVICE_RADIUS_M, charging.CORE_DENSITY_KM2),
                              repeat=args.repeat)
-    ours = sec["service_radius"]["core_beyond"]
+    ours = sec.service_radius.core_beyond
     rows.append({"task": "service-radius gap now (check section)", "method": "KD-tree", "median_s": round(t, 3),
                  "core_beyond": ours})
     rows.append({"task": "service-radius gap now", "method": "geopandas buffer+union baseline",

@@ -14,7 +14,7 @@ Phases:
   coverage         load + chunked coverage of the existing sites (n78 link budget)
   check+coverage   load + check + coverage in one process (targets: <= 60 s, <= 6 GB)
   coverage (dask)  load + the same coverage on a 2-worker dask LocalCluster (--dask)
-  placement        load + place_sites_chunked(year=2025): every county to 30 per 10k
+  placement        load + place_sites(year=2025, engine="chunked"): every county to 30 per 10k
 
 Results go to benchmarks/results/fujian.json.
 """
@@ -58,22 +58,22 @@ def _phase(name: str) -> dict[str, object]:
         out["cells"] = int(proj.population.values.size)
         if name in ("check", "check+coverage"):
             rep = gp.targets.check(proj, year=2025)
-            out.update(stations=rep.total["stations"], per_10k=rep.total["per_10k"],
-                       shortfall=rep.total["shortfall"])
+            out.update(stations=rep.total.stations, per_10k=rep.total.per_10k,
+                       shortfall=rep.total.shortfall)
         if name in ("coverage", "check+coverage"):
             cov = chunked.coverage(proj)
-            out.update(populated_cells=cov.total["cells"], coverage=cov.total["coverage"])
+            out.update(populated_cells=cov.total.cells, coverage=cov.total.coverage)
         if name == "coverage (dask)":
             from geoplan import distributed
 
             with distributed.local_client(n_workers=2, processes=False) as client:
                 cov = distributed.coverage(proj, client=client)
-            out.update(populated_cells=cov.total["cells"], coverage=cov.total["coverage"])
+            out.update(populated_cells=cov.total.cells, coverage=cov.total.coverage)
         if name == "placement":
-            res = chunked.place_sites_chunked(proj, year=2025)
+            res = gp.placement.place_sites(proj, year=2025, engine="chunked")
             s = res.summary
-            out.update(new=s["new"], per_10k=s["per_10k"], coverage_before=s["coverage_before"],
-                       coverage_after=s["coverage_after"], gap=round(s["gap"], 4))
+            out.update(new=s.new, per_10k=s.per_10k, coverage_before=s.coverage_before,
+                       coverage_after=s.coverage_after, gap=round(s.gap, 4))
     out["time_s"] = round(time.perf_counter() - t0, 2)
     out["peak_rss_gb"] = round(_peak_rss_bytes() / 1e9, 3)
     return out

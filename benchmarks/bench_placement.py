@@ -28,8 +28,7 @@ from _common import peak_mb, report, timed  # noqa: E402
 
 import geoplan as gp  # noqa: E402
 from geoplan import coverage as cov  # noqa: E402
-from geoplan.placement import exact_mclp, greedy_mclp  # noqa: E402
-from geoplan.placement.sites import evaluate_sites, place_sites, planning_context  # noqa: E402
+from geoplan.placement import evaluate_sites, exact_mclp, greedy_mclp, place_sites, planning_context  # noqa: E402
 
 
 def _buffer_join_coverage(ctx) -> int:
@@ -91,7 +90,7 @@ def main() -> None:
     t_g, _, res_g = timed(lambda: place_sites(proj, year=2025, context=ctx), repeat=rep)
     mem_g = peak_mb(lambda: place_sites(proj, year=2025, context=ctx))
     rows.append({"stage": "greedy placement (2025 targets)", "median_s": t_g, "peak_mb": mem_g,
-                 "note": f"p={res_g.summary['new']:,}, objective {res_g.summary['objective']:,.0f} persons"})
+                 "note": f"p={res_g.summary.new:,}, objective {res_g.summary.objective:,.0f} persons"})
 
     # what-if: 18,500 stations = existing + (18,500 - existing) new
     res_t = place_sites(proj, total=18_500, context=ctx)
@@ -104,11 +103,11 @@ def main() -> None:
     t0 = time.perf_counter()
     res_e = place_sites(proj, year=2025, context=ctx, method="exact", time_limit_s=args.exact_time_limit)
     t_e = time.perf_counter() - t0
-    best = max(res_e.summary["objective"], res_g.summary["objective"])
+    best = max(res_e.summary.objective, res_g.summary.objective)
     rows.append({"stage": "exact placement (HiGHS, 2025 targets)", "median_s": t_e,
-                 "note": f"status {res_e.summary['status']}, gap {res_e.summary['gap']}, "
-                         f"objective {res_e.summary['objective']:,.0f}",
-                 "greedy/best": res_g.summary["objective"] / best if best else 1.0})
+                 "note": f"status {res_e.summary.status}, gap {res_e.summary.gap}, "
+                         f"objective {res_e.summary.objective:,.0f}",
+                 "greedy/best": res_g.summary.objective / best if best else 1.0})
 
     # spopt comparison on a smaller single-radius instance
     dist, A, w, p = _spopt_instance(ctx, n_demand=3000, n_cand=600, radius=250.0, p=60)

@@ -29,6 +29,7 @@ Array core: :func:`share_compliance`; project level: :func:`charging_compliance`
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import operator
@@ -43,10 +44,11 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from . import edge
+from ._json import plain, records
 from .edge import populated_block_cells
 from .errors import ConfigError, Problem, ValidationError
 from .placement import PlacementResult, greedy_mclp, greedy_set_cover
+from .placement._steps import marginal_gains
 from .project import Project, points_in_districts
 from .targets.plans import Plan, load_plan
 
@@ -57,12 +59,16 @@ __all__ = [
     "DEFAULT_SHARE",
     "Compliance",
     "share_compliance",
+    "CarParkTotals",
+    "ComplianceTotals",
     "CarParkCompliance",
     "charging_compliance",
+    "ChargingSummary",
     "ChargingPlan",
     "place_charging",
+    "ServiceRadius",
+    "ChargingSection",
     "check_section",
-    "edge_charging_sections",
 ]
 
 log = logging.getLogger(__name__)
@@ -196,6 +202,45 @@ def share_compliance(spaces: ArrayLike, built: ArrayLike, *, share: float = DEFA
     return out
 
 
+@dataclass(frozen=True)
+class CarParkTotals:
+    """Totals of a group of car parks (new or existing) under the share rule."""
+
+    car_parks: int
+    compliant: int
+    compliance_rate: float | None
+    spaces: int
+    charging_spaces_built: int
+    charging_spaces_reserved: int
+    share_built: float | None
+    with_chargers: int
+    required: int
+    to_add: int
+    from_reserved: int
+    new_fitout: int
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``note`` only where there is one)."""
+        d = plain(dataclasses.asdict(self))
+        if d["note"] is None:
+            d.pop("note")
+        return d  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ComplianceTotals:
+    """City totals of the share rule: new car parks (bound by it) and existing ones (for information)."""
+
+    share: float
+    new: CarParkTotals
+    existing: CarParkTotals
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"share": self.share, "new": self.new.to_dict(), "existing": self.existing.to_dict()}
+
+
 @dataclass(frozen=True, eq=False)
 class CarParkCompliance:
     """The share rule for a project's car parks.
@@ -211,14 +256,14 @@ class CarParkCompliance:
         Per district: new car parks, compliant, spaces, built, reserved,
         required, to_add (new car parks only), and existing car parks' count,
         spaces, built.
-    totals : dict
+    totals : ComplianceTotals
         City totals for new and for existing car parks.
     share : float
     """
 
     table: pd.DataFrame
     districts: pd.DataFrame
-    totals: dict[str, Any]
+    totals: ComplianceTotals
     share: float
 
 
@@ -229,17 +274,34 @@ def _car_parks(proj: Project) -> gpd.GeoDataFrame:
     return proj.metric("car_parks")
 
 
-def _totals(t: pd.DataFrame) -> dict[str, Any]:
+def _totals(t: pd.DataFrame, note: str | None = None) -> CarParkTotals:
     spaces, built = int(t["SPACES"].sum()), int(t["CHG_BUILT"].sum())
-    return {
-        "car_parks": len(t), "compliant": int(t["compliant"].sum()),
-        "compliance_rate": round(float(t["compliant"].mean()), 6) if len(t) else None,
-        "spaces": spaces, "charging_spaces_built": built, "charging_spaces_reserved": int(t["CHG_RESV"].sum()),
-        "share_built": round(built / spaces, 6) if spaces else None,
-        "with_chargers": int((t["CHG_BUILT"] > 0).sum()),
-        "required": int(t["required"].sum()), "to_add": int(t["to_add"].sum()),
-        "from_reserved": int(t["from_reserved"].sum()), "new_fitout": int(t["new_fitout"].sum()),
-    }
+    return CarParkTotals(
+        car_parks=len(t), compliant=int(t["compliant"].sum()),
+        compliance_rate=round(float(t["compliant"].mean()), 6) if len(t) else None,
+        spaces=spaces, charging_spaces_built=built, charging_spaces_reserved=int(t["CHG_RESV"].sum()),
+        share_built=round(built / spaces, 6) if spaces else None, with_chargers=int((t["CHG_BUILT"] > 0).sum()),
+        required=int(t["required"].sum()), to_add=int(t["to_add"].sum()),
+        from_reserved=int(t["from_reserved"].sum()), new_fitout=int(t["new_fitout"].sum()), note=note)
+
+
+def _district_compliance(proj: Project, table: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for code, name in zip(proj.district_codes + [""], proj.district_names + ["(outside)"], strict=True):
+        t = table[table["XZQDM"] == code]
+        if code == "" and t.empty:
+            continue
+        n_, e_ = t[t["rule_applies"]], t[~t["rule_applies"]]
+        rows.append({
+            "XZQDM": code, "XZQMC": name, "new_car_parks": len(n_), "compliant": int(n_["compliant"].sum()),
+            "new_spaces": int(n_["SPACES"].sum()), "new_built": int(n_["CHG_BUILT"].sum()),
+            "new_reserved": int(n_["CHG_RESV"].sum()), "required": int(n_["required"].sum()),
+            "to_add": int(n_["to_add"].sum()), "from_reserved": int(n_["from_reserved"].sum()),
+            "new_fitout": int(n_["new_fitout"].sum()),
+            "existing_car_parks": len(e_), "existing_spaces": int(e_["SPACES"].sum()),
+            "existing_built": int(e_["CHG_BUILT"].sum()),
+        })
+    return pd.DataFrame(rows)
 
 
 def charging_compliance(proj: Project, *, share: float = DEFAULT_SHARE) -> CarParkCompliance:
@@ -249,8 +311,8 @@ def charging_compliance(proj: Project, *, share: float = DEFAULT_SHARE) -> CarPa
     --------
     >>> import geoplan as gp
     >>> c = charging_compliance(gp.load_project(), share=0.20)
-    >>> new = c.totals["new"]
-    >>> new["to_add"] == new["from_reserved"] + new["new_fitout"], new["car_parks"]
+    >>> new = c.totals.new
+    >>> new.to_add == new.from_reserved + new.new_fitout, new.car_parks
     (True, 120)
     """
     cp = _car_parks(proj)
@@ -270,25 +332,11 @@ def charging_compliance(proj: Project, *, share: float = DEFAULT_SHARE) -> CarPa
         "from_reserved": c.from_reserved, "new_fitout": c.new_fitout, "compliant": c.compliant,
         "rule_applies": is_new,
     })
-    rows = []
-    for code, name in zip(proj.district_codes + [""], proj.district_names + ["(outside)"], strict=True):
-        t = table[table["XZQDM"] == code]
-        if code == "" and t.empty:
-            continue
-        n_, e_ = t[t["rule_applies"]], t[~t["rule_applies"]]
-        rows.append({
-            "XZQDM": code, "XZQMC": name, "new_car_parks": len(n_), "compliant": int(n_["compliant"].sum()),
-            "new_spaces": int(n_["SPACES"].sum()), "new_built": int(n_["CHG_BUILT"].sum()),
-            "new_reserved": int(n_["CHG_RESV"].sum()), "required": int(n_["required"].sum()),
-            "to_add": int(n_["to_add"].sum()), "from_reserved": int(n_["from_reserved"].sum()),
-            "new_fitout": int(n_["new_fitout"].sum()),
-            "existing_car_parks": len(e_), "existing_spaces": int(e_["SPACES"].sum()),
-            "existing_built": int(e_["CHG_BUILT"].sum()),
-        })
-    existing = _totals(table[~table["rule_applies"]])
-    existing["note"] = "existing car parks are not bound by the rule; required/to_add show the same share"
-    totals: dict[str, Any] = {"share": c.share, "new": _totals(table[table["rule_applies"]]), "existing": existing}
-    return CarParkCompliance(table=table, districts=pd.DataFrame(rows), totals=totals, share=c.share)
+    totals = ComplianceTotals(
+        share=c.share, new=_totals(table[table["rule_applies"]]),
+        existing=_totals(table[~table["rule_applies"]],
+                         note="existing car parks are not bound by the rule; required/to_add show the same share"))
+    return CarParkCompliance(table=table, districts=_district_compliance(proj, table), totals=totals, share=c.share)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,6 +387,42 @@ def _check_radius(radius_m: float) -> float:
     return r
 
 
+@dataclass(frozen=True)
+class ChargingSummary:
+    """Totals and parameters of a charging plan (the ``summary`` of ``geoplan.charging/1``)."""
+
+    share: float
+    radius_m: float
+    radius_source: str
+    core_density_km2: float
+    target_share: float
+    new_car_parks: CarParkTotals
+    existing_car_parks: CarParkTotals
+    stations_now: int
+    stations_now_car_parks: int
+    stations_now_layer: int
+    stations_after_compliance: int
+    new_stations: int
+    new_stations_at_car_parks: int
+    core_population: float
+    core_beyond_now: float
+    core_beyond_after_compliance: float
+    core_beyond_after: float
+    core_within_share_now: float
+    core_within_share_after: float
+    placement_method: str
+    candidates: int
+    runtime_s: float
+    modelled_layers: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        d = plain({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        d["new_car_parks"] = self.new_car_parks.to_dict()
+        d["existing_car_parks"] = self.existing_car_parks.to_dict()
+        return d  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, eq=False)
 class ChargingPlan:
     """Car-park compliance, service-radius gaps and new public charging stations.
@@ -354,8 +438,8 @@ class ChargingPlan:
     districts : DataFrame
         Per district: the compliance figures, core population, residents beyond
         the radius now / after compliance / after the new stations, new stations.
-    summary : dict
-        Totals and parameters (JSON-ready).
+    summary : ChargingSummary
+        Totals and parameters.
     placement : PlacementResult
         The array-level result of the station placement.
     """
@@ -363,7 +447,7 @@ class ChargingPlan:
     compliance: CarParkCompliance
     stations: gpd.GeoDataFrame
     districts: pd.DataFrame
-    summary: dict[str, Any]
+    summary: ChargingSummary
     placement: PlacementResult
 
     def to_dict(self) -> dict[str, Any]:
@@ -371,17 +455,95 @@ class ChargingPlan:
         st = pd.DataFrame(self.stations.drop(columns="geometry"))
         st["lon"] = self.stations.geometry.x.round(6)
         st["lat"] = self.stations.geometry.y.round(6)
-        return {"schema": "geoplan.charging/1", "summary": self.summary,
-                "districts": _records(self.districts), "car_parks": _records(self.compliance.table),
-                "stations": _records(st)}
+        return {"schema": "geoplan.charging/1", "summary": self.summary.to_dict(),
+                "districts": records(self.districts), "car_parks": records(self.compliance.table),
+                "stations": records(st)}
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for rec in df.to_dict(orient="records"):
-        out.append({str(k): (None if isinstance(v, float) and not math.isfinite(v) else
-                        v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
-    return out
+def _modelled(proj: Project, keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(k for k in keys if k in proj.provenance and proj.is_modelled(k))
+
+
+def _check_options(radius_m: float, cell_spacing_m: float, new_stations: int | None,
+                   target_share: float) -> tuple[float, int | None]:
+    r = _check_radius(radius_m)
+    if not (math.isfinite(cell_spacing_m) and 0 < cell_spacing_m <= r / math.sqrt(2) + 1e-9):
+        raise ConfigError(f"cell_spacing_m must be in (0, radius_m / √2 = {r / math.sqrt(2):.0f}] m so that every "
+                          f"core cell has a candidate within the radius, got {cell_spacing_m!r}")
+    if new_stations is not None:
+        try:
+            new_stations = operator.index(new_stations)
+        except TypeError:
+            raise ConfigError(f"new_stations must be a whole number, got {new_stations!r}") from None
+    elif not (math.isfinite(target_share) and 0 < target_share <= 1):
+        raise ConfigError(f"target_share must be in (0, 1], got {target_share!r}")
+    return r, new_stations
+
+
+@dataclass(frozen=True, eq=False)
+class _Gaps:
+    """The station-placement instance: core rows, candidate columns, coverage already there."""
+
+    cxy: NDArray[np.float64]
+    n_car_park_candidates: int
+    car_park_rows: NDArray[np.int64]
+    A: sp.csc_array
+    weights: NDArray[np.float64]
+    covered0: NDArray[np.bool_]
+
+
+def _gap_instance(proj: Project, cp: gpd.GeoDataFrame, core: NDArray[np.bool_], within_comp: NDArray[np.bool_],
+                  r: float, cell_spacing_m: float) -> _Gaps:
+    """Candidates: existing car parks without chargers, then the heaviest cell of each block of uncovered core."""
+    d = proj.demand
+    bare = (cp["IS_NEW"].to_numpy() == 0) & (cp["CHG_BUILT"].to_numpy() == 0)
+    cand_cp = np.flatnonzero(bare)
+    gap = np.flatnonzero(core & ~within_comp)
+    blocks = gap[populated_block_cells(d.x[gap], d.y[gap], d.pop[gap], spacing_m=cell_spacing_m)]
+    cxy = np.vstack([_xy(cp.iloc[cand_cp]), d.xy[blocks]])
+    rows = np.flatnonzero(core)
+    row_of = np.full(len(d), -1, dtype=np.int64)
+    row_of[rows] = np.arange(rows.size)
+    if gap.size and cxy.shape[0]:
+        pairs = cKDTree(d.xy[gap]).sparse_distance_matrix(cKDTree(cxy), r * (1 + 1e-12), output_type="ndarray")
+        ri = row_of[gap[pairs["i"]]]
+        cj = pairs["j"]
+    else:
+        ri = cj = np.zeros(0, dtype=np.int64)
+    A = sp.csc_array((np.ones(ri.size, dtype=np.int8), (ri, cj)), shape=(rows.size, cxy.shape[0]))
+    return _Gaps(cxy, cand_cp.size, cand_cp, A, d.pop[rows], within_comp[rows])
+
+
+def _solve_gaps(g: _Gaps, *, new_stations: int | None, target_share: float) -> PlacementResult:
+    secondary = np.r_[np.ones(g.n_car_park_candidates), np.zeros(g.cxy.shape[0] - g.n_car_park_candidates)]
+    if new_stations is not None:
+        return greedy_mclp(g.A, g.weights, p=new_stations, covered0=g.covered0, secondary=secondary)
+    w = g.weights
+    already = float(w[g.covered0].sum()) / float(w.sum()) if w.sum() > 0 else 1.0
+    if already >= target_share or g.cxy.shape[0] == 0:
+        return greedy_mclp(g.A, w, p=0, covered0=g.covered0, secondary=secondary)
+    return greedy_set_cover(g.A, w, target_share=target_share, covered0=g.covered0, secondary=secondary)
+
+
+def _stations_frame(proj: Project, cp: gpd.GeoDataFrame, g: _Gaps, res: PlacementResult) -> gpd.GeoDataFrame:
+    sel = res.selected
+    new_xy = g.cxy[sel]
+    # newly covered core residents credited to the station that covered them first (greedy order)
+    gain = marginal_gains(sp.csc_array(g.A), g.weights, g.covered0, sel)
+    is_cp = sel < g.n_car_park_candidates
+    st_names = np.array(cp["NAME"].astype(str).tolist(), dtype=object)
+    names = [st_names[g.car_park_rows[j]] if j < g.n_car_park_candidates else "" for j in sel.tolist()]
+    st_pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(new_xy[:, 0], new_xy[:, 1]), crs=proj.metric_crs)
+    sd = points_in_districts(st_pts, proj.metric("districts"))
+    codes = np.array(proj.district_codes + [""], dtype=object)
+    dnames = np.array(proj.district_names + ["(outside)"], dtype=object)
+    modelled = _modelled(proj, ("car_parks", "charging_stations", "population"))
+    return gpd.GeoDataFrame({
+        "STN_ID": [f"CS{i + 1:04d}" for i in range(sel.size)], "STATUS": ["planned"] * sel.size,
+        "SOURCE": np.where(is_cp, "car_park", "cell"), "NAME": names,
+        "XZQDM": codes[sd], "XZQMC": dnames[sd], "POP_GAIN": np.round(gain, 1),
+        "MODELLED": np.full(sel.size, int(bool(modelled)), dtype=np.int64),
+    }, geometry=st_pts.geometry.to_numpy(), crs=proj.metric_crs).to_crs(4490)
 
 
 def place_charging(proj: Project, *, share: float = DEFAULT_SHARE, radius_m: float = SERVICE_RADIUS_M,
@@ -420,19 +582,11 @@ def place_charging(proj: Project, *, share: float = DEFAULT_SHARE, radius_m: flo
     >>> import geoplan as gp
     >>> plan = place_charging(gp.load_project(), share=0.20)
     >>> s = plan.summary
-    >>> s["core_beyond_after"], len(plan.stations) == s["new_stations"]
+    >>> s.core_beyond_after, len(plan.stations) == s.new_stations
     (0.0, True)
     """
     started = perf_counter()
-    r = _check_radius(radius_m)
-    if not (math.isfinite(cell_spacing_m) and 0 < cell_spacing_m <= r / math.sqrt(2) + 1e-9):
-        raise ConfigError(f"cell_spacing_m must be in (0, radius_m / √2 = {r / math.sqrt(2):.0f}] m so that every "
-                          f"core cell has a candidate within the radius, got {cell_spacing_m!r}")
-    if new_stations is not None:
-        try:
-            new_stations = operator.index(new_stations)
-        except TypeError:
-            raise ConfigError(f"new_stations must be a whole number, got {new_stations!r}") from None
+    r, new_stations = _check_options(radius_m, cell_spacing_m, new_stations, target_share)
     comp = charging_compliance(proj, share=share)
     cp = proj.metric("car_parks")
     d = proj.demand
@@ -441,107 +595,132 @@ def place_charging(proj: Project, *, share: float = DEFAULT_SHARE, radius_m: flo
     within_now = _within(d.xy, now_xy, r)
     new_cp = (cp["IS_NEW"].to_numpy() == 1) & (comp.table["required"].to_numpy() > 0) \
         & (cp["CHG_BUILT"].to_numpy() == 0)
-    after_xy = np.vstack([now_xy, _xy(cp[new_cp])])
     within_comp = within_now | _within(d.xy, _xy(cp[new_cp]), r)
-
-    # candidates: existing car parks without chargers, then the heaviest cell of each block of uncovered core
-    bare = (cp["IS_NEW"].to_numpy() == 0) & (cp["CHG_BUILT"].to_numpy() == 0)
-    cand_cp = np.flatnonzero(bare)
-    gap = np.flatnonzero(core & ~within_comp)
-    blocks = gap[populated_block_cells(d.x[gap], d.y[gap], d.pop[gap], spacing_m=cell_spacing_m)]
-    cxy = np.vstack([_xy(cp.iloc[cand_cp]), d.xy[blocks]])
-    rows = np.flatnonzero(core)
-    row_of = np.full(len(d), -1, dtype=np.int64)
-    row_of[rows] = np.arange(rows.size)
-    if gap.size and cxy.shape[0]:
-        pairs = cKDTree(d.xy[gap]).sparse_distance_matrix(cKDTree(cxy), r * (1 + 1e-12), output_type="ndarray")
-        ri = row_of[gap[pairs["i"]]]
-        cj = pairs["j"]
-    else:
-        ri = cj = np.zeros(0, dtype=np.int64)
-    A = sp.csc_array((np.ones(ri.size, dtype=np.int8), (ri, cj)), shape=(rows.size, cxy.shape[0]))
-    w = d.pop[rows]
-    covered0 = within_comp[rows]
-    secondary = np.r_[np.ones(cand_cp.size), np.zeros(blocks.size)]  # car parks first among equal gains
-    if new_stations is None:
-        if not (math.isfinite(target_share) and 0 < target_share <= 1):
-            raise ConfigError(f"target_share must be in (0, 1], got {target_share!r}")
-        already = float(w[covered0].sum()) / float(w.sum()) if w.sum() > 0 else 1.0
-        if already >= target_share or cxy.shape[0] == 0:
-            res = greedy_mclp(A, w, p=0, covered0=covered0, secondary=secondary)
-        else:
-            res = greedy_set_cover(A, w, target_share=target_share, covered0=covered0, secondary=secondary)
-    else:
-        res = greedy_mclp(A, w, p=new_stations, covered0=covered0, secondary=secondary)
-
-    sel = res.selected
-    new_xy = cxy[sel]
-    within_after = within_comp | _within(d.xy, new_xy, r)
-    # newly covered core residents credited to the station that covered them first (greedy order)
-    gain = np.zeros(sel.size)
-    seen = covered0.copy()
-    Acsc = A.tocsc()
-    for k, j in enumerate(sel.tolist()):
-        rr = Acsc.indices[Acsc.indptr[j]:Acsc.indptr[j + 1]]
-        fresh = rr[~seen[rr]]
-        gain[k] = float(w[fresh].sum())
-        seen[fresh] = True
-    is_cp = sel < cand_cp.size
-    st_names = np.array(cp["NAME"].astype(str).tolist(), dtype=object)
-    names = [st_names[cand_cp[j]] if j < cand_cp.size else "" for j in sel.tolist()]
-    st_pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(new_xy[:, 0], new_xy[:, 1]), crs=proj.metric_crs)
-    sd = points_in_districts(st_pts, proj.metric("districts"))
-    codes = np.array(proj.district_codes + [""], dtype=object)
-    dnames = np.array(proj.district_names + ["(outside)"], dtype=object)
-    modelled = [k for k in ("car_parks", "charging_stations", "population")
-                if k in proj.provenance and proj.is_modelled(k)]
-    stations = gpd.GeoDataFrame({
-        "STN_ID": [f"CS{i + 1:04d}" for i in range(sel.size)], "STATUS": ["planned"] * sel.size,
-        "SOURCE": np.where(is_cp, "car_park", "cell"), "NAME": names,
-        "XZQDM": codes[sd], "XZQMC": dnames[sd], "POP_GAIN": np.round(gain, 1),
-        "MODELLED": np.full(sel.size, int(bool(modelled)), dtype=np.int64),
-    }, geometry=st_pts.geometry.to_numpy(), crs=proj.metric_crs).to_crs(4490)
+    g = _gap_instance(proj, cp, core, within_comp, r, cell_spacing_m)
+    res = _solve_gaps(g, new_stations=new_stations, target_share=target_share)
+    stations = _stations_frame(proj, cp, g, res)
+    within_after = within_comp | _within(d.xy, g.cxy[res.selected], r)
 
     n_d = len(proj.districts)
-    dd = d.district
 
     def by_d(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
-        return np.bincount(dd[mask], weights=d.pop[mask], minlength=n_d).astype(np.float64)
+        return np.bincount(d.district[mask], weights=d.pop[mask], minlength=n_d).astype(np.float64)
 
     core_pop = by_d(core)
     b_now, b_comp, b_after = by_d(core & ~within_now), by_d(core & ~within_comp), by_d(core & ~within_after)
-    per_d_st = np.bincount(sd[sd >= 0], minlength=n_d)
-    districts = comp.districts.copy()
+    sd = np.asarray(proj.district_codes + [""], dtype=object)
+    per_d_st = stations["XZQDM"].value_counts().reindex(sd[:-1], fill_value=0).to_numpy(dtype=np.int64)
     extra = pd.DataFrame({
         "XZQDM": proj.district_codes, "core_population": core_pop.round(1),
         "beyond_now": b_now.round(1), "beyond_after_compliance": b_comp.round(1),
         "beyond_after": b_after.round(1), "new_stations": per_d_st,
     })
-    districts = districts.merge(extra, on="XZQDM", how="left")
+    districts = comp.districts.copy().merge(extra, on="XZQDM", how="left")
     core_total = float(core_pop.sum())
-    summary = {
-        "share": comp.share, "radius_m": r, "radius_source": SERVICE_RADIUS_SOURCE,
-        "core_density_km2": float(core_density_km2), "target_share": float(target_share),
-        "new_car_parks": comp.totals["new"], "existing_car_parks": comp.totals["existing"],
-        "stations_now": int(now_xy.shape[0]), "stations_now_car_parks": n_cp, "stations_now_layer": n_st,
-        "stations_after_compliance": int(after_xy.shape[0]),
-        "new_stations": int(sel.size), "new_stations_at_car_parks": int(is_cp.sum()),
-        "core_population": round(core_total, 1),
-        "core_beyond_now": round(float(b_now.sum()), 1),
-        "core_beyond_after_compliance": round(float(b_comp.sum()), 1),
-        "core_beyond_after": round(float(b_after.sum()), 1),
-        "core_within_share_now": round(1 - float(b_now.sum()) / core_total, 6) if core_total else 1.0,
-        "core_within_share_after": round(1 - float(b_after.sum()) / core_total, 6) if core_total else 1.0,
-        "placement_method": res.method, "candidates": int(cxy.shape[0]),
-        "runtime_s": round(perf_counter() - started, 3), "modelled_layers": modelled,
-    }
+    summary = ChargingSummary(
+        share=comp.share, radius_m=r, radius_source=SERVICE_RADIUS_SOURCE, core_density_km2=float(core_density_km2),
+        target_share=float(target_share), new_car_parks=comp.totals.new, existing_car_parks=comp.totals.existing,
+        stations_now=int(now_xy.shape[0]), stations_now_car_parks=n_cp, stations_now_layer=n_st,
+        stations_after_compliance=int(now_xy.shape[0] + new_cp.sum()), new_stations=int(res.selected.size),
+        new_stations_at_car_parks=int((res.selected < g.n_car_park_candidates).sum()),
+        core_population=round(core_total, 1), core_beyond_now=round(float(b_now.sum()), 1),
+        core_beyond_after_compliance=round(float(b_comp.sum()), 1), core_beyond_after=round(float(b_after.sum()), 1),
+        core_within_share_now=round(1 - float(b_now.sum()) / core_total, 6) if core_total else 1.0,
+        core_within_share_after=round(1 - float(b_after.sum()) / core_total, 6) if core_total else 1.0,
+        placement_method=res.method, candidates=int(g.cxy.shape[0]), runtime_s=round(perf_counter() - started, 3),
+        modelled_layers=_modelled(proj, ("car_parks", "charging_stations", "population")))
     log.info("place_charging: %d new car parks, %d to add; %d new stations, core beyond %.0f -> %.0f",
-             comp.totals["new"]["car_parks"], comp.totals["new"]["to_add"], sel.size, b_now.sum(), b_after.sum())
+             comp.totals.new.car_parks, comp.totals.new.to_add, res.selected.size, b_now.sum(), b_after.sum())
     return ChargingPlan(compliance=comp, stations=stations, districts=districts, summary=summary, placement=res)
 
 
+@dataclass(frozen=True)
+class ServiceRadius:
+    """Core residents within the service radius of today's public stations (part of :class:`ChargingSection`)."""
+
+    radius_m: float
+    source: str
+    core_density_km2: float
+    stations: int
+    stations_car_parks: int
+    stations_layer: int
+    core_population: float
+    core_within: float
+    core_beyond: float
+    core_within_share: float
+
+
+@dataclass(frozen=True)
+class ChargingSection:
+    """The new-car-park charging share and the service radius (``geoplan check``).
+
+    The compliance figures are ``None`` (and left out of :meth:`to_dict`) when
+    the project has no ``car_parks`` layer; ``note`` says so.
+    """
+
+    indicator: str
+    plan: str
+    target_share: float
+    target_year: int | None
+    quote: str | None
+    target_source: str
+    service_radius: ServiceRadius
+    modelled_layers: tuple[str, ...]
+    note: str | None = None
+    new_car_parks: int | None = None
+    compliant: int | None = None
+    compliance_rate: float | None = None
+    spaces: int | None = None
+    charging_spaces_built: int | None = None
+    charging_spaces_reserved: int | None = None
+    share_built: float | None = None
+    required: int | None = None
+    to_add: int | None = None
+    from_reserved: int | None = None
+    new_fitout: int | None = None
+    meets_target: bool | None = None
+    meets_target_aggregate: bool | None = None
+    existing_car_parks: CarParkTotals | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the ``charging`` section of ``geoplan.check/1``)."""
+        keep = ("target_year", "quote", "compliance_rate", "share_built")
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d = {k: v for k, v in d.items() if v is not None or (k in keep and self.new_car_parks is not None)
+             or k in ("target_year", "quote")}
+        if self.existing_car_parks is not None:
+            d["existing_car_parks"] = self.existing_car_parks.to_dict()
+        d["service_radius"] = dataclasses.asdict(self.service_radius)
+        return plain(d)  # type: ignore[no-any-return]
+
+
+def _compliance_fields(comp: CarParkCompliance, share: float) -> dict[str, Any]:
+    new = comp.totals.new
+    return dict(
+        new_car_parks=new.car_parks, compliant=new.compliant, compliance_rate=new.compliance_rate, spaces=new.spaces,
+        charging_spaces_built=new.charging_spaces_built, charging_spaces_reserved=new.charging_spaces_reserved,
+        share_built=new.share_built, required=new.required, to_add=new.to_add, from_reserved=new.from_reserved,
+        new_fitout=new.new_fitout, meets_target=new.car_parks > 0 and new.compliant == new.car_parks,
+        meets_target_aggregate=new.share_built is not None and new.share_built >= share - 1e-12,
+        existing_car_parks=comp.totals.existing)
+
+
+def _service_radius(proj: Project, r: float, core_density_km2: float) -> ServiceRadius:
+    d = proj.demand
+    core = _core(proj, core_density_km2)
+    st_xy, n_cp, n_st = _stations(proj, include_planned=False)
+    within = _within(d.xy, st_xy, r)
+    core_pop = float(d.pop[core].sum())
+    inside = float(d.pop[core & within].sum())
+    return ServiceRadius(
+        radius_m=r, source=SERVICE_RADIUS_SOURCE, core_density_km2=float(core_density_km2),
+        stations=int(st_xy.shape[0]), stations_car_parks=n_cp, stations_layer=n_st,
+        core_population=round(core_pop, 1), core_within=round(inside, 1), core_beyond=round(core_pop - inside, 1),
+        core_within_share=round(inside / core_pop, 6) if core_pop else 1.0)
+
+
 def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 2025,
-                  radius_m: float = SERVICE_RADIUS_M, core_density_km2: float = CORE_DENSITY_KM2) -> dict[str, Any]:
+                  radius_m: float = SERVICE_RADIUS_M, core_density_km2: float = CORE_DENSITY_KM2) -> ChargingSection:
     """The new-car-park charging share and the service radius against the project's layers.
 
     For ``geoplan check``. The share target is the plan's (a 2025 target);
@@ -552,65 +731,22 @@ def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 
     --------
     >>> import geoplan as gp
     >>> sec = check_section(gp.load_project(), plan="xiamen", year=2025)
-    >>> sec["target_share"], sec["new_car_parks"], sec["service_radius"]["radius_m"]
+    >>> sec.target_share, sec.new_car_parks, sec.service_radius.radius_m
     (0.2, 120, 900.0)
     """
     p = plan if isinstance(plan, Plan) else load_plan(plan or proj.plan)
     p.check_year(year)
     tgt = p.text_target("charging_share_new_car_parks")
     share = float(tgt.value) if tgt is not None else DEFAULT_SHARE
-    out: dict[str, Any] = {
-        "indicator": "charging_share_new_car_parks", "plan": p.key,
-        "target_share": share, "target_year": None if tgt is None else int(tgt.year),
-        "quote": None if tgt is None else tgt.quote,
-        "target_source": "plan" if tgt is not None else f"geoplan default {DEFAULT_SHARE} (the plan states none)",
-    }
+    fields: dict[str, Any] = {}
+    note = None
     if proj.layer("car_parks") is None:
-        out["note"] = "the project has no car_parks layer: add [layers.car_parks] to check the share rule"
+        note = "the project has no car_parks layer: add [layers.car_parks] to check the share rule"
     else:
-        comp = charging_compliance(proj, share=share)
-        new = comp.totals["new"]
-        out.update({
-            "new_car_parks": new["car_parks"], "compliant": new["compliant"],
-            "compliance_rate": new["compliance_rate"], "spaces": new["spaces"],
-            "charging_spaces_built": new["charging_spaces_built"],
-            "charging_spaces_reserved": new["charging_spaces_reserved"], "share_built": new["share_built"],
-            "required": new["required"], "to_add": new["to_add"], "from_reserved": new["from_reserved"],
-            "new_fitout": new["new_fitout"],
-            "meets_target": new["car_parks"] > 0 and new["compliant"] == new["car_parks"],
-            "meets_target_aggregate": (new["share_built"] is not None
-                                       and new["share_built"] >= share - 1e-12),
-            "existing_car_parks": comp.totals["existing"],
-        })
-    r = _check_radius(radius_m)
-    d = proj.demand
-    core = _core(proj, core_density_km2)
-    st_xy, n_cp, n_st = _stations(proj, include_planned=False)
-    within = _within(d.xy, st_xy, r)
-    core_pop = float(d.pop[core].sum())
-    inside = float(d.pop[core & within].sum())
-    out["service_radius"] = {
-        "radius_m": r, "source": SERVICE_RADIUS_SOURCE, "core_density_km2": float(core_density_km2),
-        "stations": int(st_xy.shape[0]), "stations_car_parks": n_cp, "stations_layer": n_st,
-        "core_population": round(core_pop, 1), "core_within": round(inside, 1),
-        "core_beyond": round(core_pop - inside, 1),
-        "core_within_share": round(inside / core_pop, 6) if core_pop else 1.0,
-    }
-    out["modelled_layers"] = [k for k in ("car_parks", "charging_stations")
-                              if k in proj.provenance and proj.is_modelled(k)]
-    return out
-
-
-def edge_charging_sections(proj: Project, *, plan: Plan | str | None = None, year: int = 2025) -> dict[str, Any]:
-    """Both ``geoplan check`` sections of issue 4: ``{"edge_dc": ..., "charging": ...}``.
-
-    :func:`geoplan.edge.check_section` and :func:`check_section` with their defaults.
-
-    Examples
-    --------
-    >>> import geoplan as gp
-    >>> sorted(edge_charging_sections(gp.load_project(), plan="xiamen", year=2025))
-    ['charging', 'edge_dc']
-    """
-    return {"edge_dc": edge.check_section(proj, plan=plan, year=year),
-            "charging": check_section(proj, plan=plan, year=year)}
+        fields = _compliance_fields(charging_compliance(proj, share=share), share)
+    return ChargingSection(
+        indicator="charging_share_new_car_parks", plan=p.key, target_share=share,
+        target_year=None if tgt is None else int(tgt.year), quote=None if tgt is None else tgt.quote,
+        target_source="plan" if tgt is not None else f"geoplan default {DEFAULT_SHARE} (the plan states none)",
+        service_radius=_service_radius(proj, _check_radius(radius_m), core_density_km2),
+        modelled_layers=_modelled(proj, ("car_parks", "charging_stations")), note=note, **fields)

@@ -20,23 +20,20 @@ The tasks are mapped by a *mapper* ``mapper(fn, items) -> iterable of results in
 order``: the built-in :func:`map` here; a dask.distributed client in
 :mod:`geoplan.distributed`, with identical results.
 
-Placement (:func:`place_sites_chunked`) gives every district its shortfall
-against the density target plus a share of the rest of the budget in proportion
-to its population still uncovered, and runs the lazy greedy
-(:func:`~geoplan.placement.greedy_mclp`) district by district on candidates drawn
-from the district's populated cells; a final chunked coverage pass measures the
-plan with existing and new sites across borders.
+Placement builds on these tasks: :func:`geoplan.placement.place_sites` with
+``engine="chunked"`` (chosen automatically for a province) places each
+district's sites in a task of its own.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,14 +42,13 @@ from pyproj import CRS, Transformer
 
 from . import coverage as cov
 from . import radio
+from ._json import plain
 from ._typing import Progress
-from .errors import ConfigError, InfeasibleError, Problem, ValidationError
+from .errors import ConfigError
 from .io import Raster
 from .population import Demand, cell_area_km2
 from .project import Project
-
-if TYPE_CHECKING:
-    from .placement.sites import PlanResult
+from .radii import site_radii
 
 __all__ = [
     "Mapper",
@@ -60,18 +56,17 @@ __all__ = [
     "CountyChunk",
     "SiteArrays",
     "CountyCoverage",
+    "CoverageTotal",
     "CoverageReport",
-    "CountyPlan",
     "district_windows",
     "county_chunks",
     "county_demand",
     "chunk_demand",
     "zonal_sums",
+    "run_tasks",
     "site_environment",
-    "radii",
     "site_arrays",
     "coverage",
-    "place_sites_chunked",
     "MAX_SEARCH_M",
 ]
 
@@ -180,6 +175,25 @@ class CountyCoverage:
     cols: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class CoverageTotal:
+    """Totals of a :class:`CoverageReport`: persons and populated cells, covered and in all."""
+
+    population: float
+    covered_population: float
+    coverage: float | None
+    cells: int
+    covered_cells: int
+    sites: int
+    max_radius_m: float
+    districts: int
+    band: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return plain(dataclasses.asdict(self))  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, eq=False)
 class CoverageReport:
     """Coverage of every district by a set of sites.
@@ -189,7 +203,7 @@ class CoverageReport:
     table : DataFrame
         Per district: XZQDM, XZQMC, population (persons in populated cells),
         covered_population, coverage (share), cells, covered_cells, sites_considered.
-    total : dict
+    total : CoverageTotal
         Province totals.
     counties : list of CountyCoverage
         The per-district results, in district order.
@@ -198,7 +212,7 @@ class CoverageReport:
     """
 
     table: pd.DataFrame
-    total: dict[str, Any]
+    total: CoverageTotal
     counties: list[CountyCoverage]
     runtime_s: float
 
@@ -285,7 +299,7 @@ def _serial(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterable[Any]:
     return map(fn, items)
 
 
-def _run(fn: Callable[[Any], Any], items: Sequence[Any], *, mapper: Mapper | None, progress: Progress | None,
+def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, mapper: Mapper | None, progress: Progress | None,
          what: str, names: Sequence[str], start: float = 0.0, span: float = 1.0) -> list[Any]:
     step = progress or (lambda f, m: None)
     out = []
@@ -303,11 +317,76 @@ def zonal_sums(proj: Project, *, mapper: Mapper | None = None, progress: Progres
     """
     chunks = county_chunks(proj)
     names = [proj.district_names[c.district] for c in chunks]
-    res = _run(_zonal_task, chunks, mapper=mapper, progress=progress, what="zonal sums", names=names)
+    res = run_tasks(_zonal_task, chunks, mapper=mapper, progress=progress, what="zonal sums", names=names)
     return np.array([r[0] for r in res], dtype=float)
 
 
 # --------------------------------------------------------------------------- sites
+
+
+class _PopulatedGrid:
+    """The project's populated raster cells inside the districts, for nearest-cell look-ups from points."""
+
+    def __init__(self, proj: Project) -> None:
+        r = proj.population
+        assert r.crs is not None
+        self.raster, self.t = r, r.transform
+        self.values, self.grid, self.nodata = r.values, proj.grid, r.nodata
+        self.h, self.w = r.values.shape
+        rcrs, mcrs = CRS.from_user_input(r.crs), CRS.from_user_input(proj.metric_crs)
+        self.same = rcrs == mcrs
+        self.fwd = None if self.same else Transformer.from_crs(mcrs, rcrs, always_xy=True)
+        self.back = None if self.same else Transformer.from_crs(rcrs, mcrs, always_xy=True)
+        t = self.t
+        if rcrs.is_geographic:  # the smallest metric size of a cell, for the search radius in cells
+            self.cell_m = min(abs(t.a) * 111_320.0 * math.cos(math.radians(max(abs(r.bounds[1]), abs(r.bounds[3])))),
+                              abs(t.e) * 110_574.0)
+        else:
+            self.cell_m = min(abs(t.a), abs(t.e)) * rcrs.axis_info[0].unit_conversion_factor
+
+    def cell_of(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column of the raster cell holding each metric point (may be off the raster)."""
+        rx, ry = (xy[:, 0], xy[:, 1]) if self.fwd is None else self.fwd.transform(xy[:, 0], xy[:, 1])
+        t = self.t
+        return (np.floor((t.f - np.asarray(ry)) / -t.e).astype(np.int64),
+                np.floor((np.asarray(rx) - t.c) / t.a).astype(np.int64))
+
+    def populated(self, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        inside = (rr >= 0) & (rr < self.h) & (cc >= 0) & (cc < self.w)
+        out = np.zeros(rr.shape, dtype=bool)
+        v = self.values[rr[inside], cc[inside]]
+        ok = np.isfinite(v) & (v > 0) & (self.grid[rr[inside], cc[inside]] >= 0)
+        if self.nodata is not None and np.isfinite(self.nodata):
+            ok &= v != self.nodata
+        out[inside] = ok
+        return out
+
+    def density(self, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        return self.values[rr, cc] / cell_area_km2(self.raster, rr)
+
+    def nearest(self, p: np.ndarray, row: int, col: int, max_ring: int) -> tuple[float, tuple[int, int] | None]:
+        """Distance to, and row/column of, the populated cell nearest ``p``, searching growing squares."""
+        t = self.t
+        ring = 1
+        best_d, best = math.inf, None
+        while ring <= max_ring:
+            rr, cc = np.mgrid[row - ring:row + ring + 1, col - ring:col + ring + 1]
+            rr, cc = rr.ravel(), cc.ravel()
+            ok = self.populated(rr, cc)
+            if not ok.any():
+                ring = ring * 2 if ring < 8 else ring + 8
+                continue
+            rr, cc = rr[ok], cc[ok]
+            cx, cy = t.c + (cc + 0.5) * t.a, t.f + (rr + 0.5) * t.e
+            if self.back is not None:
+                cx, cy = self.back.transform(cx, cy)
+            d = np.hypot(np.asarray(cx) - p[0], np.asarray(cy) - p[1])
+            j = int(np.argmin(d))
+            best_d, best = float(d[j]), (int(rr[j]), int(cc[j]))
+            if best_d <= (ring - 0.5) * self.cell_m:  # every cell within (ring - 0.5) cells is in this square
+                break
+            ring = max(ring + 1, int(math.ceil(best_d / self.cell_m)) + 1)
+        return best_d, best
 
 
 def site_environment(proj: Project, xy: np.ndarray, *,
@@ -326,106 +405,24 @@ def site_environment(proj: Project, xy: np.ndarray, *,
     xy : ndarray, shape (n, 2)
         Site coordinates in the project's metric CRS.
     """
-    r = proj.population
-    t = r.transform
-    _check_rectilinear(t)
-    assert r.crs is not None
+    _check_rectilinear(proj.population.transform)
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-    n = len(xy)
-    env = np.full(n, radio.ENVIRONMENT_NAMES.index("rural"), dtype=np.int8)
-    dens = np.zeros(n)
-    if n == 0:
+    env = np.full(len(xy), radio.ENVIRONMENT_NAMES.index("rural"), dtype=np.int8)
+    dens = np.zeros(len(xy))
+    if len(xy) == 0:
         return env, dens
-    rcrs, mcrs = CRS.from_user_input(r.crs), CRS.from_user_input(proj.metric_crs)
-    same = rcrs == mcrs
-    if same:
-        rx, ry = xy[:, 0], xy[:, 1]
-    else:
-        rx, ry = Transformer.from_crs(mcrs, rcrs, always_xy=True).transform(xy[:, 0], xy[:, 1])
-        back = Transformer.from_crs(rcrs, mcrs, always_xy=True)
-    h, w = r.values.shape
-    values, grid = r.values, proj.grid
-    nodata = r.nodata
-
-    def populated(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
-        inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
-        out = np.zeros(rr.shape, dtype=bool)
-        v = values[rr[inside], cc[inside]]
-        ok = np.isfinite(v) & (v > 0) & (grid[rr[inside], cc[inside]] >= 0)
-        if nodata is not None and np.isfinite(nodata):
-            ok &= v != nodata
-        out[inside] = ok
-        return out
-
-    def density_of(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
-        return values[rr, cc] / cell_area_km2(r, rr)
-
-    row = np.floor((t.f - np.asarray(ry)) / -t.e).astype(np.int64)
-    col = np.floor((np.asarray(rx) - t.c) / t.a).astype(np.int64)
-    own = populated(row, col)
-    dens[own] = density_of(row[own], col[own])
-    # the smallest metric size of a cell, for the search radius in cells
-    if rcrs.is_geographic:
-        cell_m = min(abs(t.a) * 111_320.0 * math.cos(math.radians(max(abs(r.bounds[1]), abs(r.bounds[3])))),
-                     abs(t.e) * 110_574.0)
-    else:
-        unit = rcrs.axis_info[0].unit_conversion_factor
-        cell_m = min(abs(t.a), abs(t.e)) * unit
-    max_ring = int(math.ceil(max_search_m / cell_m)) + 1
+    g = _PopulatedGrid(proj)
+    row, col = g.cell_of(xy)
+    own = g.populated(row, col)
+    dens[own] = g.density(row[own], col[own])
+    max_ring = int(math.ceil(max_search_m / g.cell_m)) + 1
     for i in np.flatnonzero(~own).tolist():
-        ring = 1
-        best_d, best = math.inf, None
-        while ring <= max_ring:
-            rr, cc = np.mgrid[row[i] - ring:row[i] + ring + 1, col[i] - ring:col[i] + ring + 1]
-            rr, cc = rr.ravel(), cc.ravel()
-            ok = populated(rr, cc)
-            if ok.any():
-                rr, cc = rr[ok], cc[ok]
-                cx = t.c + (cc + 0.5) * t.a
-                cy = t.f + (rr + 0.5) * t.e
-                if not same:
-                    cx, cy = back.transform(cx, cy)
-                d = np.hypot(np.asarray(cx) - xy[i, 0], np.asarray(cy) - xy[i, 1])
-                j = int(np.argmin(d))
-                best_d, best = float(d[j]), (int(rr[j]), int(cc[j]))
-                # every cell within (ring - 0.5) cells of the site's cell is in this square
-                if best_d <= (ring - 0.5) * cell_m:
-                    break
-                ring = max(ring + 1, int(math.ceil(best_d / cell_m)) + 1)
-            else:
-                ring = ring * 2 if ring < 8 else ring + 8
+        best_d, best = g.nearest(xy[i], int(row[i]), int(col[i]), max_ring)
         if best is not None and best_d <= max_search_m:
-            d_i = density_of(np.array([best[0]]), np.array([best[1]]))[0]
-            dens[i] = d_i
+            dens[i] = g.density(np.array([best[0]]), np.array([best[1]]))[0]
             own[i] = True
     env[own] = radio.environment_from_density(dens[own])
     return env, dens
-
-
-@functools.lru_cache(maxsize=256)
-def _radius(band: str, site_type: str, environment: str, indoor: bool) -> float:
-    return float(radio.cell_radius_m(band=band, site=site_type, environment=environment, indoor=indoor))
-
-
-def radii(site_type: np.ndarray, environment: np.ndarray, *, band: str, indoor: bool = False) -> np.ndarray:
-    """Cell radius (m) of each site from its type and environment code (link budget of ``band``).
-
-    ``indoor`` takes the building-entry loss into the budget (users indoors), as
-    :func:`geoplan.placement.planning_context` does by default; outdoor otherwise.
-    """
-    if band not in radio.BANDS:
-        raise ConfigError(f"unknown band {band!r}. Fix: use one of {', '.join(radio.BANDS)}")
-    st = np.asarray(site_type).astype(str)
-    env = np.asarray(environment)
-    out = np.zeros(len(st))
-    for t in np.unique(st):
-        if t not in radio.SITE_PROFILES:
-            raise ValidationError(Problem("sites", "SITE_TYPE", f"unknown site type {t!r}",
-                                          f"use one of {', '.join(radio.SITE_PROFILES)}"))
-        for e in np.unique(env):
-            m = (st == t) & (env == e)
-            out[m] = _radius(band, str(t), radio.ENVIRONMENT_NAMES[int(e)], indoor)
-    return out
 
 
 def site_arrays(proj: Project, key: str = "sites", *, band: str = "n78", indoor: bool = False) -> SiteArrays:
@@ -436,7 +433,7 @@ def site_arrays(proj: Project, key: str = "sites", *, band: str = "n78", indoor:
     xy = np.column_stack([sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy()])
     st = sm["SITE_TYPE"].astype(str).to_numpy() if "SITE_TYPE" in sm.columns else np.full(len(sm), "macro")
     env, _ = site_environment(proj, xy)
-    return SiteArrays(xy, radii(st, env, band=band, indoor=indoor), _grid_district(proj, xy), st, env)
+    return SiteArrays(xy, site_radii(st, env, band=band, indoor=indoor, layer=key), _grid_district(proj, xy), st, env)
 
 
 def _grid_district(proj: Project, xy: np.ndarray) -> np.ndarray:
@@ -530,7 +527,7 @@ def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78
     --------
     >>> import geoplan as gp
     >>> rep = coverage(gp.load_project())
-    >>> 0.9 < rep.total["coverage"] <= 1.0, rep.total["districts"]
+    >>> 0.9 < rep.total.coverage <= 1.0, rep.total.districts
     (True, 6)
     """
     t0 = time.perf_counter()
@@ -548,7 +545,7 @@ def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78
         items.append(_CoverItem(c, s.xy[idx], s.radius[idx], return_cells,
                                 None if prior is None else prior.counties[c.district].covered))
     names = [proj.district_names[c.district] for c in chunks]
-    res = _run(_cover_task, items, mapper=mapper, progress=progress, what="coverage", names=names,
+    res = run_tasks(_cover_task, items, mapper=mapper, progress=progress, what="coverage", names=names,
                start=0.05, span=0.95)
     table = pd.DataFrame({
         "XZQDM": proj.district_codes, "XZQMC": proj.district_names,
@@ -559,263 +556,8 @@ def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78
     with np.errstate(invalid="ignore", divide="ignore"):
         table.insert(4, "coverage", table["covered_population"] / table["population"].where(table["population"] > 0))
     pop, covp = float(table["population"].sum()), float(table["covered_population"].sum())
-    total = {"population": round(pop, 1), "covered_population": round(covp, 1),
-             "coverage": round(covp / pop, 6) if pop > 0 else None, "cells": int(table["cells"].sum()),
-             "covered_cells": int(table["covered_cells"].sum()), "sites": len(s), "max_radius_m": round(rmax, 1),
-             "districts": len(table), "band": band}
+    total = CoverageTotal(population=round(pop, 1), covered_population=round(covp, 1),
+                          coverage=round(covp / pop, 6) if pop > 0 else None, cells=int(table["cells"].sum()),
+                          covered_cells=int(table["covered_cells"].sum()), sites=len(s), max_radius_m=round(rmax, 1),
+                          districts=len(table), band=band)
     return CoverageReport(table=table, total=total, counties=res, runtime_s=time.perf_counter() - t0)
-
-
-# --------------------------------------------------------------------------- placement
-
-
-@dataclass(frozen=True, eq=False)
-class _PlaceItem:
-    chunk: CountyChunk
-    covered0: np.ndarray
-    p: int
-    n_candidates: int
-    band: str
-    seed: int
-    mix: tuple[float, float, float] | None
-    indoor: bool
-
-
-@dataclass(frozen=True, eq=False)
-class CountyPlan:
-    """New sites chosen in one district (metric coordinates, in the order chosen)."""
-
-    district: int
-    xy: np.ndarray
-    site_type: np.ndarray
-    radius: np.ndarray
-    gain: np.ndarray
-    candidates: int
-    objective: float
-    bound: float
-    runtime_s: float
-
-
-def _place_task(item: _PlaceItem) -> CountyPlan:
-    from .placement.candidates import population_candidates
-    from .placement.greedy import greedy_mclp
-    from .placement.sites import DEFAULT_MIX, SITE_TYPES
-
-    t0 = time.perf_counter()
-    k = item.chunk.district
-    empty = CountyPlan(k, np.zeros((0, 2)), np.zeros(0, dtype=str), np.zeros(0), np.zeros(0), 0, 0.0, 0.0, 0.0)
-    if item.p == 0:
-        return empty
-    d = chunk_demand(item.chunk)
-    seed = int(item.seed) * 1_000_003 + k
-    rng = np.random.default_rng(seed)
-    # on a coarse grid a district may need more candidates than it has cells: then each cell
-    # offers several positions (its centre, then seeded points inside it)
-    per_cell = max(1, math.ceil(item.n_candidates / max(len(d), 1)))
-    pxy = np.tile(d.xy, (per_cell, 1))
-    if per_cell > 1:
-        side = np.tile(np.sqrt(d.area_km2) * 1000.0, per_cell)[:, None]
-        jitter = rng.uniform(-0.45, 0.45, size=pxy.shape) * side
-        jitter[: len(d)] = 0.0
-        pxy = pxy + jitter
-    pw = np.tile(d.pop, per_cell)
-    xy, idx = population_candidates(pxy, pw, n=min(item.n_candidates, int((pw > 0).sum())), seed=seed,
-                                    return_index=True)
-    idx = idx % max(len(d), 1)
-    dens = d.density_km2[idx]
-    env = radio.environment_from_density(dens)
-    ctype = np.empty(len(idx), dtype=object)
-    for e in np.unique(env):
-        m = env == e
-        shares = np.asarray(item.mix if item.mix is not None else DEFAULT_MIX[radio.ENVIRONMENT_NAMES[int(e)]],
-                            dtype=float)
-        ctype[m] = rng.choice(np.array(SITE_TYPES), size=int(m.sum()), p=shares / shares.sum())
-    ctype = ctype.astype(str)
-    crad = radii(ctype, env, band=item.band, indoor=item.indoor)
-    ok = crad > 0
-    xy, ctype, crad, dens = xy[ok], ctype[ok], crad[ok], dens[ok]
-    A = cov.coverage_matrix(d.xy, xy, crad)
-    res = greedy_mclp(A, d.pop, p=item.p, covered0=item.covered0, secondary=dens)
-    sel = np.asarray(res.selected, dtype=np.int64)
-    covered = item.covered0.copy()
-    gains = np.empty(len(sel))
-    for i, j in enumerate(sel.tolist()):
-        rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
-        new = rows[~covered[rows]]
-        gains[i] = _seqsum(d.pop[new])
-        covered[new] = True
-    bound = res.objective * (1.0 + res.gap) if res.gap is not None and math.isfinite(res.gap) else res.objective
-    return CountyPlan(k, xy[sel], ctype[sel], crad[sel], gains, len(xy), float(res.objective), float(bound),
-                      time.perf_counter() - t0)
-
-
-def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
-    w = np.asarray(weights, dtype=float)
-    if total <= 0 or w.sum() <= 0:
-        return np.zeros(len(w), dtype=np.int64)
-    exact = total * w / w.sum()
-    q = np.floor(exact).astype(np.int64)
-    q[np.argsort(-(exact - q), kind="stable")[: total - int(q.sum())]] += 1
-    return q
-
-
-def place_sites_chunked(proj: Project, *, total: int | None = None, year: int | None = None, band: str = "n78",
-                        indoor: bool = False,
-                        population_year: int | None = None, seed: int = 0, candidate_factor: float = 3.0,
-                        min_candidates: int = 50, mix: tuple[float, float, float] | None = None,
-                        mapper: Mapper | None = None, progress: Progress | None = None) -> PlanResult:
-    """Choose new 5G sites district by district, for provinces too large to place at once.
-
-    Parameters
-    ----------
-    proj : Project
-        The project (districts, population grid, existing ``sites``).
-    total : int, optional
-        Total stations wanted (existing + new); the budget is ``total − existing``.
-    year : int, optional
-        Meet every district's density target of ``year``; alone, the budget is the
-        sum of the shortfalls. Without ``year`` the plan's last year sets the quotas.
-    band : str
-        Link-budget band for radii (``n78``, ``n41``, ``n28``, ``n79``).
-    indoor : bool
-        Plan for users indoors (building-entry loss in the link budget, as the
-        city-scale :func:`~geoplan.placement.place_sites` does by default); outdoor
-        by default here, so that library callers keep the earlier results.
-    population_year : int, optional
-        Population basis of the density target (see :func:`geoplan.targets.check`).
-    seed : int
-        Seed of the modelled candidates (drawn per district from its populated cells).
-    candidate_factor, min_candidates : float, int
-        Each district draws ``max(candidate_factor × its sites, min_candidates)`` candidates.
-    mix : (float, float, float), optional
-        Shares of macro, micro, indoor among candidates (default by environment).
-    mapper : callable, optional
-        How to run the per-district tasks (see :mod:`geoplan.distributed`).
-    progress : callable, optional
-        ``progress(fraction, message)``.
-
-    Returns
-    -------
-    geoplan.placement.sites.PlanResult
-        Same layout as :func:`geoplan.placement.sites.place_sites`: planned sites
-        (EPSG:4490), per-district table, summary; ``placement.selected`` indexes
-        the planned sites, ``gap`` is to the sum of the districts' greedy bounds.
-
-    Raises
-    ------
-    ConfigError
-        Neither ``total`` nor ``year``.
-    InfeasibleError
-        A total below the existing stations, or a district asked for more sites
-        than it has populated cells.
-    """
-    import geopandas as gpd
-
-    from .placement._result import PlacementResult
-    from .placement.sites import PlanResult, allocate_quotas, new_site_budget
-    from .targets import check, density, load_plan, population_basis
-
-    t0 = time.perf_counter()
-    step = progress or (lambda f, m: None)
-    if total is None and year is None:
-        raise ConfigError("say how many stations to plan. Fix: give --total N (all stations) or --year Y "
-                          "(meet that year's density target)")
-    plan = load_plan(proj.plan)
-    yr = plan.check_year(year) if year is not None else max(plan.years)
-    rep = check(proj, year=yr, population_year=population_year)
-    shortfall = rep.table["shortfall"].to_numpy(dtype=np.int64)
-    existing_per = rep.table["stations"].to_numpy(dtype=np.int64)
-    nostats = _no_stats(proj)
-    existing = int(existing_per[~nostats].sum())  # as in the check's totals
-    p = new_site_budget(total, existing=existing, shortfall=shortfall)
-
-    step(0.0, "existing sites: environments and radii")
-    sites = site_arrays(proj, band=band, indoor=indoor)
-    before = coverage(proj, sites=sites, band=band, mapper=mapper, return_cells=True,
-                      progress=lambda f, m: step(0.02 + 0.33 * f, m))
-    quotas = allocate_quotas(shortfall, p)
-    uncovered = np.array([c.population - c.covered_population for c in before.counties])
-    alloc = quotas + _largest_remainder(np.maximum(uncovered, 0.0), p - int(quotas.sum()))
-    cells = np.array([c.cells for c in before.counties], dtype=np.int64)
-    empty = np.flatnonzero((alloc > 0) & (cells == 0))
-    if empty.size:
-        raise InfeasibleError(f"new sites allotted to districts without populated cells: "
-                              f"{', '.join(proj.district_names[i] for i in empty[:5])}. Fix: check the population grid")
-    chunks = county_chunks(proj)
-    items = [_PlaceItem(c, before.counties[c.district].covered, int(alloc[c.district]),  # type: ignore[arg-type]
-                        int(max(math.ceil(candidate_factor * alloc[c.district]), min_candidates)),
-                        band, seed, mix, indoor) for c in chunks]
-    names = [proj.district_names[c.district] for c in chunks]
-    plans: list[CountyPlan] = _run(_place_task, items, mapper=mapper, progress=progress, what="placing sites",
-                                   names=names, start=0.35, span=0.4)
-
-    xy = np.concatenate([q.xy for q in plans]) if plans else np.zeros((0, 2))
-    stype = np.concatenate([q.site_type for q in plans]).astype(str)
-    srad = np.concatenate([q.radius for q in plans])
-    gains = np.concatenate([q.gain for q in plans])
-    dist = np.concatenate([np.full(len(q.xy), q.district, dtype=np.int64) for q in plans])
-    new_env = site_environment(proj, xy)[0] if len(xy) else np.zeros(0, dtype=np.int8)
-    new_sites = SiteArrays(xy, srad, dist, stype, new_env)
-    after = coverage(proj, sites=new_sites, band=band, mapper=mapper, prior=before,
-                     progress=lambda f, m: step(0.75 + 0.24 * f, m))
-
-    new_per = np.bincount(dist, minlength=len(chunks)).astype(np.int64)
-    target = float(plan.indicator("5g_per_10k").target(yr))
-    pop, _ = population_basis(proj, population_year)
-    d = density(pop, existing_per + new_per, target_per_10k=target)
-    tb, ta = before.table, after.table
-    table = pd.DataFrame({
-        "XZQDM": proj.district_codes, "XZQMC": proj.district_names, "population": np.where(nostats, np.nan, pop),
-        "existing": existing_per, "new": new_per, "stations": d.stations, "per_10k": d.per_10k,
-        "target_per_10k": target, "shortfall": d.shortfall, "meets_target": d.meets,
-        "coverage_before": tb["coverage"].to_numpy(dtype=float), "coverage_after": ta["coverage"].to_numpy(dtype=float),
-    })
-    if nostats.any():
-        table["meets_target"] = table["meets_target"].astype(object)
-        table.loc[nostats, "meets_target"] = None
-    city = density(np.array([pop[~nostats].sum()]), np.array([d.stations[~nostats].sum()]), target_per_10k=target)
-    objective = float(sum(q.objective for q in plans))
-    bound = float(sum(q.bound for q in plans))
-    gap = (bound - objective) / objective if objective > 0 else (0.0 if bound == 0 else math.inf)
-    runtime = time.perf_counter() - t0
-    summary: dict[str, Any] = {
-        "year": yr, "target_per_10k": target, "population": float(pop[~nostats].sum()),
-        "population_basis": rep.basis, "existing": existing, "new": int(len(xy)),
-        "stations": int(d.stations[~nostats].sum()), "per_10k": round(float(city.per_10k[0]), 2),
-        "districts_meeting_target": int(d.meets[~nostats].sum()), "districts": int((~nostats).sum()),
-        "districts_without_statistics": [f"{c} {n}" for c, n, x in
-                                         zip(proj.district_codes, proj.district_names, nostats, strict=True) if x],
-        "coverage_before": before.total["coverage"], "coverage_after": after.total["coverage"],
-        "covered_population_before": round(before.total["covered_population"], 0),
-        "covered_population_after": round(after.total["covered_population"], 0),
-        "method": "greedy", "status": "greedy", "gap": gap, "objective": objective, "runtime_s": round(runtime, 3),
-        "band": band, "users": "indoor" if indoor else "outdoor", "budget_new": p, "quotas": quotas.tolist(), "allocation": alloc.tolist(),
-        "candidates": int(sum(q.candidates for q in plans)), "candidates_modelled": True,
-        "engine": "chunked by district",
-    }
-    codes = np.asarray(proj.district_codes)
-    names_arr = np.asarray(proj.district_names)
-    order = np.argsort(-gains, kind="stable") if len(gains) else np.zeros(0, dtype=np.int64)
-    rank = np.empty(len(gains), dtype=np.int64)
-    rank[order] = np.arange(1, len(gains) + 1)
-    prefix = str(proj.districts["XZQDM"].iloc[0])[:2]
-    gdf = gpd.GeoDataFrame({
-        "SITE_ID": [f"P{prefix}C{i + 1:07d}" for i in range(len(xy))], "SITE_TYPE": stype, "RANK": rank,
-        "GAIN_POP": np.round(gains, 1), "SOURCE": "greedy (chunked)", "RADIUS_M": np.round(srad, 0),
-        "ENVIRONMENT": [radio.ENVIRONMENT_NAMES[int(e)] for e in new_env], "XZQDM": codes[dist],
-        "XZQMC": names_arr[dist], "MODELLED": 1,
-    }, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=proj.metric_crs).to_crs(4490)
-    tot_w = float(before.total["population"]) or 1.0
-    placement = PlacementResult(selected=np.arange(len(xy), dtype=np.int64), objective=objective,
-                                covered_share=float(after.total["covered_population"]) / tot_w, method="greedy",
-                                status="greedy", gap=gap, runtime_s=runtime, per_group=new_per)
-    step(1.0, "done")
-    return PlanResult(sites=gdf, districts=table, summary=summary, placement=placement)
-
-
-def _no_stats(proj: Project) -> np.ndarray:
-    """Districts flagged ``NO_STATS = 1`` (no statistics, e.g. 金门县)."""
-    d = proj.districts
-    if "NO_STATS" not in d.columns:
-        return np.zeros(len(d), dtype=bool)
-    return pd.to_numeric(d["NO_STATS"], errors="coerce").fillna(0).to_numpy() == 1

@@ -34,7 +34,7 @@ from .project import Project
 if TYPE_CHECKING:
     from dask.distributed import Client
 
-    from .placement.sites import PlanResult
+    from .placement.results import PlanResult
 
 __all__ = [
     "dask_mapper",
@@ -92,8 +92,10 @@ def coverage(proj: Project, *, client: Client, **kwargs: Any) -> chunked.Coverag
 
 
 def place_sites(proj: Project, *, client: Client, **kwargs: Any) -> PlanResult:
-    """:func:`geoplan.chunked.place_sites_chunked` with the districts computed on ``client`` (same keywords)."""
-    return chunked.place_sites_chunked(proj, mapper=dask_mapper(client), **kwargs)
+    """:func:`geoplan.placement.place_sites` with the county tasks computed on ``client`` (same keywords)."""
+    from .placement import place_sites as _place
+
+    return _place(proj, client=client, **kwargs)
 
 
 def stations_per_district(proj: Project, *, client: Client, key: str = "sites",

@@ -7,22 +7,48 @@ on the fly from the same link budget. Coordinates come in CGCS2000/WGS84 degrees
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from . import coverage as cov
+from ._json import plain
+from .chunked import site_environment
 from .errors import Problem, ValidationError
-from .placement.sites import SITE_TYPES, PlanningContext, _radius_lookup, evaluate_sites
+from .placement import SITE_TYPES, PlanningContext, Totals, evaluate_sites
+from .placement._steps import marginal_gains
 from .project import points_in_districts
+from .radii import site_radii
 from .targets import density, load_plan, population_basis
 
-__all__ = ["DrawnEvaluation", "evaluate_drawn_sites", "plan_with_drawn", "area_coverage"]
+__all__ = ["DrawnSummary", "DrawnEvaluation", "DrawnPlan", "AreaCoverage", "evaluate_drawn_sites",
+           "plan_with_drawn", "area_coverage"]
+
+
+@dataclass(frozen=True)
+class DrawnSummary:
+    """City figures of drawn sites built on top of the existing (and planned) sites."""
+
+    drawn_sites: int
+    outside_districts: int
+    added_covered_population: float
+    coverage_before: float | None
+    coverage_after: float | None
+    districts_meeting_before: int
+    districts_meeting_after: int
+    year: int
+    target_per_10k: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return plain(dataclasses.asdict(self))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,19 +56,64 @@ class DrawnEvaluation:
     """Effect of drawn sites on top of existing sites (and optionally a plan's selected candidates)."""
 
     districts: pd.DataFrame
-    summary: dict[str, Any]
-    site_district: np.ndarray
-    site_radius_m: np.ndarray
-    site_gain: np.ndarray
+    summary: DrawnSummary
+    site_district: NDArray[np.int64]
+    site_radius_m: NDArray[np.float64]
+    site_gain: NDArray[np.float64]
 
 
-def _to_metric(ctx: PlanningContext, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class DrawnPlan:
+    """A plan's district table and totals with drawn sites kept in it (:func:`plan_with_drawn`)."""
+
+    districts: pd.DataFrame
+    summary: Totals
+    drawn: int
+    evaluation: DrawnEvaluation
+
+
+@dataclass(frozen=True)
+class AreaCoverage:
+    """Population and coverage inside a drawn area (:func:`area_coverage`)."""
+
+    area_km2: float
+    population: float
+    coverage_existing: float | None
+    coverage_with_plan: float | None
+    existing_sites: int
+    candidates: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return plain(dataclasses.asdict(self))  # type: ignore[no-any-return]
+
+
+def _to_metric(ctx: PlanningContext, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
     x, y = Transformer.from_crs(4490, ctx.project.metric_crs, always_xy=True).transform(lon, lat)
     return np.column_stack([x, y])
 
 
-def evaluate_drawn_sites(ctx: PlanningContext, lonlat: np.ndarray, *, site_type: str | list[str] = "macro",
-                         selected: np.ndarray | None = None, year: int | None = None,
+def _drawn_arrays(ctx: PlanningContext, lonlat: NDArray[np.float64], site_type: str | list[str]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """Metric coordinates, district and radius of each drawn site."""
+    pts = np.asarray(lonlat, dtype=float).reshape(-1, 2)
+    types = np.asarray([site_type] * len(pts) if isinstance(site_type, str) else site_type, dtype=str)
+    bad = sorted(set(types) - set(SITE_TYPES))
+    if bad or len(types) != len(pts):
+        raise ValidationError(Problem("drawn sites", "SITE_TYPE", f"unknown or missing site type(s) {bad}",
+                                      f"use one of {', '.join(SITE_TYPES)} for each drawn site"))
+    if not len(pts):
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64), np.zeros(0)
+    proj = ctx.project
+    xy = _to_metric(ctx, pts[:, 0], pts[:, 1])
+    dist = points_in_districts(gpd.GeoDataFrame(geometry=gpd.points_from_xy(*xy.T), crs=proj.metric_crs),
+                               proj.metric("districts"))
+    env, _ = site_environment(proj, xy)
+    return xy, dist, site_radii(types, env, band=ctx.settings.band, indoor=ctx.settings.indoor, layer="drawn sites")
+
+
+def evaluate_drawn_sites(ctx: PlanningContext, lonlat: NDArray[np.float64], *, site_type: str | list[str] = "macro",
+                         selected: NDArray[np.int64] | None = None, year: int | None = None,
                          population_year: int | None = None) -> DrawnEvaluation:
     """Added coverage and new density per district when drawn sites are built.
 
@@ -60,20 +131,7 @@ def evaluate_drawn_sites(ctx: PlanningContext, lonlat: np.ndarray, *, site_type:
         Target year (the plan's last by default).
     """
     proj = ctx.project
-    pts = np.asarray(lonlat, dtype=float).reshape(-1, 2)
-    types = np.asarray([site_type] * len(pts) if isinstance(site_type, str) else site_type, dtype=str)
-    bad = sorted(set(types) - set(SITE_TYPES))
-    if bad or len(types) != len(pts):
-        raise ValidationError(Problem("drawn sites", "SITE_TYPE", f"unknown or missing site type(s) {bad}",
-                                      f"use one of {', '.join(SITE_TYPES)} for each drawn site"))
-    xy = _to_metric(ctx, pts[:, 0], pts[:, 1]) if len(pts) else np.zeros((0, 2))
-    import geopandas as gpd
-
-    dist = points_in_districts(gpd.GeoDataFrame(geometry=gpd.points_from_xy(*xy.T), crs=proj.metric_crs),
-                               proj.metric("districts")) if len(xy) else np.zeros(0, dtype=np.int64)
-    tree = cKDTree(proj.demand.xy)
-    env = ctx.environment[tree.query(xy, k=1)[1]] if len(xy) else np.zeros(0, dtype=str)
-    radius = _radius_lookup(types, env, band=ctx.band, indoor=bool(ctx.params.get("indoor", True)))
+    xy, dist, radius = _drawn_arrays(ctx, lonlat, site_type)
     base = ctx.covered0.copy()
     n = ctx.n_districts
     planned = np.zeros(n, dtype=np.int64)
@@ -82,24 +140,20 @@ def evaluate_drawn_sites(ctx: PlanningContext, lonlat: np.ndarray, *, site_type:
         base |= cov.covered(ctx.coverage, selected=sel)
         planned = np.bincount(ctx.cand_district[sel], minlength=n)
     drawn_per = np.bincount(dist[dist >= 0], minlength=n)
+    w, g = ctx.demand_weights, ctx.demand_district
     gains = np.zeros(len(xy))
     after = base.copy()
     if len(xy):
         A = cov.coverage_matrix(proj.demand.xy, xy, np.maximum(radius, 1.0))
-        w = ctx.demand_weights
-        for k in range(len(xy)):
-            rows = A.indices[A.indptr[k]:A.indptr[k + 1]]
-            fresh = rows[~after[rows]]
-            gains[k] = w[fresh].sum()
-            after[fresh] = True
+        gains = marginal_gains(A, w, base, np.arange(len(xy)))
+        after |= cov.covered(A)
     plan = load_plan(proj.plan)
-    yr = year if year is not None else max(plan.years)
+    yr = plan.check_year(year) if year is not None else max(plan.years)
     target = float(plan.indicator("5g_per_10k").target(yr))
     pop, _ = population_basis(proj, population_year)
     existing = ctx.existing_per_district
     before_d = density(pop, existing + planned, target_per_10k=target)
     after_d = density(pop, existing + planned + drawn_per, target_per_10k=target)
-    w, g = ctx.demand_weights, ctx.demand_district
     tot = np.bincount(g, weights=w, minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
         cb = np.bincount(g, weights=w * base, minlength=n) / tot
@@ -111,23 +165,23 @@ def evaluate_drawn_sites(ctx: PlanningContext, lonlat: np.ndarray, *, site_type:
         "meets_before": before_d.meets, "meets_after": after_d.meets,
         "coverage_before": cb, "coverage_after": ca,
     })
-    summary = {
-        "drawn_sites": int(len(xy)), "outside_districts": int((dist < 0).sum()),
-        "added_covered_population": round(float(gains.sum()), 1),
-        "coverage_before": float((w * base).sum() / w.sum()), "coverage_after": float((w * after).sum() / w.sum()),
-        "districts_meeting_before": int(before_d.meets.sum()), "districts_meeting_after": int(after_d.meets.sum()),
-        "year": yr, "target_per_10k": target,
-    }
+    total_w = float(w.sum())
+    summary = DrawnSummary(
+        drawn_sites=int(len(xy)), outside_districts=int((dist < 0).sum()),
+        added_covered_population=round(float(gains.sum()), 1),
+        coverage_before=float((w * base).sum() / total_w) if total_w else None,
+        coverage_after=float((w * after).sum() / total_w) if total_w else None,
+        districts_meeting_before=int(before_d.meets.sum()), districts_meeting_after=int(after_d.meets.sum()),
+        year=yr, target_per_10k=target)
     return DrawnEvaluation(districts=table, summary=summary, site_district=dist, site_radius_m=radius, site_gain=gains)
 
 
-def plan_with_drawn(ctx: PlanningContext, selected: np.ndarray, lonlat: np.ndarray, *,
-                    site_type: str | list[str] = "macro", year: int | None = None
-                    ) -> tuple[pd.DataFrame, dict[str, Any], DrawnEvaluation]:
-    """A plan's district table and summary with drawn sites kept in it.
+def plan_with_drawn(ctx: PlanningContext, selected: NDArray[np.int64], lonlat: NDArray[np.float64], *,
+                    site_type: str | list[str] = "macro", year: int | None = None) -> DrawnPlan:
+    """A plan's district table and totals with drawn sites kept in it.
 
-    The table and summary of :func:`~geoplan.placement.sites.evaluate_sites`
-    for the ``selected`` candidates, with the drawn sites counted: ``new``,
+    The table and totals of :func:`~geoplan.placement.evaluate_sites` for the
+    ``selected`` candidates, with the drawn sites counted: ``new``,
     ``stations``, ``per_10k``, ``shortfall``, ``meets_target`` and
     ``coverage_after`` per district, and the city's totals.
 
@@ -143,35 +197,31 @@ def plan_with_drawn(ctx: PlanningContext, selected: np.ndarray, lonlat: np.ndarr
         Type of each drawn site, or one for all.
     year : int, optional
         Target year (the plan's last by default).
-
-    Returns
-    -------
-    table : DataFrame
-    summary : dict
-    evaluation : DrawnEvaluation
-        The drawn sites' own numbers (gain and radius per site).
     """
     sel = np.asarray(selected, dtype=np.int64)
-    table, summary = evaluate_sites(ctx, sel, year=year)
+    ev0 = evaluate_sites(ctx, sel, year=year)
+    table, totals = ev0.districts, ev0.summary
     ev = evaluate_drawn_sites(ctx, lonlat, site_type=site_type, selected=sel, year=year)
-    target = float(summary["target_per_10k"])
+    target = float(totals.target_per_10k)
     d = density(table["population"].to_numpy(dtype=float), ev.districts["stations_after"].to_numpy(),
                 target_per_10k=target)
     table = table.assign(new=table["new"].to_numpy() + ev.districts["drawn"].to_numpy(), stations=d.stations,
                          per_10k=d.per_10k, shortfall=d.shortfall, meets_target=d.meets,
                          coverage_after=ev.districts["coverage_after"].to_numpy())
     city = density(np.array([d.population.sum()]), np.array([d.stations.sum()]), target_per_10k=target)
-    summary = {**summary, "stations": int(d.stations.sum()), "new": int(table["new"].sum()),
-               "drawn": int(ev.summary["drawn_sites"]), "per_10k": round(float(city.per_10k[0]), 2),
-               "districts_meeting_target": int(d.meets.sum()), "coverage_after": ev.summary["coverage_after"]}
-    return table, summary, ev
+    after = ev.summary.coverage_after
+    totals = dataclasses.replace(
+        totals, stations=int(d.stations.sum()), new=int(table["new"].sum()), per_10k=round(float(city.per_10k[0]), 2),
+        districts_meeting_target=int(d.meets.sum()), coverage_after=None if after is None else round(after, 4),
+        covered_population_after=round((after or 0.0) * float(ctx.demand_weights.sum()), 0))
+    return DrawnPlan(districts=table, summary=totals, drawn=ev.summary.drawn_sites, evaluation=ev)
 
 
-def area_coverage(ctx: PlanningContext, polygon_lonlat: list[tuple[float, float]] | np.ndarray, *,
-                  selected: np.ndarray | None = None) -> dict[str, Any]:
+def area_coverage(ctx: PlanningContext, polygon_lonlat: list[tuple[float, float]] | NDArray[np.float64], *,
+                  selected: NDArray[np.int64] | None = None) -> AreaCoverage:
     """Population and coverage inside a drawn area (ring of lon/lat vertices).
 
-    Returns population inside, share covered by existing sites, by existing plus
+    Population inside, share covered by existing sites, by existing plus
     ``selected`` candidates, existing stations inside, and candidates inside.
     """
     ring = np.asarray(polygon_lonlat, dtype=float)
@@ -187,11 +237,10 @@ def area_coverage(ctx: PlanningContext, polygon_lonlat: list[tuple[float, float]
     covered = ctx.covered0 | (cov.covered(ctx.coverage, selected=np.asarray(selected, dtype=np.int64))
                               if selected is not None and len(selected) else False)
     pop = float(w[inside].sum())
-    return {
-        "area_km2": round(poly.area / 1e6, 3), "population": round(pop, 1),
-        "coverage_existing": float((w * ctx.covered0)[inside].sum() / pop) if pop else None,
-        "coverage_with_plan": float((w * covered)[inside].sum() / pop) if pop else None,
-        "existing_sites": int(shapely.contains_xy(poly, ctx.existing_xy[:, 0], ctx.existing_xy[:, 1]).sum())
+    return AreaCoverage(
+        area_km2=round(poly.area / 1e6, 3), population=round(pop, 1),
+        coverage_existing=float((w * ctx.covered0)[inside].sum() / pop) if pop else None,
+        coverage_with_plan=float((w * covered)[inside].sum() / pop) if pop else None,
+        existing_sites=int(shapely.contains_xy(poly, ctx.existing_xy[:, 0], ctx.existing_xy[:, 1]).sum())
         if len(ctx.existing_xy) else 0,
-        "candidates": int(shapely.contains_xy(poly, ctx.cand_xy[:, 0], ctx.cand_xy[:, 1]).sum()),
-    }
+        candidates=int(shapely.contains_xy(poly, ctx.cand_xy[:, 0], ctx.cand_xy[:, 1]).sum()))

@@ -3,30 +3,16 @@
 The plans ask for 32 edge data centres in Xiamen (300 in Fujian) "in ports,
 industrial parks, hospitals, schools and transport hubs" and a 1 ms urban
 latency circle. :mod:`geoplan.latency` turns the latency budget into a
-straight-line radius; this module chooses the sites in two stages:
-
-1. **Coverage** — maximal covering (MCLP) of the weighted demand points within
-   the radius, by :func:`~geoplan.placement.greedy_mclp` (``method="heuristic"``)
-   or :func:`~geoplan.placement.exact_mclp` (``method="exact"``). Existing (and
-   planned) data centres are fixed sites and count toward ``p``.
-2. **Latency** — among plans that cover at least as much demand weight,
-   minimise the demand-weighted mean distance (p-median, ``objective="median"``)
-   or the worst distance (p-center, ``objective="center"``, ties broken by the
-   mean). The heuristic is vertex substitution (Teitz & Bart 1968) with
-   best-improvement swaps, evaluated for all candidate pairs at once from each
-   demand point's nearest and second-nearest site (Whitaker 1983); fixed sites
-   are never swapped out. ``method="exact"`` solves the p-median as a MIP with
-   HiGHS (assignment formulation), or the p-center by bisection over the
-   candidate distances with a covering MIP at each step, then polishes the mean
-   by swaps that keep the worst distance.
-
-The array core is :func:`edge_cover` (a dense distance matrix, rows = demand,
-columns = candidate sites); :func:`place_edge` builds the arrays from a
-:class:`~geoplan.project.Project` and returns an :class:`EdgePlan`.
+straight-line radius; :func:`place_edge` builds the candidates and demand of a
+project and chooses the sites with :func:`geoplan.placement.median_cover`:
+first cover the most demand weight within the radius, then minimise the
+weighted mean latency (p-median) or the worst one (p-center). Existing (and
+planned) data centres are fixed sites and count toward the total.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import operator
 from dataclasses import dataclass, field, replace
@@ -34,25 +20,24 @@ from time import perf_counter
 from typing import Any
 
 import geopandas as gpd
-import highspy
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from .errors import ConfigError, InfeasibleError, Problem, SolverError, ValidationError
+from ._json import plain, records
+from .errors import ConfigError, InfeasibleError
 from .latency import DEFAULT_LATENCY, LatencyModel
-from .placement import exact_mclp, greedy_mclp
+from .placement.median import METHODS, OBJECTIVES, MedianResult, median_cover
 from .project import Project, points_in_districts
 from .targets.plans import Plan, load_plan
 
 __all__ = [
     "OBJECTIVES",
     "METHODS",
-    "EdgeCover",
+    "EdgeSummary",
     "EdgePlan",
-    "edge_cover",
+    "EdgeSection",
     "place_edge",
     "populated_block_cells",
     "check_section",
@@ -60,487 +45,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
-
-#: Latency objectives of the second stage.
-OBJECTIVES = ("median", "center")
-#: Solution methods.
-METHODS = ("heuristic", "exact")
-#: Largest ``rows × candidates`` the exact p-median MIP is built for.
-MAX_EXACT_PAIRS = 250_000
-_TOL = 1e-9
-
-
-@dataclass(frozen=True, eq=False)
-class EdgeCover:
-    """Sites chosen by :func:`edge_cover`.
-
-    Attributes
-    ----------
-    selected : ndarray of int
-        Column indices of the chosen sites: fixed sites first, then ascending.
-    nearest : ndarray of int
-        For each demand row, the column index of its nearest chosen site.
-    distance_m : ndarray of float
-        Distance from each demand row to its nearest chosen site, metres.
-    covered : ndarray of bool
-        Rows within ``radius_m`` of a chosen site.
-    covered_weight, covered_share : float
-        Demand weight within the radius, and its share of the total (1.0 for a zero total).
-    coverage_bound : float
-        Weight the coverage stage reached; the latency stage never goes below it.
-    mean_distance_m : float
-        Demand-weighted mean of ``distance_m`` (0 for a zero total weight).
-    max_distance_m : float
-        Largest ``distance_m`` over rows of positive weight.
-    objective, method : str
-        As requested.
-    status : str
-        ``"optimal"`` (proved by HiGHS), ``"time_limit"``, ``"feasible"`` or ``"heuristic"``.
-    gap : float or None
-        Relative gap of the latency objective for ``method="exact"``; ``None`` for the heuristic.
-    swaps : int
-        Improving swaps made by the interchange.
-    runtime_s : float
-        Wall-clock seconds, both stages.
-    """
-
-    selected: NDArray[np.int64]
-    nearest: NDArray[np.int64]
-    distance_m: NDArray[np.float64]
-    covered: NDArray[np.bool_]
-    covered_weight: float
-    covered_share: float
-    coverage_bound: float
-    mean_distance_m: float
-    max_distance_m: float
-    objective: str
-    method: str
-    status: str
-    gap: float | None
-    swaps: int
-    runtime_s: float
-
-    def __len__(self) -> int:
-        return int(self.selected.shape[0])
-
-
-def _check_arrays(dist_m: Any, weights: ArrayLike, radius_m: float) -> tuple[NDArray[np.float64],
-                                                                             NDArray[np.float64]]:
-    problems: list[Problem] = []
-    D = np.asarray(dist_m, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    if D.ndim != 2:
-        raise ValidationError(Problem("edge", "dist_m", f"must be 2-D (demand × candidates), got {D.ndim}-D",
-                                      "pass a dense distance matrix in metres, rows = demand, columns = sites"))
-    if D.shape[1] == 0:
-        problems.append(Problem("edge", "dist_m", "has no candidate columns", "add candidate sites"))
-    if not np.all(np.isfinite(D)) or (D.size and D.min() < 0):
-        problems.append(Problem("edge", "dist_m", "has negative or non-finite distances",
-                                "pass straight-line distances in metres, >= 0"))
-    if w.shape != (D.shape[0],):
-        problems.append(Problem("edge", "weights", f"has shape {w.shape}, expected ({D.shape[0]},): one per row",
-                                "pass one demand weight per row of dist_m"))
-    elif not np.all(np.isfinite(w)) or np.any(w < 0):
-        problems.append(Problem("edge", "weights", "has negative or non-finite values",
-                                "demand weights must be >= 0"))
-    if not (np.isfinite(radius_m) and radius_m > 0):
-        problems.append(Problem("edge", "radius_m", f"must be a positive number of metres, got {radius_m!r}",
-                                "derive it from a latency budget with LatencyModel.radius_m"))
-    if problems:
-        raise ValidationError(problems)
-    return D, w
-
-
-def _assign(D: NDArray[np.float64], sel: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Nearest chosen column of every row and the distance to it."""
-    sub = D[:, sel]
-    pos = np.argmin(sub, axis=1)
-    return sel[pos], sub[np.arange(D.shape[0]), pos]
-
-
-def _key(d: NDArray[np.float64], w: NDArray[np.float64], objective: str) -> tuple[float, float]:
-    """Lexicographic objective (primary, secondary) of nearest distances ``d``: smaller is better."""
-    total = float(w @ d)
-    if objective == "median":
-        return (total, 0.0)
-    return (float(d[w > 0].max()) if np.any(w > 0) else 0.0, total)
-
-
-def _greedy_start(D: NDArray[np.float64], w: NDArray[np.float64], order: NDArray[np.int64], *,
-                  fixed: NDArray[np.int64], radius_m: float, p: int) -> NDArray[np.int64]:
-    """Start of the interchange: the coverage sites that add coverage, then greedy p-median additions.
-
-    Keeps the fixed sites and every site of the coverage stage (in its order) that
-    still covers new demand, so the covered weight stays that of the coverage
-    stage; the remaining sites are added one at a time, each the one that cuts
-    the weighted distance most (rather than the zero-gain fill of the coverage stage).
-    """
-    n = D.shape[0]
-    covered = np.zeros(n, dtype=np.bool_)
-    keep: list[int] = []
-    is_fixed = set(fixed.tolist())
-    for j in order.tolist():
-        hit = D[:, j] <= radius_m
-        if j in is_fixed or (hit & ~covered).any():
-            keep.append(j)
-            covered |= hit
-    chosen = np.zeros(D.shape[1], dtype=np.bool_)
-    chosen[keep] = True
-    d1 = D[:, keep].min(axis=1) if keep else np.full(n, np.inf)
-    while len(keep) < p:
-        cand = np.flatnonzero(~chosen)
-        cost = w @ np.minimum(d1[:, None], D[:, cand]) if n else np.zeros(cand.size)
-        j = int(cand[int(np.argmin(cost))])
-        keep.append(j)
-        chosen[j] = True
-        d1 = np.minimum(d1, D[:, j])
-    return np.asarray(keep, dtype=np.int64)
-
-
-def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np.int64], *,
-                 fixed: NDArray[np.int64], radius_m: float, min_cover: float, objective: str,
-                 max_swaps: int) -> tuple[NDArray[np.int64], int]:
-    """Best-improvement vertex substitution keeping covered weight >= ``min_cover``.
-
-    Only rows of positive weight are passed in. Every (in, out) pair is
-    evaluated at once: after removing site ``j`` and adding ``k``, a row keeps
-    ``min(d1, d_k)`` unless ``j`` was its nearest site, in which case it gets
-    ``min(d2, d_k)`` (``d1``, ``d2``: nearest and second-nearest chosen
-    distance). Work arrays are candidates × demand with the demand sorted by
-    nearest site, so per-site sums and maxima are one ``reduceat`` each.
-    """
-    n, m = D.shape
-    DT = np.ascontiguousarray(D.T)
-    in_s = np.zeros(m, dtype=np.bool_)
-    in_s[sel] = True
-    is_fixed = np.zeros(m, dtype=np.bool_)
-    is_fixed[fixed] = True
-    # the coverage floor can only bind when some candidate is out of some row's reach
-    floor = min_cover > 0 and not bool((D <= radius_m).all())
-    swaps = 0
-    rows = np.arange(n)
-    while swaps < max_swaps:
-        S = np.flatnonzero(in_s)
-        cand = np.flatnonzero(~in_s)
-        s = S.size
-        if cand.size == 0 or n == 0 or s == 0 or is_fixed[S].all():
-            break
-        DS = D[:, S]
-        if s > 1:
-            two = np.argpartition(DS, 1, axis=1)[:, :2]
-            a, b = DS[rows, two[:, 0]], DS[rows, two[:, 1]]
-            near_pos = np.where(a <= b, two[:, 0], two[:, 1])
-            d1, d2 = np.minimum(a, b), np.maximum(a, b)
-        else:
-            near_pos = np.zeros(n, dtype=np.int64)
-            d1, d2 = DS[:, 0], np.full(n, np.inf)
-        cur = _key(d1, w, objective)
-        perm = np.argsort(near_pos, kind="stable")
-        g = near_pos[perm]
-        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-        groups = g[starts]
-        d1p, d2p, wp = d1[perm], d2[perm], w[perm]
-        Dk = DT[np.ix_(cand, perm)]  # candidates × demand (sorted by nearest site)
-        base = np.minimum(Dk, d1p)
-        alt = np.minimum(Dk, d2p)
-        total = np.zeros((cand.size, s))
-        total[:, groups] = np.add.reduceat((alt - base) * wp, starts, axis=1)
-        total += (base @ wp)[:, None]
-        ok = np.ones((cand.size, s), dtype=np.bool_)
-        if floor:
-            cb = base <= radius_m
-            covw = np.zeros((cand.size, s))
-            covw[:, groups] = np.add.reduceat(((alt <= radius_m).astype(np.float64) - cb) * wp, starts, axis=1)
-            covw += (cb @ wp)[:, None]
-            ok = covw >= min_cover - 1e-9 * max(1.0, min_cover)
-        ok[:, is_fixed[S]] = False
-        tol = 1e-9 * max(1.0, cur[0] if objective == "median" else cur[1])
-        if objective == "median":
-            better = ok & (total < cur[0] - tol)
-            score = np.where(better, total, np.inf)
-        else:
-            mb = np.full((cand.size, s), -np.inf)
-            ma = np.full((cand.size, s), -np.inf)
-            mb[:, groups] = np.maximum.reduceat(base, starts, axis=1)
-            ma[:, groups] = np.maximum.reduceat(alt, starts, axis=1)
-            # worst distance outside group j: the largest group maximum, or the second largest for j itself
-            ar = np.arange(cand.size)
-            top = np.argmax(mb, axis=1)
-            top1 = mb[ar, top]
-            mb[ar, top] = -np.inf
-            top2 = mb.max(axis=1)
-            excl = np.where(np.arange(s)[None, :] == top[:, None], top2[:, None], top1[:, None])
-            newmax = np.maximum(excl, ma)
-            dtol = 1e-9 * max(1.0, cur[0])
-            better = ok & ((newmax < cur[0] - dtol) | ((newmax <= cur[0] + dtol) & (total < cur[1] - tol)))
-            # lexicographic: the smallest worst distance, then the smallest weighted sum among those
-            nm = np.where(better, newmax, np.inf)
-            tie = better & (newmax <= nm.min() + dtol)
-            score = np.where(tie, total, np.inf)
-        if not np.isfinite(score).any():
-            break
-        k_pos, j_pos = np.unravel_index(int(np.argmin(score)), score.shape)
-        in_s[S[j_pos]] = False
-        in_s[cand[k_pos]] = True
-        swaps += 1
-    rest = np.flatnonzero(in_s & ~is_fixed)
-    return np.r_[fixed, rest].astype(np.int64), swaps
-
-
-def _highs(time_limit_s: float, mip_rel_gap: float) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    return h
-
-
-def _pass(h: highspy.Highs, A: sp.csc_array, cost: NDArray[np.float64], col_lower: NDArray[np.float64],
-          col_upper: NDArray[np.float64], row_lower: NDArray[np.float64], row_upper: NDArray[np.float64],
-          integrality: NDArray[np.int32]) -> None:
-    A = sp.csc_array(A)
-    A.sort_indices()
-    status = h.passModel(A.shape[1], A.shape[0], A.nnz, int(highspy.MatrixFormat.kColwise),
-                         int(highspy.ObjSense.kMinimize), 0.0, cost, col_lower, col_upper, row_lower, row_upper,
-                         A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
-                         integrality)
-    if status == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS rejected the edge placement model; please report this as a bug")
-
-
-def _exact_median(D: NDArray[np.float64], w: NDArray[np.float64], *, p: int, fixed: NDArray[np.int64],
-                  radius_m: float, min_cover: float, start: NDArray[np.int64], time_limit_s: float,
-                  mip_rel_gap: float) -> tuple[NDArray[np.int64], str, float]:
-    """p-median with a coverage floor, assignment formulation; returns (chosen, status, gap)."""
-    n, m = D.shape
-    if n * m > MAX_EXACT_PAIRS:
-        raise ConfigError(f"the exact p-median needs {n:,} demand points × {m:,} candidates = {n * m:,} "
-                          f"assignment variables, more than {MAX_EXACT_PAIRS:,}. Fix: use method='heuristic', "
-                          "or fewer candidates (a larger candidate spacing)")
-    ones_m = sp.csr_array(np.ones((1, m)))
-    assign = sp.kron(sp.eye_array(n, format="csr"), ones_m, format="csr")
-    link = sp.hstack([-sp.kron(sp.csr_array(np.ones((n, 1))), sp.eye_array(m, format="csr")),
-                      sp.eye_array(n * m, format="csr")])
-    cover = (w[:, None] * (D <= radius_m)).reshape(1, -1)
-    A = sp.vstack([
-        sp.hstack([sp.csr_array((n, m)), assign]),
-        link,
-        sp.hstack([ones_m, sp.csr_array((1, n * m))]),
-        sp.hstack([sp.csr_array((1, m)), sp.csr_array(cover)]),
-    ]).tocsc()
-    inf = highspy.kHighsInf
-    cost = np.r_[np.zeros(m), (w[:, None] * D / 1000.0).ravel()]
-    col_lower = np.zeros(m + n * m)
-    col_lower[fixed] = 1.0
-    slack = 1e-7 * max(1.0, min_cover)
-    row_lower = np.r_[np.ones(n), np.full(n * m, -inf), p, min_cover - slack]
-    row_upper = np.r_[np.ones(n), np.zeros(n * m), p, inf]
-    integrality = np.r_[np.ones(m, dtype=np.int32), np.zeros(n * m, dtype=np.int32)]
-    h = _highs(time_limit_s, mip_rel_gap)
-    _pass(h, A, cost, col_lower, np.ones(m + n * m), row_lower, row_upper, integrality)
-    y0 = np.zeros(m)
-    y0[start] = 1.0
-    near, _ = _assign(D, start)
-    x0 = np.zeros((n, m))
-    x0[np.arange(n), near] = 1.0
-    sol = highspy.HighsSolution()
-    sol.col_value = np.r_[y0, x0.ravel()].tolist()
-    sol.value_valid = True
-    if h.setSolution(sol) == highspy.HighsStatus.kError:
-        log.warning("HiGHS did not accept the warm start; solving from scratch")
-    log.info("edge exact p-median: %d demand × %d candidates, limit %.0f s", n, m, time_limit_s)
-    h.run()
-    status, chosen = _read(h, m, p)
-    info = h.getInfo()
-    obj = float(info.objective_function_value)
-    bound = float(info.mip_dual_bound)
-    gap = max(obj - bound, 0.0) / abs(obj) if obj > 0 else 0.0
-    return chosen, status, gap
-
-
-def _read(h: highspy.Highs, m: int, p: int) -> tuple[str, NDArray[np.int64]]:
-    ms = h.getModelStatus()
-    info = h.getInfo()
-    has_plan = info.primal_solution_status == highspy.kSolutionStatusFeasible
-    if ms == highspy.HighsModelStatus.kInfeasible:
-        return "infeasible", np.zeros(0, dtype=np.int64)
-    if ms == highspy.HighsModelStatus.kOptimal and has_plan:
-        label = "optimal"
-    elif has_plan:
-        label = "time_limit" if ms == highspy.HighsModelStatus.kTimeLimit else "feasible"
-    else:
-        return "unknown", np.zeros(0, dtype=np.int64)
-    y = np.asarray(h.getSolution().col_value[:m])
-    chosen = np.flatnonzero(y > 0.5).astype(np.int64)
-    if chosen.size != p:
-        raise SolverError(f"HiGHS returned {chosen.size} sites instead of {p} (status "
-                          f"'{h.modelStatusToString(ms)}'); please report this as a bug")
-    return label, chosen
-
-
-def _center_feasible(D: NDArray[np.float64], w: NDArray[np.float64], R: float, *, p: int,
-                     fixed: NDArray[np.int64], radius_m: float, min_cover: float,
-                     time_limit_s: float) -> tuple[str, NDArray[np.int64]]:
-    """Is there a plan of ``p`` sites with every row within ``R`` and coverage >= ``min_cover``?"""
-    n, m = D.shape
-    within_R = sp.csr_array((D <= R + _TOL).astype(np.float64))
-    within_r = sp.csr_array((D <= radius_m).astype(np.float64))
-    # columns: y (m binaries), c (n coverage indicators in [0, 1])
-    A = sp.vstack([
-        sp.hstack([within_R, sp.csr_array((n, n))]),
-        sp.hstack([-within_r, sp.eye_array(n, format="csr")]),
-        sp.hstack([sp.csr_array(np.ones((1, m))), sp.csr_array((1, n))]),
-        sp.hstack([sp.csr_array((1, m)), sp.csr_array(w[None, :])]),
-    ]).tocsc()
-    inf = highspy.kHighsInf
-    col_lower = np.zeros(m + n)
-    col_lower[fixed] = 1.0
-    slack = 1e-7 * max(1.0, min_cover)
-    row_lower = np.r_[np.ones(n), np.full(n, -inf), p, min_cover - slack]
-    row_upper = np.r_[np.full(n, inf), np.zeros(n), p, inf]
-    integrality = np.r_[np.ones(m, dtype=np.int32), np.zeros(n, dtype=np.int32)]
-    h = _highs(time_limit_s, 0.0)
-    _pass(h, A, np.zeros(m + n), col_lower, np.ones(m + n), row_lower, row_upper, integrality)
-    h.run()
-    return _read(h, m, p)
-
-
-def _exact_center(D: NDArray[np.float64], w: NDArray[np.float64], *, p: int, fixed: NDArray[np.int64],
-                  radius_m: float, min_cover: float, start: NDArray[np.int64],
-                  time_limit_s: float) -> tuple[NDArray[np.int64], str, float]:
-    """p-center with a coverage floor by bisection over candidate distances; returns (chosen, status, gap)."""
-    _, d0 = _assign(D, start)
-    best, best_R = start, float(d0.max())
-    values = np.unique(D)
-    lo, hi = 0, int(np.searchsorted(values, best_R - _TOL * max(1.0, best_R)))  # values[hi] ~ best_R
-    bound = 0  # every radius below values[bound] is proven infeasible
-    started = perf_counter()
-    while lo < hi:
-        left = time_limit_s - (perf_counter() - started)
-        if left <= 0:
-            break
-        mid = (lo + hi) // 2
-        status, chosen = _center_feasible(D, w, float(values[mid]), p=p, fixed=fixed, radius_m=radius_m,
-                                          min_cover=min_cover, time_limit_s=left)
-        if chosen.size:
-            best, best_R, hi = chosen, float(values[mid]), mid
-        else:
-            lo = mid + 1
-            if status == "infeasible":  # no plan within values[mid], so none within anything smaller
-                bound = max(bound, lo)
-    timed_out = lo < hi
-    lower = float(values[min(bound, values.size - 1)])
-    gap = 0.0 if best_R <= 0 else max(best_R - lower, 0.0) / best_R
-    status = "optimal" if gap <= 1e-12 else "time_limit" if timed_out else "feasible"
-    return best, status, gap
-
-
-def edge_cover(dist_m: Any, weights: ArrayLike, *, p: int, radius_m: float, objective: str = "median",
-               method: str = "heuristic", fixed: ArrayLike | None = None, time_limit_s: float = 60.0,
-               mip_rel_gap: float = 1e-4, max_swaps: int = 10_000) -> EdgeCover:
-    """Choose ``p`` sites: cover the most demand within ``radius_m``, then minimise distance.
-
-    Parameters
-    ----------
-    dist_m : array_like, shape (n_demand, n_candidates)
-        Straight-line distance from each demand point (row) to each candidate site (column), metres.
-    weights : array_like, shape (n_demand,)
-        Demand weight of each point, >= 0.
-    p : int
-        Number of sites, fixed ones included.
-    radius_m : float
-        Radius of the latency circle (see :meth:`geoplan.latency.LatencyModel.radius_m`).
-    objective : {"median", "center"}
-        Second-stage objective: weighted mean distance, or worst distance (then the mean).
-    method : {"heuristic", "exact"}
-        Greedy coverage + swaps, or HiGHS MIPs for both stages.
-    fixed : array_like of int, optional
-        Columns that must be chosen (existing data centres).
-    time_limit_s, mip_rel_gap : float
-        Limits of each HiGHS stage (``method="exact"``).
-    max_swaps : int
-        Cap on improving swaps of the interchange.
-
-    Returns
-    -------
-    EdgeCover
-
-    Raises
-    ------
-    ValidationError
-        Malformed arrays (shapes, negative distances or weights).
-    InfeasibleError
-        ``p`` below the fixed sites or above the candidates.
-    ConfigError
-        Unknown objective or method, or an exact model too large to build.
-
-    Examples
-    --------
-    Six points on a line, two clusters; the obvious two centres are the middle of each:
-
-    >>> import numpy as np
-    >>> x = np.array([0.0, 1.0, 2.0, 10.0, 11.0, 12.0]) * 1000
-    >>> D = np.abs(x[:, None] - x[None, :])
-    >>> res = edge_cover(D, np.ones(6), p=2, radius_m=50_000)
-    >>> res.selected.tolist(), res.mean_distance_m, res.max_distance_m
-    ([1, 4], 666.6666666666666, 1000.0)
-    """
-    started = perf_counter()
-    D, w = _check_arrays(dist_m, weights, radius_m)
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    if method not in METHODS:
-        raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    try:
-        max_swaps = operator.index(max_swaps)
-    except TypeError:
-        raise ConfigError(f"max_swaps must be a whole number, got {max_swaps!r}") from None
-    if isinstance(p, int | np.integer) and p == 0:
-        raise InfeasibleError("p = 0 edge data centres: nothing to place. Fix: pass p >= 1")
-    coverage = sp.csc_array(D <= radius_m)
-    stage1 = greedy_mclp(coverage, w, p=p, fixed=fixed)
-    if method == "exact":
-        stage1 = exact_mclp(coverage, w, p=p, fixed=fixed, time_limit_s=time_limit_s,
-                            mip_rel_gap=mip_rel_gap, warm_start=stage1)
-    fx = np.asarray(fixed if fixed is not None else [], dtype=np.int64).reshape(-1)
-    min_cover = float(stage1.objective)
-    pos = w > 0
-    Dp, wp = D[pos], w[pos]
-    start = _greedy_start(Dp, wp, stage1.selected, fixed=fx, radius_m=radius_m, p=p)
-    sel, swaps = _interchange(Dp, wp, start, fixed=fx, radius_m=radius_m, min_cover=min_cover,
-                              objective=objective, max_swaps=max_swaps)
-    status, gap = "heuristic", None
-    if method == "exact" and Dp.shape[0]:
-        if objective == "median":
-            chosen, status, gap = _exact_median(Dp, wp, p=p, fixed=fx, radius_m=radius_m, min_cover=min_cover,
-                                                start=sel, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-        else:
-            chosen, status, gap = _exact_center(Dp, wp, p=p, fixed=fx, radius_m=radius_m, min_cover=min_cover,
-                                                start=sel, time_limit_s=time_limit_s)
-            chosen, _ = _interchange(Dp, wp, chosen, fixed=fx, radius_m=radius_m, min_cover=min_cover,
-                                     objective="center", max_swaps=max_swaps)
-        if _key(_assign(Dp, chosen)[1], wp, objective) <= _key(_assign(Dp, sel)[1], wp, objective):
-            sel = np.r_[fx, np.setdiff1d(chosen, fx)].astype(np.int64)
-        if stage1.status != "optimal" and status == "optimal":
-            status = "feasible"  # the latency stage is optimal only for the coverage floor it was given
-    elif method == "exact":
-        status, gap = "optimal", 0.0
-    sel = np.r_[sel[: fx.size], np.sort(sel[fx.size:])].astype(np.int64)
-    near, dist = _assign(D, sel)
-    covered = dist <= radius_m
-    total = float(w.sum())
-    cw = float(w[covered].sum())
-    res = EdgeCover(
-        selected=sel, nearest=near, distance_m=dist, covered=covered, covered_weight=cw,
-        covered_share=cw / total if total > 0 else 1.0, coverage_bound=min_cover,
-        mean_distance_m=float(w @ dist) / total if total > 0 else 0.0,
-        max_distance_m=float(dist[pos].max()) if pos.any() else 0.0, objective=objective, method=method,
-        status=status, gap=gap, swaps=swaps, runtime_s=perf_counter() - started)
-    for arr in (res.selected, res.nearest, res.distance_m, res.covered):
-        arr.setflags(write=False)
-    log.info("edge_cover: %d sites, %.2f%% of weight within %.0f m, mean %.0f m, max %.0f m, %d swaps, %s",
-             len(sel), 100 * res.covered_share, radius_m, res.mean_distance_m, res.max_distance_m, swaps, status)
-    return res
 
 
 # --------------------------------------------------------------------------------------------------
@@ -576,6 +80,51 @@ def populated_block_cells(x: ArrayLike, y: ArrayLike, weights: ArrayLike, *, spa
     return np.sort(keep).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class EdgeSummary:
+    """Totals and parameters of an edge placement (the ``summary`` of ``geoplan.edge/1``).
+
+    Latencies named ``*_latency_ms`` are one way, ``max_rtt_ms`` round trip;
+    ``covered_share`` uses the budget as ``latency_model["reading"]`` says.
+    ``kind`` is the distance objective (``median`` or ``center``) and
+    ``objective`` its value in metres (weighted mean or worst distance).
+    """
+
+    count: int
+    existing: int
+    planned_kept: int
+    new: int
+    latency_budget_ms: float
+    latency_model: dict[str, Any]
+    fibre_km: float
+    radius_km: float
+    demand_points: int
+    demand_weight: float
+    covered_share: float
+    uncovered_points: int
+    uncovered_weight: float
+    mean_latency_ms: float
+    max_latency_ms: float
+    max_rtt_ms: float
+    latency_fields: str
+    mean_distance_km: float
+    max_distance_km: float
+    population_within_share: float
+    kind: str
+    objective: float
+    method: str
+    status: str
+    gap: float | None
+    swaps: int
+    candidates: int
+    runtime_s: float
+    modelled_layers: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return plain(dataclasses.asdict(self))  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, eq=False)
 class EdgePlan:
     """Edge data centres for a project: sites, latency per demand point, district counts.
@@ -593,17 +142,17 @@ class EdgePlan:
     districts : DataFrame
         Per district: sites, existing, new, demand points and weight,
         uncovered points and weight, weighted mean and worst one-way latency.
-    summary : dict
-        Totals and parameters (JSON-ready).
-    cover : EdgeCover
+    summary : EdgeSummary
+        Totals and parameters.
+    cover : MedianResult
         The array-level result.
     """
 
     sites: gpd.GeoDataFrame
     demand: pd.DataFrame
     districts: pd.DataFrame
-    summary: dict[str, Any]
-    cover: EdgeCover
+    summary: EdgeSummary
+    cover: MedianResult
     latency: LatencyModel = field(default=DEFAULT_LATENCY)
 
     def to_dict(self) -> dict[str, Any]:
@@ -611,25 +160,146 @@ class EdgePlan:
         sites = pd.DataFrame(self.sites.drop(columns="geometry"))
         sites["lon"] = self.sites.geometry.x.round(6)
         sites["lat"] = self.sites.geometry.y.round(6)
-        return {"schema": "geoplan.edge/1", "summary": self.summary,
-                "districts": _records(self.districts), "sites": _records(sites),
-                "demand": _records(self.demand)}
+        return {"schema": "geoplan.edge/1", "summary": self.summary.to_dict(),
+                "districts": records(self.districts), "sites": records(sites),
+                "demand": records(self.demand)}
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+def _modelled(proj: Project, keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(k for k in keys if k in proj.layers and proj.is_modelled(k))
+
+
+@dataclass(frozen=True, eq=False)
+class _Candidates:
+    """Candidate sites: existing/planned data centres first (fixed), then demand points, then populated blocks."""
+
+    xy: NDArray[np.float64]
+    source: list[str]
+    ids: list[str]
+    names: list[str]
+    n_fixed: int
+
+
+def _edge_candidates(proj: Project, demand_xy: NDArray[np.float64], demand_names: list[str], *,
+                     keep_planned: bool, spacing_m: float, min_block_population: float) -> _Candidates:
+    cxy: list[NDArray[np.float64]] = []
+    src: list[str] = []
+    ids: list[str] = []
+    names: list[str] = []
+    n_fixed = 0
+    if proj.layer("edge_dc") is not None:
+        dc = proj.metric("edge_dc")
+        status = dc["STATUS"].astype(str).to_numpy()
+        dc = dc[(status == "existing") | ((status == "planned") & keep_planned)]
+        n_fixed = len(dc)
+        cxy.append(np.column_stack([dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()]))
+        src += dc["STATUS"].astype(str).tolist()
+        ids += dc["DC_ID"].astype(str).tolist()
+        names += [""] * len(dc)
+    cxy.append(demand_xy)
+    src += ["demand_point"] * len(demand_xy)
+    ids += [""] * len(demand_xy)
+    names += demand_names
+    d = proj.demand
+    blocks = populated_block_cells(d.x, d.y, d.pop, spacing_m=spacing_m, min_weight=min_block_population)
+    cxy.append(np.column_stack([d.x[blocks], d.y[blocks]]))
+    src += ["cell"] * blocks.size
+    ids += [""] * blocks.size
+    names += [""] * blocks.size
+    return _Candidates(np.vstack(cxy), src, ids, names, n_fixed)
+
+
+def _check_count(proj: Project, count: int) -> int:
+    if proj.layer("edge_demand") is None:
+        raise ConfigError("the project has no 'edge_demand' layer (ports, industrial parks, hospitals, schools, "
+                          "transport hubs). Fix: add [layers.edge_demand] to the project file")
+    try:
+        count = operator.index(count)
+    except TypeError:
+        raise ConfigError(f"count must be a whole number of data centres, got {count!r}") from None
+    if count < 1:
+        raise ConfigError(f"count must be >= 1, got {count}. Fix: pass e.g. --count 32")
+    return count
+
+
+def _dc_ids(cands: _Candidates, sel: NDArray[np.int64]) -> tuple[list[str], int]:
+    """DC_ID of each chosen site: its own for existing/planned ones, EDC001... for new ones."""
+    n_new = 0
     out = []
-    for rec in df.to_dict(orient="records"):
-        out.append({str(k): (None if isinstance(v, float) and not np.isfinite(v) else
-                        v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
-    return out
+    for j in sel.tolist():
+        if cands.ids[j]:
+            out.append(cands.ids[j])
+        else:
+            n_new += 1
+            out.append(f"EDC{n_new:03d}")
+    return out, n_new
 
 
-def _modelled(proj: Project, keys: tuple[str, ...]) -> list[str]:
-    return [k for k in keys if k in proj.layers and proj.is_modelled(k)]
+def _frames(proj: Project, cands: _Candidates, res: MedianResult, weights: NDArray[np.float64],
+            latency: LatencyModel) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
+    """The chosen sites (EPSG:4490) and the per-demand-point table."""
+    dm = proj.metric("edge_demand")
+    one_way, rtt = replace(latency, round_trip=False), replace(latency, round_trip=True)
+    sel = res.selected
+    codes = np.array(proj.district_codes + [""], dtype=object)
+    dnames = np.array(proj.district_names + ["(outside)"], dtype=object)
+    site_pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(cands.xy[sel, 0], cands.xy[sel, 1]), crs=proj.metric_crs)
+    site_dist = points_in_districts(site_pts, proj.metric("districts"))
+    dem_dist = proj.district_of("edge_demand")
+    lat = one_way.latency_ms(res.distance_m)
+    slot = {int(j): i for i, j in enumerate(sel)}
+    served = np.array([slot[int(j)] for j in res.nearest], dtype=np.int64)
+    dc_ids, n_new = _dc_ids(cands, sel)
+    worst = np.full(sel.size, np.nan)
+    if served.size:
+        np.fmax.at(worst, served, lat)
+    modelled = _modelled(proj, ("edge_demand", "edge_dc", "population"))
+    sites = gpd.GeoDataFrame({
+        "DC_ID": dc_ids, "STATUS": ["existing" if cands.source[j] == "existing" else "planned" for j in sel],
+        "LAT_MS": np.round(worst, 4), "SOURCE": [cands.source[j] for j in sel], "NAME": [cands.names[j] for j in sel],
+        "XZQDM": codes[site_dist], "XZQMC": dnames[site_dist],
+        "N_SERVED": np.bincount(served, minlength=sel.size).astype(np.int64),
+        "W_SERVED": np.bincount(served, weights=weights, minlength=sel.size).round(3),
+        "MODELLED": np.full(sel.size, int(bool(modelled)), dtype=np.int64),
+    }, geometry=site_pts.geometry.to_numpy(), crs=proj.metric_crs).to_crs(4490)
+    demand = pd.DataFrame({
+        "NAME": dm["NAME"].astype(str).to_numpy(), "CATEGORY": dm["CATEGORY"].astype(str).to_numpy(),
+        "WEIGHT": weights, "XZQDM": codes[dem_dist], "XZQMC": dnames[dem_dist],
+        "DC_ID": np.array(dc_ids, dtype=object)[served] if served.size else np.array([], dtype=object),
+        "DIST_KM": np.round(res.distance_m / 1000.0, 3), "LAT_MS": np.round(lat, 4),
+        "RTT_MS": np.round(rtt.latency_ms(res.distance_m), 4), "WITHIN": res.covered,
+    })
+    return sites, demand, n_new
+
+
+def _edge_summary(proj: Project, cands: _Candidates, res: MedianResult, weights: NDArray[np.float64], *,
+                  count: int, n_new: int, latency_ms: float, latency: LatencyModel, radius: float,
+                  started: float) -> EdgeSummary:
+    one_way, rtt = replace(latency, round_trip=False), replace(latency, round_trip=True)
+    sel = res.selected
+    return EdgeSummary(
+        count=count, existing=int(sum(cands.source[j] == "existing" for j in sel)),
+        planned_kept=int(sum(cands.source[j] == "planned" for j in sel)), new=n_new,
+        latency_budget_ms=float(latency_ms), latency_model=latency.to_dict(),
+        fibre_km=round(latency.fibre_km(latency_ms), 3), radius_km=round(radius / 1000.0, 3),
+        demand_points=len(weights), demand_weight=round(float(weights.sum()), 3),
+        covered_share=round(res.covered_share, 6), uncovered_points=int((~res.covered).sum()),
+        uncovered_weight=round(float(weights[~res.covered].sum()), 3),
+        mean_latency_ms=round(float(one_way.latency_ms(res.mean_distance_m)), 4),
+        max_latency_ms=round(float(one_way.latency_ms(res.max_distance_m)), 4),
+        max_rtt_ms=round(float(rtt.latency_ms(res.max_distance_m)), 4),
+        latency_fields="LAT_MS, mean_latency_ms, max_latency_ms, mean_lat_ms, max_lat_ms are one way; RTT_MS and "
+                       "max_rtt_ms round trip; WITHIN uses the budget as latency_model.reading says",
+        mean_distance_km=round(res.mean_distance_m / 1000.0, 3), max_distance_km=round(res.max_distance_m / 1000.0, 3),
+        population_within_share=round(_population_within(proj, cands.xy[sel], radius), 6),
+        kind=res.kind, objective=round(float(res.objective), 3), method=res.method, status=res.status,
+        gap=None if res.gap is None else round(float(res.gap), 6), swaps=res.swaps, candidates=int(cands.xy.shape[0]),
+        runtime_s=round(perf_counter() - started, 3),
+        modelled_layers=_modelled(proj, ("edge_demand", "edge_dc", "population")))
 
 
 def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
-               latency: LatencyModel = DEFAULT_LATENCY, objective: str = "median", method: str = "heuristic",
+               latency: LatencyModel = DEFAULT_LATENCY, objective: str = "median", method: str = "greedy",
                candidate_spacing_m: float = 2000.0, min_block_population: float = 1000.0,
                keep_planned: bool = True, time_limit_s: float = 60.0) -> EdgePlan:
     """Place ``count`` edge data centres for the project's ``edge_demand`` points.
@@ -651,7 +321,7 @@ def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
     latency : LatencyModel
         Fibre delay, route factor, equipment delay and reading.
     objective, method, time_limit_s
-        See :func:`edge_cover`.
+        See :func:`geoplan.placement.median_cover`.
     candidate_spacing_m, min_block_population : float
         Block size and population floor of the cell candidates.
     keep_planned : bool
@@ -672,127 +342,30 @@ def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
     --------
     >>> import geoplan as gp
     >>> plan = place_edge(gp.load_project(), count=32)
-    >>> len(plan.sites), plan.summary["uncovered_weight"], plan.summary["radius_km"]
+    >>> len(plan.sites), plan.summary.uncovered_weight, plan.summary.radius_km
     (32, 0.0, 120.0)
     """
     started = perf_counter()
-    if proj.layer("edge_demand") is None:
-        raise ConfigError("the project has no 'edge_demand' layer (ports, industrial parks, hospitals, schools, "
-                          "transport hubs). Fix: add [layers.edge_demand] to the project file")
-    try:
-        count = operator.index(count)
-    except TypeError:
-        raise ConfigError(f"count must be a whole number of data centres, got {count!r}") from None
-    if count < 1:
-        raise ConfigError(f"count must be >= 1, got {count}. Fix: pass e.g. --count 32")
+    count = _check_count(proj, count)
     radius = latency.radius_m(latency_ms)
     dm = proj.metric("edge_demand")
     dxy = np.column_stack([dm.geometry.x.to_numpy(), dm.geometry.y.to_numpy()])
     weights = dm["WEIGHT"].to_numpy(dtype=float)
-
-    # candidates: existing/planned DCs (fixed), demand points, populated blocks
-    cxy: list[NDArray[np.float64]] = []
-    src: list[str] = []
-    ids: list[str] = []
-    names: list[str] = []
-    n_fixed = 0
-    if proj.layer("edge_dc") is not None:
-        dc = proj.metric("edge_dc")
-        status = dc["STATUS"].astype(str).to_numpy()
-        keep = (status == "existing") | ((status == "planned") & keep_planned)
-        dc = dc[keep]
-        n_fixed = len(dc)
-        cxy.append(np.column_stack([dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()]))
-        src += dc["STATUS"].astype(str).tolist()
-        ids += dc["DC_ID"].astype(str).tolist()
-        names += [""] * len(dc)
-    cxy.append(dxy)
-    src += ["demand_point"] * len(dm)
-    ids += [""] * len(dm)
-    names += dm["NAME"].astype(str).tolist()
-    d = proj.demand
-    blocks = populated_block_cells(d.x, d.y, d.pop, spacing_m=candidate_spacing_m,
-                                   min_weight=min_block_population)
-    cxy.append(np.column_stack([d.x[blocks], d.y[blocks]]))
-    src += ["cell"] * blocks.size
-    ids += [""] * blocks.size
-    names += [""] * blocks.size
-    C = np.vstack(cxy)
-    D = np.hypot(dxy[:, 0, None] - C[None, :, 0], dxy[:, 1, None] - C[None, :, 1])
-    fixed = np.arange(n_fixed, dtype=np.int64)
-    if n_fixed > count:
-        raise InfeasibleError(f"the project's edge_dc layer has {n_fixed} existing{' and planned' if keep_planned else ''} "
-                              f"data centres, more than count = {count}. Fix: raise --count"
-                              + (" or do not keep planned ones (--no-keep-planned)" if keep_planned else ""))
-    res = edge_cover(D, weights, p=count, radius_m=radius, objective=objective, method=method, fixed=fixed,
-                     time_limit_s=time_limit_s)
-
-    one_way = replace(latency, round_trip=False)
-    rtt = replace(latency, round_trip=True)
-    sel = res.selected
-    codes = np.array(proj.district_codes + [""], dtype=object)
-    dnames = np.array(proj.district_names + ["(outside)"], dtype=object)
-    site_pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(C[sel, 0], C[sel, 1]), crs=proj.metric_crs)
-    site_dist = points_in_districts(site_pts, proj.metric("districts"))
-    dem_dist = proj.district_of("edge_demand")
-    lat = one_way.latency_ms(res.distance_m)
-    slot = {int(j): i for i, j in enumerate(sel)}
-    served = np.array([slot[int(j)] for j in res.nearest], dtype=np.int64)
-    n_new = 0
-    dc_ids = []
-    for j in sel:
-        if ids[j]:
-            dc_ids.append(ids[j])
-        else:
-            n_new += 1
-            dc_ids.append(f"EDC{n_new:03d}")
-    worst = np.full(sel.size, np.nan)
-    if served.size:
-        np.fmax.at(worst, served, lat)
-    modelled = _modelled(proj, ("edge_demand", "edge_dc", "population"))
-    sites = gpd.GeoDataFrame({
-        "DC_ID": dc_ids,
-        "STATUS": ["existing" if src[j] == "existing" else "planned" for j in sel],
-        "LAT_MS": np.round(worst, 4),
-        "SOURCE": [src[j] for j in sel],
-        "NAME": [names[j] for j in sel],
-        "XZQDM": codes[site_dist], "XZQMC": dnames[site_dist],
-        "N_SERVED": np.bincount(served, minlength=sel.size).astype(np.int64),
-        "W_SERVED": np.bincount(served, weights=weights, minlength=sel.size).round(3),
-        "MODELLED": np.full(sel.size, int(bool(modelled)), dtype=np.int64),
-    }, geometry=site_pts.geometry.to_numpy(), crs=proj.metric_crs).to_crs(4490)
-    demand = pd.DataFrame({
-        "NAME": dm["NAME"].astype(str).to_numpy(), "CATEGORY": dm["CATEGORY"].astype(str).to_numpy(),
-        "WEIGHT": weights, "XZQDM": codes[dem_dist], "XZQMC": dnames[dem_dist],
-        "DC_ID": np.array(dc_ids, dtype=object)[served] if served.size else np.array([], dtype=object),
-        "DIST_KM": np.round(res.distance_m / 1000.0, 3), "LAT_MS": np.round(lat, 4),
-        "RTT_MS": np.round(rtt.latency_ms(res.distance_m), 4), "WITHIN": res.covered,
-    })
-    districts = _edge_districts(proj, sites, demand)
-    pop_share = _population_within(proj, C[sel], radius)
-    summary = {
-        "count": count, "existing": int(sum(src[j] == "existing" for j in sel)),
-        "planned_kept": int(sum(src[j] == "planned" for j in sel)), "new": n_new,
-        "latency_budget_ms": float(latency_ms), "latency_model": latency.to_dict(),
-        "fibre_km": round(latency.fibre_km(latency_ms), 3), "radius_km": round(radius / 1000.0, 3),
-        "demand_points": len(dm), "demand_weight": round(float(weights.sum()), 3),
-        "covered_share": round(res.covered_share, 6),
-        "uncovered_points": int((~res.covered).sum()),
-        "uncovered_weight": round(float(weights[~res.covered].sum()), 3),
-        "mean_latency_ms": round(float(one_way.latency_ms(res.mean_distance_m)), 4),
-        "max_latency_ms": round(float(one_way.latency_ms(res.max_distance_m)), 4),
-        "max_rtt_ms": round(float(rtt.latency_ms(res.max_distance_m)), 4),
-        "latency_fields": "LAT_MS, mean_latency_ms, max_latency_ms, mean_lat_ms, max_lat_ms are one way; RTT_MS and "
-                          "max_rtt_ms round trip; WITHIN uses the budget as latency_model.reading says",
-        "mean_distance_km": round(res.mean_distance_m / 1000.0, 3),
-        "max_distance_km": round(res.max_distance_m / 1000.0, 3),
-        "population_within_share": round(pop_share, 6),
-        "objective": objective, "method": method, "status": res.status,
-        "gap": None if res.gap is None else round(float(res.gap), 6), "swaps": res.swaps,
-        "candidates": int(C.shape[0]), "runtime_s": round(perf_counter() - started, 3),
-        "modelled_layers": modelled,
-    }
-    return EdgePlan(sites=sites, demand=demand, districts=districts, summary=summary, cover=res, latency=latency)
+    cands = _edge_candidates(proj, dxy, dm["NAME"].astype(str).tolist(), keep_planned=keep_planned,
+                             spacing_m=candidate_spacing_m, min_block_population=min_block_population)
+    if cands.n_fixed > count:
+        raise InfeasibleError(f"the project's edge_dc layer has {cands.n_fixed} existing"
+                              f"{' and planned' if keep_planned else ''} data centres, more than count = {count}. "
+                              "Fix: raise --count" + (" or do not keep planned ones (--no-keep-planned)"
+                                                      if keep_planned else ""))
+    D = np.hypot(dxy[:, 0, None] - cands.xy[None, :, 0], dxy[:, 1, None] - cands.xy[None, :, 1])
+    res = median_cover(D, weights, p=count, radius_m=radius, objective=objective, method=method,
+                       fixed=np.arange(cands.n_fixed, dtype=np.int64), time_limit_s=time_limit_s)
+    sites, demand, n_new = _frames(proj, cands, res, weights, latency)
+    summary = _edge_summary(proj, cands, res, weights, count=count, n_new=n_new, latency_ms=latency_ms,
+                            latency=latency, radius=radius, started=started)
+    return EdgePlan(sites=sites, demand=demand, districts=_edge_districts(proj, sites, demand), summary=summary,
+                    cover=res, latency=latency)
 
 
 def _population_within(proj: Project, site_xy: NDArray[np.float64], radius_m: float) -> float:
@@ -824,8 +397,83 @@ def _edge_districts(proj: Project, sites: gpd.GeoDataFrame, demand: pd.DataFrame
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class LatencyCircle:
+    """The plan's latency circle around the project's data centres (part of :class:`EdgeSection`).
+
+    Optional figures are ``None`` where they do not apply and left out of :meth:`to_dict`.
+    """
+
+    target_ms: float | None
+    quote: str | None
+    model: dict[str, Any]
+    radius_km: float | None = None
+    population_within_share: float | None = None
+    demand_within_share: float | None = None
+    demand_outside_points: int | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; figures that do not apply are left out."""
+        d = plain(dataclasses.asdict(self))
+        return {k: v for k, v in d.items() if v is not None or k in ("target_ms", "quote")}
+
+
+@dataclass(frozen=True)
+class EdgeSection:
+    """The edge data-centre target against the project's ``edge_dc`` layer (``geoplan check``).
+
+    ``shortfall`` and ``meets_target`` are ``None`` (and left out of :meth:`to_dict`)
+    when the plan states no count.
+    """
+
+    indicator: str
+    plan: str
+    target: int | None
+    target_year: int | None
+    quote: str | None
+    existing: int
+    planned: int
+    total: int
+    shortfall: int | None
+    meets_target: bool | None
+    latency: LatencyCircle
+    modelled_layers: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the ``edge_dc`` section of ``geoplan.check/1``)."""
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.target is None:
+            d.pop("shortfall")
+            d.pop("meets_target")
+        d["latency"] = self.latency.to_dict()
+        return plain(d)  # type: ignore[no-any-return]
+
+
+def _latency_circle(proj: Project, plan: Plan, xy: NDArray[np.float64], latency: LatencyModel) -> LatencyCircle:
+    lat_t = plan.text_target("latency_ms")
+    base = LatencyCircle(target_ms=None if lat_t is None else float(lat_t.value),
+                         quote=None if lat_t is None else lat_t.quote, model=latency.to_dict())
+    if lat_t is None:
+        return base
+    radius = latency.radius_m(float(lat_t.value))
+    if not xy.shape[0]:
+        return replace(base, radius_km=round(radius / 1000.0, 3), population_within_share=0.0,
+                       note="no edge data centres in the project (no edge_dc layer): nothing is inside the circle yet")
+    out = replace(base, radius_km=round(radius / 1000.0, 3),
+                  population_within_share=round(_population_within(proj, xy, radius), 6))
+    if proj.layer("edge_demand") is not None:
+        dm = proj.metric("edge_demand")
+        w = dm["WEIGHT"].to_numpy(dtype=float)
+        dist, _ = cKDTree(xy).query(np.column_stack([dm.geometry.x, dm.geometry.y]), k=1)
+        inside = dist <= radius
+        out = replace(out, demand_within_share=round(float(w[inside].sum() / w.sum()), 6) if w.sum() > 0 else 1.0,
+                      demand_outside_points=int((~inside).sum()))
+    return out
+
+
 def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 2025,
-                  latency: LatencyModel = DEFAULT_LATENCY) -> dict[str, Any]:
+                  latency: LatencyModel = DEFAULT_LATENCY) -> EdgeSection:
     """The edge data-centre and latency-circle targets against the project's ``edge_dc`` layer.
 
     For ``geoplan check``: the plan's edge-DC count (a 2025 target) against
@@ -836,13 +484,12 @@ def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 
     --------
     >>> import geoplan as gp
     >>> sec = check_section(gp.load_project(), plan="xiamen", year=2025)
-    >>> sec["target"], sec["latency"]["target_ms"], sec["latency"]["radius_km"]
+    >>> sec.target, sec.latency.target_ms, sec.latency.radius_km
     (32, 1.0, 120.0)
     """
     p = plan if isinstance(plan, Plan) else load_plan(plan or proj.plan)
     p.check_year(year)
     tgt = p.text_target("edge_dc")
-    lat_t = p.text_target("latency_ms")
     existing = planned = 0
     xy = np.zeros((0, 2))
     if proj.layer("edge_dc") is not None:
@@ -850,33 +497,10 @@ def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 
         st = dc["STATUS"].astype(str)
         existing, planned = int((st == "existing").sum()), int((st == "planned").sum())
         xy = np.column_stack([dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()])
-    out: dict[str, Any] = {
-        "indicator": "edge_dc", "plan": p.key,
-        "target": None if tgt is None else int(tgt.value),
-        "target_year": None if tgt is None else int(tgt.year),
-        "quote": None if tgt is None else tgt.quote,
-        "existing": existing, "planned": planned, "total": existing + planned,
-    }
-    if tgt is not None:
-        out["shortfall"] = max(int(tgt.value) - existing - planned, 0)
-        out["meets_target"] = existing + planned >= int(tgt.value)
-    lat: dict[str, Any] = {"target_ms": None if lat_t is None else float(lat_t.value),
-                           "quote": None if lat_t is None else lat_t.quote, "model": latency.to_dict()}
-    if lat_t is not None:
-        radius = latency.radius_m(float(lat_t.value))
-        lat["radius_km"] = round(radius / 1000.0, 3)
-        if xy.shape[0]:
-            lat["population_within_share"] = round(_population_within(proj, xy, radius), 6)
-            if proj.layer("edge_demand") is not None:
-                dm = proj.metric("edge_demand")
-                w = dm["WEIGHT"].to_numpy(dtype=float)
-                dist, _ = cKDTree(xy).query(np.column_stack([dm.geometry.x, dm.geometry.y]), k=1)
-                inside = dist <= radius
-                lat["demand_within_share"] = round(float(w[inside].sum() / w.sum()), 6) if w.sum() > 0 else 1.0
-                lat["demand_outside_points"] = int((~inside).sum())
-        else:
-            lat["population_within_share"] = 0.0
-            lat["note"] = "no edge data centres in the project (no edge_dc layer): nothing is inside the circle yet"
-    out["latency"] = lat
-    out["modelled_layers"] = _modelled(proj, ("edge_demand", "edge_dc"))
-    return out
+    target = None if tgt is None else int(tgt.value)
+    return EdgeSection(
+        indicator="edge_dc", plan=p.key, target=target, target_year=None if tgt is None else int(tgt.year),
+        quote=None if tgt is None else tgt.quote, existing=existing, planned=planned, total=existing + planned,
+        shortfall=None if target is None else max(target - existing - planned, 0),
+        meets_target=None if target is None else existing + planned >= target,
+        latency=_latency_circle(proj, p, xy, latency), modelled_layers=_modelled(proj, ("edge_demand", "edge_dc")))

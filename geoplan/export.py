@@ -808,7 +808,7 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
     meta["districts"].update({
         "method": "district layer + geoplan.targets.check (stations per 10k residents vs the plan's target)",
         "parameters": {"plan": rep.plan.key, "document": rep.plan.document, "year": year,
-                       "target_per_10k": float(rep.total["target_per_10k"]), "population_basis": rep.basis,
+                       "target_per_10k": float(rep.total.target_per_10k), "population_basis": rep.basis,
                        "planned_sites_counted": per_district is not None},
     })
     for key, m in (metadata or {}).items():

@@ -35,11 +35,17 @@ import pandas as pd
 from pyproj import Transformer
 
 from . import io
+from ._json import plain, records
 from .errors import ConfigError
-from .placement.sites import CANDIDATE_GENERATORS, PlanningContext, PlanResult, place_sites, planning_context
+from .placement import METHODS, PlanningContext, PlanResult, PlanSettings, place_sites, planning_context
+from .placement.sites import choose_engine
 from .project import Project
 
-__all__ = ["Scenario", "load_scenarios", "save_scenarios", "run_scenario", "run_scenarios", "WhatIf"]
+__all__ = ["Scenario", "EdgeChargingFigures", "load_scenarios", "save_scenarios", "run_scenario", "run_scenarios",
+           "WhatIf"]
+
+#: Keys of a scenario table that belong to its :class:`~geoplan.placement.PlanSettings`.
+_SETTING_KEYS = tuple(f.name for f in dataclasses.fields(PlanSettings))
 
 
 @dataclass(frozen=True)
@@ -56,17 +62,9 @@ class Scenario:
         Target year whose density target sets district quotas.
     method : str
         ``greedy`` or ``exact``.
-    band : str
-        5G band of the link budget.
-    indoor : bool
-        Plan coverage for indoor users (building-entry loss) rather than outdoor.
-    mix : tuple of float or None
-        Macro/micro/indoor shares of modelled candidates.
-    seed : int
-        Seed of modelled candidates.
-    candidates : str
-        How modelled candidates are made (``population``, ``kmeans``, ``grid``),
-        when the project has no candidate layer.
+    settings : PlanSettings
+        Band, indoor/outdoor users, site mix, seed and candidate source (in a
+        scenario file these are flat keys: ``band = "n41"``, ``indoor = false``...).
     population_year : int or None
         Population basis (None = census).
     drawn_sites : tuple of (lon, lat)
@@ -86,11 +84,7 @@ class Scenario:
     total: int | None = None
     year: int | None = 2025
     method: str = "greedy"
-    band: str = "n78"
-    indoor: bool = True
-    mix: tuple[float, float, float] | None = None
-    seed: int = 0
-    candidates: str = "population"
+    settings: PlanSettings = field(default_factory=PlanSettings)
     population_year: int | None = None
     drawn_sites: tuple[tuple[float, float], ...] = field(default=())
     time_limit_s: float = 60.0
@@ -102,37 +96,34 @@ class Scenario:
     def __post_init__(self) -> None:
         if self.total is None and self.year is None:
             raise ConfigError(f"scenario '{self.name}' needs total or year. Fix: add total = N or year = Y")
-        if self.method not in ("greedy", "exact"):
+        if self.method not in METHODS:
             raise ConfigError(f"scenario '{self.name}': unknown method {self.method!r}. Fix: greedy or exact")
-        if self.candidates not in CANDIDATE_GENERATORS:
-            raise ConfigError(f"scenario '{self.name}': unknown candidates {self.candidates!r}. "
-                              f"Fix: one of {', '.join(CANDIDATE_GENERATORS)}")
         if self.total is not None and self.total < 0:
             raise ConfigError(f"scenario '{self.name}': total {self.total} is negative")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for TOML (``None`` values left out)."""
-        d = dataclasses.asdict(self)
+        """Plain dict for TOML: the settings as flat keys, ``None`` values left out."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "settings"}
+        d.update(self.settings.to_dict())
         d["drawn_sites"] = [list(p) for p in self.drawn_sites]
-        if self.mix is not None:
-            d["mix"] = list(self.mix)
-        return {k: v for k, v in d.items() if v is not None and v != []}
+        return {k: v for k, v in plain(d).items() if v is not None and v != []}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scenario:
-        """Build from a TOML table, with a clear error for unknown keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
+        """Build from a TOML table (settings as flat keys), with a clear error for unknown keys."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"settings"} | set(_SETTING_KEYS)
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"scenario '{d.get('name', '?')}': unknown key(s) {', '.join(sorted(unknown))}. "
                               f"Fix: use {', '.join(sorted(known))}")
         d = dict(d)
-        if "mix" in d and d["mix"] is not None:
-            d["mix"] = tuple(float(x) for x in d["mix"])
+        st = {k: d.pop(k) for k in _SETTING_KEYS if k in d}
+        if st.get("mix") is not None:
+            st["mix"] = tuple(float(x) for x in st["mix"])
         if "drawn_sites" in d:
             d["drawn_sites"] = tuple((float(a), float(b)) for a, b in d["drawn_sites"])
         try:
-            return cls(**d)
+            return cls(settings=PlanSettings(**st), **d)
         except TypeError as exc:
             raise ConfigError(f"scenario '{d.get('name', '?')}': {exc}") from exc
 
@@ -152,50 +143,52 @@ def save_scenarios(scenarios: Sequence[Scenario], path: str | Path) -> Path:
     return io.write_toml({"scenario": [s.to_dict() for s in scenarios]}, path, what="scenario file")
 
 
-def _scenario_key(sc: Scenario) -> tuple[Any, ...]:
-    return (sc.band, sc.indoor, sc.seed, sc.mix, sc.candidates)
-
-
-def _context_key(ctx: PlanningContext) -> tuple[Any, ...]:
-    p = ctx.params
-    return (p.get("band"), p.get("indoor"), p.get("seed"), p.get("mix"), p.get("candidates"))
-
-
-def _context(proj: Project, sc: Scenario) -> PlanningContext:
-    return planning_context(proj, band=sc.band, indoor=sc.indoor, seed=sc.seed, mix=sc.mix, candidates=sc.candidates)
-
-
 def run_scenario(proj: Project, scenario: Scenario, *, context: PlanningContext | None = None) -> PlanResult:
-    """Run one scenario (reusing ``context`` when its band and seed match)."""
-    ctx = context
-    if ctx is None or _context_key(ctx) != _scenario_key(scenario):
-        ctx = _context(proj, scenario)
+    """Run one scenario (reusing ``context`` when it was built for the scenario's settings)."""
+    ctx = context if context is not None and context.settings == scenario.settings else None
     fixed = None
     if scenario.drawn_sites:
         lon, lat = np.asarray(scenario.drawn_sites, dtype=float).T
         x, y = Transformer.from_crs(4490, proj.metric_crs, always_xy=True).transform(lon, lat)
         fixed = np.column_stack([x, y])
     return place_sites(proj, total=scenario.total, year=scenario.year, method=scenario.method, context=ctx,
-                       fixed_xy=fixed, time_limit_s=scenario.time_limit_s,
-                       population_year=scenario.population_year)
+                       settings=None if ctx is not None else scenario.settings, fixed_xy=fixed,
+                       time_limit_s=scenario.time_limit_s, population_year=scenario.population_year)
 
 
-def _edge_charging(proj: Project, sc: Scenario) -> dict[str, Any]:
-    """Edge and charging figures of a scenario (empty when it asks for neither)."""
-    out: dict[str, Any] = {}
+@dataclass(frozen=True)
+class EdgeChargingFigures:
+    """Edge and charging figures of a scenario that asks for them (``None`` where it does not)."""
+
+    edge_dcs: int | None = None
+    edge_covered_share: float | None = None
+    edge_max_latency_ms: float | None = None
+    edge_uncovered_points: int | None = None
+    charging_spaces_to_add: int | None = None
+    charging_new_stations: int | None = None
+    charging_core_within_after: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures that apply (an empty dict when the scenario asks for neither)."""
+        return {k: v for k, v in plain(dataclasses.asdict(self), ndigits=4).items() if v is not None}
+
+
+def _edge_charging(proj: Project, sc: Scenario) -> EdgeChargingFigures:
+    """Edge and charging figures of a scenario (all ``None`` when it asks for neither)."""
+    out = EdgeChargingFigures()
     if sc.edge_count is not None:
         from .edge import place_edge
 
         e = place_edge(proj, count=sc.edge_count, latency_ms=sc.latency_ms).summary
-        out.update({"edge_dcs": e["count"], "edge_covered_share": e["covered_share"],
-                    "edge_max_latency_ms": e["max_latency_ms"], "edge_uncovered_points": e["uncovered_points"]})
+        out = dataclasses.replace(out, edge_dcs=e.count, edge_covered_share=e.covered_share,
+                                  edge_max_latency_ms=e.max_latency_ms, edge_uncovered_points=e.uncovered_points)
     if sc.charging_share is not None:
         from .charging import place_charging
 
         c = place_charging(proj, share=sc.charging_share, radius_m=sc.charging_radius_m).summary
-        out.update({"charging_spaces_to_add": c["new_car_parks"]["to_add"],
-                    "charging_new_stations": c["new_stations"],
-                    "charging_core_within_after": c["core_within_share_after"]})
+        out = dataclasses.replace(out, charging_spaces_to_add=c.new_car_parks.to_add,
+                                  charging_new_stations=c.new_stations,
+                                  charging_core_within_after=c.core_within_share_after)
     return out
 
 
@@ -207,70 +200,56 @@ class WhatIf:
     results: tuple[PlanResult, ...]
     districts: pd.DataFrame
     summary: pd.DataFrame
-    extras: tuple[dict[str, Any], ...] = ()
+    extras: tuple[EdgeChargingFigures, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (layout ``geoplan.whatif/1``)."""
-        return {
-            "schema": "geoplan.whatif/1",
-            "scenarios": [
-                {"scenario": s.to_dict(), "summary": _plain(r.summary),
-                 "districts": _plain(r.districts.to_dict(orient="records")),
-                 **({"edge_charging": _plain(x)} if x else {})}
-                for s, r, x in zip(self.scenarios, self.results, self.extras or ({},) * len(self.results),
-                                   strict=True)
-            ],
-        }
+        """JSON-ready dict (layout ``geoplan.whatif/1``; floats rounded to 4 digits)."""
+        extras = self.extras or (EdgeChargingFigures(),) * len(self.results)
+        out = []
+        for s, r, x in zip(self.scenarios, self.results, extras, strict=True):
+            item = {"scenario": s.to_dict(), "summary": plain(r.summary.to_dict(), ndigits=4),
+                    "districts": records(r.districts, ndigits=4)}
+            if x.to_dict():
+                item["edge_charging"] = x.to_dict()
+            out.append(item)
+        return {"schema": "geoplan.whatif/1", "scenarios": out}
 
 
-def _plain(o: Any) -> Any:
-    if isinstance(o, dict):
-        return {k: _plain(v) for k, v in o.items()}
-    if isinstance(o, list | tuple):
-        return [_plain(v) for v in o]
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if not np.isfinite(o) else round(float(o), 4)
-    if isinstance(o, float):
-        return None if not np.isfinite(o) else round(o, 4)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    return o
+def _summary_row(sc: Scenario, res: PlanResult, x: EdgeChargingFigures) -> dict[str, Any]:
+    s = res.summary
+    return {"scenario": sc.name, "total": s.stations, "new": s.new, "per_10k": s.per_10k,
+            "target_per_10k": s.target_per_10k, "districts_meeting_target": s.districts_meeting_target,
+            "districts": s.districts, "coverage_before": s.coverage_before, "coverage_after": s.coverage_after,
+            "method": s.method, "status": s.status, "gap": s.gap, **x.to_dict()}
 
 
 def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: PlanningContext | None = None,
                   progress: Any = None) -> WhatIf:
-    """Run ``scenarios`` and tabulate stations per 10k per district, districts meeting target, coverage."""
+    """Run ``scenarios`` and tabulate stations per 10k per district, districts meeting target, coverage.
+
+    On the in-memory engine, scenarios with the same settings share one planning
+    context (the coverage matrix is built once per settings).
+    """
     if not scenarios:
         raise ConfigError("no scenarios to run. Fix: give --total N ... or --scenario FILE")
-    results = []
-    extras: list[dict[str, Any]] = []
-    contexts: dict[tuple[Any, ...], PlanningContext] = {}
-    if context is not None:
-        contexts[_context_key(context)] = context
+    in_memory = context is not None or choose_engine(proj) == "memory"
+    contexts: dict[PlanSettings, PlanningContext] = {} if context is None else {context.settings: context}
+    results: list[PlanResult] = []
+    extras: list[EdgeChargingFigures] = []
     for k, sc in enumerate(scenarios):
         if progress:
             progress(k / len(scenarios), f"scenario {sc.name}")
-        key = _scenario_key(sc)
-        if key not in contexts:
-            contexts[key] = _context(proj, sc)
-        results.append(run_scenario(proj, sc, context=contexts[key]))
+        ctx = None
+        if in_memory:
+            if sc.settings not in contexts:
+                contexts[sc.settings] = planning_context(proj, settings=sc.settings)
+            ctx = contexts[sc.settings]
+        results.append(run_scenario(proj, sc, context=ctx))
         extras.append(_edge_charging(proj, sc))
     if progress:
         progress(1.0, "done")
-    rows = []
-    for sc, res in zip(scenarios, results, strict=True):
-        t = res.districts.copy()
-        t.insert(0, "scenario", sc.name)
-        rows.append(t)
-    summary = pd.DataFrame([{
-        "scenario": sc.name, "total": res.summary["stations"], "new": res.summary["new"],
-        "per_10k": res.summary["per_10k"], "target_per_10k": res.summary["target_per_10k"],
-        "districts_meeting_target": res.summary["districts_meeting_target"],
-        "districts": res.summary["districts"], "coverage_before": res.summary["coverage_before"],
-        "coverage_after": res.summary["coverage_after"], "method": res.summary["method"],
-        "status": res.summary["status"], "gap": res.summary["gap"], **x,
-    } for sc, res, x in zip(scenarios, results, extras, strict=True)])
+    rows = [res.districts.assign(scenario=sc.name)[["scenario", *res.districts.columns]]
+            for sc, res in zip(scenarios, results, strict=True)]
+    summary = pd.DataFrame([_summary_row(sc, res, x) for sc, res, x in zip(scenarios, results, extras, strict=True)])
     return WhatIf(scenarios=tuple(scenarios), results=tuple(results),
                   districts=pd.concat(rows, ignore_index=True), summary=summary, extras=tuple(extras))

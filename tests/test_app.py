@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from geoplan import drawing  # noqa: E402
 from geoplan.io import Raster  # noqa: E402
-from geoplan.placement.sites import evaluate_sites, place_sites, planning_context  # noqa: E402
+from geoplan.placement import evaluate_sites, place_sites, planning_context  # noqa: E402
 from geoplan.webmap import asset_urls_in_html, base_map, plan_layers, use_local_assets  # noqa: E402
 from geoplan.webmap.map import PointData, district_class, districts_geojson  # noqa: E402
 from geoplan.webmap.overlay import (  # noqa: E402
@@ -112,15 +112,15 @@ def test_first_view_shows_the_library_numbers_for_the_plan_total(app, xiamen, xi
     s = plan.summary
     assert at.slider(key="total").value == 18_500
     assert metric(at, "Stations (existing + new)") == "18,500"
-    assert metric(at, "Stations per 10k (city)") == f"{s['per_10k']:.2f}"
-    assert metric(at, "Districts meeting target") == f"{s['districts_meeting_target']} / 6"
-    assert metric(at, "Residents covered") == f"{100 * s['coverage_after']:.1f} %"
+    assert metric(at, "Stations per 10k (city)") == f"{s.per_10k:.2f}"
+    assert metric(at, "Districts meeting target") == f"{s.districts_meeting_target} / 6"
+    assert metric(at, "Residents covered") == f"{100 * s.coverage_after:.1f} %"
     # 18,500 covers every district's shortfall: the app's prefix of the greedy order is the greedy plan
     assert "Greedy plan" in caption_with(at, "greedy order")
     # the map got the planned sites and the districts as swappable layers, assets served locally
     call = fake.calls[-1]
     names = [g.layer_name for g in call["feature_group_to_add"]]
-    assert f"Planned 5G sites (greedy order) ({s['new']:,})" in names
+    assert f"Planned 5G sites (greedy order) ({s.new:,})" in names
     assert call["returned_objects"] == ["all_drawings"]
     html = call["fig"].get_root().render()
     assert [u for u in asset_urls_in_html(html) if not u.startswith("../../app/static/")] == []
@@ -133,10 +133,10 @@ def test_first_view_shows_the_library_numbers_for_the_plan_total(app, xiamen, xi
 def test_prefix_of_the_greedy_order_is_the_greedy_plan_above_the_quotas(xiamen, xiamen_plan):
     ctx, plan = xiamen_plan
     big = place_sites(xiamen, total=19_000, year=2025, context=ctx)
-    n = plan.summary["new"]
+    n = plan.summary.new
     assert np.array_equal(np.sort(big.placement.selected[:n]), np.sort(plan.placement.selected))
-    table, summary = evaluate_sites(ctx, big.placement.selected[:n], year=2025)
-    assert summary["per_10k"] == plan.summary["per_10k"]
+    ev = evaluate_sites(ctx, big.placement.selected[:n], year=2025)
+    assert ev.summary.per_10k == plan.summary.per_10k
 
 
 def test_slider_moves_update_the_numbers_fast(app, xiamen, xiamen_plan):
@@ -187,9 +187,9 @@ def test_drawn_site_is_evaluated_kept_and_optimised(app, xiamen, xiamen_plan):
     at.button(key="optimise").click().run()
     assert not at.exception
     res = at.session_state["optimised"]["result"]
-    assert res.summary["stations"] == 18_500
+    assert res.summary.stations == 18_500
     assert caption_with(at, "Optimised").startswith("Optimised: greedy for exactly 18,500")
-    assert metric(at, "Stations per 10k (city)") == f"{res.summary['per_10k']:.2f}"
+    assert metric(at, "Stations per 10k (city)") == f"{res.summary.per_10k:.2f}"
     at.button(key="clear_kept").click().run()
     assert at.session_state["kept"] == []
 
@@ -205,8 +205,8 @@ def test_drawn_area_reports_population_and_coverage(app, xiamen_plan):
     fake.drawings = []
     a = drawing.area_coverage(ctx, ring, selected=plan.placement.selected)
     text = " ".join(m.value for m in at.markdown)
-    assert f"{a['population']:,.0f} residents" in text
-    assert f"{a['area_km2']:,.2f} km²" in text
+    assert f"{a.population:,.0f} residents" in text
+    assert f"{a.area_km2:,.2f} km²" in text
 
 
 def test_scenarios_compare_and_download(app, tmp_path):
@@ -267,7 +267,7 @@ def test_candidate_generator_control_replans_with_the_library(app, xiamen):
     assert not at.exception, [e.message for e in at.exception]
     ctx = planning_context(xiamen, candidates="kmeans")
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx)
-    assert metric(at, "Residents covered") == f"{100 * plan.summary['coverage_after']:.1f} %"
+    assert metric(at, "Residents covered") == f"{100 * plan.summary.coverage_after:.1f} %"
     assert "weighted k-means centres" in " ".join(w.value for w in at.sidebar.warning)
     at.selectbox(key="candidates").set_value("population").run()
     assert not at.exception

@@ -89,8 +89,8 @@ def test_compliance_table_and_district_totals():
     d = c.districts.set_index("XZQDM")
     assert d.loc["350902", "to_add"] == 20 and d.loc["350901", "to_add"] == 0
     assert d.loc["350901", "new_car_parks"] == 1 and d.loc["350901", "existing_car_parks"] == 1
-    assert c.totals["new"]["to_add"] == 20 and c.totals["new"]["from_reserved"] == 10
-    assert c.totals["new"]["compliant"] == 1 and c.totals["new"]["car_parks"] == 2
+    assert c.totals.new.to_add == 20 and c.totals.new.from_reserved == 10
+    assert c.totals.new.compliant == 1 and c.totals.new.car_parks == 2
 
 
 def test_service_radius_gaps_by_hand():
@@ -99,11 +99,11 @@ def test_service_radius_gaps_by_hand():
     # 5,000 - 300 = 4,700 beyond. Once compliant, 新建B at B's centre reaches all of B (corners at 636 m).
     plan = place_charging(tiny_project(), radius_m=640.0, core_density_km2=1500)
     s = plan.summary
-    assert s["core_population"] == pytest.approx(15_000)
-    assert s["core_beyond_now"] == pytest.approx(4_700)
-    assert s["core_beyond_after_compliance"] == pytest.approx(0)
-    assert s["new_stations"] == 0 and len(plan.stations) == 0
-    assert s["stations_now"] == 2 and s["stations_after_compliance"] == 3
+    assert s.core_population == pytest.approx(15_000)
+    assert s.core_beyond_now == pytest.approx(4_700)
+    assert s.core_beyond_after_compliance == pytest.approx(0)
+    assert s.new_stations == 0 and len(plan.stations) == 0
+    assert s.stations_now == 2 and s.stations_after_compliance == 3
     d = plan.districts.set_index("XZQDM")
     assert d.loc["350902", "beyond_now"] == pytest.approx(4_700) and d.loc["350901", "beyond_now"] == 0
 
@@ -111,16 +111,16 @@ def test_service_radius_gaps_by_hand():
 def test_new_stations_close_the_gap():
     plan = place_charging(tiny_project(with_new_in_b=False), radius_m=640.0)
     s = plan.summary
-    assert s["core_beyond_after_compliance"] == pytest.approx(4_700)
-    assert s["core_beyond_after"] == pytest.approx(0) and s["new_stations"] >= 1
+    assert s.core_beyond_after_compliance == pytest.approx(4_700)
+    assert s.core_beyond_after == pytest.approx(0) and s.new_stations >= 1
     assert set(plan.stations["XZQDM"]) == {"350902"}
     assert plan.stations["POP_GAIN"].sum() == pytest.approx(4_700)
     one = place_charging(tiny_project(with_new_in_b=False), radius_m=640.0, new_stations=1)
     assert len(one.stations) == 1
-    assert one.summary["core_beyond_after"] == pytest.approx(4_700 - one.stations["POP_GAIN"].iloc[0])
+    assert one.summary.core_beyond_after == pytest.approx(4_700 - one.stations["POP_GAIN"].iloc[0])
     # core density above B's 5,000/km²: only A is core, and A has no gap
     a_only = place_charging(tiny_project(with_new_in_b=False), radius_m=640.0, core_density_km2=6000)
-    assert a_only.summary["core_population"] == pytest.approx(10_000) and a_only.summary["new_stations"] == 0
+    assert a_only.summary.core_population == pytest.approx(10_000) and a_only.summary.new_stations == 0
 
 
 def test_bad_options_are_config_errors(tiny):
@@ -134,13 +134,14 @@ def test_bad_options_are_config_errors(tiny):
 
 def test_check_section_by_hand(tiny):
     sec = check_section(tiny_project(), plan="xiamen", year=2025, radius_m=640.0)
-    assert sec["target_share"] == 0.2 and sec["new_car_parks"] == 2 and sec["compliant"] == 1
-    assert not sec["meets_target"]
+    assert sec.target_share == 0.2 and sec.new_car_parks == 2 and sec.compliant == 1
+    assert not sec.meets_target
     # together: 12 of 150 spaces built = 8 % < 20 %
-    assert sec["share_built"] == pytest.approx(0.08) and not sec["meets_target_aggregate"]
-    assert sec["service_radius"]["core_beyond"] == pytest.approx(4_700)
+    assert sec.share_built == pytest.approx(0.08) and not sec.meets_target_aggregate
+    assert sec.service_radius.core_beyond == pytest.approx(4_700)
     bare = check_section(tiny, plan="xiamen", year=2025)
-    assert "note" in bare and bare["service_radius"]["core_within_share"] == 0.0
+    assert bare.note is not None and "note" in bare.to_dict() and bare.service_radius.core_within_share == 0.0
+    assert "new_car_parks" not in bare.to_dict()
 
 
 # ---------------------------------------------------------------- Xiamen and the CLI
@@ -151,8 +152,8 @@ def test_xiamen_compliance_adds_up(xiamen):
     t = c.table[c.table["rule_applies"]]
     assert (t["to_add"] == np.maximum(t["required"] - t["CHG_BUILT"], 0)).all()
     assert (t["required"] == np.ceil(0.2 * t["SPACES"] - 1e-9)).all()
-    assert c.districts["to_add"].sum() == c.totals["new"]["to_add"]
-    assert c.totals["new"]["car_parks"] + c.totals["existing"]["car_parks"] == len(xiamen.layer("car_parks"))
+    assert c.districts["to_add"].sum() == c.totals.new.to_add
+    assert c.totals.new.car_parks + c.totals.existing.car_parks == len(xiamen.layer("car_parks"))
 
 
 def test_cli_place_charging(capsys, tmp_path):

@@ -7,9 +7,10 @@ import pytest
 from shapely.geometry import Point
 
 import geoplan as gp
-from geoplan.edge import check_section, edge_cover, place_edge, populated_block_cells
+from geoplan.edge import check_section, place_edge, populated_block_cells
 from geoplan.errors import ConfigError, InfeasibleError, ValidationError
 from geoplan.latency import LatencyModel
+from geoplan.placement import median_cover
 
 from .conftest import tiny_layers
 from .test_cli import run
@@ -25,11 +26,11 @@ def line(xs_km):
 # ---------------------------------------------------------------- array core: hand-checkable cases
 
 
-@pytest.mark.parametrize("method", ["heuristic", "exact"])
+@pytest.mark.parametrize("method", ["greedy", "exact"])
 @pytest.mark.parametrize("objective", ["median", "center"])
 def test_two_clusters_on_a_line_get_their_middles(objective, method):
     D = line([0, 1, 2, 10, 11, 12])
-    res = edge_cover(D, np.ones(6), p=2, radius_m=50_000, objective=objective, method=method)
+    res = median_cover(D, np.ones(6), p=2, radius_m=50_000, objective=objective, method=method)
     assert res.selected.tolist() == [1, 4]
     assert res.distance_m.tolist() == [1000, 0, 1000, 1000, 0, 1000]
     assert res.nearest.tolist() == [1, 1, 1, 4, 4, 4]
@@ -39,19 +40,19 @@ def test_two_clusters_on_a_line_get_their_middles(objective, method):
         assert res.status == "optimal" and res.gap == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("method", ["heuristic", "exact"])
+@pytest.mark.parametrize("method", ["greedy", "exact"])
 def test_median_and_center_differ_where_they_should(method):
     # weights 10,10,10,1,1 at 0,1,2,3,10 km: the weighted median is at 1 km (cost 31),
     # the centre at 3 km (worst 7 km; 2 km gives 8, 10 km gives 10)
     D = line([0, 1, 2, 3, 10])
     w = np.array([10.0, 10, 10, 1, 1])
-    med = edge_cover(D, w, p=1, radius_m=100_000, objective="median", method=method)
-    cen = edge_cover(D, w, p=1, radius_m=100_000, objective="center", method=method)
+    med = median_cover(D, w, p=1, radius_m=100_000, objective="median", method=method)
+    cen = median_cover(D, w, p=1, radius_m=100_000, objective="center", method=method)
     assert med.selected.tolist() == [1] and float(w @ med.distance_m) == 31_000
     assert cen.selected.tolist() == [3] and cen.max_distance_m == 7000
 
 
-@pytest.mark.parametrize("method", ["heuristic", "exact"])
+@pytest.mark.parametrize("method", ["greedy", "exact"])
 def test_coverage_floor_beats_the_median(method):
     # demand at 0 km (3), 4 km (3), 10 km (5); candidates at the points and at 2 km; radius 3 km.
     # Unconstrained, the median is at 4 km (cost 42); but only the 2 km site covers 6 (0 and 4 km),
@@ -60,7 +61,7 @@ def test_coverage_floor_beats_the_median(method):
     xc = np.array([0.0, 4, 10, 2]) * 1000
     D = np.abs(xd[:, None] - xc[None, :])
     w = np.array([3.0, 3, 5])
-    res = edge_cover(D, w, p=1, radius_m=3000, method=method)
+    res = median_cover(D, w, p=1, radius_m=3000, method=method)
     assert res.selected.tolist() == [3]
     assert res.covered_weight == 6 and res.covered.tolist() == [True, True, False]
     assert res.coverage_bound == 6
@@ -68,9 +69,9 @@ def test_coverage_floor_beats_the_median(method):
 
 def test_fixed_sites_stay_and_count_toward_p():
     D = line([0, 1, 2, 10, 11, 12])
-    res = edge_cover(D, np.ones(6), p=2, radius_m=50_000, fixed=[0])
+    res = median_cover(D, np.ones(6), p=2, radius_m=50_000, fixed=[0])
     assert res.selected.tolist() == [0, 4]
-    res = edge_cover(D, np.ones(6), p=2, radius_m=50_000, fixed=[0], method="exact")
+    res = median_cover(D, np.ones(6), p=2, radius_m=50_000, fixed=[0], method="exact")
     assert res.selected.tolist() == [0, 4]
 
 
@@ -94,11 +95,11 @@ def test_exact_matches_brute_force(seed, objective):
     D = np.hypot(P[:, 0, None] - C[None, :, 0], P[:, 1, None] - C[None, :, 1])
     w = rng.integers(1, 9, 14).astype(float)
     want = _brute(D, w, 3, 3500.0, objective)
-    res = edge_cover(D, w, p=3, radius_m=3500.0, objective=objective, method="exact")
+    res = median_cover(D, w, p=3, radius_m=3500.0, objective=objective, method="exact")
     d = res.distance_m
     got = (-res.covered_weight, float(w @ d)) if objective == "median" else (-res.covered_weight, res.max_distance_m)
     assert got == pytest.approx(want[: len(got)], rel=1e-9)
-    heur = edge_cover(D, w, p=3, radius_m=3500.0, objective=objective)
+    heur = median_cover(D, w, p=3, radius_m=3500.0, objective=objective)
     assert heur.covered_weight >= heur.coverage_bound - 1e-9
     assert heur.covered_weight <= -want[0] + 1e-9
 
@@ -106,17 +107,17 @@ def test_exact_matches_brute_force(seed, objective):
 def test_bad_input_is_reported():
     D = line([0, 1, 2])
     with pytest.raises(ValidationError, match="weights"):
-        edge_cover(D, [1.0, -1.0, 1.0], p=1, radius_m=1000)
+        median_cover(D, [1.0, -1.0, 1.0], p=1, radius_m=1000)
     with pytest.raises(ValidationError, match="radius_m"):
-        edge_cover(D, np.ones(3), p=1, radius_m=0)
+        median_cover(D, np.ones(3), p=1, radius_m=0)
     with pytest.raises(InfeasibleError, match="candidate"):
-        edge_cover(D, np.ones(3), p=4, radius_m=1000)
+        median_cover(D, np.ones(3), p=4, radius_m=1000)
     with pytest.raises(InfeasibleError, match="fixed"):
-        edge_cover(D, np.ones(3), p=1, radius_m=1000, fixed=[0, 1])
+        median_cover(D, np.ones(3), p=1, radius_m=1000, fixed=[0, 1])
     with pytest.raises(InfeasibleError, match="p >= 1"):
-        edge_cover(D, np.ones(3), p=0, radius_m=1000)
+        median_cover(D, np.ones(3), p=0, radius_m=1000)
     with pytest.raises(ConfigError, match="objective"):
-        edge_cover(D, np.ones(3), p=1, radius_m=1000, objective="mean")
+        median_cover(D, np.ones(3), p=1, radius_m=1000, objective="mean")
 
 
 def test_populated_block_cells_takes_the_heaviest_per_block():
@@ -149,14 +150,14 @@ def test_place_edge_on_a_tiny_project_by_hand():
     # radius 300 m: budget = 0.1 ms equipment + 0.3 km × 1.5 × 5 µs/km = 0.10225 ms
     plan = place_edge(proj, count=2, latency_ms=0.10225, candidate_spacing_m=1000, min_block_population=1e9)
     s = plan.summary
-    assert s["radius_km"] == pytest.approx(0.3)
-    assert s["existing"] == 1 and s["new"] == 1 and len(plan.sites) == 2
+    assert s.radius_km == pytest.approx(0.3)
+    assert s.existing == 1 and s.new == 1 and len(plan.sites) == 2
     sites = plan.sites.to_crs(4548)
     assert plan.sites["DC_ID"].tolist()[0] == "DC-OLD"
     # the existing DC sits on 港A; the best second site is 园B (weight 4): 院A and 校B stay outside 300 m
     assert sites.geometry.x.round(3).tolist() == [X0 + 100, X0 + 1900]
     assert plan.demand["WITHIN"].tolist() == [True, False, False, True]
-    assert s["uncovered_points"] == 2 and s["uncovered_weight"] == 3.0
+    assert s.uncovered_points == 2 and s.uncovered_weight == 3.0
     assert plan.demand["DIST_KM"].tolist() == pytest.approx([0.0, 0.8, 0.8, 0.0])
     assert plan.demand["LAT_MS"].tolist() == pytest.approx([0.1, 0.106, 0.106, 0.1])
     assert plan.demand["RTT_MS"].tolist() == pytest.approx([0.2, 0.212, 0.212, 0.2])
@@ -172,19 +173,19 @@ def test_place_edge_refuses_too_many_fixed_sites_and_missing_layers(tiny):
     with pytest.raises(InfeasibleError, match="--no-keep-planned"):
         place_edge(tiny_project(n_dc=2, dc_status="planned"), count=1)
     plan = place_edge(tiny_project(dc_status="planned"), count=1, keep_planned=False)
-    assert plan.summary["planned_kept"] == 0 and plan.summary["new"] == 1
+    assert plan.summary.planned_kept == 0 and plan.summary.new == 1
     with pytest.raises(ConfigError, match="edge_demand"):
         place_edge(tiny, count=2)
 
 
 def test_check_section_counts_dcs_and_the_circle():
     sec = check_section(tiny_project(), plan="xiamen", year=2025)
-    assert sec["target"] == 32 and sec["existing"] == 1 and sec["shortfall"] == 31 and not sec["meets_target"]
-    assert sec["latency"]["radius_km"] == 120.0
-    assert sec["latency"]["demand_within_share"] == 1.0 and sec["latency"]["population_within_share"] == 1.0
+    assert sec.target == 32 and sec.existing == 1 and sec.shortfall == 31 and not sec.meets_target
+    assert sec.latency.radius_km == 120.0
+    assert sec.latency.demand_within_share == 1.0 and sec.latency.population_within_share == 1.0
     strict = check_section(tiny_project(), plan="xiamen", year=2025, latency=LatencyModel(equipment_ms=0.99))
     # radius 0.01 ms / 5 µs / 1.5 = 1.333 km: 园B (1.8 km away) is outside
-    assert strict["latency"]["demand_outside_points"] == 1
+    assert strict.latency.demand_outside_points == 1
 
 
 def test_place_edge_xiamen(xiamen):
@@ -192,9 +193,9 @@ def test_place_edge_xiamen(xiamen):
     s = plan.summary
     assert len(plan.sites) == 32 and plan.districts["sites"].sum() == 32
     assert (plan.districts["sites"] > 0).all()
-    assert s["uncovered_weight"] == 0 and s["max_latency_ms"] < 1.0
+    assert s.uncovered_weight == 0 and s.max_latency_ms < 1.0
     assert plan.sites.crs.to_epsg() == 4490 and set(plan.sites["STATUS"]) == {"planned"}
-    assert len(plan.demand) == s["demand_points"] == len(xiamen.layer("edge_demand"))
+    assert len(plan.demand) == s.demand_points == len(xiamen.layer("edge_demand"))
     # every demand point's latency is that of the distance to the site it is served by
     assert plan.demand["LAT_MS"].to_numpy() == pytest.approx(0.1 + plan.demand["DIST_KM"].to_numpy() * 1.5 * 0.005,
                                                              abs=2e-4)

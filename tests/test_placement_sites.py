@@ -7,7 +7,8 @@ import pytest
 
 import geoplan as gp
 from geoplan.errors import ConfigError, InfeasibleError
-from geoplan.placement.sites import allocate_quotas, evaluate_sites, place_sites, planning_context
+from geoplan.placement import PlanSettings, allocate_quotas, evaluate_sites, place_sites, planning_context
+from geoplan.placement.results import PLANNED_SITE_FIELDS
 
 from .conftest import tiny_layers
 
@@ -32,14 +33,17 @@ def test_year_meets_every_district_target(tiny):
     assert t["new"].tolist() == [13, 0]
     assert t["meets_target"].all()
     assert len(res.sites) == 13 and set(res.sites["XZQDM"]) == {"350901"}
-    assert res.sites["RANK"].tolist() == list(range(1, 14))
+    assert sorted(res.sites["RANK"].tolist()) == list(range(1, 14))
+    # RANK is the build priority: the larger the newly covered population, the earlier
+    by_rank = res.sites.sort_values("RANK")["GAIN_POP"].to_numpy()
+    assert (np.diff(by_rank) <= 0).all()
     assert res.sites.crs.to_epsg() == 4490
 
 
 def test_total_shares_budget_by_shortfall(tiny):
     res = place_sites(tiny, total=45)  # 40 existing -> 5 new, all to the short district
     assert res.districts["new"].tolist() == [5, 0]
-    assert res.summary["stations"] == 45
+    assert res.summary.stations == 45
 
 
 def test_total_below_existing_is_infeasible(tiny):
@@ -98,7 +102,7 @@ def test_exact_equals_the_brute_force_optimum_and_greedy_is_bracketed(seed, p):
     assert ctx.coverage.shape[1] == 12 and not ctx.candidates_modelled
     g = place_sites(proj, total=4 + p, context=ctx, method="greedy").placement
     e = place_sites(proj, total=4 + p, context=ctx, method="exact", time_limit_s=30, mip_rel_gap=0.0)
-    quotas = np.asarray(e.summary["quotas"])
+    quotas = np.asarray(e.summary.quotas)
     assert quotas.sum() == p and (quotas > 0).all()  # both districts are short: the quotas bind
     best = _brute_force_optimum(ctx, p, quotas)
     assert e.placement.status == "optimal"
@@ -117,39 +121,73 @@ def test_xiamen_2025_all_districts_meet_and_coverage_rises(xiamen, xm_ctx):
     res = place_sites(xiamen, year=2025, context=xm_ctx)
     t = res.districts
     assert t["meets_target"].all()
-    assert res.summary["new"] == 6_164  # sum of district shortfalls (geoplan check)
+    assert res.summary.new == 6_164  # sum of district shortfalls (geoplan check)
     assert (t["coverage_after"] >= t["coverage_before"]).all()
-    assert res.summary["coverage_after"] > res.summary["coverage_before"] + 0.1
+    assert res.summary.coverage_after > res.summary.coverage_before + 0.1
     # gains recorded per site add up to the objective
-    assert res.sites["GAIN_POP"].sum() == pytest.approx(res.summary["objective"], rel=1e-6)
+    assert res.sites["GAIN_POP"].sum() == pytest.approx(res.summary.objective, rel=1e-6)
 
 
 def test_evaluate_sites_matches_hand_count(tiny):
     ctx = planning_context(tiny)
     sel = np.flatnonzero(ctx.cand_district == 1)[:3]
-    table, summary = evaluate_sites(ctx, sel, year=2025)
-    assert table["new"].tolist() == [0, 3]
-    assert summary["stations"] == 43
+    ev = evaluate_sites(ctx, sel, year=2025)
+    assert ev.districts["new"].tolist() == [0, 3]
+    assert ev.summary.stations == 43
 
 
 @pytest.mark.parametrize("generator", ["kmeans", "grid"])
 def test_other_candidate_generators_plan_xiamen_2025(xiamen, xm_ctx, generator):
     ctx = planning_context(xiamen, candidates=generator)
-    assert ctx.params["candidates"] == generator and ctx.candidates_modelled
+    assert ctx.settings.candidates == generator == ctx.candidate_source and ctx.candidates_modelled
     need = np.array([1010, 787, 967, 1274, 1248, 878])  # the 2025 shortfalls of `geoplan check`
     per_district = np.bincount(ctx.cand_district, minlength=6)
     assert (per_district >= 1.5 * need).all()  # enough choice in every district, the small dense ones too
     res = place_sites(xiamen, year=2025, context=ctx)
-    assert res.summary["districts_meeting_target"] == 6 and res.summary["new"] == need.sum()
+    assert res.summary.districts_meeting_target == 6 and res.summary.new == need.sum()
     if generator == "grid":  # a square lattice: coordinates differ by whole multiples of one spacing
         x = np.unique(np.round(ctx.cand_xy[:, 0], 3))
         step = np.diff(x).min()
         assert np.allclose(np.round((x - x[0]) / step), (x - x[0]) / step, atol=1e-6)
     else:  # centres of mass cover more residents than draws of single cells (the default)
         base = place_sites(xiamen, year=2025, context=xm_ctx)
-        assert res.summary["coverage_after"] > base.summary["coverage_after"]
+        assert res.summary.coverage_after > base.summary.coverage_after
 
 
 def test_unknown_candidate_generator(tiny):
     with pytest.raises(ConfigError, match="kmeans"):
         planning_context(tiny, candidates="hexagons")
+
+
+def test_both_engines_write_one_planned_sites_schema(tiny):
+    """The in-memory and the county-by-county engine: same fields, SITE_ID format, RANK meaning."""
+    a = place_sites(tiny, year=2025, engine="memory")
+    b = place_sites(tiny, year=2025, engine="chunked")
+    for res in (a, b):
+        assert tuple(c for c in res.sites.columns if c != "geometry") == PLANNED_SITE_FIELDS
+        assert res.sites["SITE_ID"].str.fullmatch(r"P350901\d{5}").all()
+        assert sorted(res.sites["RANK"]) == list(range(1, len(res.sites) + 1))
+        assert (np.diff(res.sites.sort_values("RANK")["GAIN_POP"].to_numpy()) <= 0).all()
+        assert set(res.sites["ENVIRONMENT"]) <= {"dense_urban", "urban", "suburban", "rural"}
+        assert res.districts["new"].tolist() == [13, 0] and res.summary.users == "indoor"
+    assert a.summary.engine == "memory" and b.summary.engine == "chunked"
+    assert list(a.districts.columns) == list(b.districts.columns)
+
+
+def test_context_settings_must_agree(tiny):
+    ctx = planning_context(tiny, band="n78", indoor=True)
+    assert place_sites(tiny, year=2025, context=ctx, band="n78").settings == ctx.settings
+    with pytest.raises(ConfigError, match="band: n78 in the context, n41 asked"):
+        place_sites(tiny, year=2025, context=ctx, band="n41")
+    with pytest.raises(ConfigError, match="indoor"):
+        place_sites(tiny, year=2025, context=ctx, settings=PlanSettings(indoor=False))
+
+
+def test_engine_choice(tiny):
+    from geoplan.placement import choose_engine
+
+    assert choose_engine(tiny) == "memory" and choose_engine(tiny, "chunked") == "chunked"
+    with pytest.raises(ConfigError, match="engine"):
+        choose_engine(tiny, "gpu")
+    with pytest.raises(ConfigError, match="exact solver"):
+        place_sites(tiny, year=2025, engine="chunked", method="exact")

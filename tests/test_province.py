@@ -19,6 +19,7 @@ from geoplan import chunked, province, radio
 from geoplan import coverage as cov
 from geoplan.errors import ConfigError, ValidationError
 from geoplan.io import Raster
+from geoplan.placement import place_sites
 
 CITY_CSV = gp.io.shipped("data/gis/sources/fujian/fujian_city_population.csv")
 XM_CSV = gp.io.shipped("data/gis/sources/xiamen_district_population.csv")
@@ -130,9 +131,9 @@ def test_check_shows_jinmen_and_leaves_it_out_of_totals(fujian):
     rep = gp.targets.check(fujian, year=2025)
     row = rep.table.set_index("XZQDM").loc["350527"]
     assert row["note"] == "no statistics" and row["meets_target"] is None and np.isnan(row["population"])
-    assert rep.total["districts"] == 83 and rep.total["districts_without_statistics"] == ["350527 金门县"]
-    assert rep.total["population"] == 41_540_086
-    assert rep.total["required"] == 124_621  # ceil(30 × 4,154.0086万)
+    assert rep.total.districts == 83 and rep.total.districts_without_statistics == ("350527 金门县",)
+    assert rep.total.population == 41_540_086
+    assert rep.total.required == 124_621  # ceil(30 × 4,154.0086万)
     data = json.loads(json.dumps(rep.to_dict(), allow_nan=False, ensure_ascii=False))
     jm = next(r for r in data["districts"] if r["XZQDM"] == "350527")
     assert jm["population"] is None and jm["meets_target"] is None and jm["note"] == "no statistics"
@@ -247,22 +248,22 @@ def test_chunked_coverage_equals_whole_including_across_borders(synthetic, xiame
 
 def test_chunked_placement_meets_targets_and_skips_districts_without_statistics(synthetic):
     rep = gp.targets.check(synthetic, year=2025)
-    assert rep.total["districts"] == 3 and rep.table["note"].tolist() == ["", "", "", "no statistics"]
-    res = chunked.place_sites_chunked(synthetic, year=2025, seed=3)
+    assert rep.total.districts == 3 and rep.table["note"].tolist() == ["", "", "", "no statistics"]
+    res = place_sites(synthetic, engine="chunked", year=2025, seed=3)
     t = res.districts
     assert t["new"].tolist()[:3] == rep.table["shortfall"].tolist()[:3] and t["new"].iloc[3] == 0
     assert t["meets_target"].tolist() == [True, True, True, None]
-    assert res.summary["new"] == len(res.sites) == rep.total["sum_of_district_shortfalls"]
-    assert res.summary["coverage_after"] >= res.summary["coverage_before"]
+    assert res.summary.new == len(res.sites) == rep.total.sum_of_district_shortfalls
+    assert res.summary.coverage_after >= res.summary.coverage_before
     got = gp.project.points_in_districts(res.sites.to_crs(4548), synthetic.metric("districts"))
     np.testing.assert_array_equal(got, np.repeat([0, 1, 2], t["new"].to_numpy()[:3]))
     # with a total, the rest of the budget goes where population is still uncovered
-    existing = int(rep.total["stations"])
-    more = chunked.place_sites_chunked(synthetic, total=existing + res.summary["new"] + 30, seed=3)
-    assert more.summary["new"] == res.summary["new"] + 30
+    existing = int(rep.total.stations)
+    more = place_sites(synthetic, engine="chunked", total=existing + res.summary.new + 30, seed=3)
+    assert more.summary.new == res.summary.new + 30
     assert (more.districts["new"].to_numpy()[:3] >= t["new"].to_numpy()[:3]).all()
     assert more.districts["new"].iloc[3] == 0
-    assert more.summary["coverage_after"] >= res.summary["coverage_after"]
+    assert more.summary.coverage_after >= res.summary.coverage_after
 
 
 def test_chunked_indoor_coverage_matches_the_city_engine(xiamen):
@@ -275,8 +276,8 @@ def test_chunked_indoor_coverage_matches_the_city_engine(xiamen):
     d = xiamen.demand
     covered = np.bincount(d.district, weights=d.pop * ctx.covered0, minlength=len(xiamen.districts))
     np.testing.assert_allclose(rep.table["covered_population"].to_numpy(), covered, rtol=1e-12)
-    assert rep.total["coverage"] == pytest.approx(covered.sum() / d.pop.sum(), abs=1e-6)  # rounded to 6 places
-    assert rep.total["coverage"] < outdoor.total["coverage"]  # walls cost coverage
+    assert rep.total.coverage == pytest.approx(covered.sum() / d.pop.sum(), abs=1e-6)  # rounded to 6 places
+    assert rep.total.coverage < outdoor.total.coverage  # walls cost coverage
     # macro and micro radii shrink with the building-entry loss; indoor systems already serve indoors
     s_in, s_out = chunked.site_arrays(xiamen, indoor=True), chunked.site_arrays(xiamen)
     outside = s_in.site_type != "indoor"

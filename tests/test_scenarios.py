@@ -3,12 +3,14 @@ import json
 import pytest
 
 from geoplan.errors import ConfigError
+from geoplan.placement import PlanSettings
 from geoplan.scenarios import Scenario, load_scenarios, run_scenarios, save_scenarios
 
 
 def test_scenario_toml_round_trip(tmp_path):
-    scs = [Scenario(name="a", total=15_000, mix=(0.6, 0.25, 0.15)),
-           Scenario(name="b", year=2024, method="exact", drawn_sites=((118.1, 24.5),), indoor=False)]
+    scs = [Scenario(name="a", total=15_000, settings=PlanSettings(mix=(0.6, 0.25, 0.15))),
+           Scenario(name="b", year=2024, method="exact", drawn_sites=((118.1, 24.5),),
+                    settings=PlanSettings(indoor=False))]
     path = save_scenarios(scs, tmp_path / "s.toml")
     assert load_scenarios(path) == scs
 
@@ -17,7 +19,7 @@ def test_scenario_file_defaults_and_errors(tmp_path):
     (tmp_path / "s.toml").write_text('[defaults]\nyear = 2024\nband = "n41"\n[[scenario]]\nname = "x"\ntotal = 100\n',
                                      encoding="utf-8")
     (sc,) = load_scenarios(tmp_path / "s.toml")
-    assert (sc.year, sc.band, sc.total) == (2024, "n41", 100)
+    assert (sc.year, sc.settings.band, sc.total) == (2024, "n41", 100)
     (tmp_path / "bad.toml").write_text('[[scenario]]\nname = "x"\ntotl = 100\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown key.*totl"):
         load_scenarios(tmp_path / "bad.toml")
@@ -40,14 +42,14 @@ def test_whatif_more_stations_never_worse(tiny):
 
 
 def test_whatif_deterministic(tiny):
-    a = run_scenarios(tiny, [Scenario(name="x", total=50, seed=1)])
-    b = run_scenarios(tiny, [Scenario(name="x", total=50, seed=1)])
+    a = run_scenarios(tiny, [Scenario(name="x", total=50, settings=PlanSettings(seed=1))])
+    b = run_scenarios(tiny, [Scenario(name="x", total=50, settings=PlanSettings(seed=1))])
     assert a.results[0].placement.selected.tolist() == b.results[0].placement.selected.tolist()
     assert a.summary.equals(b.summary)
 
 
 def test_whatif_with_edge_and_charging(xiamen):
-    from geoplan.placement.sites import planning_context
+    from geoplan.placement import planning_context
 
     ctx = planning_context(xiamen)
     wi = run_scenarios(xiamen, [Scenario(name="a", total=12_000, edge_count=8, charging_share=0.2),

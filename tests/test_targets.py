@@ -62,8 +62,8 @@ def test_check_on_hand_made_project(tiny):
     assert t["per_10k"].round(6).tolist() == [20.0, 40.0]
     assert t["required"].tolist() == [33, 17]
     assert t["shortfall"].tolist() == [13, 0]
-    assert rep.total["required"] == 50 and rep.total["shortfall"] == 10
-    assert rep.total["sum_of_district_shortfalls"] == 13
+    assert rep.total.required == 50 and rep.total.shortfall == 10
+    assert rep.total.sum_of_district_shortfalls == 13
     rep23 = check(tiny, year=2023)  # target 25
     assert rep23.table["required"].tolist() == [25, 13]
 
@@ -80,15 +80,15 @@ def test_check_refuses_years_outside_plan(tiny):
 
 def test_xiamen_check_consistency(xiamen):
     rep = gp.targets.check(xiamen, year=2025)
-    assert rep.total["stations"] == 10_881
-    assert rep.total["population"] == pytest.approx(5_163_970)
+    assert rep.total.stations == 10_881
+    assert rep.total.population == pytest.approx(5_163_970)
     st = rep.consistency["station_target"]
     assert st["implied_population_at_target_density"] == pytest.approx(18_500 / 33 * 1e4, abs=1)
     assert st["stations_needed_at_latest_yearend"] == 17_580  # ceil(33 * 532.7)
     assert rep.consistency["baseline"]["layer_per_10k_at_baseline_population"] == 20.5
     # scaling to the 2022 year-end population reproduces the plan's 20.5 baseline
     rep22 = gp.targets.check(xiamen, year=2025, population_year=2022)
-    assert rep22.total["per_10k"] == 20.5
+    assert rep22.total.per_10k == 20.5
     assert {"population", "sites"} <= set(rep.modelled_layers)
     assert "districts" not in rep.modelled_layers
 

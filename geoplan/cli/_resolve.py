@@ -8,10 +8,7 @@ from ..project import Project
 from ..province import resolve_project
 from ._progress import progress_bar
 
-__all__ = ["resolve", "LARGE_PROJECT_CELLS"]
-
-#: Projects with more populated cells than this are placed county by county (geoplan.chunked).
-LARGE_PROJECT_CELLS = 2_000_000
+__all__ = ["resolve"]
 
 
 def resolve(plan: str | None, project: Path | None, *, quiet: bool = False) -> Project:

@@ -54,22 +54,23 @@ def place_charging_cmd(
     if out is not None:
         io.write_vector(res.stations, out, layer="charging_stations")
     s = res.summary
-    n = s["new_car_parks"]
+    n = s.new_car_parks
     data = res.to_dict() | {"out": str(out) if out else None}
     frame = {By.district: res.districts, By.car_park: res.compliance.table,
              By.station: res.stations.drop(columns="geometry").assign(lon=res.stations.geometry.x.round(6),
                                                                       lat=res.stations.geometry.y.round(6))}[by]
+    built = "–" if n.share_built is None else f"{n.share_built:.1%}"
     footer = [
-        f"New public car parks: {n['compliant']}/{n['car_parks']} meet the {share:.0%} rule; "
-        f"{n['to_add']:,} charging spaces to add ({n['from_reserved']:,} on reserved spaces, "
-        f"{n['new_fitout']:,} new fit-outs); built share {n['share_built']:.1%} of {n['spaces']:,} spaces.",
-        f"Core residents (≥ {s['core_density_km2']:g}/km²) beyond {s['radius_m']:g} m of a public station: "
-        f"{s['core_beyond_now']:,.0f} now, {s['core_beyond_after_compliance']:,.0f} after compliance, "
-        f"{s['core_beyond_after']:,.0f} with {s['new_stations']:,} new stations "
-        f"({s['new_stations_at_car_parks']:,} at existing car parks).",
+        f"New public car parks: {n.compliant}/{n.car_parks} meet the {share:.0%} rule; "
+        f"{n.to_add:,} charging spaces to add ({n.from_reserved:,} on reserved spaces, "
+        f"{n.new_fitout:,} new fit-outs); built share {built} of {n.spaces:,} spaces.",
+        f"Core residents (≥ {s.core_density_km2:g}/km²) beyond {s.radius_m:g} m of a public station: "
+        f"{s.core_beyond_now:,.0f} now, {s.core_beyond_after_compliance:,.0f} after compliance, "
+        f"{s.core_beyond_after:,.0f} with {s.new_stations:,} new stations "
+        f"({s.new_stations_at_car_parks:,} at existing car parks).",
     ]
-    if s["modelled_layers"]:
-        footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s['modelled_layers'])}.[/]")
+    if s.modelled_layers:
+        footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s.modelled_layers)}.[/]")
     if out is not None:
         footer.append(f"New stations written to {out}.")
     emit(data, fmt, frame=frame, footer=footer, title=f"{proj.name}: EV charging by {by.value}")

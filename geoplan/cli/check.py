@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .. import targets
+from ..plan_check import check_plan
 from ._app import Format, ProjectOpt, app, emit
 from ._resolve import resolve
 
@@ -24,20 +24,20 @@ def check_cmd(
 ) -> None:
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
     proj = resolve(plan, project, quiet=fmt is not Format.table)
-    rep = targets.check(proj, year=year, plan=plan, population_year=population_year)
-    data = rep.to_dict()
+    full = check_plan(proj, year=year, plan=plan, population_year=population_year)
+    rep = full.density
+    data = full.to_dict()
     frame = rep.table.copy()
     tot = rep.total
-    total_row = {"XZQDM": rep.plan.xzqdm, "XZQMC": f"{rep.plan.scope} (total)", "population": tot["population"],
-                 "stations": tot["stations"], "per_10k": tot["per_10k"], "target_per_10k": tot["target_per_10k"],
-                 "required": tot["required"], "shortfall": tot["shortfall"],
-                 "meets_target": tot["shortfall"] == 0}
+    total_row = {"XZQDM": rep.plan.xzqdm, "XZQMC": f"{rep.plan.scope} (total)", "population": tot.population,
+                 "stations": tot.stations, "per_10k": tot.per_10k, "target_per_10k": tot.target_per_10k,
+                 "required": tot.required, "shortfall": tot.shortfall, "meets_target": tot.shortfall == 0}
     frame.loc[len(frame)] = total_row
     footer = [f"Population basis: {rep.basis['description']}."]
     st = rep.consistency.get("station_target")
     if st:
         footer.append(
-            f"Plan consistency: {st['stations']:,} stations at {tot['target_per_10k']:g}/10k imply "
+            f"Plan consistency: {st['stations']:,} stations at {tot.target_per_10k:g}/10k imply "
             f"{st['implied_population_at_target_density']:,.0f} residents "
             f"({st['implied_vs_census']:.1%} of the census"
             + (f", {st['implied_vs_latest_yearend']:.1%} of the latest year-end)" if "implied_vs_latest_yearend" in st else ")")
@@ -46,21 +46,21 @@ def check_cmd(
     if base:
         footer.append(f"Baseline {base['year']}: plan {base['plan_per_10k']}/10k; this sites layer gives "
                       f"{base['layer_per_10k_at_baseline_population']}/10k at the {base['year']} year-end population.")
-    edge = rep.sections.get("edge_dc")
-    if edge:
-        lat = edge["latency"]
-        footer.append(f"Edge data centres: {edge['total']} of {edge['target']} ({edge['target_year']}); "
-                      f"{lat['target_ms']:g} ms {lat['model']['reading']} circle = {lat['radius_km']:g} km radius, "
-                      f"{lat['population_within_share']:.1%} of residents inside. `geoplan place edge` plans the rest.")
-    chg = rep.sections.get("charging")
-    if chg:
-        footer.append(f"Charging: {chg['compliant']}/{chg['new_car_parks']} new public car parks reach "
-                      f"{chg['target_share']:.0%} charging spaces ({chg['share_built']:.1%} overall); "
-                      f"{chg['to_add']:,} spaces to add ({chg['from_reserved']:,} on reserved spaces). "
+    edge = full.edge_dc
+    if edge is not None and edge.latency.radius_km is not None:
+        lat = edge.latency
+        footer.append(f"Edge data centres: {edge.total} of {edge.target} ({edge.target_year}); "
+                      f"{lat.target_ms:g} ms {lat.model['reading']} circle = {lat.radius_km:g} km radius, "
+                      f"{(lat.population_within_share or 0.0):.1%} of residents inside. `geoplan place edge` plans the rest.")
+    chg = full.charging
+    if chg is not None and chg.new_car_parks is not None:
+        footer.append(f"Charging: {chg.compliant}/{chg.new_car_parks} new public car parks reach "
+                      f"{chg.target_share:.0%} charging spaces ({(chg.share_built or 0.0):.1%} overall); "
+                      f"{chg.to_add:,} spaces to add ({chg.from_reserved:,} on reserved spaces). "
                       f"`geoplan place charging` plans them.")
-    if tot.get("districts_without_statistics"):
+    if tot.districts_without_statistics:
         footer.append(f"No population statistics (left out of totals and targets): "
-                      f"{', '.join(map(str, tot['districts_without_statistics']))}.")
+                      f"{', '.join(map(str, tot.districts_without_statistics))}.")
     if rep.modelled_layers:
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(rep.modelled_layers)}.[/]")
     emit(data, fmt, frame=frame, footer=footer,

@@ -38,7 +38,8 @@ def place_edge_cmd(
     equipment_ms: float = typer.Option(0.1, "--equipment-ms", help="One-way equipment delay on the path, ms."),
     fibre_us_per_km: float = typer.Option(5.0, "--fibre-us-per-km", help="Fibre delay, µs/km (ITU-T G.114: 5)."),
     objective: str = typer.Option("median", "--objective", help="median (weighted mean latency) or center (worst)."),
-    method: str = typer.Option("heuristic", "--method", "-m", help="heuristic (greedy + swaps) or exact (HiGHS)."),
+    method: str = typer.Option("greedy", "--method", "-m", help="greedy (greedy + swaps) or exact (HiGHS); "
+                               "'heuristic' is the old name of greedy."),
     spacing: float = typer.Option(2000.0, "--candidate-spacing-m", help="Block size of populated-cell candidates, m."),
     keep_planned: bool = typer.Option(True, "--keep-planned/--no-keep-planned",
                                       help="Keep planned sites of the edge_dc layer as fixed."),
@@ -60,6 +61,7 @@ def place_edge_cmd(
     if latency_ms is None:
         t = p.text_target("latency_ms")
         latency_ms = float(t.value) if t is not None else 1.0
+    method = {"heuristic": "greedy"}.get(method, method)
     model = LatencyModel(fibre_us_per_km=fibre_us_per_km, route_factor=route_factor, equipment_ms=equipment_ms,
                          round_trip=round_trip)
     res = place_edge(proj, count=count, latency_ms=latency_ms, latency=model, objective=objective, method=method,
@@ -71,19 +73,19 @@ def place_edge_cmd(
     frame = {By.district: res.districts, By.demand: res.demand,
              By.site: res.sites.drop(columns="geometry").assign(lon=res.sites.geometry.x.round(6),
                                                                 lat=res.sites.geometry.y.round(6))}[by]
-    gap = "" if s["gap"] is None else f", gap {s['gap']:.4%}"
+    gap = "" if s.gap is None else f", gap {s.gap:.4%}"
     footer = [
-        f"{s['count']} edge data centres ({s['existing']} existing, {s['planned_kept']} planned kept, {s['new']} new; "
-        f"{s['objective']} objective, {s['method']}, status {s['status']}{gap}, {s['runtime_s']:.2f} s).",
-        f"Latency circle: {s['latency_budget_ms']:g} ms {s['latency_model']['reading']} → {s['fibre_km']:g} km of "
-        f"fibre → {s['radius_km']:g} km straight-line radius (route factor {route_factor:g}, equipment "
+        f"{s.count} edge data centres ({s.existing} existing, {s.planned_kept} planned kept, {s.new} new; "
+        f"{s.kind} objective, {s.method}, status {s.status}{gap}, {s.runtime_s:.2f} s).",
+        f"Latency circle: {s.latency_budget_ms:g} ms {s.latency_model['reading']} → {s.fibre_km:g} km of "
+        f"fibre → {s.radius_km:g} km straight-line radius (route factor {route_factor:g}, equipment "
         f"{equipment_ms:g} ms, {fibre_us_per_km:g} µs/km).",
-        f"Demand within the circle: {s['covered_share']:.2%} of weight; uncovered: {s['uncovered_points']} points, "
-        f"weight {s['uncovered_weight']:g}. One-way latency mean {s['mean_latency_ms']:.3f} ms, worst "
-        f"{s['max_latency_ms']:.3f} ms; residents within the circle {s['population_within_share']:.2%}.",
+        f"Demand within the circle: {s.covered_share:.2%} of weight; uncovered: {s.uncovered_points} points, "
+        f"weight {s.uncovered_weight:g}. One-way latency mean {s.mean_latency_ms:.3f} ms, worst "
+        f"{s.max_latency_ms:.3f} ms; residents within the circle {s.population_within_share:.2%}.",
     ]
-    if s["modelled_layers"]:
-        footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s['modelled_layers'])}.[/]")
+    if s.modelled_layers:
+        footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s.modelled_layers)}.[/]")
     if out is not None:
         footer.append(f"Sites written to {out}.")
     emit(data, fmt, frame=frame, footer=footer, title=f"{proj.name}: edge data centres by {by.value}")

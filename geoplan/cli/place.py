@@ -2,19 +2,64 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from .. import io
-from ..chunked import place_sites_chunked
 from ..errors import ConfigError
-from ..placement.sites import place_sites, planning_context
+from ..placement import PlanSettings, place_sites
+from ..placement.results import PlanResult
 from ._app import CandidatesOpt, Format, MixOpt, ProjectOpt, emit, parse_mix, place_app
 from ._progress import progress_bar
-from ._resolve import LARGE_PROJECT_CELLS, resolve
+from ._resolve import resolve
 
-__all__ = ["place_sites_cmd"]
+__all__ = ["place_sites_cmd", "dask_client"]
+
+
+@contextlib.contextmanager
+def dask_client(address: str | None) -> Iterator[Any]:
+    """A Dask client connected to the scheduler at ``address`` (``None``: no client)."""
+    if address is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler needs Dask. Fix: pip install 'geoplan[dask]'") from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {address!r} ({exc}). Fix: start one with "
+                          "`dask scheduler` and workers with `dask worker ADDRESS`, or leave out --scheduler") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _footer(res: PlanResult, out: Path | None) -> list[str]:
+    s = res.summary
+    gap = "" if s.gap is None else f", gap {s.gap:.4%}"
+    lines = [
+        f"{s.new:,} new sites ({s.method}, status {s.status}{gap}, {s.runtime_s:.2f} s, {s.engine} engine) → "
+        f"{s.stations:,} stations, {s.per_10k}/10k vs target {s.target_per_10k:g} ({s.year}); "
+        f"{s.districts_meeting_target}/{s.districts} districts meet it.",
+        f"Population coverage ({s.band} link budget, {s.users} users): {s.coverage_before:.1%} → "
+        f"{s.coverage_after:.1%}." if s.coverage_before is not None and s.coverage_after is not None else
+        "Population coverage: no populated cells.",
+    ]
+    if s.districts_without_statistics:
+        lines.append(f"No population statistics (left out of totals): {', '.join(s.districts_without_statistics)}.")
+    if s.candidates_modelled:
+        lines.append(f"[yellow]Candidates are modelled ({s.candidates:,} drawn from populated cells): "
+                     "add a candidates layer to the project for real sites.[/]")
+    if out is not None:
+        lines.append(f"Planned sites written to {out}.")
+    return lines
 
 
 @place_app.command("sites")
@@ -28,6 +73,10 @@ def place_sites_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
     mix: str = MixOpt,
+    engine: str = typer.Option("auto", "--engine", help="auto (by project size), memory (one coverage matrix) or "
+                               "chunked (county by county, memory bounded)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (e.g. "
+                                  "tcp://10.0.0.5:8786): the county tasks run on its workers."),
     out: Path = typer.Option(None, "--out", "-o", help="Write planned sites (GeoPackage/GeoJSON/shapefile by extension)."),
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
@@ -37,40 +86,12 @@ def place_sites_cmd(
     """Choose new sites: meet each district's density target and cover the most population."""
     if out is not None:
         io.vector_driver(out, layer="planned_sites")  # a bad file name fails now, not after the work
+    settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix))
     proj = resolve(plan, project, quiet=quiet)
-    large = len(proj.demand) > LARGE_PROJECT_CELLS
-    if large and candidates != "population":
-        raise ConfigError(f"{proj.name} is placed county by county, from populated cells drawn by weight. "
-                          "Fix: leave out --candidates (or give a candidate layer in the project file)")
-    if large and method != "greedy":
-        raise ConfigError(f"{proj.name} has {len(proj.demand):,} populated cells: the exact solver is only offered "
-                          "below 2 million cells. Fix: use --method greedy (run county by county)")
-    with progress_bar("placing sites", enabled=not quiet) as hook:
-        if large:  # province scale: county by county, memory bounded
-            res = place_sites_chunked(proj, total=total, year=year, band=band, indoor=not outdoor, seed=seed,
-                                      mix=parse_mix(mix), progress=hook)
-        else:
-            ctx = planning_context(proj, band=band, indoor=not outdoor, seed=seed, candidates=candidates,
-                                   mix=parse_mix(mix), progress=lambda f, m: hook(0.6 * f, m))
-            res = place_sites(proj, total=total, year=year, method=method, context=ctx, time_limit_s=time_limit,
-                              progress=lambda f, m: hook(0.6 + 0.4 * f, m))
+    with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
+        res = place_sites(proj, total=total, year=year, method=method, engine=engine, client=client,
+                          settings=settings, time_limit_s=time_limit, progress=hook)
     if out is not None:
         io.write_vector(res.sites, out, layer="planned_sites")
-    s = res.summary
-    data = {"schema": "geoplan.place_sites/1", "summary": s,
-            "districts": res.districts.to_dict(orient="records"), "out": str(out) if out else None}
-    gap = "" if s["gap"] is None else f", gap {s['gap']:.4%}"
-    footer = [
-        f"{s['new']:,} new sites ({s['method']}, status {s['status']}{gap}, {s['runtime_s']:.2f} s) → "
-        f"{s['stations']:,} stations, {s['per_10k']}/10k vs target {s['target_per_10k']:g} ({s['year']}); "
-        f"{s['districts_meeting_target']}/{s['districts']} districts meet it.",
-        f"Population coverage ({s['band']} link budget): {s['coverage_before']:.1%} → {s['coverage_after']:.1%}.",
-    ]
-    if large:
-        footer.append("Province scale: placed county by county (geoplan.chunked) with outdoor link budgets.")
-    if s.get("candidates_modelled"):
-        footer.append(f"[yellow]Candidates are modelled ({s['candidates']:,} drawn from populated cells): "
-                      "add a candidates layer to the project for real sites.[/]")
-    if out is not None:
-        footer.append(f"Planned sites written to {out}.")
-    emit(data, fmt, frame=res.districts, footer=footer, title=f"{proj.name}: planned 5G sites")
+    data = res.to_dict() | {"out": str(out) if out else None}
+    emit(data, fmt, frame=res.districts, footer=_footer(res, out), title=f"{proj.name}: planned 5G sites")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..placement import PlanSettings
 from ..scenarios import Scenario, load_scenarios, run_scenarios
 from ._app import CandidatesOpt, Format, MixOpt, ProjectOpt, app, emit, parse_mix
 from ._progress import progress_bar
@@ -35,8 +36,9 @@ def whatif_cmd(
 ) -> None:
     """Stations per 10k per district, districts meeting target and coverage for each scenario."""
     scenarios = list(load_scenarios(scenario)) if scenario else []
-    scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, band=band, indoor=not outdoor, seed=seed,
-                           candidates=candidates, mix=parse_mix(mix), edge_count=edge_count, latency_ms=latency_ms, charging_share=charging_share)
+    settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix))
+    scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, settings=settings, edge_count=edge_count,
+                           latency_ms=latency_ms, charging_share=charging_share)
                   for t in (total or [])]
     proj = resolve(plan, project, quiet=quiet)
     with progress_bar("what-if", enabled=not quiet and fmt is Format.table) as hook:

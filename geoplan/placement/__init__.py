@@ -1,48 +1,67 @@
-"""Site placement: choose candidate sites to cover demand and meet district quotas.
+"""Site placement: every facility-location solver of geoplan, and one engine for 5G sites.
 
-Array entry points (rows = demand cells, columns = candidate sites):
+Array entry points (rows = demand, columns = candidate sites), each returning a
+:class:`PlacementResult`:
 
-- :func:`greedy_mclp` — lazy greedy maximal covering with district quotas (fast, no bound);
+- :func:`greedy_mclp` — lazy greedy maximal covering with district quotas, with
+  a proven (submodular) bound reported as ``gap``;
 - :func:`greedy_set_cover` — greedy sites until a share of demand is covered;
-- :func:`exact_mclp` — the same problem as a mixed-integer programme solved by HiGHS;
-- :mod:`~geoplan.placement.candidates` — candidate sites on a grid, at weighted k-means
-  centres, or at populated cells drawn by weight.
+- :func:`exact_mclp` — maximal covering as a mixed-integer programme solved by HiGHS;
+- :func:`median_cover` — cover within a radius, then p-median or p-center
+  (edge data centres), greedy + interchange or HiGHS;
+- :mod:`~geoplan.placement.candidates` — candidate sites on a grid, at weighted
+  k-means centres, or at populated cells drawn by weight.
 
 Project entry points (GeoDataFrames in and out, metric CRS inside):
 
-- :func:`planning_context` — the arrays of a project for one link budget (built once);
-- :func:`place_sites` — new sites for a year's district targets or a total, greedy or exact;
+- :func:`place_sites` — new 5G sites for a year's district targets or a total,
+  on the in-memory or the county-by-county engine (``engine="auto"``);
+- :func:`planning_context` — the in-memory arrays of a project for one
+  :class:`PlanSettings` (built once, reused by what-ifs);
 - :func:`evaluate_sites` — density and coverage per district of chosen sites (what-if);
 - :func:`allocate_quotas` — district minimums for a total below every target.
 """
 
+from ._memory import evaluate_sites
 from ._result import PlacementResult
+from ._steps import allocate_quotas, new_site_budget
 from .candidates import grid_candidates, population_candidates, weighted_kmeans_candidates
+from .context import PlanningContext, planning_context
 from .exact import exact_mclp
 from .greedy import greedy_mclp, greedy_set_cover
-from .sites import (
-    SITE_TYPES,
-    PlanningContext,
-    PlanResult,
-    allocate_quotas,
-    evaluate_sites,
-    place_sites,
-    planning_context,
-)
+from .median import MedianResult, median_cover
+from .request import PlanRequest, plan_request
+from .results import Evaluation, PlanResult, PlanSummary, Totals
+from .settings import CANDIDATE_GENERATORS, SITE_TYPES, PlanSettings
+from .sites import ENGINES, LARGE_PROJECT_CELLS, METHODS, choose_engine, place_sites
 
 __all__ = [
+    "CANDIDATE_GENERATORS",
+    "ENGINES",
+    "LARGE_PROJECT_CELLS",
+    "METHODS",
     "SITE_TYPES",
+    "Evaluation",
+    "MedianResult",
     "PlacementResult",
-    "PlanningContext",
+    "PlanRequest",
     "PlanResult",
+    "PlanSettings",
+    "PlanSummary",
+    "PlanningContext",
+    "Totals",
     "allocate_quotas",
+    "choose_engine",
     "evaluate_sites",
-    "place_sites",
-    "planning_context",
     "exact_mclp",
     "greedy_mclp",
     "greedy_set_cover",
     "grid_candidates",
+    "median_cover",
+    "new_site_budget",
+    "place_sites",
+    "plan_request",
+    "planning_context",
     "population_candidates",
     "weighted_kmeans_candidates",
 ]

@@ -7,18 +7,20 @@ and adds the plan-consistency figures a planner needs to read the targets right.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._json import plain
 from ..errors import ConfigError
 from ..project import Project
 from .plans import Plan, load_plan
 
-__all__ = ["Density", "density", "CheckReport", "check", "population_basis", "SCHEMA"]
+__all__ = ["Density", "density", "CheckTotal", "CheckReport", "check", "population_basis", "SCHEMA"]
 
 #: Identifier of the JSON layout produced by :meth:`CheckReport.to_dict` (bump on breaking change).
 SCHEMA = "geoplan.check/1"
@@ -93,6 +95,33 @@ def population_basis(proj: Project, population_year: int | None) -> tuple[np.nda
 
 
 @dataclass(frozen=True)
+class CheckTotal:
+    """City (or province) totals of the density check; districts without statistics left out.
+
+    ``districts_without_statistics`` and ``stations_in_districts_without_statistics``
+    are ``None`` (left out of :meth:`to_dict`) when every district has statistics.
+    """
+
+    population: float
+    stations: int
+    per_10k: float | None
+    target_per_10k: float
+    required: int
+    shortfall: int
+    sum_of_district_shortfalls: int
+    districts_meeting_target: int
+    districts: int
+    sites_outside_districts: int
+    districts_without_statistics: tuple[str, ...] | None = None
+    stations_in_districts_without_statistics: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        d = plain(dataclasses.asdict(self))
+        return {k: v for k, v in d.items() if v is not None or k == "per_10k"}
+
+
+@dataclass(frozen=True)
 class CheckReport:
     """Result of :func:`check`: per-district density table, city total and plan consistency."""
 
@@ -100,13 +129,16 @@ class CheckReport:
     year: int
     basis: dict[str, Any]
     table: pd.DataFrame
-    total: dict[str, Any]
+    total: CheckTotal
     consistency: dict[str, Any]
     modelled_layers: tuple[str, ...]
-    sections: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (layout ``geoplan.check/1``, documented in docs/check-json.md)."""
+        """JSON-ready dict (layout ``geoplan.check/1``, documented in docs/check-json.md).
+
+        The edge data-centre and charging sections are added by
+        :func:`geoplan.plan_check.check_plan`.
+        """
         rows = []
         for r in self.table.itertuples(index=False):
             rows.append({
@@ -125,10 +157,9 @@ class CheckReport:
             "indicator": "5g_per_10k",
             "population_basis": self.basis,
             "districts": rows,
-            "total": self.total,
+            "total": self.total.to_dict(),
             "consistency": self.consistency,
             "modelled_layers": list(self.modelled_layers),
-            **({"sections": self.sections} if self.sections else {}),
         }
 
 
@@ -137,8 +168,7 @@ def _num(v: float, nd: int) -> float | None:
 
 
 def check(proj: Project, *, year: int = 2025, plan: str | None = None,
-          population_year: int | None = None, extra_stations: np.ndarray | None = None,
-          sections: bool = True) -> CheckReport:
+          population_year: int | None = None, extra_stations: np.ndarray | None = None) -> CheckReport:
     """Check each district's 5G stations per 10k residents against the plan's target for ``year``.
 
     Parameters
@@ -153,16 +183,12 @@ def check(proj: Project, *, year: int = 2025, plan: str | None = None,
         Population basis: ``None`` for the census, or a year with a year-end city total.
     extra_stations : ndarray, optional
         Planned stations per district, added to the existing ones (what-if).
-    sections : bool, default True
-        Also check the plan's edge data-centre / latency target (when the plan states
-        one) and the car-park charging share (when the project has a ``car_parks``
-        layer): :func:`geoplan.edge.check_section`, :func:`geoplan.charging.check_section`.
 
     Examples
     --------
     >>> import geoplan as gp
     >>> rep = gp.targets.check(gp.load_project(), year=2025)
-    >>> rep.total["stations"], rep.total["target_per_10k"]
+    >>> rep.total.stations, rep.total.target_per_10k
     (10881, 33.0)
     """
     p = load_plan(plan or proj.plan)
@@ -191,33 +217,17 @@ def check(proj: Project, *, year: int = 2025, plan: str | None = None,
         table["meets_target"] = table["meets_target"].astype(object).where(ok, None)
         table["note"] = np.where(ok, "", "no statistics")
     city = density(np.array([pop[ok].sum()]), np.array([stations[ok].sum()]), target_per_10k=target)
-    total: dict[str, Any] = {
-        "population": round(float(pop[ok].sum()), 1), "stations": int(stations[ok].sum()),
-        "per_10k": _num(city.per_10k[0], 2), "target_per_10k": target, "required": int(city.required[0]),
-        "shortfall": int(city.shortfall[0]), "sum_of_district_shortfalls": int(d.shortfall[ok].sum()),
-        "districts_meeting_target": int(d.meets[ok].sum()), "districts": int(ok.sum()),
-        "sites_outside_districts": outside,
-    }
-    if not ok.all():
-        total["districts_without_statistics"] = [f"{c} {m}" for c, m, x in zip(
-            proj.district_codes, proj.district_names, ok, strict=True) if not x]
-        total["stations_in_districts_without_statistics"] = int(stations[~ok].sum())
+    nostats = [f"{c} {m}" for c, m, x in zip(proj.district_codes, proj.district_names, ok, strict=True) if not x]
+    total = CheckTotal(
+        population=round(float(pop[ok].sum()), 1), stations=int(stations[ok].sum()),
+        per_10k=_num(city.per_10k[0], 2), target_per_10k=target, required=int(city.required[0]),
+        shortfall=int(city.shortfall[0]), sum_of_district_shortfalls=int(d.shortfall[ok].sum()),
+        districts_meeting_target=int(d.meets[ok].sum()), districts=int(ok.sum()), sites_outside_districts=outside,
+        districts_without_statistics=tuple(nostats) if nostats else None,
+        stations_in_districts_without_statistics=int(stations[~ok].sum()) if nostats else None)
     return CheckReport(plan=p, year=year, basis=basis, table=table, total=total,
                        consistency=_consistency(proj, p, year, target, int(stations[ok].sum())),
-                       modelled_layers=tuple(sorted(k for k in proj.provenance if proj.is_modelled(k))),
-                       sections=_sections(proj, p, year) if sections else {})
-
-
-def _sections(proj: Project, plan: Plan, year: int) -> dict[str, Any]:
-    """Edge data-centre and charging targets, where the plan and the project have them."""
-    from .. import charging, edge  # these build on targets: imported here, not at module level
-
-    out: dict[str, Any] = {}
-    if plan.text_target("edge_dc") is not None:
-        out["edge_dc"] = edge.check_section(proj, plan=plan, year=year)
-    if proj.layer("car_parks") is not None and plan.text_target("charging_share_new_car_parks") is not None:
-        out["charging"] = charging.check_section(proj, plan=plan, year=year)
-    return out
+                       modelled_layers=tuple(sorted(k for k in proj.provenance if proj.is_modelled(k))))
 
 
 def _consistency(proj: Project, plan: Plan, year: int, target: float, stations: int) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from rasterio.io import MemoryFile
 from geoplan import coverage as cov
 from geoplan.errors import CRSError, Problem, ValidationError
 from geoplan.io import Raster
-from geoplan.placement.sites import PlanningContext
+from geoplan.placement import PlanningContext
 from geoplan.population import cell_area_km2
 
 __all__ = [

@@ -1,0 +1,180 @@
+"""The county-by-county engine: a province placed one district at a time, memory bounded.
+
+Each district gets its density shortfall plus a share of the rest of the budget
+in proportion to its population still uncovered, and runs the lazy greedy
+(:func:`~.greedy.greedy_mclp`) on candidates drawn from its own populated cells;
+a final chunked coverage pass (:func:`geoplan.chunked.coverage`) measures the
+plan with existing and new sites across borders. The per-district tasks are
+plain-array functions run by a *mapper*: the built-in :func:`map`, or a Dask
+client (:func:`geoplan.distributed.dask_mapper`), with identical results.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .. import chunked, radio
+from .. import coverage as cov
+from .._typing import Progress
+from ..chunked import CountyChunk, Mapper, SiteArrays, chunk_demand, county_chunks
+from ..errors import InfeasibleError
+from ..project import Project
+from ..radii import site_radii
+from ._result import PlacementResult, relative_gap
+from ._steps import draw_site_types, largest_remainder, marginal_gains
+from .candidates import population_candidates
+from .greedy import greedy_mclp
+from .request import PlanRequest
+from .results import PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
+from .settings import PlanSettings
+
+__all__ = ["CountyPlan", "place_by_county", "CANDIDATE_FACTOR", "MIN_CANDIDATES"]
+
+#: Each district draws max(CANDIDATE_FACTOR × its new sites, MIN_CANDIDATES) candidates.
+CANDIDATE_FACTOR = 3.0
+MIN_CANDIDATES = 50
+
+
+@dataclass(frozen=True, eq=False)
+class _PlaceItem:
+    chunk: CountyChunk
+    covered0: NDArray[np.bool_]
+    p: int
+    n_candidates: int
+    settings: PlanSettings
+
+
+@dataclass(frozen=True, eq=False)
+class CountyPlan:
+    """New sites chosen in one district (metric coordinates, in the order chosen)."""
+
+    district: int
+    xy: NDArray[np.float64]
+    site_type: NDArray[np.str_]
+    radius: NDArray[np.float64]
+    environment: NDArray[np.int8]
+    gain: NDArray[np.float64]
+    candidates: int
+    objective: float
+    bound: float
+    runtime_s: float
+
+
+def _candidates(item: _PlaceItem, rng: np.random.Generator, seed: int
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Candidate points drawn ∝ population from the district's cells; on a coarse grid several per cell."""
+    d = chunk_demand(item.chunk)
+    per_cell = max(1, math.ceil(item.n_candidates / max(len(d), 1)))
+    pxy = np.tile(d.xy, (per_cell, 1))
+    if per_cell > 1:  # each cell offers its centre, then seeded points inside it
+        side = np.tile(np.sqrt(d.area_km2) * 1000.0, per_cell)[:, None]
+        jitter = rng.uniform(-0.45, 0.45, size=pxy.shape) * side
+        jitter[: len(d)] = 0.0
+        pxy = pxy + jitter
+    pw = np.tile(d.pop, per_cell)
+    xy, idx = population_candidates(pxy, pw, n=min(item.n_candidates, int((pw > 0).sum())), seed=seed,
+                                    return_index=True)
+    idx = idx % max(len(d), 1)
+    return xy, d.density_km2[idx], idx
+
+
+def _place_task(item: _PlaceItem) -> CountyPlan:
+    t0 = time.perf_counter()
+    k = item.chunk.district
+    s = item.settings
+    if item.p == 0:
+        return CountyPlan(k, np.zeros((0, 2)), np.zeros(0, dtype=str), np.zeros(0), np.zeros(0, dtype=np.int8),
+                          np.zeros(0), 0, 0.0, 0.0, 0.0)
+    d = chunk_demand(item.chunk)
+    seed = int(s.seed) * 1_000_003 + k
+    rng = np.random.default_rng(seed)
+    xy, dens, _ = _candidates(item, rng, seed)
+    env = radio.environment_from_density(dens)
+    ctype = draw_site_types(env, mix=s.mix, rng=rng)
+    crad = site_radii(ctype, env, band=s.band, indoor=s.indoor)
+    ok = crad > 0
+    xy, ctype, crad, dens, env = xy[ok], ctype[ok], crad[ok], dens[ok], env[ok]
+    A = cov.coverage_matrix(d.xy, xy, crad)
+    res = greedy_mclp(A, d.pop, p=item.p, covered0=item.covered0, secondary=dens)
+    sel = np.asarray(res.selected, dtype=np.int64)
+    gains = marginal_gains(A, d.pop, item.covered0, sel)
+    bound = res.objective * (1.0 + res.gap) if res.gap is not None and math.isfinite(res.gap) else res.objective
+    return CountyPlan(k, xy[sel], ctype[sel], crad[sel], env[sel], gains, len(xy), float(res.objective),
+                      float(bound), time.perf_counter() - t0)
+
+
+def _allocate(proj: Project, req: PlanRequest, before: chunked.CoverageReport) -> NDArray[np.int64]:
+    """Each district's shortfall, plus the rest of the budget ∝ its population still uncovered."""
+    uncovered = np.array([c.population - c.covered_population for c in before.counties])
+    alloc = req.quotas + largest_remainder(np.maximum(uncovered, 0.0), req.p - int(req.quotas.sum()))
+    cells = np.array([c.cells for c in before.counties], dtype=np.int64)
+    empty = np.flatnonzero((alloc > 0) & (cells == 0))
+    if empty.size:
+        raise InfeasibleError(f"new sites allotted to districts without populated cells: "
+                              f"{', '.join(proj.district_names[i] for i in empty[:5])}. Fix: check the population grid")
+    return alloc
+
+
+def _county_plans(proj: Project, settings: PlanSettings, alloc: NDArray[np.int64], before: chunked.CoverageReport,
+                  *, mapper: Mapper | None, progress: Progress | None) -> list[CountyPlan]:
+    chunks = county_chunks(proj)
+    items = [_PlaceItem(c, before.counties[c.district].covered, int(alloc[c.district]),  # type: ignore[arg-type]
+                        int(max(math.ceil(CANDIDATE_FACTOR * alloc[c.district]), MIN_CANDIDATES)), settings)
+             for c in chunks]
+    names = [proj.district_names[c.district] for c in chunks]
+    return chunked.run_tasks(_place_task, items, mapper=mapper, progress=progress, what="placing sites",
+                             names=names, start=0.35, span=0.4)
+
+
+def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, mapper: Mapper | None = None,
+                    progress: Progress | None = None) -> PlanResult:
+    """Choose ``req.p`` new sites district by district (see :func:`geoplan.placement.place_sites`)."""
+    t0 = time.perf_counter()
+    step = progress or (lambda f, m: None)
+    step(0.0, "existing sites: environments and radii")
+    existing = chunked.site_arrays(proj, band=settings.band, indoor=settings.indoor)
+    before = chunked.coverage(proj, sites=existing, mapper=mapper, return_cells=True,
+                              progress=lambda f, m: step(0.02 + 0.33 * f, m))
+    alloc = _allocate(proj, req, before)
+    plans = _county_plans(proj, settings, alloc, before, mapper=mapper, progress=progress)
+    xy = np.concatenate([q.xy for q in plans]) if plans else np.zeros((0, 2))
+    stype = np.concatenate([q.site_type for q in plans]).astype(str)
+    srad = np.concatenate([q.radius for q in plans])
+    senv = np.concatenate([q.environment for q in plans]).astype(np.int8)
+    gains = np.concatenate([q.gain for q in plans])
+    dist = np.concatenate([np.full(len(q.xy), q.district, dtype=np.int64) for q in plans])
+    after = chunked.coverage(proj, sites=SiteArrays(xy, srad, dist, stype, senv), mapper=mapper, prior=before,
+                             progress=lambda f, m: step(0.75 + 0.24 * f, m))
+
+    n = len(proj.districts)
+    cells = before.table["population"].to_numpy(dtype=float)
+    cb = before.table["covered_population"].to_numpy(dtype=float)
+    ca = after.table["covered_population"].to_numpy(dtype=float)
+    table = district_table(proj, population=req.population, existing=req.existing_per_district,
+                           new=np.bincount(dist, minlength=n).astype(np.int64),
+                           target_per_10k=req.target_per_10k, cell_population=cells, covered_before=cb,
+                           covered_after=ca)
+    totals = plan_totals(proj, table, year=req.year, basis=req.basis, cell_population=cells, covered_before=cb,
+                         covered_after=ca)
+    objective = float(sum(q.objective for q in plans))
+    gap = relative_gap(objective, float(sum(q.bound for q in plans)))
+    runtime = time.perf_counter() - t0
+    summary = PlanSummary(
+        **vars(totals), method="greedy", status="greedy", gap=gap, objective=objective, runtime_s=round(runtime, 3),
+        band=settings.band, users=settings.users, budget_new=req.p, quotas=tuple(int(q) for q in req.quotas),
+        allocation=tuple(int(a) for a in alloc), candidates=int(sum(q.candidates for q in plans)),
+        candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)")
+    sites = planned_sites_frame(proj, xy=xy, site_type=stype, radius_m=srad, environment=senv, district=dist,
+                                gains=gains, source="greedy", modelled=True)
+    tot_w = float(cells.sum()) or 1.0
+    placement = PlacementResult(selected=np.arange(len(xy), dtype=np.int64), objective=objective,
+                                covered_share=float(ca.sum()) / tot_w, method="greedy", status="greedy", gap=gap,
+                                runtime_s=runtime, per_group=np.bincount(dist, minlength=n).astype(np.int64))
+    step(1.0, "done")
+    return PlanResult(sites=sites, districts=table, summary=summary, placement=placement, settings=settings)
+

@@ -1,0 +1,119 @@
+"""The in-memory engine: every demand cell and candidate in one coverage matrix.
+
+Used for cities (up to a few million populated cells). Greedy or exact
+(HiGHS) maximal covering with district quotas on the arrays of a
+:class:`~.context.PlanningContext`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from .. import coverage as cov
+from .._typing import Progress
+from ..errors import InfeasibleError
+from ..targets import load_plan, population_basis
+from ._result import PlacementResult
+from ._steps import marginal_gains
+from .context import PlanningContext
+from .exact import exact_mclp
+from .greedy import greedy_mclp
+from .request import PlanRequest
+from .results import Evaluation, PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
+
+__all__ = ["evaluate_sites", "place_in_memory"]
+
+
+def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int | None = None,
+                   population_year: int | None = None) -> Evaluation:
+    """Density and population coverage per district when candidates ``selected`` are built.
+
+    Parameters
+    ----------
+    ctx : PlanningContext
+        The project's arrays.
+    selected : array_like of int
+        Candidate columns built (e.g. the first N of a greedy order).
+    year : int, optional
+        Target year (the plan's last by default).
+    population_year : int, optional
+        Population basis (``None``: census).
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> ctx = gp.placement.planning_context(gp.load_project())
+    >>> ev = evaluate_sites(ctx, [], year=2025)
+    >>> ev.summary.stations, ev.summary.target_per_10k
+    (10881, 33.0)
+    """
+    proj = ctx.project
+    sel = np.asarray(selected, dtype=np.int64)
+    after = ctx.covered0 | cov.covered(ctx.coverage, selected=sel)
+    w, g, n = ctx.demand_weights, ctx.demand_district, ctx.n_districts
+    plan = load_plan(proj.plan)
+    yr = plan.check_year(year) if year is not None else max(plan.years)
+    pop, basis = population_basis(proj, population_year)
+    cells = np.bincount(g, weights=w, minlength=n)
+    before_d = np.bincount(g, weights=w * ctx.covered0, minlength=n)
+    after_d = np.bincount(g, weights=w * after, minlength=n)
+    table = district_table(proj, population=pop, existing=ctx.existing_per_district,
+                           new=np.bincount(ctx.cand_district[sel], minlength=n),
+                           target_per_10k=float(plan.indicator("5g_per_10k").target(yr)),
+                           cell_population=cells, covered_before=before_d, covered_after=after_d)
+    totals = plan_totals(proj, table, year=yr, basis=basis, cell_population=cells, covered_before=before_d,
+                         covered_after=after_d)
+    return Evaluation(districts=table, summary=totals)
+
+
+def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None) -> NDArray[np.int64] | None:
+    if fixed_xy is None or not len(fixed_xy):
+        return None
+    if not len(ctx.cand_xy):
+        raise InfeasibleError("sites to keep were given but the project has no candidate sites to snap them to. "
+                              "Fix: add candidates or leave the fixed sites out")
+    return np.unique(cKDTree(ctx.cand_xy).query(np.asarray(fixed_xy, dtype=float), k=1)[1]).astype(np.int64)
+
+
+def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArray[np.int64] | None,
+           time_limit_s: float, mip_rel_gap: float) -> PlacementResult:
+    if req.p > ctx.coverage.shape[1]:
+        raise InfeasibleError(f"{req.p:,} new sites requested but only {ctx.coverage.shape[1]:,} candidates exist. "
+                              "Fix: add candidates (a larger candidate layer or more modelled candidates) or "
+                              "plan fewer sites")
+    kw: dict[str, Any] = dict(p=req.p, covered0=ctx.covered0, groups=ctx.cand_district, min_per_group=req.quotas,
+                              fixed=fixed, secondary=ctx.cand_density)
+    res = greedy_mclp(ctx.coverage, ctx.demand_weights, **kw)
+    if method == "exact":
+        res = exact_mclp(ctx.coverage, ctx.demand_weights, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                         warm_start=res.selected, **kw)
+    return res
+
+
+def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed_xy: NDArray[np.float64] | None,
+                    time_limit_s: float, mip_rel_gap: float, progress: Progress | None) -> PlanResult:
+    """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`)."""
+    t0 = time.perf_counter()
+    step = progress or (lambda f, m: None)
+    step(0.0, f"{method}: choosing {req.p:,} sites")
+    res = _solve(ctx, req, method=method, fixed=_fixed_columns(ctx, fixed_xy), time_limit_s=time_limit_s,
+                 mip_rel_gap=mip_rel_gap)
+    sel = np.asarray(res.selected, dtype=np.int64)
+    ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year)
+    sites = planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
+                                radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
+                                district=ctx.cand_district[sel],
+                                gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
+                                source=res.method, modelled=ctx.candidates_modelled)
+    summary = PlanSummary(
+        **vars(ev.summary), method=res.method, status=res.status, gap=res.gap, objective=res.objective,
+        runtime_s=round(time.perf_counter() - t0, 3), band=ctx.settings.band, users=ctx.settings.users,
+        budget_new=req.p, quotas=tuple(int(q) for q in req.quotas), allocation=tuple(int(q) for q in req.quotas),
+        candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory")
+    step(1.0, "done")
+    return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=ctx.settings)

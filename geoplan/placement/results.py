@@ -1,0 +1,209 @@
+"""What a plan of new sites achieves: typed results, per-district tables and the planned-sites layer.
+
+Both engines end here: given where the new sites are, how many stations each
+district has and how much of its population is covered before and after,
+:func:`district_table` and :func:`plan_totals` build the per-district table
+and the city (or province) totals, and :func:`planned_sites_frame` the
+``planned_sites`` layer, with one schema whichever engine placed the sites.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from .. import radio
+from .._json import plain, records
+from ..project import Project
+from ..targets import density
+from ._result import PlacementResult
+from ._steps import gain_rank
+from .settings import PlanSettings
+
+__all__ = ["Totals", "PlanSummary", "PlanResult", "Evaluation", "district_table", "plan_totals",
+           "planned_sites_frame", "PLANNED_SITE_FIELDS"]
+
+#: Fields of the ``planned_sites`` layer every engine writes, in order.
+PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "GAIN_POP", "SOURCE", "RADIUS_M",
+                                        "ENVIRONMENT", "XZQDM", "XZQMC", "MODELLED")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """City (or province) totals of a set of stations: density against the target and coverage.
+
+    Districts without statistics (``NO_STATS``, e.g. 金门县) are left out of every total.
+    """
+
+    year: int
+    target_per_10k: float
+    population: float
+    population_basis: dict[str, Any]
+    existing: int
+    new: int
+    stations: int
+    per_10k: float | None
+    districts_meeting_target: int
+    districts: int
+    districts_without_statistics: tuple[str, ...]
+    coverage_before: float | None
+    coverage_after: float | None
+    covered_population_before: float
+    covered_population_after: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the ``summary`` of ``geoplan.place_sites/1`` without the solver fields)."""
+        return plain(dataclasses.asdict(self))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class PlanSummary(Totals):
+    """:class:`Totals` of a placement, with how it was made (solver, settings, budget)."""
+
+    method: str
+    status: str
+    gap: float | None
+    objective: float
+    runtime_s: float
+    band: str
+    users: str
+    budget_new: int
+    quotas: tuple[int, ...]
+    allocation: tuple[int, ...]
+    candidates: int
+    candidates_modelled: bool
+    engine: str
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Density and coverage per district of a set of chosen sites (a what-if)."""
+
+    districts: pd.DataFrame
+    summary: Totals
+
+
+@dataclass(frozen=True, eq=False)
+class PlanResult:
+    """New sites chosen for a project, with what they achieve.
+
+    Attributes
+    ----------
+    sites : GeoDataFrame
+        Planned sites (EPSG:4490) with the fields of :data:`PLANNED_SITE_FIELDS`.
+    districts : DataFrame
+        Per district: population, existing, new, total stations, per 10k, target, meets, coverage before/after.
+    summary : PlanSummary
+        Totals, solver status and gap, settings.
+    placement : PlacementResult
+        The optimiser's raw result (column indices into the context's candidates; for the
+        county-by-county engine, indices into ``sites``).
+    settings : PlanSettings
+        The settings the plan was made with.
+    """
+
+    sites: gpd.GeoDataFrame
+    districts: pd.DataFrame
+    summary: PlanSummary
+    placement: PlacementResult
+    settings: PlanSettings
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (layout ``geoplan.place_sites/1``, without the sites)."""
+        return {"schema": "geoplan.place_sites/1", "summary": self.summary.to_dict(),
+                "districts": records(self.districts)}
+
+
+def district_table(proj: Project, *, population: NDArray[Any], existing: NDArray[Any], new: NDArray[Any],
+                   target_per_10k: float, cell_population: NDArray[Any], covered_before: NDArray[Any],
+                   covered_after: NDArray[Any]) -> pd.DataFrame:
+    """Per-district stations, density against the target and population coverage before/after.
+
+    ``population`` is the basis of the density target; ``cell_population`` the
+    persons in the district's demand cells, of which ``covered_before`` and
+    ``covered_after`` are covered. Districts without statistics show no
+    population and no verdict.
+    """
+    d = density(population, existing + new, target_per_10k=target_per_10k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov_b = np.where(cell_population > 0, covered_before / cell_population, np.nan)
+        cov_a = np.where(cell_population > 0, covered_after / cell_population, np.nan)
+    table = pd.DataFrame({
+        "XZQDM": proj.district_codes, "XZQMC": proj.district_names, "population": population,
+        "existing": existing, "new": new, "stations": d.stations, "per_10k": d.per_10k,
+        "target_per_10k": float(target_per_10k), "shortfall": d.shortfall, "meets_target": d.meets,
+        "coverage_before": cov_b, "coverage_after": cov_a,
+    })
+    nostats = proj.no_statistics
+    if nostats.any():
+        table["population"] = table["population"].where(~nostats)
+        table["meets_target"] = table["meets_target"].astype(object).where(~nostats, None)
+    return table
+
+
+def _share(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def plan_totals(proj: Project, table: pd.DataFrame, *, year: int, basis: dict[str, Any],
+                cell_population: NDArray[Any], covered_before: NDArray[Any], covered_after: NDArray[Any]) -> Totals:
+    """City (or province) totals of a :func:`district_table`, districts without statistics left out."""
+    ok = ~proj.no_statistics
+    pop = table["population"].to_numpy(dtype=float)
+    stations = table["stations"].to_numpy(dtype=np.int64)
+    target = float(table["target_per_10k"].iloc[0]) if len(table) else float("nan")
+    city = density(np.array([pop[ok].sum()]), np.array([stations[ok].sum()]), target_per_10k=target)
+    per = float(city.per_10k[0])
+    tot_w = float(cell_population.sum())
+    return Totals(
+        year=int(year), target_per_10k=target, population=float(pop[ok].sum()), population_basis=dict(basis),
+        existing=int(table["existing"].to_numpy()[ok].sum()), new=int(table["new"].sum()),
+        stations=int(stations[ok].sum()), per_10k=round(per, 2) if np.isfinite(per) else None,
+        districts_meeting_target=int(table["meets_target"].to_numpy()[ok].astype(bool).sum()),
+        districts=int(ok.sum()),
+        districts_without_statistics=tuple(f"{c} {n}" for c, n, x in zip(proj.district_codes, proj.district_names,
+                                                                          ok, strict=True) if not x),
+        coverage_before=_share(float(covered_before.sum()), tot_w),
+        coverage_after=_share(float(covered_after.sum()), tot_w),
+        covered_population_before=round(float(covered_before.sum()), 0),
+        covered_population_after=round(float(covered_after.sum()), 0),
+    )
+
+
+def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: NDArray[np.str_],
+                        radius_m: NDArray[np.float64], environment: NDArray[np.int8],
+                        district: NDArray[np.int64], gains: NDArray[np.float64], source: str,
+                        modelled: bool) -> gpd.GeoDataFrame:
+    """The ``planned_sites`` layer (EPSG:4490): one schema, one SITE_ID format, one RANK meaning.
+
+    Rows stay in the order the optimiser chose the sites (``placement.selected``).
+    RANK is the build priority (:func:`~._steps.gain_rank`: 1 = the largest
+    newly covered population). SITE_ID is ``P`` + the district code + the
+    site's number within its district in RANK order, e.g. ``P35020300001``.
+    """
+    rank = gain_rank(gains)
+    codes = np.asarray(proj.district_codes + [""], dtype=object)
+    names = np.asarray(proj.district_names + [""], dtype=object)
+    dist = np.where(district >= 0, district, len(proj.district_codes))
+    order = np.lexsort((rank, dist))  # by district, then rank
+    seq = np.empty(rank.size, dtype=np.int64)
+    if rank.size:
+        first = np.r_[True, dist[order][1:] != dist[order][:-1]]
+        starts = np.maximum.accumulate(np.where(first, np.arange(rank.size), 0))
+        seq[order] = np.arange(rank.size) - starts + 1
+    env_names = np.asarray(radio.ENVIRONMENT_NAMES, dtype=object)
+    gdf = gpd.GeoDataFrame({
+        "SITE_ID": [f"P{c}{n:05d}" for c, n in zip(codes[dist], seq, strict=True)],
+        "SITE_TYPE": np.asarray(site_type, dtype=str), "RANK": rank, "GAIN_POP": np.round(gains, 1),
+        "SOURCE": source, "RADIUS_M": np.round(radius_m, 0),
+        "ENVIRONMENT": env_names[np.asarray(environment, dtype=np.int64)] if rank.size else np.zeros(0, dtype=object),
+        "XZQDM": codes[dist], "XZQMC": names[dist], "MODELLED": int(modelled),
+    }, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]) if len(xy) else gpd.GeoSeries([], crs=proj.metric_crs),
+        crs=proj.metric_crs)
+    return gdf.to_crs(4490)

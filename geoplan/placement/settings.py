@@ -1,0 +1,139 @@
+"""The settings of a placement run that shape its coverage model and candidates.
+
+One frozen :class:`PlanSettings` is held by the planning context, by every
+scenario and by every result, so a run can be repeated and two runs compared:
+the band whose link budget sets the radii, indoor or outdoor users, the site
+mix and the seed of modelled candidates, and how modelled candidates are made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from .. import radio
+from ..errors import ConfigError
+
+__all__ = ["PlanSettings", "CANDIDATE_GENERATORS", "SITE_TYPES", "settings_from"]
+
+#: Site types of the plan's "宏+微+室" (macro + micro + indoor).
+SITE_TYPES: tuple[str, ...] = ("macro", "micro", "indoor")
+#: How modelled candidates are made when a project has no candidate layer (see :mod:`.candidates`).
+CANDIDATE_GENERATORS: tuple[str, ...] = ("population", "kmeans", "grid")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """What a placement's coverage model and candidates depend on.
+
+    Attributes
+    ----------
+    band : str
+        5G band whose link budget sets the radii (``n78`` 3.5 GHz, ``n41`` 2.6 GHz,
+        ``n28`` 700 MHz, ``n79`` 4.9 GHz).
+    indoor : bool
+        Cover users indoors (radii include the building-entry loss); ``False``
+        plans for outdoor users.
+    mix : (float, float, float) or None
+        Shares of macro, micro and indoor sites among modelled candidates; by
+        default they depend on the radio environment.
+    seed : int
+        Seed of modelled candidates (>= 0).
+    candidates : {"population", "kmeans", "grid"}
+        How modelled candidates are made when the project has no candidate layer.
+    n_candidates : int or None
+        Number of modelled candidates (default: chosen from the plan's shortfall).
+
+    Examples
+    --------
+    >>> PlanSettings(band="n41", indoor=False).differences(PlanSettings())
+    ['band: n41 here, n78 there', 'indoor: False here, True there']
+    """
+
+    band: str = "n78"
+    indoor: bool = True
+    mix: tuple[float, float, float] | None = None
+    seed: int = 0
+    candidates: str = "population"
+    n_candidates: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.band not in radio.BANDS:
+            raise ConfigError(f"unknown band {self.band!r}. Fix: use one of {', '.join(radio.BANDS)}")
+        if not isinstance(self.indoor, bool):
+            raise ConfigError(f"indoor must be true or false, got {self.indoor!r}")
+        if self.candidates not in CANDIDATE_GENERATORS:
+            raise ConfigError(f"unknown candidate generator {self.candidates!r}. Fix: use one of "
+                              f"{', '.join(CANDIDATE_GENERATORS)}")
+        try:
+            seed = operator.index(self.seed)
+        except TypeError:
+            raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}") from None
+        if seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {seed}. Fix: e.g. --seed 0")
+        if self.n_candidates is not None:
+            try:
+                n = operator.index(self.n_candidates)
+            except TypeError:
+                raise ConfigError(f"n_candidates must be a whole number, got {self.n_candidates!r}") from None
+            if n < 1:
+                raise ConfigError(f"n_candidates must be >= 1, got {n}")
+        if self.mix is not None:
+            mix = tuple(self.mix)
+            ok = len(mix) == 3 and all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in mix)
+            if not ok or not math.isclose(sum(mix), 1.0, abs_tol=1e-6):
+                raise ConfigError(f"site mix {self.mix} must be three shares (macro, micro, indoor) >= 0 summing "
+                                  "to 1. Fix: e.g. --mix 0.6,0.25,0.15")
+            object.__setattr__(self, "mix", (float(mix[0]), float(mix[1]), float(mix[2])))
+
+    @property
+    def users(self) -> str:
+        """``"indoor"`` or ``"outdoor"``: whom the link budget serves."""
+        return "indoor" if self.indoor else "outdoor"
+
+    def differences(self, other: PlanSettings) -> list[str]:
+        """Each setting that differs from ``other``'s, as ``"name: this here, that there"``."""
+        out = []
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if a != b:
+                out.append(f"{f.name}: {a} here, {b} there")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON/TOML-ready; ``mix`` as a list, ``None`` values kept)."""
+        d = dataclasses.asdict(self)
+        d["mix"] = None if self.mix is None else list(self.mix)
+        return d
+
+
+def settings_from(base: PlanSettings | None, **given: Any) -> PlanSettings:
+    """``base`` (or the defaults) with every setting in ``given`` that is not ``None``.
+
+    With a ``base`` (a planning context's settings), a setting given explicitly
+    that differs from it is an error naming the setting: a context answers for
+    its own settings only.
+
+    Examples
+    --------
+    >>> settings_from(None, band="n41", indoor=None).band
+    'n41'
+    >>> settings_from(PlanSettings(), band="n41")
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.ConfigError: the planning context was built for other settings (band: n78 in the context, n41 asked). Fix: leave these options out, or build a context with them (planning_context(..., band=...))
+    """
+    given = {k: v for k, v in given.items() if v is not None}
+    if base is None:
+        return PlanSettings(**given)
+    asked = dataclasses.replace(base, **given)
+    diff = [f"{k}: {getattr(base, k)} in the context, {getattr(asked, k)} asked" for k in given
+            if getattr(base, k) != getattr(asked, k)]
+    if diff:
+        names = ", ".join(f"{k}=..." for k in given if getattr(base, k) != getattr(asked, k))
+        raise ConfigError(f"the planning context was built for other settings ({'; '.join(diff)}). Fix: leave these "
+                          f"options out, or build a context with them (planning_context(..., {names}))")
+    return base

@@ -1,0 +1,73 @@
+"""The whole plan at a glance: 5G density per district, edge data centres and EV charging.
+
+:func:`check_plan` gathers the sections of ``geoplan check``: the density check
+(:func:`geoplan.targets.check`), and, where the plan states them and the project
+has the layers, the edge data-centre and latency-circle targets
+(:func:`geoplan.edge.check_section`) and the new-car-park charging share
+(:func:`geoplan.charging.check_section`). It sits above all three, so each of
+them imports only what lies below it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import charging, edge
+from .project import Project
+from .targets import CheckReport, check, load_plan
+
+__all__ = ["PlanCheck", "check_plan"]
+
+
+@dataclass(frozen=True, eq=False)
+class PlanCheck:
+    """Every target of the plan against the project (layout ``geoplan.check/1``).
+
+    Attributes
+    ----------
+    density : CheckReport
+        Stations per 10k residents per district.
+    edge_dc : EdgeSection or None
+        The edge data-centre and latency-circle targets (``None`` when the plan states none).
+    charging : ChargingSection or None
+        The charging share in new car parks (``None`` when the plan states none or the
+        project has no ``car_parks`` layer).
+    """
+
+    density: CheckReport
+    edge_dc: edge.EdgeSection | None
+    charging: charging.ChargingSection | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: the density check with its ``sections``."""
+        out = self.density.to_dict()
+        sections = {k: v.to_dict() for k, v in (("edge_dc", self.edge_dc), ("charging", self.charging))
+                    if v is not None}
+        if sections:
+            out["sections"] = sections
+        return out
+
+
+def check_plan(proj: Project, *, year: int = 2025, plan: str | None = None, population_year: int | None = None,
+               extra_stations: np.ndarray | None = None) -> PlanCheck:
+    """Check every target the plan states against the project (see the module notes).
+
+    Parameters are those of :func:`geoplan.targets.check`.
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> rep = check_plan(gp.load_project(), year=2025)
+    >>> rep.density.total.stations, rep.edge_dc.target, rep.charging.target_share
+    (10881, 32, 0.2)
+    """
+    density = check(proj, year=year, plan=plan, population_year=population_year, extra_stations=extra_stations)
+    p = load_plan(plan or proj.plan)
+    edge_dc = edge.check_section(proj, plan=p, year=year) if p.text_target("edge_dc") is not None else None
+    chg = None
+    if proj.layer("car_parks") is not None and p.text_target("charging_share_new_car_parks") is not None:
+        chg = charging.check_section(proj, plan=p, year=year)
+    return PlanCheck(density=density, edge_dc=edge_dc, charging=chg)
