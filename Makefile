@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: app test lint typecheck bench data browser wheel clean
+.PHONY: app test lint typecheck bench data calibration browser wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 data: $(STAMP)
 	$(PY) scripts/build_xiamen_data.py
 	$(PY) scripts/build_xiamen_demand.py
+
+## docs/radio-calibration.md from geoplan.radio at its cited defaults and the embedded data
+calibration: $(STAMP)
+	$(PY) scripts/radio_calibration.py
 
 ## the sdist and the wheel (with layers/ and data/gis/ inside) in dist/
 wheel: $(STAMP)

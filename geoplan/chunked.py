@@ -48,7 +48,7 @@ from .errors import ConfigError
 from .io import Raster
 from .population import Demand, cell_area_km2
 from .project import Project
-from .radii import site_radii
+from .radio import site_radii
 
 __all__ = [
     "Mapper",
@@ -433,7 +433,7 @@ def site_arrays(proj: Project, key: str = "sites", *, band: str = "n78", indoor:
     xy = np.column_stack([sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy()])
     st = sm["SITE_TYPE"].astype(str).to_numpy() if "SITE_TYPE" in sm.columns else np.full(len(sm), "macro")
     env, _ = site_environment(proj, xy)
-    return SiteArrays(xy, site_radii(st, env, band=band, indoor=indoor, layer=key), _grid_district(proj, xy), st, env)
+    return SiteArrays(xy, site_radii(st, env, band=band, indoor=indoor), _grid_district(proj, xy), st, env)
 
 
 def _grid_district(proj: Project, xy: np.ndarray) -> np.ndarray:

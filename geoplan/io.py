@@ -70,6 +70,7 @@ __all__ = [
     "read_csv",
     "write_text",
     "read_plan_data",
+    "read_package_toml",
     "list_plan_files",
     "read_layer_specs",
 ]
@@ -975,6 +976,17 @@ def read_plan_data(key: str) -> dict[str, Any]:
         raise ConfigError(f"no plan named {key!r}; shipped plans: {', '.join(list_plan_files())}. "
                           "Fix: pass --plan with one of those")
     return tomllib.loads(res.read_text(encoding="utf-8"))
+
+
+def read_package_toml(package: str, name: str) -> dict[str, Any]:
+    """Read a TOML file shipped inside ``package`` (e.g. ``("geoplan", "radio_params.toml")``)."""
+    res = resources.files(package) / name
+    if not res.is_file():
+        raise ConfigError(f"{name} is missing from the installed package {package}. Fix: reinstall geoplan")
+    try:
+        return tomllib.loads(res.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{package}/{name} is not valid TOML: {exc}. Fix: correct the syntax at that line") from exc
 
 
 def read_layer_specs(directory: str | os.PathLike[str] | None = None) -> dict[str, dict[str, Any]]:
