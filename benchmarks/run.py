@@ -5,7 +5,8 @@
 ``make bench`` calls this. Each script prints its table and writes
 ``benchmarks/results/<name>.json``; this runner prints a one-line summary per script
 (exit status and wall time). ``--quick`` passes the scripts' own quick options (fewer
-repeats, no Fujian-scale edge instance, one Fujian run).
+repeats, the three smallest instances of the placement family, no Fujian-scale edge instance,
+one Fujian run). The full placement family takes about 20 minutes.
 
 ``--before REF`` (``make bench`` passes :data:`BEFORE`) first runs the same benchmarks
 on the code of git revision ``REF`` (exported with ``git archive`` into a temporary
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ ROOT = HERE.parent
 SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     # name: (arguments, extra arguments with --quick)
     "placement": (["bench_placement.py"], ["--quick"]),
+    "placement_family": (["bench_placement_family.py"], ["--quick"]),
     "edge_charging": (["bench_edge_charging.py"], ["--quick", "--repeat", "1"]),
     "fujian": (["bench_fujian.py", "--dask"], ["--runs", "1"]),
 }
@@ -62,9 +65,18 @@ def _run(names: list[str], *, quick: bool, tree: Path, env: dict[str, str]) -> l
 
 
 def _export(ref: str, into: Path) -> Path:
-    """The files of git revision ``ref`` in ``into`` (``git archive``), sharing data/fujian/ when its format matches."""
+    """The files of git revision ``ref`` in ``into`` (``git archive``), importable from there.
+
+    Subpackages that pyproject maps to other folders (``geoplan._data`` = data/gis, ...) become links,
+    as an editable install maps them; data/fujian/ is shared when its build format matches.
+    """
     archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    pyproject = tomllib.loads((into / "pyproject.toml").read_text(encoding="utf-8"))
+    for package, folder in pyproject.get("tool", {}).get("setuptools", {}).get("package-dir", {}).items():
+        link = into.joinpath(*package.split("."))
+        if package and not link.exists() and (into / folder).is_dir():
+            link.symlink_to((into / folder).resolve(), target_is_directory=True)
     pattern = re.compile(r"^BUILD_FORMAT = (\d+)", re.M)
     now = pattern.search((ROOT / "geoplan" / "province.py").read_text(encoding="utf-8"))
     then = pattern.search((into / "geoplan" / "province.py").read_text(encoding="utf-8"))

@@ -307,7 +307,7 @@ def looks_shifted(layer: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, *, sampl
     --------
     >>> import geoplan as gp
     >>> from geoplan import io
-    >>> raw = io.read_vector(io.REPO_ROOT / "data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson", layer="raw")
+    >>> raw = io.read_vector(io.shipped("data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson"), layer="raw")
     >>> chk = looks_shifted(raw, gp.load_project().districts)
     >>> chk.shifted, chk.offset, chk.before_m > 100, chk.after_m < 5
     (True, 'GCJ-02', True, True)

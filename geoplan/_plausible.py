@@ -226,9 +226,9 @@ def _reference_districts() -> gpd.GeoDataFrame | None:
     """District boundaries shipped with geoplan (CGCS2000), to test a project's districts for web-map offsets."""
     from . import io
 
-    path = io.DEFAULT_PROJECT.parent / "xiamen_districts.gpkg"
     try:
-        return io.read_vector(path, layer="reference districts", sublayer="districts")
+        return io.read_vector(io.shipped("data/gis/xiamen_districts.gpkg"), layer="reference districts",
+                              sublayer="districts")
     except Exception as exc:  # the reference is a help, never a reason to fail
         log.debug("no reference districts (%s)", exc)
         return None

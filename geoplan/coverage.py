@@ -24,8 +24,9 @@ EPSG:4548 around Xiamen); geographic coordinates are refused.
 
 from __future__ import annotations
 
-import itertools
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
+
+#: Demand-site pairs gathered per chunk while building a coverage matrix (bounds its peak memory),
+#: and the threads filling chunks at once.
+_CHUNK_PAIRS = 200_000
+_THREADS = min(os.cpu_count() or 1, 4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,45 +312,90 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, radius_m: ArrayLik
         r = np.minimum(r, max_radius_m)
     if n == 0 or m == 0:
         return sp.csc_matrix((n, m), dtype=bool if side is None else np.float32)
-    out: sp.csc_matrix | None = None
-    for j in range(r.shape[1]):
-        part = _class_part(d, s, r[:, j], np.flatnonzero(cls == j), side)
-        if part is not None:
-            out = part if out is None else out + part  # classes hold disjoint rows: a sorted merge
-    if out is None:
-        return sp.csc_matrix((n, m), dtype=bool if side is None else np.float32)
-    out = sp.csc_matrix(out)
-    out.has_sorted_indices = True
+    if demand_class is None and side is None:
+        out = _build_csc(d, s, r[:, 0])
+    else:
+        parts = [q for q in (_class_part(d, s, r[:, j], np.flatnonzero(cls == j), side) for j in range(r.shape[1]))
+                 if q is not None]
+        if not parts:
+            return sp.csc_matrix((n, m), dtype=bool if side is None else np.float32)
+        out = parts[0]
+        for q in parts[1:]:
+            out = out + q  # classes hold disjoint rows: a sorted merge
+        out = sp.csc_matrix(out)
+        out.has_sorted_indices = True
     log.debug("coverage matrix %d demand x %d sites, %d entries", n, m, out.nnz)
     return out
 
 
 def _class_part(d: NDArray[np.float64], s: NDArray[np.float64], r: NDArray[np.float64], rows: NDArray[np.intp],
                 side: NDArray[np.float64] | None) -> sp.csc_matrix | None:
-    """The columns of the demand points ``rows`` (one class) with radii ``r``: one k-d tree, sorted entries."""
+    """The columns of the demand points ``rows`` (one class) with radii ``r``: one k-d tree, sorted entries.
+
+    With ``side``, the cells a disc clips are reached too (radius + half a cell
+    diagonal) and each entry is the cell's covered share; cells the disc misses drop out.
+    """
     cols = np.flatnonzero(r > 0)
     n, m = len(d), len(s)
     if rows.size == 0 or cols.size == 0:
         return None
     reach = r[cols] if side is None else r[cols] + float(side[rows].max()) * np.sqrt(0.5)
-    hits = cKDTree(d[rows]).query_ball_point(s[cols], r=reach, workers=-1, return_sorted=True)
-    counts = np.zeros(m, dtype=np.int64)
-    counts[cols] = np.fromiter(map(len, hits), dtype=np.int64, count=cols.size)
-    nnz = int(counts.sum())
-    rr = rows[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=nnz)]
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    idx_dtype = np.int32 if max(n, nnz) < np.iinfo(np.int32).max else np.int64
+    sub = _build_csc(d[rows], s[cols], reach)
+    rr = rows[sub.indices].astype(np.int64)
+    cc = cols[np.repeat(np.arange(cols.size), np.diff(sub.indptr))]
     if side is None:
-        data: NDArray[Any] = np.ones(nnz, dtype=bool)
+        data: NDArray[Any] = np.ones(rr.size, dtype=bool)
     else:
-        cc = np.repeat(np.arange(m), counts)
         data = cell_shares(d[rr, 0] - s[cc, 0], d[rr, 1] - s[cc, 1], r[cc], side[rr])
+        keep = data > 0
+        rr, cc, data = rr[keep], cc[keep], data[keep]
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cc, minlength=m), out=indptr[1:])
+    idx_dtype = np.int32 if max(n, rr.size) < np.iinfo(np.int32).max else np.int64
     a = sp.csc_matrix((data, rr.astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, m))
     a.has_sorted_indices = True
-    if side is not None:
-        a.eliminate_zeros()
     return a
+
+
+def _build_csc(demand: NDArray[np.float64], sites: NDArray[np.float64], radius: NDArray[np.float64]) -> sp.csc_matrix:
+    """The coverage matrix built straight into CSC arrays, a chunk of sites at a time.
+
+    A first pass counts each site's demand points (no lists), which fixes
+    ``indptr`` and the size of ``indices``; a second pass fills ``indices``
+    chunk by chunk from the pairs the k-d trees find within the chunk's largest
+    radius. Peak memory stays near the result's size plus one chunk's pairs.
+    """
+    n, m = len(demand), len(sites)
+    tree = cKDTree(demand)
+    counts = np.asarray(tree.query_ball_point(sites, r=radius, return_length=True, workers=-1), dtype=np.int64)
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    idx_dtype = np.int32 if max(n, nnz) < np.iinfo(np.int32).max else np.int64
+    indices = np.empty(nnz, dtype=idx_dtype)
+    order = np.argsort(radius, kind="stable")  # chunks of similar radii waste few pairs
+    per_site = max(int(counts.mean()) if m else 1, 1)
+    step = max(1, min(m, _CHUNK_PAIRS // per_site))
+
+    def fill(lo: int) -> None:
+        cols = np.sort(order[lo:lo + step])
+        pairs = tree.sparse_distance_matrix(cKDTree(sites[cols]), float(radius[cols].max()), output_type="ndarray")
+        keep = pairs["v"] <= radius[cols][pairs["j"]]
+        rows, local = pairs["i"][keep], pairs["j"][keep]
+        del pairs, keep
+        by_col = np.lexsort((rows, local))
+        col = cols[local[by_col]]
+        # entries of each column go to indptr[col] + their rank within the column
+        start = np.r_[0, np.flatnonzero(np.diff(col)) + 1]
+        rank = np.arange(col.size) - np.repeat(start, np.diff(np.r_[start, col.size]))
+        indices[indptr[col] + rank] = rows[by_col]
+
+    # chunks write disjoint parts of ``indices``; the k-d tree releases the GIL, so threads help
+    with ThreadPoolExecutor(max_workers=min(_THREADS, -(-m // step))) as pool:
+        list(pool.map(fill, range(0, m, step)))
+    out = sp.csc_matrix((np.ones(nnz, dtype=bool), indices, indptr.astype(idx_dtype)), shape=(n, m))
+    out.has_sorted_indices = True
+    return out
 
 
 def covered_share(coverage: sp.spmatrix | sp.sparray, selected: ArrayLike | None = None, *,

@@ -32,6 +32,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import platformdirs
 import pyogrio
 import rasterio
 import rasterio.windows
@@ -54,9 +55,10 @@ __all__ = [
     "read_manifest",
     "input_family",
     "Raster",
-    "REPO_ROOT",
-    "DEFAULT_PROJECT",
-    "LAYER_SPEC_DIR",
+    "shipped",
+    "default_project_path",
+    "DATA_DIR_ENV",
+    "user_data_dir",
     "atomic_path",
     "read_vector",
     "check_zip",
@@ -83,6 +85,7 @@ __all__ = [
     "read_toml",
     "toml_text",
     "write_toml",
+    "make_dir",
     "scratch_dir",
     "read_outputs",
     "read_csv",
@@ -99,12 +102,72 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: The checkout holding ``data/gis`` and ``layers`` (geoplan is installed editable from it).
-REPO_ROOT = Path(__file__).resolve().parent.parent
-#: The embedded Xiamen project.
-DEFAULT_PROJECT = REPO_ROOT / "data" / "gis" / "geoplan.toml"
-#: Declarative layer specs.
-LAYER_SPEC_DIR = REPO_ROOT / "layers"
+#: Folders of the source tree that ship inside the package, and the package each becomes
+#: (``[tool.setuptools.package-dir]`` in pyproject.toml maps them, for a wheel and an editable install).
+_SHIPPED = {"layers": "geoplan._layers", "data/gis": "geoplan._data"}
+#: Environment variable naming the folder for generated data (the Fujian project).
+DATA_DIR_ENV = "GEOPLAN_DATA_DIR"
+
+
+def shipped(path: str) -> Path:
+    """Filesystem path of a file or folder that ships with geoplan, named as in the source tree.
+
+    The layer specs (``layers/``) and the embedded data (``data/gis/``) are installed
+    inside the package and found with :mod:`importlib.resources`, wherever geoplan is
+    installed (a wheel, an editable checkout).
+
+    Parameters
+    ----------
+    path : str
+        ``"layers"``, ``"data/gis"`` or a path below either, with ``/`` separators.
+
+    Raises
+    ------
+    ConfigError
+        ``path`` is not under a shipped folder.
+    ReadError
+        The file is missing from the installation, or geoplan is installed in a zip
+        archive (GDAL reads real files only).
+
+    Examples
+    --------
+    >>> shipped("data/gis/geoplan.toml").name
+    'geoplan.toml'
+    >>> sorted(p.name for p in shipped("layers").glob("dist*.toml"))
+    ['districts.toml']
+    """
+    head = next((h for h in _SHIPPED if path == h or path.startswith(h + "/")), None)
+    if head is None:
+        raise ConfigError(f"{path!r} does not ship with geoplan; shipped folders: {', '.join(_SHIPPED)}")
+    package = _SHIPPED[head]
+    root = resources.files(package)
+    if not isinstance(root, Path):
+        raise ReadError(f"geoplan's data ({package}) is inside an archive ({root}); GDAL reads only "
+                        "real files. Fix: install geoplan with pip (an unpacked wheel), not as a zip")
+    found = root.joinpath(*path[len(head):].split("/")[1:])
+    if not found.exists():
+        raise ReadError(f"{path} is missing from geoplan's installation ({found}). "
+                        "Fix: reinstall geoplan (pip install --force-reinstall geoplan)")
+    return found
+
+
+def default_project_path() -> Path:
+    """The embedded Xiamen project file (``data/gis/geoplan.toml`` of the source tree)."""
+    return shipped("data/gis/geoplan.toml")
+
+
+def user_data_dir() -> Path:
+    """Folder for data geoplan generates (the Fujian project), never inside the installation.
+
+    ``$GEOPLAN_DATA_DIR`` when set, else the platform's user data folder
+    (:func:`platformdirs.user_data_dir`: ``$XDG_DATA_HOME/geoplan`` or
+    ``~/.local/share/geoplan`` on Linux, ``%LOCALAPPDATA%\\geoplan`` on Windows,
+    ``~/Library/Application Support/geoplan`` on macOS). Not created here.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("geoplan", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -974,6 +1037,23 @@ def read_field_aliases(path: str | os.PathLike[str], *, sublayer: str) -> dict[s
         con.close()
 
 
+def make_dir(path: str | os.PathLike[str], *, what: str = "output folder",
+             fix: str = "choose a writable folder") -> Path:
+    """Create folder ``path`` (and its parents) unless it exists; return it.
+
+    Raises
+    ------
+    WriteError
+        It cannot be created (read-only or full disk, a file in the way); says ``fix``.
+    """
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create the {what} {p}: {exc.strerror or exc}. Fix: {fix}") from exc
+    return p
+
+
 def read_field_domains(path: str | os.PathLike[str], *,
                        sublayer: str) -> tuple[dict[str, FieldDomain], dict[str, str]]:
     """Coded-value domains of a GeoPackage or FileGDB and the fields of ``sublayer`` that use them.
@@ -1186,8 +1266,8 @@ def read_package_toml(package: str, name: str) -> dict[str, Any]:
 
 
 def read_layer_specs(directory: str | os.PathLike[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Read every ``*.toml`` layer spec in ``directory`` (default: the repo's ``layers/``)."""
-    d = Path(directory) if directory is not None else LAYER_SPEC_DIR
+    """Read every ``*.toml`` layer spec in ``directory`` (default: the shipped ``layers/``)."""
+    d = Path(directory) if directory is not None else shipped("layers")
     specs: dict[str, dict[str, Any]] = {}
     for f in sorted(d.glob("*.toml")):
         spec = read_toml(f, what="layer spec")

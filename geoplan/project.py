@@ -353,7 +353,7 @@ def load_project(path: str | Path | None = None) -> Project:
     >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts)
     ('xiamen', 4548, 6)
     """
-    p = Path(path) if path is not None else io.DEFAULT_PROJECT
+    p = Path(path) if path is not None else io.default_project_path()
     pf = parse_project_file(io.read_toml(p, what="project file"), where=f"project file {p}")
     limits = io.current_limits(pf.limits_set())
     root = p.parent

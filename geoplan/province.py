@@ -3,8 +3,9 @@
 Fujian's plan (闽政办〔2023〕20号) asks for 30 5G stations per 10k residents and
 120,000 stations by 2025 over 84 county-level units (~125,000 km², ~12.5 million
 100 m cells). :func:`build_fujian_project` makes a project of that size from the
-committed sources in ``data/gis/sources/fujian/`` into ``data/fujian/``
-(git-ignored, rebuilt on demand), and :func:`resolve_project` is how the CLI
+sources shipped in ``data/gis/sources/fujian/`` into ``fujian/`` of the user data folder
+(:func:`geoplan.io.user_data_dir`, ``$GEOPLAN_DATA_DIR`` when set; rebuilt on demand,
+never inside the installation), and :func:`resolve_project` is how the CLI
 picks a project: ``--project FILE``, else the embedded project of ``--plan``.
 
 What is observed and what is modelled
@@ -63,8 +64,7 @@ from .project import Project, load_project, prepare_layer, project_from_layers
 from .synthetic import XIAMEN_CENTRES, UrbanCentre, modelled_sites
 
 __all__ = [
-    "FUJIAN_SOURCES",
-    "FUJIAN_DIR",
+    "fujian_dir",
     "FUJIAN_CENTRES",
     "JINMEN",
     "NO_STATS_NOTE",
@@ -83,10 +83,6 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 
-#: Committed sources of the Fujian project (boundaries, city populations).
-FUJIAN_SOURCES = io.REPO_ROOT / "data" / "gis" / "sources" / "fujian"
-#: Where the generated Fujian project lives (git-ignored).
-FUJIAN_DIR = io.REPO_ROOT / "data" / "fujian"
 #: Bump when the build's output changes, so stale builds are rebuilt.
 BUILD_FORMAT = 2
 #: 金门县: on the mainland's code list under 泉州市, administered from Taiwan.
@@ -304,11 +300,13 @@ def county_population(city: np.ndarray, weight: np.ndarray, city_census: dict[st
 
 
 def _read_sources() -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
-    raw = io.read_vector(FUJIAN_SOURCES / "fujian_counties_gcj02_amap_raw.geojson", layer="districts")
+    """The shipped sources: county boundaries (GCJ-02), city census, Xiamen's district census."""
+    raw = io.read_vector(io.shipped("data/gis/sources/fujian/fujian_counties_gcj02_amap_raw.geojson"),
+                         layer="districts")
     raw = raw.set_crs(None, allow_override=True) if raw.crs else raw  # labelled CRS84, really GCJ-02
-    cities = io.read_csv(FUJIAN_SOURCES / "fujian_city_population.csv", what="city population",
-                         dtype={"XZQDM": str})
-    xm = io.read_csv(io.REPO_ROOT / "data" / "gis" / "sources" / "xiamen_district_population.csv",
+    cities = io.read_csv(io.shipped("data/gis/sources/fujian/fujian_city_population.csv"),
+                         what="city population", dtype={"XZQDM": str})
+    xm = io.read_csv(io.shipped("data/gis/sources/xiamen_district_population.csv"),
                      what="Xiamen district population", dtype={"XZQDM": str})
     return raw, cities, xm
 
@@ -349,7 +347,7 @@ def _tile_grid(r0: int, c0: int, h: int, w: int, *, transform: Affine, geoms: np
 
 def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201101, cell_m: float = 100.0,
                          progress: Progress | None = None) -> Path:
-    """Build the modelled Fujian project into ``out_dir`` (default ``data/fujian/``); return its geoplan.toml.
+    """Build the modelled Fujian project into ``out_dir`` (default :func:`fujian_dir`); return its geoplan.toml.
 
     Reads the committed sources, models county populations, writes the
     population grid window by window (memory stays at a few tiles), draws
@@ -369,8 +367,11 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     """
     step = progress or (lambda f, m: None)
     t_start = time.perf_counter()
-    out = Path(out_dir) if out_dir is not None else FUJIAN_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    if out_dir is None:
+        out = io.make_dir(fujian_dir(), what="data folder",
+                          fix=f"set {io.DATA_DIR_ENV} to a writable folder for geoplan's generated data")
+    else:
+        out = io.make_dir(out_dir)
     step(0.0, "reading boundaries (GCJ-02 → CGCS2000)")
     raw, cities, xm = _read_sources()
     districts = _districts(raw, cities)
@@ -557,9 +558,17 @@ note = "MODELLED existing 5G sites at the plan's 2022 baseline of {BASELINE_PER_
 '''
 
 
+def fujian_dir() -> Path:
+    """Where the generated Fujian project lives: ``fujian/`` in :func:`geoplan.io.user_data_dir`.
+
+    Read when called, so ``$GEOPLAN_DATA_DIR`` set after import counts.
+    """
+    return io.user_data_dir() / "fujian"
+
+
 def fujian_project_path(out_dir: str | Path | None = None) -> Path:
     """Path of the generated Fujian project file (which may not exist yet)."""
-    return (Path(out_dir) if out_dir is not None else FUJIAN_DIR) / "geoplan.toml"
+    return (Path(out_dir) if out_dir is not None else fujian_dir()) / "geoplan.toml"
 
 
 def _is_current(path: Path) -> bool:
@@ -579,7 +588,7 @@ def resolve_project(plan: str | None, project: Path | str | None, *, progress: P
 
     ``project`` when given (whatever ``plan``); otherwise the embedded project of
     ``plan``: Xiamen for ``None`` or ``"xiamen"``, the generated Fujian project
-    for ``"fujian"``, built into ``data/fujian/`` the first time (15–40 s at
+    for ``"fujian"``, built into :func:`fujian_dir` the first time (15–40 s at
     100 m on 2 cores; ``progress`` receives its progress) or when its format is stale.
 
     Raises

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from geoplan import io
@@ -21,7 +23,8 @@ from geoplan.population import demand_points
 from geoplan.project import prepare_layer
 from geoplan.synthetic import modelled_population, modelled_sites
 
-GIS = io.REPO_ROOT / "data" / "gis"
+#: The source tree's data/gis/ (written here, then shipped inside the package as geoplan._data).
+GIS = Path(__file__).resolve().parents[1] / "data" / "gis"
 SRC = GIS / "sources"
 METRIC = "EPSG:4548"
 BASELINE_PER_10K = 20.5

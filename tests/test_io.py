@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,15 +20,15 @@ from pyproj import CRS
 from shapely.geometry import Point
 
 import geoplan as gp
-from geoplan import _detect, _gdal, io
+from geoplan import _detect, _gdal, io, province
 from geoplan.crs import wgs84_to_bd09, wgs84_to_gcj02
-from geoplan.errors import CRSError, ReadError, WriteError
+from geoplan.errors import ConfigError, CRSError, ReadError, WriteError
 from geoplan.project import prepare_layer
 
 from .conftest import tiny_layers
 
 NAMES = ["思明区", "湖里区", "集美区"]
-AMAP_RAW = io.REPO_ROOT / "data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson"
+AMAP_RAW = io.shipped("data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson")
 
 
 def _points(n: int = 3) -> gpd.GeoDataFrame:
@@ -303,3 +305,40 @@ def test_load_project_warns_about_an_undeclared_gcj_layer(tmp_path, caplog):
         proj = gp.load_project(tmp_path / "b.toml")
     assert "looks shifted" not in caplog.text
     assert (proj.district_of("sites") >= 0).sum() == 40
+
+
+# --------------------------------------------------------------------------- shipped and generated data
+
+
+def test_shipped_finds_the_package_data_and_refuses_other_paths():
+    specs = io.shipped("layers")
+    assert (specs / "districts.toml").is_file() and specs == io.shipped("layers/")
+    assert io.default_project_path() == io.shipped("data/gis") / "geoplan.toml"
+    assert io.shipped("data/gis/sources/fujian/fujian_city_population.csv").is_file()
+    assert set(io.read_layer_specs()) >= {"districts", "population", "sites"}
+    with pytest.raises(ConfigError, match="does not ship with geoplan"):
+        io.shipped("apps/streamlit_app.py")
+    with pytest.raises(ConfigError, match="does not ship"):
+        io.shipped("layersX/a.toml")
+    with pytest.raises(ReadError, match="missing from geoplan's installation.*reinstall"):
+        io.shipped("data/gis/nothing_here.gpkg")
+
+
+def test_user_data_dir_honours_the_environment_then_the_platform(monkeypatch, tmp_path):
+    monkeypatch.setenv(io.DATA_DIR_ENV, str(tmp_path / "mine"))
+    assert io.user_data_dir() == tmp_path / "mine"
+    assert province.fujian_project_path() == tmp_path / "mine" / "fujian" / "geoplan.toml"
+    monkeypatch.delenv(io.DATA_DIR_ENV)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if os.name == "posix" and sys.platform != "darwin":
+        assert io.user_data_dir() == tmp_path / "xdg" / "geoplan"
+    assert io.shipped("data/gis") not in io.user_data_dir().parents  # never the installation
+
+
+def test_an_unwritable_data_folder_is_a_clear_error(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("in the way")
+    monkeypatch.setenv(io.DATA_DIR_ENV, str(tmp_path / "file"))
+    with pytest.raises(WriteError, match="cannot create the data folder .*Fix: set GEOPLAN_DATA_DIR"):
+        province.build_fujian_project()
+    with pytest.raises(WriteError, match="cannot create the output folder"):
+        io.make_dir(tmp_path / "file" / "sub")

@@ -80,19 +80,6 @@ def test_exact_with_fixed_sites_and_quotas_against_brute_force(seed):
     assert 2 in e.selected.tolist()
 
 
-def test_greedy_is_the_plain_greedy_on_shares():
-    """Lazy evaluation picks exactly what recomputing every gain at every step picks."""
-    A, w, s0 = _instance(42, n=60, m=15)
-    res = greedy_mclp(sp.csc_array(A), w, p=6, covered0=s0)
-    share, chosen = s0.copy(), []
-    for _ in range(6):
-        gains = [(-1.0 if j in chosen else float(w @ np.minimum(A[:, j], 1 - share)), -j) for j in range(15)]
-        j = -max(gains)[1]
-        chosen.append(j)
-        share = np.minimum(1.0, share + A[:, j])
-    assert res.selected.tolist() == chosen
-
-
 def test_set_cover_reaches_a_fractional_target():
     A, w, s0 = _instance(7, n=40, m=12)
     reachable = _value(A, w, s0, range(12)) + float(w @ s0)
