@@ -51,7 +51,8 @@ def environment_grid(raster: Raster, *, params: RadioParams | None = None,
     """Environment code (index into :data:`geoplan.radio.ENVIRONMENT_NAMES`) of every raster cell.
 
     The neighbourhood density of each valid cell over valid cells (see the module
-    notes), classed; cells without a value are ``rural``. Computed in blocks of
+    notes), rounded to 10⁻⁶ persons/km² (so the FFT's round-off cannot move a
+    density across a class bound), classed; cells without a value are ``rural``. Computed in blocks of
     ``block`` × ``block`` cells, each padded by the kernel radius, so a cell's
     class does not depend on the block it falls in.
 
@@ -77,7 +78,7 @@ def environment_grid(raster: Raster, *, params: RadioParams | None = None,
             pr0, pc0, pr1, pc1 = max(r0 - k, 0), max(c0 - k, 0), min(r1 + k, h), min(c1 + k, w)
             v = np.where(valid[pr0:pr1, pc0:pc1], values[pr0:pr1, pc0:pc1], np.nan)
             dens = radio.neighbourhood_density(v, cell_m=cell_m, radius_m=p.neighbourhood_radius_m)
-            inner = dens[r0 - pr0:r1 - pr0, c0 - pc0:c1 - pc0]
+            inner = np.round(dens[r0 - pr0:r1 - pr0, c0 - pc0:c1 - pc0], 6)  # FFT round-off must not flip a class
             out[r0:r1, c0:c1] = radio.environment_from_density(np.nan_to_num(inner, nan=0.0), params=p)
     return out
 
