@@ -60,7 +60,7 @@ from geoplan.placement import (
     evaluate_sites,
     planning_context,
 )
-from geoplan.targets import Plan, load_plan
+from geoplan.targets import Plan, plan_of
 from geoplan.webmap import (
     BASEMAPS,
     ST_FOLIUM_BASE_URL,
@@ -660,7 +660,7 @@ def main() -> None:
     except GeoplanError as exc:
         st.error(f"The project could not be loaded:\n\n{exc}")
         st.stop()
-    plan = load_plan(proj.plan)
+    plan = plan_of(proj)
     if choose_engine(proj) == "chunked":
         province_page(proj, plan)
         return

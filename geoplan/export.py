@@ -783,17 +783,22 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
             raise CRSError(Problem("planned_sites", "CRS", "the layer has no CRS", "set it with set_crs()"))
         idx = points_in_districts(planned.to_crs(proj.metric_crs), proj.metric("districts"))
         per_district = np.bincount(idx[idx >= 0], minlength=len(proj.districts))
-    rep = targets.check(proj, year=year, plan=plan, population_year=population_year, extra_stations=per_district)
-    t = rep.table
-    d = proj.districts.copy()
-    d["POP"] = np.round(t["population"].to_numpy(dtype=float), 1)
-    d["STATIONS"] = t["stations"].to_numpy(dtype=np.int64)
-    if per_district is not None:
-        d["PLANNED"] = per_district.astype(np.int64)
-    d["PER_10K"] = np.round(t["per_10k"].to_numpy(dtype=float), 2)
-    d["TARGET"] = t["target_per_10k"].to_numpy(dtype=float)
-    d["REQUIRED"] = t["required"].to_numpy(dtype=np.int64)
-    d["SHORTFALL"] = t["shortfall"].to_numpy(dtype=np.int64)
+    if plan is None and proj.targets is None:  # a project without targets: its layers, without density results
+        rep = None
+        d = proj.districts.copy()
+    else:
+        rep = targets.check(proj, year=year, plan=plan, population_year=population_year,
+                            extra_stations=per_district)
+        t = rep.table
+        d = proj.districts.copy()
+        d["POP"] = np.round(t["population"].to_numpy(dtype=float), 1)
+        d["STATIONS"] = t["stations"].to_numpy(dtype=np.int64)
+        if per_district is not None:
+            d["PLANNED"] = per_district.astype(np.int64)
+        d["PER_10K"] = np.round(t["per_10k"].to_numpy(dtype=float), 2)
+        d["TARGET"] = t["target_per_10k"].to_numpy(dtype=float)
+        d["REQUIRED"] = t["required"].to_numpy(dtype=np.int64)
+        d["SHORTFALL"] = t["shortfall"].to_numpy(dtype=np.int64)
     layers: dict[str, gpd.GeoDataFrame | Raster] = {"districts": d, **proj.layers, **extra}
 
     meta: dict[str, dict[str, Any]] = {}
@@ -805,12 +810,15 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
         else:
             meta[key] = {"source": prov.get("path", ""), "modelled": bool(prov.get("modelled", False)),
                          "method": "input layer", "note": prov.get("note", "")}
-    meta["districts"].update({
-        "method": "district layer + geoplan.targets.check (stations per 10k residents vs the plan's target)",
-        "parameters": {"plan": rep.plan.key, "document": rep.plan.document, "year": year,
-                       "target_per_10k": float(rep.total.target_per_10k), "population_basis": rep.basis,
-                       "planned_sites_counted": per_district is not None},
-    })
+    if rep is not None:
+        meta["districts"].update({
+            "method": "district layer + geoplan.targets.check (stations per 10k residents vs the plan's target)",
+            "parameters": {"plan": rep.plan.key, "document": rep.plan.document, "year": year,
+                           "target_per_10k": float(rep.total.target_per_10k), "population_basis": rep.basis,
+                           "planned_sites_counted": per_district is not None},
+        })
+    else:
+        meta["districts"]["note"] = "the project states no targets: no density results"
     for key, m in (metadata or {}).items():
         meta.setdefault(key, {}).update(m)
     return write(layers, path, format=format, crs=crs, encoding=encoding, zone_prefix=zone_prefix,

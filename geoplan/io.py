@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
-from io import BytesIO
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,12 @@ __all__ = [
     "scratch_dir",
     "read_outputs",
     "read_csv",
+    "TABLE_SUFFIXES",
+    "is_point_table",
+    "read_point_table",
     "write_text",
+    "write_bytes",
+    "write_xlsx",
     "read_plan_data",
     "list_plan_files",
     "read_layer_specs",
@@ -976,6 +981,22 @@ def write_text(text: str, path: str | os.PathLike[str], *, what: str = "output")
     return Path(path)
 
 
+def write_bytes(data: bytes, path: str | os.PathLike[str], *, what: str = "output") -> Path:
+    """Write bytes atomically (e.g. text in an encoding other than UTF-8)."""
+    with atomic_path(path, layer=what) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | os.PathLike[str], *, what: str = "workbook") -> Path:
+    """Write tables as the sheets of an Excel workbook (openpyxl), atomically."""
+    with atomic_path(path, layer=what) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            for name, frame in sheets.items():
+                frame.to_excel(xw, sheet_name=name, index=False)
+    return Path(path)
+
+
 def read_csv(path: str | os.PathLike[str], *, what: str = "table", **kwargs: Any) -> pd.DataFrame:
     """Read a CSV table (UTF-8)."""
     p = Path(path)
@@ -985,6 +1006,134 @@ def read_csv(path: str | os.PathLike[str], *, what: str = "table", **kwargs: Any
         return pd.read_csv(p, **kwargs)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ReadError(f"{what} {p} is not a readable UTF-8 CSV: {exc}") from exc
+
+
+# --- point layers as tables (CSV, XLSX) ------------------------------------------------------------------
+
+#: Suffixes read as point tables by :func:`read_point_table`.
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+_X_NAMES = ("lon", "lng", "long", "longitude", "经度", "x", "easting", "point_x", "东坐标", "横坐标", "x坐标", "坐标x")
+_Y_NAMES = ("lat", "latitude", "纬度", "y", "northing", "point_y", "北坐标", "纵坐标", "y坐标", "坐标y")
+_LONLAT = ("lon", "lng", "long", "longitude", "经度", "lat", "latitude", "纬度")
+
+
+def is_point_table(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a table of points (CSV/TXT/TSV or an Excel workbook) rather than a GIS file."""
+    return Path(path).suffix.lower() in TABLE_SUFFIXES + (".xls",)
+
+
+def _decode(raw: bytes, *, encoding: str | None, where: str, layer: str) -> str:
+    """Text of a CSV file: its BOM first, then the declared encoding, then UTF-8, then GB18030 (with a warning)."""
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(enc, errors="strict")
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise ReadError(f"layer '{layer}': {where} cannot be read as {encoding} ({exc}). "
+                            "Fix: correct encoding = ... for the layer (UTF-8 or GBK)") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        log.warning("layer %s: %s is not UTF-8; reading it as GBK/GB18030. If the names look wrong, set "
+                    "encoding = \"...\" for the layer", layer, where)
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise ReadError(f"layer '{layer}': {where} is neither UTF-8 nor GBK text ({exc}). "
+                            "Fix: save it as CSV UTF-8 (Excel: Save As → CSV UTF-8)") from exc
+
+
+def _read_table(p: Path, *, layer: str, sheet: str | None, encoding: str | None) -> pd.DataFrame:
+    suffix = p.suffix.lower()
+    if suffix == ".xls":
+        raise ReadError(f"layer '{layer}': {p} is an old Excel 97 workbook (.xls). Fix: save it as .xlsx or CSV")
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            book = pd.read_excel(p, sheet_name=None if sheet is None else sheet, dtype=str, engine="openpyxl")
+        except ValueError as exc:  # a sheet name that is not there
+            raise ReadError(f"layer '{layer}': {p}: {exc}. Fix: name an existing sheet with layer = \"...\"") from exc
+        except Exception as exc:  # openpyxl raises plain errors for damaged files
+            raise ReadError(f"layer '{layer}': {p} is not a readable Excel workbook ({type(exc).__name__}: {exc}). "
+                            "Fix: save it again as .xlsx or CSV") from exc
+        if isinstance(book, dict):
+            if len(book) > 1:
+                raise ReadError(f"layer '{layer}': {p} has {len(book)} sheets ({', '.join(list(book)[:8])}). "
+                                "Fix: name the one to use with layer = \"<sheet>\" in the project file")
+            return next(iter(book.values()))
+        return book
+    text = _decode(p.read_bytes(), encoding=encoding, where=str(p), layer=layer)
+    head = text.split("\n", 1)[0]
+    sep = max(("\t", ",", ";", "|"), key=head.count) if head else ","
+    try:
+        return pd.read_csv(StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ReadError(f"layer '{layer}': {p} is not a readable CSV table ({exc}). "
+                        "Fix: export it again as CSV with one header row") from exc
+
+
+def _find_column(columns: list[str], wanted: str | None, names: tuple[str, ...], *, layer: str, what: str) -> str:
+    if wanted is not None:
+        if wanted not in columns:
+            raise ValidationError(Problem(layer, wanted, f"the project file names column {wanted!r} for {what}, "
+                                          f"which the table does not have (columns: {', '.join(columns[:12])})",
+                                          f"set {what[0]} = \"<column>\" under the layer to an existing column"))
+        return wanted
+    found = [c for c in columns if str(c).strip().lower() in names]
+    if len(found) != 1:
+        raise ValidationError(Problem(layer, what, (f"no {what} column found" if not found else
+                                                    f"several {what} columns: {', '.join(found)}") +
+                                      f" (columns: {', '.join(map(str, columns[:12]))})",
+                                      f"name it with {what[0]} = \"<column>\" under [layers.{layer}] "
+                                      "in the project file"))
+    return found[0]
+
+
+def read_point_table(path: str | os.PathLike[str], *, layer: str, x: str | None = None, y: str | None = None,
+                     sheet: str | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """Read a CSV or XLSX table of points (one row per feature) as a GeoDataFrame without a CRS.
+
+    The coordinate columns are ``x`` and ``y`` when given, else found by name
+    (lon/lng/longitude/经度/x and lat/latitude/纬度/y, any case). A BOM decides
+    the encoding of a CSV, else ``encoding``, else UTF-8, else GBK/GB18030 with a
+    warning; the separator (comma, tab, semicolon, bar) is taken from the header
+    line. Every value is read as text: the layer's validation converts numbers
+    (codes such as ``350102`` keep their leading digits). ``attrs["xy_columns"]``
+    names the columns used and ``attrs["lonlat"]`` says whether they are called
+    longitude/latitude. The CRS is the caller's to declare.
+
+    Raises
+    ------
+    ReadError
+        Missing or unreadable file, an ``.xls`` workbook, several sheets without ``sheet``.
+    ValidationError
+        No (or several) coordinate columns, or rows without numeric coordinates.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise _missing(p, layer)
+    df = _read_table(p, layer=layer, sheet=sheet, encoding=encoding)
+    df.columns = [str(c).strip() for c in df.columns]
+    cols = list(df.columns)
+    xcol = _find_column(cols, x, _X_NAMES, layer=layer, what="x (longitude)")
+    ycol = _find_column(cols, y, _Y_NAMES, layer=layer, what="y (latitude)")
+    df = df.dropna(how="all")
+    xs = pd.to_numeric(df[xcol].astype(str).str.strip(), errors="coerce")
+    ys = pd.to_numeric(df[ycol].astype(str).str.strip(), errors="coerce")
+    bad = (xs.isna() | ys.isna()).to_numpy()
+    if bad.any():
+        lines = [str(int(i) + 2) for i in np.flatnonzero(bad)[:5]]  # +2: header line, 1-based
+        more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
+        raise ValidationError(Problem(layer, f"{xcol}/{ycol}", f"{int(bad.sum())} row(s) without numeric "
+                                      f"coordinates (lines {', '.join(lines)}{more})",
+                                      "fill them in as plain decimal numbers (118.0894, not 118°05′) or delete the rows"))
+    gdf = gpd.GeoDataFrame(df.drop(columns=[xcol, ycol]).reset_index(drop=True),
+                           geometry=gpd.points_from_xy(xs.to_numpy(), ys.to_numpy()), crs=None)
+    gdf.attrs["xy_columns"] = (xcol, ycol)
+    gdf.attrs["lonlat"] = xcol.strip().lower() in _LONLAT and ycol.strip().lower() in _LONLAT
+    log.info("read %d points of layer %s from %s (columns %s, %s)", len(gdf), layer, p, xcol, ycol)
+    return gdf
 
 
 def list_plan_files() -> list[str]:

@@ -28,6 +28,7 @@ class FieldSpec:
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = None
+    synonyms: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _parse(key: str, raw: dict[str, Any]) -> LayerSpec:
                 alias=f.get("alias", ""), description=f.get("description", ""),
                 min=f.get("min"), max=f.get("max"),
                 choices=tuple(f["choices"]) if "choices" in f else None,
+                synonyms=dict(f["synonyms"]) if "synonyms" in f else None,
             )
             for f in raw.get("fields", [])
         )

@@ -6,16 +6,23 @@ Xiamen project (``data/gis/geoplan.toml``) is the default::
 
     [project]
     name = "My city"
-    plan = "xiamen"            # which plan's targets apply (geoplan/targets/<plan>.toml)
-    metric_crs = "EPSG:4548"   # optional: chosen from the data when absent
+    targets = "targets.toml"   # the plan's targets, a file of yours (docs/targets.md) ...
+    # plan = "fujian"          # ... or a plan shipped with geoplan (geoplan/targets/<plan>.toml)
+    # plan_scaling = "population"  # a parent area's plan: scale its counts by population share
+    xzqdm = "350100"           # optional: the area's GB/T 2260 code (default: from the district codes)
+    scope = "福州市"            # optional: the area's name (default: the plan's, or the project name)
+    metric_crs = "EPSG:4549"   # optional: chosen from the data when absent
 
-    [population_stats]         # optional: city totals for consistency checks
+    [population_stats]         # optional: city totals; the population basis of targets
     census_year = 2020
-    yearend = { "2022" = 5308000, "2023" = 5327000 }
+    census_total = 8291268
+    yearend = { "2021" = 8420000 }
+    projection = { "2025" = 8600000 }   # a projection of yours (city total, or a table per district)
+    basis = "yearend"          # census | yearend | projection (see geoplan.targets.population_basis)
 
     [layers.districts]
     path = "districts.shp"
-    encoding = "GBK"           # optional, shapefiles without .cpg
+    encoding = "GBK"           # optional, shapefiles and CSV without a BOM
     crs = "GCJ-02"             # optional: declare coordinates that are GCJ-02/BD-09 or lack a CRS
     fields = { XZQDM = "code", XZQMC = "name", POP = "pop2020" }
 
@@ -23,8 +30,12 @@ Xiamen project (``data/gis/geoplan.toml``) is the default::
     path = "worldpop_2020.tif"
 
     [layers.sites]
-    path = "sites.gpkg"
-    fields = { SITE_TYPE = "type" }
+    path = "sites.csv"         # CSV or XLSX point tables too: lon/lat or x/y columns
+    x = "经度"                  # optional: the coordinate columns (found by name when absent)
+    y = "纬度"
+    crs = "GCJ-02"
+    fields = { SITE_TYPE = "类型" }
+    values = { SITE_TYPE = { "宏站" = "macro", "微站" = "micro", "室分" = "indoor" } }
 
 Paths are relative to the project file.
 """
@@ -49,14 +60,23 @@ from .errors import ConfigError, CRSError, Problem, ValidationError
 from .io import Raster
 from .layers import layer_spec
 from .population import Demand, demand_points, district_grid, zonal_sums
+from .targets.check import basis_problems
+from .targets.plans import Plan, config_error, load_plan, read_targets_file
+from .targets.scope import SCALING, area_of_codes
 
-__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "KNOWN_LAYERS"]
+__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "map_values", "read_layers", "KNOWN_LAYERS",
+           "BASES", "PROJECT_KEYS"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: Vector layers a project may name besides districts and population.
-KNOWN_LAYERS = ("sites", "candidates", "edge_dc", "edge_demand", "car_parks", "charging_stations")
+#: Vector layers a project may name besides districts and population (the last three feed ``geoplan population``).
+KNOWN_LAYERS = ("sites", "candidates", "edge_dc", "edge_demand", "car_parks", "charging_stations",
+                "landuse", "buildings", "pois")
+#: Population bases of the targets (see :func:`geoplan.targets.population_basis`).
+BASES = ("census", "yearend", "projection")
+#: Keys of the ``[project]`` table.
+PROJECT_KEYS = ("name", "plan", "targets", "plan_scaling", "xzqdm", "scope", "metric_crs", "note")
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,10 @@ class Project:
     population_stats: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
+    targets: Plan | None = None
+    area_code: str | None = None
+    area_name: str = ""
+    plan_scaling: str = "none"
 
     def __hash__(self) -> int:  # identity: projects are not compared by content
         return id(self)
@@ -149,6 +173,11 @@ class Project:
     def is_modelled(self, key: str) -> bool:
         """Whether layer ``key`` is modelled (synthetic) rather than observed data."""
         return bool(self.provenance.get(key, {}).get("modelled", False))
+
+    @property
+    def basis(self) -> str:
+        """The population basis of the targets the project file states (``census`` by default)."""
+        return str(self.population_stats.get("basis", "census"))
 
 
 def points_in_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.ndarray:
@@ -247,15 +276,28 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, label: str) -> None:
                                "(a Gauss-Krüger layer with the zone prefix is EPSG:4527, without it EPSG:4548)"))
 
 
-def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan: str = "xiamen",
+def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan: str | Plan | None = None,
                         name: str = "project", layers: dict[str, gpd.GeoDataFrame] | None = None,
                         metric_crs: str | int | CRS | None = None,
                         population_stats: dict[str, Any] | None = None,
                         provenance: dict[str, dict[str, Any]] | None = None,
-                        source: Path | None = None) -> Project:
+                        source: Path | None = None, area_code: str | None = None, area_name: str | None = None,
+                        plan_scaling: str = "none") -> Project:
     """Build a :class:`Project` from in-memory layers (validated, in EPSG:4490).
 
     Vector layers that are not yet prepared are validated with :func:`prepare_layer`.
+
+    Parameters
+    ----------
+    plan : str or Plan, optional
+        The targets: a shipped plan's key, or a :class:`~geoplan.targets.Plan`
+        (e.g. from :func:`~geoplan.targets.read_targets_file`). ``None``: the
+        project states no targets (checks and placement by year ask for some).
+    area_code, area_name : str, optional
+        The project's area (GB/T 2260 code and name); by default the area the
+        district codes share, named after the plan when it is the plan's own area.
+    plan_scaling : {"none", "population"}
+        What to do with a parent area's absolute counts (see :mod:`geoplan.targets.scope`).
     """
     districts = prepare_layer(districts, "districts")
     validate_raster(population)
@@ -268,11 +310,133 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
     if not metric.is_projected:
         raise CRSError(Problem("project", "CRS", f"metric_crs {metric.name} is not projected",
                                "use a CGCS2000 Gauss-Krüger zone such as EPSG:4548"))
-    proj = Project(name=name, plan=plan, districts=districts, population=population, metric_crs=metric,
-                   layers=others, population_stats=dict(population_stats or {}),
-                   provenance=dict(provenance or {}), source=source)
+    if plan_scaling not in SCALING:
+        raise ConfigError(f"plan_scaling {plan_scaling!r} is unknown. Fix: use one of {', '.join(SCALING)}")
+    targets = load_plan(plan) if isinstance(plan, str) else plan
+    code = area_code or area_of_codes(districts["XZQDM"].astype(str).tolist())
+    scope = area_name or (targets.scope if targets is not None and code == targets.xzqdm else name)
+    proj = Project(name=name, plan=targets.key if targets is not None else "", districts=districts,
+                   population=population, metric_crs=metric, layers=others,
+                   population_stats=dict(population_stats or {}), provenance=dict(provenance or {}), source=source,
+                   targets=targets, area_code=code, area_name=scope, plan_scaling=plan_scaling)
     _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
     return proj
+
+
+def map_values(gdf: gpd.GeoDataFrame, key: str, *, values: dict[str, dict[str, Any]] | None = None,
+               field_map: dict[str, str] | None = None, name: str | None = None) -> gpd.GeoDataFrame:
+    """Translate a layer's coded values to geoplan's: the spec's synonyms, then the project file's own map.
+
+    The layer spec lists the usual Chinese words (``宏站`` → ``macro``, ``现状`` →
+    ``existing`` ...); ``values`` (``[layers.<key>.values]`` in the project file)
+    maps anything else, e.g. operator names to codes. Values found in neither are
+    left as they are, for the validation to report.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> g = gpd.GeoDataFrame({"类型": ["宏站", "皮站", "室分"]}, geometry=gpd.points_from_xy([0, 1, 2], [0, 0, 0]))
+    >>> map_values(g, "sites", values={"SITE_TYPE": {"皮站": "micro"}},
+    ...            field_map={"SITE_TYPE": "类型"})["类型"].tolist()
+    ['macro', 'micro', 'indoor']
+    """
+    label = name or key
+    spec = layer_spec(key)
+    fmap = dict(field_map or {})
+    known = {f.name for f in spec.fields}
+    problems = [Problem(label, canon, f"[layers.{key}.values] maps values of {canon!r}, which {key} has no field of",
+                        f"map values of one of {', '.join(sorted(known))}") for canon in (values or {})
+                if canon not in known]
+    for canon, table in (values or {}).items():
+        if canon in known and not isinstance(table, dict):
+            problems.append(Problem(label, canon, f"[layers.{key}.values] {canon} is not a table",
+                                    f'write {canon} = {{ "your value" = "geoplan value" }}'))
+    raise_if(problems)
+    out = gdf
+    for f in spec.fields:
+        col = fmap.get(f.name, f.name)
+        table = {**(f.synonyms or {}), **{str(k).strip(): v for k, v in (values or {}).get(f.name, {}).items()}}
+        if col not in gdf.columns or not table:
+            continue
+        if out is gdf:
+            out = gdf.copy()
+        out[col] = [table.get(str(v).strip(), v) if isinstance(v, str) or (v == v and v is not None) else v
+                    for v in gdf[col].tolist()]
+    return out
+
+
+def _project_problems(head: Any, stats: Any, where: str) -> list[Problem]:
+    """Problems of the ``[project]`` and ``[population_stats]`` tables (the parts issue 11 added)."""
+    out: list[Problem] = []
+    if not isinstance(head, dict):
+        return [Problem("[project]", None, "is not a table", "write [project] with name = \"...\"")]
+    out += [Problem("[project]", k, "unknown key", f"use {', '.join(PROJECT_KEYS)}") for k in head
+            if k not in PROJECT_KEYS]
+    if "plan" in head and "targets" in head:
+        out.append(Problem("[project]", "targets", "both plan and targets are given",
+                           "keep one: targets = \"your file\" or plan = \"a shipped plan\""))
+    if head.get("plan_scaling", "none") not in SCALING:
+        out.append(Problem("[project]", "plan_scaling", f"{head['plan_scaling']!r} is unknown",
+                           f"use one of {', '.join(SCALING)}"))
+    code = head.get("xzqdm")
+    if code is not None and area_of_codes([str(code)]) is None:
+        out.append(Problem("[project]", "xzqdm", f"{code!r} is not a 6-digit GB/T 2260 code",
+                           'give the area\'s code as text, e.g. xzqdm = "350100"'))
+    return out + basis_problems(stats if isinstance(stats, dict) else {}, where=where)
+
+
+def _targets(head: dict[str, Any], root: Path) -> Plan | None:
+    if "targets" in head:
+        return read_targets_file((root / str(head["targets"])).resolve())
+    if "plan" in head:
+        return load_plan(str(head["plan"]))
+    return None
+
+
+def read_layers(cfg: dict[str, Any], root: Path, *, keys: tuple[str, ...] | None = None,
+                where: str = "project file") -> tuple[dict[str, gpd.GeoDataFrame], dict[str, dict[str, Any]]]:
+    """Read and prepare the vector layers a project file names (``keys`` only, when given).
+
+    Returns the layers (EPSG:4490, canonical fields) and their provenance
+    (path, modelled, note). Every layer's problems are reported together.
+    """
+    lcfg = cfg.get("layers", {})
+    unknown = set(lcfg) - {"districts", "population", *KNOWN_LAYERS}
+    if unknown:
+        raise ConfigError(f"{where}: unknown layer(s) {', '.join(sorted(unknown))}. "
+                          f"Fix: use districts, population, {', '.join(KNOWN_LAYERS)}")
+    problems: list[Problem] = []
+    vectors: dict[str, gpd.GeoDataFrame] = {}
+    provenance: dict[str, dict[str, Any]] = {}
+    for key, lc in sorted(lcfg.items(), key=lambda kv: kv[0] != "districts"):  # districts first
+        if "path" not in lc:
+            raise ConfigError(f"{where}: [layers.{key}] has no path. Fix: add path = \"...\"")
+        fpath = (root / lc["path"]).resolve()
+        provenance[key] = {"path": str(fpath), "modelled": bool(lc.get("modelled", False)),
+                           "note": lc.get("note", "")}
+        if key == "population" or (keys is not None and key not in keys):
+            continue
+        try:
+            vectors[key] = _read_layer(fpath, key, lc, reference=vectors.get("districts"))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    raise_if(problems)  # a CRSError when every problem is about CRS
+    return vectors, provenance
+
+
+def _read_layer(fpath: Path, key: str, lc: dict[str, Any], *, reference: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    declared = lc.get("crs")
+    if io.is_point_table(fpath):
+        raw = io.read_point_table(fpath, layer=key, x=lc.get("x"), y=lc.get("y"), sheet=lc.get("layer"),
+                                  encoding=lc.get("encoding"))
+        if declared is None and raw.attrs.get("lonlat"):
+            log.info("layer %s: columns %s are longitude/latitude; taken as CGCS2000 (EPSG:4490) since the "
+                     "project file declares no crs", key, "/".join(raw.attrs["xy_columns"]))
+            declared = f"EPSG:{GEOGRAPHIC_EPSG}"
+    else:
+        raw = io.read_vector(fpath, layer=key, sublayer=lc.get("layer"), encoding=lc.get("encoding"))
+    raw = map_values(raw, key, values=lc.get("values"), field_map=lc.get("fields"))
+    return prepare_layer(raw, key, declared_crs=declared, field_map=lc.get("fields"), reference=reference)
 
 
 def load_project(path: str | Path | None = None) -> Project:
@@ -280,12 +444,13 @@ def load_project(path: str | Path | None = None) -> Project:
 
     Every layer is read, checked and converted before anything is computed; all
     the problems found are reported together in one :class:`ValidationError`.
+    The targets file (``[project] targets``) is validated too.
 
     Examples
     --------
     >>> proj = load_project()
-    >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts)
-    ('xiamen', 4548, 6)
+    >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts), proj.area_code, proj.basis
+    ('xiamen', 4548, 6, '350200', 'yearend')
     """
     p = Path(path) if path is not None else io.DEFAULT_PROJECT
     cfg = io.read_toml(p)
@@ -294,28 +459,20 @@ def load_project(path: str | Path | None = None) -> Project:
     lcfg = cfg.get("layers", {})
     for req in ("districts", "population"):
         if req not in lcfg:
-            raise ConfigError(f"project file {p} has no [layers.{req}] section. Fix: add it with path = \"...\"")
-    unknown = set(lcfg) - {"districts", "population", *KNOWN_LAYERS}
-    if unknown:
-        raise ConfigError(f"project file {p}: unknown layer(s) {', '.join(sorted(unknown))}. "
-                          f"Fix: use districts, population, {', '.join(KNOWN_LAYERS)}")
-    problems: list[Problem] = []
+            fix = (" (no population grid yet? `geoplan population` builds one from a land-use layer)"
+                   if req == "population" else "")
+            raise ConfigError(f"project file {p} has no [layers.{req}] section. Fix: add it with path = \"...\"{fix}")
+    stats = cfg.get("population_stats", {})
+    problems = _project_problems(head, stats, where=str(p))
+    if problems:
+        raise config_error(problems, where=f"project file {p}")
+    targets = _targets(head, root)
     vectors: dict[str, gpd.GeoDataFrame] = {}
     provenance: dict[str, dict[str, Any]] = {}
-    for key, lc in sorted(lcfg.items(), key=lambda kv: kv[0] != "districts"):  # districts first
-        if "path" not in lc:
-            raise ConfigError(f"project file {p}: [layers.{key}] has no path. Fix: add path = \"...\"")
-        fpath = (root / lc["path"]).resolve()
-        provenance[key] = {"path": str(fpath), "modelled": bool(lc.get("modelled", False)),
-                           "note": lc.get("note", "")}
-        if key == "population":
-            continue
-        raw = io.read_vector(fpath, layer=key, sublayer=lc.get("layer"), encoding=lc.get("encoding"))
-        try:
-            vectors[key] = prepare_layer(raw, key, declared_crs=lc.get("crs"), field_map=lc.get("fields"),
-                                         reference=vectors.get("districts"))
-        except ValidationError as exc:
-            problems.extend(exc.problems)
+    try:
+        vectors, provenance = read_layers(cfg, root, where=f"project file {p}")
+    except ValidationError as exc:  # reported together with the raster's problems
+        problems.extend(exc.problems)
     pc = lcfg["population"]
     raster = io.read_raster((root / pc["path"]).resolve(), layer="population", band=int(pc.get("band", 1)))
     if pc.get("crs") and raster.crs is None:
@@ -326,11 +483,11 @@ def load_project(path: str | Path | None = None) -> Project:
         problems.extend(exc.problems)
     raise_if(problems)  # a CRSError when every problem is about CRS
     districts = vectors.pop("districts")
-    stats = cfg.get("population_stats", {})
     return project_from_layers(
-        districts=districts, population=raster, plan=head.get("plan", "xiamen"), name=head.get("name", p.stem),
+        districts=districts, population=raster, plan=targets, name=head.get("name", p.stem),
         layers=vectors, metric_crs=head.get("metric_crs"), population_stats=stats,
-        provenance=provenance, source=p,
+        provenance=provenance, source=p, area_code=head.get("xzqdm"), area_name=head.get("scope"),
+        plan_scaling=head.get("plan_scaling", "none"),
     )
 
 

@@ -220,7 +220,9 @@ def test_scenarios_compare_and_download(app, tmp_path):
     summary, per = at.session_state["comparison"]
     assert summary["scenario"].tolist() == ["plan", "12k"]
     assert summary["total"].tolist() == [18_500, 12_000]
-    assert summary["districts_meeting_target"].iloc[0] == 6 > summary["districts_meeting_target"].iloc[1]
+    # the Xiamen plan's 33/10k is a city-wide figure: 18,500 meets it for the city, 12,000 does not
+    assert bool(summary["meets_density"].iloc[0]) and not bool(summary["meets_density"].iloc[1])
+    assert summary["districts_meeting_target"].iloc[0] > summary["districts_meeting_target"].iloc[1]
     assert summary["edge_dcs"].tolist() == [32, 32]  # the sidebar's edge and charging settings go along
     assert (summary["charging_new_stations"] > 0).all()
 

@@ -17,20 +17,22 @@ from scipy.spatial import cKDTree
 from .. import coverage as cov
 from .._typing import Progress
 from ..errors import InfeasibleError
-from ..targets import load_plan, population_basis
+from ..targets import population_basis
 from ._result import PlacementResult
 from ._steps import marginal_gains
 from .context import PlanningContext
 from .exact import exact_mclp
+from .feasibility import check_candidates
 from .greedy import greedy_mclp
-from .request import PlanRequest
+from .request import PlanRequest, targets_for
 from .results import Evaluation, PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
 
 __all__ = ["evaluate_sites", "place_in_memory"]
 
 
 def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int | None = None,
-                   population_year: int | None = None) -> Evaluation:
+                   population_year: int | None = None, basis: str | None = None,
+                   quotas: str = "plan") -> Evaluation:
     """Density and population coverage per district when candidates ``selected`` are built.
 
     Parameters
@@ -42,7 +44,11 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     year : int, optional
         Target year (the plan's last by default).
     population_year : int, optional
-        Population basis (``None``: census).
+        A fixed year-end population basis.
+    basis : {"census", "yearend", "projection"}, optional
+        Population basis (the project's by default).
+    quotas : {"plan", "area", "district"}
+        Which districts the density target binds (for the verdicts).
 
     Examples
     --------
@@ -56,18 +62,18 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     sel = np.asarray(selected, dtype=np.int64)
     after = ctx.covered0 | cov.covered(ctx.coverage, selected=sel)
     w, g, n = ctx.demand_weights, ctx.demand_district, ctx.n_districts
-    plan = load_plan(proj.plan)
-    yr = plan.check_year(year) if year is not None else max(plan.years)
-    pop, basis = population_basis(proj, population_year)
+    tf = targets_for(proj, year=year, quotas=quotas)
+    pop, info = population_basis(proj, population_year, basis=basis, year=tf.year)
     cells = np.bincount(g, weights=w, minlength=n)
     before_d = np.bincount(g, weights=w * ctx.covered0, minlength=n)
     after_d = np.bincount(g, weights=w * after, minlength=n)
     table = district_table(proj, population=pop, existing=ctx.existing_per_district,
-                           new=np.bincount(ctx.cand_district[sel], minlength=n),
-                           target_per_10k=float(plan.indicator("5g_per_10k").target(yr)),
-                           cell_population=cells, covered_before=before_d, covered_after=after_d)
-    totals = plan_totals(proj, table, year=yr, basis=basis, cell_population=cells, covered_before=before_d,
-                         covered_after=after_d)
+                           new=np.bincount(ctx.cand_district[sel], minlength=n), target_per_10k=tf.district_target,
+                           cell_population=cells, covered_before=before_d, covered_after=after_d,
+                           binding=tf.binding)
+    totals = plan_totals(proj, table, year=tf.year, basis=info, cell_population=cells, covered_before=before_d,
+                         covered_after=after_d, target_per_10k=tf.target_per_10k,
+                         stations_target=tf.stations_target, applies_to=tf.quota_mode)
     return Evaluation(districts=table, summary=totals)
 
 
@@ -82,10 +88,10 @@ def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None) -
 
 def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArray[np.int64] | None,
            time_limit_s: float, mip_rel_gap: float) -> PlacementResult:
-    if req.p > ctx.coverage.shape[1]:
-        raise InfeasibleError(f"{req.p:,} new sites requested but only {ctx.coverage.shape[1]:,} candidates exist. "
-                              "Fix: add candidates (a larger candidate layer or more modelled candidates) or "
-                              "plan fewer sites")
+    st = ctx.settings
+    check_candidates(ctx.project, p=req.p, quotas=req.quotas, cand_district=ctx.cand_district,
+                     modelled=ctx.candidates_modelled, source=ctx.candidate_source,
+                     chosen=st.n_candidates is not None or st.candidate_spacing_m is not None)
     kw: dict[str, Any] = dict(p=req.p, covered0=ctx.covered0, groups=ctx.cand_district, min_per_group=req.quotas,
                               fixed=fixed, secondary=ctx.cand_density)
     res = greedy_mclp(ctx.coverage, ctx.demand_weights, **kw)
@@ -96,24 +102,37 @@ def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArra
 
 
 def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed_xy: NDArray[np.float64] | None,
-                    time_limit_s: float, mip_rel_gap: float, progress: Progress | None) -> PlanResult:
-    """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`)."""
+                    time_limit_s: float, mip_rel_gap: float, progress: Progress | None,
+                    fixed_columns: NDArray[np.int64] | None = None,
+                    build_year: int | NDArray[np.int64] | None = None) -> PlanResult:
+    """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`).
+
+    ``fixed_columns`` are candidate columns that must be built first (an earlier
+    phase), in their order; ``build_year`` the BUILD_YEAR of each site chosen
+    (``req.year`` by default).
+    """
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
     step(0.0, f"{method}: choosing {req.p:,} sites")
-    res = _solve(ctx, req, method=method, fixed=_fixed_columns(ctx, fixed_xy), time_limit_s=time_limit_s,
-                 mip_rel_gap=mip_rel_gap)
+    fixed = _fixed_columns(ctx, fixed_xy)
+    if fixed_columns is not None and len(fixed_columns):
+        fixed = np.asarray(fixed_columns, dtype=np.int64) if fixed is None else \
+            np.concatenate([fixed_columns, fixed[~np.isin(fixed, fixed_columns)]]).astype(np.int64)
+    res = _solve(ctx, req, method=method, fixed=fixed, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     sel = np.asarray(res.selected, dtype=np.int64)
-    ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year)
+    ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year, basis=req.basis_kind,
+                        quotas=req.quota_mode)
     sites = planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
                                 radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
                                 district=ctx.cand_district[sel],
                                 gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
-                                source=res.method, modelled=ctx.candidates_modelled)
+                                source=res.method, modelled=ctx.candidates_modelled,
+                                build_year=req.year if build_year is None else build_year)
     summary = PlanSummary(
         **vars(ev.summary), method=res.method, status=res.status, gap=res.gap, objective=res.objective,
         runtime_s=round(time.perf_counter() - t0, 3), band=ctx.settings.band, users=ctx.settings.users,
         budget_new=req.p, quotas=tuple(int(q) for q in req.quotas), allocation=tuple(int(q) for q in req.quotas),
-        candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory")
+        candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory",
+        meet=req.meet, candidate_source=ctx.candidate_source)
     step(1.0, "done")
     return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=ctx.settings)

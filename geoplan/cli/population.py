@@ -1,0 +1,73 @@
+"""``geoplan population``: a population grid from the planner's land use, district totals kept exactly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from ..dasymetric import GROUPS, RF_DEFAULTS, UNINHABITED, model_project_population, population_output
+from ..errors import ConfigError
+from ._app import Format, ProjectOpt, app, emit
+from ._progress import progress_bar
+
+__all__ = ["population_cmd"]
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    groups = tuple(g.strip() for g in text.split(",") if g.strip())
+    bad = [g for g in groups if g not in GROUPS]
+    if bad:
+        raise ConfigError(f"--uninhabited: unknown group(s) {', '.join(bad)}. Fix: use {', '.join(GROUPS)}")
+    return groups
+
+
+@app.command("population")
+def population_cmd(
+    out: Path = typer.Option(None, "--out", "-o", help="GeoTIFF to write (default: the project's "
+                             "[layers.population] path; an existing file is never replaced)."),
+    cell_m: float = typer.Option(100.0, "--cell-m", help="Cell size of the grid, metres."),
+    trees: int = typer.Option(RF_DEFAULTS["n_estimators"], "--trees", help="Trees of the random forest "
+                              "(WorldPop: 500)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random forest."),
+    uninhabited: str = typer.Option(",".join(UNINHABITED), "--uninhabited", help="Land-use groups nobody lives on "
+                                    "unless building footprints stand there (comma-separated; "
+                                    f"groups: {', '.join(GROUPS)})."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    project: Path = ProjectOpt,
+) -> None:
+    """Model a population grid from the project's land use (and buildings, POIs): WorldPop's random forest.
+
+    District totals (the districts' POP) are kept exactly; the model's error is
+    measured by leaving each district out in turn.
+    """
+    if project is None:
+        raise ConfigError("geoplan population works on your project. Fix: give --project geoplan.toml with "
+                          "[layers.districts] (POP = census totals) and [layers.landuse] (docs/population.md)")
+    if trees < 10:
+        raise ConfigError(f"--trees {trees} is too few for a random forest. Fix: use 100 or more (WorldPop: 500)")
+    target = population_output(project, out=out)  # refuses an existing file before the work
+    if target.suffix.lower() not in (".tif", ".tiff"):
+        raise ConfigError(f"{target} is not a GeoTIFF name. Fix: give --out with a .tif suffix")
+    with progress_bar("population grid", enabled=not quiet and fmt is Format.table) as hook:
+        model, written = model_project_population(project, out=target, cell_m=cell_m, n_estimators=trees,
+                                                  seed=seed, uninhabited=_groups(uninhabited), progress=hook)
+    s = model.summary
+    top = sorted(model.importances.items(), key=lambda kv: -kv[1])[:5]
+    footer = [
+        f"MODELLED {s['cell_m']:g} m grid ({s['height']:,} × {s['width']:,} cells, {s['crs']}) written to {written}: "
+        f"{s['population']:,} persons; every district's total kept exactly ({'yes' if s['totals_exact'] else 'NO'}).",
+        f"Method: {s['method']}; {s['trees']} trees on {s['trained_on']} districts; nobody on "
+        f"{', '.join(s['uninhabited'])} unless buildings stand there.",
+        (f"Leave-one-district-out error of the totals: mean {s['loo_mape_forest']:.1%}, median "
+         f"{s['loo_median_ape_forest']:.1%} (one average density: mean {s['loo_mape_baseline']:.1%}, median "
+         f"{s['loo_median_ape_baseline']:.1%}).") if s["loo_mape_forest"] is not None else
+        "Leave-one-district-out error: too few districts with people to measure.",
+        "Most important covariates: " + ", ".join(f"{k} {v:.2f}" for k, v in top) + ".",
+        f"Add it to the project: \\[layers.population] path = \"{Path(os.path.relpath(written, project.parent)).as_posix()}\""
+        ", modelled = true.",
+    ]
+    emit(model.to_dict() | {"out": str(written)}, fmt, frame=model.districts, footer=footer,
+         title="Population grid by district (census vs leave-one-out estimates)")
