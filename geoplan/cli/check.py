@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..plan_check import check_plan
-from ._app import BasisOpt, Format, ProjectOpt, app, emit
+from ._app import BasisOpt, Format, Lang, LangOpt, ProjectOpt, app, emit
 from ._resolve import resolve
 
 __all__ = ["check_cmd"]
@@ -21,6 +21,7 @@ def check_cmd(
                                         help="Scale district census shares to this year's year-end total."),
     basis: str = BasisOpt,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
@@ -78,4 +79,5 @@ def check_cmd(
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(rep.modelled_layers)}.[/]")
     emit(data, fmt, frame=frame, footer=footer,
          title=f"{rep.area_name}: 5G stations per 10k residents vs {rep.year} target "
-               f"({rep.plan.document or rep.plan.title})")
+               f"({rep.plan.document or rep.plan.title})",
+         lang=lang)

@@ -11,17 +11,20 @@ from typing import Any
 import pandas as pd
 import typer
 
-from .. import io
+from .. import io, labels, planfile
 from ..errors import ConfigError
-from ..placement import PlanSettings, place_sites
+from ..placement import PlanSettings, place_sites, planning_context
 from ..placement.phasing import PhasedPlan, place_phased
 from ..placement.results import PlanResult
+from ..placement.sites import choose_engine
 from ..project import Project
 from ..targets import plan_of
 from ._app import (
     BasisOpt,
     CandidatesOpt,
     Format,
+    Lang,
+    LangOpt,
     MixOpt,
     NCandidatesOpt,
     ProjectOpt,
@@ -34,7 +37,7 @@ from ._app import (
 from ._progress import progress_bar
 from ._resolve import resolve
 
-__all__ = ["place_sites_cmd", "dask_client", "Meet"]
+__all__ = ["place_sites_cmd", "dask_client", "check_out", "write_out", "Meet"]
 
 
 class Meet(str, Enum):
@@ -66,9 +69,25 @@ def dask_client(address: str | None) -> Iterator[Any]:
         client.close()
 
 
+def check_out(out: Path | None, *, layer: str) -> None:
+    """Refuse an output name geoplan cannot write, before the work: ``*.gpkg`` (a plan file) or a GIS file."""
+    if out is not None:
+        io.vector_driver(out, layer=layer)
+
+
+def write_out(plan: planfile.PlanFile, out: Path | None, *, layer: str) -> None:
+    """Write ``--out``: a plan file for ``*.gpkg``; the one layer alone for GeoJSON and shapefiles."""
+    if out is None:
+        return
+    if out.suffix.lower() == ".gpkg":
+        planfile.write_plan(plan, out)
+    else:
+        io.write_vector(plan.layers[layer], out, layer=layer)
+
+
 def _footer(res: PlanResult, out: Path | None, *, statement: str | None = None) -> list[str]:
     s = res.summary
-    gap = "" if s.gap is None else f", gap {s.gap:.4%}"
+    gap = "" if s.gap is None else f", gap {labels.percent(s.gap)}"
     binds = "every district" if s.applies_to == "district" else "the area's total (districts for reference)"
     lines = [
         f"{s.new:,} new sites ({s.method}, status {s.status}{gap}, {s.runtime_s:.2f} s, {s.engine} engine) → "
@@ -91,26 +110,30 @@ def _footer(res: PlanResult, out: Path | None, *, statement: str | None = None) 
         lines.append(f"[yellow]Candidates are modelled ({s.candidates:,}, {s.candidate_source or 'generated'}): "
                      "add a candidates layer to the project for real sites.[/]")
     if out is not None:
-        lines.append(f"Planned sites written to {out}.")
+        lines.append(f"Planned sites written to {out}" + (" (plan file: sites, district table, coverage grid; "
+                     "`geoplan export --from` and `geoplan report --from` read it)." if out.suffix.lower() == ".gpkg"
+                     else "."))
     return lines
 
 
-def _phased_output(ph: PhasedPlan, proj_name: str, out: Path | None, fmt: Format, statement: str | None) -> None:
+def _phased_output(ph: PhasedPlan, proj_name: str, out: Path | None, fmt: Format, statement: str | None, *,
+                   lang: Lang) -> None:
     data = ph.to_dict() | {"out": str(out) if out else None}
     if fmt is not Format.table:
         frame = pd.concat([r.districts.assign(year=y)[["year", *r.districts.columns]]
                            for y, r in zip(ph.years, ph.results, strict=True)], ignore_index=True)
-        emit(data, fmt, frame=frame)
+        emit(data, fmt, frame=frame, lang=lang)
         return
     for y, r in zip(ph.years, ph.results, strict=True):
         t = r.districts.copy()
         t.insert(4, "built_in_year", ph.batch(y)["XZQDM"].value_counts().reindex(t["XZQDM"]).fillna(0)
                  .astype(int).to_numpy())
         emit({}, fmt, frame=t, title=f"{proj_name}: {y} (target {r.summary.target_per_10k:g}/10k"
-             + (f", {r.summary.stations_target:,} stations" if r.summary.stations_target else "") + ")")
-    emit({}, fmt, frame=ph.summary.astype({"year": str}), title=f"{proj_name}: phases", footer=_footer(ph.final, out, statement=statement)
-         + [f"Each year's sites extend the earlier years' (nested batches); BUILD_YEAR on every site "
-            f"({', '.join(f'{y}: {int((ph.sites.BUILD_YEAR == y).sum()):,}' for y in ph.years)})."])
+             + (f", {r.summary.stations_target:,} stations" if r.summary.stations_target else "") + ")", lang=lang)
+    batches = ", ".join(f"{y}: {int((ph.sites['BUILD_YEAR'] == y).sum()):,}" for y in ph.years)
+    emit({}, fmt, frame=ph.summary.astype({"year": str}), title=f"{proj_name}: phases", lang=lang,
+         footer=_footer(ph.final, out, statement=statement)
+         + [f"Each year's sites extend the earlier years' (nested batches); BUILD_YEAR on every site ({batches})."])
 
 
 @place_app.command("sites")
@@ -137,15 +160,16 @@ def place_sites_cmd(
                                "chunked (county by county, memory bounded)."),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (e.g. "
                                   "tcp://10.0.0.5:8786): the county tasks run on its workers."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write planned sites (GeoPackage/GeoJSON/shapefile by extension)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the plan: *.gpkg is a plan file (sites, district table, "
+                             "coverage grid) for export --from and report --from; *.geojson / *.shp the sites alone."),
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Choose new sites: meet the plan's density target (and/or station count) and cover the most population."""
-    if out is not None:
-        io.vector_driver(out, layer="planned_sites")  # a bad file name fails now, not after the work
+    check_out(out, layer="planned_sites")  # a bad file name fails now, not after the work
     if years and (year is not None or total is not None):
         raise ConfigError("--years plans several years at once. Fix: give --years, or --year/--total, not both")
     settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix),
@@ -156,19 +180,22 @@ def place_sites_cmd(
                               basis=basis, population_year=population_year, meet=meet.value if meet else None,
                               quotas=quotas)
     with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
+        ctx = _context(proj, settings, engine=engine, client=client,
+                       wanted=out is not None and out.suffix.lower() == ".gpkg")
+        kw["settings"] = None if ctx is not None else settings
         if years:
-            ph = place_phased(proj, years=years, client=client, progress=hook, **kw)
+            ph = place_phased(proj, years=years, client=client, context=ctx, progress=hook, **kw)
         else:
-            res = place_sites(proj, total=total, year=year, client=client, progress=hook, **kw)
-    sites = ph.sites if years else res.sites
-    if out is not None:
-        io.write_vector(sites, out, layer="planned_sites")
+            r1 = place_sites(proj, total=total, year=year, client=client, context=ctx, progress=hook, **kw)
+    res = ph.final if years else r1
+    write_out(planfile.sites_plan(proj, res, context=ctx, total=total, time_limit_s=time_limit), out,
+              layer="planned_sites")
     if years:
-        _phased_output(ph, proj.name, out, fmt, statement)
+        _phased_output(ph, proj.name, out, fmt, statement, lang=lang)
         return
     data = res.to_dict() | {"out": str(out) if out else None}
     emit(data, fmt, frame=res.districts, footer=_footer(res, out, statement=statement),
-         title=f"{proj.name}: planned 5G sites")
+         title=f"{proj.name}: planned 5G sites", lang=lang)
 
 
 def _statement(proj: Project) -> str | None:
@@ -176,3 +203,10 @@ def _statement(proj: Project) -> str | None:
     p = plan_of(proj)
     a = p.application
     return None if a is None or a.kind == "own" else a.statement
+
+
+def _context(proj: Project, settings: PlanSettings, *, engine: str, client: Any, wanted: bool) -> Any:
+    """The planning context (in-memory engine only), built here when a plan file wants the coverage grid."""
+    if not wanted or client is not None or choose_engine(proj, engine) != "memory":
+        return None
+    return planning_context(proj, settings=settings)
