@@ -2,29 +2,37 @@
 
 The method is WorldPop's (Stevens et al. 2015, "Disaggregating census data for
 population mapping using random forests with remotely-sensed and ancillary
-data", PLOS ONE 10(2): e0107042), on the planner's own data:
+data", PLOS ONE 10(2): e0107042) on the planner's own data, on top of the
+classic class-density dasymetric model (Mennis & Hultgren 2006, "Intelligent
+dasymetric mapping and its application to areal interpolation", CaGIS 33(3);
+Langford 2006's three classes):
 
 1. **Covariates per cell** of a grid (100 m by default) from the land-use layer
    (国土调查 地类图斑, classes of GB/T 21010-2017 / the 第三次全国国土调查工作分类):
    the share of each class group in the cell and in its neighbourhood
    (Gaussian, σ = 300 m and 1 km), the distance to urban housing, and, when
    given, building footprints (footprint share, floor area) and POIs (density).
-2. **A random forest of log density** (scikit-learn ``RandomForestRegressor``):
-   trained where the population is known — each district's census population
-   over its inhabitable area, against the district's mean covariates — then
-   predicted for every cell.
-3. **Dasymetric redistribution**: each district's census total is shared among
-   its cells in proportion to predicted density × inhabitable area, and rounded
-   to whole persons by largest remainders, so the grid adds up to every
-   district's total *exactly*.
-4. **Error by leaving districts out in turn**: the forest is refitted without
-   each district and predicts its total, which is compared with the census
-   (and with the same estimate from one average density, the areal-weighting baseline).
+2. **Class densities**: persons per km² of urban housing, rural housing, other
+   inhabitable land (and building footprints), by non-negative least squares of
+   the districts' census totals on their class areas (:data:`BASE_CLASSES`).
+3. **A random forest of log density** (scikit-learn ``RandomForestRegressor``,
+   WorldPop's settings): trained where the population is known — each
+   district's log ratio of census total to what its class densities give,
+   against the district's mean covariates — then predicted for every cell, as
+   a correction of the class-density base.
+4. **Dasymetric redistribution**: each district's census total is shared among
+   its cells in proportion to the weights, and rounded to whole persons by
+   largest remainders, so the grid adds up to every district's total *exactly*.
+5. **Error by leaving districts out in turn**: both models are refitted without
+   each district and predict its total, compared with the census — and with
+   one average density (areal weighting) as the baseline. With a dozen districts
+   the forest may not beat the class densities; ``model="auto"`` builds the
+   grid with whichever predicted the left-out districts better, and says so.
 
 Nobody is put on water, forest or the airport (:data:`UNINHABITED`) unless the
-data say so: a cell of those classes with building footprints keeps the
-footprints' share. Districts are burned into the grid by the cell-centre rule,
-as :func:`geoplan.population.district_grid` does when the grid is loaded, so the
+data say so: building footprints there count (as their own class). Districts
+are burned into the grid by the cell-centre rule, as
+:func:`geoplan.population.district_grid` does when the grid is loaded, so the
 project sums the same totals back.
 """
 
@@ -58,10 +66,13 @@ __all__ = [
     "UNINHABITED",
     "RF_DEFAULTS",
     "FINE_M",
+    "MODELS",
     "landuse_group",
     "PopulationModel",
     "model_population",
     "largest_remainder_cells",
+    "BASE_CLASSES",
+    "DENSITY_FLOOR_SHARE",
     "model_project_population",
     "population_output",
 ]
@@ -97,8 +108,12 @@ UNINHABITED: tuple[str, ...] = ("water", "forest", "airport")
 #: scikit-learn's terms. With few districts, min_samples_leaf is capped by the training set's size.
 RF_DEFAULTS: dict[str, Any] = {"n_estimators": 500, "max_features": 1 / 3, "min_samples_leaf": 1}
 _SIGMAS_M = (300.0, 1000.0)
-#: Resolution (m) the land use is rasterised at to measure class shares within a cell.
+#: Weights of the grid: ``auto`` picks the one of the other two that predicts left-out districts better.
+MODELS: tuple[str, ...] = ("auto", "forest", "classes")
+#: Resolution (m) the land use is rasterised at to measure class shares within a cell ...
 FINE_M = 25.0
+#: ... in at most this many steps per cell side (shares to 1 %: a 1 km cell at 100 m).
+MAX_SUBCELLS = 10
 _TILE_ROWS = 1024  # rows of cells per band: a band of 25 m sub-cells is ~35 M bytes at 100 m
 
 
@@ -197,13 +212,13 @@ def _class_shares(landuse_m: gpd.GeoDataFrame, grid: _Grid, *, sub: int, step: P
     tree = shapely.STRtree(geoms)
     ng = len(GROUPS) + 1  # 0: no land-use polygon
     shares = np.zeros((grid.height, grid.width, len(GROUPS)), dtype=np.float32)
-    fine = grid.transform * Affine.scale(1.0 / sub)
+    fine = grid.transform @ Affine.scale(1.0 / sub)
     cols = (np.arange(grid.width * sub, dtype=np.int32) // sub)[None, :]
     for r0 in range(0, grid.height, _TILE_ROWS):
         h = min(_TILE_ROWS, grid.height - r0)
-        t = fine * Affine.translation(0, r0 * sub)
+        t = fine @ Affine.translation(0, r0 * sub)
         box = shapely.box(t.c, t.f - h * grid.cell_m, t.c + grid.width * grid.cell_m, t.f)
-        hit = tree.query(box, predicate="intersects")
+        hit = np.sort(tree.query(box, predicate="intersects"))  # layer order: a later polygon wins an overlap
         if hit.size:
             burned = features.rasterize(((geoms[i], int(gidx[i]) + 1) for i in hit),
                                         out_shape=(h * sub, grid.width * sub), transform=t, fill=0, dtype="uint8")
@@ -266,14 +281,6 @@ def _covariates(shares: NDArray[np.float32], grid: _Grid, rows: NDArray[np.int64
         cnt = _points_to_cells(shapely.get_coordinates(pois_m.geometry.to_numpy()), np.ones(len(pois_m)), grid)
         keep("log_poi_density", np.log1p(ndimage.gaussian_filter(cnt, _SIGMAS_M[0] / grid.cell_m) * 100.0))
     return np.column_stack(cols_out), names, footprint
-
-
-def _inhabitable(shares: NDArray[np.float32], footprint: NDArray[np.float64], uninhabited: tuple[str, ...]
-                 ) -> NDArray[np.float64]:
-    """Share of each cell people may live on: not on the uninhabited groups, unless buildings stand there."""
-    bad = [GROUPS.index(g) for g in uninhabited]
-    closed = shares[..., bad].sum(axis=-1) if bad else np.zeros(shares.shape[:2])
-    return np.clip(np.maximum(1.0 - closed, footprint), 0.0, 1.0)
 
 
 def largest_remainder_cells(weights: NDArray[np.float64], group: NDArray[np.int64], totals: NDArray[Any]
@@ -347,7 +354,7 @@ def model_population(districts: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame, *, 
                      metric_crs: Any, cell_m: float = 100.0, buildings: gpd.GeoDataFrame | None = None,
                      pois: gpd.GeoDataFrame | None = None, uninhabited: tuple[str, ...] = UNINHABITED,
                      n_estimators: int = RF_DEFAULTS["n_estimators"], fine_m: float = FINE_M, seed: int = 0,
-                     progress: Progress | None = None) -> PopulationModel:
+                     model: str = "auto", progress: Progress | None = None) -> PopulationModel:
     """Model a population grid from land use (see the module notes).
 
     Parameters
@@ -370,9 +377,14 @@ def model_population(districts: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame, *, 
         Trees of the forest.
     fine_m : float
         The land use is rasterised at about this resolution (a whole fraction of
-        ``cell_m``) to measure each class's share of a cell.
+        ``cell_m``, at most :data:`MAX_SUBCELLS` steps per side) to measure each
+        class's share of a cell.
     seed : int
         Seed of the forest.
+    model : {"auto", "forest", "classes"}
+        The weights of the grid: class densities corrected by the forest, the
+        class densities alone, or (``auto``) whichever predicts the districts left
+        out better. Both errors are reported either way.
 
     Raises
     ------
@@ -386,6 +398,8 @@ def model_population(districts: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame, *, 
     crs = CRS.from_user_input(metric_crs)
     if not crs.is_projected:
         raise ConfigError(f"metric_crs {crs.name} is not projected. Fix: use a Gauss-Krüger zone (EPSG:4548/4549)")
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}. Fix: use {', '.join(MODELS)}")
     bad = sorted(set(uninhabited) - set(GROUPS))
     if bad:
         raise ConfigError(f"unknown land-use group(s) {', '.join(bad)}. Fix: use {', '.join(GROUPS)}")
@@ -396,92 +410,189 @@ def model_population(districts: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame, *, 
     step(0.02, f"grid of {grid.height:,} × {grid.width:,} cells of {cell_m:g} m")
     dgrid = features.rasterize(((g, i) for i, g in enumerate(dm.geometry.to_numpy())),
                                out_shape=(grid.height, grid.width), transform=grid.transform, fill=-1, dtype="int32")
-    shares = _class_shares(landuse.to_crs(crs), grid, sub=max(int(round(cell_m / fine_m)), 1), step=step)
+    sub = min(max(int(round(cell_m / fine_m)), 1), MAX_SUBCELLS)
+    shares = _class_shares(landuse.to_crs(crs), grid, sub=sub, step=step)
     rows, cols = np.nonzero(dgrid >= 0)
     X, names, footprint = _covariates(shares, grid, rows, cols,
                                       buildings_m=None if buildings is None else buildings.to_crs(crs),
                                       pois_m=None if pois is None else pois.to_crs(crs))
-    h = _inhabitable(shares, footprint, tuple(uninhabited))[rows, cols]
+    shares_cells = shares[rows, cols]
     del shares
     g = dgrid[rows, cols].astype(np.int64)
     nd = len(dm)
-    area = np.bincount(g, weights=h, minlength=nd) * grid.cell_km2
     cells = np.bincount(g, minlength=nd)
     problems = [Problem("districts", str(dm["XZQDM"].iloc[k]), f"{dm['XZQMC'].iloc[k]} holds no cell centre of "
                         f"the {cell_m:g} m grid", "use a smaller --cell-m") for k in np.flatnonzero(cells == 0)]
     if problems:
         raise ValidationError(problems)
-    step(0.45, "training the random forest on the districts")
-    wsum = np.bincount(g, weights=h, minlength=nd)
-    Xd = np.stack([np.bincount(g, weights=h * X[:, j], minlength=nd) / np.maximum(wsum, 1e-12)
-                   for j in range(X.shape[1])], axis=1)
-    lived = (area > 0) & (pop > 0)
-    y = np.log(np.where(lived, pop / np.maximum(area, 1e-12), 1.0))
-    train = np.flatnonzero(lived)
+    step(0.45, "class densities and the random forest, on the districts")
+    inputs = _ModelInputs(X=X, g=g, cls=_class_matrix(shares_cells, footprint[rows, cols], tuple(uninhabited),
+                                                      with_buildings=buildings is not None),
+                          pop=pop, cell_km2=grid.cell_km2)
+    train = np.flatnonzero((pop > 0) & (np.bincount(g, weights=inputs.cls.sum(axis=1), minlength=nd) > 0))
     if train.size < 3:
         raise ValidationError(Problem("landuse", None, f"only {train.size} district(s) have inhabitable land and "
                                       "people", "check the land-use codes and the uninhabited groups"))
-    rf = _forest(Xd[train], y[train], seed=seed, n_estimators=n_estimators)
-    weight = np.zeros(h.size)
-    lives = h > 0  # nobody on uninhabitable cells: no need to predict their density
-    weight[lives] = np.exp(_predict(rf, X[lives])) * h[lives]
-    persons = largest_remainder_cells(weight, g, np.round(pop).astype(np.int64))
+    fit = _fit(inputs, train, seed=seed, n_estimators=n_estimators)
     step(0.6, "leaving each district out in turn")
-    loo, base = _leave_one_out(Xd, y, pop, area, X, g, h, train, seed=seed, n_estimators=n_estimators,
-                               cell_km2=grid.cell_km2, step=step)
+    loo = _leave_one_out(inputs, train, seed=seed, n_estimators=n_estimators, step=step)
+    used = _choose(model, loo, pop, train)
+    weights = fit.weight(inputs) if used == "forest" else fit.base(inputs)
+    persons = largest_remainder_cells(weights, g, np.round(pop).astype(np.int64))
     values = np.full((grid.height, grid.width), -1.0, dtype=np.float32)
     values[rows, cols] = persons
     raster = Raster(values=values.astype(np.float64), transform=grid.transform, crs=crs, nodata=-1.0,
                     name="population")
-    table = _district_table(dm, pop, persons, g, cells, area, loo, base)
+    area = np.bincount(g, weights=inputs.cls.sum(axis=1), minlength=nd) * grid.cell_km2
+    table = _district_table(dm, pop, persons, g, cells, area, loo)
     summary = _summary(table, grid=grid, names=names, n_train=int(train.size), n_estimators=n_estimators,
                        uninhabited=uninhabited, seed=seed, buildings=buildings is not None, pois=pois is not None,
                        runtime_s=time.perf_counter() - t0)
+    summary["class_density_km2"] = {k: round(float(v), 1) for k, v in zip(fit.classes, fit.rho, strict=True)}
+    summary["model"] = used
+    summary["model_choice"] = ("the lower leave-one-out error of the two" if model == "auto" else "asked for")
     step(1.0, "population grid ready")
     return PopulationModel(raster=raster, districts=table, summary=summary,
-                           importances=dict(zip(names, (float(v) for v in rf.feature_importances_), strict=True)))
+                           importances=dict(zip(names, (float(v) for v in fit.forest.feature_importances_),
+                                                strict=True)))
 
 
-def _leave_one_out(Xd: NDArray[Any], y: NDArray[Any], pop: NDArray[Any], area: NDArray[Any], X: NDArray[Any],
-                   g: NDArray[np.int64], h: NDArray[Any], train: NDArray[np.int64], *, seed: int, n_estimators: int,
-                   cell_km2: float, step: Progress) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Each district's total predicted by a forest fitted without it, and by the others' mean density."""
-    nd = len(pop)
-    loo = np.full(nd, np.nan)
-    base = np.full(nd, np.nan)
-    order = np.argsort(g, kind="stable")
-    bounds = np.searchsorted(g[order], np.arange(nd + 1))
+#: Classes of the class-density base (intelligent dasymetric mapping, in the three classes of Langford
+#: 2006 — urban housing, rural housing, other inhabitable land): groups of :data:`GROUPS` whose persons per
+#: km² the districts' census totals are regressed on. ``other`` also takes land no land-use polygon covers.
+#: Few classes keep the regression well determined with a dozen districts; the forest then models what
+#: the other covariates (commerce, industry, neighbourhood, buildings, POIs) add.
+BASE_CLASSES: dict[str, tuple[str, ...]] = {
+    "urban_housing": ("urban_housing",), "rural_housing": ("rural_housing",),
+    "other": ("commercial", "public", "industrial", "cropland", "garden", "grassland", "transport", "green",
+              "special", "other"),
+}
+#: Smallest class density, as a share of the area's mean density: a trace of people on every inhabitable
+#: class, so a district whose land is all of one class the regression zeroed can still hold its census total.
+DENSITY_FLOOR_SHARE = 0.01
+
+
+def _class_matrix(shares: NDArray[np.float32], footprint: NDArray[np.float64], uninhabited: tuple[str, ...], *,
+                  with_buildings: bool) -> NDArray[np.float64]:
+    """Share of each base class in each cell; building footprints as a class of their own when given.
+
+    The uninhabited groups count for no class (nobody lives there but in buildings);
+    land no land-use polygon covers counts as ``other``. A group listed as
+    uninhabited is taken out of its class.
+    """
+    gi = {g: k for k, g in enumerate(GROUPS)}
+    cols = [shares[:, [gi[g] for g in groups if g not in uninhabited]].sum(axis=1) for groups in BASE_CLASSES.values()]
+    cols[-1] = cols[-1] + np.clip(1.0 - shares.sum(axis=1), 0.0, 1.0)  # land without a land-use polygon
+    if with_buildings:
+        cols.append(footprint)
+    return np.column_stack(cols).astype(np.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class _ModelInputs:
+    X: NDArray[np.float32]
+    g: NDArray[np.int64]
+    cls: NDArray[np.float64]
+    pop: NDArray[np.float64]
+    cell_km2: float
+
+
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    classes: tuple[str, ...]
+    rho: NDArray[np.float64]
+    forest: Any
+
+    def base(self, m: _ModelInputs, rows: NDArray[np.int64] | slice = slice(None)) -> NDArray[np.float64]:
+        """Persons per cell the class densities give."""
+        return m.cls[rows] @ self.rho * m.cell_km2
+
+    def weight(self, m: _ModelInputs, rows: NDArray[np.int64] | slice = slice(None)) -> NDArray[np.float64]:
+        """Class-density base × the forest's correction, per cell."""
+        base = self.base(m, rows)
+        out = np.zeros(base.size)
+        live = base > 0  # nobody where no inhabitable class is: no need to ask the forest
+        out[live] = base[live] * np.exp(_predict(self.forest, m.X[rows][live]))
+        return out
+
+
+def _class_densities(m: _ModelInputs, train: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Persons per km² of each base class: non-negative least squares of the districts' totals on class areas."""
+    from scipy.optimize import nnls
+
+    nd = m.pop.size
+    area = np.stack([np.bincount(m.g, weights=m.cls[:, k], minlength=nd) for k in range(m.cls.shape[1])],
+                    axis=1) * m.cell_km2
+    # relative errors: each district counts alike, whatever its size (the leave-one-out error is relative too)
+    w = 1.0 / np.maximum(m.pop[train], 1.0)
+    rho, _ = nnls(area[train] * w[:, None], m.pop[train] * w)
+    floor = DENSITY_FLOOR_SHARE * m.pop[train].sum() / max(float(area[train].sum()), 1e-12)
+    return np.maximum(rho, floor)
+
+
+def _fit(m: _ModelInputs, train: NDArray[np.int64], *, seed: int, n_estimators: int) -> _Fit:
+    """Class densities, then a forest of each district's log ratio of census total to class-density base."""
+    classes = tuple(BASE_CLASSES) + (("buildings",) if m.cls.shape[1] > len(BASE_CLASSES) else ())
+    nd = m.pop.size
+    rho = _class_densities(m, train)
+    base = m.cls @ rho * m.cell_km2
+    bd = np.bincount(m.g, weights=base, minlength=nd)
+    Xd = np.stack([np.bincount(m.g, weights=base * m.X[:, j], minlength=nd) / np.maximum(bd, 1e-12)
+                   for j in range(m.X.shape[1])], axis=1)
+    y = np.log(np.maximum(m.pop, 1.0) / np.maximum(bd, 1e-12))
+    return _Fit(classes, rho, _forest(Xd[train], y[train], seed=seed, n_estimators=n_estimators))
+
+
+def _choose(model: str, loo: dict[str, NDArray[np.float64]], pop: NDArray[np.float64],
+            train: NDArray[np.int64]) -> str:
+    """``forest`` or ``classes``: the model asked for, or (``auto``) the one with the lower leave-one-out error."""
+    if model != "auto":
+        return model
+    err = {k: float(np.mean(np.abs(loo[k][train] - pop[train]) / pop[train])) for k in MODELS[1:]}
+    return "forest" if err["forest"] <= err["classes"] else "classes"
+
+
+def _leave_one_out(m: _ModelInputs, train: NDArray[np.int64], *, seed: int, n_estimators: int,
+                   step: Progress) -> dict[str, NDArray[np.float64]]:
+    """Each district's total predicted by the model fitted without it; and by its class densities alone,
+    and by the other districts' mean density (areal weighting), for comparison."""
+    nd = m.pop.size
+    out = {k: np.full(nd, np.nan) for k in ("forest", "classes", "baseline")}
+    order = np.argsort(m.g, kind="stable")
+    bounds = np.searchsorted(m.g[order], np.arange(nd + 1))
+    area = np.bincount(m.g, weights=m.cls.sum(axis=1), minlength=nd) * m.cell_km2
     for i, k in enumerate(train):
         rest = train[train != k]
-        rf = _forest(Xd[rest], y[rest], seed=seed, n_estimators=n_estimators)
+        fit = _fit(m, rest, seed=seed, n_estimators=n_estimators)
         mine = order[bounds[k]:bounds[k + 1]]
-        mine = mine[h[mine] > 0]
-        loo[k] = float((np.exp(_predict(rf, X[mine])) * h[mine]).sum() * cell_km2)
-        base[k] = float(pop[rest].sum() / area[rest].sum() * area[k])
+        out["forest"][k] = float(fit.weight(m, mine).sum())
+        out["classes"][k] = float(fit.base(m, mine).sum())
+        out["baseline"][k] = float(m.pop[rest].sum() / area[rest].sum() * area[k])
         step(0.6 + 0.38 * (i + 1) / train.size, f"leave-one-out: {i + 1}/{train.size}")
-    return loo, base
+    return out
 
 
 def _district_table(dm: gpd.GeoDataFrame, pop: NDArray[Any], persons: NDArray[np.int64], g: NDArray[np.int64],
-                    cells: NDArray[Any], area: NDArray[Any], loo: NDArray[Any], base: NDArray[Any]) -> pd.DataFrame:
+                    cells: NDArray[Any], area: NDArray[Any], loo: dict[str, NDArray[np.float64]]) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return pd.DataFrame({
+        out = pd.DataFrame({
             "XZQDM": dm["XZQDM"].astype(str).to_numpy(), "XZQMC": dm["XZQMC"].astype(str).to_numpy(),
             "census": np.round(pop).astype(np.int64),
             "grid_total": np.bincount(g, weights=persons, minlength=len(pop)).astype(np.int64),
             "cells": cells.astype(np.int64), "inhabitable_km2": np.round(area, 2),
             "density_km2": np.round(pop / area, 1),
-            "loo_forest": np.round(loo, 0), "loo_forest_error": (loo - pop) / pop,
-            "loo_baseline": np.round(base, 0), "loo_baseline_error": (base - pop) / pop,
         })
+        for key in ("forest", "classes", "baseline"):
+            out[f"loo_{key}"] = np.round(loo[key], 0)
+            out[f"loo_{key}_error"] = (loo[key] - pop) / pop
+    return out
 
 
 def _summary(table: pd.DataFrame, *, grid: _Grid, names: list[str], n_train: int, n_estimators: int,
              uninhabited: tuple[str, ...], seed: int, buildings: bool, pois: bool, runtime_s: float) -> dict[str, Any]:
-    ef = table["loo_forest_error"].abs().dropna()
-    eb = table["loo_baseline_error"].abs().dropna()
-    return {
-        "method": "dasymetric redistribution of district census totals by random-forest density (WorldPop; "
+    out: dict[str, Any] = {
+        "method": "dasymetric redistribution of district census totals: class densities (intelligent dasymetric "
+                  "mapping; Mennis & Hultgren 2006) corrected by a random forest of log density (WorldPop; "
                   "Stevens et al. 2015)",
         "modelled": True, "cell_m": grid.cell_m, "crs": f"EPSG:{grid.crs.to_epsg()}" if grid.crs.to_epsg()
         else grid.crs.name, "height": grid.height, "width": grid.width,
@@ -489,12 +600,13 @@ def _summary(table: pd.DataFrame, *, grid: _Grid, names: list[str], n_train: int
         "uninhabited": list(uninhabited), "buildings": buildings, "pois": pois, "seed": seed,
         "totals_exact": bool((table["census"] == table["grid_total"]).all()),
         "population": int(table["grid_total"].sum()),
-        "loo_mape_forest": float(ef.mean()) if len(ef) else None,
-        "loo_median_ape_forest": float(ef.median()) if len(ef) else None,
-        "loo_mape_baseline": float(eb.mean()) if len(eb) else None,
-        "loo_median_ape_baseline": float(eb.median()) if len(eb) else None,
-        "runtime_s": round(runtime_s, 2),
     }
+    for key in ("forest", "classes", "baseline"):
+        e = table[f"loo_{key}_error"].abs().dropna()
+        out[f"loo_mape_{key}"] = float(e.mean()) if len(e) else None
+        out[f"loo_median_ape_{key}"] = float(e.median()) if len(e) else None
+    out["runtime_s"] = round(runtime_s, 2)
+    return out
 
 
 def population_output(path: str | Path, *, out: str | Path | None = None) -> Path:
@@ -526,7 +638,7 @@ def population_output(path: str | Path, *, out: str | Path | None = None) -> Pat
 def model_project_population(path: str | Path, *, out: str | Path | None = None, cell_m: float = 100.0,
                              n_estimators: int = RF_DEFAULTS["n_estimators"], seed: int = 0,
                              uninhabited: tuple[str, ...] = UNINHABITED, fine_m: float = 25.0,
-                             progress: Progress | None = None) -> tuple[PopulationModel, Path]:
+                             model: str = "auto", progress: Progress | None = None) -> tuple[PopulationModel, Path]:
     """Build a project's population grid from its layers and write it (``geoplan population``).
 
     Reads ``[layers.districts]`` (census totals in ``POP``), ``[layers.landuse]``
@@ -555,15 +667,16 @@ def model_project_population(path: str | Path, *, out: str | Path | None = None,
                                       "add the census resident population of each district (map your column with "
                                       "[layers.districts.fields] POP = \"...\")"))
     metric = cfg.get("project", {}).get("metric_crs") or f"EPSG:{gk_epsg(d.geometry.representative_point().x)}"
-    model = model_population(d, layers["landuse"], population=d["POP"].to_numpy(dtype=float), metric_crs=metric,
+    result = model_population(d, layers["landuse"], population=d["POP"].to_numpy(dtype=float), metric_crs=metric,
                              cell_m=cell_m, buildings=layers.get("buildings"), pois=layers.get("pois"),
                              uninhabited=uninhabited, n_estimators=n_estimators, fine_m=fine_m, seed=seed,
-                             progress=progress)
-    s = model.summary
+                             model=model, progress=progress)
+    s = result.summary
     tags = {"MODELLED": "1", "UNITS": f"persons per {cell_m:g} m cell",
-            "METHOD": s["method"], "SOURCE": f"geoplan population on {p.name}: landuse"
+            "METHOD": f"{s['method']}; weights: {s['model']} ({s['model_choice']})", "SOURCE": f"geoplan population on {p.name}: landuse"
             + (" + buildings" if s["buildings"] else "") + (" + pois" if s["pois"] else ""),
             "LOO_MAPE_FOREST": f"{s['loo_mape_forest']:.4f}" if s["loo_mape_forest"] is not None else "",
+            "LOO_MAPE_CLASSES": f"{s['loo_mape_classes']:.4f}" if s["loo_mape_classes"] is not None else "",
             "LOO_MAPE_BASELINE": f"{s['loo_mape_baseline']:.4f}" if s["loo_mape_baseline"] is not None else ""}
-    io.write_raster(model.raster, target, dtype="float32", tags=tags)
-    return model, target
+    io.write_raster(result.raster, target, dtype="float32", tags=tags)
+    return result, target

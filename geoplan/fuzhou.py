@@ -66,7 +66,7 @@ FUZHOU = "350100"
 #: Where :func:`fuzhou_project` builds the project (git-ignored; rebuilt when stale).
 FUZHOU_DIR = io.REPO_ROOT / "data" / "fuzhou"
 #: Bump when the build's output changes, so stale builds are rebuilt.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 #: Metric CRS of the project: CGCS2000 / 3-degree Gauss-Krüger CM 120°E (福州 lies in 118.3–120.0°E).
 METRIC_EPSG = 4549
 #: Urban centres of the model (WGS84, approximate to 1–2 km, read off general maps); decay lengths and

@@ -31,6 +31,9 @@ def population_cmd(
     trees: int = typer.Option(RF_DEFAULTS["n_estimators"], "--trees", help="Trees of the random forest "
                               "(WorldPop: 500)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random forest."),
+    model: str = typer.Option("auto", "--model", help="Weights of the grid: forest (class densities corrected by "
+                              "the random forest), classes (class densities alone) or auto (whichever predicts "
+                              "districts left out better)."),
     uninhabited: str = typer.Option(",".join(UNINHABITED), "--uninhabited", help="Land-use groups nobody lives on "
                                     "unless building footprints stand there (comma-separated; "
                                     f"groups: {', '.join(GROUPS)})."),
@@ -52,22 +55,25 @@ def population_cmd(
     if target.suffix.lower() not in (".tif", ".tiff"):
         raise ConfigError(f"{target} is not a GeoTIFF name. Fix: give --out with a .tif suffix")
     with progress_bar("population grid", enabled=not quiet and fmt is Format.table) as hook:
-        model, written = model_project_population(project, out=target, cell_m=cell_m, n_estimators=trees,
-                                                  seed=seed, uninhabited=_groups(uninhabited), progress=hook)
-    s = model.summary
-    top = sorted(model.importances.items(), key=lambda kv: -kv[1])[:5]
+        result, written = model_project_population(project, out=target, cell_m=cell_m, n_estimators=trees,
+                                                   seed=seed, uninhabited=_groups(uninhabited), model=model,
+                                                   progress=hook)
+    s = result.summary
+    top = sorted(result.importances.items(), key=lambda kv: -kv[1])[:5]
+    dens = ", ".join(f"{k} {v:,.0f}/km²" for k, v in s["class_density_km2"].items())
     footer = [
         f"MODELLED {s['cell_m']:g} m grid ({s['height']:,} × {s['width']:,} cells, {s['crs']}) written to {written}: "
         f"{s['population']:,} persons; every district's total kept exactly ({'yes' if s['totals_exact'] else 'NO'}).",
         f"Method: {s['method']}; {s['trees']} trees on {s['trained_on']} districts; nobody on "
-        f"{', '.join(s['uninhabited'])} unless buildings stand there.",
-        (f"Leave-one-district-out error of the totals: mean {s['loo_mape_forest']:.1%}, median "
-         f"{s['loo_median_ape_forest']:.1%} (one average density: mean {s['loo_mape_baseline']:.1%}, median "
-         f"{s['loo_median_ape_baseline']:.1%}).") if s["loo_mape_forest"] is not None else
-        "Leave-one-district-out error: too few districts with people to measure.",
-        "Most important covariates: " + ", ".join(f"{k} {v:.2f}" for k, v in top) + ".",
+        f"{', '.join(s['uninhabited'])} unless buildings stand there. Class densities: {dens}.",
+        (f"Leave-one-district-out error of the totals (mean / median): forest {s['loo_mape_forest']:.1%} / "
+         f"{s['loo_median_ape_forest']:.1%}, class densities alone {s['loo_mape_classes']:.1%} / "
+         f"{s['loo_median_ape_classes']:.1%}, one average density {s['loo_mape_baseline']:.1%} / "
+         f"{s['loo_median_ape_baseline']:.1%}. The grid uses: {s['model']} ({s['model_choice']}).")
+        if s["loo_mape_forest"] is not None else "Leave-one-district-out error: too few districts to measure.",
+        "Most important covariates of the forest: " + ", ".join(f"{k} {v:.2f}" for k, v in top) + ".",
         f"Add it to the project: \\[layers.population] path = \"{Path(os.path.relpath(written, project.parent)).as_posix()}\""
         ", modelled = true.",
     ]
-    emit(model.to_dict() | {"out": str(written)}, fmt, frame=model.districts, footer=footer,
+    emit(result.to_dict() | {"out": str(written)}, fmt, frame=result.districts, footer=footer,
          title="Population grid by district (census vs leave-one-out estimates)")
