@@ -14,7 +14,7 @@ from shapely.geometry import box
 import geoplan as gp
 from geoplan import io
 from geoplan.dasymetric import landuse_group, largest_remainder_cells, model_population
-from geoplan.errors import ValidationError, WriteError
+from geoplan.errors import ValidationError
 
 from .test_cli import run
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import geoplan as gp
-from geoplan.cli import main
 from geoplan.errors import ConfigError
 from geoplan.placement import place_sites, planning_context
 from geoplan.placement.phasing import place_phased
