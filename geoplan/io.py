@@ -1116,7 +1116,8 @@ def _read_table(p: Path, *, layer: str, sheet: str | None, encoding: str | None)
         raise ReadError(f"layer '{layer}': {p} is an old Excel 97 workbook (.xls). Fix: save it as .xlsx or CSV")
     if suffix in (".xlsx", ".xlsm"):
         try:
-            book = pd.read_excel(p, sheet_name=None if sheet is None else sheet, dtype=str, engine="openpyxl")
+            book = pd.read_excel(p, sheet_name=None if sheet is None else sheet, dtype=str, engine="openpyxl",
+                                 keep_default_na=False, na_values=[""])  # "NA", "null" are values, not gaps
         except ValueError as exc:  # a sheet name that is not there
             raise ReadError(f"layer '{layer}': {p}: {exc}. Fix: name an existing sheet with layer = \"...\"") from exc
         except Exception as exc:  # openpyxl raises plain errors for damaged files
@@ -1132,7 +1133,9 @@ def _read_table(p: Path, *, layer: str, sheet: str | None, encoding: str | None)
     head = text.split("\n", 1)[0]
     sep = max(("\t", ",", ";", "|"), key=head.count) if head else ","
     try:
-        return pd.read_csv(StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
+        # only empty cells are missing: a name or code written "NA", "null" or "None" stays what it is
+        return pd.read_csv(StringIO(text), sep=sep, dtype=str, skipinitialspace=True, keep_default_na=False,
+                           na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ReadError(f"layer '{layer}': {p} is not a readable CSV table ({exc}). "
                         "Fix: export it again as CSV with one header row") from exc
