@@ -42,7 +42,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -57,8 +57,11 @@ from scipy import ndimage
 from . import io
 from ._typing import Progress
 from .crs import gk_epsg
-from .errors import ConfigError, Problem, ValidationError, WriteError
+from .errors import ConfigError, Problem, ValidationError
 from .io import Raster
+
+if TYPE_CHECKING:
+    from ._project_file import ProjectFile
 
 __all__ = [
     "LANDUSE_GROUPS",
@@ -609,36 +612,48 @@ def _summary(table: pd.DataFrame, *, grid: _Grid, names: list[str], n_train: int
     return out
 
 
-def population_output(path: str | Path, *, out: str | Path | None = None) -> Path:
+def _population_project(path: str | Path, out: str | Path | None) -> tuple[Path, ProjectFile]:
+    """The checked project file of a population run (a ``[layers.population]`` table is optional with ``out``)."""
+    from ._project_file import parse_project_file
+
+    p = Path(path)
+    cfg = io.read_toml(p, what="project file")
+    layers = cfg.get("layers") if isinstance(cfg, dict) else None
+    if out is not None and isinstance(layers, dict) and "population" not in layers:
+        cfg = {**cfg, "layers": {**layers, "population": {"path": str(out)}}}  # not read: the grid to write
+    if isinstance(layers, dict) and "landuse" not in layers:
+        raise ConfigError(f"project file {p} has no [layers.landuse]. Fix: add your 地类图斑 layer (DLBM codes) "
+                          "with path = \"...\" (docs/population.md)")
+    return p, parse_project_file(cfg, where=f"project file {p}")
+
+
+def population_output(path: str | Path, *, out: str | Path | None = None, overwrite: bool = False) -> Path:
     """Where ``geoplan population`` writes for project file ``path``: ``out``, else its population layer's path.
+
+    Checked before any work: never over one of the project's inputs (its districts,
+    land use ...), and over an existing file only with ``overwrite``.
 
     Raises
     ------
     ConfigError
-        Neither ``out`` nor a ``[layers.population]`` path.
+        A project file without ``[layers.landuse]`` (or with other problems).
     WriteError
-        The file exists already: geoplan never replaces a file it did not create in this run.
+        A destination the write path refuses (:func:`geoplan.io.check_output`).
     """
-    p = Path(path)
-    cfg = io.read_toml(p)
-    if out is not None:
-        target = Path(out)
-    else:
-        pc = cfg.get("layers", {}).get("population", {})
-        if "path" not in pc:
-            raise ConfigError(f"project file {p} names no [layers.population] path to write the grid to. "
-                              "Fix: give --out pop_100m.tif, or add [layers.population] path = \"...\"")
-        target = (p.parent / pc["path"]).resolve()
-    if target.exists():
-        raise WriteError(f"{target} exists already; geoplan population does not replace it. Fix: delete or move "
-                         "it, or write elsewhere with --out")
-    return target
+    p, pf = _population_project(path, out)
+    target = Path(out) if out is not None else (p.parent / pf.population.path).resolve()
+    protect = set(io.input_family(p))
+    for key, table in pf.layer_tables().items():
+        if key != "population":
+            protect |= io.input_family(p.parent / table.path)
+    return io.check_output(target, layer="population", overwrite=overwrite, protect=protect)
 
 
 def model_project_population(path: str | Path, *, out: str | Path | None = None, cell_m: float = 100.0,
                              n_estimators: int = RF_DEFAULTS["n_estimators"], seed: int = 0,
                              uninhabited: tuple[str, ...] = UNINHABITED, fine_m: float = 25.0,
-                             model: str = "auto", progress: Progress | None = None) -> tuple[PopulationModel, Path]:
+                             model: str = "auto", overwrite: bool = False,
+                             progress: Progress | None = None) -> tuple[PopulationModel, Path]:
     """Build a project's population grid from its layers and write it (``geoplan population``).
 
     Reads ``[layers.districts]`` (census totals in ``POP``), ``[layers.landuse]``
@@ -650,33 +665,31 @@ def model_project_population(path: str | Path, *, out: str | Path | None = None,
     --------
     See ``docs/population.md`` and ``tests/test_dasymetric.py``.
     """
+    from ._validate import raise_if
     from .project import read_layers
 
-    p = Path(path)
-    target = population_output(p, out=out)
-    cfg = io.read_toml(p)
-    lcfg = cfg.get("layers", {})
-    if "landuse" not in lcfg:
-        raise ConfigError(f"project file {p} has no [layers.landuse]. Fix: add your 地类图斑 layer (DLBM codes) "
-                          "with path = \"...\" (docs/population.md)")
-    layers, _ = read_layers(cfg, p.parent, keys=("districts", "landuse", "buildings", "pois"),
-                            where=f"project file {p}")
+    target = population_output(path, out=out, overwrite=overwrite)
+    p, pf = _population_project(path, out)
+    layers, _, problems = read_layers(pf, p.parent, keys=("districts", "landuse", "buildings", "pois"))
+    raise_if(problems)
     d = layers["districts"]
     if "POP" not in d.columns:
         raise ValidationError(Problem("districts", "POP", "no census total per district",
                                       "add the census resident population of each district (map your column with "
                                       "[layers.districts.fields] POP = \"...\")"))
-    metric = cfg.get("project", {}).get("metric_crs") or f"EPSG:{gk_epsg(d.geometry.representative_point().x)}"
+    metric = pf.project.metric_crs or f"EPSG:{gk_epsg(d.geometry.representative_point().x)}"
     result = model_population(d, layers["landuse"], population=d["POP"].to_numpy(dtype=float), metric_crs=metric,
-                             cell_m=cell_m, buildings=layers.get("buildings"), pois=layers.get("pois"),
-                             uninhabited=uninhabited, n_estimators=n_estimators, fine_m=fine_m, seed=seed,
-                             model=model, progress=progress)
+                              cell_m=cell_m, buildings=layers.get("buildings"), pois=layers.get("pois"),
+                              uninhabited=uninhabited, n_estimators=n_estimators, fine_m=fine_m, seed=seed,
+                              model=model, progress=progress)
     s = result.summary
     tags = {"MODELLED": "1", "UNITS": f"persons per {cell_m:g} m cell",
-            "METHOD": f"{s['method']}; weights: {s['model']} ({s['model_choice']})", "SOURCE": f"geoplan population on {p.name}: landuse"
-            + (" + buildings" if s["buildings"] else "") + (" + pois" if s["pois"] else ""),
+            "METHOD": f"{s['method']}; weights: {s['model']} ({s['model_choice']})",
+            "SOURCE": f"geoplan population on {p.name}: landuse" + (" + buildings" if s["buildings"] else "")
+            + (" + pois" if s["pois"] else ""),
             "LOO_MAPE_FOREST": f"{s['loo_mape_forest']:.4f}" if s["loo_mape_forest"] is not None else "",
             "LOO_MAPE_CLASSES": f"{s['loo_mape_classes']:.4f}" if s["loo_mape_classes"] is not None else "",
             "LOO_MAPE_BASELINE": f"{s['loo_mape_baseline']:.4f}" if s["loo_mape_baseline"] is not None else ""}
-    io.write_raster(result.raster, target, dtype="float32", tags=tags)
+    io.write_raster(result.raster, target, dtype="float32", tags=tags, overwrite=overwrite,
+                    protect=io.input_family(p))
     return result, target

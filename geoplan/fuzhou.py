@@ -55,7 +55,7 @@ from .synthetic import UrbanCentre, modelled_sites
 from .synthetic.pois import Anchor, modelled_car_parks, modelled_edge_demand
 from .targets import load_plan
 
-__all__ = ["FUZHOU", "FUZHOU_CENTRES", "FUZHOU_ANCHORS", "MIN_RIVER", "AIRPORT", "LANDUSE_MIX", "FUZHOU_DIR",
+__all__ = ["FUZHOU", "FUZHOU_CENTRES", "FUZHOU_ANCHORS", "MIN_RIVER", "AIRPORT", "LANDUSE_MIX", "fuzhou_dir",
            "BUILD_FORMAT", "build_fuzhou_project", "fuzhou_landuse", "fuzhou_project"]
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,7 @@ log.addHandler(logging.NullHandler())
 
 #: GB/T 2260 code of 福州市.
 FUZHOU = "350100"
-#: Where :func:`fuzhou_project` builds the project (git-ignored; rebuilt when stale).
-FUZHOU_DIR = io.REPO_ROOT / "data" / "fuzhou"
+
 #: Bump when the build's output changes, so stale builds are rebuilt.
 BUILD_FORMAT = 2
 #: Metric CRS of the project: CGCS2000 / 3-degree Gauss-Krüger CM 120°E (福州 lies in 118.3–120.0°E).
@@ -449,14 +448,22 @@ def _is_current(path: Path) -> bool:
     return build.get("format") == BUILD_FORMAT and all((path.parent / n).exists() for n in names)
 
 
+def fuzhou_dir() -> Path:
+    """Where the generated 福州 project lives: ``fuzhou/`` in :func:`geoplan.io.user_data_dir` (as Fujian's).
+
+    Read when called, so ``$GEOPLAN_DATA_DIR`` set after import counts.
+    """
+    return io.user_data_dir() / "fuzhou"
+
+
 def fuzhou_project(out_dir: str | Path | None = None, *, rebuild: bool = False,
                    progress: Progress | None = None) -> Path:
-    """The 福州 test project's ``geoplan.toml``, built into ``out_dir`` (default :data:`FUZHOU_DIR`) when missing.
+    """The 福州 test project's ``geoplan.toml``, built into ``out_dir`` (default :func:`fuzhou_dir`) when missing.
 
     The project file is written before the point layers, so a build that stops
     half way is found incomplete (:func:`_is_current`) and built again.
     """
-    out = Path(out_dir) if out_dir is not None else FUZHOU_DIR
+    out = Path(out_dir) if out_dir is not None else fuzhou_dir()
     path = out / "geoplan.toml"
     if rebuild or not _is_current(path):
         if out.exists():

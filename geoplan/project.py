@@ -37,7 +37,11 @@ Xiamen project (``data/gis/geoplan.toml``) is the default::
     fields = { SITE_TYPE = "类型" }
     values = { SITE_TYPE = { "宏站" = "macro", "微站" = "micro", "室分" = "indoor" } }
 
-Paths are relative to the project file.
+Paths are relative to the project file. The file is checked against its
+schema (:mod:`geoplan._project_file`) before any layer is read; every layer is
+then guarded (:mod:`geoplan._guards`), validated against its spec and checked
+for plausibility (:mod:`geoplan._plausible`), each problem reported with its
+layer, field and fix.
 """
 
 from __future__ import annotations
@@ -53,30 +57,26 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from . import _detect, io
+from . import _detect, _plausible, io
+from ._project_file import VECTOR_LAYERS, ProjectFile, VectorLayer, parse_project_file
 from ._validate import raise_if, validate_raster, validate_vector
 from .crs import GEOGRAPHIC_EPSG, WEB_OFFSETS, gk_epsg, to_wgs84
 from .errors import ConfigError, CRSError, Problem, ValidationError
 from .io import Raster
 from .layers import layer_spec
 from .population import Demand, demand_points, district_grid, zonal_sums
-from .targets.check import basis_problems
-from .targets.plans import Plan, config_error, load_plan, read_targets_file
+from .targets.plans import Plan, load_plan, read_targets_file
 from .targets.scope import SCALING, area_of_codes
 
-__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "map_values", "read_layers", "KNOWN_LAYERS",
-           "BASES", "PROJECT_KEYS"]
+__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "map_values", "read_layers",
+           "KNOWN_LAYERS"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: Vector layers a project may name besides districts and population (the last three feed ``geoplan population``).
-KNOWN_LAYERS = ("sites", "candidates", "edge_dc", "edge_demand", "car_parks", "charging_stations",
-                "landuse", "buildings", "pois")
-#: Population bases of the targets (see :func:`geoplan.targets.population_basis`).
-BASES = ("census", "yearend", "projection")
-#: Keys of the ``[project]`` table.
-PROJECT_KEYS = ("name", "plan", "targets", "plan_scaling", "xzqdm", "scope", "metric_crs", "note")
+#: Vector layers a project may name besides districts and population (``landuse``, ``buildings`` and ``pois``
+#: feed ``geoplan population``).
+KNOWN_LAYERS = VECTOR_LAYERS[1:]
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,10 @@ class Project:
 
     def district_of(self, key: str) -> np.ndarray:
         """District index (-1 outside all) of each feature of point layer ``key``."""
+        return self._district_of(key).copy()
+
+    @functools.cache  # noqa: B019 - a project is immutable and lives as long as its caches
+    def _district_of(self, key: str) -> np.ndarray:
         return points_in_districts(self.metric(key), self.metric("districts"))
 
     @property
@@ -178,6 +182,20 @@ class Project:
     def basis(self) -> str:
         """The population basis of the targets the project file states (``census`` by default)."""
         return str(self.population_stats.get("basis", "census"))
+
+    @functools.cached_property
+    def input_files(self) -> frozenset[Path]:
+        """Every file the project reads: its project file, each layer and the layer's sidecars (resolved).
+
+        Outputs never write over these (pass them as ``protect`` to the writers of :mod:`geoplan.io`).
+        """
+        paths: set[Path] = set()
+        if self.source is not None:
+            paths |= io.input_family(self.source)
+        for prov in self.provenance.values():
+            if prov.get("path"):
+                paths |= io.input_family(prov["path"])
+        return frozenset(paths)
 
 
 def points_in_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.ndarray:
@@ -214,8 +232,10 @@ def prepare_layer(gdf: gpd.GeoDataFrame, key: str, *, declared_crs: str | None =
     label = name or key
     gdf = _detect.fix_swapped_axes(gdf, label=label)
     web_offset = False
+    if isinstance(declared_crs, int) and not isinstance(declared_crs, bool):
+        declared_crs = f"EPSG:{declared_crs}"
     if declared_crs:
-        decl = declared_crs.upper().replace("_", "-")
+        decl = str(declared_crs).upper().replace("_", "-")
         decl = {"GCJ02": "GCJ-02", "BD09": "BD-09"}.get(decl, decl)
         if decl in WEB_OFFSETS:
             if gdf.crs is not None and not CRS.from_user_input(gdf.crs).is_geographic:
@@ -249,6 +269,7 @@ def prepare_layer(gdf: gpd.GeoDataFrame, key: str, *, declared_crs: str | None =
                                "re-project the layer to EPSG:4490 or a CGCS2000 Gauss-Krüger zone"))
     out = gdf.to_crs(GEOGRAPHIC_EPSG)
     _check_lonlat(out, label)
+    raise_if(_plausible.layer_problems(out, key, label=label))
     if reference is not None and not web_offset:
         _detect.warn_if_shifted(out, reference, label=label)
     return out.reset_index(drop=True)
@@ -301,26 +322,53 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
     """
     districts = prepare_layer(districts, "districts")
     validate_raster(population)
-    others = {k: prepare_layer(v, k) for k, v in (layers or {}).items()}
-    if metric_crs is None:
-        cen = districts.geometry.union_all().centroid
-        metric = CRS.from_epsg(gk_epsg([cen.x]))
-    else:
-        metric = CRS.from_user_input(metric_crs)
-    if not metric.is_projected:
-        raise CRSError(Problem("project", "CRS", f"metric_crs {metric.name} is not projected",
-                               "use a CGCS2000 Gauss-Krüger zone such as EPSG:4548"))
+    others: dict[str, gpd.GeoDataFrame] = {}
+    problems: list[Problem] = []
+    for k, v in (layers or {}).items():
+        try:
+            others[k] = prepare_layer(v, k, reference=districts)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    raise_if(problems)
+    return _assemble(districts=districts, population=population, plan=plan, name=name, layers=others,
+                     metric_crs=metric_crs, population_stats=population_stats, provenance=provenance, source=source,
+                     area_code=area_code, area_name=area_name, plan_scaling=plan_scaling)
+
+
+def _assemble(*, districts: gpd.GeoDataFrame, population: Raster, plan: str | Plan | None, name: str,
+              layers: dict[str, gpd.GeoDataFrame], metric_crs: str | int | CRS | None,
+              population_stats: dict[str, Any] | None, provenance: dict[str, dict[str, Any]] | None,
+              source: Path | None, area_code: str | None = None, area_name: str | None = None,
+              plan_scaling: str = "none") -> Project:
+    """A :class:`Project` of prepared layers, checked across layers (:func:`geoplan._plausible.project_problems`)."""
+    metric = _metric_crs(metric_crs, districts)
     if plan_scaling not in SCALING:
         raise ConfigError(f"plan_scaling {plan_scaling!r} is unknown. Fix: use one of {', '.join(SCALING)}")
     targets = load_plan(plan) if isinstance(plan, str) else plan
     code = area_code or area_of_codes(districts["XZQDM"].astype(str).tolist())
     scope = area_name or (targets.scope if targets is not None and code == targets.xzqdm else name)
     proj = Project(name=name, plan=targets.key if targets is not None else "", districts=districts,
-                   population=population, metric_crs=metric, layers=others,
+                   population=population, metric_crs=metric, layers=layers,
                    population_stats=dict(population_stats or {}), provenance=dict(provenance or {}), source=source,
                    targets=targets, area_code=code, area_name=scope, plan_scaling=plan_scaling)
     _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
+    raise_if(_plausible.project_problems(proj))
     return proj
+
+
+def _metric_crs(metric_crs: str | int | CRS | None, districts: gpd.GeoDataFrame) -> CRS:
+    if metric_crs is None:
+        cen = districts.geometry.union_all().centroid
+        return CRS.from_epsg(gk_epsg([cen.x]))
+    try:
+        metric = CRS.from_user_input(metric_crs)
+    except Exception:  # pyproj.exceptions.CRSError and PROJ's own errors
+        raise CRSError(Problem("[project]", "metric_crs", f"{metric_crs!r} is not a CRS PROJ knows",
+                               'use a CGCS2000 Gauss-Krüger zone such as "EPSG:4548", or leave it out')) from None
+    if not metric.is_projected:
+        raise CRSError(Problem("[project]", "metric_crs", f"{metric.name} is not projected",
+                               "use a CGCS2000 Gauss-Krüger zone such as EPSG:4548"))
+    return metric
 
 
 def map_values(gdf: gpd.GeoDataFrame, key: str, *, values: dict[str, dict[str, Any]] | None = None,
@@ -365,86 +413,62 @@ def map_values(gdf: gpd.GeoDataFrame, key: str, *, values: dict[str, dict[str, A
     return out
 
 
-def _project_problems(head: Any, stats: Any, where: str) -> list[Problem]:
-    """Problems of the ``[project]`` and ``[population_stats]`` tables (the parts issue 11 added)."""
-    out: list[Problem] = []
-    if not isinstance(head, dict):
-        return [Problem("[project]", None, "is not a table", "write [project] with name = \"...\"")]
-    out += [Problem("[project]", k, "unknown key", f"use {', '.join(PROJECT_KEYS)}") for k in head
-            if k not in PROJECT_KEYS]
-    if "plan" in head and "targets" in head:
-        out.append(Problem("[project]", "targets", "both plan and targets are given",
-                           "keep one: targets = \"your file\" or plan = \"a shipped plan\""))
-    if head.get("plan_scaling", "none") not in SCALING:
-        out.append(Problem("[project]", "plan_scaling", f"{head['plan_scaling']!r} is unknown",
-                           f"use one of {', '.join(SCALING)}"))
-    code = head.get("xzqdm")
-    if code is not None and area_of_codes([str(code)]) is None:
-        out.append(Problem("[project]", "xzqdm", f"{code!r} is not a 6-digit GB/T 2260 code",
-                           'give the area\'s code as text, e.g. xzqdm = "350100"'))
-    return out + basis_problems(stats if isinstance(stats, dict) else {}, where=where)
-
-
-def _targets(head: dict[str, Any], root: Path) -> Plan | None:
-    if "targets" in head:
-        return read_targets_file((root / str(head["targets"])).resolve())
-    if "plan" in head:
-        return load_plan(str(head["plan"]))
+def _targets(pf: ProjectFile, root: Path) -> Plan | None:
+    if pf.project.targets is not None:
+        return read_targets_file((root / pf.project.targets).resolve())
+    if pf.project.plan is not None:
+        return load_plan(pf.project.plan.lower())
     return None
 
 
-def read_layers(cfg: dict[str, Any], root: Path, *, keys: tuple[str, ...] | None = None,
-                where: str = "project file") -> tuple[dict[str, gpd.GeoDataFrame], dict[str, dict[str, Any]]]:
-    """Read and prepare the vector layers a project file names (``keys`` only, when given).
-
-    Returns the layers (EPSG:4490, canonical fields) and their provenance
-    (path, modelled, note). Every layer's problems are reported together.
-    """
-    lcfg = cfg.get("layers", {})
-    unknown = set(lcfg) - {"districts", "population", *KNOWN_LAYERS}
-    if unknown:
-        raise ConfigError(f"{where}: unknown layer(s) {', '.join(sorted(unknown))}. "
-                          f"Fix: use districts, population, {', '.join(KNOWN_LAYERS)}")
-    problems: list[Problem] = []
-    vectors: dict[str, gpd.GeoDataFrame] = {}
-    provenance: dict[str, dict[str, Any]] = {}
-    for key, lc in sorted(lcfg.items(), key=lambda kv: kv[0] != "districts"):  # districts first
-        if "path" not in lc:
-            raise ConfigError(f"{where}: [layers.{key}] has no path. Fix: add path = \"...\"")
-        fpath = (root / lc["path"]).resolve()
-        provenance[key] = {"path": str(fpath), "modelled": bool(lc.get("modelled", False)),
-                           "note": lc.get("note", "")}
-        if key == "population" or (keys is not None and key not in keys):
-            continue
-        try:
-            vectors[key] = _read_layer(fpath, key, lc, reference=vectors.get("districts"))
-        except ValidationError as exc:
-            problems.extend(exc.problems)
-    raise_if(problems)  # a CRSError when every problem is about CRS
-    return vectors, provenance
-
-
-def _read_layer(fpath: Path, key: str, lc: dict[str, Any], *, reference: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    declared = lc.get("crs")
+def _read_layer(fpath: Path, key: str, lc: VectorLayer, *, reference: gpd.GeoDataFrame | None,
+                limits: io.Limits) -> gpd.GeoDataFrame:
+    """One vector layer of a project file: read (a GIS file or a CSV/XLSX table), values mapped, prepared."""
+    declared = lc.crs
     if io.is_point_table(fpath):
-        raw = io.read_point_table(fpath, layer=key, x=lc.get("x"), y=lc.get("y"), sheet=lc.get("layer"),
-                                  encoding=lc.get("encoding"))
+        raw = io.read_point_table(fpath, layer=key, x=lc.x, y=lc.y, sheet=lc.layer, encoding=lc.encoding,
+                                  limits=limits)
         if declared is None and raw.attrs.get("lonlat"):
             log.info("layer %s: columns %s are longitude/latitude; taken as CGCS2000 (EPSG:4490) since the "
                      "project file declares no crs", key, "/".join(raw.attrs["xy_columns"]))
             declared = f"EPSG:{GEOGRAPHIC_EPSG}"
     else:
-        raw = io.read_vector(fpath, layer=key, sublayer=lc.get("layer"), encoding=lc.get("encoding"))
-    raw = map_values(raw, key, values=lc.get("values"), field_map=lc.get("fields"))
-    return prepare_layer(raw, key, declared_crs=declared, field_map=lc.get("fields"), reference=reference)
+        raw = io.read_vector(fpath, layer=key, sublayer=lc.layer, encoding=lc.encoding, limits=limits)
+    raw = map_values(raw, key, values={k: dict(v) for k, v in lc.values.items()}, field_map=dict(lc.fields))
+    return prepare_layer(raw, key, declared_crs=declared, field_map=dict(lc.fields), reference=reference)
+
+
+def read_layers(pf: ProjectFile, root: Path, *, keys: tuple[str, ...] | None = None,
+                limits: io.Limits | None = None
+                ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, dict[str, Any]], list[Problem]]:
+    """Read and prepare the vector layers a checked project file names (``keys`` only, when given).
+
+    Returns the layers (EPSG:4490, canonical fields), their provenance (path,
+    modelled, note) and every layer's problems, for the caller to report together.
+    """
+    lim = limits or io.current_limits(pf.limits_set())
+    problems: list[Problem] = []
+    vectors: dict[str, gpd.GeoDataFrame] = {}
+    provenance: dict[str, dict[str, Any]] = {}
+    for key, lc in pf.layer_tables().items():  # districts first: the reference of the others
+        fpath = (root / lc.path).resolve()
+        provenance[key] = {"path": str(fpath), "modelled": lc.modelled, "note": lc.note}
+        if not isinstance(lc, VectorLayer) or (keys is not None and key not in keys):
+            continue
+        try:
+            vectors[key] = _read_layer(fpath, key, lc, reference=vectors.get("districts"), limits=lim)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    return vectors, provenance, problems
 
 
 def load_project(path: str | Path | None = None) -> Project:
     """Load and validate a project file; the embedded Xiamen project by default.
 
-    Every layer is read, checked and converted before anything is computed; all
-    the problems found are reported together in one :class:`ValidationError`.
-    The targets file (``[project] targets``) is validated too.
+    The file is checked against its schema first (a :class:`ConfigError` listing
+    every problem; the targets file it names too); then every layer is read,
+    checked and converted before anything is computed, and all the problems
+    found are reported together in one :class:`ValidationError`.
 
     Examples
     --------
@@ -452,43 +476,36 @@ def load_project(path: str | Path | None = None) -> Project:
     >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts), proj.area_code, proj.basis
     ('xiamen', 4548, 6, '350200', 'yearend')
     """
-    p = Path(path) if path is not None else io.DEFAULT_PROJECT
-    cfg = io.read_toml(p)
+    p = Path(path) if path is not None else io.default_project_path()
+    pf = parse_project_file(io.read_toml(p, what="project file"), where=f"project file {p}")
+    limits = io.current_limits(pf.limits_set())
     root = p.parent
-    head = cfg.get("project", {})
-    lcfg = cfg.get("layers", {})
-    for req in ("districts", "population"):
-        if req not in lcfg:
-            fix = (" (no population grid yet? `geoplan population` builds one from a land-use layer)"
-                   if req == "population" else "")
-            raise ConfigError(f"project file {p} has no [layers.{req}] section. Fix: add it with path = \"...\"{fix}")
-    stats = cfg.get("population_stats", {})
-    problems = _project_problems(head, stats, where=str(p))
-    if problems:
-        raise config_error(problems, where=f"project file {p}")
-    targets = _targets(head, root)
-    vectors: dict[str, gpd.GeoDataFrame] = {}
-    provenance: dict[str, dict[str, Any]] = {}
-    try:
-        vectors, provenance = read_layers(cfg, root, where=f"project file {p}")
-    except ValidationError as exc:  # reported together with the raster's problems
-        problems.extend(exc.problems)
-    pc = lcfg["population"]
-    raster = io.read_raster((root / pc["path"]).resolve(), layer="population", band=int(pc.get("band", 1)))
-    if pc.get("crs") and raster.crs is None:
-        raster = Raster(raster.values, raster.transform, CRS.from_user_input(pc["crs"]), raster.nodata, raster.name)
+    targets = _targets(pf, root)
+    vectors, provenance, problems = read_layers(pf, root, limits=limits)
+    pc = pf.population
+    raster = io.read_raster((root / pc.path).resolve(), layer="population", band=pc.band, limits=limits)
+    if pc.crs:
+        try:
+            crs = CRS.from_user_input(pc.crs)
+        except Exception:  # pyproj.exceptions.CRSError
+            raise CRSError(Problem("population", "CRS", f"declared crs {pc.crs!r} is not a CRS PROJ knows",
+                                   'use an EPSG code like "EPSG:4548"')) from None
+        if raster.crs is not None and raster.crs != crs:
+            log.warning("layer population: file says %s, project file declares %s; using the declaration",
+                        raster.crs.name, crs.name)
+        raster = Raster(raster.values, raster.transform, crs, raster.nodata, raster.name)
     try:
         validate_raster(raster)
     except ValidationError as exc:
         problems.extend(exc.problems)
     raise_if(problems)  # a CRSError when every problem is about CRS
+    if "districts" not in vectors:  # pragma: no cover - the schema requires it
+        raise ConfigError(f"project file {p} has no [layers.districts]. Fix: add it with path = \"...\"")
     districts = vectors.pop("districts")
-    return project_from_layers(
-        districts=districts, population=raster, plan=targets, name=head.get("name", p.stem),
-        layers=vectors, metric_crs=head.get("metric_crs"), population_stats=stats,
-        provenance=provenance, source=p, area_code=head.get("xzqdm"), area_name=head.get("scope"),
-        plan_scaling=head.get("plan_scaling", "none"),
-    )
+    return _assemble(districts=districts, population=raster, plan=targets, name=pf.project.name or p.stem,
+                     layers=vectors, metric_crs=pf.project.metric_crs, population_stats=pf.stats_dict(),
+                     provenance=provenance, source=p, area_code=pf.project.xzqdm, area_name=pf.project.scope,
+                     plan_scaling=pf.project.plan_scaling)
 
 
 def district_table(proj: Project) -> pd.DataFrame:

@@ -149,7 +149,9 @@ def test_cli_population_writes_once_and_reports(capsys, tmp_path):
     raster = io.read_raster(tmp_path / "pop_100m.tif")
     assert raster.values[raster.valid].sum() == pop.sum()
     code, _, err = run(capsys, *args)
-    assert code == 5 and "does not replace it" in err  # never replaces a file it did not create now
+    assert code == 5 and "already exists" in err and "--overwrite" in err  # never replaced unless asked
+    code, _, err = run(capsys, *args, "--out", str(tmp_path / "lu.gpkg"), "--overwrite")
+    assert code == 5 and "input of the project" in err  # the project's own files: never
     code, out, _ = run(capsys, *args, "--out", str(tmp_path / "p2.tif"), "--cell-m", "200")
     assert code == 0 and "Leave-one-district-out error" in out and "[layers.population]" in out
     code, _, err = run(capsys, "population", "--quiet")

@@ -47,23 +47,28 @@ def test_every_problem_of_a_targets_file_at_once():
     raw["targets"]["per_10k"]["applies_to"] = "everywhere"
     raw["targets"]["charging_share"]["by_year"] = {"2025": 20}
     raw["targets"]["stations"]["by_year"] = {"2025": 60.5}
-    raw["districts"] = [{"xzqdm": "350901"}, {"xzqdm": "350901", "per_10k": {"2025": 40}},
-                        {"xzqdm": "350901", "per_10k": {"2025": 40}}]
-    where = {(p.layer, p.field) for p in validate_targets(raw)}
-    assert where >= {("[plan]", "xzqdm"), ("[plan]", "colour"), ("[targets.per_10k]", "by_year.2025"),
-                     ("[targets.per_10k]", "by_year"), ("[targets.per_10k]", "applies_to"),
-                     ("[targets.charging_share]", "by_year.2025"), ("[targets.stations]", "by_year.2025"),
-                     ("[[districts]] #1", None), ("[[districts]] #3", "xzqdm")}
+    problems = validate_targets(raw)
+    where = {(p.layer, p.field) for p in problems}
+    assert where >= {("[plan]", "xzqdm"), ("[plan]", "colour"), ("[targets.per_10k.by_year]", "2025"),
+                     ("[targets.per_10k.by_year]", "twenty"), ("[targets.per_10k]", "applies_to"),
+                     ("[targets.charging_share.by_year]", "2025"), ("[targets.stations.by_year]", "2025")}
     with pytest.raises(ConfigError, match="problems in test") as ei:
         plan_from_dict(raw, source="test")
-    assert len(ei.value.problems) == len(validate_targets(raw))  # type: ignore[attr-defined]
-    share = next(p for p in ei.value.problems if p.layer == "[targets.charging_share]")  # type: ignore[attr-defined]
+    assert len(ei.value.problems) == len(problems)
+    share = next(p for p in ei.value.problems if p.layer == "[targets.charging_share.by_year]")
     assert "0.2" in share.fix  # 20 % is 0.2
+    # what the schema alone cannot say comes once the tables are well formed
+    raw = copy.deepcopy(TINY_TARGETS)
+    raw["plan"]["level"] = "province"
+    raw["districts"] = [{"xzqdm": "350901"}, {"xzqdm": "350902", "per_10k": {"2025": 40}},
+                        {"xzqdm": "350902", "per_10k": {"2025": 40}}]
+    assert {(p.layer, p.field) for p in validate_targets(raw)} == {
+        ("[plan]", "level"), ("[[districts]] #1", None), ("[[districts]] #3", "xzqdm")}
 
 
 def test_a_plan_without_a_density_target_is_refused():
     raw = {"plan": dict(TINY_TARGETS["plan"]), "targets": {"stations": {"by_year": {"2025": 60}}}}
-    assert [p.layer for p in validate_targets(raw)] == ["[targets.per_10k]"]
+    assert [(p.layer, p.field) for p in validate_targets(raw)] == [("[targets]", "per_10k")]
 
 
 @settings(max_examples=60, deadline=None)
@@ -143,9 +148,16 @@ def test_targets_file_in_a_project_file(tmp_path):
                                        encoding="utf-8")
     with pytest.raises(ConfigError) as ei:
         gp.load_project(tmp_path / "bad.toml")
-    assert {(p.layer, p.field) for p in ei.value.problems} == {  # type: ignore[attr-defined]
-        ("[project]", "targets"), ("[project]", "xzqdm"), ("[project]", "plan_scaling"),
-        ("[population_stats]", "basis")}
+    assert {(p.layer, p.field) for p in ei.value.problems} == {("[project]", "plan_scaling"), ("[project]", "xzqdm"),
+                                                               ("[population_stats]", "basis")}
+    (tmp_path / "bad.toml").write_text('[project]\nname = "t"\ntargets = "targets.toml"\nplan = "xiamen"\n'
+                                       'xzqdm = "3509"\n[population_stats]\nbasis = "yearend"\n'
+                                       '[layers.districts]\npath = "d.gpkg"\n[layers.population]\npath = "pop.tif"\n',
+                                       encoding="utf-8")
+    with pytest.raises(ConfigError) as ei:
+        gp.load_project(tmp_path / "bad.toml")
+    assert {(p.layer, p.field) for p in ei.value.problems} == {
+        ("[project]", "targets"), ("[project]", "xzqdm"), ("[population_stats]", "yearend")}
 
 
 def test_district_targets_bind_whatever_the_area_figure_says():
@@ -189,10 +201,15 @@ def test_population_bases_by_hand():
 
 
 def test_basis_without_its_figures_is_a_clear_error():
+    from geoplan._project_file import parse_project_file
+
     with pytest.raises(ConfigError, match="yearend"):
         population_basis(_basis_project(), basis="yearend", year=2025)
-    assert [p.field for p in gp.targets.basis_problems({"basis": "yearend"})] == ["yearend"]
-    assert [p.field for p in gp.targets.basis_problems({"projection": {"2025": "5.6M"}})] == ["projection.2025"]
+    layers = {"districts": {"path": "d.gpkg"}, "population": {"path": "p.tif"}}
+    with pytest.raises(ConfigError) as ei:
+        parse_project_file({"population_stats": {"projection": {"2025": "5.6M"}}, "layers": layers}, where="t")
+    assert [(p.layer, p.field) for p in ei.value.problems] == [("[population_stats.projection]", "2025")]
+    assert "plain number" in ei.value.problems[0].fix
 
 
 def test_xiamen_basis_is_consistent_between_baseline_check_and_placement(xiamen):

@@ -11,7 +11,8 @@ from typing import Any
 import pandas as pd
 import typer
 
-from .. import io, labels, planfile
+from .. import labels, planfile
+from .._scenario_file import check_scenario
 from ..errors import ConfigError
 from ..placement import PlanSettings, place_sites, planning_context
 from ..placement.phasing import PhasedPlan, place_phased
@@ -27,17 +28,20 @@ from ._app import (
     LangOpt,
     MixOpt,
     NCandidatesOpt,
+    OverwriteOpt,
     ProjectOpt,
     QuotasOpt,
     SpacingOpt,
+    check_out,
     emit,
     parse_mix,
     place_app,
+    write_out,
 )
 from ._progress import progress_bar
 from ._resolve import resolve
 
-__all__ = ["place_sites_cmd", "dask_client", "check_out", "write_out", "Meet"]
+__all__ = ["place_sites_cmd", "dask_client", "Meet"]
 
 
 class Meet(str, Enum):
@@ -67,22 +71,6 @@ def dask_client(address: str | None) -> Iterator[Any]:
         yield client
     finally:
         client.close()
-
-
-def check_out(out: Path | None, *, layer: str) -> None:
-    """Refuse an output name geoplan cannot write, before the work: ``*.gpkg`` (a plan file) or a GIS file."""
-    if out is not None:
-        io.vector_driver(out, layer=layer)
-
-
-def write_out(plan: planfile.PlanFile, out: Path | None, *, layer: str) -> None:
-    """Write ``--out``: a plan file for ``*.gpkg``; the one layer alone for GeoJSON and shapefiles."""
-    if out is None:
-        return
-    if out.suffix.lower() == ".gpkg":
-        planfile.write_plan(plan, out)
-    else:
-        io.write_vector(plan.layers[layer], out, layer=layer)
 
 
 def _footer(res: PlanResult, out: Path | None, *, statement: str | None = None) -> list[str]:
@@ -151,7 +139,7 @@ def place_sites_cmd(
     band: str = typer.Option("n78", "--band", help="Link-budget band: n78, n41, n28, n79."),
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor, with building-entry loss)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
-    seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
     n_candidates: int = NCandidatesOpt,
     spacing: float = SpacingOpt,
@@ -162,6 +150,7 @@ def place_sites_cmd(
                                   "tcp://10.0.0.5:8786): the county tasks run on its workers."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the plan: *.gpkg is a plan file (sites, district table, "
                              "coverage grid) for export --from and report --from; *.geojson / *.shp the sites alone."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -169,12 +158,15 @@ def place_sites_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Choose new sites: meet the plan's density target (and/or station count) and cover the most population."""
-    check_out(out, layer="planned_sites")  # a bad file name fails now, not after the work
+    check_scenario({"total": total, "year": year, "method": method, "band": band, "seed": seed,
+                    "time_limit_s": time_limit, "candidates": candidates}, where="the options", label="[options]")
+    check_out(out, layer="planned_sites", overwrite=overwrite)  # a bad output fails now, not after the work
     if years and (year is not None or total is not None):
         raise ConfigError("--years plans several years at once. Fix: give --years, or --year/--total, not both")
     settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix),
                             n_candidates=n_candidates, candidate_spacing_m=spacing)
     proj = resolve(plan, project, quiet=quiet)
+    check_out(out, layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     statement = _statement(proj)
     kw: dict[str, Any] = dict(method=method, engine=engine, settings=settings, time_limit_s=time_limit,
                               basis=basis, population_year=population_year, meet=meet.value if meet else None,
@@ -189,7 +181,7 @@ def place_sites_cmd(
             r1 = place_sites(proj, total=total, year=year, client=client, context=ctx, progress=hook, **kw)
     res = ph.final if years else r1
     write_out(planfile.sites_plan(proj, res, context=ctx, total=total, time_limit_s=time_limit), out,
-              layer="planned_sites")
+              layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     if years:
         _phased_output(ph, proj.name, out, fmt, statement, lang=lang)
         return

@@ -9,7 +9,7 @@ import typer
 
 from ..dasymetric import GROUPS, RF_DEFAULTS, UNINHABITED, model_project_population, population_output
 from ..errors import ConfigError
-from ._app import Format, ProjectOpt, app, emit
+from ._app import Format, OverwriteOpt, ProjectOpt, app, emit
 from ._progress import progress_bar
 
 __all__ = ["population_cmd"]
@@ -26,7 +26,7 @@ def _groups(text: str) -> tuple[str, ...]:
 @app.command("population")
 def population_cmd(
     out: Path = typer.Option(None, "--out", "-o", help="GeoTIFF to write (default: the project's "
-                             "[layers.population] path; an existing file is never replaced)."),
+                             "[layers.population] path, when it does not exist yet)."),
     cell_m: float = typer.Option(100.0, "--cell-m", help="Cell size of the grid, metres."),
     trees: int = typer.Option(RF_DEFAULTS["n_estimators"], "--trees", help="Trees of the random forest "
                               "(WorldPop: 500)."),
@@ -37,6 +37,7 @@ def population_cmd(
     uninhabited: str = typer.Option(",".join(UNINHABITED), "--uninhabited", help="Land-use groups nobody lives on "
                                     "unless building footprints stand there (comma-separated; "
                                     f"groups: {', '.join(GROUPS)})."),
+    overwrite: bool = OverwriteOpt,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     project: Path = ProjectOpt,
@@ -51,13 +52,13 @@ def population_cmd(
                           "[layers.districts] (POP = census totals) and [layers.landuse] (docs/population.md)")
     if trees < 10:
         raise ConfigError(f"--trees {trees} is too few for a random forest. Fix: use 100 or more (WorldPop: 500)")
-    target = population_output(project, out=out)  # refuses an existing file before the work
+    target = population_output(project, out=out, overwrite=overwrite)  # refused before the work, not after
     if target.suffix.lower() not in (".tif", ".tiff"):
         raise ConfigError(f"{target} is not a GeoTIFF name. Fix: give --out with a .tif suffix")
     with progress_bar("population grid", enabled=not quiet and fmt is Format.table) as hook:
         result, written = model_project_population(project, out=target, cell_m=cell_m, n_estimators=trees,
                                                    seed=seed, uninhabited=_groups(uninhabited), model=model,
-                                                   progress=hook)
+                                                   overwrite=overwrite, progress=hook)
     s = result.summary
     top = sorted(result.importances.items(), key=lambda kv: -kv[1])[:5]
     dens = ", ".join(f"{k} {v:,.0f}/km²" for k, v in s["class_density_km2"].items())

@@ -127,7 +127,7 @@ def _with_years(sites: gpd.GeoDataFrame, proj: Project, years: NDArray[np.int64]
     codes = {c: i for i, c in enumerate(proj.district_codes)}
     dist = np.array([codes.get(c, -1) for c in sites["XZQDM"]], dtype=np.int64)
     env_code = {name: i for i, name in enumerate(radio.ENVIRONMENT_NAMES)}
-    env = np.array([env_code[e] for e in sites["ENVIRONMENT"]], dtype=np.int64)
+    env = np.array([env_code[e] for e in sites["RADIO_ENV"]], dtype=np.int64)
     return planned_sites_frame(proj, xy=xy, site_type=sites["SITE_TYPE"].to_numpy(dtype=str),
                                radius_m=sites["RADIUS_M"].to_numpy(dtype=float), environment=env.astype(np.int8),
                                district=dist, gains=sites["GAIN_POP"].to_numpy(dtype=float),

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from .._json import plain
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError
 from .plans import Plan
 
 if TYPE_CHECKING:
     from ..project import Project
 
-__all__ = ["Density", "density", "CheckTotal", "CheckReport", "check", "population_basis", "basis_problems",
+__all__ = ["Density", "density", "CheckTotal", "CheckReport", "check", "population_basis",
            "district_targets", "count_target", "BASES", "SCHEMA"]
 
 #: Identifier of the JSON layout produced by :meth:`CheckReport.to_dict` (bump on breaking change).
@@ -79,44 +79,6 @@ def density(population: np.ndarray, stations: np.ndarray, *, target_per_10k: flo
 
 def _year_table(raw: Any) -> dict[int, Any]:
     return {int(str(k).strip()): v for k, v in (raw or {}).items()}
-
-
-def basis_problems(stats: dict[str, Any], *, where: str = "project file") -> list[Problem]:
-    """Every problem of a project's ``[population_stats]`` table (census, year-end series, projection, basis).
-
-    Examples
-    --------
-    >>> [p.message for p in basis_problems({"basis": "projection"})]
-    ['basis is projection but the table gives no projection']
-    """
-    sec = "[population_stats]"
-    out: list[Problem] = []
-    basis = stats.get("basis", "census")
-    if basis not in BASES:
-        out.append(Problem(sec, "basis", f"unknown basis {basis!r}", f"use one of {', '.join(BASES)}"))
-    for key in ("yearend", "projection"):
-        raw = stats.get(key, {})
-        if not isinstance(raw, dict):
-            out.append(Problem(sec, key, f"{raw!r} is not a table of year = persons",
-                               f'write {key} = {{ "2023" = 5327000 }}'))
-            continue
-        for y, v in raw.items():
-            if not str(y).strip().isdigit() or not 1949 <= int(str(y)) <= 2100:
-                out.append(Problem(sec, f"{key}.{y}", "key is not a year", 'use years as keys: { "2025" = ... }'))
-            vals = v.values() if key == "projection" and isinstance(v, dict) else [v]
-            if any(isinstance(x, bool) or not isinstance(x, int | float) or not x > 0 or not math.isfinite(x)
-                   for x in vals):
-                out.append(Problem(sec, f"{key}.{y}", f"{v!r} is not a positive number of persons"
-                                   + (" (or a table of district code = persons)" if key == "projection" else ""),
-                                   "write persons as a plain number (5327000, not 532.7万)"))
-        if basis == key and not raw:
-            out.append(Problem(sec, key, f"basis is {key} but the table gives no {key}",
-                               f'add {key} = {{ "2025" = ... }} (persons), or choose another basis'))
-    for key in ("census_total",):
-        v = stats.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or v <= 0):
-            out.append(Problem(sec, key, f"{v!r} is not a positive number", "write persons as a plain number"))
-    return out
 
 
 def _nearest_year(series: dict[int, float], year: int | None) -> int:

@@ -41,9 +41,26 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 
 from .. import io
+from .._schema import (
+    Flag,
+    Name,
+    Number,
+    PositiveCount,
+    PositiveNumber,
+    Section,
+    Text,
+    Year,
+    as_number,
+    as_share,
+    problems_of,
+)
 from ..errors import ConfigError, Problem
 
 __all__ = [
@@ -64,6 +81,7 @@ __all__ = [
     "plan_keys",
     "level_of",
     "config_error",
+    "TargetsFile",
 ]
 
 #: The targets geoplan acts on: key → (Chinese name, English name, unit, compatible text-target id).
@@ -86,10 +104,6 @@ APPLIES_TO = ("area", "district")
 AREA_SYNONYMS = ("city", "province", "whole")
 _KEY_RE = re.compile(r"[A-Za-z0-9_\-]+")
 _CODE_RE = re.compile(r"\d{6}")
-_HEAD_KEYS = {"key", "title", "scope", "xzqdm", "level", "document", "issued", "baseline_year", "years", "parent",
-              "population", "population_year", "modelled", "note"}
-_TARGET_FIELDS = {"by_year", "applies_to", "baseline", "parent_value", "quote", "source", "no", "responsible", "note"}
-_DISTRICT_FIELDS = {"xzqdm", "name", "per_10k", "stations", "note"}
 _FIX_SCHEMA = "see docs/targets.md (geoplan/targets/xiamen.toml is a complete example)"
 
 
@@ -368,153 +382,187 @@ def level_of(code: str) -> str | None:
     return "county"
 
 
-# --- validation: one function, every problem at once --------------------------------------------------
+# --- the schema (geoplan._schema: one Section per table), and the one validation function ------------------
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _year(k: Any) -> int | None:
-    try:
-        y = int(str(k).strip())
-    except ValueError:
-        return None
-    return y if 1949 <= y <= 2100 else None
+def _target_share(v: Any) -> Any:
+    """A share from 0 to 1; a number from 1 to 100 is taken for a percentage and refused with the share."""
+    v = as_share(v)
+    if isinstance(v, int | float) and not isinstance(v, bool) and 1 < v <= 100:
+        raise PydanticCustomError("geoplan_share", f"{v!r} is above 1", {"fix": f"write a share from 0 to 1 "
+                                                                         f"({v:g} % is {v / 100:g})"})
+    return v
 
 
-def _by_year_problems(where: str, name: str, raw: Any, *, share: bool = False, whole: bool = False) -> list[Problem]:
-    if not isinstance(raw, dict) or not raw:
-        return [Problem(where, name, f"must be a table of year = value, got {raw!r}",
-                        f'write e.g. {name} = {{ 2025 = {"0.2" if share else "33"} }}')]
-    out = []
-    for k, v in raw.items():
-        if _year(k) is None:
-            out.append(Problem(where, name, f"key {k!r} is not a year", 'use years as keys, e.g. { 2025 = ... }'))
-        if not _is_number(v) or v <= 0:
-            out.append(Problem(where, f"{name}.{k}", f"value {v!r} is not a positive number",
-                               "write a plain number (no units, no quotes)"))
-        elif share and v > 1:
-            out.append(Problem(where, f"{name}.{k}", f"share {v!r} is above 1",
-                               f"write a share from 0 to 1 (20 % is {v / 100:g})" if v <= 100 else
-                               "write a share from 0 to 1"))
-        elif whole and not float(v).is_integer():
-            out.append(Problem(where, f"{name}.{k}", f"{v!r} is not a whole number", "write a count"))
-    return out
+def _gb_code(v: Any) -> Any:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = str(v)
+    if not isinstance(v, str) or not _CODE_RE.fullmatch(v.strip()):
+        raise PydanticCustomError("geoplan_code", f"{v!r} is not a 6-digit GB/T 2260 code",
+                                  {"fix": 'give the area\'s code as text, e.g. "350100" for 福州市'})
+    return v.strip()
 
 
-def _head_problems(head: Any) -> list[Problem]:
-    if not isinstance(head, dict):
-        return [Problem("[plan]", None, "the file has no [plan] table", f"add one: {_FIX_SCHEMA}")]
-    out = [Problem("[plan]", k, "unknown key", f"use {', '.join(sorted(_HEAD_KEYS))}")
-           for k in head if k not in _HEAD_KEYS]
-    for k in ("key", "title", "scope", "xzqdm"):
-        if not isinstance(head.get(k), str) or not head.get(k, "").strip():
-            out.append(Problem("[plan]", k, "is missing or empty", f'add {k} = "..." ({_FIX_SCHEMA})'))
-    if isinstance(head.get("key"), str) and head["key"] and not _KEY_RE.fullmatch(head["key"]):
-        out.append(Problem("[plan]", "key", f"{head['key']!r} has characters other than letters, digits, _ and -",
-                           'use a short name such as "fuzhou"'))
-    code = head.get("xzqdm")
-    if isinstance(code, str) and code and level_of(code) is None:
-        out.append(Problem("[plan]", "xzqdm", f"{code!r} is not a 6-digit GB/T 2260 code",
-                           'give the code of the plan\'s area, e.g. "350100" for 福州市'))
-    lvl = head.get("level")
-    if lvl is not None and lvl not in LEVELS:
-        out.append(Problem("[plan]", "level", f"unknown level {lvl!r}", f"use one of {', '.join(LEVELS)}"))
-    elif lvl is not None and isinstance(code, str) and level_of(code) not in (None, lvl):
-        out.append(Problem("[plan]", "level", f"{lvl!r} disagrees with the code {code} ({level_of(code)})",
-                           "correct the code or leave level out (it follows from the code)"))
-    for k in ("baseline_year", "population_year"):
-        if k in head and _year(head[k]) is None:
-            out.append(Problem("[plan]", k, f"{head[k]!r} is not a year", "write a year such as 2022"))
-    years = head.get("years")
-    if years is not None and (not isinstance(years, list) or not years or any(_year(y) is None for y in years)):
-        out.append(Problem("[plan]", "years", f"{years!r} is not a list of years", "write e.g. years = [2023, 2024, 2025]"))
-    if "population" in head and (not _is_number(head["population"]) or head["population"] <= 0):
-        out.append(Problem("[plan]", "population", f"{head['population']!r} is not a positive number",
-                           "give the census resident population of the plan's area, persons"))
-    if "modelled" in head and not isinstance(head["modelled"], bool):
-        out.append(Problem("[plan]", "modelled", f"{head['modelled']!r} is not true or false", "write true or false"))
-    return out
+def _key(v: Any) -> Any:
+    if isinstance(v, str) and not _KEY_RE.fullmatch(v):
+        raise PydanticCustomError("geoplan_key", f"{v!r} has characters other than letters, digits, _ and -",
+                                  {"fix": 'use a short name such as "fuzhou"'})
+    return v
 
 
-def _target_problems(targets: Any) -> list[Problem]:
-    if not isinstance(targets, dict) or "per_10k" not in targets:
-        return [Problem("[targets.per_10k]", None, "the file states no 5G density target",
-                        "add [targets.per_10k] with by_year = { 2025 = ... } (stations per 10,000 residents)")]
-    out = [Problem("[targets]", k, "unknown target", f"use {', '.join(TARGET_KEYS)}") for k in targets
-           if k not in TARGET_KEYS]
-    for key in TARGET_KEYS:
-        t = targets.get(key)
-        if t is None:
-            continue
-        where = f"[targets.{key}]"
-        if not isinstance(t, dict):
-            out.append(Problem(where, None, "must be a table", f"write [targets.{key}] with by_year = {{ ... }}"))
-            continue
-        out += [Problem(where, k, "unknown key", f"use {', '.join(sorted(_TARGET_FIELDS))}")
-                for k in t if k not in _TARGET_FIELDS]
-        out += _by_year_problems(where, "by_year", t.get("by_year"), share=key == "charging_share",
-                                 whole=key in COUNT_KEYS)
-        if "applies_to" in t and (key != "per_10k" or t["applies_to"] not in APPLIES_TO + AREA_SYNONYMS):
-            out.append(Problem(where, "applies_to", f"{t['applies_to']!r} is not allowed here",
-                               "applies_to is for [targets.per_10k] only: \"area\" (one figure for the plan's "
-                               "whole area, the default) or \"district\" (every district)"))
-        for k in ("baseline", "parent_value"):
-            if k in t and not _is_number(t[k]):
-                out.append(Problem(where, k, f"{t[k]!r} is not a number", "write a plain number"))
-    return out
+YearKey = Annotated[int, BeforeValidator(as_number), Field(ge=1949, le=2100)]
+Code = Annotated[str, BeforeValidator(_gb_code)]
+Key = Annotated[Name, AfterValidator(_key)]
+TargetShare = Annotated[float, BeforeValidator(_target_share), Field(gt=0, le=1)]
+_BY_YEAR = Field(min_length=1, json_schema_extra={"missing_fix": "add by_year = { 2025 = ... }"})
 
 
-def _district_problems(districts: Any) -> list[Problem]:
-    if districts is None:
-        return []
-    if not isinstance(districts, list):
-        return [Problem("[[districts]]", None, "must be an array of tables", "write one [[districts]] table each")]
+class PlanHead(Section):
+    """``[plan]``: the area the plan is for and the document."""
+
+    key: Key
+    title: Name
+    scope: Name
+    xzqdm: Code
+    level: Literal["province", "city", "county"] | None = None
+    document: Text = ""
+    issued: Text = ""
+    baseline_year: Year | None = None
+    years: list[Year] | None = Field(default=None, min_length=1)
+    parent: Name | None = None
+    population: PositiveCount | None = None
+    population_year: Year | None = None
+    modelled: Flag = False
+    note: Text = ""
+
+
+class _TargetTable(Section):
+    quote: Text = ""
+    source: Text = ""
+    no: Annotated[int, BeforeValidator(as_number)] | None = None
+    responsible: Text = ""
+    note: Text = ""
+
+
+class DensityTarget(_TargetTable):
+    """``[targets.per_10k]``: stations per 10,000 residents by year."""
+
+    by_year: dict[YearKey, PositiveNumber] = _BY_YEAR
+    applies_to: Literal["area", "district", "city", "province", "whole"] = "area"
+    baseline: Number | None = None
+    parent_value: Number | None = None
+
+
+class CountTarget(_TargetTable):
+    """``[targets.stations]`` and ``[targets.edge_dc]``: counts by year."""
+
+    by_year: dict[YearKey, PositiveCount] = _BY_YEAR
+    baseline: Number | None = None
+
+
+class ValueTarget(_TargetTable):
+    """``[targets.latency_ms]``: a value by year."""
+
+    by_year: dict[YearKey, PositiveNumber] = _BY_YEAR
+
+
+class ShareTarget(_TargetTable):
+    """``[targets.charging_share]``: a share from 0 to 1 by year."""
+
+    by_year: dict[YearKey, TargetShare] = _BY_YEAR
+
+
+class TargetsTable(Section):
+    """``[targets]``."""
+
+    per_10k: DensityTarget = Field(json_schema_extra={
+        "missing_fix": "add [targets.per_10k] with by_year = { 2025 = ... } (stations per 10,000 residents)"})
+    stations: CountTarget | None = None
+    edge_dc: CountTarget | None = None
+    latency_ms: ValueTarget | None = None
+    charging_share: ShareTarget | None = None
+
+
+class DistrictTable(Section):
+    """``[[districts]]``: one district's own targets."""
+
+    xzqdm: Name
+    name: Text = ""
+    per_10k: dict[YearKey, PositiveNumber] = Field(default_factory=dict)
+    stations: dict[YearKey, PositiveCount] = Field(default_factory=dict)
+    note: Text = ""
+
+
+class IndicatorTable(Section):
+    """``[[indicators]]``: another annex row, recorded."""
+
+    id: Name
+    no: Annotated[int, BeforeValidator(as_number)] = 0
+    name: Name
+    name_en: Text = ""
+    unit: Text = ""
+    baseline: Number | None = None
+    targets: dict[YearKey, Number]
+    province_2025: Number | None = None
+    responsible: Text = ""
+    note: Text = ""
+
+
+class TextTargetTable(Section):
+    """``[[text_targets]]``: another target of the body text, recorded."""
+
+    id: Name
+    year: Year
+    value: Any
+    unit: Text = ""
+    name: Text = ""
+    name_en: Text = ""
+    quote: Text = ""
+    section: Text = ""
+
+
+class TargetsFile(Section):
+    """A whole targets file."""
+
+    plan: PlanHead = Field(json_schema_extra={"missing_fix": f"add a [plan] table: {_FIX_SCHEMA}"})
+    targets: TargetsTable = Field(json_schema_extra={"missing_fix": "add [targets.per_10k] with by_year = { ... }"})
+    districts: list[DistrictTable] = Field(default_factory=list)
+    indicators: list[IndicatorTable] = Field(default_factory=list)
+    text_targets: list[TextTargetTable] = Field(default_factory=list)
+
+
+def _label(table: tuple[Any, ...]) -> str:
+    if table and table[0] in ("districts", "indicators", "text_targets") and len(table) > 1:
+        return f"[[{table[0]}]] #{int(table[1]) + 1}"
+    return "[" + ".".join(map(str, table)) + "]" if table else "[top level]"
+
+
+def _semantic_problems(tf: TargetsFile) -> list[Problem]:
+    """What the schema alone cannot say: level against code, duplicate or empty district tables."""
     out: list[Problem] = []
+    head = tf.plan
+    if head.level is not None and level_of(head.xzqdm) != head.level:
+        out.append(Problem("[plan]", "level", f"{head.level!r} disagrees with the code {head.xzqdm} "
+                           f"({level_of(head.xzqdm)})", "correct the code or leave level out (it follows from the code)"))
     seen: set[str] = set()
-    for i, d in enumerate(districts, start=1):
+    for i, d in enumerate(tf.districts, start=1):
         where = f"[[districts]] #{i}"
-        if not isinstance(d, dict):
-            out.append(Problem(where, None, "is not a table", "write [[districts]] with xzqdm = \"...\""))
-            continue
-        out += [Problem(where, k, "unknown key", f"use {', '.join(sorted(_DISTRICT_FIELDS))}")
-                for k in d if k not in _DISTRICT_FIELDS]
-        code = str(d.get("xzqdm", ""))
-        if not code:
-            out.append(Problem(where, "xzqdm", "is missing", "give the district's code as in the districts layer"))
-        elif code in seen:
-            out.append(Problem(where, "xzqdm", f"district {code} is listed twice", "merge the two tables"))
-        seen.add(code)
-        if "per_10k" not in d and "stations" not in d:
+        if d.xzqdm in seen:
+            out.append(Problem(where, "xzqdm", f"district {d.xzqdm} is listed twice", "merge the two tables"))
+        seen.add(d.xzqdm)
+        if not d.per_10k and not d.stations:
             out.append(Problem(where, None, "sets neither per_10k nor stations", "add one, or remove the table"))
-        for k in ("per_10k", "stations"):
-            if k in d:
-                out += _by_year_problems(where, k, d[k], whole=k == "stations")
-    return out
-
-
-def _other_problems(raw: dict[str, Any]) -> list[Problem]:
-    out: list[Problem] = []
-    known = {"plan", "targets", "districts", "indicators", "text_targets"}
-    out += [Problem(f"[{k}]", None, "unknown table", f"use {', '.join(sorted(known))}") for k in raw if k not in known]
-    for i, ind in enumerate(raw.get("indicators", []) or [], start=1):
-        if not isinstance(ind, dict) or not {"id", "name", "targets"} <= set(ind):
-            out.append(Problem(f"[[indicators]] #{i}", None, "needs id, name and targets",
-                               'write id = "...", name = "...", targets = { 2025 = ... }'))
-        elif ind["id"] == "5g_per_10k":
+    for i, ind in enumerate(tf.indicators, start=1):
+        if ind.id == "5g_per_10k":
             out.append(Problem(f"[[indicators]] #{i}", "id", "the 5G density target belongs in [targets.per_10k]",
                                "move it there (by_year = ..., baseline = ...)"))
-    for i, tt in enumerate(raw.get("text_targets", []) or [], start=1):
-        if not isinstance(tt, dict) or not {"id", "year", "value"} <= set(tt):
-            out.append(Problem(f"[[text_targets]] #{i}", None, "needs id, year and value",
-                               'write id = "...", year = 2025, value = ...'))
     return out
 
 
 def validate_targets(raw: Any) -> list[Problem]:
     """Every problem of a parsed targets file (an empty list when it is valid).
 
-    The one place the targets-file schema (``docs/targets.md``) is checked: the
+    The one place the targets-file schema (``docs/targets.md``) is checked,
+    with geoplan's settings-file mechanism (:mod:`geoplan._schema`): the
     ``[plan]`` head, the ``[targets.*]`` tables, ``[[districts]]`` and the
     recorded ``[[indicators]]`` / ``[[text_targets]]``.
 
@@ -522,36 +570,30 @@ def validate_targets(raw: Any) -> list[Problem]:
     --------
     >>> [str(p) for p in validate_targets({"plan": {"key": "x", "title": "t", "scope": "s", "xzqdm": "350100"},
     ...                                    "targets": {"per_10k": {"by_year": {"2025": "30/万"}}}})]
-    ["layer '[targets.per_10k]', field 'by_year.2025': value '30/万' is not a positive number. Fix: write a plain number (no units, no quotes)"]
+    ["[targets.per_10k.by_year] 2025: '30/万' carries the unit '/万'. Fix: write 2025 = 30 (a plain number without quotes) (the setting's name or description gives its unit)"]
     """
-    if not isinstance(raw, dict):
-        return [Problem("targets file", None, "is not a TOML table", _FIX_SCHEMA)]
-    return (_head_problems(raw.get("plan")) + _target_problems(raw.get("targets")) +
-            _district_problems(raw.get("districts")) + _other_problems(raw))
+    try:
+        tf = TargetsFile.model_validate(raw)
+    except PydanticValidationError as exc:
+        return problems_of(exc, TargetsFile, section=_label)
+    return _semantic_problems(tf)
 
 
 def config_error(problems: list[Problem], *, where: str) -> ConfigError:
-    """One :class:`ConfigError` listing ``problems`` (kept on its ``problems`` attribute)."""
-    head = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
-    exc = ConfigError(f"{head} in {where}:\n- " + "\n- ".join(map(str, problems)))
-    exc.problems = list(problems)  # type: ignore[attr-defined]
-    return exc
+    """One :class:`ConfigError` listing ``problems``."""
+    return ConfigError(problems, where=where)
 
 
 # --- building the Plan ----------------------------------------------------------------------------------
 
-def _years(raw: dict[Any, Any]) -> dict[int, float]:
-    return {int(str(k).strip()): float(v) for k, v in raw.items()}
-
-
-def _target(key: str, t: dict[str, Any] | None) -> YearTargets | None:
+def _target(key: str, t: _TargetTable | None) -> YearTargets | None:
     if t is None:
         return None
-    applies = t.get("applies_to", "area")
-    return YearTargets(key=key, by_year=_years(t["by_year"]), applies_to="area" if applies in AREA_SYNONYMS else applies,
-                       baseline=t.get("baseline"), parent_value=t.get("parent_value"), quote=t.get("quote", ""),
-                       source=t.get("source", ""), no=t.get("no"), responsible=t.get("responsible", ""),
-                       note=t.get("note", ""))
+    applies = getattr(t, "applies_to", "area")
+    return YearTargets(key=key, by_year={int(y): float(v) for y, v in t.by_year.items()},  # type: ignore[attr-defined]
+                       applies_to="area" if applies in AREA_SYNONYMS else applies,
+                       baseline=getattr(t, "baseline", None), parent_value=getattr(t, "parent_value", None),
+                       quote=t.quote, source=t.source, no=t.no, responsible=t.responsible, note=t.note)
 
 
 def plan_from_dict(raw: Any, *, source: str = "targets file") -> Plan:
@@ -565,33 +607,27 @@ def plan_from_dict(raw: Any, *, source: str = "targets file") -> Plan:
     problems = validate_targets(raw)
     if problems:
         raise config_error(problems, where=source)
-    head, tg = raw["plan"], raw["targets"]
-    per = _target("per_10k", tg["per_10k"])
+    tf = TargetsFile.model_validate(raw)
+    head, tg = tf.plan, tf.targets
+    per = _target("per_10k", tg.per_10k)
     assert per is not None
-    others = tuple(
-        Indicator(id=i["id"], no=int(i.get("no", 0)), name=i["name"], name_en=i.get("name_en", ""),
-                  unit=i.get("unit", ""), baseline=i.get("baseline"), targets=_years(i["targets"]),
-                  province_2025=i.get("province_2025"), responsible=i.get("responsible", ""), note=i.get("note", ""))
-        for i in raw.get("indicators", []) or [])
-    texts = tuple(TextTarget(id=t["id"], year=int(t["year"]), value=t["value"], unit=t.get("unit", ""),
-                             name=t.get("name", ""), name_en=t.get("name_en", ""), quote=t.get("quote", ""),
-                             section=t.get("section", "")) for t in raw.get("text_targets", []) or [])
-    districts = tuple(DistrictTarget(xzqdm=str(d["xzqdm"]), name=d.get("name", ""),
-                                     per_10k=_years(d.get("per_10k", {})),
-                                     stations={y: int(v) for y, v in _years(d.get("stations", {})).items()},
-                                     note=d.get("note", "")) for d in raw.get("districts", []) or [])
-    code = str(head["xzqdm"])
-    years = tuple(sorted(int(y) for y in head.get("years", per.by_year)))
-    return Plan(key=head["key"], title=head["title"], scope=head["scope"], xzqdm=code,
-                level=head.get("level") or level_of(code) or "city", years=years, per_10k=per,
-                stations=_target("stations", tg.get("stations")), edge_dc=_target("edge_dc", tg.get("edge_dc")),
-                latency_ms=_target("latency_ms", tg.get("latency_ms")),
-                charging_share=_target("charging_share", tg.get("charging_share")), districts=districts,
-                document=head.get("document", ""), issued=str(head.get("issued", "")),
-                baseline_year=head.get("baseline_year"), parent=head.get("parent"),
-                population=head.get("population"), population_year=head.get("population_year"),
-                modelled=bool(head.get("modelled", False)), note=head.get("note", ""), source=source,
-                other_indicators=others, other_text_targets=texts)
+    others = tuple(Indicator(id=i.id, no=i.no, name=i.name, name_en=i.name_en, unit=i.unit, baseline=i.baseline,
+                             targets={int(y): v for y, v in i.targets.items()}, province_2025=i.province_2025,
+                             responsible=i.responsible, note=i.note) for i in tf.indicators)
+    texts = tuple(TextTarget(id=t.id, year=t.year, value=t.value, unit=t.unit, name=t.name, name_en=t.name_en,
+                             quote=t.quote, section=t.section) for t in tf.text_targets)
+    districts = tuple(DistrictTarget(xzqdm=d.xzqdm, name=d.name, per_10k={int(y): v for y, v in d.per_10k.items()},
+                                     stations={int(y): int(v) for y, v in d.stations.items()}, note=d.note)
+                      for d in tf.districts)
+    years = tuple(sorted(set(head.years) if head.years else set(per.by_year)))
+    return Plan(key=head.key, title=head.title, scope=head.scope, xzqdm=head.xzqdm,
+                level=head.level or level_of(head.xzqdm) or "city", years=years, per_10k=per,
+                stations=_target("stations", tg.stations), edge_dc=_target("edge_dc", tg.edge_dc),
+                latency_ms=_target("latency_ms", tg.latency_ms),
+                charging_share=_target("charging_share", tg.charging_share), districts=districts,
+                document=head.document, issued=head.issued, baseline_year=head.baseline_year, parent=head.parent,
+                population=head.population, population_year=head.population_year, modelled=head.modelled,
+                note=head.note, source=source, other_indicators=others, other_text_targets=texts)
 
 
 def plan_keys() -> list[str]:
