@@ -10,7 +10,7 @@ from geoplan.errors import ConfigError, InfeasibleError
 from geoplan.placement import PlanSettings, allocate_quotas, evaluate_sites, place_sites, planning_context
 from geoplan.placement.results import PLANNED_SITE_FIELDS
 
-from .conftest import tiny_layers
+from .conftest import tiny_layers, tiny_plan
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def _twelve_candidate_project(seed: int):
     cands = gpd.GeoDataFrame({"CAND_ID": [f"C{i}" for i in range(12)],
                               "SITE_TYPE": rng.choice(["macro", "micro", "indoor"], 12)},
                              geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=sites.crs)
-    return gp.project_from_layers(districts=districts, population=raster, plan="xiamen", name="twelve",
+    return gp.project_from_layers(districts=districts, population=raster, plan=tiny_plan(), name="twelve",
                                   metric_crs="EPSG:4548", layers={"sites": sites, "candidates": cands})
 
 
