@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import tomllib
 import zipfile
@@ -69,6 +71,16 @@ __all__ = [
     "read_plan_data",
     "list_plan_files",
     "read_layer_specs",
+    "WORKSPACE_DIR_ENV",
+    "CACHE_DIR_ENV",
+    "workspace_dir",
+    "cache_dir",
+    "read_json",
+    "write_json",
+    "list_json",
+    "read_arrays",
+    "write_arrays",
+    "read_mbtiles",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,6 +92,42 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROJECT = REPO_ROOT / "data" / "gis" / "geoplan.toml"
 #: Declarative layer specs.
 LAYER_SPEC_DIR = REPO_ROOT / "layers"
+#: Environment variable naming the folder of the map app's workspaces.
+WORKSPACE_DIR_ENV = "GEOPLAN_WORKSPACE_DIR"
+#: Environment variable naming geoplan's cache folder (planning contexts kept between runs).
+CACHE_DIR_ENV = "GEOPLAN_CACHE_DIR"
+
+
+def _user_dir(kind: str) -> Path:
+    """The platform's per-user ``data`` or ``cache`` folder for geoplan (XDG on Linux)."""
+    home = Path.home()
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "geoplan" / (
+            "Cache" if kind == "cache" else "")
+    if sys.platform == "darwin":
+        return home / "Library" / ("Caches" if kind == "cache" else "Application Support") / "geoplan"
+    xdg = os.environ.get("XDG_CACHE_HOME" if kind == "cache" else "XDG_DATA_HOME")
+    return Path(xdg or home / (".cache" if kind == "cache" else ".local/share")) / "geoplan"
+
+
+def workspace_dir() -> Path:
+    """Folder of the map app's workspaces, never inside the installation.
+
+    ``$GEOPLAN_WORKSPACE_DIR`` when set, else ``workspaces`` in the user data folder
+    (``$XDG_DATA_HOME/geoplan/workspaces`` or ``~/.local/share/geoplan/workspaces`` on Linux,
+    ``%LOCALAPPDATA%\\geoplan\\workspaces`` on Windows). Created when first written to.
+    """
+    env = os.environ.get(WORKSPACE_DIR_ENV)
+    return Path(env).expanduser() if env else _user_dir("data") / "workspaces"
+
+
+def cache_dir() -> Path:
+    """geoplan's cache folder: ``$GEOPLAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/geoplan`` (``~/.cache/geoplan``).
+
+    Everything in it can be deleted at any time; it is rebuilt on demand.
+    """
+    env = os.environ.get(CACHE_DIR_ENV)
+    return Path(env).expanduser() if env else _user_dir("cache")
 
 
 @dataclass(frozen=True)
@@ -1011,3 +1059,84 @@ def read_layer_specs(directory: str | os.PathLike[str] | None = None) -> dict[st
         key = spec.get("layer", {}).get("key", f.stem)
         specs[key] = spec
     return specs
+
+
+def _ensure_dir(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create the {what} folder {folder}: {exc}. Fix: set a writable folder "
+                         f"in ${WORKSPACE_DIR_ENV} / ${CACHE_DIR_ENV}") from exc
+
+
+def read_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:
+    """Read a UTF-8 JSON file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ReadError(f"{what} {p} does not exist. Fix: check the name or the folder")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReadError(f"{what} {p} is not valid UTF-8 JSON: {exc}. Fix: restore it from a copy or delete it") from exc
+
+
+def write_json(data: Any, path: str | os.PathLike[str], *, what: str = "JSON file") -> Path:
+    """Write ``data`` as UTF-8 JSON atomically, creating the folder if needed."""
+    p = Path(path)
+    _ensure_dir(p.parent, what)
+    return write_text(json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False), p, what=what)
+
+
+def list_json(folder: str | os.PathLike[str], *, suffix: str = ".json") -> list[tuple[str, float]]:
+    """``(name without suffix, modification time)`` of the files ending in ``suffix`` in ``folder``, newest first."""
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    found = [(p.name[: -len(suffix)], p.stat().st_mtime) for p in root.iterdir()
+             if p.is_file() and p.name.endswith(suffix) and not p.name.startswith(".")]
+    return sorted(found, key=lambda t: -t[1])
+
+
+def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray] | None:
+    """Arrays of an ``.npz`` file (no pickles), or ``None`` when it is missing or unreadable (a cache miss)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        log.warning("ignoring unreadable cache file %s: %s", p, exc)
+        return None
+
+
+def write_arrays(arrays: dict[str, np.ndarray], path: str | os.PathLike[str], *, what: str = "cache") -> Path:
+    """Write named arrays to an ``.npz`` file atomically (uncompressed: loading is a copy)."""
+    p = Path(path)
+    _ensure_dir(p.parent, what)
+    with atomic_path(p, layer=what) as tmp:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+    return p
+
+
+def read_mbtiles(path: str | os.PathLike[str]) -> tuple[dict[str, str], list[tuple[int, int, int, bytes]]]:
+    """Metadata and tiles ``(z, x, y, data)`` of an MBTiles file (``y`` in XYZ order, not TMS).
+
+    Raises
+    ------
+    ReadError
+        Missing file, not an SQLite database, or without the ``tiles`` table.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ReadError(f"tile file {p} does not exist. Fix: check the path of the .mbtiles file")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{p}?mode=ro", uri=True)) as con:
+            meta = dict(con.execute("SELECT name, value FROM metadata").fetchall())
+            rows = con.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
+    except sqlite3.Error as exc:
+        raise ReadError(f"tile file {p} is not a readable MBTiles file ({exc}). Fix: export the tiles as "
+                        "MBTiles 1.3 (a SQLite file with tables metadata and tiles)") from exc
+    return {str(k): str(v) for k, v in meta.items()}, [
+        (int(z), int(x), (1 << int(z)) - 1 - int(y), bytes(d)) for z, x, y, d in rows]

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 #: Status values a :class:`PlacementResult` can carry.
-STATUSES = ("optimal", "time_limit", "feasible", "greedy")
+STATUSES = ("optimal", "time_limit", "cancelled", "feasible", "greedy")
 
 
 @dataclass(frozen=True, eq=False)

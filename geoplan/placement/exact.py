@@ -33,6 +33,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
+from collections.abc import Callable
 from typing import IO, Any, NamedTuple
 
 import highspy
@@ -44,7 +45,7 @@ from ..errors import InfeasibleError, Problem, SolverError, ValidationError
 from ._result import Instance, PlacementResult, check_problem, covered_rows, make_result
 from .greedy import greedy_mclp
 
-__all__ = ["exact_mclp"]
+__all__ = ["SolverProgress", "exact_mclp"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -93,10 +94,41 @@ class _Model:
     mip_rel_gap: float
 
 
+@dataclass(frozen=True)
+class SolverProgress:
+    """A progress report of a running exact solve: incumbent, proven bound and their gap.
+
+    ``objective`` is the best plan's covered weight (NaN before the first plan),
+    ``bound`` the proven upper bound on the optimum (``inf`` while unknown),
+    ``gap`` their relative distance (``inf`` while unknown), ``elapsed_s`` seconds since the start.
+    """
+
+    elapsed_s: float
+    objective: float
+    bound: float
+    gap: float
+
+
+#: ``progress(report)`` and ``cancel() -> bool`` hooks of :func:`exact_mclp`.
+ProgressHook = Callable[[SolverProgress], None]
+CancelHook = Callable[[], bool]
+
+
+class _Hooks(NamedTuple):
+    progress: ProgressHook | None
+    cancel: CancelHook | None
+    started: float
+
+    def report(self, objective: float, bound: float) -> None:
+        if self.progress is not None:
+            gap = (bound - objective) / abs(bound) if np.isfinite(bound) and np.isfinite(objective) and bound else np.inf
+            self.progress(SolverProgress(perf_counter() - self.started, objective, bound, max(float(gap), 0.0)))
+
+
 class _Outcome(NamedTuple):
     """What a HiGHS run left: our status label, HiGHS's words, the site values and the dual bound."""
 
-    label: str  # optimal | time_limit | feasible | infeasible | error
+    label: str  # optimal | time_limit | cancelled | feasible | infeasible | error
     text: str
     x: NDArray[np.float64] | None
     bound: float
@@ -138,11 +170,22 @@ def _outcome(h: highspy.Highs, n_sites: int) -> _Outcome:
     return _Outcome(label, text, x, float(info.mip_dual_bound))
 
 
-def _solve(model: _Model) -> _Outcome:
-    """Run HiGHS in this process."""
+def _solve(model: _Model, hooks: _Hooks) -> _Outcome:
+    """Run HiGHS in this process (progress reported and cancel checked from its MIP callbacks)."""
     h = _highs(model)
+    cancelled = [False]
+    if hooks.progress is not None or hooks.cancel is not None:
+        def interrupt(event: Any) -> None:
+            data = event.data_out
+            hooks.report(float(data.mip_primal_bound), float(data.mip_dual_bound))
+            if hooks.cancel is not None and hooks.cancel():
+                cancelled[0] = True
+                event.data_in.user_interrupt = True
+
+        h.cbMipInterrupt.subscribe(interrupt)
     h.run()
-    return _outcome(h, model.n_sites)
+    out = _outcome(h, model.n_sites)
+    return out._replace(label="cancelled") if cancelled[0] and out.x is not None else out
 
 
 def _child_main() -> None:
@@ -159,7 +202,8 @@ def _child_main() -> None:
 
     def improving(event: Any) -> None:
         data = event.data_out
-        send(("plan", np.asarray(data.mip_solution[:model.n_sites], dtype=np.float64), float(data.mip_dual_bound)))
+        send(("plan", np.asarray(data.mip_solution[:model.n_sites], dtype=np.float64), float(data.mip_dual_bound),
+              float(data.objective_function_value)))
 
     last = [0.0, float("inf")]  # time and value of the last dual bound sent
 
@@ -185,7 +229,7 @@ def _pump(stream: IO[bytes], inbox: queue.Queue[tuple[Any, ...]]) -> None:
         inbox.put(("eof",))
 
 
-def _solve_guarded(model: _Model) -> _Outcome:
+def _solve_guarded(model: _Model, hooks: _Hooks) -> _Outcome:
     """Run HiGHS in a child process and stop it hard if it overruns its time limit.
 
     HiGHS checks its time limit between steps, and some steps of large models
@@ -206,7 +250,7 @@ def _solve_guarded(model: _Model) -> _Outcome:
     errors: list[bytes] = []
     threading.Thread(target=_pump, args=(proc.stdout, inbox), daemon=True).start()
     threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True).start()  # type: ignore[union-attr]
-    best_x, bound = model.warm[:model.n_sites].copy(), float("inf")
+    best_x, bound, objective = model.warm[:model.n_sites].copy(), float("inf"), float("nan")
     try:
         try:
             proc.stdin.write(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
@@ -215,16 +259,23 @@ def _solve_guarded(model: _Model) -> _Outcome:
             pass  # the child died at start; its stderr tells why (below)
         deadline = perf_counter() + STARTUP_S
         while True:
+            if hooks.cancel is not None and hooks.cancel():
+                log.info("exact: cancelled; keeping the best plan so far")
+                return _Outcome("cancelled", "cancelled by the user", best_x, bound)
+            wait = max(deadline - perf_counter(), 0.0)
             try:
-                message = inbox.get(timeout=max(deadline - perf_counter(), 0.0))
+                message = inbox.get(timeout=min(wait, 0.25) if hooks.cancel is not None else wait)
             except queue.Empty:
+                if perf_counter() < deadline:
+                    continue
                 break
-            if message[0] == "started":
+            if message[0] in ("plan", "bound"):
+                if message[0] == "plan":
+                    best_x, objective = message[1], message[3]
+                bound = min(bound, message[2] if message[0] == "plan" else message[1])
+                hooks.report(objective, bound)
+            elif message[0] == "started":
                 deadline = perf_counter() + model.time_limit_s + max(GRACE_S, GRACE_SHARE * model.time_limit_s)
-            elif message[0] == "plan":
-                best_x, bound = message[1], min(bound, message[2])
-            elif message[0] == "bound":
-                bound = min(bound, message[1])
             elif message[0] == "done":
                 return message[1]  # type: ignore[no-any-return]
             else:
@@ -327,7 +378,8 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
                max_per_group: ArrayLike | None = None, fixed: ArrayLike | None = None,
                time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4,
                warm_start: PlacementResult | ArrayLike | None = None,
-               secondary: ArrayLike | None = None) -> PlacementResult:
+               secondary: ArrayLike | None = None, progress: ProgressHook | None = None,
+               cancel: CancelHook | None = None) -> PlacementResult:
     """Choose ``p`` sites that maximise newly covered demand, meeting district quotas, by MIP.
 
     Parameters
@@ -347,6 +399,12 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
         plan is moved to unchosen sites of the same district with a higher
         ``secondary`` (e.g. population density), one pass after solving; also
         the greedy warm start's tie-break.
+    progress : callable, optional
+        Called with a :class:`SolverProgress` (incumbent, bound, gap) as HiGHS finds
+        better plans and bounds.
+    cancel : callable, optional
+        Polled while HiGHS runs (about four times a second); when it returns true the
+        solve stops and the best plan so far is returned with ``status="cancelled"``.
 
     Returns
     -------
@@ -416,7 +474,8 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
                    index=M.indices.astype(np.int32), value=M.data.astype(np.float64), integrality=integrality,
                    warm=np.r_[x0, y0], time_limit_s=float(time_limit_s), mip_rel_gap=float(mip_rel_gap))
     log.info("exact: HiGHS on %d sites x %d demand patterns (%d nonzeros), limit %.0f s", n, k, M.nnz, time_limit_s)
-    out = _solve_guarded(model) if M.nnz >= SUBPROCESS_MIN_NNZ else _solve(model)
+    hooks = _Hooks(progress, cancel, perf_counter())
+    out = _solve_guarded(model, hooks) if M.nnz >= SUBPROCESS_MIN_NNZ else _solve(model, hooks)
 
     if out.label == "infeasible":
         raise InfeasibleError("HiGHS found the placement infeasible although the quota checks passed: "
