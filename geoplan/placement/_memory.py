@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 from numpy.typing import NDArray
 
@@ -27,7 +28,7 @@ from .request import PlanRequest
 from .snap import MAX_SNAP_M, snap_sites
 from .results import Evaluation, PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
 
-__all__ = ["evaluate_sites", "place_in_memory"]
+__all__ = ["evaluate_sites", "place_in_memory", "sites_frame"]
 
 
 def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int | None = None,
@@ -70,6 +71,16 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     totals = plan_totals(proj, table, year=yr, basis=basis, cell_population=cells, covered_before=before_d,
                          covered_after=after_d)
     return Evaluation(districts=table, summary=totals)
+
+
+def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64], *, source: str) -> gpd.GeoDataFrame:
+    """The ``planned_sites`` layer of candidate columns ``selected`` (in build-decision order)."""
+    sel = np.asarray(selected, dtype=np.int64)
+    return planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
+                               radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
+                               district=ctx.cand_district[sel],
+                               gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
+                               source=source, modelled=ctx.candidates_modelled)
 
 
 def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None, *,
@@ -122,11 +133,7 @@ def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixe
                  time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, progress=progress, cancel=cancel)
     sel = np.asarray(res.selected, dtype=np.int64)
     ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year)
-    sites = planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
-                                radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
-                                district=ctx.cand_district[sel],
-                                gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
-                                source=res.method, modelled=ctx.candidates_modelled)
+    sites = sites_frame(ctx, sel, source=res.method)
     summary = PlanSummary(
         **vars(ev.summary), method=res.method, status=res.status, gap=res.gap, objective=res.objective,
         runtime_s=round(time.perf_counter() - t0, 3), band=ctx.settings.band, users=ctx.settings.users,
