@@ -33,8 +33,8 @@ from .median import MedianResult, median_cover
 from .request import PlanRequest, plan_request
 from .results import Evaluation, PlanResult, PlanSummary, Totals
 from .settings import CANDIDATE_GENERATORS, SITE_TYPES, PlanSettings
-from .snap import MAX_SNAP_M, Snap, snap_sites
 from .sites import ENGINES, LARGE_PROJECT_CELLS, METHODS, choose_engine, place_sites
+from .snap import MAX_SNAP_M, Snap, snap_sites
 
 __all__ = [
     "CANDIDATE_GENERATORS",

@@ -25,8 +25,8 @@ from .context import PlanningContext
 from .exact import exact_mclp
 from .greedy import greedy_mclp
 from .request import PlanRequest
-from .snap import MAX_SNAP_M, snap_sites
 from .results import Evaluation, PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
+from .snap import MAX_SNAP_M, snap_sites
 
 __all__ = ["evaluate_sites", "place_in_memory", "sites_frame"]
 

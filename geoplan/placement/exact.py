@@ -30,10 +30,10 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
-from collections.abc import Callable
 from typing import IO, Any, NamedTuple
 
 import highspy
