@@ -1116,7 +1116,7 @@ def write_arrays(arrays: dict[str, np.ndarray], path: str | os.PathLike[str], *,
     _ensure_dir(p.parent, what)
     with atomic_path(p, layer=what) as tmp:
         with tmp.open("wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
     return p
 
 

@@ -89,7 +89,7 @@ def snap_sites(ctx: PlanningContext, xy: ArrayLike, *, max_snap_m: float = MAX_S
             pts[snap.too_far, 0], pts[snap.too_far, 1])
         where = "; ".join(f"kept site {i + 1} at {x:.5f}°E {y:.5f}°N is {d / 1000:,.1f} km from the nearest "
                           "candidate site" for i, x, y, d in zip(snap.too_far.tolist(), np.atleast_1d(lon),
-                                                                  np.atleast_1d(lat), dist[snap.too_far]))
+                                                                  np.atleast_1d(lat), dist[snap.too_far], strict=True))
         raise InfeasibleError(f"{where} (a kept site is moved at most {max_snap_m:,.0f} m onto a candidate). "
                               "Fix: move the site within the districts where candidates are, or remove it")
     return snap
