@@ -156,8 +156,8 @@ class Workspace:
         return tuple(d for d in self.drawings if d.kind == "area" and (role is None or d.role == role))
 
     def content(self) -> tuple[Any, ...]:
-        """What undo compares: everything but the save time."""
-        return (dict(self.settings), self.drawings, self.scenarios, self.optimised)
+        """What undo steps through: drawings, scenarios and the optimised plan (settings live in the controls)."""
+        return (self.drawings, self.scenarios, self.optimised)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (see the module notes)."""
@@ -330,7 +330,7 @@ class History:
     def push(self, ws: Workspace) -> bool:
         """Make ``ws`` current; returns whether anything changed (unchanged states are not recorded)."""
         if ws.content() == self.current.content():
-            self.current = replace(self.current, name=ws.name)
+            self.current = ws
             return False
         self._past = (self._past + [self.current])[-self.limit:]
         self._future = []
@@ -348,13 +348,13 @@ class History:
     def undo(self) -> Workspace:
         if self._past:
             self._future.append(self.current)
-            self.current = replace(self._past.pop(), name=self.current.name)
+            self.current = replace(self._past.pop(), name=self.current.name, settings=self.current.settings)
         return self.current
 
     def redo(self) -> Workspace:
         if self._future:
             self._past.append(self.current)
-            self.current = replace(self._future.pop(), name=self.current.name)
+            self.current = replace(self._future.pop(), name=self.current.name, settings=self.current.settings)
         return self.current
 
 
@@ -449,6 +449,8 @@ class Refusal:
     id: str
     lonlat: tuple[float, float]
     message: str
+    nearest: str = ""
+    distance_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -519,7 +521,7 @@ def apply_drawings(ws: Workspace, features: Sequence[Mapping[str, Any]], *, proj
         d = new_sites[i]
         refused.append(Refusal(d.id, d.lonlat, f"the site drawn at {d.lonlat[0]:.5f}°E {d.lonlat[1]:.5f}°N lies "
                                f"outside every district of {proj.name} ({dist / 1000:,.1f} km from {name}); "
-                               "it was not added"))
+                               "it was not added", name, dist))
     gone = {r.id for r in refused}
     drawings = tuple(d for d in seen if d.id not in gone)
     changed = drawings != ws.drawings

@@ -30,8 +30,10 @@ from geoplan.errors import ConfigError
 
 from .map import BASEMAPS, GcjTileShift, RememberShown
 
-__all__ = ["WATER_COLOUR", "LAND_COLOUR", "LandLayer", "TileNotice", "land_layer", "tile_group", "custom_basemap_url"]
+__all__ = ["FONT_URL", "WATER_COLOUR", "LAND_COLOUR", "LandLayer", "TileNotice", "land_layer", "tile_group", "custom_basemap_url"]
 
+#: The app's Chinese web font as seen from the ``st_folium`` iframe (``apps/static/fonts/``).
+FONT_URL = "../../app/static/fonts/NotoSansSC-subset.woff2"
 #: Background (water and everything outside the project) and land colours of the offline base map.
 WATER_COLOUR = "#c6dcea"
 LAND_COLOUR = "#f4f1ea"
@@ -42,6 +44,15 @@ class LandLayer(MacroElement):
 
     _template = Template(
         """
+        {% macro header(this, kwargs) %}
+        <style>
+          @font-face { font-family: "Noto Sans SC"; src: url({{ this.font_url|tojson }}) format("woff2");
+            font-display: swap; }
+          #map_div { height: 100vh !important; }
+          .leaflet-container, .geoplan-legend, .leaflet-tooltip {
+            font-family: "Helvetica Neue", Arial, "Noto Sans CJK SC", "Noto Sans SC", sans-serif; }
+        </style>
+        {% endmacro %}
         {% macro script(this, kwargs) %}
         (function () {
             var map = {{ this._parent.get_name() }};
@@ -56,9 +67,11 @@ class LandLayer(MacroElement):
         """
     )
 
-    def __init__(self, districts: Mapping[str, Any], *, land: str = LAND_COLOUR, water: str = WATER_COLOUR) -> None:
+    def __init__(self, districts: Mapping[str, Any], *, land: str = LAND_COLOUR, water: str = WATER_COLOUR,
+                 font_url: str = FONT_URL) -> None:
         super().__init__()
         self._name = "LandLayer"
+        self.font_url = font_url
         self.geojson = json.dumps(districts, ensure_ascii=False).replace("<", "\\u003c")
         self.land, self.water = land, water
 

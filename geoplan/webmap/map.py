@@ -603,7 +603,7 @@ def side_layers(*, edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: fl
         fields = [f for f in ("DC_ID", "STATUS", "NAME", "XZQMC", "N_SERVED", "LAT_MS") if f in edge_sites.columns]
         aliases = {"DC_ID": "data centre", "STATUS": "status", "NAME": "at", "XZQMC": "district",
                    "N_SERVED": "demand points served", "LAT_MS": "worst one-way latency (ms)"}
-        fg = _group("Edge data centres", "edge")
+        fg = _group("Edge data centres", "edge", show=False)
         point_layer(PointData.from_frame(edge_sites, fields), name="edge", colour=_EDGE_COLOUR, radius=7,
                     ring="#111111", ring_weight=1.5, tooltip_fields=fields,
                     tooltip_aliases=[aliases[f] for f in fields]).add_to(fg)
@@ -640,7 +640,7 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
              edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: float | None = None,
              car_parks: gpd.GeoDataFrame | None = None, charging_stations: gpd.GeoDataFrame | None = None,
              modelled: Sequence[str] = (), height: int | str = 620,
-             districts: Mapping[str, Any] | None = None) -> folium.Map:
+             districts: Mapping[str, Any] | None = None, existing_density: Overlay | None = None) -> folium.Map:
     """The static part of the planning map (see the module notes).
 
     Parameters
@@ -664,6 +664,9 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
         Map height (pixels, or a CSS length such as ``"100%"``).
     districts : dict, optional
         District outlines (:func:`districts_geojson`; computed when not given).
+    existing_density : Overlay, optional
+        The existing sites as a density image, shown instead of the points below zoom
+        :data:`SITES_MIN_ZOOM` (:func:`~geoplan.webmap.overlay.site_density_overlay`).
 
     Returns
     -------
@@ -685,9 +688,14 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
     if population is not None:
         population.to_folium(name="Population (residents per km²)", opacity=0.8, show=False).add_to(m)
     if existing_sites is not None:
-        point_layer(existing_sites, name="Existing 5G sites", colour_by="SITE_TYPE", colours=SITE_COLOURS,
-                    radius=2.0, tooltip_fields=("SITE_ID", "SITE_TYPE"), tooltip_aliases=("site", "type"),
-                    show=True).add_to(m)
+        fg = folium.FeatureGroup(name="Existing 5G sites", show=True).add_to(m)
+        pts = point_layer(existing_sites, name="existing", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=2.0,
+                          tooltip_fields=("SITE_ID", "SITE_TYPE"), tooltip_aliases=("site", "type"))
+        pts.add_to(fg)
+        if existing_density is not None:
+            img = existing_density.to_folium(name="existing density", opacity=0.9)
+            img.add_to(fg)
+            fg.add_child(ZoomSwitch(pts, img, key="existing", min_zoom=SITES_MIN_ZOOM))
     for g in side_layers(edge_sites=edge_sites, edge_radius_m=edge_radius_m, car_parks=car_parks,
                          charging_stations=charging_stations):
         g.add_to(m)
