@@ -287,7 +287,7 @@ def site_density_overlay(raster: Raster, xy: ArrayLike, *, cell_m: float = 500.0
     row = np.floor((pts[:, 1] - t.f) / (t.e * k)).astype(np.int64)
     ok = (row >= 0) & (row < h) & (col >= 0) & (col < w)
     counts = np.bincount(row[ok] * w + col[ok], minlength=h * w).reshape(h, w).astype(float)
-    coarse = Raster(counts, t * Affine.scale(k), raster.crs, None, "site density")
+    coarse = Raster(counts, Affine(t.a * k, t.b, t.c, t.d, t.e * k, t.f), raster.crs, None, "site density")
     area_km2 = abs(t.a * t.e) * k * k / 1e6
     classes = classify(counts / area_km2, SITE_DENSITY_BREAKS_KM2, valid=counts > 0)
     warped, bounds = warp_to_web_mercator(classes, coarse)
