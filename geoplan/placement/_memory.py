@@ -99,8 +99,9 @@ def _exact_hooks(progress: Progress | None, time_limit_s: float) -> Callable[[An
     def report(p: Any) -> None:
         gap = f"{100 * p.gap:.2f} %" if np.isfinite(p.gap) else "unknown"
         best = f"{p.objective:,.0f}" if np.isfinite(p.objective) else "none yet"
+        bound = f"{p.bound:,.0f}" if np.isfinite(p.bound) else "unknown"
         progress(min(p.elapsed_s / time_limit_s, 0.99),
-                 f"exact: best plan covers {best} more residents, bound {p.bound:,.0f}, gap {gap}, "
+                 f"exact: best plan covers {best} more residents, bound {bound}, gap {gap}, "
                  f"{p.elapsed_s:,.0f} s of {time_limit_s:,.0f} s")
     return report
 

@@ -182,7 +182,14 @@ def _solve(model: _Model, hooks: _Hooks) -> _Outcome:
                 cancelled[0] = True
                 event.data_in.user_interrupt = True
 
+        def stop_lp(event: Any) -> None:
+            if hooks.cancel is not None and hooks.cancel():
+                cancelled[0] = True
+                event.data_in.user_interrupt = True
+
         h.cbMipInterrupt.subscribe(interrupt)
+        h.cbSimplexInterrupt.subscribe(stop_lp)
+        h.cbIpmInterrupt.subscribe(stop_lp)
     h.run()
     out = _outcome(h, model.n_sites)
     return out._replace(label="cancelled") if cancelled[0] and out.x is not None else out
@@ -475,7 +482,9 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
                    warm=np.r_[x0, y0], time_limit_s=float(time_limit_s), mip_rel_gap=float(mip_rel_gap))
     log.info("exact: HiGHS on %d sites x %d demand patterns (%d nonzeros), limit %.0f s", n, k, M.nnz, time_limit_s)
     hooks = _Hooks(progress, cancel, perf_counter())
-    out = _solve_guarded(model, hooks) if M.nnz >= SUBPROCESS_MIN_NNZ else _solve(model, hooks)
+    # a run that can be cancelled goes to a child process too: killing it stops any HiGHS step at once
+    guarded = M.nnz >= SUBPROCESS_MIN_NNZ or cancel is not None
+    out = _solve_guarded(model, hooks) if guarded else _solve(model, hooks)
 
     if out.label == "infeasible":
         raise InfeasibleError("HiGHS found the placement infeasible although the quota checks passed: "
