@@ -75,12 +75,13 @@ from geoplan.placement import (
     snap_sites,
 )
 from geoplan.placement._memory import sites_frame
-from geoplan.placement.cache import cached_context, cached_order
+from geoplan.placement.cache import cached_arrays, cached_context, cached_order
 from geoplan.runs import Run, why_less_than_estimate
 from geoplan.targets import Plan, load_plan
 from geoplan.webmap import (
     BASEMAPS,
     ST_FOLIUM_BASE_URL,
+    Overlay,
     PointData,
     base_map,
     coverage_grid,
@@ -133,15 +134,33 @@ def greedy_order(_proj: gp.Project, _ctx: PlanningContext, key: str, settings: P
     return sel, sites, planned_points(sites)
 
 
+def _overlay_arrays(ov: Any, name: str) -> dict[str, np.ndarray]:
+    return {f"{name}.png": np.frombuffer(ov.png, dtype=np.uint8), f"{name}.bounds": np.asarray(ov.bounds, dtype=float)}
+
+
+def _overlay(a: dict[str, np.ndarray], name: str) -> Overlay:
+    (s, w), (n, e) = a[f"{name}.bounds"].tolist()
+    return Overlay(a[f"{name}.png"].tobytes(), ((s, w), (n, e)))
+
+
 @st.cache_resource(show_spinner=False)
 def static_layers(_proj: gp.Project, key: str) -> dict[str, Any]:
+    """Layers that never change for a project; the images are kept in the disk cache between runs."""
     sites = _proj.layer("sites")
+
+    def build() -> dict[str, np.ndarray]:
+        out = _overlay_arrays(population_overlay(_proj.population), "population")
+        if sites is not None:
+            xy = np.column_stack([_proj.metric("sites").geometry.x, _proj.metric("sites").geometry.y])
+            out.update(_overlay_arrays(site_density_overlay(_proj.population, xy), "existing"))
+        return out
+
+    images = cached_arrays(_proj, "overlays", build)
     return {
-        "population": population_overlay(_proj.population),
+        "population": _overlay(images, "population"),
         "districts": districts_geojson(_proj),
         "existing": PointData.from_frame(sites, ["SITE_ID", "SITE_TYPE"]) if sites is not None else None,
-        "existing_density": site_density_overlay(_proj.population, np.column_stack(
-            [_proj.metric("sites").geometry.x, _proj.metric("sites").geometry.y])) if sites is not None else None,
+        "existing_density": _overlay(images, "existing") if sites is not None else None,
     }
 
 
@@ -604,6 +623,8 @@ def edge_and_charging(proj: gp.Project, key: str, c: Controls
     """Edge and charging plans; an error shows next to the control that caused it."""
     ss = st.session_state
     edge = None
+    if not ss.get("side_ready"):  # a session's first run draws the map first; these follow a moment later
+        return None, None, None
     if proj.layer("edge_demand") is not None:
         try:
             edge = edge_plan(proj, key, c.edge_count, c.latency_ms, c.round_trip)
@@ -869,7 +890,7 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
         st.caption(f"Share {percent(cs.share, 0)} of spaces in new public car parks; service radius "
                    f"{cs.radius_m:,.0f} m ({cs.radius_source}).")
         st.dataframe(label_columns(chg.districts, lang), hide_index=True, width="stretch")
-    else:
+    elif proj.layer("car_parks") is None:
         st.info(t("no_charging", lang))
 
 
@@ -1047,6 +1068,9 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     with tabs[4]:
         workspace_tab(key, plan, lang)
     save_workspace({k: ss[k] for k in wsp.SETTINGS if k in ss and k != "tile_file"})
+    if not ss.get("side_ready"):
+        ss.side_ready = True
+        st.rerun()
 
 
 def main() -> None:
