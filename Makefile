@@ -16,16 +16,18 @@ $(STAMP): pyproject.toml
 
 ## make app: create the venv, install, start the map app on the embedded Xiamen data
 app: $(STAMP)
-	$(VENV)/bin/streamlit run apps/streamlit_app.py --server.headless true \
-	    --browser.gatherUsageStats false --server.port $(PORT)
+	$(PY) apps/serve.py --server.headless true --browser.gatherUsageStats false --server.port $(PORT)
 
-## Debian's Chromium for the real-browser tests (root on CI; sudo elsewhere)
+## Debian's Chromium and Noto CJK fonts for the real-browser tests (root on CI; sudo elsewhere):
+## without a CJK font headless Chromium draws every Chinese character as a box
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        chromium fonts-noto-cjk >/dev/null; \
 	fi
 	@/usr/bin/chromium --version 2>/dev/null
+	@fc-list :lang=zh family | head -1
 
 ## make test: create the venv, install, run every test (unit, doctests, CLI, app, browser)
 test: $(STAMP) browser

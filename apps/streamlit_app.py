@@ -1008,6 +1008,18 @@ def province_page(proj: gp.Project, plan: Plan, lang: str) -> None:
         st.dataframe(label_columns(res.districts, lang), hide_index=True, width="stretch")
 
 
+@st.fragment(run_every=1.5)
+def side_later() -> None:
+    """On a session's first run: rerun the page a moment after the map is up, adding edge and charging."""
+    ss = st.session_state
+    if ss.get("side_ready"):
+        return
+    if ss.get("side_armed"):
+        ss.side_ready = True
+        st.rerun(scope="app")
+    ss.side_armed = True
+
+
 def _style() -> None:
     """The map fills the window below the headline (at least 440 px), and the page font has Chinese glyphs."""
     st.markdown("""<style>
@@ -1069,8 +1081,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
         workspace_tab(key, plan, lang)
     save_workspace({k: ss[k] for k in wsp.SETTINGS if k in ss and k != "tile_file"})
     if not ss.get("side_ready"):
-        ss.side_ready = True
-        st.rerun()
+        side_later()
 
 
 def main() -> None:

@@ -71,6 +71,8 @@ def app():
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
+    at.session_state["side_ready"] = True  # what the page's timer does a moment after the first map (edge, charging)
+    at.run()
     yield at, fake
     while at.session_state["run"] if "run" in at.session_state else False:  # no thread left behind
         at.session_state["run"]["run"].cancel()
