@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: app test lint typecheck bench data browser clean
+.PHONY: app test lint typecheck bench data calibration browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,16 +18,16 @@ $(STAMP): pyproject.toml
 app: $(STAMP)
 	$(PY) apps/serve.py --server.headless true --browser.gatherUsageStats false --server.port $(PORT)
 
-## Debian's Chromium and Noto CJK fonts for the real-browser tests (root on CI; sudo elsewhere):
-## without a CJK font headless Chromium draws every Chinese character as a box
+## Debian packages the tests use: Chromium (real-browser tests), Noto Sans CJK (Chinese in the report and
+## screenshots), poppler-utils (the report's PDF pages as images). Root on CI; sudo elsewhere.
+DEBS := chromium fonts-noto-cjk poppler-utils
 browser:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \
+	    || ! command -v pdftoppm >/dev/null; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	        chromium fonts-noto-cjk >/dev/null; \
+	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
 	fi
-	@/usr/bin/chromium --version 2>/dev/null
-	@fc-list :lang=zh family | head -1
+	@/usr/bin/chromium --version 2>/dev/null; pdftoppm -v 2>&1 | head -1
 
 ## make test: create the venv, install, run every test (unit, doctests, CLI, app, browser)
 test: $(STAMP) browser
@@ -48,6 +48,10 @@ bench: $(STAMP)
 data: $(STAMP)
 	$(PY) scripts/build_xiamen_data.py
 	$(PY) scripts/build_xiamen_demand.py
+
+## docs/radio-calibration.md from geoplan.radio at its cited defaults and the embedded data
+calibration: $(STAMP)
+	$(PY) scripts/radio_calibration.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -55,7 +54,7 @@ from pyproj import Transformer
 from streamlit_folium import st_folium
 
 import geoplan as gp
-from geoplan import drawing, export, io, mapimage, radio, scenarios
+from geoplan import drawing, export, io, mapimage, planfile, radio, scenarios
 from geoplan import workspace as wsp
 from geoplan.areas import candidate_mask, restrict_context
 from geoplan.charging import ChargingPlan, charging_compliance, place_charging
@@ -68,6 +67,7 @@ from geoplan.placement import (
     SITE_TYPES,
     PlanningContext,
     PlanSettings,
+    PlanSummary,
     Totals,
     choose_engine,
     evaluate_sites,
@@ -76,6 +76,7 @@ from geoplan.placement import (
 )
 from geoplan.placement._memory import sites_frame
 from geoplan.placement.cache import cached_arrays, cached_context, cached_order
+from geoplan.report import report_bytes
 from geoplan.runs import Run, why_less_than_estimate
 from geoplan.targets import Plan, load_plan
 from geoplan.webmap import (
@@ -894,15 +895,26 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
         st.info(t("no_charging", lang))
 
 
-def report_pdf(proj: gp.Project, c: Controls) -> bytes | None:
-    """INTEGRATION POINT (issue 15): the planning report as PDF bytes, when ``geoplan report`` is installed.
-
-    Wire to i15's library entry point once it lands on main, e.g.
-    ``geoplan.report.render_report(proj, plan=..., year=c.year, format="pdf") -> bytes``.
-    """
-    if importlib.util.find_spec("geoplan.report") is None:
-        return None
-    return None
+def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
+                  chg: ChargingPlan | None) -> planfile.PlanFile:
+    """The plan on screen as a plan file, with the method and every setting that made it."""
+    planned = shown.planned if shown.kept_gdf is None else pd.concat([shown.planned, shown.kept_gdf],
+                                                                     ignore_index=True)
+    s = shown.summary
+    params: dict[str, Any] = {"total": c.total, "year": c.year, **c.settings.to_dict(), "optimised": shown.optimised,
+                              "kept_drawn_sites": 0 if shown.kept_gdf is None else len(shown.kept_gdf)}
+    if isinstance(s, PlanSummary):
+        params |= {"method": s.method, "status": s.status, "gap": s.gap, "engine": s.engine}
+    elif shown.optimised:
+        params |= {k: shown.opt.get(k) for k in ("method", "status", "gap", "time_limit_s")}
+    parts = [planfile.site_layers_plan(proj, gpd.GeoDataFrame(planned, geometry="geometry", crs=4490), shown.table,
+                                       year=c.year, method=f"geoplan map app — {shown.mode}", parameters=params,
+                                       summary=s.to_dict(), coverage=grid)]
+    if edge is not None:
+        parts.append(planfile.edge_plan(proj, edge))
+    if chg is not None:
+        parts.append(planfile.charging_plan(proj, chg))
+    return planfile.merge_plans(parts)
 
 
 def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
@@ -917,36 +929,28 @@ def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
                        format_func=lambda v: {"EPSG:4490": "CGCS2000 geographic (EPSG:4490)",
                                               "auto-gk": "CGCS2000 Gauss-Krüger, zone from the data",
                                               "EPSG:4548": "CGCS2000 / 3° GK CM 117°E (EPSG:4548)"}[v])
+    st.caption(t("layers_caption", lang))
     dl_key = (json.dumps(shown.key, sort_keys=True), shown.optimised, fmt, crs, c.edge_count, c.latency_ms,
               c.round_trip, c.share)
     if st.button(t("prepare", lang), key="build_export"):
-        planned_all = shown.planned if shown.kept_gdf is None else pd.concat([shown.planned, shown.kept_gdf],
-                                                                             ignore_index=True)
-        layers: dict[str, Any] = {"planned_sites": gpd.GeoDataFrame(planned_all, geometry="geometry", crs=4490),
-                                  "coverage": grid}
-        if edge is not None:
-            layers["edge_dc"] = edge.sites
-        if chg is not None and len(chg.stations):
-            layers["charging_stations"] = chg.stations
         with st.spinner("…"):
             try:
-                files = export.export_files(proj, stem=f"geoplan_{c.total}_{c.year}", format=fmt,
-                                            extra_layers=layers, year=c.year, crs=crs)
+                plan = download_plan(proj, c, shown, grid, edge, chg)
+                stem = f"geoplan_{c.total}_{c.year}"
+                files = export.export_files(proj, stem=stem, format=fmt, plan_file=plan, crs=crs)
+                files.append((f"{stem}_plan.gpkg", planfile.plan_bytes(plan), "application/geopackage+sqlite3"))
+                files.append((f"{stem}_report.pdf", report_bytes(proj, plan, format="pdf"), "application/pdf"))
+                files.append((f"{stem}_map.png", mapimage.plan_map_png(
+                    proj, district_table=shown.table, planned=shown.planned, kept=shown.kept_gdf,
+                    title=f"{proj.name} — {c.total:,} / {c.year}"), "image/png"))
             except GeoplanError as exc:
                 st.error(str(exc))
             else:
-                png = mapimage.plan_map_png(proj, district_table=shown.table, planned=shown.planned,
-                                            kept=shown.kept_gdf, title=f"{proj.name} — {c.total:,} / {c.year}")
-                ss.downloads = {"key": dl_key, "files": [*files, (f"map_{c.total}_{c.year}.png", png, "image/png")]}
+                ss.downloads = {"key": dl_key, "files": files}
     if ss.get("downloads") is not None and ss.downloads["key"] == dl_key:
         for i, (fname, data, mime) in enumerate(ss.downloads["files"]):
             st.download_button(t("download", lang, f=fname, mb=len(data) / 1e6), data, file_name=fname, mime=mime,
                                key=f"dl_file_{i}")
-    pdf = report_pdf(proj, c)
-    if pdf is None:
-        st.caption(f"{t('report_pdf', lang)}: {t('report_missing', lang)}")
-    else:
-        st.download_button(t("report_pdf", lang), pdf, file_name=f"report_{c.year}.pdf", mime="application/pdf")
 
 
 def workspace_tab(key: str, plan: Plan, lang: str) -> None:

@@ -48,7 +48,7 @@ from .errors import ConfigError
 from .io import Raster
 from .population import Demand, cell_area_km2
 from .project import Project
-from .radii import site_radii
+from .radio import site_radii
 
 __all__ = [
     "Mapper",
@@ -324,6 +324,71 @@ def zonal_sums(proj: Project, *, mapper: Mapper | None = None, progress: Progres
 # --------------------------------------------------------------------------- sites
 
 
+class _PopulatedGrid:
+    """The project's populated raster cells inside the districts, for nearest-cell look-ups from points."""
+
+    def __init__(self, proj: Project) -> None:
+        r = proj.population
+        assert r.crs is not None
+        self.raster, self.t = r, r.transform
+        self.values, self.grid, self.nodata = r.values, proj.grid, r.nodata
+        self.h, self.w = r.values.shape
+        rcrs, mcrs = CRS.from_user_input(r.crs), CRS.from_user_input(proj.metric_crs)
+        self.same = rcrs == mcrs
+        self.fwd = None if self.same else Transformer.from_crs(mcrs, rcrs, always_xy=True)
+        self.back = None if self.same else Transformer.from_crs(rcrs, mcrs, always_xy=True)
+        t = self.t
+        if rcrs.is_geographic:  # the smallest metric size of a cell, for the search radius in cells
+            self.cell_m = min(abs(t.a) * 111_320.0 * math.cos(math.radians(max(abs(r.bounds[1]), abs(r.bounds[3])))),
+                              abs(t.e) * 110_574.0)
+        else:
+            self.cell_m = min(abs(t.a), abs(t.e)) * rcrs.axis_info[0].unit_conversion_factor
+
+    def cell_of(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column of the raster cell holding each metric point (may be off the raster)."""
+        rx, ry = (xy[:, 0], xy[:, 1]) if self.fwd is None else self.fwd.transform(xy[:, 0], xy[:, 1])
+        t = self.t
+        return (np.floor((t.f - np.asarray(ry)) / -t.e).astype(np.int64),
+                np.floor((np.asarray(rx) - t.c) / t.a).astype(np.int64))
+
+    def populated(self, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        inside = (rr >= 0) & (rr < self.h) & (cc >= 0) & (cc < self.w)
+        out = np.zeros(rr.shape, dtype=bool)
+        v = self.values[rr[inside], cc[inside]]
+        ok = np.isfinite(v) & (v > 0) & (self.grid[rr[inside], cc[inside]] >= 0)
+        if self.nodata is not None and np.isfinite(self.nodata):
+            ok &= v != self.nodata
+        out[inside] = ok
+        return out
+
+    def density(self, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        return self.values[rr, cc] / cell_area_km2(self.raster, rr)
+
+    def nearest(self, p: np.ndarray, row: int, col: int, max_ring: int) -> tuple[float, tuple[int, int] | None]:
+        """Distance to, and row/column of, the populated cell nearest ``p``, searching growing squares."""
+        t = self.t
+        ring = 1
+        best_d, best = math.inf, None
+        while ring <= max_ring:
+            rr, cc = np.mgrid[row - ring:row + ring + 1, col - ring:col + ring + 1]
+            rr, cc = rr.ravel(), cc.ravel()
+            ok = self.populated(rr, cc)
+            if not ok.any():
+                ring = ring * 2 if ring < 8 else ring + 8
+                continue
+            rr, cc = rr[ok], cc[ok]
+            cx, cy = t.c + (cc + 0.5) * t.a, t.f + (rr + 0.5) * t.e
+            if self.back is not None:
+                cx, cy = self.back.transform(cx, cy)
+            d = np.hypot(np.asarray(cx) - p[0], np.asarray(cy) - p[1])
+            j = int(np.argmin(d))
+            best_d, best = float(d[j]), (int(rr[j]), int(cc[j]))
+            if best_d <= (ring - 0.5) * self.cell_m:  # every cell within (ring - 0.5) cells is in this square
+                break
+            ring = max(ring + 1, int(math.ceil(best_d / self.cell_m)) + 1)
+        return best_d, best
+
+
 def site_environment(proj: Project, xy: np.ndarray, *,
                      max_search_m: float = MAX_SEARCH_M) -> tuple[np.ndarray, np.ndarray]:
     """Radio environment code and population density (persons/km²) of the populated cell nearest each site.
@@ -340,77 +405,21 @@ def site_environment(proj: Project, xy: np.ndarray, *,
     xy : ndarray, shape (n, 2)
         Site coordinates in the project's metric CRS.
     """
-    r = proj.population
-    t = r.transform
-    _check_rectilinear(t)
-    assert r.crs is not None
+    _check_rectilinear(proj.population.transform)
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-    n = len(xy)
-    env = np.full(n, radio.ENVIRONMENT_NAMES.index("rural"), dtype=np.int8)
-    dens = np.zeros(n)
-    if n == 0:
+    env = np.full(len(xy), radio.ENVIRONMENT_NAMES.index("rural"), dtype=np.int8)
+    dens = np.zeros(len(xy))
+    if len(xy) == 0:
         return env, dens
-    rcrs, mcrs = CRS.from_user_input(r.crs), CRS.from_user_input(proj.metric_crs)
-    same = rcrs == mcrs
-    if same:
-        rx, ry = xy[:, 0], xy[:, 1]
-    else:
-        rx, ry = Transformer.from_crs(mcrs, rcrs, always_xy=True).transform(xy[:, 0], xy[:, 1])
-        back = Transformer.from_crs(rcrs, mcrs, always_xy=True)
-    h, w = r.values.shape
-    values, grid = r.values, proj.grid
-    nodata = r.nodata
-
-    def populated(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
-        inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
-        out = np.zeros(rr.shape, dtype=bool)
-        v = values[rr[inside], cc[inside]]
-        ok = np.isfinite(v) & (v > 0) & (grid[rr[inside], cc[inside]] >= 0)
-        if nodata is not None and np.isfinite(nodata):
-            ok &= v != nodata
-        out[inside] = ok
-        return out
-
-    def density_of(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
-        return values[rr, cc] / cell_area_km2(r, rr)
-
-    row = np.floor((t.f - np.asarray(ry)) / -t.e).astype(np.int64)
-    col = np.floor((np.asarray(rx) - t.c) / t.a).astype(np.int64)
-    own = populated(row, col)
-    dens[own] = density_of(row[own], col[own])
-    # the smallest metric size of a cell, for the search radius in cells
-    if rcrs.is_geographic:
-        cell_m = min(abs(t.a) * 111_320.0 * math.cos(math.radians(max(abs(r.bounds[1]), abs(r.bounds[3])))),
-                     abs(t.e) * 110_574.0)
-    else:
-        unit = rcrs.axis_info[0].unit_conversion_factor
-        cell_m = min(abs(t.a), abs(t.e)) * unit
-    max_ring = int(math.ceil(max_search_m / cell_m)) + 1
+    g = _PopulatedGrid(proj)
+    row, col = g.cell_of(xy)
+    own = g.populated(row, col)
+    dens[own] = g.density(row[own], col[own])
+    max_ring = int(math.ceil(max_search_m / g.cell_m)) + 1
     for i in np.flatnonzero(~own).tolist():
-        ring = 1
-        best_d, best = math.inf, None
-        while ring <= max_ring:
-            rr, cc = np.mgrid[row[i] - ring:row[i] + ring + 1, col[i] - ring:col[i] + ring + 1]
-            rr, cc = rr.ravel(), cc.ravel()
-            ok = populated(rr, cc)
-            if ok.any():
-                rr, cc = rr[ok], cc[ok]
-                cx = t.c + (cc + 0.5) * t.a
-                cy = t.f + (rr + 0.5) * t.e
-                if not same:
-                    cx, cy = back.transform(cx, cy)
-                d = np.hypot(np.asarray(cx) - xy[i, 0], np.asarray(cy) - xy[i, 1])
-                j = int(np.argmin(d))
-                best_d, best = float(d[j]), (int(rr[j]), int(cc[j]))
-                # every cell within (ring - 0.5) cells of the site's cell is in this square
-                if best_d <= (ring - 0.5) * cell_m:
-                    break
-                ring = max(ring + 1, int(math.ceil(best_d / cell_m)) + 1)
-            else:
-                ring = ring * 2 if ring < 8 else ring + 8
+        best_d, best = g.nearest(xy[i], int(row[i]), int(col[i]), max_ring)
         if best is not None and best_d <= max_search_m:
-            d_i = density_of(np.array([best[0]]), np.array([best[1]]))[0]
-            dens[i] = d_i
+            dens[i] = g.density(np.array([best[0]]), np.array([best[1]]))[0]
             own[i] = True
     env[own] = radio.environment_from_density(dens[own])
     return env, dens
@@ -424,7 +433,7 @@ def site_arrays(proj: Project, key: str = "sites", *, band: str = "n78", indoor:
     xy = np.column_stack([sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy()])
     st = sm["SITE_TYPE"].astype(str).to_numpy() if "SITE_TYPE" in sm.columns else np.full(len(sm), "macro")
     env, _ = site_environment(proj, xy)
-    return SiteArrays(xy, site_radii(st, env, band=band, indoor=indoor, layer=key), _grid_district(proj, xy), st, env)
+    return SiteArrays(xy, site_radii(st, env, band=band, indoor=indoor), _grid_district(proj, xy), st, env)
 
 
 def _grid_district(proj: Project, xy: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from .errors import Problem, ValidationError
 from .placement import SITE_TYPES, PlanningContext, Totals, evaluate_sites
 from .placement._steps import marginal_gains
 from .project import points_in_districts
-from .radii import site_radii
+from .radio import site_radii
 from .targets import density, load_plan, population_basis
 
 __all__ = ["DrawnSummary", "DrawnEvaluation", "DrawnPlan", "AreaCoverage", "evaluate_drawn_sites",
@@ -109,7 +109,7 @@ def _drawn_arrays(ctx: PlanningContext, lonlat: NDArray[np.float64], site_type: 
     dist = points_in_districts(gpd.GeoDataFrame(geometry=gpd.points_from_xy(*xy.T), crs=proj.metric_crs),
                                proj.metric("districts"))
     env, _ = site_environment(proj, xy)
-    return xy, dist, site_radii(types, env, band=ctx.settings.band, indoor=ctx.settings.indoor, layer="drawn sites")
+    return xy, dist, site_radii(types, env, band=ctx.settings.band, indoor=ctx.settings.indoor)
 
 
 def evaluate_drawn_sites(ctx: PlanningContext, lonlat: NDArray[np.float64], *, site_type: str | list[str] = "macro",

@@ -2,8 +2,8 @@
 
 Drawn with matplotlib (Agg, no display, no network), in the project's metric
 CRS so distances look right, with Chinese labels in Noto Sans CJK when the
-machine has it (Debian ``fonts-noto-cjk``) — otherwise the characters would be
-boxes, and :func:`cjk_font` says so by returning ``None``.
+machine has it (Debian ``fonts-noto-cjk``, or ``$GEOPLAN_CJK_FONT``) — otherwise the
+characters would be boxes, and :func:`cjk_font` says so by returning ``None``.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import io as _io
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import io
+from .errors import ConfigError
 from .project import Project
 
 __all__ = ["CLASS_COLOURS", "cjk_font", "plan_map_png"]
@@ -26,19 +27,15 @@ __all__ = ["CLASS_COLOURS", "cjk_font", "plan_map_png"]
 CLASS_COLOURS: tuple[tuple[float, str, str], ...] = (
     (-math.inf, "< 80 %", "#d7191c"), (0.80, "80–95 %", "#fdae61"), (0.95, "95–100 %", "#ffffbf"),
     (1.00, "≥ 100 %", "#1a9641"))
-_FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto", "/usr/share/fonts/noto-cjk")
 _SITE_COLOURS = {"macro": "#1f78b4", "micro": "#6a3d9a", "indoor": "#ff7f00"}
 
 
 def cjk_font() -> str | None:
-    """Family name of an installed Noto Sans CJK font registered with matplotlib, or ``None``."""
-    from matplotlib import font_manager
-
-    for d in _FONT_DIRS:
-        for p in sorted(Path(d).glob("NotoSansCJK*-Regular.tt[cf]")) if Path(d).is_dir() else []:
-            font_manager.fontManager.addfont(str(p))
-            return "Noto Sans CJK SC"
-    return None
+    """Family name of a font with Chinese glyphs registered with matplotlib (:func:`geoplan.io.cjk_font`), or ``None``."""
+    try:
+        return io.cjk_font()[0]
+    except ConfigError:
+        return None
 
 
 def _class_colour(per: float, target: float) -> str:

@@ -88,7 +88,7 @@ FUJIAN_SOURCES = io.REPO_ROOT / "data" / "gis" / "sources" / "fujian"
 #: Where the generated Fujian project lives (git-ignored).
 FUJIAN_DIR = io.REPO_ROOT / "data" / "fujian"
 #: Bump when the build's output changes, so stale builds are rebuilt.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 #: 金门县: on the mainland's code list under 泉州市, administered from Taiwan.
 JINMEN = "350527"
 NO_STATS_NOTE = ("no statistics: 金门县 is administered from Taiwan (Kinmen); the mainland census and "

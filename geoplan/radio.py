@@ -1,65 +1,109 @@
-"""Radio model: 3GPP TR 38.901 path loss, link budgets and cell radii.
+"""Radio model: link budgets, cell radii, covered shares, networks and capacity.
 
-This module turns a band, a site type and an environment into the radius a
-site covers, which :mod:`geoplan.coverage` turns into a sparse coverage matrix.
+Every parameter comes from :class:`~geoplan.radio_params.RadioParams` (defaults with a cited source
+in ``geoplan/radio_params.toml``; a project overrides any of them, see :func:`load_params`). The
+38.901 formulas live in :mod:`geoplan.pathloss`. Coverage figures always refer to a **band**, a
+**service** (edge throughput target), **indoor or outdoor users** and the **environment of the
+receiving cell**; say which when you print one.
 
-Path loss
-    Table 7.4.1-1 of 3GPP TR 38.901 (v16.1.0 / v17.0.0, unchanged between them):
-    :func:`pathloss_uma`, :func:`pathloss_umi` (street canyon),
-    :func:`pathloss_rma` and :func:`pathloss_inh` (office), vectorised in numpy.
-    Every function takes the **horizontal (2D) distance** ``d_m`` and forms the
-    3D distance ``d3D = sqrt(d_m**2 + (h_bs - h_ut)**2)`` from the antenna
-    heights, as the table does. This is the reading that reproduces the values
-    quoted in geoplan issue 3 for UMa NLOS at 3.5 GHz with h_UT = 1.5 m: 103.0 dB
-    at 100 m and 129.9 dB at 500 m. (Taking ``d_m`` itself as d3D would give
-    102.6 dB at 100 m.) NLOS is ``max(PL_LOS, PL'_NLOS)`` as in the table; the
-    LOS breakpoint of UMa/UMi is ``d'_BP = 4 h'_BS h'_UT f_c / c`` with effective
-    heights ``h' = h - 1 m`` (h_E = 1 m, the value for h_UT < 13 m), that of RMa
-    ``d_BP = 2 pi h_BS h_UT f_c / c``; c = 3.0e8 m/s. Distances below the table's
-    lower limit (10 m, InH 1 m) are evaluated at that limit; beyond the upper
-    limit the formulas are extrapolated (:func:`cell_radius_m` caps radii there).
-    LOS probabilities are Table 7.4.2-1 (:func:`los_probability`).
+API for the engine (arrays in, arrays out)
+------------------------------------------
+``environment_from_density(pop_per_km2)``
+    Environment code (index into :data:`ENVIRONMENT_NAMES`: 0 dense urban ... 3 rural) of each
+    density. Feed it the *neighbourhood* density of :func:`neighbourhood_density` (persons/km² within
+    ``radius_m``, default 500 m, over land cells), not the 100 m cell's own density: morphology is a
+    property of an area, and the smoothed density changes class gradually instead of flickering.
+``radius_lookup(band=, indoor=, service="data", params=None) -> RadiusTable``
+    The radius (m) of every site type × **receiving-cell** environment, cached per parameter set;
+    ``table.lookup(site_types, env_codes)`` is vectorised. Coverage of cell ``i`` by site ``j`` is then
+    ``dist(i, j) <= table.lookup(type_j, env_i)``: evaluate each environment class of demand cells with
+    its own radius (group the cells by class and query a k-d tree once per class and site type).
+``disc_square_share(dx, dy, r, side_m=)``
+    Exact area share of a square cell (side ``side_m``, centre offset ``dx, dy`` from the site)
+    inside a disc of radius ``r``: the fractional coverage ``a_ij``; a cell's covered share is
+    ``min(1, s0 + Σ a_ij)`` (or ``1 - Π(1 - a_ij)``).
+``network_radii(site_types, site_networks, site_bands, env_codes=None, network=, indoor=, ...)``
+    For one operator network (``cmcc``, ``ctcu``, ``cbn``, or ``"any"``), the radius of each site for
+    each receiving environment (``n_sites × n_env``; 0 where the site does not serve that network):
+    the largest radius of the bands the site carries that the network uses (its own bands, plus
+    e.g. 中国广电 on 中国移动's 700 MHz).
+``site_capacity_mbps(site_types, site_bands, env_codes)`` / ``busy_hour_demand_mbps(pop, penetration=)``
+    Downlink busy-hour capacity of each site (Σ over its bands of bandwidth × spectral efficiency ×
+    downlink time share × sectors) and demand of each cell (persons × 5G penetration of the year ×
+    busy-hour Mbit/s per user). Penetration comes from the plan (indicator ``5g_user_penetration``:
+    Xiamen 46.6 % in 2022, 54/64/75 % for 2023/2024/2025).
 
-Link budget
-    :func:`link_budget` / :func:`max_allowable_path_loss` compute the maximum
-    allowable path loss (MAPL) of the uplink (default: 5G coverage is uplink
-    limited, the UE sends 23-26 dBm against a 53 dBm AAU) or the downlink:
-    EIRP + receive gain - (thermal noise + noise figure + required SINR)
-    - shadow-fading margin - interference margin - building entry loss.
-    The required SINR comes from a cell-edge rate through the attenuated Shannon
-    bound of 3GPP TR 36.942 Annex A.2. Building entry loss is 38.901 §7.4.3.1.
-    Which defaults come from a standard and which are typical engineering values
-    is stated next to each one.
+Link budget and radius
+----------------------
+:func:`link_budget` gives the maximum allowable path loss without fading margin or entry loss
+(``mapl_db``) of one link: EIRP + receive gain + combining gain − feeder loss − (thermal noise +
+noise figure + required SINR) − interference margin (by the environment's load) − body loss. The
+required SINR comes from the MCS/BLER table (CQI spectral efficiencies of TS 38.214 with their 10 %
+BLER SINR): the scheduler picks the entry and bandwidth that carry the edge rate with the least
+received power. :func:`cell_radius_m` then finds the distance at which the probability of coverage
+equals the environment's edge probability, over shadow fading (38.901 sigma) and, for indoor users,
+over the 38.901 §7.4.3 mix of low- and high-loss buildings and the indoor distance ``d_2D-in`` =
+min of two uniform draws (integrated, not set to its mean). A service needs both links: the radius
+is the smaller one. Indoor systems serve the building they are in (radius ``min(InH radius,
+footprint)``) and no outdoor users beyond the 10 m leakage distance.
 
-Cell radius
-    :func:`cell_radius_m` solves ``PL(d) = MAPL`` by vectorised bisection and
-    :func:`radius_table` tabulates band x site type x environment.
+Calibration
+-----------
+:func:`hex_grid_coverage` computes the area coverage of a hexagonal grid by Monte-Carlo (best server
+over two rings, shadowing correlated 0.5 between sites, entry loss drawn per user), and
+:func:`calibration_isd` the inter-site distance at which a target is met. ``scripts/radio_calibration.py``
+writes ``docs/radio-calibration.md`` from them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from .errors import ConfigError, Problem, ValidationError
+from .pathloss import (
+    RANGE_M,
+    LosState,
+    Scenario,
+    building_entry_loss_db,
+    los_probability,
+    pathloss,
+    pathloss_inh,
+    pathloss_rma,
+    pathloss_uma,
+    pathloss_umi,
+    shadow_fading_sigma_db,
+)
+from .radio_params import (
+    AntennaProduct,
+    BandParams,
+    EnvironmentParams,
+    RadioParams,
+    SiteType,
+    default_params,
+    load_params,
+)
 
 __all__ = [
-    "Band",
     "BANDS",
-    "SiteProfile",
     "SITE_PROFILES",
-    "Environment",
+    "SITE_TYPES",
     "ENVIRONMENTS",
     "ENVIRONMENT_NAMES",
+    "SERVICES",
     "LinkBudget",
     "LinkBudgetResult",
+    "RadiusTable",
+    "RadioParams",
+    "load_params",
+    "default_params",
     "pathloss_uma",
     "pathloss_umi",
     "pathloss_rma",
@@ -69,241 +113,77 @@ __all__ = [
     "shadow_fading_sigma_db",
     "building_entry_loss_db",
     "required_sinr_db",
-    "environment_from_density",
     "link_budget",
     "max_allowable_path_loss",
+    "coverage_probability",
     "cell_radius_m",
     "radius_table",
+    "radius_lookup",
+    "site_radii",
+    "parse_bands",
+    "network_radii",
+    "disc_square_share",
+    "site_capacity_mbps",
+    "busy_hour_demand_mbps",
+    "environment_from_density",
+    "neighbourhood_density",
+    "hex_grid_coverage",
+    "calibration_isd",
+    "disc_grid_coverage",
+    "disc_grid_isd",
 ]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-Scenario = Literal["UMa", "UMi", "RMa", "InH"]
-LosState = bool | Literal["expected"]
-T = TypeVar("T")
-
-#: Speed of light used by TR 38.901 in the breakpoint distances (m/s).
-C_M_PER_S = 3.0e8
 #: Thermal noise power spectral density at 290 K (dBm/Hz).
 THERMAL_NOISE_DBM_PER_HZ = -174.0
-_H_E = 1.0  # effective environment height h_E for h_UT < 13 m (38.901 Table 7.4.1-1 note 1)
 
-# Validity of Table 7.4.1-1 in horizontal distance (m): (lower, upper LOS, upper NLOS).
-_RANGE_M: dict[str, tuple[float, float, float]] = {
-    "UMa": (10.0, 5_000.0, 5_000.0),
-    "UMi": (10.0, 5_000.0, 5_000.0),
-    "RMa": (10.0, 10_000.0, 5_000.0),
-    "InH": (1.0, 150.0, 150.0),
-}
-_FC_RANGE_GHZ: dict[str, tuple[float, float]] = {
-    "UMa": (0.5, 100.0), "UMi": (0.5, 100.0), "RMa": (0.5, 30.0), "InH": (0.5, 100.0),
-}
-# Shadow fading sigma (dB), Table 7.4.1-1: (LOS, NLOS). RMa LOS is 4 dB before and
-# 6 dB after the breakpoint; the margin uses 6 dB, the value at a rural cell edge.
-_SF_SIGMA_DB: dict[str, tuple[float, float]] = {
-    "UMa": (4.0, 6.0), "UMi": (4.0, 7.82), "RMa": (6.0, 8.0), "InH": (3.0, 8.03),
-}
-
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class Band:
-    """A 5G NR band as deployed in China.
-
-    Parameters
-    ----------
-    name : str
-        3GPP band name, e.g. ``"n78"``.
-    fc_ghz : float
-        Nominal carrier frequency used in the path-loss formulas (GHz).
-    bandwidth_mhz : float
-        Carrier bandwidth (MHz): the downlink noise bandwidth.
-    operators : tuple of str
-        Chinese operators holding the band.
-    duplex : {"TDD", "FDD"}
-        Duplex mode; a TDD carrier sends uplink only part of the time.
-    ue_power_dbm : float
-        UE maximum output power (TS 38.101-1 §6.2.1): 26 dBm for power class 2,
-        which Chinese handsets support on n41/n78/n79; 23 dBm (class 3) elsewhere.
-    """
-
-    name: str
-    fc_ghz: float
-    bandwidth_mhz: float
-    operators: tuple[str, ...]
-    duplex: Literal["TDD", "FDD"] = "FDD"
-    ue_power_dbm: float = 23.0
-
-
-#: Bands of China's 5G networks (MIIT licences of 2018-2020).
-BANDS: dict[str, Band] = {
-    # China Telecom 3400-3500 MHz and China Unicom 3500-3600 MHz, built and shared jointly.
-    "n78": Band("n78", 3.5, 100.0, ("China Telecom", "China Unicom"), "TDD", 26.0),
-    # China Mobile 2515-2675 MHz; a 100 MHz NR carrier (the rest carries LTE or a second carrier).
-    "n41": Band("n41", 2.6, 100.0, ("China Mobile",), "TDD", 26.0),
-    # China Broadcast Network with China Mobile, 703-733 / 758-788 MHz, 2 x 30 MHz.
-    "n28": Band("n28", 0.7, 30.0, ("China Broadcast Network", "China Mobile"), "FDD", 23.0),
-    # China Mobile 4800-4900 MHz (CBN holds 4900-4960 MHz); nominal 4.9 GHz.
-    "n79": Band("n79", 4.9, 100.0, ("China Mobile",), "TDD", 26.0),
-}
-
-
-@dataclass(frozen=True)
-class SiteProfile:
-    """A type of base station (宏站 / 微站 / 室分).
-
-    Parameters
-    ----------
-    name : str
-        ``"macro"``, ``"micro"`` or ``"indoor"``.
-    tx_power_dbm : float
-        Total transmit power over the carrier (dBm), used by the downlink.
-    antenna_gain_dbi : float
-        Antenna gain including beamforming gain (dBi), used in both links.
-    height_m : float
-        Antenna height above ground (m).
-    scenario : {"UMa", "UMi", "InH"}
-        The 38.901 scenario the site type follows. Macro sites switch to RMa in
-        environments whose :attr:`Environment.macro_scenario` is ``"RMa"``.
-    noise_figure_db : float
-        Base-station receiver noise figure (dB), used by the uplink.
-    feeder_loss_db : float
-        Cable and connector loss between radio and antenna (dB); 0 for active
-        antenna units.
-    """
-
-    name: str
-    tx_power_dbm: float
-    antenna_gain_dbi: float
-    height_m: float
-    scenario: Literal["UMa", "UMi", "InH"]
-    noise_figure_db: float = 5.0
-    feeder_loss_db: float = 0.0
-
-
-#: Site types. Heights are the 38.901 defaults of each scenario (UMa 25 m, UMi 10 m,
-#: InH 3 m); noise figure 5 dB is the ITU-R M.2412-0 evaluation value for
-#: base stations below 6 GHz. Powers and gains are *typical* equipment values, not
-#: standards: macro = 64T64R AAU, 200 W, ~25 dBi with beamforming; micro = 4T4R
-#: street unit, 4 x 5 W, ~10 dBi; indoor = pico remote radio unit (pRRU),
-#: 4 x 250 mW, ~3 dBi omni.
-SITE_PROFILES: dict[str, SiteProfile] = {
-    "macro": SiteProfile("macro", 53.0, 25.0, 25.0, "UMa"),
-    "micro": SiteProfile("micro", 43.0, 10.0, 10.0, "UMi"),
-    "indoor": SiteProfile("indoor", 30.0, 3.0, 3.0, "InH"),
-}
-
-
-@dataclass(frozen=True)
-class Environment:
-    """A morphology class (密集市区 / 一般市区 / 郊区 / 农村).
-
-    Parameters
-    ----------
-    name : str
-        ``"dense_urban"``, ``"urban"``, ``"suburban"`` or ``"rural"``.
-    min_pop_per_km2 : float
-        Lower density bound of the class, see :func:`environment_from_density`.
-    macro_scenario : {"UMa", "RMa"}
-        38.901 scenario used for macro sites here.
-    building_height_m, street_width_m : float
-        Average building height h and street width W of the RMa NLOS formula
-        (38.901 defaults: 5 m and 20 m); unused for UMa.
-    o2i_model : {"low", "high"}
-        38.901 §7.4.3.1 building-entry-loss model for indoor users: "high" for
-        modern buildings with metal-coated (IRR) glass.
-    interference_margin_db : float
-        Rise of interference over thermal noise at the cell edge (dB).
-    edge_probability : float
-        Required probability of coverage at the cell edge; sets the shadow-fading
-        margin ``ndtri(p) * sigma``.
-    """
-
-    name: str
-    min_pop_per_km2: float
-    macro_scenario: Literal["UMa", "RMa"]
-    building_height_m: float
-    street_width_m: float
-    o2i_model: Literal["low", "high"]
-    interference_margin_db: float
-    edge_probability: float
-
-
-#: Environments, densest first. Modelled, not standardised: the density thresholds
-#: (see :func:`environment_from_density`), RMa with 10 m buildings standing in for
-#: suburbs (38.901 has no suburban model; its RMa NLOS formula is the ITU-R M.2135
-#: macro formula with building height and street width as parameters), the high-loss
-#: O2I model for dense urban cores, and the margins: interference margins of 4/3/2/1 dB
-#: and edge probabilities of 0.90/0.90/0.85/0.80 are typical of operators' 5G link
-#: budgets (denser networks are more loaded and are planned to a higher reliability).
-ENVIRONMENTS: dict[str, Environment] = {
-    "dense_urban": Environment("dense_urban", 10_000.0, "UMa", 5.0, 20.0, "high", 4.0, 0.90),
-    "urban": Environment("urban", 3_000.0, "UMa", 5.0, 20.0, "low", 3.0, 0.90),
-    "suburban": Environment("suburban", 500.0, "RMa", 10.0, 20.0, "low", 2.0, 0.85),
-    "rural": Environment("rural", 0.0, "RMa", 5.0, 20.0, "low", 1.0, 0.80),
-}
+_DEFAULT = default_params()
+#: Bands of the shipped parameters (n78, n41, n79, n28, n1).
+BANDS: Mapping[str, BandParams] = _DEFAULT.bands
+#: Site types of the shipped parameters (macro, micro, indoor).
+SITE_PROFILES: Mapping[str, SiteType] = _DEFAULT.sites
+SITE_TYPES: tuple[str, ...] = tuple(_DEFAULT.sites)
+#: Environments, densest first.
+ENVIRONMENTS: Mapping[str, EnvironmentParams] = _DEFAULT.environments
 #: Environment names in code order: :func:`environment_from_density` returns indices into this.
-ENVIRONMENT_NAMES: tuple[str, ...] = tuple(ENVIRONMENTS)
+ENVIRONMENT_NAMES: tuple[str, ...] = tuple(_DEFAULT.environments)
+#: Services (edge throughput targets): data, voice, video.
+SERVICES: tuple[str, ...] = tuple(_DEFAULT.services)
+
+Link = Literal["uplink", "downlink"]
 
 
 @dataclass(frozen=True)
 class LinkBudget:
-    """Assumptions of a link budget that do not depend on band, site or environment.
+    """Per-call choices and overrides of a link budget (the parameters themselves are in RadioParams).
 
     Parameters
     ----------
-    link : {"uplink", "downlink"}
-        Which link to dimension. Uplink by default: it limits 5G coverage.
-    dl_edge_rate_mbps, ul_edge_rate_mbps : float
-        Cell-edge throughput targets; 10 and 1 Mbit/s are the values Chinese
-        operators quote for early 5G planning (typical, not a standard).
-    ul_allocation_mhz : float
-        Bandwidth a cell-edge UE transmits on (about 13 resource blocks at
-        30 kHz); the uplink noise bandwidth. Typical.
-    tdd_dl_share, tdd_ul_share : float
-        Time shares of a TDD carrier. Defaults are the DDDSU frame with a 10:2:2
-        special slot, the common 3GPP/ITU-R evaluation pattern (DL 0.743, UL 0.229).
-        Chinese operators' frames differ slightly (China Telecom/Unicom n78:
-        2.5 ms double period; China Mobile n41/n79: 5 ms).
-    ue_antenna_gain_dbi : float
-        Handset antenna gain, 0 dBi (typical).
-    ue_noise_figure_db : float
-        UE noise figure, 7 dB (ITU-R M.2412-0, below 6 GHz).
-    body_loss_db : float
-        Loss from the user's body and hand, 3 dB (typical, handheld).
-    ue_height_m : float
-        UE antenna height, 1.5 m (38.901 outdoor default).
-    indoor_distance_m : float or None
-        Distance from the wall to an indoor user, the ``d_2D-in`` of 38.901
-        §7.4.3.1. ``None`` uses its mean: min of two U(0, 25 m) draws, 25/3 m,
-        for UMa/UMi, and min of two U(0, 10 m), 10/3 m, for RMa.
-    required_sinr_db : float or None
-        Override the SINR derived from the edge rate.
+    link : {"both", "uplink", "downlink"}
+        Which link sets the radius; ``"both"`` (default) takes the smaller radius, as a service needs both.
+    service : str
+        Key of ``params.services`` (``"data"``: 1 Mbit/s up, 10 Mbit/s down at the edge).
+    required_sinr_db : float, optional
+        Fixed SINR instead of the MCS table.
+    indoor_distance_m : float, optional
+        Fixed indoor distance instead of the 38.901 distribution.
     """
 
-    link: Literal["uplink", "downlink"] = "uplink"
-    dl_edge_rate_mbps: float = 10.0
-    ul_edge_rate_mbps: float = 1.0
-    ul_allocation_mhz: float = 5.0
-    tdd_dl_share: float = (3 + 10 / 14) / 5
-    tdd_ul_share: float = (1 + 2 / 14) / 5
-    ue_antenna_gain_dbi: float = 0.0
-    ue_noise_figure_db: float = 7.0
-    body_loss_db: float = 3.0
-    ue_height_m: float = 1.5
-    indoor_distance_m: float | None = None
+    link: Literal["both", "uplink", "downlink"] = "both"
+    service: str = "data"
     required_sinr_db: float | None = None
+    indoor_distance_m: float | None = None
 
 
 @dataclass(frozen=True)
 class LinkBudgetResult:
-    """The terms of one link budget (dB / dBm). ``mapl_db`` is
+    """The terms of one link budget (dB, dBm, MHz).
 
-    ``eirp_dbm + rx_gain_db - sensitivity_dbm - shadow_margin_db
-    - interference_margin_db - building_entry_loss_db``.
+    ``mapl_db = eirp_dbm + rx_gain_db - sensitivity_dbm - interference_margin_db``, where
+    ``sensitivity_dbm = noise_dbm + required_sinr_db`` over ``allocation_mhz``. No shadow margin and
+    no entry loss: :func:`cell_radius_m` applies them as probabilities.
     """
 
     band: str
@@ -311,636 +191,567 @@ class LinkBudgetResult:
     environment: str
     scenario: str
     link: str
-    indoor: bool
+    service: str
+    product: str
+    fc_ghz: float
     eirp_dbm: float
     rx_gain_db: float
+    allocation_mhz: float
     noise_dbm: float
     required_sinr_db: float
     sensitivity_dbm: float
-    shadow_sigma_db: float
-    shadow_margin_db: float
     interference_margin_db: float
-    building_entry_loss_db: float
     mapl_db: float
-
-
-# --------------------------------------------------------------------------- path loss
-
-
-def _check_fc(fc_ghz: float, scenario: str) -> None:
-    lo, hi = _FC_RANGE_GHZ[scenario]
-    if not (np.isfinite(fc_ghz) and lo <= fc_ghz <= hi):
-        raise ConfigError(f"fc_ghz={fc_ghz!r} is outside the {lo}-{hi} GHz range of the 38.901 "
-                          f"{scenario} path-loss model; give the carrier frequency in GHz (3.5 for n78)")
-
-
-def _distances(d_m: ArrayLike, h_bs: float, h_ut: float, scenario: str) -> tuple[NDArray[np.float64],
-                                                                                   NDArray[np.float64]]:
-    d = np.asarray(d_m, dtype=float)
-    if np.any(~np.isfinite(d)) or np.any(d < 0):
-        raise ValidationError(Problem("distances", "d_m", "distances must be finite and >= 0 metres",
-                                      "pass horizontal distances in metres"))
-    if h_bs <= 0 or h_ut <= 0:
-        raise ConfigError(f"antenna heights must be positive, got h_bs={h_bs}, h_ut={h_ut} (metres)")
-    d2 = np.maximum(d, _RANGE_M[scenario][0])
-    d3 = np.hypot(d2, h_bs - h_ut)
-    return d2, d3
-
-
-def _two_slope_los(d2: NDArray[np.float64], d3: NDArray[np.float64], *, fc_ghz: float, h_bs: float, h_ut: float,
-                   a: float, b: float, c: float) -> NDArray[np.float64]:
-    """The LOS path loss of UMa and UMi (38.901 Table 7.4.1-1): two slopes split at the breakpoint.
-
-    ``PL1 = a + b log10(d3D) + 20 log10(fc)`` up to the breakpoint distance
-    ``d'BP = 4 h'BS h'UT fc / c`` (effective heights above 1 m), then
-    ``PL2 = a + 40 log10(d3D) + 20 log10(fc) - c log10(d'BP² + (hBS - hUT)²)``.
-    """
-    d_bp = 4.0 * (h_bs - _H_E) * (h_ut - _H_E) * fc_ghz * 1e9 / C_M_PER_S
-    lf = 20.0 * np.log10(fc_ghz)
-    pl1 = a + b * np.log10(d3) + lf
-    pl2 = a + 40.0 * np.log10(d3) + lf - c * np.log10(d_bp**2 + (h_bs - h_ut) ** 2)
-    return np.where(d2 <= d_bp, pl1, pl2)
-
-
-def pathloss_uma(d_m: ArrayLike, *, fc_ghz: float, h_bs: float = 25.0, h_ut: float = 1.5,
-                 los: bool) -> NDArray[np.float64]:
-    """Urban macro (UMa) path loss of 38.901 Table 7.4.1-1 (dB).
-
-    Parameters
-    ----------
-    d_m : array_like
-        Horizontal (2D) distance in metres; below 10 m evaluated at 10 m.
-    fc_ghz : float
-        Carrier frequency in GHz (0.5-100).
-    h_bs, h_ut : float
-        Base-station and UE antenna heights in metres (38.901: 25 m, 1.5-22.5 m).
-    los : bool
-        Line of sight. NLOS is ``max(PL_LOS, 13.54 + 39.08 log10(d3D)
-        + 20 log10(fc) - 0.6 (h_UT - 1.5))``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Path loss in dB, shaped like ``d_m``.
-
-    Examples
-    --------
-    >>> pathloss_uma([100.0, 500.0], fc_ghz=3.5, los=False).round(1)
-    array([103. , 129.9])
-    """
-    _check_fc(fc_ghz, "UMa")
-    d2, d3 = _distances(d_m, h_bs, h_ut, "UMa")
-    pl_los = _two_slope_los(d2, d3, fc_ghz=fc_ghz, h_bs=h_bs, h_ut=h_ut, a=28.0, b=22.0, c=9.0)
-    if los:
-        return pl_los
-    pl_nlos = 13.54 + 39.08 * np.log10(d3) + 20.0 * np.log10(fc_ghz) - 0.6 * (h_ut - 1.5)
-    return np.maximum(pl_los, pl_nlos)
-
-
-def pathloss_umi(d_m: ArrayLike, *, fc_ghz: float, h_bs: float = 10.0, h_ut: float = 1.5,
-                 los: bool) -> NDArray[np.float64]:
-    """Urban micro street-canyon (UMi) path loss of 38.901 Table 7.4.1-1 (dB).
-
-    Parameters
-    ----------
-    d_m : array_like
-        Horizontal (2D) distance in metres; below 10 m evaluated at 10 m.
-    fc_ghz : float
-        Carrier frequency in GHz (0.5-100).
-    h_bs, h_ut : float
-        Antenna heights in metres (38.901: 10 m, 1.5-22.5 m).
-    los : bool
-        Line of sight. NLOS is ``max(PL_LOS, 35.3 log10(d3D) + 22.4
-        + 21.3 log10(fc) - 0.3 (h_UT - 1.5))``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Path loss in dB, shaped like ``d_m``.
-
-    Examples
-    --------
-    >>> pathloss_umi([50.0, 200.0], fc_ghz=3.5, los=False).round(2)
-    array([ 94.18, 115.23])
-    """
-    _check_fc(fc_ghz, "UMi")
-    d2, d3 = _distances(d_m, h_bs, h_ut, "UMi")
-    pl_los = _two_slope_los(d2, d3, fc_ghz=fc_ghz, h_bs=h_bs, h_ut=h_ut, a=32.4, b=21.0, c=9.5)
-    if los:
-        return pl_los
-    pl_nlos = 35.3 * np.log10(d3) + 22.4 + 21.3 * np.log10(fc_ghz) - 0.3 * (h_ut - 1.5)
-    return np.maximum(pl_los, pl_nlos)
-
-
-def pathloss_rma(d_m: ArrayLike, *, fc_ghz: float, h_bs: float = 35.0, h_ut: float = 1.5, los: bool,
-                 building_height_m: float = 5.0, street_width_m: float = 20.0) -> NDArray[np.float64]:
-    """Rural macro (RMa) path loss of 38.901 Table 7.4.1-1 (dB).
-
-    Parameters
-    ----------
-    d_m : array_like
-        Horizontal (2D) distance in metres; below 10 m evaluated at 10 m.
-    fc_ghz : float
-        Carrier frequency in GHz (0.5-30; validated by measurements to 7 GHz).
-    h_bs, h_ut : float
-        Antenna heights in metres (38.901: 35 m, 1.5 m; valid 10-150 m, 1-10 m).
-    los : bool
-        Line of sight; NLOS is ``max(PL_LOS, PL'_NLOS)``.
-    building_height_m, street_width_m : float
-        Average building height h and street width W (38.901: 5 m, 20 m;
-        valid 5-50 m each).
-
-    Returns
-    -------
-    numpy.ndarray
-        Path loss in dB, shaped like ``d_m``.
-
-    Examples
-    --------
-    >>> pathloss_rma([1000.0, 5000.0], fc_ghz=0.7, los=False).round(2)
-    array([116.44, 143.44])
-    """
-    _check_fc(fc_ghz, "RMa")
-    d2, d3 = _distances(d_m, h_bs, h_ut, "RMa")
-    h, w = building_height_m, street_width_m
-    if h <= 0 or w <= 0:
-        raise ConfigError(f"building_height_m={h} and street_width_m={w} must be positive metres")
-    d_bp = 2.0 * np.pi * h_bs * h_ut * fc_ghz * 1e9 / C_M_PER_S
-
-    def pl1(d: NDArray[np.float64] | float) -> NDArray[np.float64]:
-        return np.asarray(20.0 * np.log10(40.0 * np.pi * d * fc_ghz / 3.0)
-                          + min(0.03 * h**1.72, 10.0) * np.log10(d)
-                          - min(0.044 * h**1.72, 14.77) + 0.002 * np.log10(h) * d)
-
-    pl_los = np.where(d2 <= d_bp, pl1(d3), pl1(d_bp) + 40.0 * np.log10(d3 / d_bp))
-    if los:
-        return pl_los
-    pl_nlos = (161.04 - 7.1 * np.log10(w) + 7.5 * np.log10(h)
-               - (24.37 - 3.7 * (h / h_bs) ** 2) * np.log10(h_bs)
-               + (43.42 - 3.1 * np.log10(h_bs)) * (np.log10(d3) - 3.0)
-               + 20.0 * np.log10(fc_ghz) - (3.2 * np.log10(11.75 * h_ut) ** 2 - 4.97))
-    return np.maximum(pl_los, pl_nlos)
-
-
-def pathloss_inh(d_m: ArrayLike, *, fc_ghz: float, h_bs: float = 3.0, h_ut: float = 1.0,
-                 los: bool) -> NDArray[np.float64]:
-    """Indoor hotspot, office (InH) path loss of 38.901 Table 7.4.1-1 (dB).
-
-    Parameters
-    ----------
-    d_m : array_like
-        Horizontal (2D) distance in metres; below 1 m evaluated at 1 m.
-    fc_ghz : float
-        Carrier frequency in GHz (0.5-100).
-    h_bs, h_ut : float
-        Antenna heights in metres (38.901: 3 m ceiling, 1 m).
-    los : bool
-        Line of sight; NLOS is ``max(PL_LOS, 38.3 log10(d3D) + 17.30
-        + 24.9 log10(fc))``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Path loss in dB, shaped like ``d_m``.
-
-    Examples
-    --------
-    >>> pathloss_inh([10.0, 50.0], fc_ghz=3.5, los=True).round(2)
-    array([60.73, 72.68])
-    """
-    _check_fc(fc_ghz, "InH")
-    _, d3 = _distances(d_m, h_bs, h_ut, "InH")
-    pl_los = 32.4 + 17.3 * np.log10(d3) + 20.0 * np.log10(fc_ghz)
-    if los:
-        return pl_los
-    return np.maximum(pl_los, 38.3 * np.log10(d3) + 17.30 + 24.9 * np.log10(fc_ghz))
-
-
-def los_probability(d_m: ArrayLike, *, scenario: Scenario, h_ut: float = 1.5) -> NDArray[np.float64]:
-    """Probability of line of sight, 38.901 Table 7.4.2-1.
-
-    Parameters
-    ----------
-    d_m : array_like
-        Horizontal (2D) outdoor distance in metres.
-    scenario : {"UMa", "UMi", "RMa", "InH"}
-        InH uses the mixed-office formula.
-    h_ut : float
-        UE height in metres (UMa only: raises the probability above 13 m).
-
-    Returns
-    -------
-    numpy.ndarray
-        Probability in [0, 1], shaped like ``d_m``.
-
-    Examples
-    --------
-    >>> los_probability([10.0, 100.0], scenario="UMa").round(4)
-    array([1.    , 0.3477])
-    """
-    d = np.maximum(np.asarray(d_m, dtype=float), 1e-9)
-    if scenario == "UMa":
-        c = 0.0 if h_ut <= 13.0 else ((h_ut - 13.0) / 10.0) ** 1.5
-        p = (18.0 / d + np.exp(-d / 63.0) * (1.0 - 18.0 / d)) * (
-            1.0 + c * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
-        return np.where(d <= 18.0, 1.0, p)
-    if scenario == "UMi":
-        return np.where(d <= 18.0, 1.0, 18.0 / d + np.exp(-d / 36.0) * (1.0 - 18.0 / d))
-    if scenario == "RMa":
-        return np.where(d <= 10.0, 1.0, np.exp(-(d - 10.0) / 1000.0))
-    if scenario == "InH":
-        return np.where(d <= 1.2, 1.0, np.where(d < 6.5, np.exp(-(d - 1.2) / 4.7),
-                                                np.exp(-(d - 6.5) / 32.6) * 0.32))
-    raise ConfigError(f"unknown scenario {scenario!r}; use one of UMa, UMi, RMa, InH")
-
-
-def pathloss(d_m: ArrayLike, *, scenario: Scenario, fc_ghz: float, los: LosState = False,
-             h_bs: float | None = None, h_ut: float = 1.5, building_height_m: float = 5.0,
-             street_width_m: float = 20.0) -> NDArray[np.float64]:
-    """Path loss of any 38.901 scenario, optionally LOS-probability weighted.
-
-    Parameters
-    ----------
-    d_m : array_like
-        Horizontal (2D) distance in metres.
-    scenario : {"UMa", "UMi", "RMa", "InH"}
-    fc_ghz : float
-        Carrier frequency in GHz.
-    los : bool or "expected"
-        ``True``/``False`` for LOS/NLOS; ``"expected"`` averages received power
-        over the LOS probability: ``-10 log10(p 10^(-PL_LOS/10) + (1 - p)
-        10^(-PL_NLOS/10))``.
-    h_bs : float, optional
-        Base-station height (m); default the scenario's 38.901 value
-        (UMa 25, UMi 10, RMa 35, InH 3).
-    h_ut : float
-        UE height (m).
-    building_height_m, street_width_m : float
-        RMa only.
-
-    Returns
-    -------
-    numpy.ndarray
-        Path loss in dB.
-
-    Examples
-    --------
-    >>> round(float(pathloss(100.0, scenario="UMa", fc_ghz=3.5)), 2)
-    103.04
-    """
-    fns: dict[str, Callable[..., NDArray[np.float64]]] = {
-        "UMa": pathloss_uma, "UMi": pathloss_umi, "RMa": pathloss_rma, "InH": pathloss_inh}
-    if scenario not in fns:
-        raise ConfigError(f"unknown scenario {scenario!r}; use one of UMa, UMi, RMa, InH")
-    kw: dict[str, float] = {"fc_ghz": fc_ghz, "h_ut": h_ut}
-    if h_bs is not None:
-        kw["h_bs"] = h_bs
-    if scenario == "RMa":
-        kw.update(building_height_m=building_height_m, street_width_m=street_width_m)
-    fn = fns[scenario]
-    if los == "expected":
-        p = los_probability(d_m, scenario=scenario, h_ut=h_ut)
-        pl_l, pl_n = fn(d_m, los=True, **kw), fn(d_m, los=False, **kw)
-        return np.asarray(-10.0 * np.log10(p * 10 ** (-pl_l / 10) + (1 - p) * 10 ** (-pl_n / 10)))
-    if not isinstance(los, bool | np.bool_):
-        raise ConfigError(f"los={los!r}: use True, False or 'expected'")
-    return fn(d_m, los=bool(los), **kw)
-
-
-def shadow_fading_sigma_db(scenario: Scenario, *, los: LosState = False) -> float:
-    """Shadow-fading standard deviation of 38.901 Table 7.4.1-1 (dB).
-
-    ``los="expected"`` uses the NLOS value (the larger one). RMa LOS returns
-    6 dB, its value beyond the breakpoint.
-
-    Examples
-    --------
-    >>> shadow_fading_sigma_db("UMi")
-    7.82
-    """
-    if scenario not in _SF_SIGMA_DB:
-        raise ConfigError(f"unknown scenario {scenario!r}; use one of UMa, UMi, RMa, InH")
-    return _SF_SIGMA_DB[scenario][0 if los is True else 1]
-
-
-def building_entry_loss_db(fc_ghz: float, *, model: Literal["low", "high"] = "low",
-                           indoor_distance_m: float = 25.0 / 3.0) -> tuple[float, float]:
-    """Mean outdoor-to-indoor loss and its sigma, 38.901 §7.4.3.1 (dB).
-
-    ``PL_tw + PL_in`` with, for the low-loss model,
-    ``PL_tw = 5 - 10 log10(0.3 * 10^(-L_glass/10) + 0.7 * 10^(-L_concrete/10))``,
-    ``L_glass = 2 + 0.2 fc``, ``L_concrete = 5 + 4 fc`` (sigma 4.4 dB), and for the
-    high-loss model 0.7 IRR glass (``L = 23 + 0.3 fc``) + 0.3 concrete (sigma
-    6.5 dB); ``PL_in = 0.5 d_in``.
-
-    Parameters
-    ----------
-    fc_ghz : float
-        Carrier frequency in GHz.
-    model : {"low", "high"}
-    indoor_distance_m : float
-        Distance from the outer wall to the user (m).
-
-    Returns
-    -------
-    (float, float)
-        Mean loss (dB) and the standard deviation sigma_P (dB).
-
-    Examples
-    --------
-    >>> [round(v, 2) for v in building_entry_loss_db(3.5, indoor_distance_m=0.0)]
-    [12.7, 4.4]
-    """
-    if indoor_distance_m < 0:
-        raise ConfigError(f"indoor_distance_m={indoor_distance_m} must be >= 0 metres")
-    l_concrete = 5.0 + 4.0 * fc_ghz
-    if model == "low":
-        l_glass = 2.0 + 0.2 * fc_ghz
-        tw = 5.0 - 10.0 * np.log10(0.3 * 10 ** (-l_glass / 10) + 0.7 * 10 ** (-l_concrete / 10))
-        sigma = 4.4
-    elif model == "high":
-        l_irr = 23.0 + 0.3 * fc_ghz
-        tw = 5.0 - 10.0 * np.log10(0.7 * 10 ** (-l_irr / 10) + 0.3 * 10 ** (-l_concrete / 10))
-        sigma = 6.5
-    else:
-        raise ConfigError(f"o2i model {model!r}: use 'low' or 'high'")
-    return float(tw + 0.5 * indoor_distance_m), sigma
 
 
 # --------------------------------------------------------------------------- link budget
 
-# Attenuated Shannon bound, 3GPP TR 36.942 Annex A.2: (alpha, SINR_min dB, Thr_max bit/s/Hz).
-_SHANNON = {"downlink": (0.6, -10.0, 4.4), "uplink": (0.4, -10.0, 2.0)}
+
+def _params(params: RadioParams | None) -> RadioParams:
+    return params if params is not None else _DEFAULT
 
 
-def required_sinr_db(rate_mbps: float, bandwidth_mhz: float, *,
-                     link: Literal["uplink", "downlink"] = "uplink", time_share: float = 1.0) -> float:
-    """SINR needed for ``rate_mbps`` on ``bandwidth_mhz``, by the attenuated Shannon bound.
+def _get(kind: str, key: str, table: Mapping[str, Any]) -> Any:
+    if key not in table:
+        raise ConfigError(f"unknown {kind} {key!r}. Fix: use one of {', '.join(table)}")
+    return table[key]
 
-    ``SE = rate / (bandwidth * time_share)`` and ``SINR = 2^(SE/alpha) - 1`` with
-    alpha = 0.6 (downlink) or 0.4 (uplink), floored at -10 dB (3GPP TR 36.942
-    Annex A.2).
+
+def required_sinr_db(rate_mbps: float, *, time_share: float, overhead: float, max_bandwidth_mhz: float,
+                     noise_figure_db: float, params: RadioParams | None = None) -> tuple[float, float, float]:
+    """SINR, bandwidth and sensitivity of the least-power MCS entry carrying ``rate_mbps``.
+
+    Each entry k of the MCS table needs ``B_k = rate / (time_share (1 - overhead) SE_k)`` MHz; among
+    those with ``B_k <= max_bandwidth_mhz`` the one with the lowest sensitivity
+    ``-174 + 10 log10(B_k) + NF + SINR_k`` is chosen.
+
+    Returns
+    -------
+    (float, float, float)
+        Required SINR (dB), allocated bandwidth (MHz), sensitivity (dBm).
 
     Raises
     ------
     ConfigError
-        If the rate needs more than the bound's maximum spectral efficiency
-        (4.4 bit/s/Hz downlink, 2.0 uplink).
+        If no entry carries the rate within the bandwidth.
 
     Examples
     --------
-    >>> round(required_sinr_db(1.0, 5.0, link="uplink", time_share=0.5), 2)
-    0.0
+    >>> sinr, bw, sens = required_sinr_db(1.0, time_share=1.0, overhead=0.0, max_bandwidth_mhz=10.0,
+    ...                                   noise_figure_db=0.0)
+    >>> round(sinr, 1), round(bw, 3)
+    (-4.7, 4.266)
     """
-    alpha, sinr_min, se_max = _SHANNON[link]
-    if rate_mbps <= 0 or bandwidth_mhz <= 0 or not 0 < time_share <= 1:
-        raise ConfigError(f"rate_mbps={rate_mbps}, bandwidth_mhz={bandwidth_mhz} must be > 0 and "
-                          f"time_share={time_share} in (0, 1]")
-    se = rate_mbps / (bandwidth_mhz * time_share)
-    if se > se_max:
-        raise ConfigError(f"a {link} edge rate of {rate_mbps} Mbit/s on {bandwidth_mhz} MHz "
-                          f"(time share {time_share:.2f}) needs {se:.2f} bit/s/Hz, above the {se_max} "
-                          "bit/s/Hz the link can carry; lower the edge rate or widen the allocation")
-    return float(max(10.0 * np.log10(2.0 ** (se / alpha) - 1.0), sinr_min))
+    p = _params(params)
+    if rate_mbps <= 0 or not 0 < time_share <= 1 or max_bandwidth_mhz <= 0:
+        raise ConfigError(f"rate_mbps={rate_mbps}, time_share={time_share}, max_bandwidth_mhz={max_bandwidth_mhz} "
+                          "must be > 0 (time share at most 1)")
+    se = np.asarray(p.mcs.spectral_efficiency)
+    sinr = np.asarray(p.mcs.sinr_db)
+    bw = rate_mbps / (time_share * (1.0 - overhead) * se)
+    ok = bw <= max_bandwidth_mhz * (1 + 1e-12)
+    if not ok.any():
+        raise ConfigError(f"an edge rate of {rate_mbps} Mbit/s needs more than {max_bandwidth_mhz:.1f} MHz even at the "
+                          f"highest MCS. Fix: lower the service's rate or raise mcs.*_max_share")
+    sens = THERMAL_NOISE_DBM_PER_HZ + 10 * np.log10(bw * 1e6) + noise_figure_db + sinr
+    k = int(np.argmin(np.where(ok, sens, np.inf)))
+    return float(sinr[k]), float(bw[k]), float(sens[k])
 
 
-def _lookup(kind: str, value: T | str, table: Mapping[str, T]) -> T:
-    if isinstance(value, str):
-        if value not in table:
-            raise ConfigError(f"unknown {kind} {value!r}; use one of {', '.join(table)}")
-        return table[value]
-    return value
-
-
-def _resolve(band: Band | str, site: SiteProfile | str,
-             environment: Environment | str) -> tuple[Band, SiteProfile, Environment]:
-    return (_lookup("band", band, BANDS), _lookup("site type", site, SITE_PROFILES),
-            _lookup("environment", environment, ENVIRONMENTS))
-
-
-def _scenario_for(site: SiteProfile, env: Environment) -> Scenario:
+def _scenario(site: SiteType, env: EnvironmentParams) -> Scenario:
     if site.scenario == "UMa" and env.macro_scenario == "RMa":
         return "RMa"
-    return site.scenario
+    return site.scenario  # type: ignore[return-value]
 
 
-def link_budget(*, band: Band | str, site: SiteProfile | str, environment: Environment | str,
-                indoor: bool = False, los: LosState = False,
-                budget: LinkBudget | None = None) -> LinkBudgetResult:
-    """Link budget of one band, site type and environment.
-
-    Parameters
-    ----------
-    band : Band or str
-        A :class:`Band` or a key of :data:`BANDS` (``"n78"``).
-    site : SiteProfile or str
-        A :class:`SiteProfile` or a key of :data:`SITE_PROFILES`.
-    environment : Environment or str
-        An :class:`Environment` or a key of :data:`ENVIRONMENTS`.
-    indoor : bool
-        Users inside buildings: adds the 38.901 building entry loss (mean
-        plus its sigma combined with shadow fading). Indoor (InH) sites serve
-        users in their own building, so no entry loss applies to them.
-    los : bool or "expected"
-        Selects the shadow-fading sigma (``"expected"`` uses NLOS).
-    budget : LinkBudget, optional
-        Other assumptions; default ``LinkBudget()``.
-
-    Returns
-    -------
-    LinkBudgetResult
+def link_budget(*, band: str, site: str, environment: str, link: Link = "uplink", service: str = "data",
+                params: RadioParams | None = None, budget: LinkBudget | None = None) -> LinkBudgetResult:
+    """Link budget of one band, site type, receiving environment, link and service.
 
     Examples
     --------
-    >>> r = link_budget(band="n78", site="macro", environment="urban")
-    >>> round(r.mapl_db, 1)
-    133.8
+    >>> r = link_budget(band="n78", site="macro", environment="dense_urban", link="uplink")
+    >>> r.product, round(r.eirp_dbm, 1), round(r.mapl_db, 1)
+    ('aau_64t64r', 26.0, 151.7)
     """
-    b = budget or LinkBudget()
-    bd, st, env = _resolve(band, site, environment)
-    if b.link not in ("uplink", "downlink"):
-        raise ConfigError(f"link={b.link!r}: use 'uplink' or 'downlink'")
-    if not 0.5 <= env.edge_probability < 1.0:
-        raise ConfigError(f"edge_probability={env.edge_probability} of environment {env.name} "
-                          "must be in [0.5, 1)")
-    scenario = _scenario_for(st, env)
-    tdd = bd.duplex == "TDD"
-    if b.link == "downlink":
-        eirp = st.tx_power_dbm + st.antenna_gain_dbi - st.feeder_loss_db
-        rx_gain = b.ue_antenna_gain_dbi - b.body_loss_db
-        noise_bw, nf = bd.bandwidth_mhz, b.ue_noise_figure_db
-        rate, share = b.dl_edge_rate_mbps, (b.tdd_dl_share if tdd else 1.0)
+    p = _params(params)
+    b = budget or LinkBudget(service=service)
+    bd: BandParams = _get("band", band, p.bands)
+    st: SiteType = _get("site type", site, p.sites)
+    env: EnvironmentParams = _get("environment", environment, p.environments)
+    svc = _get("service", b.service if budget is not None else service, p.services)
+    prod: AntennaProduct = p.products[st.product(band, environment)]
+    ue_power = p.ue.power_class_2_dbm if bd.ue_power_class == 2 else p.ue.power_class_3_dbm
+    if link == "uplink":
+        eirp = ue_power + p.ue.antenna_gain_dbi - svc.body_loss_db
+        rx_gain = prod.rx_gain_dbi + prod.rx_combining_db - prod.feeder_loss_db
+        nf, rate, share, oh = prod.noise_figure_db, svc.ul_rate_mbps, bd.ul_share, p.mcs.overhead_ul
+        max_bw, fc = bd.bandwidth_mhz * p.mcs.ul_max_share, bd.fc_ul_ghz
+    elif link == "downlink":
+        eirp = prod.tx_power_dbm + prod.tx_gain_dbi - prod.feeder_loss_db
+        rx_gain = p.ue.antenna_gain_dbi - svc.body_loss_db
+        nf, rate, share, oh = p.ue.noise_figure_db, svc.dl_rate_mbps, bd.dl_share, p.mcs.overhead_dl
+        max_bw, fc = bd.bandwidth_mhz * p.mcs.dl_max_share, bd.fc_ghz
     else:
-        eirp = bd.ue_power_dbm + b.ue_antenna_gain_dbi - b.body_loss_db
-        rx_gain = st.antenna_gain_dbi - st.feeder_loss_db
-        noise_bw, nf = min(b.ul_allocation_mhz, bd.bandwidth_mhz), st.noise_figure_db
-        rate, share = b.ul_edge_rate_mbps, (b.tdd_ul_share if tdd else 1.0)
-    noise = THERMAL_NOISE_DBM_PER_HZ + 10.0 * np.log10(noise_bw * 1e6) + nf
-    sinr = b.required_sinr_db if b.required_sinr_db is not None else required_sinr_db(
-        rate, noise_bw, link=b.link, time_share=share)
-    sensitivity = noise + sinr
-    sigma = shadow_fading_sigma_db(scenario, los=los)
-    bel = 0.0
-    if indoor and scenario != "InH":
-        d_in = b.indoor_distance_m if b.indoor_distance_m is not None else (
-            10.0 / 3.0 if scenario == "RMa" else 25.0 / 3.0)
-        bel, sigma_p = building_entry_loss_db(bd.fc_ghz, model=env.o2i_model, indoor_distance_m=d_in)
-        sigma = float(np.hypot(sigma, sigma_p))
-    margin = float(ndtri(env.edge_probability)) * sigma
-    mapl = eirp + rx_gain - sensitivity - margin - env.interference_margin_db - bel
-    return LinkBudgetResult(
-        band=bd.name, site=st.name, environment=env.name, scenario=scenario, link=b.link,
-        indoor=bool(indoor), eirp_dbm=float(eirp), rx_gain_db=float(rx_gain), noise_dbm=float(noise),
-        required_sinr_db=float(sinr), sensitivity_dbm=float(sensitivity), shadow_sigma_db=float(sigma),
-        shadow_margin_db=margin, interference_margin_db=env.interference_margin_db,
-        building_entry_loss_db=float(bel), mapl_db=float(mapl))
+        raise ConfigError(f"link={link!r}. Fix: use 'uplink' or 'downlink'")
+    if b.required_sinr_db is not None:
+        sinr, alloc = float(b.required_sinr_db), max_bw
+        sens = THERMAL_NOISE_DBM_PER_HZ + 10 * np.log10(alloc * 1e6) + nf + sinr
+    else:
+        sinr, alloc, sens = required_sinr_db(rate, time_share=share, overhead=oh, max_bandwidth_mhz=max_bw,
+                                             noise_figure_db=nf, params=p)
+    if link == "downlink":
+        # the transmit power is spread over the whole carrier: only the allocated share reaches the UE
+        eirp += 10 * np.log10(alloc / bd.bandwidth_mhz)
+    noise = THERMAL_NOISE_DBM_PER_HZ + 10 * np.log10(alloc * 1e6) + nf
+    im = p.interference.margin_db(env.load, link)
+    mapl = eirp + rx_gain - sens - im
+    return LinkBudgetResult(band=band, site=site, environment=environment, scenario=_scenario(st, env), link=link,
+                            service=svc.name, product=prod.name, fc_ghz=fc, eirp_dbm=float(eirp),
+                            rx_gain_db=float(rx_gain), allocation_mhz=float(alloc), noise_dbm=float(noise),
+                            required_sinr_db=float(sinr), sensitivity_dbm=float(sens), interference_margin_db=im,
+                            mapl_db=float(mapl))
 
 
-def max_allowable_path_loss(*, band: Band | str, site: SiteProfile | str, environment: Environment | str,
-                            indoor: bool = False, los: LosState = False,
-                            budget: LinkBudget | None = None) -> float:
-    """Maximum allowable path loss (dB): ``link_budget(...).mapl_db``.
-
-    See :func:`link_budget` for the parameters.
+def max_allowable_path_loss(*, band: str, site: str, environment: str, link: Link = "uplink",
+                            service: str = "data", params: RadioParams | None = None) -> float:
+    """``link_budget(...).mapl_db``: MAPL without fading margin or entry loss (dB).
 
     Examples
     --------
     >>> round(max_allowable_path_loss(band="n28", site="macro", environment="rural"), 1)
-    143.1
+    152.5
     """
-    return link_budget(band=band, site=site, environment=environment, indoor=indoor, los=los,
-                       budget=budget).mapl_db
+    return link_budget(band=band, site=site, environment=environment, link=link, service=service,
+                       params=params).mapl_db
+
+
+# --------------------------------------------------------------------------- coverage probability
+
+# 8-point Gauss-Legendre nodes on [0, 1] for the indoor-distance integral
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
+_GL_X = 0.5 * (_GL_X + 1.0)
+_GL_W = 0.5 * _GL_W
+
+
+def _entry_terms(fc_ghz: float, env: EnvironmentParams, scenario: str,
+                 fixed_d_in: float | None) -> list[tuple[float, float, float]]:
+    """(weight, mean loss dB, sigma dB) of each building type x indoor-distance node."""
+    low, s_low = building_entry_loss_db(fc_ghz, model="low", indoor_distance_m=0.0)
+    high, s_high = building_entry_loss_db(fc_ghz, model="high", indoor_distance_m=0.0)
+    if fixed_d_in is not None:
+        nodes = [(1.0, 0.5 * fixed_d_in)]
+    else:
+        dmax = env.indoor_distance_max_m if scenario != "RMa" else min(env.indoor_distance_max_m, 10.0)
+        # d_in = dmax * min(U1, U2): density 2 (1 - u) on [0, 1]
+        nodes = [(float(w * 2 * (1 - x)), float(0.5 * dmax * x)) for x, w in zip(_GL_X, _GL_W, strict=True)]
+    out: list[tuple[float, float, float]] = []
+    for share, mean, sig in ((1 - env.high_loss_share, low, s_low), (env.high_loss_share, high, s_high)):
+        if share > 0:
+            out.extend((share * w, mean + din, sig) for w, din in nodes)
+    return out
+
+
+def coverage_probability(margin_db: ArrayLike, *, sigma_sf_db: float,
+                         entry: Sequence[tuple[float, float, float]] | None = None) -> NDArray[np.float64]:
+    """Probability that a user is covered when the link has ``margin_db`` over the mean path loss.
+
+    Outdoor: ``Phi(margin / sigma_sf)``. Indoor: ``Σ_k w_k Phi((margin - L_k) / sqrt(sigma_sf² + sigma_k²))``
+    over the building types and indoor distances of ``entry`` (weights, mean losses, sigmas).
+
+    Examples
+    --------
+    >>> float(coverage_probability(0.0, sigma_sf_db=6.0))
+    0.5
+    """
+    m = np.asarray(margin_db, dtype=float)
+    if not entry:
+        return np.asarray(ndtr(m / sigma_sf_db))
+    out = np.zeros_like(m)
+    for w, mean, sig in entry:
+        out += w * ndtr((m - mean) / np.hypot(sigma_sf_db, sig))
+    return out
+
+
+def _margin_for(p: float, sigma: float, entry: Sequence[tuple[float, float, float]] | None) -> float:
+    """Margin over the mean path loss at which the coverage probability is ``p`` (bisection)."""
+    if not entry:
+        return float(ndtri(p) * sigma)
+    lo, hi = -60.0, 150.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if float(coverage_probability(mid, sigma_sf_db=sigma, entry=entry)) < p:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
 
 # --------------------------------------------------------------------------- radius
 
 
-def _invert(fn: Callable[[NDArray[np.float64]], NDArray[np.float64]], target: NDArray[np.float64],
-            lo: float, hi: float, *, iters: int = 60) -> NDArray[np.float64]:
-    """Vectorised bisection in log-distance for ``fn(d) = target`` with ``fn`` increasing."""
-    a = np.full(target.shape, np.log(lo))
-    b = np.full(target.shape, np.log(hi))
-    for _ in range(iters):
+def _invert(fn: Any, target: float, lo: float, hi: float) -> float:
+    a, b = np.log(lo), np.log(hi)
+    for _ in range(60):
         mid = 0.5 * (a + b)
-        below = fn(np.exp(mid)) < target
-        a = np.where(below, mid, a)
-        b = np.where(below, b, mid)
-    return np.exp(0.5 * (a + b))
+        if float(fn(np.exp(mid))) < target:
+            a = mid
+        else:
+            b = mid
+    return float(np.exp(0.5 * (a + b)))
 
 
-def cell_radius_m(*, band: Band | str, site: SiteProfile | str, environment: Environment | str,
-                  indoor: bool = False, los: LosState = False, budget: LinkBudget | None = None) -> float:
-    """Cell radius (m): the horizontal distance at which path loss equals the MAPL.
+def _los(los: LosState | None, p: RadioParams) -> LosState:
+    if los is not None:
+        return los
+    table: dict[str, LosState] = {"nlos": False, "los": True, "expected": "expected"}
+    return table[p.los]
 
-    Solved by bisection on the 38.901 path loss of the site's scenario (macro
-    sites use RMa in suburban and rural environments). The result is capped to
-    the model's validity range (UMa/UMi 5 km, RMa 10 km LOS / 5 km NLOS, InH
-    150 m); it is 0 when even the minimum distance exceeds the MAPL.
 
-    Parameters
-    ----------
-    band, site, environment, indoor, los, budget
-        As in :func:`link_budget`.
+def _link_radius(p: RadioParams, band: str, site: str, environment: str, *, link: Link, indoor: bool,
+                 los: LosState, budget: LinkBudget) -> tuple[float, float]:
+    """(radius m, path loss at the radius dB) of one link."""
+    res = link_budget(band=band, site=site, environment=environment, link=link, params=p, budget=budget)
+    st, env = p.sites[site], p.environments[environment]
+    scenario = _scenario(st, env)
+    sigma = shadow_fading_sigma_db(scenario, los=los)
+    entry = _entry_terms(res.fc_ghz, env, scenario, budget.indoor_distance_m) if indoor and scenario != "InH" else None
+    margin = _margin_for(env.edge_probability, sigma, entry)
+    target = res.mapl_db - margin
+    lo, hi_los, hi_nlos = RANGE_M[scenario]
+    hi = hi_los if los is True else hi_nlos
 
-    Returns
-    -------
-    float
-        Radius in metres.
+    def fn(d: Any) -> NDArray[np.float64]:
+        return pathloss(d, scenario=scenario, fc_ghz=res.fc_ghz, los=los, h_bs=st.height_m[environment],
+                        h_ut=p.ue.height_m, building_height_m=env.building_height_m,
+                        street_width_m=env.street_width_m)
+
+    if target <= float(fn(lo)):
+        return 0.0, target
+    if target >= float(fn(hi)):
+        return hi, target
+    return _invert(fn, target, lo, hi), target
+
+
+def cell_radius_m(*, band: str, site: str, environment: str, indoor: bool = False, los: LosState | None = None,
+                  budget: LinkBudget | None = None, service: str = "data", params: RadioParams | None = None) -> float:
+    """Radius (m) within which users in ``environment`` are covered with the environment's edge probability.
+
+    ``environment`` is that of the **receiving** cell. Macro/micro sites: the distance at which
+    the probability of coverage (shadow fading, and for indoor users the 38.901 building mix and
+    indoor distance) equals ``edge_probability``, for both links of the service (the smaller
+    radius). Capped to the path-loss model's validity range; 0 when no link closes. Indoor
+    systems: ``min(InH radius, footprint)`` for indoor users, the 10 m leakage distance for
+    outdoor users.
 
     Examples
     --------
-    >>> round(cell_radius_m(band="n78", site="macro", environment="dense_urban"))
-    593
+    >>> round(cell_radius_m(band="n78", site="macro", environment="dense_urban", indoor=True))
+    180
     """
-    res = link_budget(band=band, site=site, environment=environment, indoor=indoor, los=los, budget=budget)
-    bd, st, env = _resolve(band, site, environment)
-    b = budget or LinkBudget()
-    scenario = _scenario_for(st, env)
-    lo, hi_los, hi_nlos = _RANGE_M[scenario]
-    hi = hi_los if los is True else hi_nlos
-
-    def fn(d: NDArray[np.float64]) -> NDArray[np.float64]:
-        return pathloss(d, scenario=scenario, fc_ghz=bd.fc_ghz, los=los, h_bs=st.height_m,
-                        h_ut=b.ue_height_m, building_height_m=env.building_height_m,
-                        street_width_m=env.street_width_m)
-
-    target = res.mapl_db
-    if target <= float(fn(np.asarray(lo))):
-        log.info("%s %s in %s: MAPL %.1f dB is below the path loss at %.0f m; radius 0",
-                 bd.name, st.name, env.name, target, lo)
-        return 0.0
-    if target >= float(fn(np.asarray(hi))):
-        log.info("%s %s in %s: MAPL %.1f dB reaches beyond the %s model's %.0f m range; radius capped",
-                 bd.name, st.name, env.name, target, scenario, hi)
-        return hi
-    return float(_invert(fn, np.asarray([target]), lo, hi)[0])
+    p = _params(params)
+    b = budget or LinkBudget(service=service)
+    st: SiteType = _get("site type", site, p.sites)
+    _get("band", band, p.bands)
+    _get("environment", environment, p.environments)
+    if st.scenario == "InH" and not indoor:
+        return float(st.outdoor_radius_m or 0.0)
+    links: tuple[Link, ...] = ("uplink", "downlink") if b.link == "both" else (b.link,)
+    r = min(_link_radius(p, band, site, environment, link=lk, indoor=indoor, los=_los(los, p), budget=b)[0]
+            for lk in links)
+    if st.scenario == "InH" and st.footprint_radius_m is not None:
+        r = min(r, st.footprint_radius_m[environment])
+    return float(r)
 
 
 def radius_table(*, bands: Iterable[str] | None = None, sites: Iterable[str] | None = None,
-                 environments: Iterable[str] | None = None, los: LosState = False,
-                 budget: LinkBudget | None = None) -> pd.DataFrame:
-    """Cell radii of every band x site type x environment, outdoor and indoor.
-
-    Parameters
-    ----------
-    bands, sites, environments : iterable of str, optional
-        Keys of :data:`BANDS`, :data:`SITE_PROFILES`, :data:`ENVIRONMENTS`
-        (default: all).
-    los, budget
-        As in :func:`link_budget`.
+                 environments: Iterable[str] | None = None, service: str = "data",
+                 params: RadioParams | None = None) -> pd.DataFrame:
+    """Radii of every band × site type × receiving environment, outdoor and indoor users.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by (band, site, environment) with columns ``fc_ghz``,
-        ``scenario``, ``mapl_outdoor_db``, ``radius_outdoor_m``,
-        ``mapl_indoor_db``, ``radius_indoor_m``.
+        Indexed by (band, site, environment); columns ``scenario``, ``product``, ``height_m``,
+        ``mapl_ul_db``, ``mapl_dl_db`` (no margins), ``radius_outdoor_m``, ``radius_indoor_m``,
+        ``limit_outdoor``, ``limit_indoor`` (the link that sets each radius).
 
     Examples
     --------
     >>> t = radius_table(bands=["n78"], sites=["macro"])
-    >>> t["radius_outdoor_m"].round(-1).tolist()
-    [590.0, 630.0, 850.0, 1170.0]
+    >>> t["radius_indoor_m"].round(-1).tolist()
+    [180.0, 270.0, 690.0, 1010.0]
     """
+    p = _params(params)
     rows = []
-    for bn in bands if bands is not None else BANDS:
-        for sn in sites if sites is not None else SITE_PROFILES:
-            for en in environments if environments is not None else ENVIRONMENTS:
-                row: dict[str, object] = {"band": bn, "site": sn, "environment": en,
-                                          "fc_ghz": _lookup("band", bn, BANDS).fc_ghz}
+    for bn in bands if bands is not None else p.bands:
+        for sn in sites if sites is not None else p.sites:
+            for en in environments if environments is not None else p.environments:
+                st, env = p.sites[sn], p.environments[en]
+                row: dict[str, Any] = {"band": bn, "site": sn, "environment": en, "scenario": _scenario(st, env),
+                                       "product": st.product(bn, en), "height_m": st.height_m[en]}
+                links: tuple[tuple[Link, str], ...] = (("uplink", "mapl_ul_db"), ("downlink", "mapl_dl_db"))
+                for lk, col in links:
+                    row[col] = link_budget(band=bn, site=sn, environment=en, link=lk, service=service,
+                                           params=p).mapl_db
                 for where, ind in (("outdoor", False), ("indoor", True)):
-                    res = link_budget(band=bn, site=sn, environment=en, indoor=ind, los=los, budget=budget)
-                    row["scenario"] = res.scenario
-                    row[f"mapl_{where}_db"] = res.mapl_db
                     row[f"radius_{where}_m"] = cell_radius_m(band=bn, site=sn, environment=en, indoor=ind,
-                                                             los=los, budget=budget)
+                                                             service=service, params=p)
+                    if st.scenario == "InH":
+                        row[f"limit_{where}"] = "footprint" if ind else "leakage"
+                        continue
+                    ul = cell_radius_m(band=bn, site=sn, environment=en, indoor=ind, params=p,
+                                       budget=LinkBudget(link="uplink", service=service))
+                    row[f"limit_{where}"] = "uplink" if ul <= row[f"radius_{where}_m"] + 1e-9 else "downlink"
                 rows.append(row)
-    cols = ["band", "site", "environment", "fc_ghz", "scenario", "mapl_outdoor_db", "radius_outdoor_m",
-            "mapl_indoor_db", "radius_indoor_m"]
+    cols = ["band", "site", "environment", "scenario", "product", "height_m", "mapl_ul_db", "mapl_dl_db",
+            "radius_outdoor_m", "radius_indoor_m", "limit_outdoor", "limit_indoor"]
     return pd.DataFrame(rows, columns=cols).set_index(["band", "site", "environment"])
+
+
+@dataclass(frozen=True, eq=False)
+class RadiusTable:
+    """Radii (m) of every site type (rows) × receiving environment (columns) for one band and setting."""
+
+    band: str
+    indoor: bool
+    service: str
+    site_types: tuple[str, ...]
+    environments: tuple[str, ...]
+    radius_m: NDArray[np.float64]
+
+    def lookup(self, site_types: ArrayLike, env_codes: ArrayLike) -> NDArray[np.float64]:
+        """Radius of each (site type, environment code) pair, broadcasting the two arrays.
+
+        Raises
+        ------
+        ValidationError
+            Unknown site types or environment codes outside ``0..n-1``.
+        """
+        t = np.asarray(site_types).astype(str)
+        e = np.asarray(env_codes, dtype=np.int64)
+        idx = {s: i for i, s in enumerate(self.site_types)}
+        ti = np.fromiter((idx.get(s, -1) for s in t.ravel()), dtype=np.int64, count=t.size).reshape(t.shape)
+        problems = []
+        if (ti < 0).any():
+            problems.append(Problem("sites", "SITE_TYPE", f"unknown site type(s) {sorted(set(t[ti < 0].tolist()))}",
+                                    f"use one of {', '.join(self.site_types)}"))
+        if ((e < 0) | (e >= len(self.environments))).any():
+            problems.append(Problem("demand", "environment", "environment codes outside 0.."
+                                    f"{len(self.environments) - 1}", "use codes of environment_from_density"))
+        if problems:
+            raise ValidationError(problems)
+        return np.asarray(self.radius_m[ti, e], dtype=float)
+
+
+_TABLES: dict[tuple[str, str, bool, str, str], RadiusTable] = {}
+
+
+def radius_lookup(*, band: str, indoor: bool, service: str = "data", params: RadioParams | None = None,
+                  los: LosState | None = None) -> RadiusTable:
+    """The cached :class:`RadiusTable` of ``band`` for indoor or outdoor users and ``service``.
+
+    Examples
+    --------
+    >>> t = radius_lookup(band="n78", indoor=True)
+    >>> t.lookup(["macro", "indoor"], [0, 0]).round()
+    array([180.,  50.])
+    """
+    p = _params(params)
+    key = (p.digest, band, bool(indoor), service, str(_los(los, p)))
+    if key not in _TABLES:
+        r = np.array([[cell_radius_m(band=band, site=s, environment=e, indoor=indoor, service=service, params=p,
+                                     los=los) for e in p.environments] for s in p.sites])
+        _TABLES[key] = RadiusTable(band, bool(indoor), service, tuple(p.sites), tuple(p.environments), r)
+    return _TABLES[key]
+
+
+def site_radii(site_types: ArrayLike, env_codes: ArrayLike, *, band: str, indoor: bool, service: str = "data",
+               params: RadioParams | None = None) -> NDArray[np.float64]:
+    """Radius of each site for the receiving environment ``env_codes`` (broadcast): ``radius_lookup(...).lookup``."""
+    return radius_lookup(band=band, indoor=indoor, service=service, params=params).lookup(site_types, env_codes)
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def parse_bands(values: Iterable[Any], *, params: RadioParams | None = None) -> list[tuple[str, ...]]:
+    """Bands of each site from a BANDS field (``"n78;n1"``; ``,``/``/``/spaces also separate).
+
+    Raises
+    ------
+    ValidationError
+        Unknown band names, with the valid ones.
+
+    Examples
+    --------
+    >>> parse_bands(["n78;n1", "n41"])
+    [('n78', 'n1'), ('n41',)]
+    """
+    p = _params(params)
+    out: list[tuple[str, ...]] = []
+    bad: set[str] = set()
+    for v in values:
+        text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+        parts = tuple(b for b in text.replace(",", ";").replace("/", ";").replace(" ", ";").split(";") if b)
+        bad |= {b for b in parts if b not in p.bands}
+        out.append(parts)
+    if bad:
+        raise ValidationError(Problem("sites", "BANDS", f"unknown band(s) {sorted(bad)}",
+                                      f"use {', '.join(p.bands)} separated by ';'"))
+    return out
+
+
+def network_radii(site_types: ArrayLike, site_networks: ArrayLike, site_bands: Sequence[tuple[str, ...]], *,
+                  network: str, indoor: bool, service: str = "data",
+                  params: RadioParams | None = None) -> NDArray[np.float64]:
+    """Radius (m) of each site (rows) for each receiving environment (columns) in one network.
+
+    A site serves network ``network`` on the bands it carries that the network uses: its own bands
+    if the site belongs to it, plus bands of other networks' sites listed in ``uses`` (中国广电 on
+    中国移动's n28). ``network="any"`` takes every band of every site. The radius is the largest over
+    those bands; 0 where the site does not serve the network.
+
+    Examples
+    --------
+    >>> r = network_radii(["macro", "macro"], ["cmcc", "ctcu"], [("n41", "n28"), ("n78",)], network="cbn",
+    ...                   indoor=False)
+    >>> bool(r[0, 0] > 0), bool(r[1, 0] == 0)
+    (True, True)
+    """
+    p = _params(params)
+    types = np.asarray(site_types).astype(str)
+    nets = np.asarray(site_networks).astype(str)
+    if len(types) != len(nets) or len(types) != len(site_bands):
+        raise ValidationError(Problem("sites", None, "site types, networks and bands differ in length",
+                                      "pass one entry per site"))
+    if network != "any":
+        _get("network", network, p.networks)
+    out = np.zeros((len(types), len(p.environments)))
+    tables = {b: radius_lookup(band=b, indoor=indoor, service=service, params=p) for b in p.bands}
+    codes = np.arange(len(p.environments))
+    usable: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+    for i, (t, n, bands) in enumerate(zip(types, nets, site_bands, strict=True)):
+        k = (n, bands)
+        if k not in usable:
+            if network == "any":
+                usable[k] = bands
+            else:
+                net = p.networks[network]
+                allowed = net.bands if n == network else net.uses.get(n, ())
+                usable[k] = tuple(b for b in bands if b in allowed)
+        for b in usable[k]:
+            out[i] = np.maximum(out[i], tables[b].lookup(t, codes))
+    return out
+
+
+# --------------------------------------------------------------------------- covered share
+
+
+def _corner(a: NDArray[np.float64], b: NDArray[np.float64], r: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Area of the disc (radius r, centre 0) in the quadrant {x > a, y > b}, for a, b >= 0."""
+    inside = a * a + b * b < r * r
+    x0 = np.sqrt(np.maximum(r * r - b * b, 0.0))
+    aa = np.minimum(a, x0)
+
+    def prim(x: NDArray[np.float64]) -> NDArray[np.float64]:  # ∫ sqrt(r² - x²) dx
+        return 0.5 * (x * np.sqrt(np.maximum(r * r - x * x, 0.0)) + r * r * np.arcsin(np.clip(x / r, -1, 1)))
+
+    return np.where(inside, prim(x0) - prim(aa) - b * (x0 - aa), 0.0)
+
+
+def _half(a: NDArray[np.float64], r: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Area of the disc in {x > a}."""
+    c = np.clip(a / r, -1.0, 1.0)
+    return r * r * np.arccos(c) - a * np.sqrt(np.maximum(r * r - a * a, 0.0))
+
+
+def _quadrant(a: NDArray[np.float64], b: NDArray[np.float64], r: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Area of the disc in {x > a, y > b}, any signs (reflections of :func:`_corner`)."""
+    pa, pb = np.abs(a), np.abs(b)
+    c = _corner(pa, pb, r)
+    ha, hb = _half(pa, r), _half(pb, r)  # areas beyond |a| and |b|
+    full = np.pi * r * r
+    both_neg = full - ha - hb + c  # {x > -|a|, y > -|b|}
+    a_neg = hb - c  # {x > -|a|, y > |b|} = {y > |b|} - {x > |a|, y > |b|}
+    b_neg = ha - c
+    return np.where(a >= 0, np.where(b >= 0, c, b_neg), np.where(b >= 0, a_neg, both_neg))
+
+
+def disc_square_share(dx: ArrayLike, dy: ArrayLike, r: ArrayLike, *, side_m: float) -> NDArray[np.float64]:
+    """Share of a square cell (side ``side_m``, centre at ``dx, dy`` from the disc centre) inside the disc.
+
+    Exact: the rectangle's area in the disc by inclusion-exclusion of quadrant areas, each a closed
+    form of ``∫ sqrt(r² - x²) dx``. Vectorised; ``r = 0`` gives 0.
+
+    Examples
+    --------
+    >>> disc_square_share([0.0, 0.0, 500.0], [0.0, 0.0, 0.0], [1000.0, 20.0, 50.0], side_m=100.0).round(4)
+    array([1.    , 0.1257, 0.    ])
+    """
+    x, y, rr = np.broadcast_arrays(np.asarray(dx, float), np.asarray(dy, float), np.asarray(r, float))
+    if side_m <= 0 or (rr < 0).any():
+        raise ConfigError("side_m must be > 0 and radii >= 0 metres")
+    h = side_m / 2.0
+    rs = np.where(rr > 0, rr, 1.0)
+    x1, x2, y1, y2 = x - h, x + h, y - h, y + h
+    area = (_quadrant(x1, y1, rs) - _quadrant(x2, y1, rs) - _quadrant(x1, y2, rs) + _quadrant(x2, y2, rs))
+    return np.where(rr > 0, np.clip(area / (side_m * side_m), 0.0, 1.0), 0.0)
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def site_capacity_mbps(site_types: ArrayLike, site_bands: Sequence[tuple[str, ...]], env_codes: ArrayLike, *,
+                       params: RadioParams | None = None) -> NDArray[np.float64]:
+    """Downlink capacity of each site (Mbit/s): Σ over its bands of bandwidth × SE × DL share × sectors.
+
+    SE is the product's average spectral efficiency per cell (ITU-R M.2410 by test environment);
+    ``env_codes`` is the environment of the site (it picks the product, 64T64R or 32T32R).
+
+    Examples
+    --------
+    >>> site_capacity_mbps(["macro"], [("n78",)], [0]).round(1)  # 100 MHz x 7.8 x 0.643 x 3
+    array([1504.6])
+    """
+    p = _params(params)
+    types = np.asarray(site_types).astype(str)
+    envs = np.broadcast_to(np.asarray(env_codes, dtype=np.int64), types.shape)
+    names = tuple(p.environments)
+    out = np.zeros(len(types))
+    for i, (t, bands, e) in enumerate(zip(types, site_bands, envs, strict=True)):
+        st = _get("site type", t, p.sites)
+        for b in bands:
+            bd = p.bands[b]
+            prod = p.products[st.product(b, names[int(e)])]
+            out[i] += bd.bandwidth_mhz * prod.se_dl * bd.dl_share * st.sectors
+    return out
+
+
+def busy_hour_demand_mbps(pop: ArrayLike, *, penetration: float, params: RadioParams | None = None) -> NDArray[np.float64]:
+    """Busy-hour downlink demand of each cell (Mbit/s): persons × penetration × busy-hour Mbit/s per user.
+
+    ``penetration`` is the 5G user share of the year (0-1; the plan's ``5g_user_penetration`` / 100).
+
+    Examples
+    --------
+    >>> busy_hour_demand_mbps([10_000.0], penetration=0.75).round(1)  # 15.2 GB/month, 8 % in the busy hour
+    array([675.6])
+    """
+    if not 0 <= penetration <= 1:
+        raise ConfigError(f"penetration={penetration} must be a share in [0, 1] (75 % is 0.75)")
+    p = _params(params)
+    return np.asarray(pop, dtype=float) * penetration * p.traffic.busy_hour_mbps_per_user
 
 
 # --------------------------------------------------------------------------- environments
 
 
-def environment_from_density(pop_per_km2: ArrayLike) -> NDArray[np.int8]:
-    """Environment code of each population density.
+def environment_from_density(pop_per_km2: ArrayLike, *, params: RadioParams | None = None) -> NDArray[np.int8]:
+    """Environment code of each population density (index into :data:`ENVIRONMENT_NAMES`).
 
-    Thresholds (:attr:`Environment.min_pop_per_km2`): dense urban >= 10,000
-    persons/km², urban >= 3,000, suburban >= 500, rural below. They are
-    modelled for Chinese cities, whose cores exceed 10,000/km²; for comparison
-    the UN/Eurostat Degree of Urbanisation (GHSL) calls 1 km² cells of
-    >= 1,500/km² urban centres and >= 300/km² urban clusters.
-
-    Parameters
-    ----------
-    pop_per_km2 : array_like
-        Population density, persons per km², finite and >= 0.
-
-    Returns
-    -------
-    numpy.ndarray of int8
-        Indices into :data:`ENVIRONMENT_NAMES` (0 dense urban ... 3 rural).
+    Thresholds are ``min_pop_per_km2`` of the environments (10,000 / 3,000 / 500 persons/km²).
+    Give it neighbourhood densities (:func:`neighbourhood_density`), not single 100 m cells.
 
     Raises
     ------
@@ -952,6 +763,7 @@ def environment_from_density(pop_per_km2: ArrayLike) -> NDArray[np.int8]:
     >>> environment_from_density([25_000, 3_000, 499.9, 0])
     array([0, 1, 3, 3], dtype=int8)
     """
+    p = _params(params)
     d = np.asarray(pop_per_km2, dtype=float)
     bad = ~np.isfinite(d) | (d < 0)
     if bad.any():
@@ -959,7 +771,161 @@ def environment_from_density(pop_per_km2: ArrayLike) -> NDArray[np.int8]:
                                       f"{int(bad.sum())} densities are negative or not finite "
                                       f"(first: {d[bad].ravel()[0]!r})",
                                       "compute density from a population raster without nodata cells"))
-    # thresholds descending; code = number of thresholds the density falls below
-    thresholds = np.array([e.min_pop_per_km2 for e in ENVIRONMENTS.values()])
+    thresholds = np.array([e.min_pop_per_km2 for e in p.environments.values()])
     codes = np.sum(d[..., None] < thresholds[:-1], axis=-1)
     return np.asarray(codes, dtype=np.int8)
+
+
+def neighbourhood_density(values: ArrayLike, *, cell_m: float, radius_m: float = 500.0,
+                          valid: ArrayLike | None = None) -> NDArray[np.float64]:
+    """Persons per km² within ``radius_m`` of each cell of a population grid, over valid (land) cells.
+
+    A disc kernel convolved by FFT; the sum of persons is divided by the valid area inside the disc,
+    so coastal cells are not diluted by the sea. Invalid cells get NaN.
+
+    Examples
+    --------
+    >>> g = np.zeros((21, 21)); g[10, 10] = 100.0
+    >>> round(float(neighbourhood_density(g, cell_m=100.0, radius_m=100.0)[10, 10]), 1)
+    2000.0
+    """
+    from scipy.signal import fftconvolve
+
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v) if valid is None else np.asarray(valid, dtype=bool) & np.isfinite(v)
+    k = int(np.ceil(radius_m / cell_m))
+    yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
+    kern = ((xx * cell_m) ** 2 + (yy * cell_m) ** 2 <= radius_m**2).astype(float)
+    persons = fftconvolve(np.where(ok, v, 0.0), kern, mode="same")
+    cells = fftconvolve(ok.astype(float), kern, mode="same")
+    area_km2 = np.maximum(np.rint(cells), 1.0) * (cell_m / 1000.0) ** 2
+    return np.where(ok, np.maximum(persons, 0.0) / area_km2, np.nan)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _hex_sites(rings: int) -> NDArray[np.float64]:
+    """Unit-spacing hexagonal lattice points within ``rings`` rings of the origin."""
+    pts = [(i + 0.5 * j, j * np.sqrt(3) / 2) for i in range(-rings, rings + 1) for j in range(-rings, rings + 1)
+           if abs(i) <= rings and abs(j) <= rings and abs(i + j) <= rings]
+    return np.asarray(pts)
+
+
+def _hex_points(n: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Uniform points in the unit-spacing Voronoi hexagon of the origin."""
+    out: list[NDArray[np.float64]] = []
+    s = 1 / np.sqrt(3)  # circumradius
+    while sum(len(o) for o in out) < n:
+        q = rng.uniform(-s, s, size=(2 * n, 2))
+        x, y = np.abs(q[:, 0]), np.abs(q[:, 1])
+        keep = (x <= 0.5) & (y <= s) & (x * 0.5 + y * np.sqrt(3) / 2 <= 0.5)
+        out.append(q[keep])
+    return np.concatenate(out)[:n]
+
+
+def hex_grid_coverage(isd_m: float, *, band: str, site: str, environment: str, indoor: bool,
+                      service: str = "data", n: int = 20_000, seed: int = 0,
+                      params: RadioParams | None = None) -> float:
+    """Area coverage of a hexagonal grid of ``site`` at inter-site distance ``isd_m``, by Monte-Carlo.
+
+    Users uniform in the central hexagon; each gets the best of the 37 sites of three rings, with
+    path loss (38.901, the parameters' LOS setting), shadow fading correlated ``site_shadow_correlation``
+    between sites, and for indoor users one entry loss drawn from the environment's building mix and
+    indoor distance. Covered when both links of the service close (MAPL without margins). Seeded:
+    the same users at every distance (common random numbers).
+    """
+    p = _params(params)
+    st, env = p.sites[site], p.environments[environment]
+    scenario = _scenario(st, env)
+    los = _los(None, p)
+    rng = np.random.default_rng(seed)
+    users = _hex_points(n, rng) * isd_m
+    sites = _hex_sites(3) * isd_m
+    d = np.hypot(users[:, None, 0] - sites[None, :, 0], users[:, None, 1] - sites[None, :, 1])
+    sigma = shadow_fading_sigma_db(scenario, los=los)
+    rho = p.site_shadow_correlation
+    z = np.sqrt(rho) * rng.standard_normal((n, 1)) + np.sqrt(1 - rho) * rng.standard_normal((n, len(sites)))
+    u = rng.random((n, 4))
+    covered = np.ones(n, dtype=bool)
+    for link in ("uplink", "downlink"):
+        res = link_budget(band=band, site=site, environment=environment, link=link, service=service, params=p)  # type: ignore[arg-type]
+        pl = pathloss(d, scenario=scenario, fc_ghz=res.fc_ghz, los=los, h_bs=st.height_m[environment],
+                      h_ut=p.ue.height_m, building_height_m=env.building_height_m, street_width_m=env.street_width_m)
+        best = np.min(pl + sigma * z, axis=1)
+        if indoor:
+            low, s_low = building_entry_loss_db(res.fc_ghz, model="low", indoor_distance_m=0.0)
+            high, s_high = building_entry_loss_db(res.fc_ghz, model="high", indoor_distance_m=0.0)
+            is_high = u[:, 0] < env.high_loss_share
+            dmax = env.indoor_distance_max_m if scenario != "RMa" else min(env.indoor_distance_max_m, 10.0)
+            d_in = dmax * np.minimum(u[:, 1], u[:, 2])
+            zb = ndtri(np.clip(u[:, 3], 1e-12, 1 - 1e-12))
+            best = best + np.where(is_high, high + s_high * zb, low + s_low * zb) + 0.5 * d_in
+        covered &= best <= res.mapl_db
+    return float(covered.mean())
+
+
+def calibration_isd(target: float, *, band: str, site: str, environment: str, indoor: bool,
+                    service: str = "data", n: int = 20_000, seed: int = 0,
+                    params: RadioParams | None = None) -> float:
+    """The largest inter-site distance (m, to 1 m) at which :func:`hex_grid_coverage` reaches ``target``."""
+    lo, hi = 20.0, 20_000.0
+    for _ in range(40):
+        mid = np.sqrt(lo * hi)
+        if hex_grid_coverage(mid, band=band, site=site, environment=environment, indoor=indoor, service=service,
+                             n=n, seed=seed, params=params) >= target:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1.0:
+            break
+    return float(lo)
+
+
+def disc_grid_coverage(isd_m: float, radius_m: float) -> float:
+    """Area share of a hexagonal grid (inter-site distance ``isd_m``) within ``radius_m`` of a site.
+
+    The deterministic disc model the engine uses: a point is covered when a site lies within the
+    radius. In the central site's hexagon the nearest site is the centre, so the share is
+    ``area(hexagon ∩ disc) / area(hexagon)``, integrated on a fine lattice of points.
+
+    Examples
+    --------
+    >>> round(disc_grid_coverage(1000.0, 1000.0), 3), round(disc_grid_coverage(1000.0, 300.0), 3)
+    (1.0, 0.327)
+    """
+    if isd_m <= 0 or radius_m < 0:
+        raise ConfigError("isd_m must be > 0 and radius_m >= 0 metres")
+    u = _HEX_LATTICE * isd_m
+    return float(np.mean(np.hypot(u[:, 0], u[:, 1]) <= radius_m))
+
+
+def disc_grid_isd(target: float, radius_m: float) -> float:
+    """The largest inter-site distance (m) at which :func:`disc_grid_coverage` reaches ``target``.
+
+    Examples
+    --------
+    >>> round(disc_grid_isd(0.8, 182.0))
+    388
+    """
+    lo, hi = 1.0, 100.0 * max(radius_m, 1.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if disc_grid_coverage(mid, radius_m) >= target:
+            lo = mid
+        else:
+            hi = mid
+    return float(lo)
+
+
+def _hex_lattice(k: int = 400) -> NDArray[np.float64]:
+    """Points of a fine square lattice inside the unit-spacing hexagon (cell centres, deterministic)."""
+    s = 1 / np.sqrt(3)
+    g = (np.arange(k) + 0.5) / k
+    x, y = np.meshgrid(g - 0.5, (g - 0.5) * 2 * s)
+    x, y = x.ravel(), y.ravel()
+    keep = (np.abs(x) <= 0.5) & (np.abs(x) * 0.5 + np.abs(y) * np.sqrt(3) / 2 <= 0.5)
+    return np.column_stack([x[keep], y[keep]])
+
+
+_HEX_LATTICE = _hex_lattice()

@@ -4,9 +4,12 @@
 
 1. District boundaries: AMap (GCJ-02) → CGCS2000 (EPSG:4490) with geoplan's own
    GCJ-02 inverse; 2020 census population joined by XZQDM.
-2. Modelled 100 m population grid in EPSG:4548 whose district sums equal the census.
-3. Modelled existing 5G sites at the plan's 2022 baseline (20.5 per 10k residents
-   at the 2022 year-end population, 530.8万 → 10,881 sites).
+2. Modelled 100 m population grid in EPSG:4548 whose district sums equal the census:
+   centres, road corridors and urban villages; nobody on the sea inside the outlines, reservoirs,
+   the airports, large parks and hills (sources/xiamen_landcover_modelled.geojson).
+3. Modelled existing 5G stations at the plan's 2022 baseline (20.5 per 10k residents
+   at the 2022 year-end population, 530.8万 → 10,881 stations; one record per physical
+   station, a CT/CU shared station counted once), three networks with a minimum spacing.
 """
 
 from __future__ import annotations
@@ -39,10 +42,12 @@ def main() -> None:
     io.write_vector(districts, GIS / "xiamen_districts.gpkg", layer="districts", driver="GPKG")
 
     dm = districts.to_crs(METRIC)
-    pop = modelled_population(dm, districts["POP"].to_numpy())
+    landcover = io.read_vector(SRC / "xiamen_landcover_modelled.geojson", layer="landcover")
+    pop = modelled_population(dm, districts["POP"].to_numpy(), excluded=landcover)
     io.write_raster(pop, GIS / "xiamen_population_100m.tif", tags={
         "MODELLED": "1", "UNITS": "persons per 100 m cell",
-        "METHOD": "dasymetric model around urban centres (geoplan.synthetic.population), scaled to census 2020",
+        "METHOD": "dasymetric model: urban centres, road corridors, urban villages, no residents on water, "
+                  "airports, parks and hills (geoplan.synthetic.population), scaled to census 2020",
     })
     back = io.read_raster(GIS / "xiamen_population_100m.tif")
     demand = demand_points(back, districts, metric_crs=dm.crs)
@@ -53,6 +58,8 @@ def main() -> None:
     for code, s, c in zip(districts["XZQDM"], sums, districts["POP"], strict=True):
         print(f"{code}: raster {s:,.1f} census {c:,.0f} diff {s - c:+.2f}")
     print(f"cells {len(demand):,}  sites {n_sites:,}")
+    print(sites.groupby(["NETWORK", "SITE_TYPE"]).size().to_string())
+    print(sites["BANDS"].value_counts().to_string())
 
 
 if __name__ == "__main__":

@@ -81,9 +81,11 @@ def test_xiamen_2025_all_districts_meet_and_coverage_rises(xiamen, xm_ctx):
     assert t["meets_target"].all()
     assert res.summary.new == 6_164  # sum of district shortfalls (geoplan check)
     assert (t["coverage_after"] >= t["coverage_before"]).all()
-    assert res.summary.coverage_after > res.summary.coverage_before + 0.1
-    # gains recorded per site add up to the objective
-    assert res.sites["GAIN_POP"].sum() == pytest.approx(res.summary.objective, rel=1e-6)
+    # issue 18 radio model and data: the existing network covers 92.6 % of indoor users (n78 pooled)
+    assert res.summary.coverage_before == pytest.approx(0.9264, abs=0.001)
+    assert res.summary.coverage_after > 0.99
+    # gains recorded per site (rounded to 0.1 person each) add up to the objective
+    assert res.sites["GAIN_POP"].sum() == pytest.approx(res.summary.objective, abs=0.05 * len(res.sites))
 
 
 def test_evaluate_sites_matches_hand_count(tiny):

@@ -24,7 +24,7 @@ from .._typing import Progress
 from ..chunked import CountyChunk, Mapper, SiteArrays, chunk_demand, county_chunks
 from ..errors import InfeasibleError
 from ..project import Project
-from ..radii import site_radii
+from ..radio import site_radii
 from ._result import PlacementResult, relative_gap
 from ._steps import draw_site_types, largest_remainder, marginal_gains
 from .candidates import population_candidates

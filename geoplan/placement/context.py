@@ -24,7 +24,7 @@ from .. import radio
 from .._typing import Progress
 from ..chunked import site_environment
 from ..project import Project
-from ..radii import site_radii
+from ..radio import site_radii
 from ..targets import density, load_plan, population_basis
 from ._steps import draw_site_types
 from .candidates import grid_candidates, population_candidates, weighted_kmeans_candidates
@@ -220,7 +220,7 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
     cenv, cdens = site_environment(proj, cxy)
     if ctype is None:
         ctype = draw_site_types(cenv, mix=s.mix, rng=np.random.default_rng(s.seed))
-    crad = site_radii(ctype, cenv, band=s.band, indoor=s.indoor, layer="candidates")
+    crad = site_radii(ctype, cenv, band=s.band, indoor=s.indoor)
     step(0.6, f"coverage matrix of {len(cxy):,} candidates")
     ccov = _coverage(demand.xy, cxy, crad)
     step(1.0, "ready")

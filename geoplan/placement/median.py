@@ -176,6 +176,40 @@ def _greedy_start(D: NDArray[np.float64], w: NDArray[np.float64], order: NDArray
     return np.asarray(keep, dtype=np.int64)
 
 
+def _nearest_two(DS: NDArray[np.float64], rows: NDArray[np.int64]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Position of each row's nearest chosen site, and the nearest and second-nearest distances."""
+    if DS.shape[1] > 1:
+        two = np.argpartition(DS, 1, axis=1)[:, :2]
+        a, b = DS[rows, two[:, 0]], DS[rows, two[:, 1]]
+        return np.where(a <= b, two[:, 0], two[:, 1]), np.minimum(a, b), np.maximum(a, b)
+    return np.zeros(DS.shape[0], dtype=np.int64), DS[:, 0], np.full(DS.shape[0], np.inf)
+
+
+def _center_score(base: NDArray[np.float64], alt: NDArray[np.float64], total: NDArray[np.float64],
+                  ok: NDArray[np.bool_], groups: NDArray[np.int64], starts: NDArray[np.int64],
+                  cur: tuple[float, float], tol: float) -> NDArray[np.float64]:
+    """p-center swap scores: the smallest worst distance, then the smallest weighted sum (inf: not better)."""
+    n_cand, s = total.shape
+    mb = np.full((n_cand, s), -np.inf)
+    ma = np.full((n_cand, s), -np.inf)
+    mb[:, groups] = np.maximum.reduceat(base, starts, axis=1)
+    ma[:, groups] = np.maximum.reduceat(alt, starts, axis=1)
+    # worst distance outside group j: the largest group maximum, or the second largest for j itself
+    ar = np.arange(n_cand)
+    top = np.argmax(mb, axis=1)
+    top1 = mb[ar, top]
+    mb[ar, top] = -np.inf
+    top2 = mb.max(axis=1)
+    excl = np.where(np.arange(s)[None, :] == top[:, None], top2[:, None], top1[:, None])
+    newmax = np.maximum(excl, ma)
+    dtol = 1e-9 * max(1.0, cur[0])
+    better = ok & ((newmax < cur[0] - dtol) | ((newmax <= cur[0] + dtol) & (total < cur[1] - tol)))
+    nm = np.where(better, newmax, np.inf)
+    tie = better & (newmax <= nm.min() + dtol)
+    return np.where(tie, total, np.inf)
+
+
 def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np.int64], *,
                  fixed: NDArray[np.int64], radius_m: float, min_cover: float, objective: str,
                  max_swaps: int) -> tuple[NDArray[np.int64], int]:
@@ -204,15 +238,7 @@ def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np
         s = S.size
         if cand.size == 0 or n == 0 or s == 0 or is_fixed[S].all():
             break
-        DS = D[:, S]
-        if s > 1:
-            two = np.argpartition(DS, 1, axis=1)[:, :2]
-            a, b = DS[rows, two[:, 0]], DS[rows, two[:, 1]]
-            near_pos = np.where(a <= b, two[:, 0], two[:, 1])
-            d1, d2 = np.minimum(a, b), np.maximum(a, b)
-        else:
-            near_pos = np.zeros(n, dtype=np.int64)
-            d1, d2 = DS[:, 0], np.full(n, np.inf)
+        near_pos, d1, d2 = _nearest_two(D[:, S], rows)
         cur = _key(d1, w, objective)
         perm = np.argsort(near_pos, kind="stable")
         g = near_pos[perm]
@@ -238,24 +264,7 @@ def _interchange(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np
             better = ok & (total < cur[0] - tol)
             score = np.where(better, total, np.inf)
         else:
-            mb = np.full((cand.size, s), -np.inf)
-            ma = np.full((cand.size, s), -np.inf)
-            mb[:, groups] = np.maximum.reduceat(base, starts, axis=1)
-            ma[:, groups] = np.maximum.reduceat(alt, starts, axis=1)
-            # worst distance outside group j: the largest group maximum, or the second largest for j itself
-            ar = np.arange(cand.size)
-            top = np.argmax(mb, axis=1)
-            top1 = mb[ar, top]
-            mb[ar, top] = -np.inf
-            top2 = mb.max(axis=1)
-            excl = np.where(np.arange(s)[None, :] == top[:, None], top2[:, None], top1[:, None])
-            newmax = np.maximum(excl, ma)
-            dtol = 1e-9 * max(1.0, cur[0])
-            better = ok & ((newmax < cur[0] - dtol) | ((newmax <= cur[0] + dtol) & (total < cur[1] - tol)))
-            # lexicographic: the smallest worst distance, then the smallest weighted sum among those
-            nm = np.where(better, newmax, np.inf)
-            tie = better & (newmax <= nm.min() + dtol)
-            score = np.where(tie, total, np.inf)
+            score = _center_score(base, alt, total, ok, groups, starts, cur, tol)
         if not np.isfinite(score).any():
             break
         k_pos, j_pos = np.unravel_index(int(np.argmin(score)), score.shape)
@@ -414,6 +423,62 @@ def _exact_center(D: NDArray[np.float64], w: NDArray[np.float64], *, p: int, fix
     return best, status, gap
 
 
+def _check_options(p: int, objective: str, method: str, max_swaps: int) -> tuple[str, int]:
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if method in _METHOD_ALIASES:
+        warnings.warn(f"method={method!r} is deprecated; use method={_METHOD_ALIASES[method]!r}",
+                      DeprecationWarning, stacklevel=3)
+        method = _METHOD_ALIASES[method]
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    try:
+        max_swaps = operator.index(max_swaps)
+    except TypeError:
+        raise ConfigError(f"max_swaps must be a whole number, got {max_swaps!r}") from None
+    if isinstance(p, int | np.integer) and p == 0:
+        raise InfeasibleError("p = 0 edge data centres: nothing to place. Fix: pass p >= 1")
+    return method, max_swaps
+
+
+def _exact_stage(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np.int64], *, p: int,
+                 fixed: NDArray[np.int64], radius_m: float, min_cover: float, objective: str, time_limit_s: float,
+                 mip_rel_gap: float, max_swaps: int) -> tuple[NDArray[np.int64], str, float | None]:
+    """The distance stage by HiGHS, started from the interchange's ``sel``; keeps the better of the two."""
+    if objective == "median":
+        chosen, status, gap = _exact_median(D, w, p=p, fixed=fixed, radius_m=radius_m, min_cover=min_cover,
+                                            start=sel, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    else:
+        chosen, status, gap = _exact_center(D, w, p=p, fixed=fixed, radius_m=radius_m, min_cover=min_cover,
+                                            start=sel, time_limit_s=time_limit_s)
+        chosen, _ = _interchange(D, w, chosen, fixed=fixed, radius_m=radius_m, min_cover=min_cover,
+                                 objective="center", max_swaps=max_swaps)
+    if _key(_assign(D, chosen)[1], w, objective) <= _key(_assign(D, sel)[1], w, objective):
+        sel = np.r_[fixed, np.setdiff1d(chosen, fixed)].astype(np.int64)
+    return sel, status, gap
+
+
+def _result(D: NDArray[np.float64], w: NDArray[np.float64], sel: NDArray[np.int64], *, radius_m: float,
+            objective: str, method: str, status: str, gap: float | None, min_cover: float, swaps: int,
+            started: float) -> MedianResult:
+    near, dist = _assign(D, sel)
+    covered = dist <= radius_m
+    total = float(w.sum())
+    cw = float(w[covered].sum())
+    pos = w > 0
+    mean_d = float(w @ dist) / total if total > 0 else 0.0
+    max_d = float(dist[pos].max()) if pos.any() else 0.0
+    res = MedianResult(
+        selected=sel, objective=mean_d if objective == "median" else max_d,
+        covered_share=cw / total if total > 0 else 1.0, method=method, status=status, gap=gap,
+        runtime_s=perf_counter() - started, per_group=None, kind=objective, nearest=near, distance_m=dist,
+        covered=covered, covered_weight=cw, coverage_bound=min_cover, mean_distance_m=mean_d, max_distance_m=max_d,
+        swaps=swaps)
+    for arr in (res.selected, res.nearest, res.distance_m, res.covered):
+        arr.setflags(write=False)
+    return res
+
+
 def median_cover(dist_m: Any, weights: ArrayLike, *, p: int, radius_m: float, objective: str = "median",
                  method: str = "greedy", fixed: ArrayLike | None = None, time_limit_s: float = 60.0,
                  mip_rel_gap: float = 1e-4, max_swaps: int = 10_000) -> MedianResult:
@@ -467,20 +532,7 @@ def median_cover(dist_m: Any, weights: ArrayLike, *, p: int, radius_m: float, ob
     """
     started = perf_counter()
     D, w = _check_arrays(dist_m, weights, radius_m)
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    if method in _METHOD_ALIASES:
-        warnings.warn(f"method={method!r} is deprecated; use method={_METHOD_ALIASES[method]!r}",
-                      DeprecationWarning, stacklevel=2)
-        method = _METHOD_ALIASES[method]
-    if method not in METHODS:
-        raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    try:
-        max_swaps = operator.index(max_swaps)
-    except TypeError:
-        raise ConfigError(f"max_swaps must be a whole number, got {max_swaps!r}") from None
-    if isinstance(p, int | np.integer) and p == 0:
-        raise InfeasibleError("p = 0 edge data centres: nothing to place. Fix: pass p >= 1")
+    method, max_swaps = _check_options(p, objective, method, max_swaps)
     coverage = sp.csc_array(D <= radius_m)
     stage1 = greedy_mclp(coverage, w, p=p, fixed=fixed)
     if method == "exact":
@@ -495,35 +547,16 @@ def median_cover(dist_m: Any, weights: ArrayLike, *, p: int, radius_m: float, ob
                               objective=objective, max_swaps=max_swaps)
     status, gap = "greedy", None
     if method == "exact" and Dp.shape[0]:
-        if objective == "median":
-            chosen, status, gap = _exact_median(Dp, wp, p=p, fixed=fx, radius_m=radius_m, min_cover=min_cover,
-                                                start=sel, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-        else:
-            chosen, status, gap = _exact_center(Dp, wp, p=p, fixed=fx, radius_m=radius_m, min_cover=min_cover,
-                                                start=sel, time_limit_s=time_limit_s)
-            chosen, _ = _interchange(Dp, wp, chosen, fixed=fx, radius_m=radius_m, min_cover=min_cover,
-                                     objective="center", max_swaps=max_swaps)
-        if _key(_assign(Dp, chosen)[1], wp, objective) <= _key(_assign(Dp, sel)[1], wp, objective):
-            sel = np.r_[fx, np.setdiff1d(chosen, fx)].astype(np.int64)
+        sel, status, gap = _exact_stage(Dp, wp, sel, p=p, fixed=fx, radius_m=radius_m, min_cover=min_cover,
+                                        objective=objective, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                                        max_swaps=max_swaps)
         if stage1.status != "optimal" and status == "optimal":
             status = "feasible"  # the latency stage is optimal only for the coverage floor it was given
     elif method == "exact":
         status, gap = "optimal", 0.0
     sel = np.r_[sel[: fx.size], np.sort(sel[fx.size:])].astype(np.int64)
-    near, dist = _assign(D, sel)
-    covered = dist <= radius_m
-    total = float(w.sum())
-    cw = float(w[covered].sum())
-    mean_d = float(w @ dist) / total if total > 0 else 0.0
-    max_d = float(dist[pos].max()) if pos.any() else 0.0
-    res = MedianResult(
-        selected=sel, objective=mean_d if objective == "median" else max_d,
-        covered_share=cw / total if total > 0 else 1.0, method=method, status=status, gap=gap,
-        runtime_s=perf_counter() - started, per_group=None, kind=objective, nearest=near, distance_m=dist,
-        covered=covered, covered_weight=cw, coverage_bound=min_cover, mean_distance_m=mean_d, max_distance_m=max_d,
-        swaps=swaps)
-    for arr in (res.selected, res.nearest, res.distance_m, res.covered):
-        arr.setflags(write=False)
+    res = _result(D, w, sel, radius_m=radius_m, objective=objective, method=method, status=status, gap=gap,
+                  min_cover=min_cover, swaps=swaps, started=started)
     log.info("median_cover: %d sites, %.2f%% of weight within %.0f m, mean %.0f m, max %.0f m, %d swaps, %s",
              len(sel), 100 * res.covered_share, radius_m, res.mean_distance_m, res.max_distance_m, swaps, status)
     return res
