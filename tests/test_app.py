@@ -393,9 +393,11 @@ def test_english_interface_and_human_table_labels(app):
     at.radio(key="lang").set_value("zh").run()
 
 
-def test_workspace_is_saved_and_restored_in_a_new_session(app):
+def test_workspace_is_saved_and_restored_in_a_new_session(app, xiamen, xiamen_plan):
     at, fake = app
-    fake.drawings = [site_feature("keepme", 118.15, 24.62)]
+    ctx, _ = xiamen_plan
+    lon, lat = Transformer.from_crs(xiamen.metric_crs, 4490, always_xy=True).transform(*(ctx.cand_xy[10] + 40.0))
+    fake.drawings = [site_feature("keepme", float(lon), float(lat))]
     at.run()
     at.button(key="keep").click().run()
     at.slider(key="total").set_value(17_000).run()
