@@ -205,7 +205,7 @@ def _check_geometry(g: Any, kind: str) -> bool:
         return False
     try:
         geom = shapely.geometry.shape(g)
-    except (ValueError, TypeError, AttributeError, IndexError):
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
         return False
     return bool(geom.is_valid and not geom.is_empty and np.all(np.isfinite(shapely.get_coordinates(geom))))
 

@@ -505,3 +505,34 @@ def test_population_overlay_and_layers(tiny):
     gj = next(c for c in groups[0]._children.values() if isinstance(c, folium.GeoJson))
     colours = [f["properties"]["_colour"] for f in gj.data["features"]]
     assert colours == [district_class(40.0, 33.0)[1], district_class(10.0, 33.0)[1]]
+
+
+def test_interface_text_labels_and_tile_urls():
+    import pandas as pd
+
+    from geoplan.errors import ConfigError
+    from geoplan.webmap import custom_basemap_url, tile_group
+    from geoplan.webmap.i18n import COLUMNS, TEXT, all_text, default_lang, label_columns
+
+    assert t("new_delta", "zh", n=7619) == "新建 +7,619" and t("new_delta", "en", n=7619) == "+7,619 new"
+    assert all(zh and en for zh, en in TEXT.values()) and all(zh and en for zh, en in COLUMNS.values())
+    assert default_lang(["思明区"]) == "zh" and default_lang(["Fairfax"]) == "en"
+    table = pd.DataFrame({"XZQMC": ["思明区"], "uncovered_weight": [1.0], "new_fitout": [3], "share": [0.2]})
+    assert label_columns(table, "en").to_dict("records") == [
+        {"district": "思明区", "weight outside the circle": 1.0, "to fit in new car parks": 3, "share": "20.0 %"}]
+    assert list(label_columns(table, "zh").columns) == ["区县", "时延圈外权重", "新建需配建", "比例"]
+    # every Chinese character of the interface is in the web font subset the app serves
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(REPO_ROOT / "apps" / "static" / "fonts" / "NotoSansSC-subset.woff2"))
+    cmap = font.getBestCmap()
+    assert [c for c in all_text() if ord(c) not in cmap and not c.isspace()] == []
+    assert (REPO_ROOT / "apps" / "static" / "fonts" / "LICENSE-OFL.txt").is_file()
+    with pytest.raises(ConfigError, match="Web Mercator"):
+        custom_basemap_url("http://t.local/vec_c/{z}/{x}/{y}.png", crs="EPSG:4490")
+    with pytest.raises(ConfigError, match="XYZ tile template"):
+        custom_basemap_url("tiles.local")
+    assert tile_group(basemap="none") is None
+    m = folium.Map(tiles=None)
+    tile_group(basemap="osm").add_to(m)
+    assert "geoplan-tile-notice" in m.get_root().render()

@@ -482,6 +482,7 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
                    warm=np.r_[x0, y0], time_limit_s=float(time_limit_s), mip_rel_gap=float(mip_rel_gap))
     log.info("exact: HiGHS on %d sites x %d demand patterns (%d nonzeros), limit %.0f s", n, k, M.nnz, time_limit_s)
     hooks = _Hooks(progress, cancel, perf_counter())
+    hooks.report(float(pattern_w @ y0) + offset, np.inf)  # the warm start is the first incumbent
     # a run that can be cancelled goes to a child process too: killing it stops any HiGHS step at once
     guarded = M.nnz >= SUBPROCESS_MIN_NNZ or cancel is not None
     out = _solve_guarded(model, hooks) if guarded else _solve(model, hooks)
