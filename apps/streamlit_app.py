@@ -677,15 +677,26 @@ def map_layers(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, ws
     return grid, groups
 
 
+def place_search(proj: gp.Project, lang: str) -> dict[str, Any]:
+    """Find a district, a named place of the project or coordinates; the map flies there (no rebuild)."""
+    q = st.text_input(t("search", lang), key="search", placeholder=t("search_hint", lang),
+                      label_visibility="collapsed")
+    found = wsp.find_place(proj, q) if q else None
+    if q and found is None:
+        st.caption(t("search_none", lang, q=q))
+    return {} if found is None else {"center": (found[1], found[0]), "zoom": found[2]}
+
+
 def render_map(proj: gp.Project, key: str, modelled: list[str], groups: list[folium.FeatureGroup],
                lang: str) -> dict[str, Any] | None:
     """The map: its static part stays mounted; ``groups`` are swapped in place on every change."""
+    view = place_search(proj, lang)
     statics = static_layers(proj, key)
     m = base_map(proj, population=statics["population"], existing_sites=statics["existing"], modelled=modelled,
                  height=MAP_HEIGHT, districts=statics["districts"], existing_density=statics["existing_density"])
     use_local_assets(m, base_url=ST_FOLIUM_BASE_URL)
     state = st_folium(m, key="map", height=MAP_HEIGHT, use_container_width=True, returned_objects=["all_drawings"],
-                      feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True))
+                      feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True), **view)
     st.caption(t("map_caption", lang, z=SITES_MIN_ZOOM))
     return state
 
@@ -757,6 +768,8 @@ def kept_and_areas(ctx: PlanningContext, ws: wsp.Workspace, shown: Shown, lang: 
         if st.button(t("unkeep", lang), key="clear_kept"):
             change(replace(ws, drawings=tuple(replace(d, kept=False) for d in ws.drawings)))
             st.rerun()
+    for i, line in enumerate((d for d in ws.drawings if d.kind == "line"), 1):
+        st.markdown(t("line", lang, i=i, km=line.length_m / 1000))
     for i, a in enumerate(ws.areas(), 1):
         st.markdown(f"**{t('area', lang, i=i, role=t(ROLE_KEYS[a.role or 'evaluation'], lang))}**")
         try:

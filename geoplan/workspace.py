@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import shapely
 import shapely.geometry
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 
 from . import io
 from .errors import ConfigError, Problem, ValidationError
@@ -68,6 +68,7 @@ __all__ = [
     "add_scenario",
     "apply_drawings",
     "outside_districts",
+    "find_place",
 ]
 
 #: The ``format`` tag of a workspace file.
@@ -96,9 +97,10 @@ class Drawing:
     ----------
     id : str
         Stable identifier (given by the map when it was drawn).
-    kind : {"site", "area"}
+    kind : {"site", "area", "line"}
     geometry : dict
-        GeoJSON ``Point`` (site) or ``Polygon`` (area), CGCS2000/WGS84 degrees.
+        GeoJSON ``Point`` (site), ``Polygon`` (area) or ``LineString`` (a measured distance),
+        CGCS2000/WGS84 degrees.
     site_type : str or None
         ``macro``, ``micro`` or ``indoor`` (sites).
     role : str or None
@@ -124,6 +126,19 @@ class Drawing:
     def ring(self) -> list[tuple[float, float]]:
         """Outer ring of an area, ``(lon, lat)`` pairs."""
         return [(float(x), float(y)) for x, y, *_ in self.geometry["coordinates"][0]]
+
+    @property
+    def length_m(self) -> float:
+        """Length on the ellipsoid (CGCS2000 ≈ GRS80) of a line, metres.
+
+        Examples
+        --------
+        >>> line = Drawing("m", "line", {"type": "LineString", "coordinates": [[118.0, 24.5], [118.1, 24.5]]})
+        >>> round(line.length_m)
+        10135
+        """
+        lon, lat = np.asarray(self.geometry["coordinates"], dtype=float)[:, :2].T
+        return float(Geod(ellps="GRS80").line_length(lon, lat))
 
     def to_feature(self) -> dict[str, Any]:
         """As a GeoJSON feature (properties: id, kind, site_type, role, kept)."""
@@ -199,8 +214,11 @@ def _check_settings(raw: Any, problems: list[Problem], where: str) -> dict[str, 
     return out
 
 
+_GEOMETRY = {"site": "Point", "area": "Polygon", "line": "LineString"}
+
+
 def _check_geometry(g: Any, kind: str) -> bool:
-    want = "Point" if kind == "site" else "Polygon"
+    want = _GEOMETRY.get(kind)
     if not isinstance(g, Mapping) or g.get("type") != want:
         return False
     try:
@@ -215,8 +233,8 @@ def _check_drawing(raw: Any, k: int, problems: list[Problem], where: str) -> Dra
         problems.append(Problem(where, f"drawings[{k}]", "is not an object", "remove it"))
         return None
     kind, site_type, role = raw.get("kind"), raw.get("site_type"), raw.get("role")
-    if kind not in ("site", "area") or not _check_geometry(raw.get("geometry"), str(kind)):
-        problems.append(Problem(where, f"drawings[{k}]", f"is not a valid site (Point) or area (Polygon): "
+    if kind not in _GEOMETRY or not _check_geometry(raw.get("geometry"), str(kind)):
+        problems.append(Problem(where, f"drawings[{k}]", f"is not a valid site (Point), area (Polygon) or line: "
                                 f"kind {kind!r}", "remove it or redraw it"))
         return None
     if kind == "area" and role not in AREA_ROLES:
@@ -488,7 +506,7 @@ def outside_districts(proj: Project, lonlat: Iterable[tuple[float, float]]) -> l
 
 def _from_feature(f: Mapping[str, Any], old: Drawing | None, *, site_type: str, area_role: str) -> Drawing | None:
     g = dict((f or {}).get("geometry") or {})
-    kind = "site" if g.get("type") == "Point" else "area" if g.get("type") == "Polygon" else None
+    kind = {v: k for k, v in _GEOMETRY.items()}.get(str(g.get("type")))
     if kind is None or not _check_geometry(g, kind):
         return None
     props = (f or {}).get("properties") or {}
@@ -526,3 +544,41 @@ def apply_drawings(ws: Workspace, features: Sequence[Mapping[str, Any]], *, proj
     drawings = tuple(d for d in seen if d.id not in gone)
     changed = drawings != ws.drawings
     return DrawingUpdate(replace(ws, drawings=drawings) if changed else ws, tuple(refused), changed)
+
+
+_LONLAT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,，\s]\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def find_place(proj: Project, text: str) -> tuple[float, float, int, str] | None:
+    """Where a search points: ``(lon, lat, zoom, what was found)``, or ``None``.
+
+    Coordinates (``118.09, 24.47``, either order for this part of the world) or a
+    name: a district, or a named feature of the project's layers (edge-demand
+    points, car parks ...), matched by substring. Offline: only the project's data.
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> proj = gp.load_project()
+    >>> find_place(proj, "思明")[2:], find_place(proj, "24.47, 118.09")[:3]
+    ((12, '思明区'), (118.09, 24.47, 15))
+    """
+    q = str(text or "").strip()
+    if not q:
+        return None
+    m = _LONLAT.match(q)
+    if m:
+        a, b = float(m.group(1)), float(m.group(2))
+        lon, lat = (a, b) if abs(a) > abs(b) else (b, a)
+        return (lon, lat, 15, f"{lon:.5f}, {lat:.5f}") if -180 <= lon <= 180 and -90 <= lat <= 90 else None
+    for geom, name in zip(proj.districts.geometry, proj.district_names, strict=True):
+        if q in str(name):
+            p = geom.representative_point()
+            return float(p.x), float(p.y), 12, str(name)
+    for key, gdf in proj.layers.items():
+        if "NAME" in gdf.columns and gdf.geom_type.eq("Point").all():
+            hit = gdf[gdf["NAME"].astype(str).str.contains(q, regex=False)]
+            if len(hit):
+                g = hit.geometry.iloc[0]
+                return float(g.x), float(g.y), 16, f"{hit['NAME'].iloc[0]} ({key})"
+    return None

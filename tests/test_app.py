@@ -536,3 +536,21 @@ def test_interface_text_labels_and_tile_urls():
     m = folium.Map(tiles=None)
     tile_group(basemap="osm").add_to(m)
     assert "geoplan-tile-notice" in m.get_root().render()
+
+
+def test_place_search_moves_the_map_and_lines_measure(app):
+    at, fake = app
+    at.text_input(key="search").set_value("思明").run()
+    call = fake.calls[-1]
+    assert call["zoom"] == 12 and 24.4 < call["center"][0] < 24.5
+    at.text_input(key="search").set_value("24.60, 118.10").run()
+    assert fake.calls[-1]["center"] == (24.60, 118.10) and fake.calls[-1]["zoom"] == 15
+    at.text_input(key="search").set_value("no such place").run()
+    assert "no such place" in caption_with(at, "no such place")
+    at.text_input(key="search").set_value("").run()
+    fake.drawings = [{"type": "Feature", "properties": {"id": "m1"},
+                      "geometry": {"type": "LineString", "coordinates": [[118.0, 24.5], [118.1, 24.5]]}}]
+    at.run()
+    assert "测距 1：10.14 千米" in " ".join(m.value for m in at.markdown)
+    fake.drawings = []
+    at.run()

@@ -217,7 +217,7 @@ def png_array(data: bytes) -> np.ndarray:
 def test_map_loads_offline_with_chinese_glyphs_and_plan_layers(page, tmp_path):
     pg = page
     frame = pg.frame_locator(MAP_FRAME)
-    for tool in ("marker", "polygon", "rectangle"):
+    for tool in ("marker", "polygon", "rectangle", "polyline"):  # the line measures distances
         assert frame.locator(f"a.leaflet-draw-draw-{tool}").count() == 1
     assert frame.locator("a.leaflet-draw-edit-edit").count() == 1  # drawings can be edited
     assert frame.locator(".geoplan-legend").count() == 1
@@ -254,6 +254,20 @@ def test_map_loads_offline_with_chinese_glyphs_and_plan_layers(page, tmp_path):
     pg.evaluate("() => { document.getElementById('g1').remove(); document.getElementById('g2').remove(); }")
     assert a.shape != b.shape or not np.array_equal(a, b), "厦 and 门 render as the same box: no CJK font"
     assert shot[:4] == b"\x89PNG"
+    # finding a place moves the map there (no rebuild: the same map, another view)
+    zoom0 = map_frame(pg).evaluate("() => window.map.getZoom()")
+    view0 = map_frame(pg).evaluate("() => [window.map.getCenter().lat, window.map.getCenter().lng]")
+    search = pg.get_by_placeholder(t("search_hint"))
+    search.fill("思明")
+    search.press("Enter")
+    deadline = time.monotonic() + 30
+    while map_frame(pg).evaluate("() => window.map.getZoom()") == zoom0:
+        assert time.monotonic() < deadline, "the map did not move to the place found"
+        pg.wait_for_timeout(200)
+    search.fill("")
+    search.press("Enter")
+    pg.wait_for_timeout(1500)
+    map_frame(pg).evaluate("([c, z]) => window.map.setView(c, z, {animate: false})", [view0, zoom0])
 
 
 def test_drawings_survive_refusal_settings_slider_and_reload(page, xiamen):

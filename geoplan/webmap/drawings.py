@@ -92,10 +92,12 @@ class DrawingSync(MacroElement):
 
 
 def draw_control() -> folium.plugins.Draw:
-    """Leaflet.draw with markers (sites), polygons and rectangles (areas); edit and delete."""
+    """Leaflet.draw with markers (sites), polygons and rectangles (areas), lines (measure); edit and delete."""
     return folium.plugins.Draw(
         export=False, position="topleft", show_geometry_on_click=False,
-        draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": True,
+        draw_options={"polyline": {"metric": True, "feet": False, "showLength": True,
+                               "shapeOptions": {"color": "#444444", "weight": 3, "dashArray": "6 6"}},
+                      "circle": False, "circlemarker": False, "marker": True,
                       "polygon": {"allowIntersection": False, "showArea": True}, "rectangle": True},
         edit_options={"edit": True, "remove": True},
     )
