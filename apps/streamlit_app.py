@@ -49,7 +49,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-import tomli_w
 from pyproj import Transformer
 from streamlit_folium import st_folium
 
@@ -868,7 +867,7 @@ def scenarios_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, method: s
         st.dataframe(label_columns(pd.DataFrame([s.to_dict() for s in ws.scenarios]), lang), hide_index=True,
                      width="stretch")
         st.download_button(t("scenarios_toml", lang),
-                           tomli_w.dumps({"scenario": [s.to_dict() for s in ws.scenarios]}).encode("utf-8"),
+                           scenarios.scenarios_toml(ws.scenarios).encode("utf-8"),
                            file_name="scenarios.toml", mime="application/toml", key="dl_toml")
     if ss.get("comparison") is not None:
         summ, per = ss.comparison

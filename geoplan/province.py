@@ -426,7 +426,7 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
             "NO_STATS": f"{JINMEN} 金门县: no mainland statistics, no data"}
     raster_path = out / f"fujian_population_{cell_m:g}m.tif"
     with io.raster_writer(raster_path, height=height, width=width, transform=transform, crs=metric,
-                          nodata=_NODATA, tags=tags) as dst:
+                          nodata=_NODATA, tags=tags, overwrite=True) as dst:  # a rebuild replaces its own files
         for k, (r0, c0, h, w) in enumerate(tiles):
             g = _tile_grid(r0, c0, h, w, transform=transform, geoms=geoms, bounds=bounds)
             vals = np.full((h, w), _NODATA, dtype=np.float32)
@@ -449,7 +449,7 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     districts["NOTE"] = np.where(excluded, NO_STATS_NOTE, "")
     districts = districts[["XZQDM", "XZQMC", "CITY_CODE", "CITY", "POP", "POP_SRC", "NO_STATS", "NOTE",
                            "geometry"]]
-    io.write_vector(districts, out / "fujian_counties.gpkg", layer="districts", driver="GPKG")
+    io.write_vector(districts, out / "fujian_counties.gpkg", layer="districts", driver="GPKG", overwrite=True)
 
     # existing sites, county by county, at the plan's 2022 baseline density
     step(0.72, "reading the grid back")
@@ -459,7 +459,7 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     latest = max(yearend)
     n_sites = int(round(BASELINE_PER_10K * yearend[latest] / 1e4))
     sites = _modelled_sites(proj, n_sites, seed=seed, progress=lambda f, m: step(0.75 + 0.2 * f, m))
-    io.write_vector(sites.to_crs(4490), out / "fujian_5g_sites.gpkg", layer="sites", driver="GPKG")
+    io.write_vector(sites.to_crs(4490), out / "fujian_5g_sites.gpkg", layer="sites", driver="GPKG", overwrite=True)
 
     step(0.97, "writing the project file")
     sums = proj.raster_population
@@ -471,7 +471,7 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     toml = _project_toml(raster_path.name, cell_m=cell_m, seed=seed, metric=metric, yearend=yearend,
                          census_total=int(cities.loc[cities["XZQDM"] == "350000", "pop_census2020"].iloc[0]),
                          n_sites=n_sites, latest=latest)
-    path = io.write_text(toml, out / "geoplan.toml", what="project file")
+    path = io.write_text(toml, out / "geoplan.toml", what="project file", overwrite=True)
     log.info("built the Fujian project in %s: %d x %d cells, %d sites, %.1f s", out, height, width, n_sites,
              time.perf_counter() - t_start)
     step(1.0, "Fujian project ready")

@@ -321,7 +321,7 @@ def workspace_path(name: str, *, folder: str | Path | None = None) -> Path:
 def save_workspace(ws: Workspace, *, folder: str | Path | None = None) -> Workspace:
     """Write ``ws`` to its file atomically; returns it with ``saved_at`` set."""
     stamped = replace(ws, saved_at=_dt.datetime.now().astimezone().isoformat(timespec="seconds"))
-    io.write_json(stamped.to_dict(), workspace_path(ws.name, folder=folder), what="workspace")
+    io.write_json(stamped.to_dict(), workspace_path(ws.name, folder=folder), what="workspace", overwrite=True)
     return stamped
 
 

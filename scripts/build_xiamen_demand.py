@@ -36,10 +36,10 @@ def main() -> None:
 
     edge = modelled_edge_demand(demand, districts=dm)
     io.write_vector(prepare_layer(edge, "edge_demand"), GIS / "xiamen_edge_demand.gpkg", layer="edge_demand",
-                    driver="GPKG")
+                    driver="GPKG", overwrite=True)
     parks = modelled_car_parks(demand, districts=dm)
     io.write_vector(prepare_layer(parks, "car_parks"), GIS / "xiamen_car_parks.gpkg", layer="car_parks",
-                    driver="GPKG")
+                    driver="GPKG", overwrite=True)
 
     for cat, n in edge["CATEGORY"].value_counts().sort_index().items():
         print(f"edge_demand {cat}: {n}")

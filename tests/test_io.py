@@ -160,14 +160,25 @@ def test_atomic_path_moves_sidecars_and_cleans_up(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dbf", "a.shp"]
 
 
-def test_atomic_path_replaces_a_folder_output(tmp_path):
+def test_atomic_path_replaces_only_its_own_files_in_a_folder_output(tmp_path):
+    def deliver(**kw):
+        with io.atomic_path(tmp_path / "o.gdb", folder=True, **kw) as tmp:
+            tmp.mkdir()
+            (tmp / "new").write_text("new")
+            (tmp.parent / "o_FGWG.tif").write_text("raster")
+
     (tmp_path / "o.gdb").mkdir()
-    (tmp_path / "o.gdb" / "stale").write_text("old")
-    with io.atomic_path(tmp_path / "o.gdb") as tmp:
-        tmp.mkdir()
-        (tmp / "new").write_text("new")
-        (tmp.parent / "o_FGWG.tif").write_text("raster")
-    assert sorted(p.name for p in (tmp_path / "o.gdb").iterdir()) == ["new"]
+    (tmp_path / "o.gdb" / "stale").write_text("old")  # a folder geoplan did not write: never touched
+    with pytest.raises(WriteError, match="not an earlier geoplan delivery"):
+        deliver(overwrite=True)
+    (tmp_path / "o.gdb" / "stale").unlink()
+    deliver()  # an empty folder holds nothing to lose
+    assert sorted(p.name for p in (tmp_path / "o.gdb").iterdir()) == [io.MANIFEST, "new"]
+    (tmp_path / "o.gdb" / "mine.txt").write_text("planner's note")
+    with pytest.raises(WriteError, match="--overwrite"):
+        deliver()
+    deliver(overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "o.gdb").iterdir()) == [io.MANIFEST, "mine.txt", "new"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o_FGWG.tif"]
 
 
@@ -176,7 +187,7 @@ def test_write_dataset_refuses_foreign_folders_and_checks_layers(tmp_path):
     mine.mkdir()
     (mine / "thesis.docx").write_text("precious")
     layer = io.OutLayer(name="L", frame=_points(), aliases={"NAME": "名称"})
-    with pytest.raises(WriteError, match="not an earlier geoplan export"):
+    with pytest.raises(WriteError, match="not an earlier geoplan delivery"):
         io.write_dataset(mine, [layer], fmt="shp")
     assert (mine / "thesis.docx").read_text() == "precious"
     out = io.write_dataset(tmp_path / "t.gpkg", [layer], fmt="gpkg")

@@ -11,9 +11,8 @@ from .. import labels, planfile
 from ..edge import place_edge
 from ..latency import LatencyModel
 from ..targets.plans import load_plan
-from ._app import Format, Lang, LangOpt, ProjectOpt, emit, place_app
+from ._app import Format, Lang, LangOpt, OverwriteOpt, ProjectOpt, check_out, emit, place_app, write_out
 from ._resolve import resolve
-from .place import check_out, write_out
 
 __all__ = ["place_edge_cmd"]
 
@@ -48,14 +47,16 @@ def place_edge_cmd(
     by: By = typer.Option(By.district, "--by", help="Table rows: district, site or demand (latency per point)."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the chosen sites: *.gpkg is a plan file for export "
                              "--from and report --from; *.geojson / *.shp the sites alone."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Place edge data centres: cover the demand points within the latency circle, then minimise latency."""
-    check_out(out, layer="edge_dc")  # a bad file name fails now, not after the work
+    check_out(out, layer="edge_dc", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project)
+    check_out(out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
     p = load_plan(plan or proj.plan)
     if count is None:
         t = p.text_target("edge_dc")
@@ -68,7 +69,7 @@ def place_edge_cmd(
                          round_trip=round_trip)
     res = place_edge(proj, count=count, latency_ms=latency_ms, latency=model, objective=objective, method=method,
                      candidate_spacing_m=spacing, keep_planned=keep_planned, time_limit_s=time_limit)
-    write_out(planfile.edge_plan(proj, res), out, layer="edge_dc")
+    write_out(planfile.edge_plan(proj, res), out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
     s = res.summary
     data = res.to_dict() | {"out": str(out) if out else None}
     frame = {By.district: res.districts, By.demand: res.demand,

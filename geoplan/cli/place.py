@@ -9,17 +9,31 @@ from typing import Any
 
 import typer
 
-from .. import io, labels, planfile
+from .. import labels, planfile
+from .._scenario_file import check_scenario
 from ..errors import ConfigError
 from ..placement import PlanSettings, place_sites, planning_context
 from ..placement.results import PlanResult
 from ..placement.sites import choose_engine
 from ..project import Project
-from ._app import CandidatesOpt, Format, Lang, LangOpt, MixOpt, ProjectOpt, emit, parse_mix, place_app
+from ._app import (
+    CandidatesOpt,
+    Format,
+    Lang,
+    LangOpt,
+    MixOpt,
+    OverwriteOpt,
+    ProjectOpt,
+    check_out,
+    emit,
+    parse_mix,
+    place_app,
+    write_out,
+)
 from ._progress import progress_bar
 from ._resolve import resolve
 
-__all__ = ["place_sites_cmd", "dask_client", "check_out", "write_out"]
+__all__ = ["place_sites_cmd", "dask_client"]
 
 
 @contextlib.contextmanager
@@ -41,22 +55,6 @@ def dask_client(address: str | None) -> Iterator[Any]:
         yield client
     finally:
         client.close()
-
-
-def check_out(out: Path | None, *, layer: str) -> None:
-    """Refuse an output name geoplan cannot write, before the work: ``*.gpkg`` (a plan file) or a GIS file."""
-    if out is not None:
-        io.vector_driver(out, layer=layer)
-
-
-def write_out(plan: planfile.PlanFile, out: Path | None, *, layer: str) -> None:
-    """Write ``--out``: a plan file for ``*.gpkg``; the one layer alone for GeoJSON and shapefiles."""
-    if out is None:
-        return
-    if out.suffix.lower() == ".gpkg":
-        planfile.write_plan(plan, out)
-    else:
-        io.write_vector(plan.layers[layer], out, layer=layer)
 
 
 def _footer(res: PlanResult, out: Path | None) -> list[str]:
@@ -90,7 +88,7 @@ def place_sites_cmd(
     band: str = typer.Option("n78", "--band", help="Link-budget band: n78, n41, n28, n79."),
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor, with building-entry loss)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
-    seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
     mix: str = MixOpt,
     engine: str = typer.Option("auto", "--engine", help="auto (by project size), memory (one coverage matrix) or "
@@ -99,6 +97,7 @@ def place_sites_cmd(
                                   "tcp://10.0.0.5:8786): the county tasks run on its workers."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the plan: *.gpkg is a plan file (sites, district table, "
                              "coverage grid) for export --from and report --from; *.geojson / *.shp the sites alone."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -106,9 +105,12 @@ def place_sites_cmd(
     project: Path = ProjectOpt,
 ) -> None:
     """Choose new sites: meet each district's density target and cover the most population."""
-    check_out(out, layer="planned_sites")  # a bad file name fails now, not after the work
+    check_scenario({"total": total, "year": year, "method": method, "band": band, "seed": seed,
+                    "time_limit_s": time_limit, "candidates": candidates}, where="the options", label="[options]")
+    check_out(out, layer="planned_sites", overwrite=overwrite)  # a bad output fails now, not after the work
     settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix))
     proj = resolve(plan, project, quiet=quiet)
+    check_out(out, layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
         ctx = _context(proj, settings, engine=engine, client=client,
                        wanted=out is not None and out.suffix.lower() == ".gpkg")
@@ -116,7 +118,7 @@ def place_sites_cmd(
                           context=ctx, settings=None if ctx is not None else settings, time_limit_s=time_limit,
                           progress=hook)
     write_out(planfile.sites_plan(proj, res, context=ctx, total=total, time_limit_s=time_limit), out,
-              layer="planned_sites")
+              layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     data = res.to_dict() | {"out": str(out) if out else None}
     emit(data, fmt, frame=res.districts, footer=_footer(res, out), title=f"{proj.name}: planned 5G sites",
          lang=lang)
