@@ -1095,7 +1095,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
         downloads_tab(proj, c, shown, grid, edge, chg)
     with tabs[4]:
         workspace_tab(key, plan, lang)
-    save_workspace({k: ss[k] for k in wsp.SETTINGS if k in ss and k != "tile_file"})
+    save_workspace({k: ss[k] for k in wsp.SETTINGS if k in ss})
     if not ss.get("side_ready"):
         side_later()
 

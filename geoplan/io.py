@@ -105,7 +105,6 @@ __all__ = [
     "list_json",
     "read_arrays",
     "write_arrays",
-    "read_mbtiles",
 ]
 
 log = logging.getLogger(__name__)
@@ -1303,25 +1302,3 @@ def write_arrays(arrays: dict[str, np.ndarray], path: str | os.PathLike[str], *,
         with tmp.open("wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
     return p
-
-
-def read_mbtiles(path: str | os.PathLike[str]) -> tuple[dict[str, str], list[tuple[int, int, int, bytes]]]:
-    """Metadata and tiles ``(z, x, y, data)`` of an MBTiles file (``y`` in XYZ order, not TMS).
-
-    Raises
-    ------
-    ReadError
-        Missing file, not an SQLite database, or without the ``tiles`` table.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise ReadError(f"tile file {p} does not exist. Fix: check the path of the .mbtiles file")
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{p}?mode=ro", uri=True)) as con:
-            meta = dict(con.execute("SELECT name, value FROM metadata").fetchall())
-            rows = con.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
-    except sqlite3.Error as exc:
-        raise ReadError(f"tile file {p} is not a readable MBTiles file ({exc}). Fix: export the tiles as "
-                        "MBTiles 1.3 (a SQLite file with tables metadata and tiles)") from exc
-    return {str(k): str(v) for k, v in meta.items()}, [
-        (int(z), int(x), (1 << int(z)) - 1 - int(y), bytes(d)) for z, x, y, d in rows]

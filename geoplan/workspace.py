@@ -83,7 +83,7 @@ DEFAULT_NAME = "default"
 SETTINGS: dict[str, type] = {
     "year": int, "total": int, "band": str, "indoor": bool, "mix_mode": str, "macro": int, "micro": int,
     "candidates": str, "edge_count": int, "latency_ms": float, "round_trip": bool, "charging_share": float,
-    "basemap": str, "tile_url": str, "tile_crs": str, "tile_file": str, "lang": str, "method": str,
+    "basemap": str, "tile_url": str, "tile_crs": str, "lang": str, "method": str,
     "time_limit_s": float, "draw_type": str, "area_role": str,
 }
 _NAME = re.compile(r"^[\w\-. ()\u3000-\u303f\u4e00-\u9fff]{1,60}$")
@@ -386,7 +386,7 @@ def settings_to_query(settings: Mapping[str, Any]) -> dict[str, str]:
     """
     out = {}
     for k, v in settings.items():
-        if k in SETTINGS and v is not None and k != "tile_file":
+        if k in SETTINGS and v is not None:
             out[k] = ("1" if v else "0") if isinstance(v, bool) else str(v)
     return out
 

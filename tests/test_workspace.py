@@ -88,7 +88,7 @@ def test_history_undoes_and_redoes_content_but_keeps_the_settings():
 
 
 def test_settings_travel_in_the_url_and_bad_values_are_named():
-    q = wsp.settings_to_query({"total": 18_500, "indoor": True, "lang": "zh", "tile_file": "/secret/x.mbtiles"})
+    q = wsp.settings_to_query({"total": 18_500, "indoor": True, "lang": "zh", "unknown": "x"})
     assert q == {"total": "18500", "indoor": "1", "lang": "zh"}
     back, problems = wsp.settings_from_query({**q, "year": "next", "ws": "default"})
     assert back == {"total": 18_500, "indoor": True, "lang": "zh"}
