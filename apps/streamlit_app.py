@@ -687,9 +687,8 @@ def place_search(proj: gp.Project, lang: str) -> dict[str, Any]:
 
 
 def render_map(proj: gp.Project, key: str, modelled: list[str], groups: list[folium.FeatureGroup],
-               lang: str) -> dict[str, Any] | None:
+               lang: str, view: dict[str, Any]) -> dict[str, Any] | None:
     """The map: its static part stays mounted; ``groups`` are swapped in place on every change."""
-    view = place_search(proj, lang)
     statics = static_layers(proj, key)
     m = base_map(proj, population=statics["population"], existing_sites=statics["existing"], modelled=modelled,
                  height=MAP_HEIGHT, districts=statics["districts"], existing_density=statics["existing_density"])
@@ -1078,8 +1077,10 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     edge, chg, car_parks = edge_and_charging(proj, key, c)
     grid, groups = map_layers(proj, key, ctx, c, ws, shown, edge, chg, car_parks)
     map_col, side_col = st.columns([3, 1.25])
+    with side_col:
+        view = place_search(proj, lang)
     with map_col:
-        state = render_map(proj, key, modelled, groups, lang)
+        state = render_map(proj, key, modelled, groups, lang, view)
     sync_drawings(proj, state)
     with side_col:
         drawings_panel(ctx, c, shown)

@@ -74,7 +74,7 @@ def test_internal_errors_are_one_line_unless_debugging(capsys, monkeypatch, tiny
     def boom(*a, **k):
         raise TypeError("unsupported operand")
 
-    monkeypatch.setattr(check_cmd.targets, "check", boom)
+    monkeypatch.setattr(check_cmd, "check_plan", boom)
     code, out, err = run(capsys, "check", "--project", str(tiny_project_file))
     assert code == 1 and out == ""
     assert err.strip().count("\n") == 0 and "internal error, please report it: TypeError: unsupported operand" in err
@@ -92,7 +92,7 @@ def test_out_of_memory_is_a_message(capsys, monkeypatch, tiny_project_file):
     def oom(*a, **k):
         raise MemoryError()
 
-    monkeypatch.setattr(check_cmd.targets, "check", oom)
+    monkeypatch.setattr(check_cmd, "check_plan", oom)
     code, _, err = run(capsys, "check", "--project", str(tiny_project_file))
     assert code == 1 and "not enough memory" in err and "Traceback" not in err
 

@@ -128,7 +128,7 @@ def test_both_engines_write_one_planned_sites_schema(tiny):
         assert res.sites["SITE_ID"].str.fullmatch(r"P350901\d{5}").all()
         assert sorted(res.sites["RANK"]) == list(range(1, len(res.sites) + 1))
         assert (np.diff(res.sites.sort_values("RANK")["GAIN_POP"].to_numpy()) <= 0).all()
-        assert set(res.sites["ENVIRONMENT"]) <= {"dense_urban", "urban", "suburban", "rural"}
+        assert set(res.sites["RADIO_ENV"]) <= {"dense_urban", "urban", "suburban", "rural"}
         assert res.districts["new"].tolist() == [13, 0] and res.summary.users == "indoor"
     assert a.summary.engine == "memory" and b.summary.engine == "chunked"
     assert list(a.districts.columns) == list(b.districts.columns)

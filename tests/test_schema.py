@@ -186,11 +186,18 @@ def test_same_mistake_same_exit_code_from_the_command_line_and_a_file(capsys, tm
 
 
 def test_scenario_objects_are_checked_by_the_same_schema():
+    from geoplan.placement import PlanSettings
+
     with pytest.raises(ConfigError, match="seed"):
-        Scenario(name="a", total=10, seed=-1)
+        Scenario.from_dict({"name": "a", "total": 10, "seed": -1})
     with pytest.raises(ConfigError, match="band"):
-        Scenario(name="a", total=10, band="n99")
-    assert Scenario(name="a", total=10, mix=(0.5, 0.5, 0.0)).mix == (0.5, 0.5, 0.0)
+        Scenario.from_dict({"name": "a", "total": 10, "band": "n99"})
+    with pytest.raises(ConfigError, match="seed"):
+        Scenario(name="a", total=10, settings=PlanSettings(seed=-1))
+    with pytest.raises(ConfigError, match="total"):
+        Scenario(name="a", total=-10)
+    sc = Scenario.from_dict({"name": "a", "total": 10, "mix": [0.5, 0.5, 0.0]})
+    assert sc.settings.mix == (0.5, 0.5, 0.0)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -31,7 +31,7 @@ __all__ = ["Totals", "PlanSummary", "PlanResult", "Evaluation", "district_table"
 
 #: Fields of the ``planned_sites`` layer every engine writes, in order.
 PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "GAIN_POP", "SOURCE", "RADIUS_M",
-                                        "ENVIRONMENT", "XZQDM", "XZQMC", "MODELLED")
+                                        "RADIO_ENV", "XZQDM", "XZQMC", "MODELLED")
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: ND
         "SITE_ID": [f"P{c}{n:05d}" for c, n in zip(codes[dist], seq, strict=True)],
         "SITE_TYPE": np.asarray(site_type, dtype=str), "RANK": rank, "GAIN_POP": np.round(gains, 1),
         "SOURCE": source, "RADIUS_M": np.round(radius_m, 0),
-        "ENVIRONMENT": env_names[np.asarray(environment, dtype=np.int64)] if rank.size else np.zeros(0, dtype=object),
+        "RADIO_ENV": env_names[np.asarray(environment, dtype=np.int64)] if rank.size else np.zeros(0, dtype=object),
         "XZQDM": codes[dist], "XZQMC": names[dist], "MODELLED": int(modelled),
     }, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]) if len(xy) else gpd.GeoSeries([], crs=proj.metric_crs),
         crs=proj.metric_crs)
