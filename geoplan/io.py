@@ -14,6 +14,7 @@ and never changes anything the command did not create.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -101,6 +102,15 @@ __all__ = [
     "read_package_toml",
     "list_plan_files",
     "read_layer_specs",
+    "WORKSPACE_DIR_ENV",
+    "CACHE_DIR_ENV",
+    "workspace_dir",
+    "cache_dir",
+    "read_json",
+    "write_json",
+    "list_json",
+    "read_arrays",
+    "write_arrays",
 ]
 
 log = logging.getLogger(__name__)
@@ -172,6 +182,32 @@ def user_data_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_data_dir("geoplan", appauthor=False))
+
+
+#: Environment variable naming the folder of the map app's workspaces.
+WORKSPACE_DIR_ENV = "GEOPLAN_WORKSPACE_DIR"
+#: Environment variable naming geoplan's cache folder (planning contexts kept between runs).
+CACHE_DIR_ENV = "GEOPLAN_CACHE_DIR"
+
+
+def workspace_dir() -> Path:
+    """Folder of the map app's workspaces, never inside the installation.
+
+    ``$GEOPLAN_WORKSPACE_DIR`` when set, else ``workspaces`` in the user data folder
+    (:func:`user_data_dir`). Created when first written to.
+    """
+    env = os.environ.get(WORKSPACE_DIR_ENV)
+    return Path(env).expanduser() if env else user_data_dir() / "workspaces"
+
+
+def cache_dir() -> Path:
+    """geoplan's cache folder: ``$GEOPLAN_CACHE_DIR``, else the platform's user cache folder
+    (:func:`platformdirs.user_cache_dir`: ``$XDG_CACHE_HOME/geoplan`` or ``~/.cache/geoplan`` on Linux).
+
+    Everything in it can be deleted at any time; it is rebuilt on demand.
+    """
+    env = os.environ.get(CACHE_DIR_ENV)
+    return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("geoplan", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -1426,3 +1462,64 @@ def read_layer_specs(directory: str | os.PathLike[str] | None = None) -> dict[st
         key = spec.get("layer", {}).get("key", f.stem)
         specs[key] = spec
     return specs
+
+
+def _ensure_dir(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create the {what} folder {folder}: {exc}. Fix: set a writable folder "
+                         f"in ${WORKSPACE_DIR_ENV} / ${CACHE_DIR_ENV}") from exc
+
+
+def read_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:
+    """Read a UTF-8 JSON file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ReadError(f"{what} {p} does not exist. Fix: check the name or the folder")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReadError(f"{what} {p} is not valid UTF-8 JSON: {exc}. Fix: restore it from a copy or delete it") from exc
+
+
+def write_json(data: Any, path: str | os.PathLike[str], *, what: str = "JSON file", overwrite: bool = False) -> Path:
+    """Write ``data`` as UTF-8 JSON atomically, creating the folder if needed (``overwrite``: replace a file of the
+    same name, e.g. the app's own workspace file)."""
+    p = Path(path)
+    _ensure_dir(p.parent, what)
+    return write_text(json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False), p, what=what,
+                      overwrite=overwrite)
+
+
+def list_json(folder: str | os.PathLike[str], *, suffix: str = ".json") -> list[tuple[str, float]]:
+    """``(name without suffix, modification time)`` of the files ending in ``suffix`` in ``folder``, newest first."""
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    found = [(p.name[: -len(suffix)], p.stat().st_mtime) for p in root.iterdir()
+             if p.is_file() and p.name.endswith(suffix) and not p.name.startswith(".")]
+    return sorted(found, key=lambda t: -t[1])
+
+
+def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray] | None:
+    """Arrays of an ``.npz`` file (no pickles), or ``None`` when it is missing or unreadable (a cache miss)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        log.warning("ignoring unreadable cache file %s: %s", p, exc)
+        return None
+
+
+def write_arrays(arrays: dict[str, np.ndarray], path: str | os.PathLike[str], *, what: str = "cache") -> Path:
+    """Write named arrays to an ``.npz`` file atomically (uncompressed: loading is a copy)."""
+    p = Path(path)
+    _ensure_dir(p.parent, what)
+    with atomic_path(p, layer=what, overwrite=True) as tmp:  # a cache file is geoplan's own, rebuilt at will
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+    return p

@@ -93,6 +93,22 @@ def tiny_plan() -> gp.targets.Plan:
     return plan_from_dict(TINY_TARGETS, source="tests/conftest.py")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _user_folders(tmp_path_factory):
+    """Workspaces and caches of the test session go to temporary folders, never the user's own."""
+    import os
+
+    saved = {k: os.environ.get(k) for k in ("GEOPLAN_WORKSPACE_DIR", "GEOPLAN_CACHE_DIR")}
+    os.environ["GEOPLAN_WORKSPACE_DIR"] = str(tmp_path_factory.mktemp("workspaces"))
+    os.environ["GEOPLAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def xiamen() -> gp.Project:
     """The embedded Xiamen project (loaded once per test session)."""

@@ -47,11 +47,13 @@ from .request import MEET, QUOTAS, PlanRequest, plan_request
 from .results import Evaluation, PlanResult, PlanSummary, Totals
 from .settings import CANDIDATE_GENERATORS, SITE_TYPES, PlanSettings
 from .sites import ENGINES, LARGE_PROJECT_CELLS, METHODS, choose_engine, place_sites
+from .snap import MAX_SNAP_M, Snap, snap_sites
 
 __all__ = [
     "CANDIDATE_GENERATORS",
     "ENGINES",
     "LARGE_PROJECT_CELLS",
+    "MAX_SNAP_M",
     "MEET",
     "METHODS",
     "QUOTAS",
@@ -65,6 +67,7 @@ __all__ = [
     "PlanSettings",
     "PlanSummary",
     "PlanningContext",
+    "Snap",
     "Totals",
     "allocate_quotas",
     "choose_engine",
@@ -82,5 +85,6 @@ __all__ = [
     "plan_request",
     "planning_context",
     "population_candidates",
+    "snap_sites",
     "weighted_kmeans_candidates",
 ]

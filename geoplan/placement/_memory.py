@@ -8,15 +8,15 @@ Used for cities (up to a few million populated cells). Greedy or exact
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from .. import coverage as cov
 from .._typing import Progress
-from ..errors import InfeasibleError
 from ..targets import population_basis
 from ._result import PlacementResult
 from ._steps import marginal_gains
@@ -26,8 +26,9 @@ from .feasibility import check_candidates
 from .greedy import greedy_mclp
 from .request import PlanRequest, targets_for
 from .results import Evaluation, PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
+from .snap import MAX_SNAP_M, snap_sites
 
-__all__ = ["evaluate_sites", "place_in_memory"]
+__all__ = ["evaluate_sites", "place_in_memory", "sites_frame"]
 
 
 def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int | None = None,
@@ -77,17 +78,43 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     return Evaluation(districts=table, summary=totals)
 
 
-def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None) -> NDArray[np.int64] | None:
+def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64], *, source: str,
+                build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
+    """The ``planned_sites`` layer of candidate columns ``selected`` (in build-decision order)."""
+    sel = np.asarray(selected, dtype=np.int64)
+    return planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
+                               radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
+                               district=ctx.cand_district[sel],
+                               gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
+                               source=source, modelled=ctx.candidates_modelled, build_year=build_year)
+
+
+def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None, *,
+                   max_snap_m: float = MAX_SNAP_M) -> NDArray[np.int64] | None:
+    """Candidate columns of the kept sites (each moved at most ``max_snap_m``, see :mod:`.snap`)."""
     if fixed_xy is None or not len(fixed_xy):
         return None
-    if not len(ctx.cand_xy):
-        raise InfeasibleError("sites to keep were given but the project has no candidate sites to snap them to. "
-                              "Fix: add candidates or leave the fixed sites out")
-    return np.unique(cKDTree(ctx.cand_xy).query(np.asarray(fixed_xy, dtype=float), k=1)[1]).astype(np.int64)
+    return np.unique(snap_sites(ctx, fixed_xy, max_snap_m=max_snap_m).columns).astype(np.int64)
+
+
+def _exact_hooks(progress: Progress | None, time_limit_s: float) -> Callable[[Any], None] | None:
+    """Turn the solver's reports (incumbent, bound, gap) into ``progress(fraction, message)``."""
+    if progress is None:
+        return None
+
+    def report(p: Any) -> None:
+        gap = f"{100 * p.gap:.2f} %" if np.isfinite(p.gap) else "unknown"
+        best = f"{p.objective:,.0f}" if np.isfinite(p.objective) else "none yet"
+        bound = f"{p.bound:,.0f}" if np.isfinite(p.bound) else "unknown"
+        progress(min(p.elapsed_s / time_limit_s, 0.99),
+                 f"exact: best plan covers {best} more residents, bound {bound}, gap {gap}, "
+                 f"{p.elapsed_s:,.0f} s of {time_limit_s:,.0f} s")
+    return report
 
 
 def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArray[np.int64] | None,
-           time_limit_s: float, mip_rel_gap: float) -> PlacementResult:
+           time_limit_s: float, mip_rel_gap: float, progress: Progress | None = None,
+           cancel: Callable[[], bool] | None = None) -> PlacementResult:
     st = ctx.settings
     check_candidates(ctx.project, p=req.p, quotas=req.quotas, cand_district=ctx.cand_district,
                      modelled=ctx.candidates_modelled, source=ctx.candidate_source,
@@ -97,12 +124,14 @@ def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArra
     res = greedy_mclp(ctx.coverage, ctx.demand_weights, **kw)
     if method == "exact":
         res = exact_mclp(ctx.coverage, ctx.demand_weights, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-                         warm_start=res.selected, **kw)
+                         warm_start=res.selected, progress=_exact_hooks(progress, time_limit_s), cancel=cancel,
+                         **kw)
     return res
 
 
 def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed_xy: NDArray[np.float64] | None,
                     time_limit_s: float, mip_rel_gap: float, progress: Progress | None,
+                    max_snap_m: float = MAX_SNAP_M, cancel: Callable[[], bool] | None = None,
                     fixed_columns: NDArray[np.int64] | None = None,
                     build_year: int | NDArray[np.int64] | None = None) -> PlanResult:
     """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`).
@@ -114,20 +143,16 @@ def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixe
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
     step(0.0, f"{method}: choosing {req.p:,} sites")
-    fixed = _fixed_columns(ctx, fixed_xy)
+    fixed = _fixed_columns(ctx, fixed_xy, max_snap_m=max_snap_m)
     if fixed_columns is not None and len(fixed_columns):
         fixed = np.asarray(fixed_columns, dtype=np.int64) if fixed is None else \
             np.concatenate([fixed_columns, fixed[~np.isin(fixed, fixed_columns)]]).astype(np.int64)
-    res = _solve(ctx, req, method=method, fixed=fixed, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    res = _solve(ctx, req, method=method, fixed=fixed, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                 progress=progress, cancel=cancel)
     sel = np.asarray(res.selected, dtype=np.int64)
     ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year, basis=req.basis_kind,
                         quotas=req.quota_mode)
-    sites = planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
-                                radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
-                                district=ctx.cand_district[sel],
-                                gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
-                                source=res.method, modelled=ctx.candidates_modelled,
-                                build_year=req.year if build_year is None else build_year)
+    sites = sites_frame(ctx, sel, source=res.method, build_year=req.year if build_year is None else build_year)
     summary = PlanSummary(
         **vars(ev.summary), method=res.method, status=res.status, gap=res.gap, objective=res.objective,
         runtime_s=round(time.perf_counter() - t0, 3), band=ctx.settings.band, users=ctx.settings.users,

@@ -19,6 +19,7 @@ cells, counted on the raster without building the demand arrays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from .context import PlanningContext, planning_context
 from .request import plan_request
 from .results import PlanResult
 from .settings import PlanSettings, settings_from
+from .snap import MAX_SNAP_M
 
 __all__ = ["ENGINES", "METHODS", "LARGE_PROJECT_CELLS", "populated_cells", "choose_engine", "place_sites",
            "resolve_settings", "check_chunked"]
@@ -121,7 +123,8 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
                 candidates: str | None = None, fixed_xy: NDArray[np.float64] | None = None,
                 time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4, population_year: int | None = None,
                 basis: str | None = None, meet: str | None = None, quotas: str = "plan",
-                progress: Progress | None = None) -> PlanResult:
+                progress: Progress | None = None, max_snap_m: float = MAX_SNAP_M,
+                cancel: Callable[[], bool] | None = None) -> PlanResult:
     """Choose new 5G sites for ``proj``.
 
     Parameters
@@ -151,7 +154,10 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         Single settings (see :class:`~.settings.PlanSettings`), overriding ``settings``.
     fixed_xy : ndarray, optional
         Metric coordinates of sites that must be built (e.g. drawn by a planner);
-        each is snapped to the nearest candidate (in-memory engine).
+        each is moved onto the nearest candidate (in-memory engine), at most ``max_snap_m``.
+    max_snap_m : float
+        Farthest a fixed site is moved onto a candidate (:data:`~.snap.MAX_SNAP_M`, 500 m);
+        a site farther from every candidate raises :class:`~geoplan.errors.InfeasibleError`.
     time_limit_s, mip_rel_gap : float
         Exact solver limits.
     population_year : int, optional
@@ -166,7 +172,10 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         Whether the density target binds the area's total only or every district
         (``plan``: as the plan states; see :mod:`~.request`).
     progress : callable, optional
-        ``progress(fraction, message)``.
+        ``progress(fraction, message)``; the exact solver reports its best plan, bound and gap.
+    cancel : callable, optional
+        Polled by the exact solver; when it returns true the solve stops and the best plan so
+        far is returned with status ``cancelled``.
 
     Raises
     ------
@@ -202,8 +211,9 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         return place_by_county(proj, s, req, mapper=mapper, progress=progress)
     if context is not None:
         return place_in_memory(context, req, method=method, fixed_xy=fixed_xy, time_limit_s=time_limit_s,
-                               mip_rel_gap=mip_rel_gap, progress=progress)
+                               mip_rel_gap=mip_rel_gap, progress=progress, max_snap_m=max_snap_m, cancel=cancel)
     step = progress or (lambda f, m: None)
     ctx = planning_context(proj, settings=s, progress=lambda f, m: step(0.6 * f, m))
     return place_in_memory(ctx, req, method=method, fixed_xy=fixed_xy, time_limit_s=time_limit_s,
-                           mip_rel_gap=mip_rel_gap, progress=lambda f, m: step(0.6 + 0.4 * f, m))
+                           mip_rel_gap=mip_rel_gap, progress=lambda f, m: step(0.6 + 0.4 * f, m),
+                           max_snap_m=max_snap_m, cancel=cancel)
