@@ -109,8 +109,8 @@ def main() -> None:
                  "baseline": "geopandas buffer+sjoin", "baseline_s": t_base, "speedup": t_base / t_m,
                  "note": f"{len(proj.demand):,} x {n_c:,}, nnz {ctx.coverage.nnz:,}"})
 
-    t_g, _, res_g = timed(lambda: place_sites(proj, year=2025, context=ctx), repeat=rep)
-    mem_g = peak_mb(lambda: place_sites(proj, year=2025, context=ctx))
+    t_g, _, res_g = timed(lambda: place_sites(proj, year=2025, context=ctx, quotas="district"), repeat=rep)
+    mem_g = peak_mb(lambda: place_sites(proj, year=2025, context=ctx, quotas="district"))
     pg = res_g.placement
     sg = res_g.summary
     rows.append({"stage": "greedy placement (2025 targets)", "median_s": t_g, "peak_mb": mem_g, "target_s": 10.0,
@@ -132,7 +132,8 @@ def main() -> None:
                      if cap is not None else "")})
 
     t0 = time.perf_counter()
-    res_e = place_sites(proj, year=2025, context=ctx, method="exact", time_limit_s=args.exact_time_limit)
+    res_e = place_sites(proj, year=2025, context=ctx, method="exact", time_limit_s=args.exact_time_limit,
+                        quotas="district")
     t_e = time.perf_counter() - t0
     pe = res_e.placement
     best = max(pe.objective, pg.objective)

@@ -62,7 +62,7 @@ from .networks import station_fields
 from .population import Demand, cell_area_km2
 from .project import Project
 from .radio_params import RadioParams
-from .targets import load_plan
+from .targets import plan_of
 
 __all__ = [
     "Mapper",
@@ -873,7 +873,7 @@ def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78
         if prior is not None:
             raise ConfigError("capacity needs every site at once, not a prior coverage. Fix: pass all sites, or "
                               "leave year out")
-        per_person = capmod.demand_per_person_mbps(load_plan(proj.plan), year, network=network, params=p)
+        per_person = capmod.demand_per_person_mbps(plan_of(proj), year, network=network, params=p)
     items = []
     for c in chunks:
         idx = s.within(tuple(boxes[c.district]))

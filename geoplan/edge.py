@@ -30,7 +30,8 @@ from .errors import ConfigError, InfeasibleError
 from .latency import DEFAULT_LATENCY, LatencyModel
 from .placement.median import METHODS, OBJECTIVES, MedianResult, median_cover
 from .project import Project, points_in_districts
-from .targets.plans import Plan, load_plan
+from .targets.plans import Plan
+from .targets.scope import plan_of
 
 __all__ = [
     "OBJECTIVES",
@@ -487,7 +488,7 @@ def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 
     >>> sec.target, sec.latency.target_ms, sec.latency.radius_km
     (32, 1.0, 120.0)
     """
-    p = plan if isinstance(plan, Plan) else load_plan(plan or proj.plan)
+    p = plan_of(proj, plan)
     p.check_year(year)
     tgt = p.text_target("edge_dc")
     existing = planned = 0

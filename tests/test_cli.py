@@ -23,7 +23,7 @@ def test_check_json_schema(capsys):
     assert data["plan"]["document"] == "厦府办〔2023〕58号"
     assert len(data["districts"]) == 6
     row_keys = {"XZQDM", "XZQMC", "population", "stations", "per_10k", "target_per_10k", "required", "shortfall",
-                "meets_target", "stations_by_network", "operator_counted"}  # the sites layer names networks
+                "meets_target", "binding", "stations_by_network", "operator_counted"}  # the sites layer names networks
     for row in data["districts"]:
         assert set(row) == row_keys
         assert row["shortfall"] == max(0, row["required"] - row["stations"])
@@ -136,7 +136,23 @@ def test_exact_json_piped_into_json_tool_is_clean(tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert data["summary"]["method"] == "exact" and data["summary"]["stations"] == 18_500
-    assert "Running HiGHS" in done.stderr  # the banner went to stderr, not into the JSON
+    assert "HiGHS" not in (tmp_path / "out.json").read_text(encoding="utf-8")
+
+
+def test_c_level_output_goes_to_stderr():
+    """Whatever C code writes to file descriptor 1 during a command (a solver banner) lands on stderr."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys\n"
+            "from geoplan.cli._app import stdout_for_output_only\n"
+            "with stdout_for_output_only():\n"
+            "    os.write(1, b'Running HiGHS (a C-level banner)\\n')\n"
+            "    sys.stdout.write('{\"ok\": true}\\n')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"ok": True}
+    assert "Running HiGHS" in done.stderr
 
 
 def test_csv_in_chinese_opens_in_a_spreadsheet(capsys, tiny_project_file):

@@ -18,7 +18,7 @@ from geoplan.networks import station_counts, station_fields
 from geoplan.placement import PlanSettings, evaluate_sites, place_sites, planning_context
 from geoplan.targets import load_plan
 
-from .conftest import tiny_layers
+from .conftest import TINY_TARGETS, tiny_layers
 
 DENSE = ("思明区", "湖里区")
 
@@ -151,19 +151,26 @@ def test_carry_shares_each_cells_demand_among_its_sites_by_hand():
     assert c.limited.tolist() == [False, True, True] and c.overloaded.tolist() == [False, True]
 
 
+#: The tiny city's targets with Xiamen's 5G user penetration (46.6 % in 2022, 54/64/75 % for 2023–2025).
+BUSY_TARGETS = {**TINY_TARGETS, "indicators": [
+    {"id": "5g_user_penetration", "name": "5G用户普及率", "unit": "%", "baseline": 46.6,
+     "targets": {"2023": 54, "2024": 64, "2025": 75}}]}
+
+
 def _busy(radio_overrides):
     districts, raster, sites = tiny_layers()
     sites["NETWORK"] = "ctcu"
     sites["BANDS"] = "n78"
     sites.loc[sites.index[:5], "SITE_TYPE"] = "indoor"
-    return gp.project_from_layers(districts=districts, population=raster, layers={"sites": sites}, plan="xiamen",
+    return gp.project_from_layers(districts=districts, population=raster, layers={"sites": sites},
+                                  plan=gp.targets.plan_from_dict(BUSY_TARGETS, source="tests/test_networks.py"),
                                   name="busy", metric_crs="EPSG:4548", radio=radio_overrides)
 
 
 def test_capacity_limited_cells_both_engines_and_a_capacity_plan():
-    """With 20× the traffic per user the tiny network is capacity-limited; both engines say where, and a
-    capacity plan adds sites until no cell is."""
-    proj = _busy({"traffic": {"dou_gb_per_month": 300.0}})
+    """With 26× the traffic per user the tiny network is capacity-limited, even after the density plan; both
+    engines say where, and a capacity plan adds sites until no cell is."""
+    proj = _busy({"traffic": {"dou_gb_per_month": 400.0}})
     ctx = planning_context(proj)
     ev = evaluate_sites(ctx, [], year=2025)
     cap = ev.summary.capacity
@@ -208,6 +215,10 @@ def test_radio_overrides_in_the_project_file(tiny_project_file):
 def test_check_coverage_json_says_what_it_refers_to(tiny_project_file, capsys):
     from geoplan.cli import main
 
+    targets = tiny_project_file.parent / "targets.toml"  # the tiny targets state no 5G user penetration: add it
+    targets.write_text(targets.read_text(encoding="utf-8") + '\n[[indicators]]\nid = "5g_user_penetration"\n'
+                       'name = "5G用户普及率"\nunit = "%"\nbaseline = 46.6\n'
+                       'targets = { 2023 = 54, 2024 = 64, 2025 = 75 }\n', encoding="utf-8")
     try:
         main(["check", "--coverage", "--network", "any", "--format", "json", "--project", str(tiny_project_file)])
     except SystemExit as exc:

@@ -8,7 +8,7 @@ import typer
 
 from ..networks import COUNTING_RULE, coverage_label
 from ..plan_check import check_plan
-from ._app import Format, Lang, LangOpt, NetworkOpt, ProjectOpt, app, emit
+from ._app import BasisOpt, Format, Lang, LangOpt, NetworkOpt, ProjectOpt, app, emit
 from ._progress import progress_bar
 from ._resolve import resolve
 
@@ -25,6 +25,7 @@ def check_cmd(
                                   "(the year's 5G users) of the existing stations per district."),
     network: str = NetworkOpt,
     outdoor: bool = typer.Option(False, "--outdoor", help="Coverage of outdoor users (default: indoor)."),
+    basis: str = BasisOpt,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     lang: Lang = LangOpt,
     project: Path = ProjectOpt,
@@ -32,21 +33,33 @@ def check_cmd(
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
     proj = resolve(plan, project, quiet=fmt is not Format.table)
     with progress_bar("coverage", enabled=coverage and fmt is Format.table) as hook:
-        full = check_plan(proj, year=year, plan=plan, population_year=population_year, coverage=coverage,
-                          network=network, indoor=not outdoor, progress=hook)
+        full = check_plan(proj, year=year, plan=plan, population_year=population_year, basis=basis,
+                          coverage=coverage, network=network, indoor=not outdoor, progress=hook)
     rep = full.density
     data = full.to_dict()
     frame = rep.table.copy()
     tot = rep.total
-    total_row = {"XZQDM": rep.plan.xzqdm, "XZQMC": f"{rep.plan.scope} (total)", "population": tot.population,
+    total_row = {"XZQDM": rep.area_code or "", "XZQMC": f"{rep.area_name} (total)", "population": tot.population,
                  "stations": tot.stations, "per_10k": tot.per_10k, "target_per_10k": tot.target_per_10k,
-                 "required": tot.required, "shortfall": tot.shortfall, "meets_target": tot.shortfall == 0}
+                 "required": tot.required, "shortfall": tot.shortfall, "meets_target": tot.shortfall == 0,
+                 "binding": True}
     for k, v in (tot.stations_by_network or {}).items():
         total_row[f"stations_{k}"] = v
     if tot.operator_counted is not None:
         total_row["operator_counted"] = tot.operator_counted
     frame.loc[len(frame)] = total_row
     footer = [f"Population basis: {rep.basis['description']}."]
+    if rep.applies_to == "area":
+        footer.append(f"The plan states one density figure for the whole of {rep.plan.scope}: the total binds, "
+                      "districts are shown for reference (binding = no; --quotas district in place sites to "
+                      "hold every district to it).")
+    if rep.plan.application is not None and rep.plan.application.kind != "own":
+        footer.append(f"[yellow]{rep.plan.application.statement}[/]")
+    if rep.plan.modelled:
+        footer.append(f"[yellow]The targets ({rep.plan.source}) are labelled modelled: {rep.plan.note}[/]")
+    if tot.stations_target is not None:
+        footer.append(f"Station count for {rep.year}: {tot.stations:,} of {tot.stations_target:,} "
+                      f"({tot.stations_short:,} to build).")
     if tot.operator_counted is not None and tot.operator_counted != tot.stations:
         footer.append(f"Stations: {tot.stations:,} physical stations (the plan's count); counted once per operator "
                       f"that uses them {tot.operator_counted:,} (operator_counted). {COUNTING_RULE}")
@@ -61,7 +74,7 @@ def check_cmd(
     base = rep.consistency.get("baseline")
     if base:
         footer.append(f"Baseline {base['year']}: plan {base['plan_per_10k']}/10k; this sites layer gives "
-                      f"{base['layer_per_10k_at_baseline_population']}/10k at the {base['year']} year-end population.")
+                      f"{base['layer_per_10k_at_baseline_population']}/10k on the same basis ({base['basis']}).")
     edge = full.edge_dc
     if edge is not None and edge.latency.radius_km is not None:
         lat = edge.latency
@@ -82,7 +95,8 @@ def check_cmd(
     cov = full.coverage
     if cov is not None and fmt is Format.table:
         emit(data, fmt, frame=frame, footer=footer,
-             title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})",
+             title=f"{rep.area_name}: 5G stations per 10k residents vs {rep.year} target "
+                   f"({rep.plan.document or rep.plan.title})",
              lang=lang)
         t = cov.total
         cols = [c for c in ("XZQDM", "XZQMC", "coverage", "covered_population", "demand_mbps", "unserved_mbps",
@@ -97,5 +111,6 @@ def check_cmd(
              lang=lang)
         return
     emit(data, fmt, frame=frame, footer=footer,
-         title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})",
+         title=f"{rep.area_name}: 5G stations per 10k residents vs {rep.year} target "
+               f"({rep.plan.document or rep.plan.title})",
          lang=lang)

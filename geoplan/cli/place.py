@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import typer
 
 from .. import labels, planfile
@@ -14,19 +16,25 @@ from .._scenario_file import check_scenario
 from ..errors import ConfigError
 from ..networks import coverage_label
 from ..placement import PlanSettings, place_sites, planning_context
+from ..placement.phasing import PhasedPlan, place_phased
 from ..placement.results import PlanResult
 from ..placement.sites import choose_engine
 from ..project import Project
+from ..targets import plan_of
 from ._app import (
     BandOpt,
+    BasisOpt,
     CandidatesOpt,
     Format,
     Lang,
     LangOpt,
     MixOpt,
+    NCandidatesOpt,
     NetworkOpt,
     OverwriteOpt,
     ProjectOpt,
+    QuotasOpt,
+    SpacingOpt,
     check_out,
     emit,
     parse_mix,
@@ -36,7 +44,15 @@ from ._app import (
 from ._progress import progress_bar
 from ._resolve import resolve
 
-__all__ = ["place_sites_cmd", "dask_client"]
+__all__ = ["place_sites_cmd", "dask_client", "Meet"]
+
+
+class Meet(str, Enum):
+    """What a year's sites must reach."""
+
+    density = "density"
+    count = "count"  # type: ignore[assignment]  # the member shadows str.count, as intended
+    both = "both"
 
 
 @contextlib.contextmanager
@@ -60,17 +76,23 @@ def dask_client(address: str | None) -> Iterator[Any]:
         client.close()
 
 
-def _footer(res: PlanResult, out: Path | None) -> list[str]:
+def _footer(res: PlanResult, out: Path | None, *, statement: str | None = None) -> list[str]:
     s = res.summary
     gap = "" if s.gap is None else f", gap {labels.percent(s.gap)}"
+    binds = "every district" if s.applies_to == "district" else "the area's total (districts for reference)"
     lines = [
         f"{s.new:,} new sites ({s.method}, status {s.status}{gap}, {s.runtime_s:.2f} s, {s.engine} engine) → "
-        f"{s.stations:,} stations, {s.per_10k}/10k vs target {s.target_per_10k:g} ({s.year}); "
-        f"{s.districts_meeting_target}/{s.districts} districts meet it.",
-        f"Population coverage ({coverage_label(s.network, s.band, s.users)}): {s.coverage_before:.1%} → "
-        f"{s.coverage_after:.1%}." if s.coverage_before is not None and s.coverage_after is not None else
-        "Population coverage: no populated cells.",
+        f"{s.stations:,} stations, {s.per_10k}/10k vs target {s.target_per_10k:g} ({s.year}, binding {binds}): "
+        f"{'met' if s.meets_density else 'NOT met'}; {s.districts_meeting_target}/{s.districts} districts at it.",
     ]
+    if s.stations_target is not None:
+        lines.append(f"The plan's station count for {s.year}: {s.stations_target:,} — "
+                     + ("met." if s.meets_count else f"not met ({s.stations_target - s.stations:,} short; "
+                        "--meet count or --meet both reaches it)."))
+    lines.append(f"Population basis: {s.population_basis.get('description', '')}.")
+    lines.append(f"Population coverage ({coverage_label(s.network, s.band, s.users)}): {s.coverage_before:.1%} → "
+                 f"{s.coverage_after:.1%}." if s.coverage_before is not None and s.coverage_after is not None else
+                 "Population coverage: no populated cells.")
     c = s.capacity
     if c is not None:
         added = f"; {s.capacity_sites:,} sites added for capacity" if s.capacity_sites else ""
@@ -80,10 +102,12 @@ def _footer(res: PlanResult, out: Path | None) -> list[str]:
     else:
         lines.append("Busy-hour capacity: not evaluated (the plan states no 5G user penetration, or the county-by-"
                      "county engine: `geoplan check --coverage` reports it).")
+    if statement:
+        lines.append(statement)
     if s.districts_without_statistics:
         lines.append(f"No population statistics (left out of totals): {', '.join(s.districts_without_statistics)}.")
     if s.candidates_modelled:
-        lines.append(f"[yellow]Candidates are modelled ({s.candidates:,} drawn from populated cells): "
+        lines.append(f"[yellow]Candidates are modelled ({s.candidates:,}, {s.candidate_source or 'generated'}): "
                      "add a candidates layer to the project for real sites.[/]")
     if out is not None:
         lines.append(f"Planned sites written to {out}" + (" (plan file: sites, district table, coverage grid; "
@@ -92,10 +116,37 @@ def _footer(res: PlanResult, out: Path | None) -> list[str]:
     return lines
 
 
+def _phased_output(ph: PhasedPlan, proj_name: str, out: Path | None, fmt: Format, statement: str | None, *,
+                   lang: Lang) -> None:
+    data = ph.to_dict() | {"out": str(out) if out else None}
+    if fmt is not Format.table:
+        frame = pd.concat([r.districts.assign(year=y)[["year", *r.districts.columns]]
+                           for y, r in zip(ph.years, ph.results, strict=True)], ignore_index=True)
+        emit(data, fmt, frame=frame, lang=lang)
+        return
+    for y, r in zip(ph.years, ph.results, strict=True):
+        t = r.districts.copy()
+        t.insert(4, "built_in_year", ph.batch(y)["XZQDM"].value_counts().reindex(t["XZQDM"]).fillna(0)
+                 .astype(int).to_numpy())
+        emit({}, fmt, frame=t, title=f"{proj_name}: {y} (target {r.summary.target_per_10k:g}/10k"
+             + (f", {r.summary.stations_target:,} stations" if r.summary.stations_target else "") + ")", lang=lang)
+    batches = ", ".join(f"{y}: {int((ph.sites['BUILD_YEAR'] == y).sum()):,}" for y in ph.years)
+    emit({}, fmt, frame=ph.summary.astype({"year": str}), title=f"{proj_name}: phases", lang=lang,
+         footer=_footer(ph.final, out, statement=statement)
+         + [f"Each year's sites extend the earlier years' (nested batches); BUILD_YEAR on every site ({batches})."])
+
+
 @place_app.command("sites")
 def place_sites_cmd(
     total: int = typer.Option(None, "--total", "-n", help="Total stations wanted (existing + new)."),
-    year: int = typer.Option(None, "--year", "-y", help="Meet every district's density target of this year."),
+    year: int = typer.Option(None, "--year", "-y", help="Meet the plan's targets of this year (see --meet)."),
+    years: list[int] = typer.Option(None, "--years", help="Phase the plan: nested batches for these years, each "
+                                    "meeting its year's targets (e.g. --years 2023 2024 2025)."),
+    meet: Meet = typer.Option(None, "--meet", help="What a year's sites must reach: density (stations per 10k, "
+                              "default), count (the plan's station count, e.g. 18,500) or both."),
+    quotas: str = QuotasOpt,
+    basis: str = BasisOpt,
+    population_year: int = typer.Option(None, "--population-year", help="A fixed year-end population basis."),
     method: str = typer.Option("greedy", "--method", "-m", help="greedy (lazy, fast) or exact (HiGHS MILP)."),
     band: str = BandOpt,
     network: str = NetworkOpt,
@@ -105,6 +156,8 @@ def place_sites_cmd(
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
+    n_candidates: int = NCandidatesOpt,
+    spacing: float = SpacingOpt,
     mix: str = MixOpt,
     engine: str = typer.Option("auto", "--engine", help="auto (by project size), memory (one coverage matrix) or "
                                "chunked (county by county, memory bounded)."),
@@ -119,25 +172,48 @@ def place_sites_cmd(
     lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
-    """Choose new sites: meet each district's density target and cover the most population."""
+    """Choose new sites: meet the plan's density target (and/or station count) and cover the most population."""
     check_scenario({"total": total, "year": year, "method": method, "band": band, "network": network, "seed": seed,
                     "time_limit_s": time_limit, "candidates": candidates}, where="the options", label="[options]")
     check_out(out, layer="planned_sites", overwrite=overwrite)  # a bad output fails now, not after the work
+    if years and (year is not None or total is not None):
+        raise ConfigError("--years plans several years at once. Fix: give --years, or --year/--total, not both")
+    if years and capacity:
+        raise ConfigError("--capacity adds sites for one year's traffic, not for phases. Fix: leave out --capacity "
+                          "with --years, or plan the last year with --year and --capacity")
     settings = PlanSettings(band=band, network=network, indoor=not outdoor, seed=seed, candidates=candidates,
-                            mix=parse_mix(mix))
+                            mix=parse_mix(mix), n_candidates=n_candidates, candidate_spacing_m=spacing)
     proj = resolve(plan, project, quiet=quiet)
     check_out(out, layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
+    statement = _statement(proj)
+    kw: dict[str, Any] = dict(method=method, engine=engine, settings=settings, time_limit_s=time_limit,
+                              basis=basis, population_year=population_year, meet=meet.value if meet else None,
+                              quotas=quotas)
     with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
         ctx = _context(proj, settings, engine=engine, client=client,
                        wanted=out is not None and out.suffix.lower() == ".gpkg")
-        res = place_sites(proj, total=total, year=year, method=method, engine=engine, client=client,
-                          context=ctx, settings=None if ctx is not None else settings, time_limit_s=time_limit,
-                          capacity=capacity, progress=hook)
+        kw["settings"] = None if ctx is not None else settings
+        if years:
+            ph = place_phased(proj, years=years, client=client, context=ctx, progress=hook, **kw)
+        else:
+            r1 = place_sites(proj, total=total, year=year, client=client, context=ctx, progress=hook,
+                             capacity=capacity, **kw)
+    res = ph.final if years else r1
     write_out(planfile.sites_plan(proj, res, context=ctx, total=total, time_limit_s=time_limit), out,
               layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
+    if years:
+        _phased_output(ph, proj.name, out, fmt, statement, lang=lang)
+        return
     data = res.to_dict() | {"out": str(out) if out else None}
-    emit(data, fmt, frame=res.districts, footer=_footer(res, out), title=f"{proj.name}: planned 5G sites",
-         lang=lang)
+    emit(data, fmt, frame=res.districts, footer=_footer(res, out, statement=statement),
+         title=f"{proj.name}: planned 5G sites", lang=lang)
+
+
+def _statement(proj: Project) -> str | None:
+    """How the plan applies, when it is not the project's own."""
+    p = plan_of(proj)
+    a = p.application
+    return None if a is None or a.kind == "own" else a.statement
 
 
 def _context(proj: Project, settings: PlanSettings, *, engine: str, client: Any, wanted: bool) -> Any:

@@ -18,6 +18,7 @@ import math
 import time
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 from numpy.typing import NDArray
 
@@ -36,7 +37,7 @@ from .request import PlanRequest
 from .results import PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
 from .settings import PlanSettings
 
-__all__ = ["CountyPlan", "place_by_county", "CANDIDATE_FACTOR", "MIN_CANDIDATES"]
+__all__ = ["CountyPlan", "place_by_county", "planned_site_arrays", "stack_sites", "CANDIDATE_FACTOR", "MIN_CANDIDATES"]
 
 #: Each district draws max(CANDIDATE_FACTOR × its new sites, MIN_CANDIDATES) candidates.
 CANDIDATE_FACTOR = 3.0
@@ -145,13 +146,54 @@ def _county_plans(proj: Project, settings: PlanSettings, alloc: NDArray[np.int64
                              names=names, start=0.35, span=0.4)
 
 
+def stack_sites(a: SiteArrays, b: SiteArrays | None) -> SiteArrays:
+    """Sites ``a`` followed by ``b`` (radii per receiving environment and capacities kept)."""
+    if b is None or not len(b):
+        return a
+    if not len(a):
+        return b
+    cap = np.concatenate([a.capacity_mbps, b.capacity_mbps]) \
+        if len(a.capacity_mbps) == len(a) and len(b.capacity_mbps) == len(b) else np.zeros(0)
+    return SiteArrays(np.concatenate([a.xy.reshape(-1, 2), b.xy]), np.concatenate([a.radii, b.radii]),
+                      np.concatenate([a.district, b.district]).astype(np.int64),
+                      np.concatenate([a.site_type.astype(str), b.site_type.astype(str)]),
+                      np.concatenate([a.environment.astype(np.int8), b.environment.astype(np.int8)]), cap)
+
+
+def planned_site_arrays(proj: Project, settings: PlanSettings, sites: gpd.GeoDataFrame) -> SiteArrays:
+    """A ``planned_sites`` frame of a plan made with ``settings`` as :class:`SiteArrays`.
+
+    The radii per receiving environment and the capacity follow from each site's
+    type and own environment (RADIO_ENV) on ``settings.band``, as when the site
+    was chosen (RADIUS_M holds only the radius for its own environment).
+    """
+    params = proj.radio_params
+    k = len(params.environments)
+    if not len(sites):
+        return SiteArrays(np.zeros((0, 2)), np.zeros((0, k)), np.zeros(0, dtype=np.int64))
+    sm = sites.to_crs(proj.metric_crs)
+    codes = {c: i for i, c in enumerate(proj.district_codes)}
+    env_code = {name: i for i, name in enumerate(radio.ENVIRONMENT_NAMES)}
+    stype = sm["SITE_TYPE"].to_numpy(dtype=str)
+    env = np.array([env_code[e] for e in sm["RADIO_ENV"]], dtype=np.int8)
+    radii = radio.radius_lookup(band=settings.band, indoor=settings.indoor, params=params).lookup(
+        stype[:, None], np.arange(k)[None, :])
+    return SiteArrays(np.column_stack([sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy()]), radii,
+                      np.array([codes.get(c, -1) for c in sm["XZQDM"]], dtype=np.int64), stype, env,
+                      radio.site_capacity_mbps(stype, [(settings.band,)] * len(sm), env, params=params))
+
+
 def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, mapper: Mapper | None = None,
-                    progress: Progress | None = None) -> PlanResult:
-    """Choose ``req.p`` new sites district by district (see :func:`geoplan.placement.place_sites`)."""
+                    progress: Progress | None = None, prior: SiteArrays | None = None) -> PlanResult:
+    """Choose ``req.p`` new sites district by district (see :func:`geoplan.placement.place_sites`).
+
+    ``prior`` are sites planned before (an earlier phase): they count as existing.
+    """
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
     step(0.0, "existing sites: environments and radii")
-    existing = chunked.site_arrays(proj, band=settings.band, indoor=settings.indoor, network=settings.network)
+    existing = stack_sites(chunked.site_arrays(proj, band=settings.band, indoor=settings.indoor, network=settings.network),
+                     prior)
     before = chunked.coverage(proj, sites=existing, mapper=mapper, return_cells=True, band=settings.band,
                               indoor=settings.indoor, network=settings.network,
                               progress=lambda f, m: step(0.02 + 0.33 * f, m))
@@ -171,12 +213,15 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
     cells = before.table["population"].to_numpy(dtype=float)
     cb = before.table["covered_population"].to_numpy(dtype=float)
     ca = after.table["covered_population"].to_numpy(dtype=float)
+    binding = req.binding if req.binding is not None else np.full(n, req.quota_mode == "district")
     table = district_table(proj, population=req.population, existing=req.existing_per_district,
                            new=np.bincount(dist, minlength=n).astype(np.int64),
-                           target_per_10k=req.target_per_10k, cell_population=cells, covered_before=cb,
-                           covered_after=ca)
+                           target_per_10k=req.district_target if req.district_target is not None else
+                           req.target_per_10k, cell_population=cells, covered_before=cb, covered_after=ca,
+                           binding=binding)
     totals = plan_totals(proj, table, year=req.year, basis=req.basis, cell_population=cells, covered_before=cb,
-                         covered_after=ca)
+                         covered_after=ca, target_per_10k=req.target_per_10k, stations_target=req.stations_target,
+                         applies_to=req.quota_mode)
     objective = float(sum(q.objective for q in plans))
     gap = relative_gap(objective, float(sum(q.bound for q in plans)))
     runtime = time.perf_counter() - t0
@@ -184,10 +229,10 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
         **vars(totals), method="greedy", status="greedy", gap=gap, objective=objective, runtime_s=round(runtime, 3),
         band=settings.band, users=settings.users, budget_new=req.p, quotas=tuple(int(q) for q in req.quotas),
         allocation=tuple(int(a) for a in alloc), candidates=int(sum(q.candidates for q in plans)),
-        candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)",
-        network=settings.network, radio_digest=proj.radio_params.digest)
+        candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)", meet=req.meet,
+        candidate_source="population", network=settings.network, radio_digest=proj.radio_params.digest)
     sites = planned_sites_frame(proj, xy=xy, site_type=stype, radius_m=own_radius(srad, senv), environment=senv,
-                                district=dist, gains=gains, source="greedy", modelled=True)
+                                district=dist, gains=gains, source="greedy", modelled=True, build_year=req.year)
     tot_w = float(cells.sum()) or 1.0
     placement = PlacementResult(selected=np.arange(len(xy), dtype=np.int64), objective=objective,
                                 covered_share=float(ca.sum()) / tot_w, method="greedy", status="greedy", gap=gap,

@@ -15,24 +15,26 @@ rounds) until no cell is capacity-limited.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from .. import capacity as capmod
 from .. import coverage as cov
 from .._typing import Progress
 from ..errors import InfeasibleError
-from ..targets import load_plan, population_basis
+from ..targets import Plan, plan_of, population_basis
 from ._result import PlacementResult, check_problem, make_result
 from ._steps import marginal_gains
 from .context import PlanningContext
 from .exact import exact_mclp
+from .feasibility import check_candidates
 from .greedy import greedy_mclp
-from .request import PlanRequest
+from .request import PlanRequest, targets_for
 from .results import (
     DistrictCapacity,
     Evaluation,
@@ -43,22 +45,24 @@ from .results import (
     plan_totals,
     planned_sites_frame,
 )
+from .snap import MAX_SNAP_M, snap_sites
 
-__all__ = ["evaluate_sites", "place_in_memory", "site_capacity", "CAPACITY_ROUNDS"]
+__all__ = ["evaluate_sites", "place_in_memory", "sites_frame", "site_capacity", "CAPACITY_ROUNDS"]
 
 #: Rounds of added sites a capacity plan may take before it gives up.
 CAPACITY_ROUNDS = 30
 
 
-def site_capacity(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int
-                  ) -> tuple[capmod.Carried, float] | None:
+def site_capacity(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int,
+                  plan: Plan | None = None) -> tuple[capmod.Carried, float] | None:
     """Busy-hour loads of the existing and ``selected`` sites and unserved demand of every cell (year ``year``).
 
-    ``None`` when the plan states no 5G user penetration. Returns the
+    ``None`` when the plan (the project's, :func:`geoplan.targets.plan_of`, unless
+    given) states no 5G user penetration. Returns the
     :class:`~geoplan.capacity.Carried` figures (sites: existing first, then
     ``selected`` in order) and the penetration.
     """
-    plan = load_plan(ctx.project.plan)
+    plan = plan_of(ctx.project) if plan is None else plan
     per_person = capmod.demand_per_person_mbps(plan, year, network=ctx.settings.network, params=ctx.params)
     pen = capmod.penetration(plan, year)
     if per_person is None or pen is None:
@@ -72,8 +76,9 @@ def site_capacity(ctx: PlanningContext, selected: NDArray[np.int64] | list[int],
     return carried, pen
 
 
-def _district_capacity(ctx: PlanningContext, sel: NDArray[np.int64], year: int) -> DistrictCapacity | None:
-    res = site_capacity(ctx, sel, year=year)
+def _district_capacity(ctx: PlanningContext, sel: NDArray[np.int64], year: int,
+                       plan: Plan) -> DistrictCapacity | None:
+    res = site_capacity(ctx, sel, year=year, plan=plan)
     if res is None:
         return None
     c, pen = res
@@ -88,7 +93,8 @@ def _district_capacity(ctx: PlanningContext, sel: NDArray[np.int64], year: int) 
 
 
 def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int | None = None,
-                   population_year: int | None = None) -> Evaluation:
+                   population_year: int | None = None, basis: str | None = None,
+                   quotas: str = "plan") -> Evaluation:
     """Density, population coverage and capacity per district when candidates ``selected`` are built.
 
     Coverage is the population-weighted covered share of each cell,
@@ -104,7 +110,11 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     year : int, optional
         Target year (the plan's last by default).
     population_year : int, optional
-        Population basis (``None``: census).
+        A fixed year-end population basis.
+    basis : {"census", "yearend", "projection"}, optional
+        Population basis (the project's by default).
+    quotas : {"plan", "area", "district"}
+        Which districts the density target binds (for the verdicts).
 
     Examples
     --------
@@ -118,43 +128,71 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     sel = np.asarray(selected, dtype=np.int64)
     after = cov.covered_share(ctx.coverage, sel, base=ctx.share0)
     w, g, n = ctx.demand_weights, ctx.demand_district, ctx.n_districts
-    plan = load_plan(proj.plan)
-    yr = plan.check_year(year) if year is not None else max(plan.years)
-    pop, basis = population_basis(proj, population_year)
+    tf = targets_for(proj, year=year, quotas=quotas)
+    pop, info = population_basis(proj, population_year, basis=basis, year=tf.year)
     cells = np.bincount(g, weights=w, minlength=n)
     before_d = np.bincount(g, weights=w * ctx.share0, minlength=n)
     after_d = np.bincount(g, weights=w * after, minlength=n)
-    cap = _district_capacity(ctx, sel, yr)
+    cap = _district_capacity(ctx, sel, tf.year, tf.plan)
     table = district_table(proj, population=pop, existing=ctx.existing_per_district,
-                           new=np.bincount(ctx.cand_district[sel], minlength=n),
-                           target_per_10k=float(plan.indicator("5g_per_10k").target(yr)),
-                           cell_population=cells, covered_before=before_d, covered_after=after_d, capacity=cap)
-    totals = plan_totals(proj, table, year=yr, basis=basis, cell_population=cells, covered_before=before_d,
-                         covered_after=after_d, capacity=None if cap is None else cap.totals)
+                           new=np.bincount(ctx.cand_district[sel], minlength=n), target_per_10k=tf.district_target,
+                           cell_population=cells, covered_before=before_d, covered_after=after_d,
+                           binding=tf.binding, capacity=cap)
+    totals = plan_totals(proj, table, year=tf.year, basis=info, cell_population=cells, covered_before=before_d,
+                         covered_after=after_d, target_per_10k=tf.target_per_10k,
+                         stations_target=tf.stations_target, applies_to=tf.quota_mode,
+                         capacity=None if cap is None else cap.totals)
     return Evaluation(districts=table, summary=totals)
 
 
-def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None) -> NDArray[np.int64] | None:
+def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64], *, source: str,
+                build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
+    """The ``planned_sites`` layer of candidate columns ``selected`` (in build-decision order)."""
+    sel = np.asarray(selected, dtype=np.int64)
+    return planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
+                               radius_m=ctx.cand_own_radius[sel], environment=ctx.cand_environment[sel],
+                               district=ctx.cand_district[sel],
+                               gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.share0, sel),
+                               source=source, modelled=ctx.candidates_modelled, build_year=build_year)
+
+
+def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None, *,
+                   max_snap_m: float = MAX_SNAP_M) -> NDArray[np.int64] | None:
+    """Candidate columns of the kept sites (each moved at most ``max_snap_m``, see :mod:`.snap`)."""
     if fixed_xy is None or not len(fixed_xy):
         return None
-    if not len(ctx.cand_xy):
-        raise InfeasibleError("sites to keep were given but the project has no candidate sites to snap them to. "
-                              "Fix: add candidates or leave the fixed sites out")
-    return np.unique(cKDTree(ctx.cand_xy).query(np.asarray(fixed_xy, dtype=float), k=1)[1]).astype(np.int64)
+    return np.unique(snap_sites(ctx, fixed_xy, max_snap_m=max_snap_m).columns).astype(np.int64)
+
+
+def _exact_hooks(progress: Progress | None, time_limit_s: float) -> Callable[[Any], None] | None:
+    """Turn the solver's reports (incumbent, bound, gap) into ``progress(fraction, message)``."""
+    if progress is None:
+        return None
+
+    def report(p: Any) -> None:
+        gap = f"{100 * p.gap:.2f} %" if np.isfinite(p.gap) else "unknown"
+        best = f"{p.objective:,.0f}" if np.isfinite(p.objective) else "none yet"
+        bound = f"{p.bound:,.0f}" if np.isfinite(p.bound) else "unknown"
+        progress(min(p.elapsed_s / time_limit_s, 0.99),
+                 f"exact: best plan covers {best} more residents, bound {bound}, gap {gap}, "
+                 f"{p.elapsed_s:,.0f} s of {time_limit_s:,.0f} s")
+    return report
 
 
 def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArray[np.int64] | None,
-           time_limit_s: float, mip_rel_gap: float) -> PlacementResult:
-    if req.p > ctx.coverage.shape[1]:
-        raise InfeasibleError(f"{req.p:,} new sites requested but only {ctx.coverage.shape[1]:,} candidates exist. "
-                              "Fix: add candidates (a larger candidate layer or more modelled candidates) or "
-                              "plan fewer sites")
+           time_limit_s: float, mip_rel_gap: float, progress: Progress | None = None,
+           cancel: Callable[[], bool] | None = None) -> PlacementResult:
+    st = ctx.settings
+    check_candidates(ctx.project, p=req.p, quotas=req.quotas, cand_district=ctx.cand_district,
+                     modelled=ctx.candidates_modelled, source=ctx.candidate_source,
+                     chosen=st.n_candidates is not None or st.candidate_spacing_m is not None)
     kw: dict[str, Any] = dict(p=req.p, covered0=ctx.share0, groups=ctx.cand_district, min_per_group=req.quotas,
                               fixed=fixed, secondary=ctx.cand_density)
     res = greedy_mclp(ctx.coverage, ctx.demand_weights, **kw)
     if method == "exact":
         res = exact_mclp(ctx.coverage, ctx.demand_weights, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-                         warm_start=res.selected, **kw)
+                         warm_start=res.selected, progress=_exact_hooks(progress, time_limit_s), cancel=cancel,
+                         **kw)
     return res
 
 
@@ -162,14 +200,14 @@ def _add_for_capacity(ctx: PlanningContext, res: PlacementResult, *, year: int,
                       progress: Progress) -> tuple[PlacementResult, int]:
     """Add candidates until no cell is capacity-limited (see the module notes); the result and the sites added."""
     started = time.perf_counter()
-    plan = load_plan(ctx.project.plan)
+    plan = plan_of(ctx.project)
     per_person = capmod.demand_per_person_mbps(plan, year, network=ctx.settings.network, params=ctx.params)
     if per_person is None:
         raise InfeasibleError(f"plan '{plan.key}' states no 5G user penetration, so capacity cannot be planned. "
                               "Fix: leave capacity out, or use a plan with the 5g_user_penetration indicator")
     sel = [int(j) for j in res.selected]
     for k in range(CAPACITY_ROUNDS):
-        out = site_capacity(ctx, sel, year=year)
+        out = site_capacity(ctx, sel, year=year, plan=plan)
         assert out is not None
         c = out[0]
         if not c.limited.any():
@@ -200,29 +238,39 @@ def _add_for_capacity(ctx: PlanningContext, res: PlacementResult, *, year: int,
 
 def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed_xy: NDArray[np.float64] | None,
                     time_limit_s: float, mip_rel_gap: float, progress: Progress | None,
-                    capacity: bool = False) -> PlanResult:
-    """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`)."""
+                    max_snap_m: float = MAX_SNAP_M, cancel: Callable[[], bool] | None = None,
+                    fixed_columns: NDArray[np.int64] | None = None,
+                    build_year: int | NDArray[np.int64] | None = None, capacity: bool = False) -> PlanResult:
+    """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`).
+
+    ``fixed_columns`` are candidate columns that must be built first (an earlier
+    phase), in their order; ``build_year`` the BUILD_YEAR of each site chosen
+    (``req.year`` by default); ``capacity`` adds sites until no cell is
+    capacity-limited in ``req.year`` (see the module notes).
+    """
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
     step(0.0, f"{method}: choosing {req.p:,} sites")
-    res = _solve(ctx, req, method=method, fixed=_fixed_columns(ctx, fixed_xy), time_limit_s=time_limit_s,
-                 mip_rel_gap=mip_rel_gap)
+    fixed = _fixed_columns(ctx, fixed_xy, max_snap_m=max_snap_m)
+    if fixed_columns is not None and len(fixed_columns):
+        fixed = np.asarray(fixed_columns, dtype=np.int64) if fixed is None else \
+            np.concatenate([fixed_columns, fixed[~np.isin(fixed, fixed_columns)]]).astype(np.int64)
+    res = _solve(ctx, req, method=method, fixed=fixed, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                 progress=progress, cancel=cancel)
     added = 0
     if capacity:
         res, added = _add_for_capacity(ctx, res, year=req.year, progress=step)
     sel = np.asarray(res.selected, dtype=np.int64)
-    ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year)
-    sites = planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
-                                radius_m=ctx.cand_own_radius[sel], environment=ctx.cand_environment[sel],
-                                district=ctx.cand_district[sel],
-                                gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.share0, sel),
-                                source=res.method, modelled=ctx.candidates_modelled)
+    ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year, basis=req.basis_kind,
+                        quotas=req.quota_mode)
+    sites = sites_frame(ctx, sel, source=res.method, build_year=req.year if build_year is None else build_year)
     s = ctx.settings
     summary = PlanSummary(
         **vars(ev.summary), method=res.method, status=res.status, gap=res.gap, objective=res.objective,
         runtime_s=round(time.perf_counter() - t0, 3), band=s.band, users=s.users,
         budget_new=req.p, quotas=tuple(int(q) for q in req.quotas), allocation=tuple(int(q) for q in req.quotas),
         candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory",
-        network=s.network, radio_digest=ctx.params.digest, capacity_sites=added)
+        meet=req.meet, candidate_source=ctx.candidate_source, network=s.network, radio_digest=ctx.params.digest,
+        capacity_sites=added)
     step(1.0, "done")
     return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=ctx.settings)

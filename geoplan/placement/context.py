@@ -24,6 +24,7 @@ The coverage model is the county-by-county engine's, on the same arrays:
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from dataclasses import dataclass
 
@@ -37,15 +38,26 @@ from .. import coverage as cov
 from .. import radio
 from .._typing import Progress
 from ..chunked import cell_side_m, site_arrays, site_environment
+from ..errors import ConfigError
 from ..morphology import project_environment
 from ..project import Project
 from ..radio_params import RadioParams
-from ..targets import density, load_plan, population_basis
+from ..targets import density, population_basis
 from ._steps import draw_site_types
-from .candidates import grid_candidates, population_candidates, weighted_kmeans_candidates
+from .candidates import (
+    MAX_SUBDIVISION,
+    grid_candidates,
+    population_candidates,
+    subdivide_cells,
+    weighted_kmeans_candidates,
+)
+from .request import targets_for
 from .settings import PlanSettings
 
 __all__ = ["PlanningContext", "planning_context", "site_coverage", "own_radius", "CANDIDATES_PER_NEEDED_SITE"]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
 
 #: Modelled candidates per site the plan's last target still needs (choice among 2.5 per needed site).
 CANDIDATES_PER_NEEDED_SITE = 2.5
@@ -168,30 +180,85 @@ def site_coverage(ctx_or_demand: PlanningContext | tuple[NDArray[np.float64], ND
     return cov.coverage_matrix(dxy, xy, radius, demand_class=env.astype(np.int64), cell_m=side)
 
 
-def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int,
-                         need: NDArray[np.int64]) -> NDArray[np.float64]:
+def _demand_points(proj: Project, n: int, need: NDArray[np.int64]
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """Populated cells as points for the generators, split into sub-points on a coarse raster.
+
+    A district needs :data:`CANDIDATES_PER_NEEDED_SITE` candidates per site it
+    ``need``-s, and the whole project ``n`` (the number asked for, or what the
+    needs add up to); when the populated cells are fewer (500 m – 1 km rasters),
+    every cell is split into ``f × f`` points (:func:`~.candidates.subdivide_cells`),
+    ``f`` the smallest factor that offers enough. Returns points, weights, their
+    district and the side of the cell each came from.
+    """
+    d = proj.demand
+    lived = d.pop > 0
+    xy, w, dist = d.xy[lived], d.pop[lived], d.district[lived]
+    side = np.sqrt(d.area_km2[lived]) * 1000.0
+    cells = np.bincount(dist, minlength=len(need)).astype(float)
+    want = max(n / max(len(w), 1), float(np.max(np.where(cells > 0, CANDIDATES_PER_NEEDED_SITE * need / np.maximum(
+        cells, 1), 0.0), initial=0.0)))
+    f = int(min(np.ceil(np.sqrt(want)), MAX_SUBDIVISION)) if want > 1 else 1
+    if f == 1:
+        return xy, w, dist, side
+    log.info("population raster coarser than the candidates needed: %d sub-points per cell (%.0f m apart)",
+             f * f, float(np.median(side)) / f)
+    sxy, sw, cell = subdivide_cells(xy, w, side_m=side, factor=f)
+    return sxy, sw, dist[cell], side[cell] / f
+
+
+def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int, need: NDArray[np.int64],
+                         spacing_m: float | None = None, top_up: bool = True,
+                         dense_for: int | None = None) -> NDArray[np.float64]:
     """About ``n`` modelled candidate sites (metres) by ``generator`` (see :func:`planning_context`).
 
-    A grid's spacing is the finer of the one that gives ``n`` points over the
-    populated area and the one that gives every district
+    A grid's spacing is ``spacing_m``, else the finer of the one that gives
+    ``n`` points over the populated area and the one that gives every district
     :data:`CANDIDATES_PER_NEEDED_SITE` points per site it ``need``-s (dense
-    districts are small: an even grid would leave them too few).
+    districts are small: an even grid would leave them too few). Districts left
+    with fewer than that (a thin draw, or a coarse raster) are topped up from
+    their own populated cells.
     """
-    demand = proj.demand
+    xy, w, dist, side = _demand_points(proj, n if dense_for is None else dense_for, need)
+    n = min(n, int((w > 0).sum()))
     if generator == "kmeans":
-        return weighted_kmeans_candidates(demand.xy, demand.pop, n=n, seed=seed)
-    if generator == "grid":
+        out = weighted_kmeans_candidates(xy, w, n=n, seed=seed)
+    elif generator == "grid":
         area = shapely.union_all(proj.metric("districts").geometry.to_numpy())
-        lived = demand.pop > 0
-        spacing = float(np.sqrt(demand.area_km2[lived].sum() * 1e6 / n))  # about n points near people
-        area_d = np.bincount(demand.district[lived], weights=demand.area_km2[lived], minlength=len(need)) * 1e6
+        spacing = spacing_m or float(np.sqrt((side ** 2).sum() / n))  # about n points near people
+        area_d = np.bincount(dist, weights=side ** 2, minlength=len(need))
         short = need > 0
-        if short.any():
+        if short.any() and spacing_m is None:
             spacing = min(spacing, float(np.sqrt(area_d[short] / (CANDIDATES_PER_NEEDED_SITE * need[short])).min()))
         pts = grid_candidates(area, spacing_m=spacing)
-        near = cKDTree(demand.xy[lived]).query(pts, k=1, distance_upper_bound=spacing / 2)[0]
-        return pts[np.isfinite(near)]
-    return population_candidates(demand.xy, demand.pop, n=n, seed=seed)
+        # keep the points inside a populated cell (Chebyshev distance to its centre within half its side)
+        near, idx = cKDTree(xy).query(pts, k=1, p=np.inf, distance_upper_bound=float(side.max()) / 2 + 1e-6)
+        ok = np.isfinite(near)
+        ok[ok] = near[ok] <= side[idx[ok]] / 2 + 1e-6
+        out = pts[ok]
+    else:
+        out = population_candidates(xy, w, n=n, seed=seed)
+    # a grid's spacing already gives every district its share; a top-up would break the lattice
+    return _top_up(out, xy, w, dist, need=need, seed=seed) if top_up and generator != "grid" else out
+
+
+def _top_up(cand: NDArray[np.float64], xy: NDArray[np.float64], w: NDArray[np.float64], dist: NDArray[np.int64],
+            *, need: NDArray[np.int64], seed: int) -> NDArray[np.float64]:
+    """Add candidates drawn ∝ population in districts with fewer than 2.5 per site they need."""
+    if not len(cand):
+        return cand
+    cdist = dist[cKDTree(xy).query(cand, k=1)[1]]
+    have = np.bincount(cdist, minlength=len(need))
+    extra = []
+    for k in np.flatnonzero(have < np.ceil(CANDIDATES_PER_NEEDED_SITE * need)):
+        mine = np.flatnonzero((dist == k) & (w > 0))
+        want = int(min(np.ceil(CANDIDATES_PER_NEEDED_SITE * need[k]), mine.size)) - int(have[k])
+        if want > 0:
+            extra.append(population_candidates(xy[mine], w[mine], n=min(mine.size, want + int(have[k])),
+                                               seed=seed + 7919 * (int(k) + 1)))
+    if not extra:
+        return cand
+    return np.unique(np.concatenate([cand, *extra]), axis=0)
 
 
 def _candidate_layer(proj: Project) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.str_] | None]:
@@ -206,22 +273,36 @@ def _candidate_layer(proj: Project) -> tuple[NDArray[np.float64], NDArray[np.int
 
 
 def _generated(proj: Project, settings: PlanSettings, existing_district: NDArray[np.int64]) -> NDArray[np.float64]:
-    plan = load_plan(proj.plan)
-    pop, _ = population_basis(proj, None)
-    need = density(pop, np.bincount(existing_district[existing_district >= 0], minlength=len(proj.districts)),
-                   target_per_10k=plan.indicator("5g_per_10k").target(max(plan.years))).shortfall
+    """Modelled candidates: enough for the plan's last targets in every district, on the project's basis."""
+    n_d = len(proj.districts)
+    existing = np.bincount(existing_district[existing_district >= 0], minlength=n_d)
+    need = np.zeros(n_d, dtype=np.int64)
+    budget = 0
+    try:
+        tf = targets_for(proj, year=None)
+        pop, _ = population_basis(proj, year=tf.year)
+        need = density(pop, existing, target_per_10k=tf.district_target).shortfall
+        need = np.where(proj.no_statistics, 0, need)
+        if tf.stations_target is not None:
+            budget = tf.stations_target - int(existing.sum())
+    except ConfigError:  # a project without targets: the default number of candidates
+        pass
     n = settings.n_candidates
-    if n is None:
-        n = int(max(15_000, CANDIDATES_PER_NEEDED_SITE * need.sum()))
-    lived = int((proj.demand.pop > 0).sum())
-    return _modelled_candidates(proj, settings.candidates, n=min(n, lived), seed=settings.seed, need=need)
+    if n is None and settings.candidate_spacing_m is not None:
+        n = max(int(sum(float(a) for a in proj.demand.area_km2[proj.demand.pop > 0]) * 1e6
+                    / settings.candidate_spacing_m ** 2), 1)
+    chosen = n is not None
+    needed = int(CANDIDATES_PER_NEEDED_SITE * max(int(need.sum()), budget))
+    return _modelled_candidates(proj, settings.candidates, n=n if n is not None else max(15_000, needed),
+                                seed=settings.seed, need=need, spacing_m=settings.candidate_spacing_m,
+                                top_up=not chosen, dense_for=n if n is not None else needed)
 
 
 def planning_context(proj: Project, *, settings: PlanSettings | None = None, band: str | None = None,
                      indoor: bool | None = None, n_candidates: int | None = None,
                      mix: tuple[float, float, float] | None = None, seed: int | None = None,
                      candidates: str | None = None, network: str | None = None,
-                     progress: Progress | None = None) -> PlanningContext:
+                     candidate_spacing_m: float | None = None, progress: Progress | None = None) -> PlanningContext:
     """Build the arrays for placement on ``proj`` in memory.
 
     Parameters
@@ -231,19 +312,21 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
         radio parameters (:attr:`~geoplan.project.Project.radio_params`) set every radius.
     settings : PlanSettings, optional
         All settings at once; the keywords below override single ones.
-    band, indoor, n_candidates, mix, seed, candidates, network
+    band, indoor, n_candidates, mix, seed, candidates, network, candidate_spacing_m
         See :class:`PlanSettings` (defaults: all operators, n78 new sites, indoor users,
         mix by environment, seed 0, candidates drawn from populated cells ∝ population;
         ``kmeans``: population-weighted k-means centres; ``grid``: a square grid over the
         districts kept where people live, fine enough for ``n_candidates`` and for
-        2.5 candidates per site the densest district needs).
+        2.5 candidates per site the densest district needs). On a population raster
+        coarser than the candidates needed, cells are split into sub-points so a
+        district always gets 2.5 candidates per site its last target needs.
     progress : callable, optional
         ``progress(fraction, message)`` hook for progress bars.
     """
     t0 = time.perf_counter()
     s = settings or PlanSettings()
     given = {"band": band, "indoor": indoor, "n_candidates": n_candidates, "mix": mix, "seed": seed,
-             "candidates": candidates, "network": network}
+             "candidates": candidates, "network": network, "candidate_spacing_m": candidate_spacing_m}
     merged = {**s.to_dict(), **{k: v for k, v in given.items() if v is not None}}
     if network is not None and band is None and network != s.network:
         merged["band"] = None  # a new network without a band takes the network's band

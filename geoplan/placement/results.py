@@ -30,8 +30,8 @@ __all__ = ["Totals", "CapacityTotals", "DistrictCapacity", "PlanSummary", "PlanR
            "district_table", "plan_totals", "capacity_totals", "planned_sites_frame", "PLANNED_SITE_FIELDS"]
 
 #: Fields of the ``planned_sites`` layer every engine writes, in order.
-PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "GAIN_POP", "SOURCE", "RADIUS_M",
-                                        "RADIO_ENV", "XZQDM", "XZQMC", "MODELLED")
+PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "BUILD_YEAR", "GAIN_POP", "SOURCE",
+                                        "RADIUS_M", "RADIO_ENV", "XZQDM", "XZQMC", "MODELLED")
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,11 @@ class Totals:
     Coverage is the population-weighted covered share of the demand cells;
     ``capacity`` the busy-hour capacity figures (``None`` when the plan states no
     5G user penetration).
+    ``area_required`` is what the area's density target asks of its total;
+    ``stations_target`` the plan's station count for the year (``None`` when it
+    states none); ``meets_density`` whether the density target is met where it
+    binds (the area's total, and the districts' where they bind);
+    ``meets_count`` whether the station count is (``None`` without one).
     """
 
     year: int
@@ -96,6 +101,11 @@ class Totals:
     covered_population_before: float
     covered_population_after: float
     capacity: CapacityTotals | None = field(default=None, kw_only=True)
+    area_required: int = field(default=0, kw_only=True)
+    stations_target: int | None = field(default=None, kw_only=True)
+    applies_to: str = field(default="area", kw_only=True)
+    meets_density: bool = field(default=False, kw_only=True)
+    meets_count: bool | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the ``summary`` of ``geoplan.place_sites/1`` without the solver fields)."""
@@ -127,6 +137,8 @@ class PlanSummary(Totals):
     network: str = field(default="any", kw_only=True)
     radio_digest: str = field(default="", kw_only=True)
     capacity_sites: int = field(default=0, kw_only=True)
+    meet: str = field(default="density", kw_only=True)
+    candidate_source: str = field(default="", kw_only=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,15 +181,19 @@ class PlanResult:
 
 
 def district_table(proj: Project, *, population: NDArray[Any], existing: NDArray[Any], new: NDArray[Any],
-                   target_per_10k: float, cell_population: NDArray[Any], covered_before: NDArray[Any],
-                   covered_after: NDArray[Any], capacity: DistrictCapacity | None = None) -> pd.DataFrame:
+                   target_per_10k: float | NDArray[Any], cell_population: NDArray[Any], covered_before: NDArray[Any],
+                   covered_after: NDArray[Any], binding: NDArray[Any] | None = None,
+                   capacity: DistrictCapacity | None = None) -> pd.DataFrame:
     """Per-district stations, density against the target, population coverage before/after and capacity.
 
-    ``population`` is the basis of the density target; ``cell_population`` the
-    persons in the district's demand cells, of which ``covered_before`` and
-    ``covered_after`` are covered (population-weighted covered shares). The
-    capacity columns: busy-hour ``demand_mbps`` (of the covered population
-    after), ``unserved_mbps``, ``limited_cells``, ``limited_population`` and
+    ``population`` is the basis of the density target; ``target_per_10k`` one
+    figure or one per district; ``binding`` whether it binds each district (a
+    plan whose density target is one figure for the whole area shows the
+    districts for reference). ``cell_population`` is the persons in the
+    district's demand cells, of which ``covered_before`` and ``covered_after``
+    are covered (population-weighted covered shares). The capacity columns:
+    busy-hour ``demand_mbps`` (of the covered population after),
+    ``unserved_mbps``, ``limited_cells``, ``limited_population`` and
     ``capacity_limited`` (a cell served by an overloaded site); empty (NaN,
     None) when ``capacity`` is not given. Districts without statistics show no
     population and no verdict.
@@ -189,7 +205,9 @@ def district_table(proj: Project, *, population: NDArray[Any], existing: NDArray
     table = pd.DataFrame({
         "XZQDM": proj.district_codes, "XZQMC": proj.district_names, "population": population,
         "existing": existing, "new": new, "stations": d.stations, "per_10k": d.per_10k,
-        "target_per_10k": float(target_per_10k), "shortfall": d.shortfall, "meets_target": d.meets,
+        "target_per_10k": np.broadcast_to(np.asarray(target_per_10k, dtype=float), d.stations.shape),
+        "shortfall": d.shortfall, "meets_target": d.meets,
+        "binding": np.zeros(len(d.stations), dtype=bool) if binding is None else np.asarray(binding, dtype=bool),
         "coverage_before": cov_b, "coverage_after": cov_a,
     })
     if capacity is not None:
@@ -215,15 +233,23 @@ def _share(part: float, whole: float) -> float | None:
 
 def plan_totals(proj: Project, table: pd.DataFrame, *, year: int, basis: dict[str, Any],
                 cell_population: NDArray[Any], covered_before: NDArray[Any], covered_after: NDArray[Any],
-                capacity: CapacityTotals | None = None) -> Totals:
-    """City (or province) totals of a :func:`district_table`, districts without statistics left out."""
+                target_per_10k: float | None = None, stations_target: int | None = None,
+                applies_to: str = "area", capacity: CapacityTotals | None = None) -> Totals:
+    """City (or province) totals of a :func:`district_table`, districts without statistics left out.
+
+    ``target_per_10k`` is the area's density target (the table's first row's by default).
+    """
     ok = ~proj.no_statistics
     pop = table["population"].to_numpy(dtype=float)
     stations = table["stations"].to_numpy(dtype=np.int64)
-    target = float(table["target_per_10k"].iloc[0]) if len(table) else float("nan")
+    target = (float(target_per_10k) if target_per_10k is not None else
+              float(table["target_per_10k"].iloc[0]) if len(table) else float("nan"))
     city = density(np.array([pop[ok].sum()]), np.array([stations[ok].sum()]), target_per_10k=target)
     per = float(city.per_10k[0])
     tot_w = float(cell_population.sum())
+    binds = table["binding"].to_numpy(dtype=bool) if "binding" in table.columns else np.zeros(len(table), bool)
+    meets = table["meets_target"].to_numpy()
+    districts_ok = all(bool(m) for m, b, x in zip(meets, binds, ok, strict=True) if b and x)
     return Totals(
         year=int(year), target_per_10k=target, population=float(pop[ok].sum()), population_basis=dict(basis),
         existing=int(table["existing"].to_numpy()[ok].sum()), new=int(table["new"].sum()),
@@ -236,6 +262,9 @@ def plan_totals(proj: Project, table: pd.DataFrame, *, year: int, basis: dict[st
         coverage_after=_share(float(covered_after.sum()), tot_w),
         covered_population_before=round(float(covered_before.sum()), 0),
         covered_population_after=round(float(covered_after.sum()), 0),
+        area_required=int(city.required[0]), stations_target=stations_target, applies_to=applies_to,
+        meets_density=bool(city.meets[0]) and districts_ok,
+        meets_count=None if stations_target is None else int(stations[ok].sum()) >= stations_target,
         capacity=capacity,
     )
 
@@ -257,17 +286,22 @@ def capacity_totals(*, year: int, penetration: float, demand_mbps: NDArray[Any],
 def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: NDArray[np.str_],
                         radius_m: NDArray[np.float64], environment: NDArray[np.int8],
                         district: NDArray[np.int64], gains: NDArray[np.float64], source: str,
-                        modelled: bool) -> gpd.GeoDataFrame:
+                        modelled: bool, build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
     """The ``planned_sites`` layer (EPSG:4490): one schema, one SITE_ID format, one RANK meaning.
 
     Rows stay in the order the optimiser chose the sites (``placement.selected``).
-    RANK is the build priority (:func:`~._steps.gain_rank`: 1 = the largest
-    newly covered population). RADIUS_M is the site's radius for receiving
-    cells of its own environment (RADIO_ENV); cells of other environments are
-    covered with their own radii. SITE_ID is ``P`` + the district code + the
-    site's number within its district in RANK order, e.g. ``P35020300001``.
+    BUILD_YEAR is the target year each site is built for (one year, or one per
+    site in a phased plan). RANK is the build priority: earlier BUILD_YEAR
+    first, then :func:`~._steps.gain_rank` (1 = the largest newly covered
+    population). RADIUS_M is the site's radius for receiving cells of its own
+    environment (RADIO_ENV); cells of other environments are covered with their
+    own radii. SITE_ID is ``P`` + the district code + the site's number within
+    its district in RANK order, e.g. ``P35020300001``.
     """
-    rank = gain_rank(gains)
+    years = np.broadcast_to(np.asarray(build_year, dtype=np.int64), np.shape(gains))
+    by_gain = gain_rank(gains)
+    rank = np.empty(by_gain.size, dtype=np.int64)
+    rank[np.lexsort((by_gain, years))] = np.arange(1, by_gain.size + 1)
     codes = np.asarray(proj.district_codes + [""], dtype=object)
     names = np.asarray(proj.district_names + [""], dtype=object)
     dist = np.where(district >= 0, district, len(proj.district_codes))
@@ -280,7 +314,8 @@ def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: ND
     env_names = np.asarray(radio.ENVIRONMENT_NAMES, dtype=object)
     gdf = gpd.GeoDataFrame({
         "SITE_ID": [f"P{c}{n:05d}" for c, n in zip(codes[dist], seq, strict=True)],
-        "SITE_TYPE": np.asarray(site_type, dtype=str), "RANK": rank, "GAIN_POP": np.round(gains, 1),
+        "SITE_TYPE": np.asarray(site_type, dtype=str), "RANK": rank, "BUILD_YEAR": np.asarray(years),
+        "GAIN_POP": np.round(gains, 1),
         "SOURCE": source, "RADIUS_M": np.round(radius_m, 0),
         "RADIO_ENV": env_names[np.asarray(environment, dtype=np.int64)] if rank.size else np.zeros(0, dtype=object),
         "XZQDM": codes[dist], "XZQMC": names[dist], "MODELLED": int(modelled),

@@ -70,6 +70,10 @@ class PlanSettings:
         How modelled candidates are made when the project has no candidate layer.
     n_candidates : int or None
         Number of modelled candidates (default: chosen from the plan's shortfall).
+    candidate_spacing_m : float or None
+        Spacing of modelled candidates, metres: the grid's spacing, or for the other
+        generators a number of candidates of one per ``spacing²`` of populated area
+        (``n_candidates`` wins when both are given).
 
     Examples
     --------
@@ -86,6 +90,7 @@ class PlanSettings:
     seed: int = 0
     candidates: str = "population"
     n_candidates: int | None = None
+    candidate_spacing_m: float | None = None
 
     def __post_init__(self) -> None:
         if self.network not in NETWORKS:
@@ -118,6 +123,11 @@ class PlanSettings:
                 raise ConfigError(f"n_candidates must be a whole number, got {self.n_candidates!r}") from None
             if n < 1:
                 raise ConfigError(f"n_candidates must be >= 1, got {n}")
+        sp = self.candidate_spacing_m
+        if sp is not None and (isinstance(sp, bool) or not isinstance(sp, int | float) or not math.isfinite(sp)
+                               or not 10 <= sp <= 100_000):
+            raise ConfigError(f"candidate_spacing_m must be a number of metres from 10 to 100,000, got {sp!r}. "
+                              "Fix: e.g. --candidate-spacing-m 150")
         if self.mix is not None:
             mix = tuple(self.mix)
             ok = len(mix) == 3 and all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in mix)
