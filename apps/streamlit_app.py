@@ -466,7 +466,7 @@ def optimised_plan(ctx: PlanningContext, c: Controls, opt: dict[str, Any], key: 
     sel = np.asarray(opt["selected"], dtype=np.int64)
     cache_id = (id(ctx), tuple(sel.tolist()))
     if ss.get("opt_cache", (None,))[0] != cache_id:
-        sites = sites_frame(ctx, sel, source=opt["method"])
+        sites = sites_frame(ctx, sel, source=opt["method"], build_year=c.year)
         ss.opt_cache = (cache_id, sites, planned_points(sites), evaluate_sites(ctx, sel, year=c.year))
     _, sites, pts, ev = ss.opt_cache
     gap = f", gap {100 * opt['gap']:.2f} %" if opt.get("gap") is not None else ""

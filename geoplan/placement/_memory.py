@@ -146,7 +146,7 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
 
 
 def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64], *, source: str,
-                build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
+                build_year: int | NDArray[np.int64]) -> gpd.GeoDataFrame:
     """The ``planned_sites`` layer of candidate columns ``selected`` (in build-decision order)."""
     sel = np.asarray(selected, dtype=np.int64)
     return planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],

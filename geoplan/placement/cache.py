@@ -166,4 +166,4 @@ def cached_order(ctx: PlanningContext, *, year: int, total: int,
 
     sel = cached_arrays(ctx.project, "order", build, folder=folder, settings=ctx.settings.to_dict(), year=year,
                         total=total, candidates=int(ctx.coverage.shape[1]))["selected"]
-    return sel, sites_frame(ctx, sel, source="greedy")
+    return sel, sites_frame(ctx, sel, source="greedy", build_year=year)

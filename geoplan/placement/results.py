@@ -286,7 +286,7 @@ def capacity_totals(*, year: int, penetration: float, demand_mbps: NDArray[Any],
 def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: NDArray[np.str_],
                         radius_m: NDArray[np.float64], environment: NDArray[np.int8],
                         district: NDArray[np.int64], gains: NDArray[np.float64], source: str,
-                        modelled: bool, build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
+                        modelled: bool, build_year: int | NDArray[np.int64]) -> gpd.GeoDataFrame:
     """The ``planned_sites`` layer (EPSG:4490): one schema, one SITE_ID format, one RANK meaning.
 
     Rows stay in the order the optimiser chose the sites (``placement.selected``).
