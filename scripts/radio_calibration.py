@@ -141,7 +141,7 @@ shared among the covering stations by their shares of each cell, against 70 % of
 bands it serves the network on (`geoplan.capacity`).
 
 {_coverage_section()}"""
-    io.write_text(text, OUT, what="calibration report")
+    io.write_text(text, OUT, what="calibration report", overwrite=True)  # the report is this script's own output
     print(f"wrote {OUT}; dense-urban calibration ISD {isd:.0f} m")
 
 
