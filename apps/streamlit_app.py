@@ -316,11 +316,14 @@ def settings_controls(sb: Any, proj: gp.Project, lang: str) -> PlanSettings:
     network = sb.selectbox(t("network", lang), list(NETWORKS), key="network", help=t("network_help", lang),
                            format_func=lambda k: t("net_any", lang) if k == "any" else f"{nets[k].name} ({k})")
     bands = list(radio.BANDS) if network == "any" else list(nets[network].bands)
-    if ss.get("band") not in bands:  # a saved or linked band the network does not build: its own band
-        ss.band = NETWORK_BANDS[network]
+    before = ss.get("band_network")
+    if (before is not None and before != network) or ss.get("band") not in bands:
+        ss.band = NETWORK_BANDS[network]  # another network, or a saved band it does not build: the network's band
+    ss.band_network = network
     band = sb.selectbox(t("band", lang), bands, key="band", help=t("band_help", lang),
                         format_func=lambda b: f"{b} — {radio.BANDS[b].fc_ghz:g} GHz")
     indoor = sb.checkbox(t("indoor", lang), key="indoor", help=t("indoor_help", lang))
+    sb.caption(coverage_refers(network, band, indoor, lang))  # what every coverage figure of the page refers to
     mix_mode = sb.radio(t("mix_mode", lang), ["env", "custom"], key="mix_mode", horizontal=True,
                         format_func=lambda m: t("mix_env" if m == "env" else "mix_custom", lang))
     mix: tuple[float, float, float] | None = None
@@ -525,8 +528,7 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str)
     c4.metric(t("covered", lang), percent(s.coverage_after),
               t("pts_today", lang, d=100 * (s.coverage_after - s.coverage_before))
               if s.coverage_before is not None and s.coverage_after is not None else None,
-              help=t("covered_help", lang, refers=refers))
-    st.caption(refers)
+              help=t("covered_help", lang, refers=refers))  # and under the settings in the sidebar
     st.caption(shown.mode)
     opt = shown.opt
     if shown.optimised and opt.get("estimate_covered") is not None and s.coverage_after is not None:

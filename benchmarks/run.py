@@ -39,8 +39,9 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "edge_charging": (["bench_edge_charging.py"], ["--quick", "--repeat", "1"]),
     "fujian": (["bench_fujian.py", "--dask"], ["--runs", "1"]),
 }
-#: The revision ``make bench`` compares with: main before issue 18 part B (radio model in the engine).
-BEFORE = "151726f"
+#: The revision ``make bench`` compares with: main before issue 18 part B (radio model in the engine), i.e. main
+#: with issues 11 and 16 as last merged into i18b (was 151726f before that merge).
+BEFORE = "b6ead64"
 #: Headline figures compared before/after: (benchmark, row key, row value, column, target, label).
 HEADLINES: list[tuple[str, str, str, str, float | None, str]] = [
     ("placement", "stage", "what-if re-evaluation of 18,500 sites", "median_s", 0.3, "what-if, 18,500 sites (s)"),

@@ -437,6 +437,24 @@ def test_candidate_generator_control_replans_with_the_library(app, xiamen):
     assert not at.exception
 
 
+def test_network_control_says_what_coverage_refers_to_and_replans(app, xiamen):
+    at, fake = app
+    at.slider(key="total").set_value(18_500)
+    refers = " ".join(c.value for c in at.sidebar.caption)
+    assert "覆盖口径：全部运营商 (any)" in refers and "新建站 n78" in refers and "室内用户" in refers
+    at.selectbox(key="network").set_value("cmcc").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="band").value == "n41"  # 中国移动 builds n41 by default
+    refers = " ".join(c.value for c in at.sidebar.caption)
+    assert "中国移动 (cmcc)" in refers and "新建站 n41" in refers
+    ctx = planning_context(xiamen, network="cmcc")
+    plan = place_sites(xiamen, total=18_500, year=2025, context=ctx)
+    assert metric(at, t("covered")) == f"{100 * plan.summary.coverage_after:.1f} %"
+    assert wsp.settings_to_query(ws(at).settings)["network"] == "cmcc"  # saved with the workspace and the URL
+    at.selectbox(key="network").set_value("any").run()
+    assert not at.exception and at.selectbox(key="band").value == "n78"
+
+
 def test_only_the_app_and_webmap_import_streamlit_and_folium():
     """``import geoplan`` stays free of the app's dependencies (folium, streamlit)."""
     pattern = re.compile(r"^\s*(import|from)\s+(streamlit|streamlit_folium|folium|branca)\b", flags=re.M)
