@@ -78,7 +78,7 @@ from geoplan.webmap import (
 SLIDER_STEP = 50
 MAP_HEIGHT = 620
 CAND_LABELS = {"population": "populated cells, by weight", "kmeans": "weighted k-means centres",
-               "grid": "square grid where people live"}
+               "grid": "square grid where people live", "none": "none: inventories only"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -234,11 +234,11 @@ def settings_controls(sb: Any, proj: gp.Project) -> PlanSettings:
         micro = sb.slider("Micro %", 0, 100 - macro, min(25, 100 - macro), 5, key="micro")
         sb.caption(f"Indoor: {100 - macro - micro} %")
         mix = (macro / 100, micro / 100, (100 - macro - micro) / 100)
-    has_layer = proj.layer("candidates") is not None
-    candidates = sb.selectbox("Candidate sites", list(CANDIDATE_GENERATORS), key="candidates",
-                              format_func=CAND_LABELS.get, disabled=has_layer,
-                              help="The project's candidate layer is used." if has_layer else
-                              "How modelled candidate sites are made (the project has no candidate layer).")
+    has_inventory = proj.layer("candidates") is not None or bool(proj.siting.group("inventories"))
+    choices = [c for c in CANDIDATE_GENERATORS if c != "none" or has_inventory]
+    candidates = sb.selectbox("Generated candidate sites", choices, key="candidates", format_func=CAND_LABELS.get,
+                              help="How modelled candidate sites are made, beside the project's candidate "
+                              "inventories (towers, smart poles, opened buildings) if it has any.")
     return PlanSettings(band=band, indoor=indoor, mix=mix, candidates=candidates)
 
 

@@ -1,6 +1,6 @@
 """Run every geoplan benchmark, one after the other, each in its own Python process.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--only placement edge_charging fujian]
+    .venv/bin/python benchmarks/run.py [--quick] [--only placement edge_charging inventory fujian]
 
 ``make bench`` calls this. Each script prints its table and writes
 ``benchmarks/results/<name>.json``; this runner prints a one-line summary per script
@@ -21,6 +21,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     # name: (arguments, extra arguments with --quick)
     "placement": (["bench_placement.py"], ["--quick"]),
     "edge_charging": (["bench_edge_charging.py"], ["--quick", "--repeat", "1"]),
+    "inventory": (["bench_inventory.py"], ["--quick"]),
     "fujian": (["bench_fujian.py", "--dask"], ["--runs", "1"]),
 }
 

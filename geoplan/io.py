@@ -44,6 +44,7 @@ __all__ = [
     "LAYER_SPEC_DIR",
     "atomic_path",
     "read_vector",
+    "read_csv_points",
     "check_zip",
     "write_vector",
     "SUFFIX_DRIVERS",
@@ -207,6 +208,8 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
     p = Path(path)
     if not p.exists():
         raise _missing(p, layer)
+    if p.suffix.lower() in (".csv", ".txt"):
+        return read_csv_points(p, layer=layer, encoding=encoding)
     src: str | Path = p
     if p.suffix.lower() == ".zip":
         src, encoding, sublayer = _zip_source(p, layer=layer, sublayer=sublayer, encoding=encoding,
@@ -224,6 +227,61 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
         raise ReadError(f"layer '{layer}': {p} is not a readable vector file ({type(exc).__name__}: {exc}). "
                         "Fix: re-export it from your GIS as GeoPackage") from exc
     log.info("read %d features of layer %s from %s", len(gdf), layer, p)
+    return gdf
+
+
+#: Column names read as longitude / latitude, and as projected x / y, by :func:`read_csv_points` (lower case).
+CSV_LON = ("lon", "lng", "long", "longitude", "经度")
+CSV_LAT = ("lat", "latitude", "纬度")
+CSV_X = ("x", "easting", "x坐标")
+CSV_Y = ("y", "northing", "y坐标")
+
+
+def read_csv_points(path: str | os.PathLike[str], *, layer: str, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """Read a point layer from a CSV table with lon/lat (or x/y) columns.
+
+    Longitude/latitude columns (:data:`CSV_LON`, :data:`CSV_LAT`, any case) give
+    points in CGCS2000 (EPSG:4490; declare ``crs = "GCJ-02"`` or ``"BD-09"`` in
+    the project file for web-map coordinates); x/y columns (:data:`CSV_X`,
+    :data:`CSV_Y`) give points without a CRS, which the project file must declare
+    (``crs = "EPSG:4548"``). The text is read as UTF-8 (a BOM is skipped) or, when
+    that fails and no ``encoding`` is given, as GB18030 (Excel's Chinese CSV).
+
+    Raises
+    ------
+    ReadError
+        Unreadable file, no coordinate columns, or non-numeric / missing coordinates (rows named).
+    """
+    p = Path(path)
+    try:
+        frame = pd.read_csv(p, encoding=encoding or "utf-8-sig", dtype=str, keep_default_na=False)
+    except UnicodeDecodeError:
+        if encoding is not None:
+            raise ReadError(f"layer '{layer}': {p} is not {encoding} text. Fix: correct encoding = ... in the "
+                            "project file") from None
+        frame = pd.read_csv(p, encoding="gb18030", dtype=str, keep_default_na=False)
+        log.warning("layer %s: %s is not UTF-8; read it as GB18030", layer, p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
+        raise ReadError(f"layer '{layer}': cannot read {p} as a CSV table ({exc}). Fix: save it as CSV "
+                        "(comma-separated, UTF-8) from your spreadsheet") from exc
+    lower = {str(c).strip().lower(): c for c in frame.columns}
+    pair = next(((lower[a], lower[b], True) for a in CSV_LON for b in CSV_LAT if a in lower and b in lower), None)
+    pair = pair or next(((lower[a], lower[b], False) for a in CSV_X for b in CSV_Y if a in lower and b in lower), None)
+    if pair is None:
+        raise ReadError(f"layer '{layer}': {p} has no coordinate columns (columns: "
+                        f"{', '.join(map(str, frame.columns[:12]))}). Fix: name them lon/lat (or 经度/纬度), "
+                        "or x/y with crs = \"EPSG:....\" in the project file")
+    xcol, ycol, geographic = pair
+    xs = pd.to_numeric(frame[xcol].str.strip(), errors="coerce")
+    ys = pd.to_numeric(frame[ycol].str.strip(), errors="coerce")
+    bad = xs.isna() | ys.isna()
+    if bad.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad.to_numpy())[:5])
+        raise ReadError(f"layer '{layer}': {int(bad.sum())} row(s) of {p} have missing or non-numeric "
+                        f"{xcol}/{ycol} (lines {rows}). Fix: fill them in or delete those rows")
+    attrs = frame.drop(columns=[xcol, ycol]).replace("", None)
+    gdf = gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(xs, ys), crs=4490 if geographic else None)
+    log.info("read %d points of layer %s from CSV %s", len(gdf), layer, p)
     return gdf
 
 

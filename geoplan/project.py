@@ -26,6 +26,10 @@ Xiamen project (``data/gis/geoplan.toml``) is the default::
     path = "sites.gpkg"
     fields = { SITE_TYPE = "type" }
 
+    [inventories.towers]       # optional, any number: candidate inventories, constraint
+    path = "towers.csv"        # layers and edge-site inventories (see geoplan.siting.inputs)
+    kind = "social_tower"
+
 Paths are relative to the project file.
 """
 
@@ -49,8 +53,9 @@ from .errors import ConfigError, CRSError, Problem, ValidationError
 from .io import Raster
 from .layers import layer_spec
 from .population import Demand, demand_points, district_grid, zonal_sums
+from .siting.inputs import LayerConfig, SitingInputs, SitingLayer, finish_layer, parse_siting_tables
 
-__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "KNOWN_LAYERS"]
+__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "siting_layer", "KNOWN_LAYERS"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -77,6 +82,7 @@ class Project:
     population_stats: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
+    siting: SitingInputs = field(default_factory=SitingInputs)
 
     def __hash__(self) -> int:  # identity: projects are not compared by content
         return id(self)
@@ -252,10 +258,12 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
                         metric_crs: str | int | CRS | None = None,
                         population_stats: dict[str, Any] | None = None,
                         provenance: dict[str, dict[str, Any]] | None = None,
-                        source: Path | None = None) -> Project:
+                        source: Path | None = None, siting: SitingInputs | None = None) -> Project:
     """Build a :class:`Project` from in-memory layers (validated, in EPSG:4490).
 
-    Vector layers that are not yet prepared are validated with :func:`prepare_layer`.
+    Vector layers that are not yet prepared are validated with :func:`prepare_layer`;
+    ``siting`` holds candidate inventories, constraint layers and edge-site
+    inventories (:func:`siting_layer` prepares one from a GeoDataFrame).
     """
     districts = prepare_layer(districts, "districts")
     validate_raster(population)
@@ -270,7 +278,7 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
                                "use a CGCS2000 Gauss-Krüger zone such as EPSG:4548"))
     proj = Project(name=name, plan=plan, districts=districts, population=population, metric_crs=metric,
                    layers=others, population_stats=dict(population_stats or {}),
-                   provenance=dict(provenance or {}), source=source)
+                   provenance=dict(provenance or {}), source=source, siting=siting or SitingInputs())
     _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
     return proj
 
@@ -324,14 +332,50 @@ def load_project(path: str | Path | None = None) -> Project:
         validate_raster(raster)
     except ValidationError as exc:
         problems.extend(exc.problems)
+    siting = _read_siting(cfg, root, where=f"project file {p}", reference=vectors.get("districts"),
+                          problems=problems, provenance=provenance)
     raise_if(problems)  # a CRSError when every problem is about CRS
     districts = vectors.pop("districts")
     stats = cfg.get("population_stats", {})
     return project_from_layers(
         districts=districts, population=raster, plan=head.get("plan", "xiamen"), name=head.get("name", p.stem),
         layers=vectors, metric_crs=head.get("metric_crs"), population_stats=stats,
-        provenance=provenance, source=p,
+        provenance=provenance, source=p, siting=siting,
     )
+
+
+def siting_layer(gdf: gpd.GeoDataFrame, cfg: LayerConfig, *, reference: gpd.GeoDataFrame | None = None,
+                 inputs: SitingInputs | None = None) -> SitingLayer:
+    """Validate one inventory, constraint or edge-site layer (``cfg.group``) and fill its KIND.
+
+    Raises
+    ------
+    ValidationError
+        Every problem of the layer, named ``group.name`` (e.g. ``inventories.towers``).
+    """
+    out = prepare_layer(gdf, cfg.spec, declared_crs=cfg.crs, field_map=cfg.fields, name=cfg.label,
+                        reference=reference)
+    out, problems = finish_layer(out, cfg, (inputs or SitingInputs()).params)
+    raise_if(problems)
+    return SitingLayer(cfg, out)
+
+
+def _read_siting(cfg: dict[str, Any], root: Path, *, where: str, reference: gpd.GeoDataFrame | None,
+                 problems: list[Problem], provenance: dict[str, dict[str, Any]]) -> SitingInputs:
+    """Read the project's siting layers; their problems join ``problems``."""
+    configs, overrides = parse_siting_tables(cfg, where=where)
+    empty = SitingInputs(overrides=overrides)
+    layers: list[SitingLayer] = []
+    for c in configs:
+        fpath = (root / c.path).resolve()
+        provenance[c.label] = {"path": str(fpath), "modelled": c.modelled, "note": c.note}
+        raw = io.read_vector(fpath, layer=c.label, sublayer=c.layer, encoding=c.encoding)
+        try:  # the shift check compares points with the district outlines: points only
+            layers.append(siting_layer(raw, c, reference=reference if c.group != "constraints" else None,
+                                       inputs=empty))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    return SitingInputs(layers=tuple(layers), overrides=overrides)
 
 
 def district_table(proj: Project) -> pd.DataFrame:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import typer
 
 from .. import io
@@ -41,6 +43,49 @@ def dask_client(address: str | None) -> Iterator[Any]:
         client.close()
 
 
+class By(str, Enum):
+    """Rows of the printed table (and of --format csv)."""
+
+    district = "district"
+    kind = "kind"
+    site = "site"
+    conflict = "conflict"
+
+
+def _by_kind(res: PlanResult) -> pd.DataFrame:
+    """New sites by KIND and SOURCE with their site cost (万元)."""
+    sites = pd.DataFrame(res.sites.drop(columns="geometry"))
+    if sites.empty:
+        return pd.DataFrame(columns=["KIND", "SOURCE", "sites", "cost", "soft_conflicts"])
+    g = sites.groupby(["KIND", "SOURCE"], as_index=False)
+    return g.agg(sites=("SITE_ID", "size"), cost=("COST", "sum"),
+                 soft_conflicts=("CONFLICTS", lambda c: int((c.astype(str) != "").sum())))
+
+
+def _siting_lines(res: PlanResult) -> list[str]:
+    si = res.summary.siting
+    if si is None:
+        return []
+    fam = si.reused_by_family
+    lines = [f"Reuse: {si.reused:,} of {si.sites:,} new sites on existing structures ({fam['tower']:,} towers, "
+             f"{fam['pole']:,} smart poles, {fam['rooftop']:,} opened buildings); site cost {si.cost_total:,.0f}万元, "
+             f"saving {si.savings:,.0f}万元 against building every site new ({si.cost_all_new:,.0f}万元)."]
+    if si.cost_weight:
+        given = "" if si.coverage_given_up is None else (
+            f"; it covers {si.coverage_given_up:,.0f} fewer residents than the coverage-only plan")
+        lines.append(f"Cost weight {si.cost_weight:g} residents per 万元 (gap is that of the cost-aware score){given}.")
+    cand = si.candidates
+    excl = sum(sum(v.values()) for v in cand.get("excluded_by_constraints", {}).values())
+    lines.append("Candidates: " + ", ".join(f"{k} {v:,}" for k, v in cand.get("by_source", {}).items())
+                 + (f"; {excl:,} left out by hard constraints" if excl else "") + ".")
+    if si.soft_conflict_sites or si.hard_conflict_sites:
+        lines.append(f"Siting conflicts: {si.soft_conflict_sites:,} new sites in soft constraint zones "
+                     f"({si.soft_conflicts:,} conflicts; --by conflict lists them)"
+                     + (f"; {si.hard_conflict_sites:,} kept drawn sites in hard zones" if si.hard_conflict_sites
+                        else "") + ".")
+    return lines
+
+
 def _footer(res: PlanResult, out: Path | None) -> list[str]:
     s = res.summary
     gap = "" if s.gap is None else f", gap {s.gap:.4%}"
@@ -54,9 +99,10 @@ def _footer(res: PlanResult, out: Path | None) -> list[str]:
     ]
     if s.districts_without_statistics:
         lines.append(f"No population statistics (left out of totals): {', '.join(s.districts_without_statistics)}.")
+    lines += _siting_lines(res)
     if s.candidates_modelled:
-        lines.append(f"[yellow]Candidates are modelled ({s.candidates:,} drawn from populated cells): "
-                     "add a candidates layer to the project for real sites.[/]")
+        lines.append(f"[yellow]Candidates are modelled (generated, or from modelled inventories; {s.candidates:,} "
+                     "in all): add the planner's own inventories to the project for real sites.[/]")
     if out is not None:
         lines.append(f"Planned sites written to {out}.")
     return lines
@@ -72,21 +118,32 @@ def place_sites_cmd(
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
     seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
+    n_candidates: int = typer.Option(None, "--n-candidates", help="Number of generated candidates (default: "
+                                     "max(15,000, 2.5 x the sites the last target needs))."),
+    spacing: float = typer.Option(None, "--candidate-spacing", help="Spacing of generated candidates, m: the grid's "
+                                  "spacing, or the least distance between population / k-means candidates."),
+    cost_weight: float = typer.Option(None, "--cost-weight", help="Residents of new coverage the plan gives up to "
+                                      "save 1万元 of site cost: > 0 prefers sharing towers, poles and rooftops "
+                                      "(default: the project's, 0 = coverage only; see docs/siting.md)."),
     mix: str = MixOpt,
     engine: str = typer.Option("auto", "--engine", help="auto (by project size), memory (one coverage matrix) or "
                                "chunked (county by county, memory bounded)."),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (e.g. "
                                   "tcp://10.0.0.5:8786): the county tasks run on its workers."),
     out: Path = typer.Option(None, "--out", "-o", help="Write planned sites (GeoPackage/GeoJSON/shapefile by extension)."),
+    by: By = typer.Option(By.district, "--by", help="Table rows: district, kind (new sites by kind and source, "
+                          "with cost), site or conflict (the siting-conflicts table)."),
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     project: Path = ProjectOpt,
 ) -> None:
-    """Choose new sites: meet each district's density target and cover the most population."""
+    """Choose new sites: meet each district's density target and cover the most population, on inventory and
+    generated candidates outside hard constraint zones, weighing site cost when asked."""
     if out is not None:
         io.vector_driver(out, layer="planned_sites")  # a bad file name fails now, not after the work
-    settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix))
+    settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix),
+                            n_candidates=n_candidates, candidate_spacing_m=spacing, cost_weight=cost_weight)
     proj = resolve(plan, project, quiet=quiet)
     with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
         res = place_sites(proj, total=total, year=year, method=method, engine=engine, client=client,
@@ -94,4 +151,7 @@ def place_sites_cmd(
     if out is not None:
         io.write_vector(res.sites, out, layer="planned_sites")
     data = res.to_dict() | {"out": str(out) if out else None}
-    emit(data, fmt, frame=res.districts, footer=_footer(res, out), title=f"{proj.name}: planned 5G sites")
+    frame = {By.district: res.districts, By.kind: _by_kind(res), By.conflict: res.conflicts,
+             By.site: pd.DataFrame(res.sites.drop(columns="geometry")).assign(
+                 lon=res.sites.geometry.x.round(6), lat=res.sites.geometry.y.round(6))}[by]
+    emit(data, fmt, frame=frame, footer=_footer(res, out), title=f"{proj.name}: planned 5G sites by {by.value}")

@@ -2,8 +2,9 @@
 
 :func:`planning_context` gathers what the in-memory engine needs from a project:
 demand cells and their radio environment, existing sites and their coverage,
-candidate sites (a candidate layer, or modelled candidates) with their radii,
-and the sparse coverage matrix of candidates. What-if runs, drawn sites and the
+candidate sites (the project's inventories and modelled candidates, hard
+constraints applied: :mod:`.pool`) with their kind, cost and radii, and the
+sparse coverage matrix of candidates. What-if runs, drawn sites and the
 app's slider reuse one context; a province is too large for it and is placed
 county by county instead (:mod:`._chunked`).
 """
@@ -12,12 +13,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import shapely
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from .. import coverage as cov
 from .. import radio
@@ -25,15 +25,11 @@ from .._typing import Progress
 from ..chunked import site_environment
 from ..project import Project
 from ..radio import site_radii
-from ..targets import density, load_plan, population_basis
-from ._steps import draw_site_types
-from .candidates import grid_candidates, population_candidates, weighted_kmeans_candidates
+from ..siting.constraints import ConstraintSet, SiteConflicts
+from .pool import CANDIDATES_PER_NEEDED_SITE, GENERATED, CandidatePool, candidate_pool
 from .settings import PlanSettings
 
 __all__ = ["PlanningContext", "planning_context", "CANDIDATES_PER_NEEDED_SITE"]
-
-#: Modelled candidates per site the plan's last target still needs (choice among 2.5 per needed site).
-CANDIDATES_PER_NEEDED_SITE = 2.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,11 +58,15 @@ class PlanningContext:
     existing_coverage : scipy.sparse.csc_array
         Cells × existing sites.
     candidates_modelled : bool
-        True when candidates were generated (no candidate layer in the project).
+        True when any candidate is modelled (generated, or from a modelled inventory).
     candidate_source : str
-        ``layer`` or the generator (``population``, ``kmeans``, ``grid``).
+        What the candidates are: the inventories' names and the generator, e.g. ``towers + population``.
     build_s : float
         Seconds it took to build.
+    pool : CandidatePool
+        The candidates' kind, cost, height, SOURCE, soft conflicts and the counts removed by hard constraints.
+    zones : ConstraintSet
+        The project's constraint zones (metric CRS).
     """
 
     project: Project
@@ -90,6 +90,37 @@ class PlanningContext:
     candidates_modelled: bool
     candidate_source: str
     build_s: float
+    pool: CandidatePool
+    zones: ConstraintSet
+
+    @property
+    def cand_kind(self) -> NDArray[np.str_]:
+        """KIND of each candidate (``new``, ``social_tower``, ``smart_pole`` ...)."""
+        return self.pool.kind
+
+    @property
+    def cand_cost(self) -> NDArray[np.float64]:
+        """Site cost of each candidate, 万元."""
+        return self.pool.cost
+
+    @property
+    def cand_source(self) -> NDArray[np.str_]:
+        """SOURCE of each candidate: its inventory's name, or ``generated``."""
+        return self.pool.source
+
+    @property
+    def cand_conflicts(self) -> SiteConflicts:
+        """Soft conflicts of the candidates."""
+        return self.pool.conflicts
+
+    def cost_weight(self, settings: PlanSettings | None = None) -> float:
+        """Residents per 万元 of the objective: the settings', else the project's default."""
+        w = (settings or self.settings).cost_weight
+        return float(self.project.siting.params.cost_weight if w is None else w)
+
+    def candidates_summary(self) -> dict[str, Any]:
+        """Candidates by source and kind, and how many constraints removed (for reports)."""
+        return self.pool.summary()
 
     @property
     def band(self) -> str:
@@ -106,32 +137,6 @@ class PlanningContext:
         return np.bincount(d[d >= 0], minlength=self.n_districts)
 
 
-def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int,
-                         need: NDArray[np.int64]) -> NDArray[np.float64]:
-    """About ``n`` modelled candidate sites (metres) by ``generator`` (see :func:`planning_context`).
-
-    A grid's spacing is the finer of the one that gives ``n`` points over the
-    populated area and the one that gives every district
-    :data:`CANDIDATES_PER_NEEDED_SITE` points per site it ``need``-s (dense
-    districts are small: an even grid would leave them too few).
-    """
-    demand = proj.demand
-    if generator == "kmeans":
-        return weighted_kmeans_candidates(demand.xy, demand.pop, n=n, seed=seed)
-    if generator == "grid":
-        area = shapely.union_all(proj.metric("districts").geometry.to_numpy())
-        lived = demand.pop > 0
-        spacing = float(np.sqrt(demand.area_km2[lived].sum() * 1e6 / n))  # about n points near people
-        area_d = np.bincount(demand.district[lived], weights=demand.area_km2[lived], minlength=len(need)) * 1e6
-        short = need > 0
-        if short.any():
-            spacing = min(spacing, float(np.sqrt(area_d[short] / (CANDIDATES_PER_NEEDED_SITE * need[short])).min()))
-        pts = grid_candidates(area, spacing_m=spacing)
-        near = cKDTree(demand.xy[lived]).query(pts, k=1, distance_upper_bound=spacing / 2)[0]
-        return pts[np.isfinite(near)]
-    return population_candidates(demand.xy, demand.pop, n=n, seed=seed)
-
-
 def _existing(proj: Project) -> tuple[NDArray[np.float64], NDArray[np.str_], NDArray[np.int64]]:
     sites = proj.layer("sites")
     if sites is None or not len(sites):
@@ -139,29 +144,6 @@ def _existing(proj: Project) -> tuple[NDArray[np.float64], NDArray[np.str_], NDA
     sm = proj.metric("sites")
     xy = np.column_stack([sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy()])
     return xy, sm["SITE_TYPE"].astype(str).to_numpy(), proj.district_of("sites")
-
-
-def _candidate_layer(proj: Project) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.str_] | None]:
-    cm = proj.metric("candidates")
-    cdist = proj.district_of("candidates")
-    keep = cdist >= 0
-    xy = np.column_stack([cm.geometry.x.to_numpy(), cm.geometry.y.to_numpy()])[keep]
-    types = cm["SITE_TYPE"].to_numpy()[keep] if "SITE_TYPE" in cm.columns else None
-    if types is not None and not bool(np.all(np.asarray([t is not None and t == t for t in types]))):
-        types = None  # some rows without a type: all are drawn by the mix
-    return xy, cdist[keep], None if types is None else np.asarray(types, dtype=str)
-
-
-def _generated(proj: Project, settings: PlanSettings, existing_district: NDArray[np.int64]) -> NDArray[np.float64]:
-    plan = load_plan(proj.plan)
-    pop, _ = population_basis(proj, None)
-    need = density(pop, np.bincount(existing_district[existing_district >= 0], minlength=len(proj.districts)),
-                   target_per_10k=plan.indicator("5g_per_10k").target(max(plan.years))).shortfall
-    n = settings.n_candidates
-    if n is None:
-        n = int(max(15_000, CANDIDATES_PER_NEEDED_SITE * need.sum()))
-    lived = int((proj.demand.pop > 0).sum())
-    return _modelled_candidates(proj, settings.candidates, n=min(n, lived), seed=settings.seed, need=need)
 
 
 def _coverage(demand_xy: NDArray[np.float64], xy: NDArray[np.float64], radius: NDArray[np.float64]) -> sp.csc_array:
@@ -184,10 +166,11 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
         All settings at once; the keywords below override single ones.
     band, indoor, n_candidates, mix, seed, candidates
         See :class:`PlanSettings` (defaults: n78, indoor users, mix by environment,
-        seed 0, candidates drawn from populated cells ∝ population; ``kmeans``:
-        population-weighted k-means centres; ``grid``: a square grid over the
-        districts kept where people live, fine enough for ``n_candidates`` and for
-        2.5 candidates per site the densest district needs).
+        seed 0, the project's inventories plus candidates drawn from populated cells
+        ∝ population; ``kmeans``: population-weighted k-means centres; ``grid``: a
+        square grid over the districts kept where people live, fine enough for
+        ``n_candidates`` and for 2.5 candidates per site the densest district needs;
+        ``none``: inventories only). Candidates in hard constraint zones are left out.
     progress : callable, optional
         ``progress(fraction, message)`` hook for progress bars.
     """
@@ -208,26 +191,18 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
     ecov = _coverage(demand.xy, exy, erad)
     covered0 = cov.covered(ecov) if len(exy) else np.zeros(len(demand), dtype=bool)
 
-    step(0.4, "candidate sites")
-    layer = proj.layer("candidates")
-    if layer is not None and len(layer):
-        cxy, cdist, ctype = _candidate_layer(proj)
-        modelled, source = proj.is_modelled("candidates"), "layer"
-    else:
-        cxy = _generated(proj, s, edist)
-        cdist = demand.district[cKDTree(demand.xy).query(cxy, k=1)[1]] if len(cxy) else np.zeros(0, dtype=np.int64)
-        ctype, modelled, source = None, True, s.candidates
-    cenv, cdens = site_environment(proj, cxy)
-    if ctype is None:
-        ctype = draw_site_types(cenv, mix=s.mix, rng=np.random.default_rng(s.seed))
-    crad = site_radii(ctype, cenv, band=s.band, indoor=s.indoor)
-    step(0.6, f"coverage matrix of {len(cxy):,} candidates")
-    ccov = _coverage(demand.xy, cxy, crad)
+    step(0.4, "candidate sites: inventories, generated, constraints")
+    pool = candidate_pool(proj, s, edist)
+    crad = site_radii(pool.site_type, pool.environment, band=s.band, indoor=s.indoor)
+    step(0.6, f"coverage matrix of {len(pool):,} candidates")
+    ccov = _coverage(demand.xy, pool.xy, crad)
     step(1.0, "ready")
+    sources = [k for k in pool.counts() if k != GENERATED] + ([s.candidates] if GENERATED in pool.counts() else [])
     return PlanningContext(
         project=proj, settings=s, demand_weights=demand.pop, demand_district=demand.district, environment=env,
         existing_xy=exy, existing_type=etype, existing_radius=erad, existing_district=edist, covered0=covered0,
-        cand_xy=cxy, cand_type=ctype, cand_radius=crad, cand_district=np.asarray(cdist, dtype=np.int64),
-        cand_density=cdens, cand_environment=cenv, coverage=ccov, existing_coverage=ecov,
-        candidates_modelled=modelled, candidate_source=source, build_s=time.perf_counter() - t0,
+        cand_xy=pool.xy, cand_type=pool.site_type, cand_radius=crad, cand_district=pool.district,
+        cand_density=pool.density, cand_environment=pool.environment, coverage=ccov, existing_coverage=ecov,
+        candidates_modelled=bool(pool.modelled.any()), candidate_source=" + ".join(sources) or "none",
+        build_s=time.perf_counter() - t0, pool=pool, zones=pool.conflicts.zones,
     )

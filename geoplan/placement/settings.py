@@ -17,12 +17,15 @@ from typing import Any
 from .. import radio
 from ..errors import ConfigError
 
-__all__ = ["PlanSettings", "CANDIDATE_GENERATORS", "SITE_TYPES", "settings_from"]
+__all__ = ["PlanSettings", "CANDIDATE_GENERATORS", "SITE_TYPES", "OBJECTIVE_SETTINGS", "settings_from"]
 
 #: Site types of the plan's "宏+微+室" (macro + micro + indoor).
 SITE_TYPES: tuple[str, ...] = ("macro", "micro", "indoor")
-#: How modelled candidates are made when a project has no candidate layer (see :mod:`.candidates`).
-CANDIDATE_GENERATORS: tuple[str, ...] = ("population", "kmeans", "grid")
+#: How modelled (generated) candidates are made beside the project's inventories (see :mod:`.pool`);
+#: ``none``: inventories only.
+CANDIDATE_GENERATORS: tuple[str, ...] = ("population", "kmeans", "grid", "none")
+#: Settings that change only the objective, not the planning context's arrays.
+OBJECTIVE_SETTINGS: tuple[str, ...] = ("cost_weight",)
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,19 @@ class PlanSettings:
         default they depend on the radio environment.
     seed : int
         Seed of modelled candidates (>= 0).
-    candidates : {"population", "kmeans", "grid"}
-        How modelled candidates are made when the project has no candidate layer.
+    candidates : {"population", "kmeans", "grid", "none"}
+        How modelled candidates are made beside the project's candidate inventories
+        (``none``: inventories only).
     n_candidates : int or None
         Number of modelled candidates (default: chosen from the plan's shortfall).
+    candidate_spacing_m : float or None
+        Spacing of modelled candidates, metres: the grid's spacing, or the least
+        distance between population / k-means candidates (default: none for those,
+        the grid's from ``n_candidates``).
+    cost_weight : float or None
+        Residents of new coverage the plan gives up to save 1万元 of site cost
+        (0: cost ignored; ``None``: the project's ``[siting.objective] cost_weight``,
+        0 by default). See :mod:`.costing` and docs/siting.md.
 
     Examples
     --------
@@ -59,6 +71,8 @@ class PlanSettings:
     seed: int = 0
     candidates: str = "population"
     n_candidates: int | None = None
+    candidate_spacing_m: float | None = None
+    cost_weight: float | None = None
 
     def __post_init__(self) -> None:
         if self.band not in radio.BANDS:
@@ -81,6 +95,16 @@ class PlanSettings:
                 raise ConfigError(f"n_candidates must be a whole number, got {self.n_candidates!r}") from None
             if n < 1:
                 raise ConfigError(f"n_candidates must be >= 1, got {n}")
+        for name, strict in (("candidate_spacing_m", True), ("cost_weight", False)):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0 or (
+                    strict and v == 0):
+                what = "a spacing in metres > 0 (e.g. --candidate-spacing 150)" if name == "candidate_spacing_m" \
+                    else "residents per 万元 >= 0 (e.g. --cost-weight 50)"
+                raise ConfigError(f"{name} must be {what}, got {v!r}")
+            object.__setattr__(self, name, float(v))
         if self.mix is not None:
             mix = tuple(self.mix)
             ok = len(mix) == 3 and all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in mix)
@@ -88,6 +112,10 @@ class PlanSettings:
                 raise ConfigError(f"site mix {self.mix} must be three shares (macro, micro, indoor) >= 0 summing "
                                   "to 1. Fix: e.g. --mix 0.6,0.25,0.15")
             object.__setattr__(self, "mix", (float(mix[0]), float(mix[1]), float(mix[2])))
+
+    def context_key(self) -> PlanSettings:
+        """These settings without the objective-only ones (:data:`OBJECTIVE_SETTINGS`): what a context is built for."""
+        return dataclasses.replace(self, cost_weight=None)
 
     @property
     def users(self) -> str:
@@ -115,7 +143,7 @@ def settings_from(base: PlanSettings | None, **given: Any) -> PlanSettings:
 
     With a ``base`` (a planning context's settings), a setting given explicitly
     that differs from it is an error naming the setting: a context answers for
-    its own settings only.
+    its own settings only (objective-only settings such as ``cost_weight`` may differ).
 
     Examples
     --------
@@ -130,10 +158,10 @@ def settings_from(base: PlanSettings | None, **given: Any) -> PlanSettings:
     if base is None:
         return PlanSettings(**given)
     asked = dataclasses.replace(base, **given)
-    diff = [f"{k}: {getattr(base, k)} in the context, {getattr(asked, k)} asked" for k in given
-            if getattr(base, k) != getattr(asked, k)]
-    if diff:
-        names = ", ".join(f"{k}=..." for k in given if getattr(base, k) != getattr(asked, k))
+    differ = [k for k in given if getattr(base, k) != getattr(asked, k) and k not in OBJECTIVE_SETTINGS]
+    if differ:
+        diff = [f"{k}: {getattr(base, k)} in the context, {getattr(asked, k)} asked" for k in differ]
+        names = ", ".join(f"{k}=..." for k in differ)
         raise ConfigError(f"the planning context was built for other settings ({'; '.join(diff)}). Fix: leave these "
                           f"options out, or build a context with them (planning_context(..., {names}))")
-    return base
+    return asked
