@@ -55,11 +55,14 @@ from geoplan.placement import (
     PlanningContext,
     PlanResult,
     PlanSettings,
+    SitingSummary,
     Totals,
     choose_engine,
     evaluate_sites,
+    plan_siting,
     planning_context,
 )
+from geoplan.placement.costing import COST_NOTE
 from geoplan.targets import Plan, load_plan
 from geoplan.webmap import (
     BASEMAPS,
@@ -72,6 +75,7 @@ from geoplan.webmap import (
     plan_layers,
     planned_points,
     population_overlay,
+    siting_layers,
     use_local_assets,
 )
 
@@ -100,7 +104,12 @@ def load(path: str | None) -> gp.Project:
 
 @st.cache_resource(show_spinner="Building the coverage model (radio link budget × demand cells) …")
 def context(_proj: gp.Project, key: str, settings: PlanSettings) -> PlanningContext:
-    return planning_context(_proj, settings=settings)
+    return planning_context(_proj, settings=settings.context_key())  # one context for every cost weight
+
+
+@st.cache_resource(show_spinner=False)
+def siting_groups(_ctx: PlanningContext, key: str, settings: PlanSettings) -> list[folium.FeatureGroup]:
+    return siting_layers(_ctx)
 
 
 @st.cache_resource(show_spinner="Running the greedy optimiser once for the largest total …")
@@ -218,6 +227,7 @@ class Shown:
     kept_gdf: gpd.GeoDataFrame | None = None
     drawn_radius: np.ndarray | None = None
     scen_key: tuple[Any, ...] = field(default=())
+    siting: SitingSummary | None = None
 
 
 def settings_controls(sb: Any, proj: gp.Project) -> PlanSettings:
@@ -239,7 +249,12 @@ def settings_controls(sb: Any, proj: gp.Project) -> PlanSettings:
     candidates = sb.selectbox("Generated candidate sites", choices, key="candidates", format_func=CAND_LABELS.get,
                               help="How modelled candidate sites are made, beside the project's candidate "
                               "inventories (towers, smart poles, opened buildings) if it has any.")
-    return PlanSettings(band=band, indoor=indoor, mix=mix, candidates=candidates)
+    weight = sb.number_input("Prefer sharing: residents per 万元", min_value=0.0, max_value=1000.0,
+                             value=float(proj.siting.params.cost_weight), step=5.0, key="cost_weight",
+                             help="Residents of new coverage the plan gives up to save 1万元 of site cost: 0 plans "
+                             "for coverage only; 20 reuses towers, smart poles and opened buildings wherever they "
+                             "cover nearly as well as a new tower (docs/siting.md).")
+    return PlanSettings(band=band, indoor=indoor, mix=mix, candidates=candidates, cost_weight=float(weight))
 
 
 def slider_range(plan: Plan, existing: int, shortfall: int, candidates: int) -> tuple[int, int, int]:
@@ -308,11 +323,11 @@ def current_plan(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, 
                 + (f", gap {s.gap:.2%}" if s.gap is not None else "") + ")"
                 + (f"; {len(kept)} kept drawn site(s) snapped to the nearest candidates" if kept else ""))
         return Shown(np.asarray(res.placement.selected, dtype=np.int64), res.districts, s, res.sites, opt["points"],
-                     mode, True, scen_key=scen_key)
+                     mode, True, scen_key=scen_key, siting=s.siting)
     n_opt = max(c.total - int(ctx.existing_per_district.sum()) - len(kept), 0)
     sel = np.asarray(order_plan.placement.selected[:n_opt], dtype=np.int64)
     shown = Shown(sel, pd.DataFrame(), order_plan.summary, order_plan.sites.iloc[:n_opt], order_points.head(n_opt),
-                  "", False, scen_key=scen_key)
+                  "", False, scen_key=scen_key, siting=plan_siting(ctx, sel, cost_weight=ctx.cost_weight(c.settings)))
     if kept:
         kept_lonlat = np.array([[s["lon"], s["lat"]] for s in kept], dtype=float).reshape(-1, 2)
         dp = drawing.plan_with_drawn(ctx, sel, kept_lonlat, site_type=[s["type"] for s in kept], year=c.year)
@@ -339,7 +354,7 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown) -> None:
     target = float(s.target_per_10k)
     st.caption(f"{plan.title} ({plan.document}) — target {target:g} stations per 10,000 residents in {c.year}"
                + (f"; “{st_target.quote}”" if st_target else ""))
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     c1.metric("Stations (existing + new)", f"{s.stations:,}", f"+{s.new:,} new", delta_color="off")
     per = s.per_10k or 0.0
     c2.metric("Stations per 10k (city)", f"{per:.2f}", f"{per - target:+.2f} vs target", delta_color="normal")
@@ -347,6 +362,15 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown) -> None:
     c4.metric("Residents covered", _pct(s.coverage_after),
               f"{100 * (s.coverage_after - s.coverage_before):+.1f} pts vs today"
               if s.coverage_before is not None and s.coverage_after is not None else None)
+    si = shown.siting
+    if si is not None and si.sites:
+        c5.metric("Site cost of the new sites", f"{si.cost_total:,.0f} 万元",
+                  f"−{si.savings:,.0f} 万元 vs all new" if si.savings else None, delta_color="off",
+                  help=COST_NOTE)
+        fam = si.reused_by_family
+        st.caption(f"Reuse: {si.reused:,} of {si.sites:,} new sites on existing structures ({fam['tower']:,} towers, "
+                   f"{fam['pole']:,} smart poles, {fam['rooftop']:,} opened buildings); "
+                   f"{si.soft_conflict_sites:,} in soft constraint zones (hover a planned site for its conflicts).")
     st.caption(shown.mode)
 
 
@@ -416,6 +440,7 @@ def render_map(sb: Any, proj: gp.Project, key: str, ctx: PlanningContext, c: Con
     groups = plan_layers(districts=statics["districts"], district_table=shown.table, planned_sites=shown.planned_pts,
                          coverage=coverage_overlay(grid), kept_sites=kept_pts,
                          plan_label="Planned 5G sites" if shown.optimised else "Planned 5G sites (greedy order)")
+    groups += siting_groups(ctx, key, ctx.settings)
     for g in groups:
         use_local_assets(g, base_url=ST_FOLIUM_BASE_URL)
     state = st_folium(m, key=f"map-{ss.map_version}", height=MAP_HEIGHT, use_container_width=True,
@@ -673,7 +698,7 @@ def main() -> None:
     slider_box = sb.container()
     settings = settings_controls(sb, proj)
     try:
-        ctx = context(proj, key, settings)
+        ctx = context(proj, key, settings.context_key())
     except GeoplanError as exc:
         st.error(str(exc))
         st.stop()

@@ -145,14 +145,15 @@ def save_scenarios(scenarios: Sequence[Scenario], path: str | Path) -> Path:
 
 def run_scenario(proj: Project, scenario: Scenario, *, context: PlanningContext | None = None) -> PlanResult:
     """Run one scenario (reusing ``context`` when it was built for the scenario's settings)."""
-    ctx = context if context is not None and context.settings == scenario.settings else None
+    ctx = context if context is not None and (context.settings.context_key()
+                                              == scenario.settings.context_key()) else None
     fixed = None
     if scenario.drawn_sites:
         lon, lat = np.asarray(scenario.drawn_sites, dtype=float).T
         x, y = Transformer.from_crs(4490, proj.metric_crs, always_xy=True).transform(lon, lat)
         fixed = np.column_stack([x, y])
     return place_sites(proj, total=scenario.total, year=scenario.year, method=scenario.method, context=ctx,
-                       settings=None if ctx is not None else scenario.settings, fixed_xy=fixed,
+                       settings=scenario.settings, fixed_xy=fixed,
                        time_limit_s=scenario.time_limit_s, population_year=scenario.population_year)
 
 
@@ -233,7 +234,8 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
     if not scenarios:
         raise ConfigError("no scenarios to run. Fix: give --total N ... or --scenario FILE")
     in_memory = context is not None or choose_engine(proj) == "memory"
-    contexts: dict[PlanSettings, PlanningContext] = {} if context is None else {context.settings: context}
+    contexts: dict[PlanSettings, PlanningContext] = {} if context is None else {
+        context.settings.context_key(): context}
     results: list[PlanResult] = []
     extras: list[EdgeChargingFigures] = []
     for k, sc in enumerate(scenarios):
@@ -241,9 +243,10 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
             progress(k / len(scenarios), f"scenario {sc.name}")
         ctx = None
         if in_memory:
-            if sc.settings not in contexts:
-                contexts[sc.settings] = planning_context(proj, settings=sc.settings)
-            ctx = contexts[sc.settings]
+            key = sc.settings.context_key()  # scenarios that differ only in the cost weight share a context
+            if key not in contexts:
+                contexts[key] = planning_context(proj, settings=sc.settings)
+            ctx = contexts[key]
         results.append(run_scenario(proj, sc, context=ctx))
         extras.append(_edge_charging(proj, sc))
     if progress:

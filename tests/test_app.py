@@ -271,6 +271,27 @@ def test_candidate_generator_control_replans_with_the_library(app, xiamen):
     assert not at.exception
 
 
+def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen, xiamen_plan):
+    at, fake = app
+    ctx, _ = xiamen_plan
+    at.slider(key="total").set_value(18_500)
+    at.number_input(key="cost_weight").set_value(20.0).run()
+    assert not at.exception, [e.message for e in at.exception]
+    plan = place_sites(xiamen, total=18_500, year=2025, context=ctx, cost_weight=20)
+    si = plan.summary.siting
+    assert metric(at, "Residents covered") == f"{100 * plan.summary.coverage_after:.1f} %"
+    assert metric(at, "Site cost of the new sites") == f"{si.cost_total:,.0f} 万元"
+    assert f"Reuse: {si.reused:,} of {si.sites:,}" in caption_with(at, "Reuse:")
+    groups = {g.layer_name: g for g in fake.calls[-1]["feature_group_to_add"]}
+    assert any(n.startswith("Candidate inventories by kind") for n in groups)
+    assert any(n.startswith("Siting constraints (5 layers)") for n in groups)
+    planned = next(g for n, g in groups.items() if n.startswith("Planned 5G sites"))
+    html = planned.add_to(folium.Map()).get_root().render()
+    assert "siting conflicts" in html and "site cost (万元)" in html  # conflicts and cost on hover
+    at.number_input(key="cost_weight").set_value(0.0).run()
+    assert not at.exception
+
+
 def test_only_the_app_and_webmap_import_streamlit_and_folium():
     """``import geoplan`` stays free of the app's dependencies (folium, streamlit)."""
     pattern = re.compile(r"^\s*(import|from)\s+(streamlit|streamlit_folium|folium|branca)\b", flags=re.M)

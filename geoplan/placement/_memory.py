@@ -31,7 +31,7 @@ from .request import PlanRequest
 from .results import Evaluation, PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
 from .settings import PlanSettings
 
-__all__ = ["evaluate_sites", "place_in_memory", "sites_frame"]
+__all__ = ["evaluate_sites", "place_in_memory", "sites_frame", "plan_siting"]
 
 
 def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int | None = None,
@@ -136,9 +136,20 @@ def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64]) -> tuple[gpd.
     return sites, soft.table(sites["SITE_ID"].to_numpy(), ctx.pool.height_m[sel])
 
 
-def plan_siting(ctx: PlanningContext, selected: NDArray[np.int64], *, cost_weight: float, objective: float,
-                coverage_only: float | None = None) -> SitingSummary:
-    """What the chosen candidates reuse, cost and save (:class:`~.costing.SitingSummary`)."""
+def plan_siting(ctx: PlanningContext, selected: NDArray[np.int64], *, cost_weight: float = 0.0,
+                objective: float = 0.0, coverage_only: float | None = None) -> SitingSummary:
+    """What the chosen candidates reuse, cost and save (:class:`~.costing.SitingSummary`).
+
+    ``objective`` (newly covered residents) only enters ``net_score``.
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> ctx = gp.placement.planning_context(gp.load_project())
+    >>> si = plan_siting(ctx, [0, 1, 2])
+    >>> si.sites, si.cost_total <= si.cost_all_new
+    (3, True)
+    """
     sel = np.asarray(selected, dtype=np.int64)
     params = ctx.project.siting.params
     soft = ctx.cand_conflicts.subset(sel)

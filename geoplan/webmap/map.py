@@ -687,7 +687,8 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
 
 #: Properties of planned sites shown on the map (:func:`planned_points`), and their labels.
 PLANNED_FIELDS: dict[str, str] = {"SITE_ID": "site", "SITE_TYPE": "type", "RANK": "build order",
-                                  "GAIN_POP": "newly covered residents", "XZQMC": "district", "SOURCE": "source"}
+                                  "GAIN_POP": "newly covered residents", "XZQMC": "district", "SOURCE": "source",
+                                  "KIND": "reuses", "COST": "site cost (万元)", "CONFLICTS": "siting conflicts"}
 
 
 def planned_points(sites: gpd.GeoDataFrame) -> PointData:
