@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from geoplan.cli import main
 from geoplan.edge import place_edge
 from geoplan.errors import ConfigError, InfeasibleError
 from geoplan.latency import LatencyModel
 from geoplan.siting.inputs import SitingInputs
+
+from .test_cli import run
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +66,11 @@ def test_candidate_modes_and_capacity_floor(xiamen, plan32):
         place_edge(bare, count=32, candidates="sites")
 
 
-def _run(capsys, *args):
-    with pytest.raises(SystemExit) as ei:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return ei.value.code or 0, out.out, out.err
-
-
 def test_cli_json_and_table_carry_capacity_and_latency(capsys):
-    code, out, _ = _run(capsys, "place", "edge", "--format", "json")
+    code, out, _ = run(capsys, "place", "edge", "--format", "json")
     data = json.loads(out)
     s = data["summary"]
     assert code == 0 and s["capacity"]["target_racks"] == 25000 and s["latency_binding"]["binds"] is False
     assert s["capacity"]["racks"] == pytest.approx(sum(r["RACKS"] for r in data["sites"]), abs=0.1)
-    code, out, _ = _run(capsys, "place", "edge")
+    code, out, _ = run(capsys, "place", "edge")
     assert code == 0 and "does not bind" in out and "of the plan's 25,000 racks" in out
