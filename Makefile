@@ -19,13 +19,16 @@ app: $(STAMP)
 	$(VENV)/bin/streamlit run apps/streamlit_app.py --server.headless true \
 	    --browser.gatherUsageStats false --server.port $(PORT)
 
-## Debian's Chromium for the real-browser tests (root on CI; sudo elsewhere)
+## Debian packages the tests use: Chromium (real-browser tests), Noto Sans CJK (Chinese in the report and
+## screenshots), poppler-utils (the report's PDF pages as images). Root on CI; sudo elsewhere.
+DEBS := chromium fonts-noto-cjk poppler-utils
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \
+	    || ! command -v pdftoppm >/dev/null; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
 	fi
-	@/usr/bin/chromium --version 2>/dev/null
+	@/usr/bin/chromium --version 2>/dev/null; pdftoppm -v 2>&1 | head -1
 
 ## make test: create the venv, install, run every test (unit, doctests, CLI, app, browser)
 test: $(STAMP) browser

@@ -44,7 +44,7 @@ import tomli_w
 from streamlit_folium import st_folium
 
 import geoplan as gp
-from geoplan import drawing, export, radio, scenarios
+from geoplan import drawing, export, planfile, radio, scenarios
 from geoplan.charging import ChargingPlan, charging_compliance, place_charging
 from geoplan.edge import EdgePlan, place_edge
 from geoplan.errors import GeoplanError
@@ -55,6 +55,7 @@ from geoplan.placement import (
     PlanningContext,
     PlanResult,
     PlanSettings,
+    PlanSummary,
     SitingSummary,
     Totals,
     choose_engine,
@@ -601,6 +602,26 @@ def edge_charging_tab(edge: EdgePlan | None, chg: ChargingPlan | None) -> None:
         st.info("No charging check: the project needs a car_parks layer.")
 
 
+def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
+                  chg: ChargingPlan | None) -> planfile.PlanFile:
+    """The plan on screen as a plan file, with the method and every setting that made it."""
+    planned = shown.planned if shown.kept_gdf is None else pd.concat([shown.planned, shown.kept_gdf],
+                                                                     ignore_index=True)
+    s = shown.summary
+    params: dict[str, Any] = {"total": c.total, "year": c.year, **c.settings.to_dict(), "optimised": shown.optimised,
+                              "kept_drawn_sites": 0 if shown.kept_gdf is None else len(shown.kept_gdf)}
+    if isinstance(s, PlanSummary):
+        params |= {"method": s.method, "status": s.status, "gap": s.gap, "engine": s.engine}
+    parts = [planfile.site_layers_plan(proj, gpd.GeoDataFrame(planned, geometry="geometry", crs=4490), shown.table,
+                                       year=c.year, method=f"geoplan map app — {shown.mode}", parameters=params,
+                                       summary=s.to_dict(), coverage=grid)]
+    if edge is not None:
+        parts.append(planfile.edge_plan(proj, edge))
+    if chg is not None:
+        parts.append(planfile.charging_plan(proj, chg))
+    return planfile.merge_plans(parts)
+
+
 def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
                   chg: ChargingPlan | None) -> None:
     ss = st.session_state
@@ -614,22 +635,17 @@ def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
                                               "auto-gk": "CGCS2000 Gauss-Krüger, zone from the data",
                                               "EPSG:4548": "CGCS2000 / 3° GK CM 117°E (EPSG:4548)"}[v])
     st.caption("Layers: districts with the density check, existing sites, planned sites (with kept drawn "
-               "sites), edge data centres, car parks, new charging stations and the coverage grid (GeoTIFF), "
-               "with one-map names, codes and Chinese aliases.")
+               "sites), edge data centres, car parks with the charging share rule, new charging stations, the "
+               "density table and the coverage grid, with one-map names, codes, Chinese aliases and domains; "
+               "and the plan file (…_plan.gpkg) that `geoplan export --from` and `geoplan report --from` read.")
     dl_key = (shown.scen_key, shown.optimised, fmt, crs, c.edge_count, c.latency_ms, c.round_trip, c.share)
     if st.button("Prepare download", key="build_export"):
-        planned_all = shown.planned if shown.kept_gdf is None else pd.concat([shown.planned, shown.kept_gdf],
-                                                                             ignore_index=True)
-        layers: dict[str, Any] = {"planned_sites": gpd.GeoDataFrame(planned_all, geometry="geometry", crs=4490),
-                                  "coverage": grid}
-        if edge is not None:
-            layers["edge_dc"] = edge.sites
-        if chg is not None and len(chg.stations):
-            layers["charging_stations"] = chg.stations
         with st.spinner("Writing the layers …"):
             try:
-                files = export.export_files(proj, stem=f"geoplan_{c.total}_{c.year}", format=fmt,
-                                            extra_layers=layers, year=c.year, crs=crs)
+                plan = download_plan(proj, c, shown, grid, edge, chg)
+                stem = f"geoplan_{c.total}_{c.year}"
+                files = export.export_files(proj, stem=stem, format=fmt, plan_file=plan, crs=crs)
+                files.append((f"{stem}_plan.gpkg", planfile.plan_bytes(plan), "application/geopackage+sqlite3"))
             except GeoplanError as exc:
                 st.error(str(exc))
             else:

@@ -10,16 +10,25 @@ Every layer is written with one-map identity and attributes:
   the districts, and any further columns;
 * Chinese field aliases where the format holds them (GeoPackage
   ``gpkg_data_columns``, FileGDB field aliases), and a ``<LAYER>.fields.csv``
-  beside shapefiles and GeoJSON mapping short name → full name → alias;
+  beside shapefiles and GeoJSON mapping short name → full name → alias → domain;
+* coded values (site type, status, operator ...) with Chinese labels: coded-value
+  domains in FileGDB, enum constraints in GeoPackage, a label field beside the
+  code in shapefiles and GeoJSON (:mod:`geoplan.onemap`);
+* polygons with their ellipsoidal area (``JSMJ``, m² on the CGCS2000 ellipsoid);
 * coordinates in CGCS2000: EPSG:4490 by default, or a 3-degree Gauss-Krüger zone
   (EPSG:4548, 4527 with zone prefix, ... or ``"auto-gk"``: chosen from the data);
-* how each layer was made (source, modelled or not, method, parameters, geoplan
-  version, date, CRS) in a ``geoplan_metadata`` table (GeoPackage, FileGDB) or a
-  ``geoplan_metadata.json`` sidecar (shapefile, GeoJSON).
+* how each layer was made (source by relative name, modelled or not, method,
+  parameters, geoplan version, date, CRS) in a ``geoplan_metadata`` table
+  (GeoPackage, FileGDB) or a ``geoplan_metadata.json`` sidecar (shapefile,
+  GeoJSON), and an XML metadata sidecar (:mod:`geoplan.metadata`).
 
-A coverage raster (:class:`~geoplan.io.Raster` under the key ``"coverage"``) is
-written as a GeoTIFF beside the vector output. Writes are atomic: on any failure
-no output is left behind.
+Layer names, element codes, field names and domain labels follow a bureau's
+mapping file when one is given (:func:`geoplan.onemap.load_mapping`). A
+coverage raster (:class:`~geoplan.io.Raster` under the key ``"coverage"``) is
+written as a GeoTIFF beside the vector output and, in a GeoPackage, also inside
+it as a tiled raster. Attribute tables (``density``, ``conflicts``) are tables in
+GeoPackage / FileGDB and CSV files (UTF-8 with BOM) beside shapefiles and
+GeoJSON. Writes are atomic: on any failure no output is left behind.
 
 Examples
 --------
@@ -34,6 +43,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io as _stdio
 import json
 import logging
@@ -56,8 +66,11 @@ from ._detect import gk_zone
 from ._validate import validate_vector
 from .crs import GEOGRAPHIC_EPSG, gk_epsg
 from .errors import ConfigError, CRSError, Problem, ValidationError
-from .io import OutLayer, Raster
+from .io import FieldDomain, OutLayer, Raster
 from .layers import FieldSpec, LayerSpec, layer_spec
+from .metadata import metadata_json, metadata_table, metadata_xml, relative_source, relative_text
+from .onemap import AREA_FIELD, ONEMAP_FIELDS, CodedDomain, LayerNames, OneMap, default_onemap, load_mapping
+from .planfile import PlanFile, with_build_year
 from .project import Project, points_in_districts
 
 __all__ = [
@@ -74,6 +87,8 @@ __all__ = [
     "resolve_crs",
     "infer_format",
     "shapefile_names",
+    "ellipsoidal_area_m2",
+    "project_mapping",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,13 +101,6 @@ FORMATS: tuple[str, ...] = tuple(io.FORMAT_DRIVERS)
 #: Shapefile attribute encodings offered (written to each ``.cpg``).
 ENCODINGS: tuple[str, ...] = ("UTF-8", "GBK", "GB18030")
 
-#: The one-map attribute fields every exported layer starts with.
-ONEMAP_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("BSM", "int", True, "标识码", "Feature identifier, unique across the delivery"),
-    FieldSpec("YSDM", "str", True, "要素代码", "Element code of the layer (layers/<key>.toml ysdm)"),
-    FieldSpec("XZQDM", "str", False, "行政区代码", "Code of the district the feature lies in (GB/T 2260)"),
-    FieldSpec("XZQMC", "str", False, "行政区名称", "Name of the district the feature lies in"),
-)
 #: Density-check results joined to the districts by :func:`export_project`.
 RESULT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("STATIONS", "int", False, "5G基站数", "Existing 5G stations in the district (plus planned ones)"),
@@ -106,7 +114,7 @@ _ONEMAP_NAMES = tuple(f.name for f in ONEMAP_FIELDS)
 _RESULTS = {f.name: f for f in RESULT_FIELDS}
 #: Export order of layers; others follow in the order given.
 _ORDER = ("districts", "sites", "planned_sites", "candidates", "edge_demand", "edge_dc", "car_parks",
-          "charging_stations")
+          "charging_stations", "density", "conflicts")
 _META_TABLE = "geoplan_metadata"
 _SHP_MAX_BYTES = 254
 _RESERVED = {"gpkg": {"fid", "geom", "geometry"}, "gdb": {"objectid", "shape", "shape_length", "shape_area", "fid"},
@@ -135,6 +143,8 @@ class LayerReport:
         Source column → field name written (shapefile names are ≤ 10 characters).
     aliases : dict
         Field name written → Chinese alias.
+    domains : dict
+        Field name written → coded-value domain (in the format, or a label field beside it).
     """
 
     key: str
@@ -146,6 +156,7 @@ class LayerReport:
     file: str
     fields: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    domains: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,10 @@ class ExportReport:
         Whether field aliases went into the format itself.
     warnings : tuple of str
         What the planner should know (zone choice, features outside all districts ...).
+    domains_in_format : bool
+        Whether coded-value domains went into the format itself (GeoPackage, FileGDB).
+    mapping : str
+        Whose names and codes: ``"geoplan defaults"`` or the mapping file's name.
     """
 
     path: Path
@@ -186,6 +201,8 @@ class ExportReport:
     files: tuple[str, ...]
     aliases_in_format: bool
     warnings: tuple[str, ...] = ()
+    domains_in_format: bool = False
+    mapping: str = "geoplan defaults"
 
     @property
     def feature_counts(self) -> dict[str, int]:
@@ -204,10 +221,11 @@ class ExportReport:
         return {
             "schema": SCHEMA, "path": str(self.path), "format": self.format, "layout": self.layout,
             "crs": self.crs, "crs_name": self.crs_name, "encoding": self.encoding,
-            "aliases_in_format": self.aliases_in_format,
+            "aliases_in_format": self.aliases_in_format, "domains_in_format": self.domains_in_format,
+            "mapping": self.mapping,
             "layers": [{"key": ly.key, "name": ly.name, "alias": ly.alias, "ysdm": ly.ysdm,
                         "features": ly.features, "geometry": ly.geometry, "file": ly.file,
-                        "fields": ly.fields, "aliases": ly.aliases} for ly in self.layers],
+                        "fields": ly.fields, "aliases": ly.aliases, "domains": ly.domains} for ly in self.layers],
             "files": list(self.files), "warnings": list(self.warnings),
         }
 
@@ -368,7 +386,7 @@ def _field_specs(spec: LayerSpec) -> dict[str, FieldSpec]:
     out = {f.name: f for f in ONEMAP_FIELDS}
     for f in spec.fields:
         out.setdefault(f.name, f)
-    for f in RESULT_FIELDS:
+    for f in (*RESULT_FIELDS, AREA_FIELD):
         out.setdefault(f.name, f)
     return out
 
@@ -483,17 +501,384 @@ def _version() -> str:
     return str(geoplan.__version__)
 
 
-def write(layers: Mapping[str, gpd.GeoDataFrame | Raster], path: str | os.PathLike[str], *,
-          format: str | None = None, crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8",
-          zone_prefix: bool = False, metadata: Mapping[str, Mapping[str, Any]] | None = None,
-          districts: gpd.GeoDataFrame | None = None, metric_crs: int | str | CRS | None = None) -> ExportReport:
+Layers = Mapping[str, "gpd.GeoDataFrame | Raster | pd.DataFrame"]
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """The layers of a write, sorted by kind, with their specs."""
+
+    vectors: dict[str, gpd.GeoDataFrame]
+    rasters: dict[str, Raster]
+    tables: dict[str, pd.DataFrame]
+    specs: dict[str, LayerSpec]
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where and how a delivery is written: format, layout, CRS, names, districts, time."""
+
+    path: Path
+    fmt: str
+    enc: str
+    layout: str
+    crs: CRS
+    crs_label: str
+    onemap: OneMap
+    districts: gpd.GeoDataFrame | None
+    metric: CRS
+    created: str
+    version: str
+    root: Path | None
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    @property
+    def labels_beside(self) -> bool:
+        """Formats without domains get a label field beside each coded field."""
+        return self.fmt in ("shp", "geojson")
+
+
+@dataclass
+class _Built:
+    """What the per-layer steps produce, gathered for the one write."""
+
+    layers: list[OutLayer] = field(default_factory=list)
+    reports: list[LayerReport] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    sidecars: dict[str, bytes] = field(default_factory=dict)
+    tifs: dict[str, tuple[Raster, str, dict[str, str]]] = field(default_factory=dict)
+    tiles: dict[str, tuple[Raster, str, str]] = field(default_factory=dict)
+    domains: dict[str, CodedDomain] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    bsm: int = 1
+
+
+def _inputs(layers: Layers) -> _Inputs:
+    """Sort layers into vectors, rasters and attribute tables, checking each against its spec's kind."""
+    vectors: dict[str, gpd.GeoDataFrame] = {}
+    rasters: dict[str, Raster] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    specs: dict[str, LayerSpec] = {}
+    for key, obj in layers.items():
+        spec = layer_spec(key)
+        specs[key] = spec
+        kind = "raster" if spec.is_raster else "table" if spec.is_table else "vector"
+        if isinstance(obj, Raster) and kind == "raster":
+            rasters[key] = obj
+        elif isinstance(obj, gpd.GeoDataFrame) and kind == "vector":
+            vectors[key] = obj
+        elif isinstance(obj, pd.DataFrame) and not isinstance(obj, gpd.GeoDataFrame) and kind == "table":
+            tables[key] = obj
+        else:
+            want = {"raster": "a Raster", "table": "a DataFrame (attribute table)", "vector": "a GeoDataFrame"}[kind]
+            raise ConfigError(f"layer '{key}' is a {spec.geometry} layer and needs {want}, "
+                              f"not a {type(obj).__name__}")
+    if not vectors:
+        raise ConfigError("nothing to export: no vector layer was given. Fix: pass at least the districts")
+    return _Inputs(vectors, rasters, tables, specs)
+
+
+def _validated(inp: _Inputs) -> dict[str, gpd.GeoDataFrame]:
+    """Every vector layer checked against its spec and in EPSG:4490; all problems at once."""
+    problems: list[Problem] = []
+    geo: dict[str, gpd.GeoDataFrame] = {}
+    for key in _sorted_keys(list(inp.vectors)):
+        gdf = inp.vectors[key]
+        if gdf.crs is None:
+            problems.append(Problem(key, "CRS", "the layer has no CRS", "set it with GeoDataFrame.set_crs()"))
+            continue
+        try:
+            checked = validate_vector(gdf, inp.specs[key], name=key) if len(gdf) else gdf.copy()
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+            continue
+        geo[key] = checked.to_crs(GEOGRAPHIC_EPSG)
+    if problems:
+        raise (CRSError(problems) if all(p.field == "CRS" for p in problems) else ValidationError(problems))
+    return geo
+
+
+def _target(path: str | os.PathLike[str], geo: Mapping[str, gpd.GeoDataFrame], *, fmt: str, enc: str, layout: str,
+            crs: int | str | CRS, zone_prefix: bool, onemap: OneMap, districts: gpd.GeoDataFrame | None,
+            metric_crs: int | str | CRS | None, root: str | os.PathLike[str] | None,
+            warnings: list[str]) -> _Target:
+    reps = [g.geometry.representative_point() for g in geo.values() if len(g)]
+    lon = np.concatenate([r.x.to_numpy() for r in reps]) if reps else np.zeros(0)
+    out_crs, notes = resolve_crs(crs, lon, zone_prefix=zone_prefix)
+    warnings.extend(notes)
+    epsg = out_crs.to_epsg()
+    dist = districts if districts is not None else geo.get("districts")
+    if dist is not None and dist.crs is not None:
+        dist = dist.to_crs(GEOGRAPHIC_EPSG)
+    metric = CRS.from_user_input(metric_crs) if metric_crs is not None else (
+        CRS.from_epsg(gk_epsg(lon)) if len(lon) else CRS.from_epsg(4548))
+    return _Target(path=Path(path), fmt=fmt, enc=enc, layout=layout, crs=out_crs,
+                   crs_label=f"EPSG:{epsg}" if epsg else out_crs.to_string(), onemap=onemap, districts=dist,
+                   metric=metric, created=_now(), version=_version(), root=Path(root) if root is not None else None)
+
+
+def _onemap_columns(key: str, gdf: gpd.GeoDataFrame, spec: LayerSpec, names: LayerNames, t: _Target,
+                    b: _Built) -> pd.DataFrame:
+    """BSM, YSDM, XZQDM, XZQMC of a layer's features."""
+    n = len(gdf)
+    frame = pd.DataFrame(index=gdf.index)
+    frame["BSM"] = np.arange(b.bsm, b.bsm + n, dtype=np.int64)
+    b.bsm += n
+    frame["YSDM"] = pd.Series([names.ysdm] * n, index=gdf.index, dtype=object)
+    if key == "districts":
+        frame["XZQDM"], frame["XZQMC"] = gdf["XZQDM"], gdf["XZQMC"]
+        return frame
+    found = _districts_lookup(t.districts, gdf, t.metric)
+    if found is not None:
+        frame["XZQDM"], frame["XZQMC"] = found
+        outside = int(pd.isna(found[0]).sum())
+        if outside:
+            b.warnings.append(f"{outside} feature(s) of layer {key} lie outside every district; "
+                              "their XZQDM/XZQMC are empty")
+    elif {"XZQDM", "XZQMC"} <= set(gdf.columns):
+        frame["XZQDM"], frame["XZQMC"] = gdf["XZQDM"], gdf["XZQMC"]
+    else:
+        frame["XZQDM"] = frame["XZQMC"] = pd.Series([None] * n, index=gdf.index, dtype=object)
+        if n:
+            b.warnings.append(f"layer {key}: no districts to take XZQDM/XZQMC from; they are empty")
+    return frame
+
+
+def _attribute_frame(key: str, src: pd.DataFrame, spec: LayerSpec, frame: pd.DataFrame,
+                     t: _Target) -> pd.DataFrame:
+    """The spec's fields (absent optional ones empty), the polygon area, any other column; typed; labels beside."""
+    n = len(src)
+    fspecs = _field_specs(spec)
+    for f in spec.fields:
+        if f.name in frame.columns:
+            continue
+        if f.name in src.columns:
+            frame[f.name] = src[f.name]
+        else:  # the one-map schema is the same in every delivery: absent optional fields are empty
+            frame[f.name] = pd.Series([None] * n, index=src.index, dtype=object) if f.type == "str" \
+                else np.full(n, np.nan)
+    if spec.geometry == "Polygon" and isinstance(src, gpd.GeoDataFrame):
+        frame[AREA_FIELD.name] = ellipsoidal_area_m2(src.geometry)
+    geom = src.geometry.name if isinstance(src, gpd.GeoDataFrame) else None
+    for c in src.columns:
+        if c != geom and c not in frame.columns and c not in _ONEMAP_NAMES:
+            frame[str(c)] = src[c]
+    for c in frame.columns:
+        frame[c] = _typed(frame[c], fspecs.get(c))
+    if t.labels_beside:
+        frame = _with_labels(key, frame, t.onemap)
+    return frame.reset_index(drop=True)
+
+
+def _with_labels(key: str, frame: pd.DataFrame, onemap: OneMap) -> pd.DataFrame:
+    """A label column beside each coded column (shapefiles and GeoJSON have no domains)."""
+    cols: dict[str, pd.Series] = {}
+    for c in frame.columns:
+        cols[c] = frame[c]
+        dom = onemap.domain(key, str(c))
+        if dom is not None and dom.label_field and dom.label_field not in frame.columns:
+            cols[dom.label_field] = pd.Series([dom.label(v) for v in frame[c]], index=frame.index, dtype=object)
+    return pd.DataFrame(cols, index=frame.index)
+
+
+def ellipsoidal_area_m2(geometry: gpd.GeoSeries) -> np.ndarray:
+    """Area of each polygon on the CGCS2000 ellipsoid, m² (rounded to 0.01), whatever CRS it is in.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> a = ellipsoidal_area_m2(gpd.GeoSeries([box(118.0, 24.0, 118.01, 24.01)], crs=4490))
+    >>> bool(1_000_000 < a[0] < 1_150_000)  # about 1.02 km x 1.11 km
+    True
+    """
+    geod = CRS.from_epsg(GEOGRAPHIC_EPSG).get_geod()
+    if geod is None:  # pragma: no cover - EPSG:4490 always has an ellipsoid
+        raise CRSError(Problem("geometry", "CRS", "EPSG:4490 has no ellipsoid in this PROJ database",
+                               "reinstall pyproj"))
+    g = geometry.to_crs(GEOGRAPHIC_EPSG)
+    out = np.array([abs(geod.geometry_area_perimeter(x)[0]) if x is not None and not x.is_empty else np.nan
+                    for x in g], dtype=float)
+    return np.round(out, 2)
+
+
+def _field_record(key: str, cols: list[str], fspecs: dict[str, FieldSpec], written: dict[str, str],
+                  t: _Target) -> list[dict[str, str]]:
+    out = []
+    for c in cols:
+        item = {"name": written[c], "full_name": c, "alias": fspecs[c].alias if c in fspecs else ""}
+        dom = t.onemap.domain(key, c)
+        if dom is not None:
+            item["domain"] = dom.name
+        out.append(item)
+    return out
+
+
+def _layer_record(key: str, spec: LayerSpec, names: LayerNames, *, features: int, geometry: str, t: _Target,
+                  meta: Mapping[str, Any]) -> dict[str, Any]:
+    """How a layer was made, with relative names only."""
+    return {
+        "layer": names.name, "key": key, "alias": names.alias, "ysdm": names.ysdm, "title": spec.title,
+        "features": features, "geometry": geometry, "crs": t.crs_label,
+        "source": relative_text(str(meta.get("source", "")), root=t.root), "modelled": _modelled(meta),
+        "method": meta.get("method", "input layer" if spec.kind != "output" else ""),
+        "parameters": meta.get("parameters", {}), "note": meta.get("note", ""),
+        "geoplan_version": t.version, "created": t.created,
+    }
+
+
+def _write_names(cols: list[str], names: LayerNames, t: _Target) -> dict[str, str]:
+    """Column → field name written: the mapping's rename, then what the format accepts."""
+    mapped = [names.field_name(c) for c in cols]
+    fmt_names = shapefile_names(mapped, encoding=t.enc) if t.fmt == "shp" else _laundered_names(mapped, t.fmt)
+    return {c: fmt_names[m] for c, m in zip(cols, mapped, strict=True)}
+
+
+def _domains_of(key: str, cols: list[str], written: dict[str, str], t: _Target, b: _Built) -> dict[str, str]:
+    """Written field → domain name, for formats that hold domains; remembers the domains used."""
+    if t.fmt not in ("gpkg", "gdb"):
+        return {}
+    out: dict[str, str] = {}
+    for c in cols:
+        dom = t.onemap.domain(key, c)
+        if dom is not None:
+            out[written[c]] = dom.name
+            b.domains[dom.name] = dom
+    return out
+
+
+def _vector_layer(key: str, gdf: gpd.GeoDataFrame, spec: LayerSpec, meta: Mapping[str, Any], t: _Target,
+                  b: _Built) -> None:
+    """One vector layer: one-map fields, spec fields, labels, names, CRS; its OutLayer, report and record."""
+    names = t.onemap.layer(key)
+    frame = _attribute_frame(key, gdf, spec, _onemap_columns(key, gdf, spec, names, t, b), t)
+    out_gdf = gpd.GeoDataFrame(frame, geometry=gdf.geometry.reset_index(drop=True).to_numpy(),
+                               crs=GEOGRAPHIC_EPSG).to_crs(t.crs)
+    if np.isfinite(out_gdf.total_bounds).sum() < 4 and len(gdf):
+        raise CRSError(Problem(key, "CRS", f"the layer cannot be expressed in {t.crs_label} "
+                               "(coordinates become infinite)", "choose a CRS that covers the data"))
+    b.problems.extend(_text_problems(out_gdf, key, encoding=t.enc, fmt=t.fmt))
+    types = set(out_gdf.geom_type.dropna()) if len(gdf) else set()
+    gtype = ("MultiPolygon" if spec.geometry == "Polygon" else
+             "MultiPoint" if "MultiPoint" in types else spec.geometry)
+    _add_layer(key, out_gdf, spec, names, meta, t, b, geometry=gtype)
+
+
+def _table_layer(key: str, table: pd.DataFrame, spec: LayerSpec, meta: Mapping[str, Any], t: _Target,
+                 b: _Built) -> None:
+    """An attribute table (density, conflicts): a table in GeoPackage / FileGDB, else a CSV sidecar."""
+    names = t.onemap.layer(key)
+    n = len(table)
+    head = pd.DataFrame({"BSM": np.arange(b.bsm, b.bsm + n, dtype=np.int64),
+                         "YSDM": pd.Series([names.ysdm] * n, dtype=object)}, index=table.index)
+    b.bsm += n
+    frame = _attribute_frame(key, table, spec, head, t)
+    b.problems.extend(_text_problems(frame, key, encoding=t.enc, fmt=t.fmt))
+    _add_layer(key, frame, spec, names, meta, t, b, geometry="table")
+
+
+def _add_layer(key: str, frame: pd.DataFrame, spec: LayerSpec, names: LayerNames, meta: Mapping[str, Any],
+               t: _Target, b: _Built, *, geometry: str) -> None:
+    fspecs = _field_specs(spec)
+    geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    cols = [str(c) for c in frame.columns if c != geom]
+    written = _write_names(cols, names, t)
+    out = frame.rename(columns=written)
+    aliases = {written[c]: fspecs[c].alias for c in cols if c in fspecs and fspecs[c].alias}
+    comments = {written[c]: fspecs[c].description for c in cols if c in fspecs and fspecs[c].description}
+    rec = _layer_record(key, spec, names, features=len(frame), geometry=geometry, t=t, meta=meta)
+    rec["fields"] = _field_record(key, cols, fspecs, written, t)
+    table_as_csv = geometry == "table" and t.fmt not in ("gpkg", "gdb")
+    file = _layer_file(names.name, t, csv=table_as_csv)
+    if table_as_csv:
+        rec["file"] = file
+        b.sidecars[file] = out.to_csv(index=False).encode("utf-8-sig")
+    else:
+        lmeta = {k: (json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v)
+                 for k, v in rec.items() if k != "fields"}
+        b.layers.append(OutLayer(name=names.name, frame=out, title=names.alias, description=spec.title,
+                                 aliases=aliases, comments=comments, metadata=lmeta if t.fmt == "gpkg" else {},
+                                 geometry_type=None if geometry == "table" else geometry,
+                                 domains=_domains_of(key, cols, written, t, b)))
+    b.records.append(rec)
+    b.reports.append(LayerReport(key=key, name=names.name, alias=names.alias, ysdm=names.ysdm,
+                                 features=len(frame), geometry=geometry, file=file,
+                                 fields=dict(written), aliases=aliases,
+                                 domains={written[c]: d.name for c in cols
+                                          if (d := t.onemap.domain(key, c)) is not None}))
+    if t.fmt in ("shp", "geojson"):
+        side = t.stem if t.layout == "single" and geometry != "table" else names.name
+        b.sidecars[f"{side}.fields.csv"] = _fields_csv(rec)
+
+
+def _layer_file(name: str, t: _Target, *, csv: bool = False) -> str:
+    if csv:
+        return f"{name}.csv" if t.layout in ("folder", "zip") else f"{t.stem}_{name}.csv"
+    if t.layout in ("file", "gdb"):
+        return name
+    if t.layout == "single":
+        return t.path.name
+    return f"{name}{'.shp' if t.fmt == 'shp' else '.geojson'}"
+
+
+def _raster_layer(key: str, raster: Raster, spec: LayerSpec, meta: Mapping[str, Any], t: _Target,
+                  b: _Built) -> None:
+    """A raster: a GeoTIFF beside (inside a folder or zip), and in a GeoPackage also as a tiled raster table."""
+    names = t.onemap.layer(key)
+    r_out, dtype = _raster_out(raster, t.crs)
+    name = f"{names.name}.tif" if t.layout in ("folder", "zip") else f"{t.stem}_{names.name}.tif"
+    band = spec.fields[0] if spec.fields else None
+    rec = _layer_record(key, spec, names, features=int(r_out.valid.sum()), geometry="raster", t=t, meta=meta)
+    rec["file"] = name + (f" ({names.name} in {t.path.name})" if t.fmt == "gpkg" else "")
+    rec["fields"] = [{"name": "band1", "full_name": band.name if band else "band1",
+                      "alias": band.alias if band else "", "description": band.description if band else ""}]
+    b.records.append(rec)
+    tags = {"ONEMAP_NAME": names.name, "ONEMAP_ALIAS": names.alias, "YSDM": names.ysdm,
+            "BAND1_ALIAS": band.alias if band else "", "BAND1_DESCRIPTION": band.description if band else "",
+            "MODELLED": {True: "1", False: "0"}.get(rec["modelled"], "unknown"), "METHOD": str(rec["method"]),
+            "PARAMETERS": json.dumps(rec["parameters"], ensure_ascii=False, default=str),
+            "GEOPLAN_VERSION": t.version, "CREATED": t.created}
+    b.tifs[name] = (r_out, dtype, tags)
+    if t.fmt == "gpkg":
+        b.tiles[names.name] = (r_out, names.alias, f"{spec.title}: {band.description if band else ''}")
+    b.reports.append(LayerReport(key=key, name=names.name, alias=names.alias, ysdm=names.ysdm,
+                                 features=rec["features"], geometry="raster", file=name))
+
+
+def _metadata_outputs(t: _Target, b: _Built, *, title: str, plan: Mapping[str, Any] | None,
+                      bounds: tuple[float, float, float, float] | None) -> None:
+    """The metadata table (GeoPackage, FileGDB) or JSON sidecar, and the XML sidecar."""
+    doms = [{"name": d.name, "description": d.description, "codes": d.codes} for d in b.domains.values()]
+    if t.fmt in ("gpkg", "gdb"):
+        b.layers.append(OutLayer(name=_META_TABLE, frame=metadata_table(b.records),
+                                 description="How each layer of this delivery was made (geoplan)"))
+    else:
+        doc = {"schema": SCHEMA, "crs": t.crs_label, "encoding": t.enc, "format": t.fmt, "created": t.created,
+               "geoplan_version": t.version, "mapping": t.onemap.source, "layers": b.records}
+        b.sidecars[io.EXPORT_MARKER if t.layout in ("folder", "zip") else f"{t.stem}.geoplan.json"] = \
+            metadata_json(doc)
+    xml_name = "geoplan_metadata.xml" if t.layout in ("folder", "zip") else f"{t.stem}.metadata.xml"
+    b.sidecars[xml_name] = metadata_xml(title=title, producer=t.onemap.producer, created=t.created,
+                                        version=t.version, crs=t.crs, crs_label=t.crs_label, bounds_lonlat=bounds,
+                                        records=b.records, domains=doms, plan=plan)
+
+
+def write(layers: Layers, path: str | os.PathLike[str], *, format: str | None = None,
+          crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8", zone_prefix: bool = False,
+          metadata: Mapping[str, Mapping[str, Any]] | None = None, districts: gpd.GeoDataFrame | None = None,
+          metric_crs: int | str | CRS | None = None, onemap: OneMap | None = None, title: str | None = None,
+          plan: Mapping[str, Any] | None = None, root: str | os.PathLike[str] | None = None) -> ExportReport:
     """Write layers as a one-map delivery (GeoPackage, shapefiles, FileGDB or GeoJSON), atomically.
 
     Parameters
     ----------
     layers : mapping
         Layer key (a spec in ``layers/``: ``districts``, ``sites``, ``planned_sites``,
-        ``edge_dc``, ``car_parks`` ...) → GeoDataFrame; ``coverage`` → :class:`~geoplan.io.Raster`.
+        ``edge_dc``, ``car_parks`` ...) → GeoDataFrame; ``coverage`` → :class:`~geoplan.io.Raster`;
+        ``density``, ``conflicts`` → DataFrame (attribute tables).
     path : path-like
         ``*.gpkg``; ``*.gdb``; for shapefiles / GeoJSON a folder, a ``.zip`` or (one
         layer) a ``.shp`` / ``.geojson``.
@@ -508,11 +893,21 @@ def write(layers: Mapping[str, gpd.GeoDataFrame | Raster], path: str | os.PathLi
         With ``crs="auto-gk"``: use the zone-prefixed code.
     metadata : mapping, optional
         Per layer key: ``source``, ``modelled``, ``method``, ``parameters``, ``note``
-        (anything JSON-serialisable), recorded in the metadata table / sidecar.
+        (anything JSON-serialisable), recorded in the metadata table / sidecars. An
+        absolute path in ``source`` is reduced to a relative name (see ``root``).
     districts : GeoDataFrame, optional
         Districts for XZQDM/XZQMC of other layers' features (default: ``layers["districts"]``).
     metric_crs : CRS, optional
         CRS in which features are matched to districts (default: their Gauss-Krüger zone).
+    onemap : OneMap, optional
+        Layer names, element codes, field names and domains (default:
+        :func:`geoplan.onemap.default_onemap`; a bureau's via :func:`geoplan.onemap.load_mapping`).
+    title : str, optional
+        Name of the dataset in the XML metadata (default: the output's file name).
+    plan : mapping, optional
+        The plan the delivery carries (``document``, ``scope``, ``year``, ``xzqdm``), for the XML metadata.
+    root : path-like, optional
+        Folder that sources are named relative to (the project folder).
 
     Returns
     -------
@@ -530,186 +925,44 @@ def write(layers: Mapping[str, gpd.GeoDataFrame | Raster], path: str | os.PathLi
     fmt = infer_format(path, format)
     enc = _encoding(encoding) if fmt == "shp" else "UTF-8"
     meta_in = {k: dict(v) for k, v in (metadata or {}).items()}
-    vectors: dict[str, gpd.GeoDataFrame] = {}
-    rasters: dict[str, Raster] = {}
-    specs: dict[str, LayerSpec] = {}
-    for key, obj in layers.items():
-        spec = layer_spec(key)
-        specs[key] = spec
-        if isinstance(obj, Raster):
-            if not spec.is_raster:
-                raise ConfigError(f"layer '{key}' is a {spec.geometry} layer but a raster was given")
-            rasters[key] = obj
-        elif isinstance(obj, gpd.GeoDataFrame):
-            if spec.is_raster:
-                raise ConfigError(f"layer '{key}' is a raster layer but a GeoDataFrame was given")
-            vectors[key] = obj
-        else:
-            raise ConfigError(f"layer '{key}' is a {type(obj).__name__}; export needs a GeoDataFrame "
-                              "(or a Raster for coverage)")
-    if not vectors:
-        raise ConfigError("nothing to export: no vector layer was given. Fix: pass at least the districts")
-    layout = io.dataset_layout(path, fmt, n_layers=len(vectors))
-    if layout == "single" and rasters:
-        raise ConfigError(f"{Path(path).name} holds one file but a raster is to be written too. "
+    inp = _inputs(layers)
+    layout = io.dataset_layout(path, fmt, n_layers=len(inp.vectors))
+    if layout == "single" and (inp.rasters or inp.tables):
+        raise ConfigError(f"{Path(path).name} holds one file but a raster or table is to be written too. "
                           "Fix: give a folder or a .zip")
-
-    # validate every layer against its spec, collecting every problem
-    problems: list[Problem] = []
-    geo: dict[str, gpd.GeoDataFrame] = {}
-    for key in _sorted_keys(list(vectors)):
-        gdf = vectors[key]
-        if gdf.crs is None:
-            problems.append(Problem(key, "CRS", "the layer has no CRS", "set it with GeoDataFrame.set_crs()"))
-            continue
-        try:
-            checked = validate_vector(gdf, specs[key], name=key) if len(gdf) else gdf.copy()
-        except ValidationError as exc:
-            problems.extend(exc.problems)
-            continue
-        geo[key] = checked.to_crs(GEOGRAPHIC_EPSG)
-    if problems:
-        raise (CRSError(problems) if all(p.field == "CRS" for p in problems) else ValidationError(problems))
-
-    reps = [g.geometry.representative_point() for g in geo.values() if len(g)]
-    lon = np.concatenate([r.x.to_numpy() for r in reps]) if reps else np.zeros(0)
-    out_crs, warnings = resolve_crs(crs, lon, zone_prefix=zone_prefix)
-    epsg = out_crs.to_epsg()
-    crs_label = f"EPSG:{epsg}" if epsg else out_crs.to_string()
-    dist = districts if districts is not None else geo.get("districts")
-    if dist is not None and dist.crs is not None:
-        dist = dist.to_crs(GEOGRAPHIC_EPSG)
-    metric = CRS.from_user_input(metric_crs) if metric_crs is not None else (
-        CRS.from_epsg(gk_epsg(lon)) if len(lon) else CRS.from_epsg(4548))
-
-    created, version = _now(), _version()
-    out_layers: list[OutLayer] = []
-    reports: list[LayerReport] = []
-    records: list[dict[str, Any]] = []
-    sidecars: dict[str, bytes] = {}
-    stem = Path(path).stem
-    bsm = 1
+    geo = _validated(inp)
+    warnings: list[str] = []
+    t = _target(path, geo, fmt=fmt, enc=enc, layout=layout, crs=crs, zone_prefix=zone_prefix,
+                onemap=onemap or default_onemap(), districts=districts, metric_crs=metric_crs, root=root,
+                warnings=warnings)
+    b = _Built(warnings=warnings)
     for key, gdf in geo.items():
-        spec = specs[key]
-        fspecs = _field_specs(spec)
-        n = len(gdf)
-        frame = pd.DataFrame(index=gdf.index)
-        frame["BSM"] = np.arange(bsm, bsm + n, dtype=np.int64)
-        bsm += n
-        frame["YSDM"] = pd.Series([spec.ysdm] * n, index=gdf.index, dtype=object)
-        if key == "districts":
-            frame["XZQDM"], frame["XZQMC"] = gdf["XZQDM"], gdf["XZQMC"]
-        else:
-            found = _districts_lookup(dist, gdf, metric)
-            if found is not None:
-                frame["XZQDM"], frame["XZQMC"] = found
-                outside = int(pd.isna(found[0]).sum())
-                if outside:
-                    warnings.append(f"{outside} feature(s) of layer {key} lie outside every district; "
-                                    "their XZQDM/XZQMC are empty")
-            elif {"XZQDM", "XZQMC"} <= set(gdf.columns):
-                frame["XZQDM"], frame["XZQMC"] = gdf["XZQDM"], gdf["XZQMC"]
-            else:
-                frame["XZQDM"] = frame["XZQMC"] = pd.Series([None] * n, index=gdf.index, dtype=object)
-                if n:
-                    warnings.append(f"layer {key}: no districts to take XZQDM/XZQMC from; they are empty")
-        for f in spec.fields:
-            if f.name in _ONEMAP_NAMES:
-                continue
-            if f.name in gdf.columns:
-                frame[f.name] = gdf[f.name]
-            else:  # the one-map schema is the same in every delivery: absent optional fields are empty
-                frame[f.name] = pd.Series([None] * n, index=gdf.index, dtype=object) if f.type == "str" \
-                    else np.full(n, np.nan)
-        geom_name = gdf.geometry.name
-        for c in gdf.columns:
-            if c == geom_name or c in frame.columns or c in _ONEMAP_NAMES:
-                continue
-            frame[str(c)] = gdf[c]
-        for c in frame.columns:
-            frame[c] = _typed(frame[c], fspecs.get(c))
-        frame = frame.reset_index(drop=True)
-        out_gdf = gpd.GeoDataFrame(frame, geometry=gdf.geometry.reset_index(drop=True).to_numpy(),
-                                   crs=GEOGRAPHIC_EPSG).to_crs(out_crs)
-        if np.isfinite(out_gdf.total_bounds).sum() < 4 and n:
-            raise CRSError(Problem(key, "CRS", f"the layer cannot be expressed in {crs_label} "
-                                   "(coordinates become infinite)", "choose a CRS that covers the data"))
-        problems.extend(_text_problems(out_gdf, key, encoding=enc, fmt=fmt))
-
-        cols = [c for c in frame.columns]
-        names = shapefile_names(cols, encoding=enc) if fmt == "shp" else _laundered_names(cols, fmt)
-        out_gdf = out_gdf.rename(columns=names)
-        aliases = {names[c]: fspecs[c].alias for c in cols if c in fspecs and fspecs[c].alias}
-        comments = {names[c]: fspecs[c].description for c in cols if c in fspecs and fspecs[c].description}
-        types = set(out_gdf.geom_type.dropna()) if n else set()
-        gtype = ("MultiPolygon" if spec.geometry == "Polygon" else
-                 "MultiPoint" if "MultiPoint" in types else spec.geometry)
-        m = meta_in.get(key, {})
-        rec = {
-            "layer": spec.onemap_name, "key": key, "alias": spec.onemap_alias, "ysdm": spec.ysdm,
-            "title": spec.title, "features": n, "geometry": gtype, "crs": crs_label,
-            "source": m.get("source", ""), "modelled": _modelled(m),
-            "method": m.get("method", "input layer" if spec.kind != "output" else ""),
-            "parameters": m.get("parameters", {}), "note": m.get("note", ""),
-            "geoplan_version": version, "created": created,
-            "fields": [{"name": names[c], "full_name": c, "alias": fspecs[c].alias if c in fspecs else ""}
-                       for c in cols],
-        }
-        records.append(rec)
-        lmeta = {k: (json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v)
-                 for k, v in rec.items() if k != "fields"}
-        out_layers.append(OutLayer(name=spec.onemap_name, frame=out_gdf, title=spec.onemap_alias,
-                                   description=spec.title, aliases=aliases, comments=comments,
-                                   metadata=lmeta if fmt == "gpkg" else {}, geometry_type=gtype))
-        file = spec.onemap_name if layout in ("file", "gdb") else (
-            Path(path).name if layout == "single" else f"{spec.onemap_name}{'.shp' if fmt == 'shp' else '.geojson'}")
-        reports.append(LayerReport(key=key, name=spec.onemap_name, alias=spec.onemap_alias, ysdm=spec.ysdm,
-                                   features=n, geometry=gtype, file=file, fields={c: names[c] for c in cols},
-                                   aliases=aliases))
-        if fmt in ("shp", "geojson"):
-            sidecars[f"{stem if layout == 'single' else spec.onemap_name}.fields.csv"] = _fields_csv(rec)
-    if problems:
-        raise ValidationError(problems)
-
-    tifs: dict[str, tuple[Raster, str, dict[str, str]]] = {}
-    for key, raster in rasters.items():
-        spec = specs[key]
-        r_out, dtype = _raster_out(raster, out_crs)
-        name = f"{spec.onemap_name}.tif" if layout in ("folder", "zip") else f"{stem}_{spec.onemap_name}.tif"
-        m = meta_in.get(key, {})
-        band = spec.fields[0] if spec.fields else None
-        rec = {"layer": spec.onemap_name, "key": key, "alias": spec.onemap_alias, "ysdm": spec.ysdm,
-               "title": spec.title, "features": int(r_out.valid.sum()), "geometry": "raster", "crs": crs_label,
-               "source": m.get("source", ""), "modelled": _modelled(m),
-               "method": m.get("method", ""), "parameters": m.get("parameters", {}), "note": m.get("note", ""),
-               "geoplan_version": version, "created": created, "file": name,
-               "fields": [{"name": "band1", "full_name": band.name if band else "band1",
-                           "alias": band.alias if band else "", "description": band.description if band else ""}]}
-        records.append(rec)
-        tags = {"ONEMAP_NAME": spec.onemap_name, "ONEMAP_ALIAS": spec.onemap_alias, "YSDM": spec.ysdm,
-                "BAND1_ALIAS": band.alias if band else "", "BAND1_DESCRIPTION": band.description if band else "",
-                "MODELLED": {True: "1", False: "0"}.get(rec["modelled"], "unknown"), "METHOD": str(rec["method"]),
-                "PARAMETERS": json.dumps(rec["parameters"], ensure_ascii=False, default=str),
-                "GEOPLAN_VERSION": version, "CREATED": created}
-        tifs[name] = (r_out, dtype, tags)
-        reports.append(LayerReport(key=key, name=spec.onemap_name, alias=spec.onemap_alias, ysdm=spec.ysdm,
-                                   features=rec["features"], geometry="raster", file=name))
-
-    doc = {"schema": SCHEMA, "crs": crs_label, "encoding": enc, "format": fmt, "created": created,
-           "geoplan_version": version, "layers": records}
-    if fmt in ("gpkg", "gdb"):
-        out_layers.append(OutLayer(name=_META_TABLE, frame=_metadata_table(records),
-                                   description="How each layer of this delivery was made (geoplan)"))
-    else:
-        name = io.EXPORT_MARKER if layout in ("folder", "zip") else f"{stem}.geoplan.json"
-        sidecars[name] = json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8")
-    written = io.write_dataset(path, out_layers, fmt=fmt, encoding=enc, sidecars=sidecars, rasters=tifs)
-    warnings.extend(written.warnings)
-    for w in warnings:
+        _vector_layer(key, gdf, inp.specs[key], meta_in.get(key, {}), t, b)
+    for key in _sorted_keys(list(inp.tables)):
+        _table_layer(key, inp.tables[key], inp.specs[key], meta_in.get(key, {}), t, b)
+    if b.problems:
+        raise ValidationError(b.problems)
+    for key, raster in inp.rasters.items():
+        _raster_layer(key, raster, inp.specs[key], meta_in.get(key, {}), t, b)
+    _metadata_outputs(t, b, title=title or Path(path).name, plan=plan, bounds=_bounds(geo))
+    written = io.write_dataset(path, b.layers, fmt=fmt, encoding=enc, sidecars=b.sidecars, rasters=b.tifs,
+                               domains=[FieldDomain(d.name, d.description, d.type, d.codes)
+                                        for d in b.domains.values()], tiles=b.tiles or None)
+    b.warnings.extend(written.warnings)
+    for w in b.warnings:
         log.warning("export: %s", w)
-    return ExportReport(path=Path(path), format=fmt, layout=written.layout, crs=crs_label, crs_name=out_crs.name,
-                        encoding=enc, layers=tuple(reports), files=written.files,
-                        aliases_in_format=written.aliases_written, warnings=tuple(warnings))
+    return ExportReport(path=Path(path), format=fmt, layout=written.layout, crs=t.crs_label, crs_name=t.crs.name,
+                        encoding=enc, layers=tuple(b.reports), files=written.files,
+                        aliases_in_format=written.aliases_written, warnings=tuple(b.warnings),
+                        domains_in_format=written.domains_written, mapping=t.onemap.source)
+
+
+def _bounds(geo: Mapping[str, gpd.GeoDataFrame]) -> tuple[float, float, float, float] | None:
+    boxes = [g.total_bounds for g in geo.values() if len(g)]
+    if not boxes:
+        return None
+    arr = np.vstack(boxes)
+    return (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
 
 
 def _modelled(m: Mapping[str, Any]) -> bool | None:
@@ -721,62 +974,17 @@ def _modelled(m: Mapping[str, Any]) -> bool | None:
 def _fields_csv(rec: dict[str, Any]) -> bytes:
     buf = _stdio.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["short_name", "full_name", "alias"])
+    w.writerow(["short_name", "full_name", "alias", "domain"])
     for f in rec["fields"]:
-        w.writerow([f["name"], f["full_name"], f["alias"]])
+        w.writerow([f["name"], f["full_name"], f["alias"], f.get("domain", "")])
     return buf.getvalue().encode("utf-8-sig")  # the BOM lets Excel show the Chinese aliases
 
 
-def _metadata_table(records: list[dict[str, Any]]) -> pd.DataFrame:
-    def js(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False, default=str)
-
-    return pd.DataFrame({
-        "LAYER": [r["layer"] for r in records], "LAYER_KEY": [r["key"] for r in records],
-        "ALIAS": [r["alias"] for r in records], "YSDM": [r["ysdm"] for r in records],
-        "TITLE": [r["title"] for r in records],
-        "FEATURES": np.array([r["features"] for r in records], dtype=np.int32),
-        "GEOMETRY": [r["geometry"] for r in records], "CRS": [r["crs"] for r in records],
-        "SOURCE": [str(r["source"]) for r in records],
-        "MODELLED": np.array([{True: 1, False: 0}.get(r["modelled"], -1) for r in records], dtype=np.int32),
-        "METHOD": [str(r["method"]) for r in records], "PARAMETERS": [js(r["parameters"]) for r in records],
-        "NOTE": [str(r["note"]) for r in records], "FIELDS": [js(r["fields"]) for r in records],
-        "VERSION": [r["geoplan_version"] for r in records], "CREATED": [r["created"] for r in records],
-    })
-
-
-def export_project(proj: Project, path: str | os.PathLike[str], *,
-                   extra_layers: Mapping[str, gpd.GeoDataFrame | Raster] | None = None, year: int = 2025,
-                   plan: str | None = None, population_year: int | None = None, format: str | None = None,
-                   crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8", zone_prefix: bool = False,
-                   metadata: Mapping[str, Mapping[str, Any]] | None = None) -> ExportReport:
-    """Export a project: districts with their density-check results, its layers and ``extra_layers``.
-
-    The districts carry ``POP`` and the result of :func:`geoplan.targets.check`
-    for ``year``: ``STATIONS``, ``PER_10K``, ``TARGET``, ``REQUIRED``,
-    ``SHORTFALL``. When ``extra_layers`` holds ``planned_sites``, the planned
-    stations count in (``PLANNED`` per district, ``STATIONS`` = existing + planned).
-
-    Parameters
-    ----------
-    proj : Project
-        The project.
-    path : path-like
-        Output (see :func:`write`).
-    extra_layers : mapping, optional
-        Further layers by key (``planned_sites``, ``edge_dc``, ``car_parks``,
-        ``coverage`` as a Raster ...); they replace project layers of the same key.
-    year, plan, population_year
-        Passed to :func:`geoplan.targets.check`.
-    format, crs, encoding, zone_prefix
-        Passed to :func:`write`.
-    metadata : mapping, optional
-        Per layer key, how it was made (merged over what the project records).
-    """
+def _district_results(proj: Project, planned: Any, *, year: int, plan: str | None,
+                      population_year: int | None) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The districts with ``POP`` and the density check of ``year`` (planned sites counted), and how."""
     from . import targets
 
-    extra = dict(extra_layers or {})
-    planned = extra.get("planned_sites")
     per_district = None
     if isinstance(planned, gpd.GeoDataFrame) and len(planned):
         if planned.crs is None:
@@ -794,30 +1002,115 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
     d["TARGET"] = t["target_per_10k"].to_numpy(dtype=float)
     d["REQUIRED"] = t["required"].to_numpy(dtype=np.int64)
     d["SHORTFALL"] = t["shortfall"].to_numpy(dtype=np.int64)
-    layers: dict[str, gpd.GeoDataFrame | Raster] = {"districts": d, **proj.layers, **extra}
+    how = {"method": "district layer + geoplan.targets.check (stations per 10k residents vs the plan's target)",
+           "parameters": {"plan": rep.plan.key, "document": rep.plan.document, "year": year,
+                          "target_per_10k": float(rep.total.target_per_10k), "population_basis": rep.basis,
+                          "planned_sites_counted": per_district is not None},
+           "_plan": {"document": rep.plan.document, "scope": rep.plan.scope, "year": year,
+                     "xzqdm": rep.plan.xzqdm}}
+    return d, how
 
+
+def project_mapping(proj: Project) -> Path | None:
+    """The mapping file a project names (``[onemap] mapping = "..."``, relative to the project file), if any."""
+    if proj.source is None:
+        return None
+    raw = io.read_toml(proj.source).get("onemap", {})
+    name = raw.get("mapping") if isinstance(raw, dict) else None
+    return None if not name else Path(proj.source).parent / str(name)
+
+
+def _source_metadata(proj: Project, layers: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    root = Path(proj.source).parent if proj.source is not None else None
     meta: dict[str, dict[str, Any]] = {}
     for key in layers:
         prov = proj.provenance.get(key, {})
         if key in extra:
-            meta[key] = {"source": "computed by geoplan" if key != "coverage" else "geoplan coverage model",
-                         "modelled": True, "method": "supplied by the caller"}
+            meta[key] = {"source": "computed by geoplan", "modelled": True, "method": "",
+                         "note": "how this layer was made was not recorded by the caller"}
         else:
-            meta[key] = {"source": prov.get("path", ""), "modelled": bool(prov.get("modelled", False)),
-                         "method": "input layer", "note": prov.get("note", "")}
-    meta["districts"].update({
-        "method": "district layer + geoplan.targets.check (stations per 10k residents vs the plan's target)",
-        "parameters": {"plan": rep.plan.key, "document": rep.plan.document, "year": year,
-                       "target_per_10k": float(rep.total.target_per_10k), "population_basis": rep.basis,
-                       "planned_sites_counted": per_district is not None},
-    })
-    for key, m in (metadata or {}).items():
+            src = prov.get("path", "")
+            meta[key] = {"source": relative_source(src, root=root) if src else "",
+                         "modelled": bool(prov.get("modelled", False)), "method": "input layer",
+                         "note": prov.get("note", "")}
+    return meta
+
+
+def export_project(proj: Project, path: str | os.PathLike[str], *,
+                   extra_layers: Mapping[str, gpd.GeoDataFrame | Raster | pd.DataFrame] | None = None,
+                   plan_file: PlanFile | None = None, year: int | None = None, plan: str | None = None,
+                   population_year: int | None = None,
+                   format: str | None = None, crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8",
+                   zone_prefix: bool = False, metadata: Mapping[str, Mapping[str, Any]] | None = None,
+                   mapping: str | os.PathLike[str] | OneMap | None = None, producer: str | None = None,
+                   title: str | None = None) -> ExportReport:
+    """Export a project: districts with their density-check results, its layers and ``extra_layers``.
+
+    The districts carry ``POP`` and the result of :func:`geoplan.targets.check`
+    for ``year``: ``STATIONS``, ``PER_10K``, ``TARGET``, ``REQUIRED``,
+    ``SHORTFALL``. When ``extra_layers`` holds ``planned_sites``, the planned
+    stations count in (``PLANNED`` per district, ``STATIONS`` = existing + planned)
+    and each carries ``BUILD_YEAR`` (``year`` where the plan gives none).
+
+    Parameters
+    ----------
+    proj : Project
+        The project.
+    path : path-like
+        Output (see :func:`write`).
+    extra_layers : mapping, optional
+        Further layers by key (``planned_sites``, ``edge_dc``, ``car_parks``,
+        ``coverage`` as a Raster, ``density`` as a DataFrame ...); they replace project
+        layers of the same key.
+    plan_file : PlanFile, optional
+        A plan (:func:`geoplan.planfile.read_plan`): its layers and how they were made go
+        in (``extra_layers`` and ``metadata`` given here win); it must have been made on ``proj``.
+    year : int, optional
+        Target year of the density results (default: the plan file's, else 2025).
+    plan, population_year
+        Passed to :func:`geoplan.targets.check`.
+    format, crs, encoding, zone_prefix
+        Passed to :func:`write`.
+    metadata : mapping, optional
+        Per layer key, how it was made (merged over what the project records).
+    mapping : path-like or OneMap, optional
+        A bureau's mapping file (:func:`geoplan.onemap.load_mapping`); default: the one the
+        project file names under ``[onemap] mapping``, else geoplan's own names.
+    producer : str, optional
+        Organisation producing the delivery, for the metadata (overrides the mapping's).
+    title : str, optional
+        Name of the dataset in the metadata (default: project name and year).
+    """
+    extra: dict[str, Any] = {}
+    given_meta: dict[str, dict[str, Any]] = {}
+    if plan_file is not None:
+        plan_file.check_project(proj)
+        extra.update(plan_file.layers)
+        given_meta.update({k: dict(v) for k, v in plan_file.metadata.items()})
+        year = year if year is not None else plan_file.year
+    year = year if year is not None else 2025
+    extra.update(extra_layers or {})
+    if isinstance(extra.get("planned_sites"), gpd.GeoDataFrame):
+        extra["planned_sites"] = with_build_year(extra["planned_sites"], year)
+    d, how = _district_results(proj, extra.get("planned_sites"), year=year, plan=plan,
+                               population_year=population_year)
+    layers: dict[str, Any] = {"districts": d, **proj.layers, **extra}
+    meta = _source_metadata(proj, layers, extra)
+    plan_info = how.pop("_plan")
+    meta["districts"].update(how)
+    for key, m in [*given_meta.items(), *(metadata or {}).items()]:
         meta.setdefault(key, {}).update(m)
+    om = mapping if isinstance(mapping, OneMap) else load_mapping(mapping if mapping is not None
+                                                                  else project_mapping(proj))
+    if producer:
+        om = dataclasses.replace(om, producer=producer)
     return write(layers, path, format=format, crs=crs, encoding=encoding, zone_prefix=zone_prefix,
-                 metadata=meta, districts=proj.districts, metric_crs=proj.metric_crs)
+                 metadata=meta, districts=proj.districts, metric_crs=proj.metric_crs, onemap=om,
+                 title=title or f"{proj.name} {year}", plan=plan_info,
+                 root=Path(proj.source).parent if proj.source is not None else None)
 
 
-_MIME = {".gpkg": "application/geopackage+sqlite3", ".zip": "application/zip", ".tif": "image/tiff",
+_MIME = {".gpkg": "application/geopackage+sqlite3", ".zip": "application/zip", ".tif": "image/tiff", ".xml": "application/xml",
          ".json": "application/json", ".geojson": "application/geo+json"}
 
 

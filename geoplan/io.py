@@ -9,7 +9,6 @@ output behind.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import shutil
@@ -17,7 +16,7 @@ import sqlite3
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from io import BytesIO
@@ -35,6 +34,8 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
+from . import _gdal
+from ._gdal import Domain as FieldDomain
 from .errors import ConfigError, Problem, ReadError, ValidationError, WriteError
 
 __all__ = [
@@ -57,6 +58,11 @@ __all__ = [
     "dataset_layout",
     "write_dataset",
     "read_field_aliases",
+    "FieldDomain",
+    "read_field_domains",
+    "list_layers",
+    "read_table",
+    "read_gpkg_raster",
     "read_raster",
     "write_raster",
     "RasterWriter",
@@ -67,6 +73,9 @@ __all__ = [
     "read_outputs",
     "read_csv",
     "write_text",
+    "write_bytes",
+    "CJK_FONT_ENV",
+    "cjk_font",
     "read_plan_data",
     "read_package_toml",
     "list_plan_files",
@@ -549,6 +558,9 @@ class OutLayer:
         Layer metadata items (GeoPackage ``gpkg_metadata``).
     geometry_type : str, optional
         Geometry type to declare (needed for empty layers), e.g. ``"Point"``.
+    domains : dict
+        Field name → name of a coded-value domain given to :func:`write_dataset`
+        (GeoPackage constraint, FileGDB domain).
     """
 
     name: str
@@ -559,6 +571,7 @@ class OutLayer:
     comments: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     geometry_type: str | None = None
+    domains: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_spatial(self) -> bool:
@@ -590,6 +603,8 @@ class WrittenDataset:
         Whether field aliases went into the format itself.
     warnings : tuple of str
         Things a planner should know (e.g. aliases a format cannot hold).
+    domains_written : bool
+        Whether coded-value domains went into the format itself.
     """
 
     path: Path
@@ -597,6 +612,7 @@ class WrittenDataset:
     files: tuple[str, ...]
     aliases_written: bool
     warnings: tuple[str, ...]
+    domains_written: bool = False
 
 
 def dataset_layout(path: str | os.PathLike[str], fmt: str, *, n_layers: int) -> str:
@@ -633,7 +649,9 @@ def dataset_layout(path: str | os.PathLike[str], fmt: str, *, n_layers: int) -> 
 
 def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: str = "gpkg",
                   encoding: str = "UTF-8", sidecars: dict[str, bytes] | None = None,
-                  rasters: dict[str, tuple[Raster, str, dict[str, str]]] | None = None) -> WrittenDataset:
+                  rasters: dict[str, tuple[Raster, str, dict[str, str]]] | None = None,
+                  domains: Sequence[FieldDomain] = (),
+                  tiles: dict[str, tuple[Raster, str, str]] | None = None) -> WrittenDataset:
     """Write several layers, tables, sidecar files and GeoTIFFs as one atomic unit.
 
     Parameters
@@ -651,6 +669,14 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
         File name → bytes, written inside the folder / zip, or beside the file.
     rasters : dict, optional
         File name → ``(raster, dtype, tags)``, GeoTIFFs placed like sidecars.
+    domains : sequence of FieldDomain
+        Coded-value domains the layers' ``domains`` refer to: GeoPackage enum
+        constraints (``gpkg_data_column_constraints``), FileGDB coded-value domains.
+        Other formats have none (the caller writes label fields instead).
+    tiles : dict, optional
+        GeoPackage only: raster table name → ``(raster, identifier, description)``,
+        written inside the GeoPackage as a tiled raster (GDAL's GPKG raster driver:
+        PNG tiles for bytes, the tiled gridded coverage extension otherwise).
 
     Returns
     -------
@@ -673,7 +699,8 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
     _refuse_foreign_folder(target, layout)
     warnings_: list[str] = []
     files: list[str] = []
-    aliases_written = False
+    if tiles and fmt != "gpkg":
+        raise WriteError(f"rasters inside the file need a GeoPackage, not {fmt}; write them as GeoTIFFs")
     with atomic_path(target, layer=layers[0].name if layers else "output") as tmp, _fast_sqlite(fmt == "gpkg"):
         stage = tmp.parent / ".stage" if layout == "zip" else tmp
         if layout in ("folder", "zip"):
@@ -683,16 +710,7 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
             _write_one(ly, dest, driver=driver, encoding=encoding, first=i == 0)
             if layout in ("folder", "zip"):
                 files.extend(sorted(f.name for f in stage.iterdir() if f.stem == ly.name and f.name not in files))
-        if fmt == "gpkg":
-            _gpkg_write_data_columns(stage, layers)
-            aliases_written = True
-            with stage.open("rb+") as fh:  # written without per-transaction syncs: sync once, whole
-                os.fsync(fh.fileno())
-        elif fmt == "gdb":
-            aliases_written = _gdal_write_aliases(stage, layers)
-            if not aliases_written and any(ly.aliases for ly in layers):
-                warnings_.append("field aliases could not be written into the FileGDB (GDAL's C library was "
-                                 "not found); they are listed in the geoplan_metadata table")
+        aliases_written, domains_written = _container_extras(stage, fmt, layers, domains, tiles, warnings_)
         for ly in layers:  # a shapefile or GeoJSON file holds one layer, named after the file
             _verify_layer(_layer_dest(stage, ly.name, fmt, layout), ly, fmt=fmt,
                           sublayer=ly.name if layout in ("file", "gdb") else None)
@@ -718,7 +736,53 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
             shutil.rmtree(stage)
     log.info("wrote %d layer(s) as %s to %s", len(layers), fmt, target)
     return WrittenDataset(path=target, layout=layout, files=tuple(dict.fromkeys(files)),
-                          aliases_written=aliases_written, warnings=tuple(warnings_))
+                          aliases_written=aliases_written, warnings=tuple(warnings_), domains_written=domains_written)
+
+
+def _container_extras(stage: Path, fmt: str, layers: list[OutLayer], domains: Sequence[FieldDomain],
+                      tiles: dict[str, tuple[Raster, str, str]] | None, warnings_: list[str]) -> tuple[bool, bool]:
+    """Aliases, domains and (GeoPackage) raster tiles of a written container; whether aliases/domains went in."""
+    used = {name for ly in layers for name in ly.domains.values()}
+    missing = used - {d.name for d in domains}
+    if missing:
+        raise WriteError(f"layers refer to domain(s) {', '.join(sorted(missing))} that were not given")
+    wanted = [d for d in domains if d.name in used]
+    if fmt == "gpkg":
+        _gpkg_write_data_columns(stage, layers, wanted)
+        for table, (raster, identifier, description) in (tiles or {}).items():
+            _write_gpkg_tiles(raster, stage, table=table, identifier=identifier, description=description)
+        with stage.open("rb+") as fh:  # written without per-transaction syncs: sync once, whole
+            os.fsync(fh.fileno())
+        return True, bool(wanted)
+    if fmt != "gdb":
+        return False, False
+    aliases = _gdal.write_aliases(stage, {ly.name: ly.aliases for ly in layers})
+    if not aliases and any(ly.aliases for ly in layers):
+        warnings_.append("field aliases could not be written into the FileGDB (GDAL's C library was "
+                         "not found); they are listed in the geoplan_metadata table")
+    doms = bool(wanted) and _gdal.write_domains(stage, wanted, {ly.name: ly.domains for ly in layers if ly.domains})
+    if wanted and not doms:
+        warnings_.append("coded-value domains could not be written into the FileGDB (GDAL's C library was not "
+                         "found); the codes and labels are listed in docs/onemap.md and the metadata")
+    return aliases, doms
+
+
+def _write_gpkg_tiles(raster: Raster, gpkg: Path, *, table: str, identifier: str, description: str) -> None:
+    """Add ``raster`` to GeoPackage ``gpkg`` as tiled raster table ``table`` (GDAL's GPKG raster driver)."""
+    vals = raster.values
+    byte = raster.nodata is not None and 0 <= raster.nodata <= 255 and bool(
+        np.all(np.mod(vals[np.isfinite(vals)], 1) == 0)) and np.nanmin(vals) >= 0 and np.nanmax(vals) <= 255
+    dtype = "uint8" if byte else "float32"
+    h, w = vals.shape
+    try:
+        with rasterio.open(gpkg, "w", driver="GPKG", height=h, width=w, count=1, dtype=dtype,
+                           crs=raster.crs.to_wkt() if raster.crs else None, transform=raster.transform,
+                           nodata=raster.nodata, RASTER_TABLE=table, APPEND_SUBDATASET="YES",
+                           RASTER_IDENTIFIER=identifier, RASTER_DESCRIPTION=description,
+                           TILE_FORMAT="PNG" if byte else "AUTO") as dst:
+            dst.write(np.nan_to_num(vals, nan=raster.nodata if raster.nodata is not None else 0).astype(dtype), 1)
+    except rasterio.errors.RasterioError as exc:
+        raise WriteError(f"raster {table}: GDAL cannot store it inside the GeoPackage ({exc})") from exc
 
 
 @contextlib.contextmanager
@@ -782,6 +846,8 @@ def _write_one(ly: OutLayer, dest: Path, *, driver: str, encoding: str, first: b
             kwargs["layer_metadata"] = dict(ly.metadata)
     elif driver == "OpenFileGDB" and ly.title and ly.is_spatial:
         opts["LAYER_ALIAS"] = ly.title
+    elif driver == "ESRI Shapefile":
+        opts["RESIZE"] = "YES"  # text fields as wide as their longest value (in bytes), not GDAL's 80
     try:
         pyogrio.write_dataframe(frame, dest, layer=ly.name, driver=driver, layer_options=opts or None, **kwargs)
     except (NotImplementedError, TypeError, ValueError, pyogrio.errors.FieldError,
@@ -829,14 +895,20 @@ _GPKG_DATA_COLUMNS_SQL = (
 _GPKG_SCHEMA_EXT = "http://www.geopackage.org/spec121/#extension_schema"
 
 
-def _gpkg_write_data_columns(gpkg: Path, layers: list[OutLayer]) -> None:
-    """Field aliases into ``gpkg_data_columns`` (GeoPackage schema extension).
+def _gpkg_write_data_columns(gpkg: Path, layers: list[OutLayer], domains: Sequence[FieldDomain] = ()) -> None:
+    """Field aliases and coded-value domains into the GeoPackage schema extension.
 
-    GDAL (≥ 3.7) reads the ``name`` column as the field's alternative name and
-    ``description`` as its comment; QGIS shows the alias.
+    Aliases go to ``gpkg_data_columns`` (GDAL ≥ 3.7 reads ``name`` as the field's
+    alternative name and ``description`` as its comment; QGIS shows the alias);
+    each domain becomes ``enum`` rows of ``gpkg_data_column_constraints`` (value =
+    code, description = label), named by the column's ``constraint_name`` — GDAL
+    and QGIS read them as coded-value field domains.
     """
-    rows = [(ly.name, col, alias, None, ly.comments.get(col) or None)
-            for ly in layers for col, alias in ly.aliases.items() if col in ly.columns]
+    cols = {(ly.name, c) for ly in layers for c in [*ly.aliases, *ly.domains] if c in ly.columns}
+    rows = [(t, c, next(ly.aliases.get(c) for ly in layers if ly.name == t) or None,
+             next(ly.comments.get(c) for ly in layers if ly.name == t) or None,
+             next(ly.domains.get(c) for ly in layers if ly.name == t)) for t, c in sorted(cols)]
+    enums = [(d.name, code, label) for d in domains for code, label in d.codes.items()]
     if not rows:
         return
     con = sqlite3.connect(gpkg)
@@ -850,137 +922,87 @@ def _gpkg_write_data_columns(gpkg: Path, layers: list[OutLayer]) -> None:
                     "SELECT ?, NULL, 'gpkg_schema', ?, 'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions "
                     "WHERE table_name = ? AND extension_name = 'gpkg_schema')", (table, _GPKG_SCHEMA_EXT, table))
             con.executemany("INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title, "
-                            "description) VALUES (?, ?, ?, ?, ?)", rows)
+                            "description, constraint_name) VALUES (?, ?, ?, NULL, ?, ?)", rows)
+            con.executemany("INSERT OR REPLACE INTO gpkg_data_column_constraints (constraint_name, constraint_type, "
+                            "value, description) VALUES (?, 'enum', ?, ?)", enums)
     finally:
         con.close()
-
-
-# --- GDAL's C API through ctypes, for field aliases pyogrio does not expose -------------------------
-
-_ALTER_ALTERNATIVE_NAME_FLAG = 0x80
-_GDAL_OF_UPDATE = 0x01
-_GDAL_OF_VECTOR = 0x04
-
-
-@functools.cache
-def _gdal_c() -> Any:
-    """The GDAL library pyogrio runs on, with the few functions geoplan calls; ``None`` if not found."""
-    import ctypes
-    import ctypes.util
-
-    here = Path(pyogrio.__file__).resolve().parent
-    cands = sorted(here.parent.glob("pyogrio.libs/libgdal*")) + sorted(here.glob(".dylibs/libgdal*"))
-    found = ctypes.util.find_library("gdal")
-    paths = [str(c) for c in cands] + ([found] if found else [])
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-            lib.GDALVersionInfo.restype = ctypes.c_char_p
-            lib.GDALVersionInfo.argtypes = [ctypes.c_char_p]
-            if int(lib.GDALVersionInfo(b"VERSION_NUM")) < 3070000:
-                continue
-        except (OSError, AttributeError, ValueError):
-            continue
-        vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
-        sigs: dict[str, tuple[Any, list[Any]]] = {
-            "GDALAllRegister": (None, []),
-            "GDALOpenEx": (vp, [cp, ctypes.c_uint, vp, vp, vp]),
-            "GDALClose": (ci, [vp]),
-            "GDALDatasetGetLayerByName": (vp, [vp, cp]),
-            "OGR_L_GetLayerDefn": (vp, [vp]),
-            "OGR_L_AlterFieldDefn": (ci, [vp, ci, vp, ci]),
-            "OGR_FD_GetFieldCount": (ci, [vp]),
-            "OGR_FD_GetFieldDefn": (vp, [vp, ci]),
-            "OGR_FD_GetFieldIndex": (ci, [vp, cp]),
-            "OGR_Fld_Create": (vp, [cp, ci]),
-            "OGR_Fld_Destroy": (None, [vp]),
-            "OGR_Fld_GetNameRef": (cp, [vp]),
-            "OGR_Fld_GetType": (ci, [vp]),
-            "OGR_Fld_GetSubType": (ci, [vp]),
-            "OGR_Fld_SetSubType": (None, [vp, ci]),
-            "OGR_Fld_GetAlternativeNameRef": (cp, [vp]),
-            "OGR_Fld_SetAlternativeName": (None, [vp, cp]),
-        }
-        try:
-            for fn, (res, args) in sigs.items():
-                f = getattr(lib, fn)
-                f.restype, f.argtypes = res, args
-        except AttributeError:
-            continue
-        lib.GDALAllRegister()
-        return lib
-    return None
-
-
-def _gdal_write_aliases(dest: Path, layers: list[OutLayer]) -> bool:
-    """Set field alternative names (aliases) with GDAL's ``OGR_L_AlterFieldDefn``."""
-    lib = _gdal_c()
-    if lib is None:
-        return False
-    ds = lib.GDALOpenEx(str(dest).encode(), _GDAL_OF_VECTOR | _GDAL_OF_UPDATE, None, None, None)
-    if not ds:
-        return False
-    try:
-        for ly in layers:
-            lyr = lib.GDALDatasetGetLayerByName(ds, ly.name.encode())
-            if not lyr:
-                raise WriteError(f"layer {ly.name} vanished from {dest.name} while writing aliases")
-            defn = lib.OGR_L_GetLayerDefn(lyr)
-            for col, alias in ly.aliases.items():
-                i = lib.OGR_FD_GetFieldIndex(defn, col.encode())
-                if i < 0:
-                    continue
-                old = lib.OGR_FD_GetFieldDefn(defn, i)
-                fld = lib.OGR_Fld_Create(col.encode(), lib.OGR_Fld_GetType(old))
-                try:
-                    lib.OGR_Fld_SetSubType(fld, lib.OGR_Fld_GetSubType(old))
-                    lib.OGR_Fld_SetAlternativeName(fld, alias.encode())
-                    if lib.OGR_L_AlterFieldDefn(lyr, i, fld, _ALTER_ALTERNATIVE_NAME_FLAG) != 0:
-                        raise WriteError(f"GDAL refused the alias of field {col} in layer {ly.name}")
-                finally:
-                    lib.OGR_Fld_Destroy(fld)
-    finally:
-        lib.GDALClose(ds)
-    return True
 
 
 def read_field_aliases(path: str | os.PathLike[str], *, sublayer: str) -> dict[str, str]:
     """Field aliases (GDAL alternative names) of layer ``sublayer`` of a GeoPackage or FileGDB.
 
-    Read through GDAL, as QGIS and ArcGIS see them; a GeoPackage is read from its
-    ``gpkg_data_columns`` table directly when GDAL's C library is not reachable.
-    Fields without an alias are left out.
+    Read through GDAL (:mod:`geoplan._gdal`), as QGIS and ArcGIS see them; a GeoPackage
+    is read from its ``gpkg_data_columns`` table directly when GDAL's C library is not
+    reachable. Fields without an alias are left out.
     """
     p = Path(path)
     if not p.exists():
         raise _missing(p, sublayer)
-    lib = _gdal_c()
-    if lib is None:
-        if p.suffix.lower() != ".gpkg":
-            raise ReadError(f"cannot read field aliases of {p}: GDAL's C library was not found")
-        con = sqlite3.connect(p)
-        try:
-            return {c: n for c, n in con.execute("SELECT column_name, name FROM gpkg_data_columns "
-                                                 "WHERE table_name = ? AND name IS NOT NULL", (sublayer,))}
-        finally:
-            con.close()
-    ds = lib.GDALOpenEx(str(p).encode(), _GDAL_OF_VECTOR, None, None, None)
-    if not ds:
-        raise ReadError(f"cannot open {p} to read field aliases")
+    aliases = _gdal.read_aliases(p, sublayer=sublayer)
+    if aliases is not None:
+        return aliases
+    if p.suffix.lower() != ".gpkg":
+        raise ReadError(f"cannot read field aliases of {p}: GDAL's C library was not found")
+    con = sqlite3.connect(p)
     try:
-        lyr = lib.GDALDatasetGetLayerByName(ds, sublayer.encode())
-        if not lyr:
-            raise ReadError(f"{p} has no layer {sublayer!r}")
-        defn = lib.OGR_L_GetLayerDefn(lyr)
-        out: dict[str, str] = {}
-        for i in range(lib.OGR_FD_GetFieldCount(defn)):
-            fld = lib.OGR_FD_GetFieldDefn(defn, i)
-            alt = lib.OGR_Fld_GetAlternativeNameRef(fld)
-            if alt:
-                out[lib.OGR_Fld_GetNameRef(fld).decode()] = alt.decode()
-        return out
+        return {c: n for c, n in con.execute("SELECT column_name, name FROM gpkg_data_columns "
+                                             "WHERE table_name = ? AND name IS NOT NULL", (sublayer,))}
     finally:
-        lib.GDALClose(ds)
+        con.close()
+
+
+def read_field_domains(path: str | os.PathLike[str], *,
+                       sublayer: str) -> tuple[dict[str, FieldDomain], dict[str, str]]:
+    """Coded-value domains of a GeoPackage or FileGDB and the fields of ``sublayer`` that use them.
+
+    Read through GDAL, as ArcGIS and QGIS see them. Returns domain name →
+    :class:`FieldDomain` and field name → domain name.
+
+    Raises
+    ------
+    ReadError
+        A missing file or layer, or GDAL's C library not found.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise _missing(p, sublayer)
+    found = _gdal.read_domains(p, sublayer=sublayer)
+    if found is None:
+        raise ReadError(f"cannot read field domains of {p}: GDAL's C library was not found")
+    return found
+
+
+def list_layers(path: str | os.PathLike[str], *, what: str = "file") -> dict[str, str | None]:
+    """Layer (table) name → geometry type (``None`` for attribute tables) of a vector file."""
+    p = Path(path)
+    if not p.exists():
+        raise ReadError(f"{what} {p} does not exist. Fix: check the path")
+    try:
+        found = pyogrio.list_layers(p)
+    except Exception as exc:  # pyogrio raises plain errors for non-GIS files
+        raise ReadError(f"{what} {p} is not a readable GeoPackage ({type(exc).__name__}: {exc}). "
+                        "Fix: give a .gpkg written by geoplan") from exc
+    return {str(name): (None if gtype is None else str(gtype)) for name, gtype in found}
+
+
+def read_table(path: str | os.PathLike[str], *, sublayer: str) -> pd.DataFrame:
+    """An attribute table (no geometry) of a GeoPackage or FileGDB."""
+    try:
+        return pd.DataFrame(pyogrio.read_dataframe(path, layer=sublayer, read_geometry=False))
+    except Exception as exc:
+        raise ReadError(f"cannot read table {sublayer!r} of {path}: {exc}") from exc
+
+
+def read_gpkg_raster(path: str | os.PathLike[str], *, table: str, name: str | None = None) -> Raster:
+    """Band 1 of tiled raster table ``table`` inside a GeoPackage, as float64 with its nodata."""
+    try:
+        with rasterio.open(path, table=table) as src:
+            values = src.read(1).astype("float64")
+            crs = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
+            return Raster(values=values, transform=src.transform, crs=crs, nodata=src.nodata, name=name or table)
+    except RasterioIOError as exc:
+        raise ReadError(f"cannot read raster table {table!r} of {path}: {exc}") from exc
 
 
 @contextlib.contextmanager
@@ -1033,6 +1055,56 @@ def write_text(text: str, path: str | os.PathLike[str], *, what: str = "output")
     with atomic_path(path, layer=what) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def write_bytes(data: bytes, path: str | os.PathLike[str], *, what: str = "output") -> Path:
+    """Write a binary file atomically (a PDF report ...)."""
+    with atomic_path(path, layer=what) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+#: Environment variable naming a CJK font file for the report (``.ttc``, ``.otf``, ``.ttf``).
+CJK_FONT_ENV = "GEOPLAN_CJK_FONT"
+#: Where CJK fonts usually are: Debian/Ubuntu fonts-noto-cjk, Fedora/Arch, macOS, Windows.
+_CJK_FONT_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+
+
+def cjk_font() -> tuple[str, Path]:
+    """Register a font with Chinese glyphs with matplotlib; its family name and file.
+
+    ``$GEOPLAN_CJK_FONT`` when set, else Noto Sans CJK (Debian's ``fonts-noto-cjk``)
+    or another usual CJK font of the system.
+
+    Raises
+    ------
+    ConfigError
+        No CJK font was found (charts would show boxes instead of Chinese).
+    """
+    from matplotlib import font_manager
+
+    env = os.environ.get(CJK_FONT_ENV)
+    cands = [Path(env)] if env else [Path(p) for p in _CJK_FONT_FILES]
+    for path in cands:
+        if path.is_file():
+            if path not in {Path(f.fname) for f in font_manager.fontManager.ttflist}:
+                font_manager.fontManager.addfont(str(path))
+            added = [f for f in font_manager.fontManager.ttflist if Path(f.fname) == path]
+            names = sorted({f.name for f in added}, key=lambda n: (not n.endswith(" SC"), "Mono" in n, n))
+            if names:
+                return names[0], path
+    where = f"{CJK_FONT_ENV}={env}" if env else ", ".join(_CJK_FONT_FILES[:2])
+    raise ConfigError(f"no font with Chinese glyphs was found ({where}); the report's Chinese text would show as "
+                      "boxes. Fix: install Noto Sans CJK (Debian/Ubuntu: apt-get install fonts-noto-cjk) or set "
+                      f"{CJK_FONT_ENV} to a .ttc/.otf/.ttf file with Chinese glyphs")
 
 
 def read_csv(path: str | os.PathLike[str], *, what: str = "table", **kwargs: Any) -> pd.DataFrame:

@@ -49,6 +49,11 @@ class LayerSpec:
         """Whether the layer is a raster (no attribute table)."""
         return self.geometry == "raster"
 
+    @property
+    def is_table(self) -> bool:
+        """Whether the layer is an attribute table without geometry (``geometry = "table"``)."""
+        return self.geometry == "table"
+
     def field(self, name: str) -> FieldSpec:
         """The spec of field ``name``."""
         for f in self.fields:

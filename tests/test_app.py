@@ -7,6 +7,7 @@ that records the map it was given and returns the drawings a test sets.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -237,6 +238,16 @@ def test_scenarios_compare_and_download(app, tmp_path):
     assert "JZ5GGH" in layers  # planned 5G sites
     assert pyogrio.read_info(out, layer="JZ5GGH")["features"] == 12_000 - 10_881
     assert len(at.download_button) >= 2  # the density CSV and the GeoPackage
+    meta = pyogrio.read_dataframe(out, layer="geoplan_metadata").set_index("LAYER_KEY")
+    assert "geoplan map app" in meta.loc["planned_sites", "METHOD"]  # the real method, not "supplied by the caller"
+    params = json.loads(meta.loc["planned_sites", "PARAMETERS"])
+    assert params["total"] == 12_000 and params["band"] == "n78" and params["indoor"] is True
+    from geoplan import planfile
+
+    name, data, _ = next(f for f in files if f[0].endswith("_plan.gpkg"))
+    (tmp_path / name).write_bytes(data)
+    plan = planfile.read_plan(tmp_path / name)
+    assert len(plan.layers["planned_sites"]) == 12_000 - 10_881 and "coverage" in plan.layers
 
 
 def test_year_and_base_map_controls(app, xiamen_plan):

@@ -85,7 +85,7 @@ def test_failed_export_keeps_the_previous_output(corpus: Path, tmp_path: Path):
     with pytest.raises(gp.WriteError, match="GGTCC.*complex"):
         export.export_project(proj, out, extra_layers=mc._complex_column(mc.good_layers()))
     assert out.read_bytes() == data
-    assert _tree(tmp_path) == ["out.gpkg"]
+    assert _tree(tmp_path) == ["out.gpkg", "out.metadata.xml"]
 
 
 @pytest.mark.parametrize("name,code", [("districts_self_crossing", 3), ("toml_no_districts", 4),

@@ -166,7 +166,7 @@ def test_cli_place_charging(capsys, tmp_path):
     assert len(gpd.read_file(out)) == 20
     code, text, _ = run(capsys, "place", "charging", "--format", "csv", "--by", "car_park")
     lines = text.splitlines()
-    assert code == 0 and lines[0].startswith("NAME,IS_NEW,XZQDM") and len(lines) == 1 + 720
+    assert code == 0 and lines[0].startswith("\ufeffNAME,IS_NEW,XZQDM") and len(lines) == 1 + 720  # BOM: Excel
     code, _, err = run(capsys, "place", "charging", "--share", "1.5")
     assert code == 4 and "share" in err
 

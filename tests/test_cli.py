@@ -35,9 +35,9 @@ def test_check_json_schema(capsys):
 def test_check_csv_has_total_row(capsys):
     code, out, _ = run(capsys, "check", "--format", "csv", "--year", "2023")
     lines = out.strip().splitlines()
-    assert code == 0 and lines[0].startswith("XZQDM,XZQMC,population,stations,per_10k")
+    assert code == 0 and lines[0].startswith("\ufeffXZQDM,XZQMC,population,stations,per_10k")  # BOM for Excel
     assert len(lines) == 8 and "(total)" in lines[-1]
-    assert ",25.0," in lines[1]  # 2023 target
+    assert ",25," in lines[1]  # 2023 target
 
 
 def test_check_table(capsys):
@@ -68,7 +68,7 @@ def test_place_sites_json_and_out(capsys, tiny_project_file, tmp_path):
     assert data["summary"]["new"] == 13 and data["summary"]["districts_meeting_target"] == 2
     import geopandas as gpd
 
-    planned = gpd.read_file(out)
+    planned = gpd.read_file(out, layer="planned_sites")
     assert len(planned) == 13 and planned.crs.to_epsg() == 4490
     assert {"SITE_ID", "SITE_TYPE", "RANK", "GAIN_POP", "SOURCE"} <= set(planned.columns)
 
@@ -118,3 +118,112 @@ def test_unknown_output_type_fails_before_any_work(capsys, tmp_path, command):
     code, _, err = run(capsys, *command, "--out", str(out))
     assert code == 4 and "cannot tell the file type of result.txt" in err and "*.gpkg" in err
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- output hygiene (issue 15)
+
+
+def test_exact_json_piped_into_json_tool_is_clean(tmp_path):
+    """HiGHS prints its banner on the C-level stdout at Highs(): the CLI sends it to stderr."""
+    import shlex
+    import subprocess
+    import sys
+
+    geoplan = [sys.executable, "-c", "from geoplan.cli import main; main()"]
+    cmd = (" ".join(shlex.quote(a) for a in geoplan) + " place sites --total 18500 --method exact --time-limit 5"
+           f" --format json --quiet | {shlex.quote(sys.executable)} -m json.tool > {tmp_path / 'out.json'}")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert data["summary"]["method"] == "exact" and data["summary"]["stations"] == 18_500
+    assert "Running HiGHS" in done.stderr  # the banner went to stderr, not into the JSON
+
+
+def test_csv_in_chinese_opens_in_a_spreadsheet(capsys, tiny_project_file):
+    import csv
+    import io as stdio
+
+    code, out, _ = run(capsys, "place", "sites", "--year", "2025", "--format", "csv", "--lang", "zh", "--quiet",
+                       "--project", str(tiny_project_file))
+    assert code == 0 and out.startswith("\ufeff")
+    rows = list(csv.reader(stdio.StringIO(out.lstrip("\ufeff"))))
+    assert rows[0][:4] == ["行政区代码", "行政区名称", "常住人口", "现状基站数"] and rows[1][1] == "甲区"
+    head = rows[0]
+    assert rows[1][head.index("现状基站数")] == "20" and rows[1][head.index("是否达标")] == "是"  # counts as integers
+    cov = rows[1][head.index("规划后人口覆盖率")]
+    assert len(cov.split(".")[-1]) <= 4  # rounded, not 0.8970123456789
+
+
+def test_gap_is_a_percentage_and_counts_are_integers(capsys, tiny_project_file):
+    code, out, _ = run(capsys, "place", "sites", "--year", "2025", "--method", "exact", "--quiet",
+                       "--project", str(tiny_project_file))
+    assert code == 0 and "gap " in out and " %" in out.split("gap ")[1].split(",")[0]
+    code, out, _ = run(capsys, "whatif", "--total", "45", "--method", "exact", "--quiet", "--project",
+                       str(tiny_project_file))
+    gap_row = next(line for line in out.splitlines() if "gap (%)" in line)
+    assert "%" in gap_row.split("gap (%)")[1]
+    new_row = next(line for line in out.splitlines() if line.strip("│ ").startswith("new "))
+    assert ".00" not in new_row
+
+
+def test_wide_tables_choose_the_columns_that_fit(capsys, monkeypatch):
+    from geoplan.cli import _app
+
+    monkeypatch.setattr(_app.console, "width", 80)
+    code, out, _ = run(capsys, "place", "charging", "--by", "car_park")
+    assert code == 0
+    from rich.cells import cell_len
+
+    table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(cell_len(line) for line in table) <= 80
+    assert "more column(s) do not fit 80 columns" in out and "--format csv" in out
+
+
+def test_plan_file_from_place_to_export_and_report(capsys, tiny_project_file, tmp_path):
+    """The issue's 'done when': place sites --out p.gpkg, then export --from p.gpkg into each format."""
+    from geoplan import io, planfile
+
+    proj = ["--project", str(tiny_project_file)]
+    p = tmp_path / "p.gpkg"
+    assert run(capsys, "place", "sites", "--year", "2025", "--out", str(p), "--quiet", *proj)[0] == 0
+    plan = planfile.read_plan(p)
+    assert plan.year == 2025 and {"planned_sites", "density", "coverage"} <= set(plan.layers)
+    assert plan.metadata["planned_sites"]["parameters"]["method"] == "greedy"
+    for to, extra in (("d.gdb", []), ("d.gpkg", []), ("d_gbk.zip", ["--encoding", "GBK"]), ("d_utf8.zip", [])):
+        code, out, err = run(capsys, "export", "--from", str(p), "--to", str(tmp_path / to), "--report", "json",
+                             *extra, *proj)
+        assert code == 0, err
+        rep = json.loads(out)
+        ly = next(x for x in rep["layers"] if x["key"] == "planned_sites")
+        assert rep["crs"] == "EPSG:4490" and ly["features"] == 13
+        assert {"BSM", "YSDM", "XZQDM", "XZQMC", "BUILD_YEAR"} <= set(ly["fields"].values())
+        assert ly["domains"]["SITE_TYPE"] == "ZXDM"
+        if to.endswith((".gdb", ".gpkg")):
+            domains, used = io.read_field_domains(tmp_path / to, sublayer="JZ5GGH")
+            assert used["SITE_TYPE"] == "ZXDM" and domains["ZXDM"].codes["macro"] == "宏站"
+    code, _, err = run(capsys, "report", "--from", str(p), "--to", str(tmp_path / "r.html"), *proj)
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "每万人5G基站数" in page and "甲区" in page and "data:image/png;base64," in page
+
+
+def test_plan_files_of_another_project_are_refused(capsys, tiny_project_file, tmp_path):
+    p = tmp_path / "p.gpkg"
+    assert run(capsys, "place", "sites", "--year", "2025", "--out", str(p), "--quiet", "--project",
+               str(tiny_project_file))[0] == 0
+    code, _, err = run(capsys, "export", "--from", str(p), "--to", str(tmp_path / "x.gpkg"))
+    assert code == 4 and "was made on project" in err and "--project" in err
+    assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_whatif_out_writes_one_scenarios_plan(capsys, tiny_project_file, tmp_path):
+    from geoplan import planfile
+
+    args = ["whatif", "--total", "45", "60", "--project", str(tiny_project_file), "--quiet"]
+    code, _, err = run(capsys, *args, "--out", str(tmp_path / "w.gpkg"))
+    assert code == 4 and "--scenario-name" in err
+    code, _, err = run(capsys, *args, "--out", str(tmp_path / "w.gpkg"), "--scenario-name", "60")
+    assert code == 0, err
+    plan = planfile.read_plan(tmp_path / "w.gpkg")
+    assert len(plan.layers["planned_sites"]) == 20 and plan.metadata["planned_sites"]["parameters"]["total"] == 60
+    assert "coverage" in plan.layers

@@ -209,9 +209,9 @@ def test_cli_place_edge_json_and_out(capsys, tmp_path):
     data = json.loads(text)
     assert data["summary"]["count"] == 12 and len(data["sites"]) == 12
     assert data["summary"]["radius_km"] == pytest.approx(13.333, abs=1e-3)
-    back = gpd.read_file(out)
+    back = gpd.read_file(out, layer="edge_dc")  # a plan file: the layer under its key, with geoplan_plan beside
     assert len(back) == 12 and {"DC_ID", "STATUS", "LAT_MS"} <= set(back.columns)
     code, text, _ = run(capsys, "place", "edge", "--format", "csv", "--by", "site", "--count", "5")
-    assert code == 0 and text.splitlines()[0].startswith("DC_ID,STATUS,LAT_MS") and len(text.splitlines()) == 6
+    assert code == 0 and text.splitlines()[0].startswith("\ufeffDC_ID,STATUS,LAT_MS") and len(text.splitlines()) == 6
     code, _, err = run(capsys, "place", "edge", "--latency-ms", "0.05")
     assert code == 6 and "equipment" in err

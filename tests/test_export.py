@@ -131,7 +131,7 @@ def test_round_trip_every_format(proj, tmp_path, name, to, kw):
     else:
         assert not rep.aliases_in_format
         fields = list(csv.reader(stdio.StringIO(sidecar(rep, "XZQ.fields.csv").decode("utf-8-sig"))))
-        assert fields[0] == ["short_name", "full_name", "alias"] and ["BSM", "BSM", "标识码"] in fields
+        assert fields[0] == ["short_name", "full_name", "alias", "domain"] and ["BSM", "BSM", "标识码", ""] in fields
         doc = json.loads(sidecar(rep, io.EXPORT_MARKER))
         assert doc["schema"] == export.SCHEMA and [r["layer"] for r in doc["layers"]][-1] == "FGWG"
         assert doc["layers"][2]["modelled"] is True and doc["layers"][0]["modelled"] is False
@@ -209,7 +209,7 @@ def test_shapefile_names_are_short_unique_and_mapped(proj, tmp_path):
     back = read_back(rep, "sites")
     assert back["populati_1"].tolist() == [2.0] * len(sites) and back["覆盖人口每"].eq(3.0).all()
     rows = list(csv.reader(stdio.StringIO(sidecar(rep, "JZ5G.fields.csv").decode("utf-8-sig"))))
-    assert ["populati_1", "population_2030", ""] in rows
+    assert ["populati_1", "population_2030", "", ""] in rows
     assert export.shapefile_names(["覆盖人口每平方公里"], encoding="UTF-8") == {"覆盖人口每平方公里": "覆盖人"}
 
 
@@ -245,7 +245,7 @@ def test_reexport_replaces_own_outputs_only(proj, tmp_path):
     export.export_project(proj, gdb)
     export.export_project(proj, gdb, crs=4548)
     assert pyogrio.read_info(gdb, layer="JZ5G")["crs"] == "EPSG:4548"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o_shp"]  # no temporary folders left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o.metadata.xml", "o_shp"]  # no temporary folders left
 
 
 def test_validation_problems_of_all_layers_at_once(proj, tmp_path):
@@ -318,7 +318,8 @@ def test_scenario_planned_sites_are_exported(proj, tmp_path):
     assert json.loads(m.loc["planned_sites", "PARAMETERS"])["total"] == 50
 
 
-@pytest.mark.parametrize("fmt, names", [("gpkg", ["p.gpkg", "p_FGWG.tif"]), ("gdb", ["p.gdb.zip", "p_FGWG.tif"]),
+@pytest.mark.parametrize("fmt, names", [("gpkg", ["p.gpkg", "p.metadata.xml", "p_FGWG.tif"]),
+                                        ("gdb", ["p.gdb.zip", "p.metadata.xml", "p_FGWG.tif"]),
                                         ("shp", ["p_shp.zip"])])
 def test_export_files_in_memory_match_a_written_delivery(proj, tmp_path, fmt, names):
     files = export.export_files(proj, stem="p", format=fmt, extra_layers=extra_layers(), year=2025)
@@ -328,7 +329,8 @@ def test_export_files_in_memory_match_a_written_delivery(proj, tmp_path, fmt, na
         (tmp_path / "p.gpkg").write_bytes(data["p.gpkg"])
         d = pyogrio.read_dataframe(tmp_path / "p.gpkg", layer="XZQ")
         assert d["STATIONS"].tolist() == [23, 20] and d["PLANNED"].tolist() == [3, 0]
-        assert files[0][2] == "application/geopackage+sqlite3" and files[1][2] == "image/tiff"
+        assert files[0][2] == "application/geopackage+sqlite3" and files[2][2] == "image/tiff"
+        assert files[1][2] == "application/xml"
     else:
         with zipfile.ZipFile(stdio.BytesIO(data[names[0]])) as zf:
             listed = zf.namelist()
@@ -336,3 +338,165 @@ def test_export_files_in_memory_match_a_written_delivery(proj, tmp_path, fmt, na
             assert listed and all(n.startswith("p.gdb/") for n in listed)
         else:
             assert any(n.endswith("XZQ.shp") for n in listed) and any(n.endswith("XZQ.cpg") for n in listed)
+
+
+# --------------------------------------------------------------------------- every plan layer, format and CRS (issue 15)
+
+
+def plan_file(proj: gp.Project):
+    """A plan with every plan layer: sites with BUILD_YEAR, edge DCs, stations, car-park compliance, tables, grid."""
+    from geoplan import planfile
+
+    ex = extra_layers()
+    planned = ex["planned_sites"].assign(BUILD_YEAR=[2024, 2025, 2025], ENVIRONMENT=["urban", "urban", "rural"],
+                                         MODELLED=[1, 1, 1])
+    stations = gpd.GeoDataFrame({"STN_ID": ["CS0001", "CS0002"], "STATUS": ["planned", "existing"],
+                                 "SOURCE": ["cell", "car_park"], "NAME": ["", "软件园二期停车场"], "PILES": [4, 10]},
+                                geometry=[Point(X0 + 400, Y0 + 400), Point(X0 + 300, Y0 + 700)], crs="EPSG:4548")
+    parks = ex["car_parks"].assign(SHARE_BLT=[0.2, 0.0, 0.1], CHG_REQ=[60, 24, 10], CHG_ADD=[0, 24, 5],
+                                   ADD_RESV=[0, 24, 0], ADD_FITOUT=[0, 0, 5], COMPLIANT=[1, 0, 0])
+    density = pd.DataFrame({"XZQDM": ["350901", "350902"], "XZQMC": ["甲区", "乙区"], "POP": [10_000.0, 5_000.0],
+                            "EXISTING": [20, 20], "NEW": [3, 0], "STATIONS": [23, 20], "PER_10K": [23.0, 40.0],
+                            "TARGET": [33.0, 33.0], "SHORTFALL": [10, 0], "MEETS": [0, 1],
+                            "COV_BEFORE": [0.5, 0.6], "COV_AFTER": [0.7, 0.6]})
+    conflicts = pd.DataFrame({"SITE_ID": ["P1"], "CONSTRAINT": ["生态保护红线"], "HARDNESS": ["soft"],
+                              "NOTE": ["距红线 50 米"]})
+    layers = {"planned_sites": planned, "edge_dc": ex["edge_dc"], "charging_stations": stations,
+              "car_parks": parks, "coverage": ex["coverage"], "density": density, "conflicts": conflicts}
+    meta = {k: {"source": "test", "modelled": True, "method": f"made by hand for {k}", "parameters": {"k": k}}
+            for k in layers}
+    return planfile.PlanFile(project=proj.name, plan="xiamen", year=2025, layers=layers, metadata=meta)
+
+
+def read_table_back(rep: export.ExportReport, key: str) -> pd.DataFrame:
+    ly = rep.layer(key)
+    if rep.layout in ("file", "gdb"):
+        return pd.DataFrame(pyogrio.read_dataframe(rep.path, layer=ly.name, read_geometry=False))
+    return pd.read_csv(stdio.BytesIO(sidecar(rep, ly.file)), encoding="utf-8-sig", dtype={"XZQDM": str})
+
+
+ROUND_TRIP = [(f, to, kw, crs) for f, to, kw in FORMATS for crs in (4490, 4548, 4527)]
+
+
+@pytest.mark.parametrize("name,to,kw,crs", ROUND_TRIP, ids=[f"{r[0]}-{r[3]}" for r in ROUND_TRIP])
+def test_every_plan_layer_round_trips_with_codes_domains_and_chinese(proj, tmp_path, name, to, kw, crs):
+    from geoplan.onemap import default_onemap
+
+    plan = plan_file(proj)
+    rep = export.export_project(proj, tmp_path / to, plan_file=plan, crs=crs, **kw)
+    assert rep.crs == f"EPSG:{crs}"
+    om = default_onemap()
+    for key, src in plan.layers.items():
+        if key == "coverage":
+            continue
+        back = read_table_back(rep, key) if key in ("density", "conflicts") else read_back(rep, key)
+        ly = rep.layer(key)
+        assert len(back) == len(src) == ly.features, key
+        if isinstance(back, gpd.GeoDataFrame):
+            assert back.crs.to_epsg() == crs, key
+            got_xy = back.to_crs(4490).geometry
+            want_xy = src.to_crs(4490).geometry.reset_index(drop=True)
+            np.testing.assert_allclose(np.c_[got_xy.x, got_xy.y], np.c_[want_xy.x, want_xy.y], atol=1e-7)
+        for col in [c for c in src.columns if c != getattr(src, "geometry", pd.Series(name=None)).name]:
+            got, want = back[ly.fields[col]], src[col].reset_index(drop=True)
+            if pd.api.types.is_numeric_dtype(want):
+                np.testing.assert_allclose(got.to_numpy(dtype=float), want.to_numpy(dtype=float), err_msg=col)
+            else:
+                assert got.fillna("").astype(str).tolist() == want.fillna("").astype(str).tolist(), (key, col)
+            dom = om.domain(key, col)
+            if dom is None:
+                continue
+            if rep.format in ("gpkg", "gdb"):
+                domains, used = io.read_field_domains(rep.path, sublayer=ly.name)
+                assert used[ly.fields[col]] == dom.name and domains[dom.name].codes == dom.codes, (key, col)
+            elif dom.label_field:
+                labels = back[ly.fields.get(dom.label_field, dom.label_field)] if dom.label_field in ly.fields \
+                    else back[dom.label_field]
+                assert labels.fillna("").tolist() == [dom.label(v) or "" for v in want], (key, col)
+    planned = read_back(rep, "planned_sites")
+    assert planned[rep.layer("planned_sites").fields["BUILD_YEAR"]].tolist() == [2024, 2025, 2025]
+    if rep.format in ("shp", "geojson"):
+        assert planned["ZXMC"].tolist() == ["宏站", "微站", "室分"]
+    tif = sidecar(rep, rep.layer("coverage").file)
+    with rasterio.MemoryFile(tif) as mem, mem.open() as src:
+        assert src.crs.to_epsg() == crs and set(np.unique(src.read(1))) <= {0, 1, 2, 255}
+
+
+def test_coverage_is_inside_a_geopackage_as_tiles(proj, tmp_path):
+    rep = export.export_project(proj, tmp_path / "t.gpkg", plan_file=plan_file(proj))
+    grid = io.read_gpkg_raster(rep.path, table="FGWG")
+    tif = io.read_raster(tmp_path / "t_FGWG.tif")
+    np.testing.assert_array_equal(np.where(grid.valid, grid.values, 255), np.where(tif.valid, tif.values, 255))
+    assert grid.crs.to_epsg() == 4490
+
+
+def test_metadata_names_sources_relatively_and_has_an_xml_sidecar(tiny_project_file, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    proj = gp.load_project(tiny_project_file)
+    rep = export.export_project(proj, tmp_path / "o.gpkg", plan_file=plan_file(proj), producer="某市自然资源局")
+    meta = pyogrio.read_dataframe(rep.path, layer="geoplan_metadata")
+    assert meta.set_index("LAYER_KEY").loc["districts", "SOURCE"] == "districts.gpkg"
+    assert not any(str(tmp_path) in str(v) for v in meta.to_numpy().ravel())  # no absolute paths
+    xml = (tmp_path / "o.metadata.xml").read_bytes()
+    assert str(tmp_path).encode() not in xml
+    root = ET.fromstring(xml)
+    assert root.findtext("标识信息/生产单位") == "某市自然资源局"
+    assert root.findtext("空间参考/坐标系统代码") == "EPSG:4490"
+    assert float(root.findtext("数据范围/西边界")) > 115
+    assert "JZ5GGH" in root.findtext("模拟数据声明")
+    names = [e.get("名称") for e in root.iter("图层")]
+    assert names[:3] == ["XZQ", "JZ5G", "JZ5GGH"] and "FGWG" in names
+    codes = {e.get("名称"): {c.get("值"): c.text for c in e} for e in root.iter("代码表")}
+    assert codes["ZXDM"] == {"macro": "宏站", "micro": "微站", "indoor": "室分"}
+
+
+def test_polygons_carry_their_ellipsoidal_area(proj, tmp_path):
+    d4490 = export.export_project(proj, tmp_path / "a.gpkg")
+    d4548 = export.export_project(proj, tmp_path / "b.gpkg", crs=4548)
+    a = pyogrio.read_dataframe(d4490.path, layer="XZQ")
+    b = pyogrio.read_dataframe(d4548.path, layer="XZQ")
+    np.testing.assert_allclose(a["JSMJ"], b["JSMJ"])  # the same area whatever the output CRS
+    planar = proj.districts.to_crs(4548).area.to_numpy()
+    np.testing.assert_allclose(a["JSMJ"], planar, rtol=2e-3)  # close to the Gauss-Krüger area near the meridian
+
+
+def test_shapefile_text_fields_are_as_wide_as_their_data(proj, tmp_path):
+    rep = export.export_project(proj, tmp_path / "s", format="shp", plan_file=plan_file(proj))
+    info = pyogrio.read_info(rep.path / "JZ5GGH.shp")
+    widths = dict(zip(info["fields"], [None] * len(info["fields"]), strict=True))
+    import struct
+
+    raw = (rep.path / "JZ5GGH.dbf").read_bytes()
+    n = (struct.unpack("<H", raw[8:10])[0] - 33) // 32
+    for i in range(n):
+        desc = raw[32 + 32 * i: 64 + 32 * i]
+        name = desc[:11].split(b"\0")[0].decode()
+        widths[name] = desc[16]
+    assert widths["SITE_TYPE"] == len("indoor") and widths["ZXMC"] == len("室分".encode())
+    assert max(w for w in widths.values() if w) < 80
+
+
+def test_a_bureau_mapping_renames_layers_fields_and_labels(proj, tmp_path):
+    from geoplan import onemap
+
+    (tmp_path / "m.toml").write_text(
+        '[delivery]\nproducer = "测试局"\n[layers.planned_sites]\nname = "WXJZGH"\nysdm = "2090010200"\n'
+        '[layers.planned_sites.fields]\nSITE_TYPE = "ZXLX"\nBUILD_YEAR = "JSND"\n'
+        '[domains.site_type]\nname = "ZXLXDM"\ncodes = { micro = "微站（含智慧杆）" }\n', encoding="utf-8")
+    rep = export.export_project(proj, tmp_path / "m.gdb", plan_file=plan_file(proj), mapping=tmp_path / "m.toml")
+    ly = rep.layer("planned_sites")
+    assert ly.name == "WXJZGH" and ly.ysdm == "2090010200" and rep.mapping == "m.toml"
+    back = pyogrio.read_dataframe(rep.path, layer="WXJZGH")
+    assert {"ZXLX", "JSND"} <= set(back.columns) and (back["YSDM"] == "2090010200").all()
+    domains, used = io.read_field_domains(rep.path, sublayer="WXJZGH")
+    assert used["ZXLX"] == "ZXLXDM" and domains["ZXLXDM"].codes["micro"] == "微站（含智慧杆）"
+    (tmp_path / "bad.toml").write_text('[domains.site_type]\ncodes = { tower = "铁塔" }\n', encoding="utf-8")
+    with pytest.raises(gp.ConfigError, match="no code 'tower'.*relabel geoplan's codes only"):
+        onemap.load_mapping(tmp_path / "bad.toml")
+    (tmp_path / "bad2.toml").write_text('[layers.planned_sites.fields]\nSITE_TYPE = "站 型"\n', encoding="utf-8")
+    with pytest.raises(gp.ConfigError, match="not a name every GIS format holds"):
+        onemap.load_mapping(tmp_path / "bad2.toml")
+    template = onemap.mapping_template()
+    io.write_toml(template, tmp_path / "t.toml")
+    assert onemap.load_mapping(tmp_path / "t.toml").layer("planned_sites").name == "JZ5GGH"  # the template reads back

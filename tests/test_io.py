@@ -18,7 +18,7 @@ from pyproj import CRS
 from shapely.geometry import Point
 
 import geoplan as gp
-from geoplan import _detect, io
+from geoplan import _detect, _gdal, io
 from geoplan.crs import wgs84_to_bd09, wgs84_to_gcj02
 from geoplan.errors import CRSError, ReadError, WriteError
 from geoplan.project import prepare_layer
@@ -188,7 +188,7 @@ def test_write_dataset_refuses_foreign_folders_and_checks_layers(tmp_path):
 def test_field_aliases_fallback_reads_gpkg_data_columns(tmp_path, monkeypatch):
     layer = io.OutLayer(name="L", frame=_points(), aliases={"NAME": "名称", "CODE": "代码"})
     io.write_dataset(tmp_path / "t.gpkg", [layer], fmt="gpkg")
-    monkeypatch.setattr(io, "_gdal_c", lambda: None)
+    monkeypatch.setattr(_gdal, "library", lambda: None)
     assert io.read_field_aliases(tmp_path / "t.gpkg", sublayer="L") == {"NAME": "名称", "CODE": "代码"}
     gdb = io.write_dataset(tmp_path / "t.gdb", [layer], fmt="gdb")
     assert not gdb.aliases_written and "aliases could not be written" in gdb.warnings[0]

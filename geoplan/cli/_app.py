@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sys
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
+from .. import labels
 from ..errors import (
     ConfigError,
     GeoplanError,
@@ -24,7 +29,8 @@ from ..errors import (
     WriteError,
 )
 
-__all__ = ["app", "place_app", "main", "Format", "emit", "console", "err_console", "EXIT_CODES", "ProjectOpt"]
+__all__ = ["app", "place_app", "main", "Format", "Lang", "LangOpt", "emit", "csv_text", "fit_columns", "console",
+           "err_console", "EXIT_CODES", "ProjectOpt", "stdout_for_output_only"]
 
 app = typer.Typer(
     name="geoplan", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -56,6 +62,14 @@ class Format(str, Enum):
     csv = "csv"
 
 
+class Lang(str, Enum):
+    """Language of table and CSV headers."""
+
+    en = "en"
+    zh = "zh"
+
+
+LangOpt = typer.Option(Lang.en, "--lang", help="Headers of the table and CSV: en (column names) or zh (中文表头).")
 ProjectOpt = typer.Option(None, "--project", "-p", help="Project file (geoplan.toml); the embedded Xiamen project by default.",
                           exists=False, dir_okay=False)
 CandidatesOpt = typer.Option("population", "--candidates", help="Generated candidates beside the project's "
@@ -83,36 +97,80 @@ def parse_mix(text: str | None) -> tuple[float, float, float] | None:
     return (parts[0], parts[1], parts[2])
 
 
+def csv_text(frame: pd.DataFrame, *, lang: Lang = Lang.en) -> str:
+    """A table as CSV for spreadsheets: UTF-8 with a BOM (Excel shows the Chinese), tidy numbers, headers in ``lang``."""
+    out = labels.tidy(frame)
+    if lang is Lang.zh:
+        out = out.apply(lambda col: col.map(lambda v: {True: "是", False: "否"}.get(v, v) if isinstance(v, bool) else v)
+                        if col.dtype == object or pd.api.types.is_bool_dtype(col) else col)
+    out.columns = labels.headers(out.columns, lang=lang.value)
+    return "\ufeff" + out.to_csv(index=False)
+
+
+def fit_columns(frame: pd.DataFrame, headers: list[str], width: int, *, keep: int = 2) -> list[int]:
+    """Indices of the columns that fit ``width`` terminal cells (the first ``keep`` always), in order."""
+    widths = []
+    for i, c in enumerate(frame.columns):
+        cells = [cell_len(_cell(v)) for v in frame[c].tolist()[:200]]
+        widths.append(max([cell_len(headers[i]), *cells]) + 3)
+    shown, used = [], 4
+    for i, w in enumerate(widths):
+        if i < keep or used + w <= width:
+            shown.append(i)
+            used += w
+    return shown
+
+
 def emit(data: dict[str, Any], fmt: Format, *, frame: pd.DataFrame | None = None, title: str = "",
-         footer: list[str] | None = None) -> None:
-    """Print ``data`` as JSON, ``frame`` as CSV, or a rich table with ``footer`` lines."""
+         footer: list[str] | None = None, lang: Lang = Lang.en) -> None:
+    """Print ``data`` as JSON, ``frame`` as CSV, or a rich table (columns that fit the terminal) with ``footer``."""
     if fmt is Format.json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable) + "\n")
     elif fmt is Format.csv:
         if frame is None:
             raise ConfigError("this command has no table to write as CSV. Fix: use --format json")
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(csv_text(frame, lang=lang))
     else:
         if frame is not None:
-            t = Table(title=title, show_lines=False)
-            for c in frame.columns:
-                t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(frame[c]) else "left")
-            for row in frame.itertuples(index=False):
-                t.add_row(*[_cell(v) for v in row])
-            console.print(t)
+            _print_table(frame, title=title, lang=lang)
         for line in footer or []:
             console.print(line)
 
 
+def _print_table(frame: pd.DataFrame, *, title: str, lang: Lang) -> None:
+    tidy = labels.tidy(frame)
+    heads = labels.headers(tidy.columns, lang=lang.value)
+    shown = fit_columns(tidy, heads, console.width)
+    t = Table(title=title, show_lines=False)
+    for i in shown:
+        c = tidy.columns[i]
+        t.add_column(heads[i], justify="right" if pd.api.types.is_numeric_dtype(tidy[c]) else "left",
+                     overflow="fold")
+    share = [labels.is_share(str(tidy.columns[i])) for i in shown]
+    for row in tidy.itertuples(index=False):
+        t.add_row(*[labels.percent(row[i]) if s and _number(row[i]) else _cell(row[i])
+                    for i, s in zip(shown, share, strict=True)])
+    console.print(t)
+    hidden = [heads[i] for i in range(len(heads)) if i not in shown]
+    if hidden:
+        console.print(f"[dim]{len(hidden)} more column(s) do not fit {console.width} columns: "
+                      f"{', '.join(hidden)}. Widen the terminal, or use --format csv for every column.[/]",
+                      highlight=False)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and v == v
+
+
 def _cell(v: Any) -> str:
-    if v is None:
+    if v is None or v is pd.NA:
         return "–"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
         if v != v:  # NaN
             return "–"
-        return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+        return f"{v:,.4g}" if abs(v) < 1 else f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)
@@ -181,12 +239,47 @@ def _expand_multi(args: list[str]) -> list[str]:
     return out
 
 
+@contextlib.contextmanager
+def stdout_for_output_only() -> Iterator[None]:
+    """Send what C libraries print (HiGHS's banner at ``Highs()``, GDAL ...) to stderr; stdout keeps geoplan's output.
+
+    C code writes to file descriptor 1 directly, past Python's ``sys.stdout``; a
+    solver banner there breaks ``--format json`` and ``csv`` piped into another
+    program. While the block runs, descriptor 1 points at stderr and
+    ``sys.stdout`` writes to a duplicate of the real stdout.
+    """
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no descriptor 1 (an embedding host): nothing to guard
+        yield
+        return
+    old = sys.stdout
+    try:
+        own = old.fileno() == 1
+    except (OSError, ValueError, AttributeError):  # a captured stream (tests): leave sys.stdout as it is
+        own = False
+    os.dup2(2, 1)
+    if own:
+        sys.stdout = open(saved, "w", encoding=old.encoding or "utf-8", errors="replace",  # noqa: SIM115
+                          closefd=False, newline=None)
+    try:
+        yield
+    finally:
+        if own:
+            sys.stdout.flush()
+            sys.stdout = old
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turn geoplan errors into clear messages and exit codes."""
     args = _expand_multi(sys.argv[1:] if argv is None else list(argv))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(args=args, prog_name="geoplan", standalone_mode=False)
+        with stdout_for_output_only():
+            app(args=args, prog_name="geoplan", standalone_mode=False)
     except GeoplanError as exc:
         code = _exit_code(exc)
         if _wants_json(args):

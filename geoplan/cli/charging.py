@@ -7,11 +7,12 @@ from pathlib import Path
 
 import typer
 
-from .. import io
+from .. import planfile
 from ..charging import CORE_DENSITY_KM2, SERVICE_RADIUS_M, place_charging
 from ..targets.plans import load_plan
-from ._app import Format, ProjectOpt, emit, place_app
+from ._app import Format, Lang, LangOpt, ProjectOpt, emit, place_app
 from ._resolve import resolve
+from .place import check_out, write_out
 
 __all__ = ["place_charging_cmd"]
 
@@ -38,22 +39,23 @@ def place_charging_cmd(
     target_share: float = typer.Option(1.0, "--target-share", help="Share of core residents to bring within the radius."),
     include_planned: bool = typer.Option(False, "--include-planned", help="Count planned stations as existing."),
     by: By = typer.Option(By.district, "--by", help="Table rows: district, car_park or station."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write the new stations (GeoPackage/GeoJSON/shapefile by extension)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the plan: *.gpkg is a plan file (new stations and the "
+                             "car parks' compliance) for export --from and report --from; *.geojson / *.shp the "
+                             "new stations alone."),
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Per car park: spaces to equip for the share rule; where new public stations close service-radius gaps."""
-    if out is not None:
-        io.vector_driver(out, layer="charging_stations")  # a bad file name fails now, not after the work
+    check_out(out, layer="charging_stations")  # a bad file name fails now, not after the work
     proj = resolve(plan, project)
     if share is None:
         t = load_plan(plan or proj.plan).text_target("charging_share_new_car_parks")
         share = float(t.value) if t is not None else 0.20
     res = place_charging(proj, share=share, radius_m=radius_m, core_density_km2=core_density,
                          new_stations=new_stations, target_share=target_share, include_planned=include_planned)
-    if out is not None:
-        io.write_vector(res.stations, out, layer="charging_stations")
+    write_out(planfile.charging_plan(proj, res), out, layer="charging_stations")
     s = res.summary
     n = s.new_car_parks
     data = res.to_dict() | {"out": str(out) if out else None}
@@ -76,4 +78,4 @@ def place_charging_cmd(
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s.modelled_layers)}.[/]")
     if out is not None:
         footer.append(f"New stations written to {out}.")
-    emit(data, fmt, frame=frame, footer=footer, title=f"{proj.name}: EV charging by {by.value}")
+    emit(data, fmt, frame=frame, footer=footer, title=f"{proj.name}: EV charging by {by.value}", lang=lang)

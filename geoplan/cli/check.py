@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..plan_check import check_plan
-from ._app import Format, ProjectOpt, app, emit
+from ._app import Format, Lang, LangOpt, ProjectOpt, app, emit
 from ._resolve import resolve
 
 __all__ = ["check_cmd"]
@@ -20,6 +20,7 @@ def check_cmd(
     population_year: int = typer.Option(None, "--population-year",
                                         help="Scale district census shares to this year's year-end total."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
@@ -71,4 +72,5 @@ def check_cmd(
     if rep.modelled_layers:
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(rep.modelled_layers)}.[/]")
     emit(data, fmt, frame=frame, footer=footer,
-         title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})")
+         title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})",
+         lang=lang)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import typer
 
-from .. import io
+from .. import labels, planfile
 from ..edge import place_edge
 from ..latency import LatencyModel
 from ..targets.plans import load_plan
-from ._app import Format, ProjectOpt, emit, place_app
+from ._app import Format, Lang, LangOpt, ProjectOpt, emit, place_app
 from ._resolve import resolve
+from .place import check_out, write_out
 
 __all__ = ["place_edge_cmd"]
 
@@ -50,15 +51,16 @@ def place_edge_cmd(
                                       help="Keep planned sites of the edge_dc layer as fixed."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
     by: By = typer.Option(By.district, "--by", help="Table rows: district, site or demand (latency per point)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write the chosen sites (GeoPackage/GeoJSON/shapefile by extension)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the chosen sites: *.gpkg is a plan file for export "
+                             "--from and report --from; *.geojson / *.shp the sites alone."),
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Place edge data centres on telecom and power-grid sites: cover the demand points within the latency circle,
     then minimise latency; report racks and kW against the plan and whether the latency circle binds."""
-    if out is not None:
-        io.vector_driver(out, layer="edge_dc")  # a bad file name fails now, not after the work
+    check_out(out, layer="edge_dc")  # a bad file name fails now, not after the work
     proj = resolve(plan, project)
     p = load_plan(plan or proj.plan)
     if count is None:
@@ -73,14 +75,13 @@ def place_edge_cmd(
     res = place_edge(proj, count=count, latency_ms=latency_ms, latency=model, objective=objective, method=method,
                      candidate_spacing_m=spacing, keep_planned=keep_planned, time_limit_s=time_limit,
                      candidates=candidates, min_racks=min_racks)
-    if out is not None:
-        io.write_vector(res.sites, out, layer="edge_dc")
+    write_out(planfile.edge_plan(proj, res), out, layer="edge_dc")
     s = res.summary
     data = res.to_dict() | {"out": str(out) if out else None}
     frame = {By.district: res.districts, By.demand: res.demand,
              By.site: res.sites.drop(columns="geometry").assign(lon=res.sites.geometry.x.round(6),
                                                                 lat=res.sites.geometry.y.round(6))}[by]
-    gap = "" if s.gap is None else f", gap {s.gap:.4%}"
+    gap = "" if s.gap is None else f", gap {labels.percent(s.gap)}"
     footer = [
         f"{s.count} edge data centres ({s.existing} existing, {s.planned_kept} planned kept, {s.new} new; "
         f"{s.kind} objective, {s.method}, status {s.status}{gap}, {s.runtime_s:.2f} s).",
@@ -100,4 +101,4 @@ def place_edge_cmd(
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s.modelled_layers)}.[/]")
     if out is not None:
         footer.append(f"Sites written to {out}.")
-    emit(data, fmt, frame=frame, footer=footer, title=f"{proj.name}: edge data centres by {by.value}")
+    emit(data, fmt, frame=frame, footer=footer, title=f"{proj.name}: edge data centres by {by.value}", lang=lang)

@@ -11,15 +11,17 @@ from typing import Any
 import pandas as pd
 import typer
 
-from .. import io
+from .. import io, labels, planfile
 from ..errors import ConfigError
-from ..placement import PlanSettings, place_sites
+from ..placement import PlanSettings, place_sites, planning_context
 from ..placement.results import PlanResult
-from ._app import CandidatesOpt, Format, MixOpt, ProjectOpt, emit, parse_mix, place_app
+from ..placement.sites import choose_engine
+from ..project import Project
+from ._app import CandidatesOpt, Format, Lang, LangOpt, MixOpt, ProjectOpt, emit, parse_mix, place_app
 from ._progress import progress_bar
 from ._resolve import resolve
 
-__all__ = ["place_sites_cmd", "dask_client"]
+__all__ = ["place_sites_cmd", "dask_client", "check_out", "write_out"]
 
 
 @contextlib.contextmanager
@@ -86,9 +88,25 @@ def _siting_lines(res: PlanResult) -> list[str]:
     return lines
 
 
+def check_out(out: Path | None, *, layer: str) -> None:
+    """Refuse an output name geoplan cannot write, before the work: ``*.gpkg`` (a plan file) or a GIS file."""
+    if out is not None:
+        io.vector_driver(out, layer=layer)
+
+
+def write_out(plan: planfile.PlanFile, out: Path | None, *, layer: str) -> None:
+    """Write ``--out``: a plan file for ``*.gpkg``; the one layer alone for GeoJSON and shapefiles."""
+    if out is None:
+        return
+    if out.suffix.lower() == ".gpkg":
+        planfile.write_plan(plan, out)
+    else:
+        io.write_vector(plan.layers[layer], out, layer=layer)
+
+
 def _footer(res: PlanResult, out: Path | None) -> list[str]:
     s = res.summary
-    gap = "" if s.gap is None else f", gap {s.gap:.4%}"
+    gap = "" if s.gap is None else f", gap {labels.percent(s.gap)}"
     lines = [
         f"{s.new:,} new sites ({s.method}, status {s.status}{gap}, {s.runtime_s:.2f} s, {s.engine} engine) → "
         f"{s.stations:,} stations, {s.per_10k}/10k vs target {s.target_per_10k:g} ({s.year}); "
@@ -104,7 +122,9 @@ def _footer(res: PlanResult, out: Path | None) -> list[str]:
         lines.append(f"[yellow]Candidates are modelled (generated, or from modelled inventories; {s.candidates:,} "
                      "in all): add the planner's own inventories to the project for real sites.[/]")
     if out is not None:
-        lines.append(f"Planned sites written to {out}.")
+        lines.append(f"Planned sites written to {out}" + (" (plan file: sites, district table, coverage grid; "
+                     "`geoplan export --from` and `geoplan report --from` read it)." if out.suffix.lower() == ".gpkg"
+                     else "."))
     return lines
 
 
@@ -130,28 +150,39 @@ def place_sites_cmd(
                                "chunked (county by county, memory bounded)."),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (e.g. "
                                   "tcp://10.0.0.5:8786): the county tasks run on its workers."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write planned sites (GeoPackage/GeoJSON/shapefile by extension)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the plan: *.gpkg is a plan file (sites, district table, "
+                             "coverage grid) for export --from and report --from; *.geojson / *.shp the sites alone."),
     by: By = typer.Option(By.district, "--by", help="Table rows: district, kind (new sites by kind and source, "
                           "with cost), site or conflict (the siting-conflicts table)."),
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Choose new sites: meet each district's density target and cover the most population, on inventory and
     generated candidates outside hard constraint zones, weighing site cost when asked."""
-    if out is not None:
-        io.vector_driver(out, layer="planned_sites")  # a bad file name fails now, not after the work
+    check_out(out, layer="planned_sites")  # a bad file name fails now, not after the work
     settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix),
                             n_candidates=n_candidates, candidate_spacing_m=spacing, cost_weight=cost_weight)
     proj = resolve(plan, project, quiet=quiet)
     with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
+        ctx = _context(proj, settings, engine=engine, client=client,
+                       wanted=out is not None and out.suffix.lower() == ".gpkg")
         res = place_sites(proj, total=total, year=year, method=method, engine=engine, client=client,
-                          settings=settings, time_limit_s=time_limit, progress=hook)
-    if out is not None:
-        io.write_vector(res.sites, out, layer="planned_sites")
+                          context=ctx, settings=settings, time_limit_s=time_limit, progress=hook)
+    write_out(planfile.sites_plan(proj, res, context=ctx, total=total, time_limit_s=time_limit), out,
+              layer="planned_sites")
     data = res.to_dict() | {"out": str(out) if out else None}
     frame = {By.district: res.districts, By.kind: _by_kind(res), By.conflict: res.conflicts,
              By.site: pd.DataFrame(res.sites.drop(columns="geometry")).assign(
                  lon=res.sites.geometry.x.round(6), lat=res.sites.geometry.y.round(6))}[by]
-    emit(data, fmt, frame=frame, footer=_footer(res, out), title=f"{proj.name}: planned 5G sites by {by.value}")
+    emit(data, fmt, frame=frame, footer=_footer(res, out), title=f"{proj.name}: planned 5G sites by {by.value}",
+         lang=lang)
+
+
+def _context(proj: Project, settings: PlanSettings, *, engine: str, client: Any, wanted: bool) -> Any:
+    """The planning context (in-memory engine only), built here when a plan file wants the coverage grid."""
+    if not wanted or client is not None or choose_engine(proj, engine) != "memory":
+        return None
+    return planning_context(proj, settings=settings.context_key())

@@ -7,7 +7,7 @@ Mercator (EPSG:3857, the CRS Leaflet draws in) with nearest-neighbour
 resampling so class codes stay codes, coloured, and encoded as PNG in memory;
 Leaflet stretches it over its latitude/longitude bounds.
 
-The coverage grid (:func:`coverage_grid`) has one code per populated cell:
+The coverage grid (:func:`geoplan.coverage_grid.coverage_grid`, re-exported here) has one code per populated cell:
 0 not covered, 1 covered by existing sites, 2 newly covered by the plan (and
 by sites a planner drew), 255 no population. It is also the ``coverage``
 layer of an export.
@@ -31,10 +31,9 @@ from pyproj import CRS, Transformer
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
-from geoplan import coverage as cov
+from geoplan.coverage_grid import coverage_grid
 from geoplan.errors import CRSError, Problem, ValidationError
 from geoplan.io import Raster
-from geoplan.placement import PlanningContext
 from geoplan.population import cell_area_km2
 
 __all__ = [
@@ -205,48 +204,6 @@ def population_overlay(raster: Raster, *, breaks: Sequence[float] = POPULATION_B
     classes = classify(density, breaks, valid=raster.valid)
     warped, bounds = warp_to_web_mercator(classes, raster)
     return Overlay(png_bytes(rgba_image(warped, dict(enumerate(colours)))), bounds)
-
-
-def coverage_grid(ctx: PlanningContext, selected: ArrayLike | None = None, *,
-                  drawn_lonlat: ArrayLike | None = None, drawn_radius_m: ArrayLike | None = None) -> Raster:
-    """5G coverage of each populated cell on the population grid.
-
-    Parameters
-    ----------
-    ctx : PlanningContext
-        Demand cells, existing coverage (``covered0``) and the candidate coverage matrix.
-    selected : array_like of int, optional
-        Candidate columns planned (e.g. a :class:`~geoplan.placement.sites.PlanResult`'s
-        ``placement.selected``).
-    drawn_lonlat : array_like, shape (n, 2), optional
-        Further planned sites (sites a planner drew), CGCS2000/WGS84 longitude and latitude.
-    drawn_radius_m : array_like, shape (n,), optional
-        Their cell radii, metres (e.g. ``DrawnEvaluation.site_radius_m``).
-
-    Returns
-    -------
-    Raster
-        uint8 codes on the population raster's grid: 0 not covered, 1 covered by
-        existing sites, 2 newly covered by the planned or drawn sites; 255 (nodata)
-        where nobody lives.
-    """
-    proj = ctx.project
-    d = proj.demand
-    after = ctx.covered0.copy()
-    if selected is not None and len(np.atleast_1d(selected)):
-        after |= cov.covered(ctx.coverage, selected=np.asarray(selected, dtype=np.int64))
-    if drawn_lonlat is not None and len(np.atleast_1d(drawn_lonlat)):
-        lonlat = np.asarray(drawn_lonlat, dtype=float).reshape(-1, 2)
-        if drawn_radius_m is None:
-            raise ValueError("drawn_lonlat needs drawn_radius_m (one radius per drawn site)")
-        x, y = Transformer.from_crs(4490, proj.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
-        xy = np.column_stack([x, y])
-        radius = np.broadcast_to(np.asarray(drawn_radius_m, dtype=float), (len(xy),))
-        after |= cov.covered(cov.coverage_matrix(d.xy, xy, np.maximum(radius, 1.0)))
-    codes = np.where(ctx.covered0, 1, np.where(after, 2, 0)).astype(np.uint8)
-    grid = np.full(proj.population.values.shape, NODATA, dtype=np.uint8)
-    grid[d.row, d.col] = codes
-    return Raster(grid.astype(float), proj.population.transform, proj.population.crs, float(NODATA), "coverage")
 
 
 def coverage_overlay(grid: Raster) -> Overlay:
