@@ -312,3 +312,18 @@ def test_the_export_carries_kind_cost_and_conflicts(xiamen, ctx, tmp_path):
     back = gpd.read_file(tmp_path / "d.gpkg", layer=layer_spec("planned_sites").onemap_name)
     assert {"KIND", "COST", "CONFLICTS"} <= set(back.columns)
     assert set(back.loc[back["CONFLICTS"].fillna("") != "", "SITE_ID"]) == set(res.conflicts["SITE_ID"])
+
+
+def test_the_plan_file_and_the_delivery_carry_the_conflicts_table(xiamen, ctx, tmp_path):
+    import pyogrio
+
+    from geoplan import planfile
+    from geoplan.export import export_project
+
+    res = place_sites(xiamen, year=2025, context=ctx)
+    planfile.write_plan(planfile.sites_plan(xiamen, res, context=ctx), tmp_path / "p.gpkg")
+    back = planfile.read_plan(tmp_path / "p.gpkg")
+    assert back.layers["conflicts"]["SITE_ID"].tolist() == res.conflicts["SITE_ID"].tolist()
+    export_project(xiamen, tmp_path / "d.gpkg", plan_file=back)
+    table = pyogrio.read_dataframe(tmp_path / "d.gpkg", layer=layer_spec("conflicts").onemap_name)
+    assert set(table["SITE_ID"]) == set(res.conflicts["SITE_ID"]) and (table["HARDNESS"] == "soft").all()
