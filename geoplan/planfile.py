@@ -29,7 +29,7 @@ Examples
 ...     _ = write_plan(plan, pathlib.Path(d) / "p.gpkg")
 ...     back = read_plan(pathlib.Path(d) / "p.gpkg")
 >>> sorted(back.layers), back.year, int(back.layers["planned_sites"]["BUILD_YEAR"].iloc[0])
-(['coverage', 'density', 'planned_sites'], 2025, 2025)
+(['conflicts', 'coverage', 'density', 'planned_sites'], 2025, 2025)
 >>> back.metadata["planned_sites"]["parameters"]["method"]
 'greedy'
 """

@@ -298,7 +298,7 @@ def test_cli_reports_reuse_savings_and_conflicts(capsys):
     assert code == 0 and si["cost_weight"] == 20 and si["reused"] > 0 and si["savings"] > 0
     assert si["cost_unit"] == "万元" and "radio equipment excluded" in si["cost_note"]
     code, out, _ = run(capsys, "place", "sites", "--year", "2025", "--by", "conflict", "--format", "csv", "-q")
-    lines = out.strip().splitlines()
+    lines = out.lstrip("\ufeff").strip().splitlines()  # CSV with a BOM for Excel
     assert code == 0 and lines[0] == ",".join(CONFLICT_FIELDS) and len(lines) > 1
     code, out, _ = run(capsys, "place", "sites", "--year", "2025", "--cost-weight", "20", "-q")
     assert code == 0 and "Reuse:" in out and "against building every site new" in out
