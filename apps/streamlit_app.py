@@ -73,11 +73,13 @@ from geoplan.webmap import (
     coverage_grid,
     coverage_overlay,
     districts_geojson,
+    inventory_points,
     plan_layers,
     planned_points,
     population_overlay,
     siting_layers,
     use_local_assets,
+    zones_geojson,
 )
 
 SLIDER_STEP = 50
@@ -109,8 +111,14 @@ def context(_proj: gp.Project, key: str, settings: PlanSettings) -> PlanningCont
 
 
 @st.cache_resource(show_spinner=False)
-def siting_groups(_ctx: PlanningContext, key: str, settings: PlanSettings) -> list[folium.FeatureGroup]:
-    return siting_layers(_ctx)
+def siting_data(_ctx: PlanningContext, key: str, settings: PlanSettings) -> tuple[PointData, dict[str, Any], int]:
+    return inventory_points(_ctx), zones_geojson(_ctx), len(_ctx.zones.layers)
+
+
+def siting_groups(ctx: PlanningContext, key: str) -> list[folium.FeatureGroup]:
+    """Fresh groups every run (a folium element belongs to one map), from cached data."""
+    points, zones, n = siting_data(ctx, key, ctx.settings)
+    return siting_layers(points=points, zones=zones, n_layers=n)
 
 
 @st.cache_resource(show_spinner="Running the greedy optimiser once for the largest total …")
@@ -212,6 +220,7 @@ class Controls:
     share: float
     basemap: str
     tianditu_key: str | None
+    siting_layers: bool = False
 
 
 @dataclass
@@ -292,6 +301,10 @@ def side_controls(sb: Any, plan: Plan) -> dict[str, Any]:
         out["tianditu_key"] = st.text_input("Tianditu key (tk)", value=os.environ.get("GEOPLAN_TIANDITU_KEY", ""),
                                             type="password", key="tk") if out["basemap"] == "tianditu" else None
         st.caption("Tiles load only when the server is reachable; everything else is served by this app.")
+        out["siting_layers"] = bool(st.checkbox("Candidate inventories and siting constraints", value=False,
+                                                key="siting_layers",
+                                                help="Layers of the candidate sites by kind (社会塔, 行业塔, 智慧多功能杆, "
+                                                "opened buildings) and of the constraint zones (hard and soft)."))
     return out
 
 
@@ -433,6 +446,9 @@ def render_map(sb: Any, proj: gp.Project, key: str, ctx: PlanningContext, c: Con
     except GeoplanError as exc:
         sb.error(f"Base map: {exc}")
         m = base_map(proj, basemap="none", **map_kw)
+    if c.siting_layers:  # static: sent with the base map, not at every slider move
+        for g in siting_groups(ctx, key):
+            g.add_to(m)
     use_local_assets(m, base_url=ST_FOLIUM_BASE_URL)
     kept_pts = None
     if kept:
@@ -441,7 +457,6 @@ def render_map(sb: Any, proj: gp.Project, key: str, ctx: PlanningContext, c: Con
     groups = plan_layers(districts=statics["districts"], district_table=shown.table, planned_sites=shown.planned_pts,
                          coverage=coverage_overlay(grid), kept_sites=kept_pts,
                          plan_label="Planned 5G sites" if shown.optimised else "Planned 5G sites (greedy order)")
-    groups += siting_groups(ctx, key, ctx.settings)
     for g in groups:
         use_local_assets(g, base_url=ST_FOLIUM_BASE_URL)
     state = st_folium(m, key=f"map-{ss.map_version}", height=MAP_HEIGHT, use_container_width=True,

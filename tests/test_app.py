@@ -286,6 +286,7 @@ def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen,
     at, fake = app
     ctx, _ = xiamen_plan
     at.slider(key="total").set_value(18_500)
+    at.checkbox(key="siting_layers").check()
     at.number_input(key="cost_weight").set_value(20.0).run()
     assert not at.exception, [e.message for e in at.exception]
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx, cost_weight=20)
@@ -293,12 +294,14 @@ def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen,
     assert metric(at, "Residents covered") == f"{100 * plan.summary.coverage_after:.1f} %"
     assert metric(at, "Site cost of the new sites") == f"{si.cost_total:,.0f} 万元"
     assert f"Reuse: {si.reused:,} of {si.sites:,}" in caption_with(at, "Reuse:")
+    static = [c.layer_name for c in fake.calls[-1]["fig"]._children.values() if hasattr(c, "layer_name")]
+    assert any(n.startswith("Candidate inventories by kind") for n in static)  # on the base map, sent once
+    assert any(n.startswith("Siting constraints (5 layers)") for n in static)
     groups = {g.layer_name: g for g in fake.calls[-1]["feature_group_to_add"]}
-    assert any(n.startswith("Candidate inventories by kind") for n in groups)
-    assert any(n.startswith("Siting constraints (5 layers)") for n in groups)
     planned = next(g for n, g in groups.items() if n.startswith("Planned 5G sites"))
     html = planned.add_to(folium.Map()).get_root().render()
     assert "siting conflicts" in html and "site cost (万元)" in html  # conflicts and cost on hover
+    at.checkbox(key="siting_layers").uncheck()
     at.number_input(key="cost_weight").set_value(0.0).run()
     assert not at.exception
 

@@ -191,3 +191,22 @@ def test_draw_a_site_then_move_the_slider(page):
     slider.press("End")
     wait_metric(page, "Stations (existing + new)", "25,000")
     assert metric(page, "Districts meeting target") == "6 / 6"
+
+
+def test_siting_layers_on_the_map_and_drawing_still_works(page):
+    """The candidate inventories and constraint zones join the base map; a site can still be drawn."""
+    page.get_by_text("Base map", exact=True).click()
+    page.get_by_text("Candidate inventories and siting constraints", exact=True).click()
+    frame = page.frame_locator(MAP_FRAME)
+    deadline = time.monotonic() + 60
+    while "Candidate inventories by kind" not in layer_names(frame):
+        assert time.monotonic() < deadline, layer_names(frame)
+        page.wait_for_timeout(200)
+    assert "Siting constraints (5 layers)" in layer_names(frame)
+    leaflet = frame.locator(".leaflet-container")
+    frame.locator("a.leaflet-draw-draw-marker").click()
+    box = leaflet.bounding_box()
+    assert box is not None
+    leaflet.click(position={"x": box["width"] * 0.45, "y": box["height"] * 0.30})
+    page.get_by_text("Added residents covered", exact=True).wait_for(timeout=30_000)
+    assert int(metric(page, "Drawn sites")) >= 1

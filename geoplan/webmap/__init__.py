@@ -3,7 +3,7 @@
 from ._offline import ST_FOLIUM_BASE_URL, STREAMLIT_STATIC_URL, asset_urls_in_html, use_local_assets
 from .map import BASEMAPS, PointData, base_map, districts_geojson, plan_layers, planned_points
 from .overlay import Overlay, coverage_grid, coverage_overlay, population_overlay
-from .siting import inventory_points, siting_layers
+from .siting import inventory_points, siting_layers, zones_geojson
 
 __all__ = [
     "ST_FOLIUM_BASE_URL",
@@ -22,4 +22,5 @@ __all__ = [
     "population_overlay",
     "inventory_points",
     "siting_layers",
+    "zones_geojson",
 ]

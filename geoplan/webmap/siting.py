@@ -20,7 +20,7 @@ from ..placement.context import PlanningContext
 from ..placement.pool import GENERATED
 from .map import PointData, _group, point_layer
 
-__all__ = ["KIND_COLOURS", "KIND_LABELS", "inventory_points", "siting_layers"]
+__all__ = ["KIND_COLOURS", "KIND_LABELS", "inventory_points", "zones_geojson", "siting_layers"]
 
 #: Colour of each candidate kind on the map.
 KIND_COLOURS: dict[str, str] = {"social_tower": "#8c510a", "industry_tower": "#bf812d", "smart_pole": "#35978f",
@@ -43,7 +43,8 @@ def inventory_points(ctx: PlanningContext) -> PointData:
     return PointData.from_frame(gdf, ["KIND", "SOURCE", "SITE_TYPE", "COST", "NAME"])
 
 
-def _zones_geojson(ctx: PlanningContext, *, tolerance_m: float = 30.0) -> dict[str, Any]:
+def zones_geojson(ctx: PlanningContext, *, tolerance_m: float = 30.0) -> dict[str, Any]:
+    """The context's constraint zones as GeoJSON (EPSG:4490, simplified ``tolerance_m``) for the map."""
     z = ctx.zones
     if not len(z):
         return {"type": "FeatureCollection", "features": []}
@@ -55,10 +56,18 @@ def _zones_geojson(ctx: PlanningContext, *, tolerance_m: float = 30.0) -> dict[s
     return gdf.__geo_interface__  # type: ignore[no-any-return]
 
 
-def siting_layers(ctx: PlanningContext) -> list[folium.FeatureGroup]:
-    """Feature groups: candidate inventories by kind, and the constraint zones (both hidden at first)."""
+def siting_layers(ctx: PlanningContext | None = None, *, points: PointData | None = None,
+                  zones: dict[str, Any] | None = None, n_layers: int | None = None) -> list[folium.FeatureGroup]:
+    """Feature groups: candidate inventories by kind, and the constraint zones (both hidden at first).
+
+    Give the context, or the data already made from it (:func:`inventory_points`, :func:`zones_geojson`;
+    a caller may cache those, never the groups: a folium element belongs to one map).
+    """
     groups = []
-    pts = inventory_points(ctx)
+    if ctx is not None:
+        points, zones, n_layers = inventory_points(ctx), zones_geojson(ctx), len(ctx.zones.layers)
+    pts = points if points is not None else PointData(np.zeros(0), np.zeros(0), {})
+    zones = zones or {"type": "FeatureCollection", "features": []}
     if len(pts):
         fg = _group(f"Candidate inventories by kind ({len(pts):,})", "inventories", show=False)
         point_layer(pts, name="inventories", colour_by="KIND",
@@ -66,9 +75,9 @@ def siting_layers(ctx: PlanningContext) -> list[folium.FeatureGroup]:
                     tooltip_fields=["KIND", "NAME", "SOURCE", "SITE_TYPE", "COST"],
                     tooltip_aliases=["kind 类型", "name", "inventory", "site type", "site cost (万元)"]).add_to(fg)
         groups.append(fg)
-    zones = _zones_geojson(ctx)
     if zones["features"]:
-        fg = _group(f"Siting constraints ({len(ctx.zones.layers)} layers)", "constraints", show=False)
+        fg = _group(f"Siting constraints ({n_layers or len({f['properties']['layer'] for f in zones['features']})} "
+                    "layers)", "constraints", show=False)
         folium.GeoJson(zones, name="constraints",
                        style_function=lambda f: {"fillColor": _ZONE_COLOURS[f["properties"]["hardness"][:4]],
                                                  "color": _ZONE_COLOURS[f["properties"]["hardness"][:4]],
