@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: app test lint typecheck bench data calibration browser clean
+.PHONY: app test lint typecheck bench data calibration browser wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,8 @@ browser:
 	fi
 	@/usr/bin/chromium --version 2>/dev/null; pdftoppm -v 2>&1 | head -1
 
-## make test: create the venv, install, run every test (unit, doctests, CLI, app, browser)
+## make test: create the venv, install, run every test (unit, doctests, CLI, app, browser, and
+## tests/test_wheel.py: the wheel built, installed in a fresh venv and run outside the checkout)
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check geoplan apps tests benchmarks scripts
 	$(VENV)/bin/mypy geoplan
@@ -55,5 +56,9 @@ data: $(STAMP)
 calibration: $(STAMP)
 	$(PY) scripts/radio_calibration.py
 
+## the sdist and the wheel (with layers/ and data/gis/ inside) in dist/
+wheel: $(STAMP)
+	$(PY) -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -40,7 +40,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-import tomli_w
 from streamlit_folium import st_folium
 
 import geoplan as gp
@@ -575,7 +574,7 @@ def scenarios_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, method: s
     if ss.scenarios:
         st.dataframe(pd.DataFrame([s.to_dict() for s in ss.scenarios]), hide_index=True, width="stretch")
         st.download_button("Scenarios (TOML, re-run with `geoplan whatif --scenario`)",
-                           tomli_w.dumps({"scenario": [s.to_dict() for s in ss.scenarios]}).encode("utf-8"),
+                           scenarios.scenarios_toml(ss.scenarios).encode("utf-8"),
                            file_name="scenarios.toml", mime="application/toml", key="dl_toml")
     if c.round_trip and ss.scenarios:
         st.caption("Scenarios read the latency budget one way (a scenario file has no round-trip option).")

@@ -4,7 +4,8 @@
 
 Each phase runs in a fresh Python process, so its peak resident memory (ru_maxrss) is its
 own; times are wall-clock medians of ``--runs`` runs (the build and placement run once).
-Every phase except "build" loads the project from data/fujian/ (built first if missing), as
+Every phase except "build" loads the project from the user data folder (``fujian/`` under
+$GEOPLAN_DATA_DIR or e.g. ~/.local/share/geoplan; built first if missing), as
 ``geoplan check --plan fujian`` does, and the load is part of its time.
 
 Phases:
@@ -110,7 +111,7 @@ def main() -> None:
         print(json.dumps(_phase(args.phase)))
         return
 
-    _run("load")  # build data/fujian/ once, outside the timings (in a child: this process stays small)
+    _run("load")  # build the Fujian project once, outside the timings (in a child: this process stays small)
     phases = [("build", 1)] if not args.skip_build else []
     phases += [("check", args.runs), ("coverage", args.runs), ("check+coverage", args.runs)]
     phases += [("coverage (dask)", args.runs)] if args.dask else []

@@ -5,7 +5,8 @@
 ``make bench`` calls this. Each script prints its table and writes
 ``benchmarks/results/<name>.json``; this runner prints a one-line summary per script
 (exit status and wall time). ``--quick`` passes the scripts' own quick options (fewer
-repeats, no Fujian-scale edge instance, one Fujian run).
+repeats, the three smallest instances of the placement family, no Fujian-scale edge instance,
+one Fujian run). The full placement family takes about 20 minutes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     # name: (arguments, extra arguments with --quick)
     "placement": (["bench_placement.py"], ["--quick"]),
+    "placement_family": (["bench_placement_family.py"], ["--quick"]),
     "edge_charging": (["bench_edge_charging.py"], ["--quick", "--repeat", "1"]),
     "inventory": (["bench_inventory.py"], ["--quick"]),
     "fujian": (["bench_fujian.py", "--dask"], ["--runs", "1"]),

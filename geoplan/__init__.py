@@ -1,6 +1,13 @@
 """geoplan: plan a city's or province's new infrastructure on a map."""
 
 import logging
+import sys as _sys
+
+if _sys.argv and _sys.argv[0].replace("\\", "/").rsplit("/", 1)[-1] in ("geoplan", "geoplan.exe"):
+    # the geoplan command: a Ctrl-C while the libraries load ends it cleanly (see geoplan._signals)
+    from ._signals import exit_on_signals_while_starting
+
+    exit_on_signals_while_starting()
 
 from . import targets
 from .errors import (

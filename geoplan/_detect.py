@@ -12,6 +12,7 @@ or a finding the caller turns into an error or a warning.
 * :func:`looks_shifted` — whether a layer sits where a GCJ-02 (AMap, Tencent)
   or BD-09 (Baidu) layer would, relative to a trusted reference layer.
 * :func:`dbf_encoding` — UTF-8 or GBK text in a shapefile without ``.cpg``.
+* :func:`mojibake` — text that is UTF-8 decoded in another encoding (garbled names).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "looks_shifted",
     "warn_if_shifted",
     "dbf_encoding",
+    "mojibake",
 ]
 
 log = logging.getLogger(__name__)
@@ -305,7 +307,7 @@ def looks_shifted(layer: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, *, sampl
     --------
     >>> import geoplan as gp
     >>> from geoplan import io
-    >>> raw = io.read_vector(io.REPO_ROOT / "data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson", layer="raw")
+    >>> raw = io.read_vector(io.shipped("data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson"), layer="raw")
     >>> chk = looks_shifted(raw, gp.load_project().districts)
     >>> chk.shifted, chk.offset, chk.before_m > 100, chk.after_m < 5
     (True, 'GCJ-02', True, True)
@@ -412,4 +414,55 @@ def dbf_encoding(head: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
         return name
+    return None
+
+
+def _as_utf8(text: str, encoding: str) -> str | None:
+    """``text`` re-read as UTF-8 after encoding it back with ``encoding`` (a trailing cut character dropped)."""
+    try:
+        raw = text.encode(encoding)
+    except UnicodeEncodeError:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start > 0:
+            try:
+                return raw[:exc.start].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return None
+
+
+def _plain(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text) and all(
+        c.isascii() or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef"
+        for c in text)
+
+
+def mojibake(values: list[str]) -> tuple[str, str, str] | None:
+    """``(garbled, readable, wrong encoding)`` when most non-ASCII values are UTF-8 read in another encoding.
+
+    A ``.cpg`` that says GBK on UTF-8 data turns 厦门 into 鍘﹂棬; re-encoding
+    the garbled text as GBK and reading it as UTF-8 gives plain Chinese back,
+    which real Chinese text practically never does.
+
+    Examples
+    --------
+    >>> mojibake(["厦门市集美区".encode("utf-8").decode("gbk")])
+    ('鍘﹂棬甯傞泦缇庡尯', '厦门市集美区', 'GBK')
+    >>> mojibake(["厦门市集美区", "思明区"]) is None
+    True
+    """
+    candidates = [v for v in values if not v.isascii()][:200]
+    if not candidates:
+        return None
+    for enc, label in (("gb18030", "GBK"), ("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
+        hits = [(v, r) for v in candidates if (r := _as_utf8(v, enc)) is not None and r != v and _plain(r)
+                and len(r) < len(v)]
+        if hits and len(hits) * 2 >= len(candidates):
+            return hits[0][0], hits[0][1], label
+    bad = [v for v in candidates if "\ufffd" in v]
+    if bad and len(bad) * 2 >= len(candidates):
+        return bad[0], "?", "an unknown encoding"
     return None

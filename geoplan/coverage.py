@@ -19,8 +19,9 @@ EPSG:4548 around Xiamen); geographic coordinates are refused.
 
 from __future__ import annotations
 
-import itertools
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
+
+#: Demand-site pairs gathered per chunk while building a coverage matrix (bounds its peak memory),
+#: and the threads filling chunks at once.
+_CHUNK_PAIRS = 200_000
+_THREADS = min(os.cpu_count() or 1, 4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,17 +213,49 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, radius_m: ArrayLik
         r = np.minimum(r, max_radius_m)
     if n == 0 or m == 0:
         return sp.csc_matrix((n, m), dtype=bool)
-    tree = cKDTree(d)
-    hits = tree.query_ball_point(s, r=r, workers=-1, return_sorted=True)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=m)
+    out = _build_csc(d, s, r)
+    log.debug("coverage matrix %d demand x %d sites, %d entries", n, m, out.nnz)
+    return out
+
+
+def _build_csc(demand: NDArray[np.float64], sites: NDArray[np.float64], radius: NDArray[np.float64]) -> sp.csc_matrix:
+    """The coverage matrix built straight into CSC arrays, a chunk of sites at a time.
+
+    A first pass counts each site's demand points (no lists), which fixes
+    ``indptr`` and the size of ``indices``; a second pass fills ``indices``
+    chunk by chunk from the pairs the k-d trees find within the chunk's largest
+    radius. Peak memory stays near the result's size plus one chunk's pairs.
+    """
+    n, m = len(demand), len(sites)
+    tree = cKDTree(demand)
+    counts = np.asarray(tree.query_ball_point(sites, r=radius, return_length=True, workers=-1), dtype=np.int64)
     indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     nnz = int(indptr[-1])
     idx_dtype = np.int32 if max(n, nnz) < np.iinfo(np.int32).max else np.int64
-    indices = np.fromiter(itertools.chain.from_iterable(hits), dtype=idx_dtype, count=nnz)
+    indices = np.empty(nnz, dtype=idx_dtype)
+    order = np.argsort(radius, kind="stable")  # chunks of similar radii waste few pairs
+    per_site = max(int(counts.mean()) if m else 1, 1)
+    step = max(1, min(m, _CHUNK_PAIRS // per_site))
+
+    def fill(lo: int) -> None:
+        cols = np.sort(order[lo:lo + step])
+        pairs = tree.sparse_distance_matrix(cKDTree(sites[cols]), float(radius[cols].max()), output_type="ndarray")
+        keep = pairs["v"] <= radius[cols][pairs["j"]]
+        rows, local = pairs["i"][keep], pairs["j"][keep]
+        del pairs, keep
+        by_col = np.lexsort((rows, local))
+        col = cols[local[by_col]]
+        # entries of each column go to indptr[col] + their rank within the column
+        start = np.r_[0, np.flatnonzero(np.diff(col)) + 1]
+        rank = np.arange(col.size) - np.repeat(start, np.diff(np.r_[start, col.size]))
+        indices[indptr[col] + rank] = rows[by_col]
+
+    # chunks write disjoint parts of ``indices``; the k-d tree releases the GIL, so threads help
+    with ThreadPoolExecutor(max_workers=min(_THREADS, -(-m // step))) as pool:
+        list(pool.map(fill, range(0, m, step)))
     out = sp.csc_matrix((np.ones(nnz, dtype=bool), indices, indptr.astype(idx_dtype)), shape=(n, m))
     out.has_sorted_indices = True
-    log.debug("coverage matrix %d demand x %d sites, %d entries", n, m, nnz)
     return out
 
 

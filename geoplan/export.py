@@ -49,7 +49,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +86,7 @@ __all__ = [
     "export_files",
     "resolve_crs",
     "infer_format",
+    "check_destination",
     "shapefile_names",
     "ellipsoidal_area_m2",
     "project_mapping",
@@ -533,7 +534,12 @@ class _Target:
 
     @property
     def stem(self) -> str:
-        return self.path.stem
+        """Name that files beside the output start with: ``d.gpkg`` (so ``d.gpkg`` and ``d.gdb`` in one folder
+        keep their own metadata and GeoTIFFs), the stem for a single shapefile / GeoJSON (its file family)."""
+        if self.layout == "single":
+            return self.path.stem
+        name = self.path.name
+        return name[:-4] if name.lower().endswith(".zip") else name
 
     @property
     def labels_beside(self) -> bool:
@@ -870,7 +876,8 @@ def write(layers: Layers, path: str | os.PathLike[str], *, format: str | None = 
           crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8", zone_prefix: bool = False,
           metadata: Mapping[str, Mapping[str, Any]] | None = None, districts: gpd.GeoDataFrame | None = None,
           metric_crs: int | str | CRS | None = None, onemap: OneMap | None = None, title: str | None = None,
-          plan: Mapping[str, Any] | None = None, root: str | os.PathLike[str] | None = None) -> ExportReport:
+          plan: Mapping[str, Any] | None = None, root: str | os.PathLike[str] | None = None,
+          overwrite: bool = False, protect: Collection[str | os.PathLike[str]] = ()) -> ExportReport:
     """Write layers as a one-map delivery (GeoPackage, shapefiles, FileGDB or GeoJSON), atomically.
 
     Parameters
@@ -908,6 +915,11 @@ def write(layers: Layers, path: str | os.PathLike[str], *, format: str | None = 
         The plan the delivery carries (``document``, ``scope``, ``year``, ``xzqdm``), for the XML metadata.
     root : path-like, optional
         Folder that sources are named relative to (the project folder).
+    overwrite : bool
+        Replace an earlier output at ``path``: a file, or the files geoplan wrote in
+        an earlier delivery folder / FileGDB (others there are left alone).
+    protect : collection of path-like
+        Files never to write over (a project's inputs).
 
     Returns
     -------
@@ -930,6 +942,7 @@ def write(layers: Layers, path: str | os.PathLike[str], *, format: str | None = 
     if layout == "single" and (inp.rasters or inp.tables):
         raise ConfigError(f"{Path(path).name} holds one file but a raster or table is to be written too. "
                           "Fix: give a folder or a .zip")
+    io.check_output(path, layer="export", overwrite=overwrite, protect=protect, folder=layout in ("folder", "gdb"))
     geo = _validated(inp)
     warnings: list[str] = []
     t = _target(path, geo, fmt=fmt, enc=enc, layout=layout, crs=crs, zone_prefix=zone_prefix,
@@ -947,7 +960,8 @@ def write(layers: Layers, path: str | os.PathLike[str], *, format: str | None = 
     _metadata_outputs(t, b, title=title or Path(path).name, plan=plan, bounds=_bounds(geo))
     written = io.write_dataset(path, b.layers, fmt=fmt, encoding=enc, sidecars=b.sidecars, rasters=b.tifs,
                                domains=[FieldDomain(d.name, d.description, d.type, d.codes)
-                                        for d in b.domains.values()], tiles=b.tiles or None)
+                                        for d in b.domains.values()], tiles=b.tiles or None,
+                               overwrite=overwrite, protect=protect)
     b.warnings.extend(written.warnings)
     for w in b.warnings:
         log.warning("export: %s", w)
@@ -1043,7 +1057,7 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
                    format: str | None = None, crs: int | str | CRS = GEOGRAPHIC_EPSG, encoding: str = "UTF-8",
                    zone_prefix: bool = False, metadata: Mapping[str, Mapping[str, Any]] | None = None,
                    mapping: str | os.PathLike[str] | OneMap | None = None, producer: str | None = None,
-                   title: str | None = None) -> ExportReport:
+                   title: str | None = None, overwrite: bool = False) -> ExportReport:
     """Export a project: districts with their density-check results, its layers and ``extra_layers``.
 
     The districts carry ``POP`` and the result of :func:`geoplan.targets.check`
@@ -1080,7 +1094,11 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
         Organisation producing the delivery, for the metadata (overrides the mapping's).
     title : str, optional
         Name of the dataset in the metadata (default: project name and year).
+    overwrite : bool
+        Replace an earlier output (see :func:`write`); the project's own input
+        files are never written over.
     """
+    check_destination(path, format=format, overwrite=overwrite, protect=proj.input_files)
     extra: dict[str, Any] = {}
     given_meta: dict[str, dict[str, Any]] = {}
     if plan_file is not None:
@@ -1107,7 +1125,26 @@ def export_project(proj: Project, path: str | os.PathLike[str], *,
     return write(layers, path, format=format, crs=crs, encoding=encoding, zone_prefix=zone_prefix,
                  metadata=meta, districts=proj.districts, metric_crs=proj.metric_crs, onemap=om,
                  title=title or f"{proj.name} {year}", plan=plan_info,
-                 root=Path(proj.source).parent if proj.source is not None else None)
+                 root=Path(proj.source).parent if proj.source is not None else None, overwrite=overwrite,
+                 protect=proj.input_files)
+
+
+def check_destination(path: str | os.PathLike[str], *, format: str | None = None, overwrite: bool = False,
+                      protect: Collection[str | os.PathLike[str]] = ()) -> None:
+    """Refuse an export destination before any work (format, name, and the write path's rules).
+
+    Raises
+    ------
+    ConfigError
+        The path does not fit the format.
+    WriteError
+        The destination is refused (exists without ``overwrite``, is a project input, a foreign folder ...).
+    """
+    fmt = infer_format(path, format)
+    suffix = Path(path).suffix.lower()
+    single = suffix in (".shp", ".geojson", ".json") and fmt in ("shp", "geojson")
+    layout = io.dataset_layout(path, fmt, n_layers=1 if single else 2)
+    io.check_output(path, layer="export", overwrite=overwrite, protect=protect, folder=layout in ("folder", "gdb"))
 
 
 _MIME = {".gpkg": "application/geopackage+sqlite3", ".zip": "application/zip", ".tif": "image/tiff", ".xml": "application/xml",

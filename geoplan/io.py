@@ -1,9 +1,14 @@
 """All of geoplan's disk access: reading and writing layers, rasters, tables and TOML.
 
 Readers return validated-ready objects (GeoDataFrames, :class:`Raster`, dicts);
-algorithms never take paths. Every write goes to a temporary file in the target
-directory and is renamed into place, so a failure never leaves a half-written
-output behind.
+algorithms never take paths. Before a read, the file is guarded
+(:mod:`geoplan._guards`: a regular file, within the size, cell, feature and time
+:class:`Limits`). Every write goes through one write path
+(:mod:`geoplan._writepath`): the destination is checked (never a project input,
+never an existing file without ``overwrite``, never a folder geoplan did not
+write), the output is staged in a temporary folder beside it and renamed into
+place, so a failure or an interrupt never leaves a half-written output behind
+and never changes anything the command did not create.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ import logging
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from io import BytesIO
@@ -26,6 +32,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import platformdirs
 import pyogrio
 import rasterio
 import rasterio.windows
@@ -34,15 +41,24 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
-from . import _gdal
+from . import _gdal, _guards
 from ._gdal import Domain as FieldDomain
+from ._guards import Limits, current_limits
+from ._writepath import MANIFEST, atomic_path, check_output, input_family, read_manifest
 from .errors import ConfigError, Problem, ReadError, ValidationError, WriteError
 
 __all__ = [
+    "Limits",
+    "current_limits",
+    "MANIFEST",
+    "check_output",
+    "read_manifest",
+    "input_family",
     "Raster",
-    "REPO_ROOT",
-    "DEFAULT_PROJECT",
-    "LAYER_SPEC_DIR",
+    "shipped",
+    "default_project_path",
+    "DATA_DIR_ENV",
+    "user_data_dir",
     "atomic_path",
     "read_vector",
     "read_csv_points",
@@ -68,7 +84,9 @@ __all__ = [
     "RasterWriter",
     "raster_writer",
     "read_toml",
+    "toml_text",
     "write_toml",
+    "make_dir",
     "scratch_dir",
     "read_outputs",
     "read_csv",
@@ -85,12 +103,72 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: The checkout holding ``data/gis`` and ``layers`` (geoplan is installed editable from it).
-REPO_ROOT = Path(__file__).resolve().parent.parent
-#: The embedded Xiamen project.
-DEFAULT_PROJECT = REPO_ROOT / "data" / "gis" / "geoplan.toml"
-#: Declarative layer specs.
-LAYER_SPEC_DIR = REPO_ROOT / "layers"
+#: Folders of the source tree that ship inside the package, and the package each becomes
+#: (``[tool.setuptools.package-dir]`` in pyproject.toml maps them, for a wheel and an editable install).
+_SHIPPED = {"layers": "geoplan._layers", "data/gis": "geoplan._data"}
+#: Environment variable naming the folder for generated data (the Fujian project).
+DATA_DIR_ENV = "GEOPLAN_DATA_DIR"
+
+
+def shipped(path: str) -> Path:
+    """Filesystem path of a file or folder that ships with geoplan, named as in the source tree.
+
+    The layer specs (``layers/``) and the embedded data (``data/gis/``) are installed
+    inside the package and found with :mod:`importlib.resources`, wherever geoplan is
+    installed (a wheel, an editable checkout).
+
+    Parameters
+    ----------
+    path : str
+        ``"layers"``, ``"data/gis"`` or a path below either, with ``/`` separators.
+
+    Raises
+    ------
+    ConfigError
+        ``path`` is not under a shipped folder.
+    ReadError
+        The file is missing from the installation, or geoplan is installed in a zip
+        archive (GDAL reads real files only).
+
+    Examples
+    --------
+    >>> shipped("data/gis/geoplan.toml").name
+    'geoplan.toml'
+    >>> sorted(p.name for p in shipped("layers").glob("dist*.toml"))
+    ['districts.toml']
+    """
+    head = next((h for h in _SHIPPED if path == h or path.startswith(h + "/")), None)
+    if head is None:
+        raise ConfigError(f"{path!r} does not ship with geoplan; shipped folders: {', '.join(_SHIPPED)}")
+    package = _SHIPPED[head]
+    root = resources.files(package)
+    if not isinstance(root, Path):
+        raise ReadError(f"geoplan's data ({package}) is inside an archive ({root}); GDAL reads only "
+                        "real files. Fix: install geoplan with pip (an unpacked wheel), not as a zip")
+    found = root.joinpath(*path[len(head):].split("/")[1:])
+    if not found.exists():
+        raise ReadError(f"{path} is missing from geoplan's installation ({found}). "
+                        "Fix: reinstall geoplan (pip install --force-reinstall geoplan)")
+    return found
+
+
+def default_project_path() -> Path:
+    """The embedded Xiamen project file (``data/gis/geoplan.toml`` of the source tree)."""
+    return shipped("data/gis/geoplan.toml")
+
+
+def user_data_dir() -> Path:
+    """Folder for data geoplan generates (the Fujian project), never inside the installation.
+
+    ``$GEOPLAN_DATA_DIR`` when set, else the platform's user data folder
+    (:func:`platformdirs.user_data_dir`: ``$XDG_DATA_HOME/geoplan`` or
+    ``~/.local/share/geoplan`` on Linux, ``%LOCALAPPDATA%\\geoplan`` on Windows,
+    ``~/Library/Application Support/geoplan`` on macOS). Not created here.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("geoplan", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -135,59 +213,40 @@ class Raster:
         return (min(xs), min(ys), max(xs), max(ys))
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, layer: str = "output") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it onto ``path`` only on success.
-
-    A temporary *directory* is used so that multi-file outputs (shapefiles with
-    their sidecars, a FileGDB folder, a GeoPackage with a GeoTIFF beside it) can
-    be written whole: everything left in that directory is moved beside
-    ``path`` when the block succeeds, ``path`` itself last; on any failure
-    nothing is moved and the temporary directory is removed.
-    """
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.exists():
-        raise WriteError(f"cannot write layer '{layer}' to {target}: folder {parent} does not exist. "
-                         "Fix: create the folder or choose another output path")
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
-    tmp = tmpdir / target.name
-    try:
-        yield tmp
-        if not tmp.exists():
-            raise WriteError(f"writing layer '{layer}' produced no file at {target}")
-        # sidecars first, the main output last: its presence means the whole set is there
-        for sib in sorted(tmpdir.iterdir()):
-            if sib.name != target.name:
-                _replace(sib, parent / sib.name)
-        _replace(tmp, target)
-    except WriteError:
-        raise
-    except Exception as exc:
-        if isinstance(exc, ValidationError):
-            raise
-        raise WriteError(f"could not write layer '{layer}' to {target}: {exc}. "
-                         "Fix: check the folder is writable and has space; nothing was written") from exc
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def _replace(src: Path, dst: Path) -> None:
-    """Move ``src`` onto ``dst``, replacing a previous file or folder of that name."""
-    if dst.is_dir() and not dst.is_symlink():
-        shutil.rmtree(dst)
-    elif dst.exists() and src.is_dir():
-        dst.unlink()
-    os.replace(src, dst)
-
-
 def _missing(path: Path, layer: str) -> ReadError:
     return ReadError(f"layer '{layer}': file {path} does not exist. "
                      "Fix: correct the path in the project file (paths are relative to the project file)")
 
 
+#: Formats that only point at other files (GDAL virtual formats): refused as inputs.
+_VIRTUAL_SUFFIXES = (".vrt", ".ovf", ".xml")
+
+
+def _guard_vector(p: Path, *, layer: str, sublayer: str | None, lim: Limits) -> None:
+    what = f"layer '{layer}'"
+    suffix = p.suffix.lower()
+    if suffix in _VIRTUAL_SUFFIXES:
+        raise ReadError(f"{what}: {p.name} is a GDAL virtual file that points at other files; it was not opened. "
+                        "Fix: export the layer itself as GeoPackage or shapefile")
+    st = _guards.guard_file(p, what=what, max_bytes=lim.max_file_mb * 1024**2, allow_dir=suffix == ".gdb")
+    if stat.S_ISDIR(st.st_mode):
+        _guards.guard_folder(p, what=what, max_bytes=lim.max_file_mb * 1024**2)
+        return
+    _guards.guard_family(p, what=what)
+    n: int | None = None
+    if suffix == ".shp":
+        n = _guards.shapefile_feature_count(p)
+    elif suffix == ".gpkg":
+        _guards.check_gpkg(p, what=what, sublayer=sublayer, limits=lim)
+    if n is not None and n > lim.max_features:
+        raise ReadError(f"{what}: {p.name} has {n:,} features, above the limit of {lim.max_features:,}; it was not "
+                        f"read. Fix: check it is the right file, or raise the limit with "
+                        f"{_guards.LIMIT_ENV['max_features']}=... or [limits] max_features = ...")
+
+
 def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | None = None,
-                encoding: str | None = None, max_zip_bytes: int | None = None) -> gpd.GeoDataFrame:
+                encoding: str | None = None, max_zip_bytes: int | None = None,
+                limits: Limits | None = None) -> gpd.GeoDataFrame:
     """Read a vector layer (GeoPackage, shapefile, GeoJSON, FileGDB, zipped shapefile) with pyogrio.
 
     Parameters
@@ -201,40 +260,53 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
         Layer inside a multi-layer container (GeoPackage, FileGDB), or the name of
         the shapefile inside a zip that holds several.
     encoding : str, optional
-        Attribute encoding of shapefiles without a ``.cpg`` (e.g. ``"GBK"``). When
-        omitted for such a shapefile, the ``.dbf`` text is tested: valid UTF-8 is
-        read as UTF-8, anything else as GB18030 (the superset of GBK), and a
-        warning says so.
+        Attribute encoding of shapefiles (e.g. ``"GBK"``). When omitted, a
+        shapefile's ``.cpg`` is used, checked against its ``.dbf`` text: a ``.cpg``
+        that says GBK on UTF-8 text (or the reverse) is overruled, with a warning;
+        without ``.cpg``, valid UTF-8 is read as UTF-8 and anything else as
+        GB18030 (the superset of GBK), with a warning.
     max_zip_bytes : int, optional
-        Largest total uncompressed size accepted for a zip (default
-        :data:`MAX_ZIP_BYTES`).
+        Largest total uncompressed size accepted for a zip (default from ``limits``).
+    limits : Limits, optional
+        What may be read (default: :func:`current_limits`).
 
     Raises
     ------
     ReadError
-        Missing, unreadable or non-GIS file; unsafe or oversized zip archive.
+        Missing, unreadable, special or non-GIS file; unsafe or oversized zip
+        archive; a file over the limits.
     """
+    lim = limits or current_limits()
     p = Path(path)
-    if not p.exists():
+    if not os.path.lexists(p):
         raise _missing(p, layer)
+    _guard_vector(p, layer=layer, sublayer=sublayer, lim=lim)
     if p.suffix.lower() in (".csv", ".txt"):
         return read_csv_points(p, layer=layer, encoding=encoding)
     src: str | Path = p
     if p.suffix.lower() == ".zip":
+        zip_limit = int(lim.max_zip_mb * 1024**2) if max_zip_bytes is None else max_zip_bytes
         src, encoding, sublayer = _zip_source(p, layer=layer, sublayer=sublayer, encoding=encoding,
-                                              max_bytes=MAX_ZIP_BYTES if max_zip_bytes is None else max_zip_bytes)
-    elif p.suffix.lower() == ".shp" and encoding is None and not _sibling(p, ".cpg"):
+                                              max_bytes=zip_limit)
+    elif p.suffix.lower() == ".shp":
         dbf = _sibling(p, ".dbf")
         if dbf is not None:
-            encoding = _guess_dbf_encoding(_read_head(dbf), where=str(p), layer=layer)
+            cpg = _sibling(p, ".cpg")
+            encoding = _shapefile_encoding(_read_head(dbf), cpg=cpg.read_bytes()[:64] if cpg else None,
+                                           given=encoding, where=str(p), layer=layer)
     try:
         gdf = gpd.read_file(src, layer=sublayer, encoding=encoding, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise ReadError(f"layer '{layer}': cannot read {p} as a vector layer ({exc}). "
                         "Fix: export it from your GIS as GeoPackage, shapefile or GeoJSON") from exc
+    except MemoryError:
+        raise ReadError(f"layer '{layer}': {p} does not fit in memory. Fix: clip it to the planning area") from None
     except Exception as exc:  # pyogrio raises plain errors for corrupt files
         raise ReadError(f"layer '{layer}': {p} is not a readable vector file ({type(exc).__name__}: {exc}). "
                         "Fix: re-export it from your GIS as GeoPackage") from exc
+    if len(gdf) > lim.max_features:
+        raise ReadError(f"layer '{layer}': {p} has {len(gdf):,} features, above the limit of {lim.max_features:,}. "
+                        f"Fix: check it is the right file, or raise {_guards.LIMIT_ENV['max_features']}")
     log.info("read %d features of layer %s from %s", len(gdf), layer, p)
     return gdf
 
@@ -318,15 +390,50 @@ def _read_head(p: Path, n: int = _DBF_SAMPLE_BYTES) -> bytes:
 
 
 def _guess_dbf_encoding(head: bytes, *, where: str, layer: str) -> str | None:
+    return _shapefile_encoding(head, cpg=None, given=None, where=where, layer=layer)
+
+
+_GBK_NAMES = {"GBK", "GB2312", "GB18030", "CP936", "936", "ANSI 936", "MS936", "EUC-CN"}
+_UTF8_NAMES = {"UTF-8", "UTF8", "65001", "UTF-8-SIG"}
+
+
+def _family(name: str | None) -> str | None:
+    """``"gbk"``, ``"utf-8"`` or ``None`` for an encoding name (a ``.cpg`` text or a setting)."""
+    if not name:
+        return None
+    n = name.strip().upper().replace("_", "-")
+    return "gbk" if n in _GBK_NAMES else "utf-8" if n in _UTF8_NAMES else None
+
+
+def _shapefile_encoding(head: bytes, *, cpg: bytes | None, given: str | None, where: str, layer: str) -> str | None:
+    """The encoding to read a shapefile's text with: ``given``, else the ``.cpg`` unless the bytes contradict it.
+
+    A ``.cpg`` saying GBK on text that is valid UTF-8 (or UTF-8 on text that is
+    not) would turn every Chinese name into mojibake: the bytes win, with a warning.
+    """
     from ._detect import dbf_encoding
 
-    enc = dbf_encoding(head)
-    if enc == "GB18030":
+    found = dbf_encoding(head)
+    fam = {"UTF-8": "utf-8", "GB18030": "gbk"}.get(found or "")
+    declared = cpg.decode("ascii", "replace").strip() if cpg is not None else None
+    if given is not None:
+        if fam is not None and _family(given) not in (None, fam):
+            log.warning("layer %s: encoding = %r is set for %s but its text reads as %s; names may come out "
+                        "garbled. If they do, set encoding = \"%s\" for the layer", layer, given, where, found, found)
+        return given
+    if declared is not None:
+        if fam is not None and _family(declared) not in (None, fam):
+            log.warning("layer %s: the .cpg of %s says %s but its text is %s; read it as %s. Correct the .cpg "
+                        "(or set encoding = \"...\" for the layer) if that is wrong", layer, where, declared, found,
+                        found)
+            return found
+        return None  # GDAL reads the .cpg
+    if found == "GB18030":
         log.warning("layer %s: %s has no .cpg and its text is not UTF-8; reading it as GBK/GB18030. "
                     "If the names look wrong, set encoding = \"...\" for the layer", layer, where)
-    elif enc is not None:
-        log.info("layer %s: %s has no .cpg; its text is valid %s", layer, where, enc)
-    return enc
+    elif found is not None:
+        log.info("layer %s: %s has no .cpg; its text is valid %s", layer, where, found)
+    return found
 
 
 def check_zip(path: str | os.PathLike[str], *, layer: str = "input", max_bytes: int | None = None,
@@ -397,15 +504,16 @@ def _zip_source(p: Path, *, layer: str, sublayer: str | None, encoding: str | No
     member = cands[0]
     # a shapefile holds one layer; in a zipped GeoPackage ``sublayer`` may name a layer inside it
     rest = None if member.lower().endswith(".shp") or sublayer == Path(member).stem else sublayer
-    if member.lower().endswith(".shp") and encoding is None:
+    if member.lower().endswith(".shp"):
         stem = member[:-4]
         lower = {n.lower(): n for n in names}
-        if (stem + ".cpg").lower() not in lower:
-            dbf = lower.get((stem + ".dbf").lower())
-            if dbf is not None:
-                with zipfile.ZipFile(p) as zf, zf.open(dbf) as fh:
+        dbf, cpg = lower.get((stem + ".dbf").lower()), lower.get((stem + ".cpg").lower())
+        if dbf is not None:
+            with zipfile.ZipFile(p) as zf:
+                with zf.open(dbf) as fh:
                     head = fh.read(_DBF_SAMPLE_BYTES)
-                encoding = _guess_dbf_encoding(head, where=f"{p}:{member}", layer=layer)
+                cpg_text = zf.read(cpg)[:64] if cpg is not None else None
+            encoding = _shapefile_encoding(head, cpg=cpg_text, given=encoding, where=f"{p}:{member}", layer=layer)
     return f"/vsizip/{p.resolve()}/{member}", encoding, rest
 
 
@@ -428,46 +536,85 @@ def vector_driver(path: str | os.PathLike[str], *, layer: str) -> str:
 
 def write_vector(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str,
                  driver: str | None = None, sublayer: str | None = None, append_layer: bool = False,
+                 overwrite: bool = False, protect: Collection[str | os.PathLike[str]] = (),
                  **kwargs: Any) -> Path:
-    """Write ``gdf`` atomically. ``append_layer`` adds a layer to an existing GeoPackage.
+    """Write ``gdf`` through the write path. ``append_layer`` adds a layer to an existing GeoPackage.
 
     Without ``driver``, the file suffix chooses it (:data:`SUFFIX_DRIVERS`).
+    ``overwrite`` allows replacing an existing file (appending needs it too);
+    ``protect`` lists files never to write over (:attr:`geoplan.Project.input_files`).
     """
     target = Path(path)
     driver = driver or vector_driver(target, layer=layer)
     if append_layer and target.exists():
         # add a layer to an existing container: copy, write into the copy, swap
-        with atomic_path(target, layer=layer) as tmp:
+        with atomic_path(target, layer=layer, overwrite=overwrite, protect=protect) as tmp:
             shutil.copy2(target, tmp)
             pyogrio.write_dataframe(gdf, tmp, layer=sublayer or layer, driver=driver, **kwargs)
         return target
-    with atomic_path(target, layer=layer) as tmp:
+    with atomic_path(target, layer=layer, overwrite=overwrite, protect=protect,
+                     folder=driver == "OpenFileGDB") as tmp:
         pyogrio.write_dataframe(gdf, tmp, layer=sublayer or layer, driver=driver, **kwargs)
     return target
 
 
-def read_raster(path: str | os.PathLike[str], *, layer: str = "population", band: int = 1) -> Raster:
-    """Read one band of a raster (GeoTIFF, WorldPop ...) into memory as float64."""
+def read_raster(path: str | os.PathLike[str], *, layer: str = "population", band: int = 1,
+                limits: Limits | None = None) -> Raster:
+    """Read one band of a raster (GeoTIFF, WorldPop ...) into memory as float64.
+
+    The file is guarded first, and the raster's size is checked from its header
+    against ``limits`` and the memory available before any cell is read.
+    """
+    lim = limits or current_limits()
     p = Path(path)
-    if not p.exists():
+    what = f"layer '{layer}'"
+    if not os.path.lexists(p):
         raise _missing(p, layer)
+    if p.suffix.lower() in _VIRTUAL_SUFFIXES:
+        raise ReadError(f"{what}: {p.name} is a GDAL virtual file that points at other files; it was not opened. "
+                        "Fix: give the GeoTIFF itself (gdal_translate in.vrt out.tif)")
+    _guards.guard_file(p, what=what, max_bytes=lim.max_file_mb * 1024**2)
+    _guards.guard_family(p, what=what)
     try:
         with rasterio.open(p) as src:
+            for f in src.files[1:]:  # sidecars GDAL found (.aux.xml, .ovr ...)
+                _guards.guard_file(Path(f), what=what)
             if band < 1 or band > src.count:
                 raise ValidationError(Problem(layer, f"band {band}", f"{p.name} has {src.count} band(s)",
                                               f"set band between 1 and {src.count} in the project file"))
+            _guards.check_raster_size(height=src.height, width=src.width,
+                                      itemsize=np.dtype(src.dtypes[band - 1]).itemsize, what=what, path=p, limits=lim)
             values = src.read(band).astype("float64")
-            crs = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
+            crs = _raster_crs(src.crs, layer=layer, path=p)
             return Raster(values=values, transform=src.transform, crs=crs, nodata=src.nodata, name=layer)
     except RasterioIOError as exc:
         raise ReadError(f"layer '{layer}': cannot read {p} as a raster ({exc}). "
                         "Fix: provide a GeoTIFF") from exc
+    except MemoryError:
+        raise ReadError(f"{what}: {p.name} does not fit in memory. Fix: clip or resample it") from None
+    except rasterio.errors.RasterioError as exc:
+        raise ReadError(f"{what}: {p.name} is not a readable raster ({exc}). Fix: provide a GeoTIFF") from exc
+
+
+def _raster_crs(crs: Any, *, layer: str, path: Path) -> CRS | None:
+    """The raster's CRS as pyproj reads it; ``None`` without one; a CRSError when PROJ cannot use it."""
+    from .errors import CRSError
+
+    if not crs:
+        return None
+    try:
+        return CRS.from_user_input(crs.to_wkt())
+    except Exception as exc:  # pyproj.exceptions.CRSError and PROJ's own errors
+        raise CRSError(Problem(layer, "CRS", f"{path.name} declares a CRS PROJ cannot use ({exc})",
+                               'assign a real one (gdal_edit.py -a_srs EPSG:4548 file.tif) or declare crs = '
+                               '"EPSG:...." for the layer in the project file')) from None
 
 
 def write_raster(raster: Raster, path: str | os.PathLike[str], *, dtype: str = "float32",
-                 tags: dict[str, str] | None = None) -> Path:
-    """Write a single-band GeoTIFF atomically (deflate-compressed, tiled)."""
-    with atomic_path(path, layer=raster.name) as tmp:
+                 tags: dict[str, str] | None = None, overwrite: bool = False,
+                 protect: Collection[str | os.PathLike[str]] = ()) -> Path:
+    """Write a single-band GeoTIFF through the write path (deflate-compressed, tiled)."""
+    with atomic_path(path, layer=raster.name, overwrite=overwrite, protect=protect) as tmp:
         _write_geotiff(raster, tmp, dtype=dtype, tags=tags)
     return Path(path)
 
@@ -508,7 +655,8 @@ class RasterWriter:
 @contextlib.contextmanager
 def raster_writer(path: str | os.PathLike[str], *, height: int, width: int, transform: Affine, crs: CRS,
                   nodata: float | None, dtype: str = "float32", name: str = "population",
-                  tags: dict[str, str] | None = None) -> Iterator[RasterWriter]:
+                  tags: dict[str, str] | None = None, overwrite: bool = False,
+                  protect: Collection[str | os.PathLike[str]] = ()) -> Iterator[RasterWriter]:
     """Open a single-band GeoTIFF for writing window by window, atomically.
 
     For rasters too large to hold in memory at once (a province at 100 m): the
@@ -516,7 +664,7 @@ def raster_writer(path: str | os.PathLike[str], *, height: int, width: int, tran
     appears at ``path`` only when the ``with`` block ends without error.
     Windows never written hold ``nodata``.
     """
-    with atomic_path(path, layer=name) as tmp:
+    with atomic_path(path, layer=name, overwrite=overwrite, protect=protect) as tmp:
         with rasterio.open(
             tmp, "w", driver="GTiff", height=height, width=width, count=1, dtype=dtype,
             crs=crs.to_wkt() if crs is not None else None, transform=transform, nodata=nodata,
@@ -532,7 +680,7 @@ def raster_writer(path: str | os.PathLike[str], *, height: int, width: int, tran
 FORMAT_DRIVERS: dict[str, str] = {"gpkg": "GPKG", "shp": "ESRI Shapefile", "gdb": "OpenFileGDB",
                                   "geojson": "GeoJSON"}
 _FORMAT_SUFFIX = {"gpkg": ".gpkg", "shp": ".shp", "gdb": ".gdb", "geojson": ".geojson"}
-#: Name of the sidecar that marks a folder as a geoplan export (so re-exporting may replace it).
+#: Name of the metadata sidecar of a folder export (what replaces a folder is decided by :data:`MANIFEST`).
 EXPORT_MARKER = "geoplan_metadata.json"
 
 
@@ -651,7 +799,8 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
                   encoding: str = "UTF-8", sidecars: dict[str, bytes] | None = None,
                   rasters: dict[str, tuple[Raster, str, dict[str, str]]] | None = None,
                   domains: Sequence[FieldDomain] = (),
-                  tiles: dict[str, tuple[Raster, str, str]] | None = None) -> WrittenDataset:
+                  tiles: dict[str, tuple[Raster, str, str]] | None = None, overwrite: bool = False,
+                  protect: Collection[str | os.PathLike[str]] = ()) -> WrittenDataset:
     """Write several layers, tables, sidecar files and GeoTIFFs as one atomic unit.
 
     Parameters
@@ -677,6 +826,12 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
         GeoPackage only: raster table name → ``(raster, identifier, description)``,
         written inside the GeoPackage as a tiled raster (GDAL's GPKG raster driver:
         PNG tiles for bytes, the tiled gridded coverage extension otherwise).
+    overwrite : bool
+        Replace an existing output: a file, or the files geoplan wrote in an
+        earlier delivery folder / FileGDB (listed in its :data:`MANIFEST`; other
+        files there are left alone).
+    protect : collection of path-like
+        Files never to write over (a project's inputs).
 
     Returns
     -------
@@ -685,7 +840,8 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
     Raises
     ------
     WriteError
-        Anything failed; nothing is left at ``path`` (a previous output there is kept).
+        Anything failed or the destination is refused; nothing is left at ``path``
+        (a previous output there is kept).
     """
     target = Path(path)
     driver = FORMAT_DRIVERS.get(fmt)
@@ -696,12 +852,15 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
     if tables and fmt not in ("gpkg", "gdb"):
         raise WriteError(f"{fmt} cannot hold attribute tables ({', '.join(t.name for t in tables)}); "
                          "write them as sidecar files")
-    _refuse_foreign_folder(target, layout)
+    is_folder = layout in ("folder", "gdb")
+    check_output(target, layer=layers[0].name if layers else "output", overwrite=overwrite, protect=protect,
+                 folder=is_folder)
     warnings_: list[str] = []
     files: list[str] = []
     if tiles and fmt != "gpkg":
         raise WriteError(f"rasters inside the file need a GeoPackage, not {fmt}; write them as GeoTIFFs")
-    with atomic_path(target, layer=layers[0].name if layers else "output") as tmp, _fast_sqlite(fmt == "gpkg"):
+    with atomic_path(target, layer=layers[0].name if layers else "output", overwrite=overwrite, protect=protect,
+                     folder=is_folder) as tmp, _fast_sqlite(fmt == "gpkg"):
         stage = tmp.parent / ".stage" if layout == "zip" else tmp
         if layout in ("folder", "zip"):
             stage.mkdir()
@@ -734,6 +893,8 @@ def write_dataset(path: str | os.PathLike[str], layers: list[OutLayer], *, fmt: 
                 for f in sorted(stage.iterdir()):
                     zf.write(f, f.name)
             shutil.rmtree(stage)
+    if is_folder:
+        files.append(MANIFEST)
     log.info("wrote %d layer(s) as %s to %s", len(layers), fmt, target)
     return WrittenDataset(path=target, layout=layout, files=tuple(dict.fromkeys(files)),
                           aliases_written=aliases_written, warnings=tuple(warnings_), domains_written=domains_written)
@@ -798,24 +959,6 @@ def _fast_sqlite(on: bool) -> Iterator[None]:
         yield
     finally:
         pyogrio.set_gdal_config_options({key: before})
-
-
-def _refuse_foreign_folder(target: Path, layout: str) -> None:
-    """Never replace a folder that is not a previous output of the same kind."""
-    if not target.exists():
-        return
-    if layout in ("file", "single", "zip"):
-        if target.is_dir():
-            raise WriteError(f"{target} is a folder; cannot replace it with a file. Fix: choose another name")
-        return
-    if not target.is_dir():
-        raise WriteError(f"{target} exists and is a file. Fix: choose another name or delete it")
-    entries = list(target.iterdir())
-    ours = (layout == "gdb" and any(e.suffix == ".gdbtable" for e in entries)) or \
-        (layout == "folder" and (target / EXPORT_MARKER).exists())
-    if entries and not ours:
-        raise WriteError(f"folder {target} exists and is not an earlier geoplan export; it was left untouched. "
-                         "Fix: choose a new folder name")
 
 
 def _layer_dest(stage: Path, name: str, fmt: str, layout: str) -> Path:
@@ -952,6 +1095,23 @@ def read_field_aliases(path: str | os.PathLike[str], *, sublayer: str) -> dict[s
         con.close()
 
 
+def make_dir(path: str | os.PathLike[str], *, what: str = "output folder",
+             fix: str = "choose a writable folder") -> Path:
+    """Create folder ``path`` (and its parents) unless it exists; return it.
+
+    Raises
+    ------
+    WriteError
+        It cannot be created (read-only or full disk, a file in the way); says ``fix``.
+    """
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create the {what} {p}: {exc.strerror or exc}. Fix: {fix}") from exc
+    return p
+
+
 def read_field_domains(path: str | os.PathLike[str], *,
                        sublayer: str) -> tuple[dict[str, FieldDomain], dict[str, str]]:
     """Coded-value domains of a GeoPackage or FileGDB and the fields of ``sublayer`` that use them.
@@ -1032,34 +1192,50 @@ def read_outputs(root: str | os.PathLike[str]) -> list[tuple[str, bytes]]:
     return out
 
 
-def read_toml(path: str | os.PathLike[str], *, what: str = "project file") -> dict[str, Any]:
-    """Read a TOML file (project, scenario, layer spec)."""
+def read_toml(path: str | os.PathLike[str], *, what: str = "project file",
+              limits: Limits | None = None) -> dict[str, Any]:
+    """Read a TOML file (project, scenario, layer spec): guarded, UTF-8 or GBK, within ``max_text_mb``."""
+    lim = limits or current_limits()
     p = Path(path)
-    if not p.exists():
+    if not os.path.lexists(p):
         raise ReadError(f"{what} {p} does not exist. Fix: check the path")
+    _guards.guard_file(p, what=what, max_bytes=lim.max_text_mb * 1024**2, limit_name="max_text_mb")
     try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ReadError(f"{what} {p} cannot be read ({exc.strerror or exc}). Fix: check the path") from None
+    text = _guards.decode_text(data, what=what, path=p)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ReadError(f"{what} {p} is not valid TOML: {exc}. Fix: correct the syntax at that line") from exc
+    except RecursionError:
+        raise ReadError(f"{what} {p} nests tables or arrays too deeply. Fix: simplify it") from None
 
 
-def write_toml(data: dict[str, Any], path: str | os.PathLike[str], *, what: str = "scenario") -> Path:
-    """Write ``data`` as TOML atomically."""
-    text = tomli_w.dumps(data)
-    return write_text(text, path, what=what)
+def toml_text(data: dict[str, Any]) -> str:
+    """``data`` as TOML text (what :func:`write_toml` writes; for in-memory downloads)."""
+    return tomli_w.dumps(data)
 
 
-def write_text(text: str, path: str | os.PathLike[str], *, what: str = "output") -> Path:
-    """Write a UTF-8 text file atomically (CSV, JSON, TOML, Markdown)."""
-    with atomic_path(path, layer=what) as tmp:
+def write_toml(data: dict[str, Any], path: str | os.PathLike[str], *, what: str = "scenario",
+               overwrite: bool = False, protect: Collection[str | os.PathLike[str]] = ()) -> Path:
+    """Write ``data`` as TOML through the write path."""
+    return write_text(toml_text(data), path, what=what, overwrite=overwrite, protect=protect)
+
+
+def write_text(text: str, path: str | os.PathLike[str], *, what: str = "output", overwrite: bool = False,
+               protect: Collection[str | os.PathLike[str]] = ()) -> Path:
+    """Write a UTF-8 text file (CSV, JSON, TOML, Markdown) through the write path."""
+    with atomic_path(path, layer=what, overwrite=overwrite, protect=protect) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
-def write_bytes(data: bytes, path: str | os.PathLike[str], *, what: str = "output") -> Path:
-    """Write a binary file atomically (a PDF report ...)."""
-    with atomic_path(path, layer=what) as tmp:
+def write_bytes(data: bytes, path: str | os.PathLike[str], *, what: str = "output", overwrite: bool = False,
+                protect: Collection[str | os.PathLike[str]] = ()) -> Path:
+    """Write a binary file atomically (a PDF report ...) through the one write path."""
+    with atomic_path(path, layer=what, overwrite=overwrite, protect=protect) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
@@ -1107,14 +1283,17 @@ def cjk_font() -> tuple[str, Path]:
                       f"{CJK_FONT_ENV} to a .ttc/.otf/.ttf file with Chinese glyphs")
 
 
-def read_csv(path: str | os.PathLike[str], *, what: str = "table", **kwargs: Any) -> pd.DataFrame:
-    """Read a CSV table (UTF-8)."""
+def read_csv(path: str | os.PathLike[str], *, what: str = "table", limits: Limits | None = None,
+             **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV table (UTF-8), guarded like every input."""
+    lim = limits or current_limits()
     p = Path(path)
-    if not p.exists():
+    if not os.path.lexists(p):
         raise ReadError(f"{what} {p} does not exist. Fix: check the path")
+    _guards.guard_file(p, what=what, max_bytes=lim.max_file_mb * 1024**2)
     try:
         return pd.read_csv(p, **kwargs)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ReadError(f"{what} {p} is not a readable UTF-8 CSV: {exc}") from exc
 
 
@@ -1145,8 +1324,8 @@ def read_package_toml(package: str, name: str) -> dict[str, Any]:
 
 
 def read_layer_specs(directory: str | os.PathLike[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Read every ``*.toml`` layer spec in ``directory`` (default: the repo's ``layers/``)."""
-    d = Path(directory) if directory is not None else LAYER_SPEC_DIR
+    """Read every ``*.toml`` layer spec in ``directory`` (default: the shipped ``layers/``)."""
+    d = Path(directory) if directory is not None else shipped("layers")
     specs: dict[str, dict[str, Any]] = {}
     for f in sorted(d.glob("*.toml")):
         spec = read_toml(f, what="layer spec")

@@ -28,6 +28,9 @@ class FieldSpec:
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = None
+    unique: bool = False
+    pattern: str | None = None
+    pattern_description: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def _parse(key: str, raw: dict[str, Any]) -> LayerSpec:
                 alias=f.get("alias", ""), description=f.get("description", ""),
                 min=f.get("min"), max=f.get("max"),
                 choices=tuple(f["choices"]) if "choices" in f else None,
+                unique=bool(f.get("unique", False)), pattern=f.get("pattern"),
+                pattern_description=f.get("pattern_description", ""),
             )
             for f in raw.get("fields", [])
         )

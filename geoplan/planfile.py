@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -402,8 +402,12 @@ def _out_layer(key: str, obj: gpd.GeoDataFrame | pd.DataFrame, used: dict[str, F
                     geometry_type=gtype, domains=domains)
 
 
-def write_plan(plan: PlanFile, path: str | os.PathLike[str]) -> Path:
+def write_plan(plan: PlanFile, path: str | os.PathLike[str], *, overwrite: bool = False,
+               protect: Collection[str | os.PathLike[str]] = ()) -> Path:
     """Write ``plan`` as a GeoPackage plan file at ``path`` (``*.gpkg``), atomically.
+
+    ``overwrite`` replaces an existing file; files in ``protect`` (a project's
+    inputs) are never written over (see :func:`geoplan.io.write_dataset`).
 
     Raises
     ------
@@ -420,7 +424,8 @@ def write_plan(plan: PlanFile, path: str | os.PathLike[str]) -> Path:
                            description=f"geoplan plan file ({SCHEMA}): the plan and how each layer was made"))
     tiles = {k: (v, layer_spec(k).onemap_alias, layer_spec(k).title) for k, v in plan.layers.items()
              if isinstance(v, Raster)}
-    io.write_dataset(path, layers, fmt="gpkg", domains=list(used.values()), tiles=tiles or None)
+    io.write_dataset(path, layers, fmt="gpkg", domains=list(used.values()), tiles=tiles or None,
+                     overwrite=overwrite, protect=protect)
     return Path(path)
 
 

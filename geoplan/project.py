@@ -26,11 +26,18 @@ Xiamen project (``data/gis/geoplan.toml``) is the default::
     path = "sites.gpkg"
     fields = { SITE_TYPE = "type" }
 
-    [inventories.towers]       # optional, any number: candidate inventories, constraint
-    path = "towers.csv"        # layers and edge-site inventories (see geoplan.siting.inputs)
-    kind = "social_tower"
+Paths are relative to the project file. The file is checked against its
+schema (:mod:`geoplan._project_file`) before any layer is read; every layer is
+then guarded (:mod:`geoplan._guards`), validated against its spec and checked
+for plausibility (:mod:`geoplan._plausible`), each problem reported with its
+layer, field and fix.
 
-Paths are relative to the project file.
+Candidate inventories, constraint layers and edge-site inventories come in
+tables of their own (any number of each; see :mod:`geoplan.siting.inputs`)::
+
+    [inventories.towers]
+    path = "towers.csv"
+    kind = "social_tower"
 """
 
 from __future__ import annotations
@@ -46,7 +53,8 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from . import _detect, io
+from . import _detect, _plausible, io
+from ._project_file import VECTOR_LAYERS, VectorLayer, parse_project_file
 from ._validate import raise_if, validate_raster, validate_vector
 from .crs import GEOGRAPHIC_EPSG, WEB_OFFSETS, gk_epsg, to_wgs84
 from .errors import ConfigError, CRSError, Problem, ValidationError
@@ -61,7 +69,7 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 #: Vector layers a project may name besides districts and population.
-KNOWN_LAYERS = ("sites", "candidates", "edge_dc", "edge_demand", "car_parks", "charging_stations")
+KNOWN_LAYERS = VECTOR_LAYERS[1:]
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,10 @@ class Project:
 
     def district_of(self, key: str) -> np.ndarray:
         """District index (-1 outside all) of each feature of point layer ``key``."""
+        return self._district_of(key).copy()
+
+    @functools.cache  # noqa: B019 - a project is immutable and lives as long as its caches
+    def _district_of(self, key: str) -> np.ndarray:
         return points_in_districts(self.metric(key), self.metric("districts"))
 
     @property
@@ -155,6 +167,20 @@ class Project:
     def is_modelled(self, key: str) -> bool:
         """Whether layer ``key`` is modelled (synthetic) rather than observed data."""
         return bool(self.provenance.get(key, {}).get("modelled", False))
+
+    @functools.cached_property
+    def input_files(self) -> frozenset[Path]:
+        """Every file the project reads: its project file, each layer and the layer's sidecars (resolved).
+
+        Outputs never write over these (pass them as ``protect`` to the writers of :mod:`geoplan.io`).
+        """
+        paths: set[Path] = set()
+        if self.source is not None:
+            paths |= io.input_family(self.source)
+        for prov in self.provenance.values():
+            if prov.get("path"):
+                paths |= io.input_family(prov["path"])
+        return frozenset(paths)
 
 
 def points_in_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.ndarray:
@@ -191,8 +217,10 @@ def prepare_layer(gdf: gpd.GeoDataFrame, key: str, *, declared_crs: str | None =
     label = name or key
     gdf = _detect.fix_swapped_axes(gdf, label=label)
     web_offset = False
+    if isinstance(declared_crs, int) and not isinstance(declared_crs, bool):
+        declared_crs = f"EPSG:{declared_crs}"
     if declared_crs:
-        decl = declared_crs.upper().replace("_", "-")
+        decl = str(declared_crs).upper().replace("_", "-")
         decl = {"GCJ02": "GCJ-02", "BD09": "BD-09"}.get(decl, decl)
         if decl in WEB_OFFSETS:
             if gdf.crs is not None and not CRS.from_user_input(gdf.crs).is_geographic:
@@ -226,6 +254,7 @@ def prepare_layer(gdf: gpd.GeoDataFrame, key: str, *, declared_crs: str | None =
                                "re-project the layer to EPSG:4490 or a CGCS2000 Gauss-Krüger zone"))
     out = gdf.to_crs(GEOGRAPHIC_EPSG)
     _check_lonlat(out, label)
+    raise_if(_plausible.layer_problems(out, key, label=label))
     if reference is not None and not web_offset:
         _detect.warn_if_shifted(out, reference, label=label)
     return out.reset_index(drop=True)
@@ -267,27 +296,56 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
     """
     districts = prepare_layer(districts, "districts")
     validate_raster(population)
-    others = {k: prepare_layer(v, k) for k, v in (layers or {}).items()}
-    if metric_crs is None:
-        cen = districts.geometry.union_all().centroid
-        metric = CRS.from_epsg(gk_epsg([cen.x]))
-    else:
-        metric = CRS.from_user_input(metric_crs)
-    if not metric.is_projected:
-        raise CRSError(Problem("project", "CRS", f"metric_crs {metric.name} is not projected",
-                               "use a CGCS2000 Gauss-Krüger zone such as EPSG:4548"))
+    others: dict[str, gpd.GeoDataFrame] = {}
+    problems: list[Problem] = []
+    for k, v in (layers or {}).items():
+        try:
+            others[k] = prepare_layer(v, k, reference=districts)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    raise_if(problems)
+    return _assemble(districts=districts, population=population, plan=plan, name=name, layers=others,
+                     metric_crs=metric_crs, population_stats=population_stats, provenance=provenance, source=source,
+                     siting=siting)
+
+
+def _assemble(*, districts: gpd.GeoDataFrame, population: Raster, plan: str, name: str,
+              layers: dict[str, gpd.GeoDataFrame], metric_crs: str | int | CRS | None,
+              population_stats: dict[str, Any] | None, provenance: dict[str, dict[str, Any]] | None,
+              source: Path | None, siting: SitingInputs | None = None) -> Project:
+    """A :class:`Project` of prepared layers, checked across layers (:func:`geoplan._plausible.project_problems`)."""
+    others = layers
+    metric = _metric_crs(metric_crs, districts)
     proj = Project(name=name, plan=plan, districts=districts, population=population, metric_crs=metric,
                    layers=others, population_stats=dict(population_stats or {}),
                    provenance=dict(provenance or {}), source=source, siting=siting or SitingInputs())
     _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
+    raise_if(_plausible.project_problems(proj))
     return proj
+
+
+def _metric_crs(metric_crs: str | int | CRS | None, districts: gpd.GeoDataFrame) -> CRS:
+    if metric_crs is None:
+        cen = districts.geometry.union_all().centroid
+        return CRS.from_epsg(gk_epsg([cen.x]))
+    try:
+        metric = CRS.from_user_input(metric_crs)
+    except Exception:  # pyproj.exceptions.CRSError and PROJ's own errors
+        raise CRSError(Problem("[project]", "metric_crs", f"{metric_crs!r} is not a CRS PROJ knows",
+                               'use a CGCS2000 Gauss-Krüger zone such as "EPSG:4548", or leave it out')) from None
+    if not metric.is_projected:
+        raise CRSError(Problem("[project]", "metric_crs", f"{metric.name} is not projected",
+                               "use a CGCS2000 Gauss-Krüger zone such as EPSG:4548"))
+    return metric
 
 
 def load_project(path: str | Path | None = None) -> Project:
     """Load and validate a project file; the embedded Xiamen project by default.
 
-    Every layer is read, checked and converted before anything is computed; all
-    the problems found are reported together in one :class:`ValidationError`.
+    The file is checked against its schema first (a :class:`ConfigError` listing
+    every problem); then every layer is read, checked and converted before
+    anything is computed, and all the problems found are reported together in
+    one :class:`ValidationError`.
 
     Examples
     --------
@@ -295,53 +353,54 @@ def load_project(path: str | Path | None = None) -> Project:
     >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts)
     ('xiamen', 4548, 6)
     """
-    p = Path(path) if path is not None else io.DEFAULT_PROJECT
-    cfg = io.read_toml(p)
+    p = Path(path) if path is not None else io.default_project_path()
+    cfg = io.read_toml(p, what="project file")
+    pf = parse_project_file(cfg, where=f"project file {p}")
+    limits = io.current_limits(pf.limits_set())
     root = p.parent
-    head = cfg.get("project", {})
-    lcfg = cfg.get("layers", {})
-    for req in ("districts", "population"):
-        if req not in lcfg:
-            raise ConfigError(f"project file {p} has no [layers.{req}] section. Fix: add it with path = \"...\"")
-    unknown = set(lcfg) - {"districts", "population", *KNOWN_LAYERS}
-    if unknown:
-        raise ConfigError(f"project file {p}: unknown layer(s) {', '.join(sorted(unknown))}. "
-                          f"Fix: use districts, population, {', '.join(KNOWN_LAYERS)}")
     problems: list[Problem] = []
     vectors: dict[str, gpd.GeoDataFrame] = {}
     provenance: dict[str, dict[str, Any]] = {}
-    for key, lc in sorted(lcfg.items(), key=lambda kv: kv[0] != "districts"):  # districts first
-        if "path" not in lc:
-            raise ConfigError(f"project file {p}: [layers.{key}] has no path. Fix: add path = \"...\"")
-        fpath = (root / lc["path"]).resolve()
-        provenance[key] = {"path": str(fpath), "modelled": bool(lc.get("modelled", False)),
-                           "note": lc.get("note", "")}
-        if key == "population":
+    for key, lc in pf.layer_tables().items():  # districts first: the reference of the others
+        fpath = (root / lc.path).resolve()
+        provenance[key] = {"path": str(fpath), "modelled": lc.modelled, "note": lc.note}
+        if not isinstance(lc, VectorLayer):
             continue
-        raw = io.read_vector(fpath, layer=key, sublayer=lc.get("layer"), encoding=lc.get("encoding"))
+        raw = io.read_vector(fpath, layer=key, sublayer=lc.layer, encoding=lc.encoding, limits=limits)
         try:
-            vectors[key] = prepare_layer(raw, key, declared_crs=lc.get("crs"), field_map=lc.get("fields"),
+            vectors[key] = prepare_layer(raw, key, declared_crs=lc.crs, field_map=dict(lc.fields),
                                          reference=vectors.get("districts"))
         except ValidationError as exc:
             problems.extend(exc.problems)
-    pc = lcfg["population"]
-    raster = io.read_raster((root / pc["path"]).resolve(), layer="population", band=int(pc.get("band", 1)))
-    if pc.get("crs") and raster.crs is None:
-        raster = Raster(raster.values, raster.transform, CRS.from_user_input(pc["crs"]), raster.nodata, raster.name)
+    pc = pf.population
+    raster = io.read_raster((root / pc.path).resolve(), layer="population", band=pc.band, limits=limits)
+    if pc.crs:
+        try:
+            crs = CRS.from_user_input(pc.crs)
+        except Exception:  # pyproj.exceptions.CRSError
+            raise CRSError(Problem("population", "CRS", f"declared crs {pc.crs!r} is not a CRS PROJ knows",
+                                   'use an EPSG code like "EPSG:4548"')) from None
+        if raster.crs is not None and raster.crs != crs:
+            log.warning("layer population: file says %s, project file declares %s; using the declaration",
+                        raster.crs.name, crs.name)
+        raster = Raster(raster.values, raster.transform, crs, raster.nodata, raster.name)
     try:
         validate_raster(raster)
     except ValidationError as exc:
         problems.extend(exc.problems)
     siting = _read_siting(cfg, root, where=f"project file {p}", reference=vectors.get("districts"),
-                          problems=problems, provenance=provenance)
+                          problems=problems, provenance=provenance, limits=limits)
     raise_if(problems)  # a CRSError when every problem is about CRS
+    if "districts" not in vectors:  # pragma: no cover - the schema requires it
+        raise ConfigError(f"project file {p} has no [layers.districts]. Fix: add it with path = \"...\"")
     districts = vectors.pop("districts")
-    stats = cfg.get("population_stats", {})
-    return project_from_layers(
-        districts=districts, population=raster, plan=head.get("plan", "xiamen"), name=head.get("name", p.stem),
-        layers=vectors, metric_crs=head.get("metric_crs"), population_stats=stats,
-        provenance=provenance, source=p, siting=siting,
-    )
+    stats = pf.population_stats.model_dump(exclude_none=True, exclude_defaults=True)
+    if "yearend" in stats:
+        stats["yearend"] = {str(k): v for k, v in stats["yearend"].items()}
+    return _assemble(districts=districts, population=raster, plan=pf.project.plan.lower(),
+                     name=pf.project.name or p.stem,
+                     layers=vectors, metric_crs=pf.project.metric_crs, population_stats=stats,
+                     provenance=provenance, source=p, siting=siting)
 
 
 def siting_layer(gdf: gpd.GeoDataFrame, cfg: LayerConfig, *, reference: gpd.GeoDataFrame | None = None,
@@ -361,7 +420,8 @@ def siting_layer(gdf: gpd.GeoDataFrame, cfg: LayerConfig, *, reference: gpd.GeoD
 
 
 def _read_siting(cfg: dict[str, Any], root: Path, *, where: str, reference: gpd.GeoDataFrame | None,
-                 problems: list[Problem], provenance: dict[str, dict[str, Any]]) -> SitingInputs:
+                 problems: list[Problem], provenance: dict[str, dict[str, Any]],
+                 limits: io.Limits | None = None) -> SitingInputs:
     """Read the project's siting layers; their problems join ``problems``."""
     configs, overrides = parse_siting_tables(cfg, where=where)
     empty = SitingInputs(overrides=overrides)
@@ -369,7 +429,7 @@ def _read_siting(cfg: dict[str, Any], root: Path, *, where: str, reference: gpd.
     for c in configs:
         fpath = (root / c.path).resolve()
         provenance[c.label] = {"path": str(fpath), "modelled": c.modelled, "note": c.note}
-        raw = io.read_vector(fpath, layer=c.label, sublayer=c.layer, encoding=c.encoding)
+        raw = io.read_vector(fpath, layer=c.label, sublayer=c.layer, encoding=c.encoding, limits=limits)
         try:  # the shift check compares points with the district outlines: points only
             layers.append(siting_layer(raw, c, reference=reference if c.group != "constraints" else None,
                                        inputs=empty))

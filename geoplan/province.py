@@ -3,8 +3,9 @@
 Fujian's plan (闽政办〔2023〕20号) asks for 30 5G stations per 10k residents and
 120,000 stations by 2025 over 84 county-level units (~125,000 km², ~12.5 million
 100 m cells). :func:`build_fujian_project` makes a project of that size from the
-committed sources in ``data/gis/sources/fujian/`` into ``data/fujian/``
-(git-ignored, rebuilt on demand), and :func:`resolve_project` is how the CLI
+sources shipped in ``data/gis/sources/fujian/`` into ``fujian/`` of the user data folder
+(:func:`geoplan.io.user_data_dir`, ``$GEOPLAN_DATA_DIR`` when set; rebuilt on demand,
+never inside the installation), and :func:`resolve_project` is how the CLI
 picks a project: ``--project FILE``, else the embedded project of ``--plan``.
 
 What is observed and what is modelled
@@ -63,8 +64,7 @@ from .project import Project, load_project, prepare_layer, project_from_layers
 from .synthetic import XIAMEN_CENTRES, UrbanCentre, modelled_sites
 
 __all__ = [
-    "FUJIAN_SOURCES",
-    "FUJIAN_DIR",
+    "fujian_dir",
     "FUJIAN_CENTRES",
     "JINMEN",
     "NO_STATS_NOTE",
@@ -83,10 +83,6 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 
-#: Committed sources of the Fujian project (boundaries, city populations).
-FUJIAN_SOURCES = io.REPO_ROOT / "data" / "gis" / "sources" / "fujian"
-#: Where the generated Fujian project lives (git-ignored).
-FUJIAN_DIR = io.REPO_ROOT / "data" / "fujian"
 #: Bump when the build's output changes, so stale builds are rebuilt.
 BUILD_FORMAT = 2
 #: 金门县: on the mainland's code list under 泉州市, administered from Taiwan.
@@ -304,11 +300,13 @@ def county_population(city: np.ndarray, weight: np.ndarray, city_census: dict[st
 
 
 def _read_sources() -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
-    raw = io.read_vector(FUJIAN_SOURCES / "fujian_counties_gcj02_amap_raw.geojson", layer="districts")
+    """The shipped sources: county boundaries (GCJ-02), city census, Xiamen's district census."""
+    raw = io.read_vector(io.shipped("data/gis/sources/fujian/fujian_counties_gcj02_amap_raw.geojson"),
+                         layer="districts")
     raw = raw.set_crs(None, allow_override=True) if raw.crs else raw  # labelled CRS84, really GCJ-02
-    cities = io.read_csv(FUJIAN_SOURCES / "fujian_city_population.csv", what="city population",
-                         dtype={"XZQDM": str})
-    xm = io.read_csv(io.REPO_ROOT / "data" / "gis" / "sources" / "xiamen_district_population.csv",
+    cities = io.read_csv(io.shipped("data/gis/sources/fujian/fujian_city_population.csv"),
+                         what="city population", dtype={"XZQDM": str})
+    xm = io.read_csv(io.shipped("data/gis/sources/xiamen_district_population.csv"),
                      what="Xiamen district population", dtype={"XZQDM": str})
     return raw, cities, xm
 
@@ -349,7 +347,7 @@ def _tile_grid(r0: int, c0: int, h: int, w: int, *, transform: Affine, geoms: np
 
 def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201101, cell_m: float = 100.0,
                          progress: Progress | None = None) -> Path:
-    """Build the modelled Fujian project into ``out_dir`` (default ``data/fujian/``); return its geoplan.toml.
+    """Build the modelled Fujian project into ``out_dir`` (default :func:`fujian_dir`); return its geoplan.toml.
 
     Reads the committed sources, models county populations, writes the
     population grid window by window (memory stays at a few tiles), draws
@@ -369,8 +367,11 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     """
     step = progress or (lambda f, m: None)
     t_start = time.perf_counter()
-    out = Path(out_dir) if out_dir is not None else FUJIAN_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    if out_dir is None:
+        out = io.make_dir(fujian_dir(), what="data folder",
+                          fix=f"set {io.DATA_DIR_ENV} to a writable folder for geoplan's generated data")
+    else:
+        out = io.make_dir(out_dir)
     step(0.0, "reading boundaries (GCJ-02 → CGCS2000)")
     raw, cities, xm = _read_sources()
     districts = _districts(raw, cities)
@@ -426,7 +427,7 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
             "NO_STATS": f"{JINMEN} 金门县: no mainland statistics, no data"}
     raster_path = out / f"fujian_population_{cell_m:g}m.tif"
     with io.raster_writer(raster_path, height=height, width=width, transform=transform, crs=metric,
-                          nodata=_NODATA, tags=tags) as dst:
+                          nodata=_NODATA, tags=tags, overwrite=True) as dst:  # a rebuild replaces its own files
         for k, (r0, c0, h, w) in enumerate(tiles):
             g = _tile_grid(r0, c0, h, w, transform=transform, geoms=geoms, bounds=bounds)
             vals = np.full((h, w), _NODATA, dtype=np.float32)
@@ -449,7 +450,7 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     districts["NOTE"] = np.where(excluded, NO_STATS_NOTE, "")
     districts = districts[["XZQDM", "XZQMC", "CITY_CODE", "CITY", "POP", "POP_SRC", "NO_STATS", "NOTE",
                            "geometry"]]
-    io.write_vector(districts, out / "fujian_counties.gpkg", layer="districts", driver="GPKG")
+    io.write_vector(districts, out / "fujian_counties.gpkg", layer="districts", driver="GPKG", overwrite=True)
 
     # existing sites, county by county, at the plan's 2022 baseline density
     step(0.72, "reading the grid back")
@@ -459,7 +460,7 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     latest = max(yearend)
     n_sites = int(round(BASELINE_PER_10K * yearend[latest] / 1e4))
     sites = _modelled_sites(proj, n_sites, seed=seed, progress=lambda f, m: step(0.75 + 0.2 * f, m))
-    io.write_vector(sites.to_crs(4490), out / "fujian_5g_sites.gpkg", layer="sites", driver="GPKG")
+    io.write_vector(sites.to_crs(4490), out / "fujian_5g_sites.gpkg", layer="sites", driver="GPKG", overwrite=True)
 
     step(0.97, "writing the project file")
     sums = proj.raster_population
@@ -471,7 +472,7 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     toml = _project_toml(raster_path.name, cell_m=cell_m, seed=seed, metric=metric, yearend=yearend,
                          census_total=int(cities.loc[cities["XZQDM"] == "350000", "pop_census2020"].iloc[0]),
                          n_sites=n_sites, latest=latest)
-    path = io.write_text(toml, out / "geoplan.toml", what="project file")
+    path = io.write_text(toml, out / "geoplan.toml", what="project file", overwrite=True)
     log.info("built the Fujian project in %s: %d x %d cells, %d sites, %.1f s", out, height, width, n_sites,
              time.perf_counter() - t_start)
     step(1.0, "Fujian project ready")
@@ -557,9 +558,17 @@ note = "MODELLED existing 5G sites at the plan's 2022 baseline of {BASELINE_PER_
 '''
 
 
+def fujian_dir() -> Path:
+    """Where the generated Fujian project lives: ``fujian/`` in :func:`geoplan.io.user_data_dir`.
+
+    Read when called, so ``$GEOPLAN_DATA_DIR`` set after import counts.
+    """
+    return io.user_data_dir() / "fujian"
+
+
 def fujian_project_path(out_dir: str | Path | None = None) -> Path:
     """Path of the generated Fujian project file (which may not exist yet)."""
-    return (Path(out_dir) if out_dir is not None else FUJIAN_DIR) / "geoplan.toml"
+    return (Path(out_dir) if out_dir is not None else fujian_dir()) / "geoplan.toml"
 
 
 def _is_current(path: Path) -> bool:
@@ -579,7 +588,7 @@ def resolve_project(plan: str | None, project: Path | str | None, *, progress: P
 
     ``project`` when given (whatever ``plan``); otherwise the embedded project of
     ``plan``: Xiamen for ``None`` or ``"xiamen"``, the generated Fujian project
-    for ``"fujian"``, built into ``data/fujian/`` the first time (15–40 s at
+    for ``"fujian"``, built into :func:`fujian_dir` the first time (15–40 s at
     100 m on 2 cores; ``progress`` receives its progress) or when its format is stale.
 
     Raises

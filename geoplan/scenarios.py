@@ -41,8 +41,8 @@ from .placement import METHODS, PlanningContext, PlanResult, PlanSettings, place
 from .placement.sites import choose_engine
 from .project import Project
 
-__all__ = ["Scenario", "EdgeChargingFigures", "load_scenarios", "save_scenarios", "run_scenario", "run_scenarios",
-           "WhatIf"]
+__all__ = ["Scenario", "EdgeChargingFigures", "load_scenarios", "save_scenarios", "scenarios_toml", "run_scenario",
+           "run_scenarios", "WhatIf"]
 
 #: Keys of a scenario table that belong to its :class:`~geoplan.placement.PlanSettings`.
 _SETTING_KEYS = tuple(f.name for f in dataclasses.fields(PlanSettings))
@@ -94,6 +94,10 @@ class Scenario:
     charging_radius_m: float = 900.0
 
     def __post_init__(self) -> None:
+        from ._scenario_file import check_scenario
+
+        flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "settings"}
+        check_scenario({**flat, **self.settings.to_dict()}, where=f"scenario {self.name!r}")
         if self.total is None and self.year is None:
             raise ConfigError(f"scenario '{self.name}' needs total or year. Fix: add total = N or year = Y")
         if self.method not in METHODS:
@@ -116,6 +120,9 @@ class Scenario:
         if unknown:
             raise ConfigError(f"scenario '{d.get('name', '?')}': unknown key(s) {', '.join(sorted(unknown))}. "
                               f"Fix: use {', '.join(sorted(known))}")
+        from ._scenario_file import check_scenario
+
+        check_scenario(d, where=f"scenario {d.get('name', 'scenario')!r}")
         d = dict(d)
         st = {k: d.pop(k) for k in _SETTING_KEYS if k in d}
         if st.get("mix") is not None:
@@ -129,18 +136,24 @@ class Scenario:
 
 
 def load_scenarios(path: str | Path) -> list[Scenario]:
-    """Read scenarios from a TOML file (``[defaults]`` + ``[[scenario]]`` tables)."""
+    """Read scenarios from a TOML file (``[defaults]`` + ``[[scenario]]`` tables), checked against their schema."""
+    from ._scenario_file import parse_scenario_file
+
     raw = io.read_toml(path, what="scenario file")
-    defaults = raw.get("defaults", {})
-    tables = raw.get("scenario", [])
-    if not tables:
-        raise ConfigError(f"scenario file {path} has no [[scenario]] tables. Fix: add at least one")
-    return [Scenario.from_dict({**defaults, **t}) for t in tables]
+    return [Scenario.from_dict(d) for d in parse_scenario_file(raw, where=f"scenario file {path}")]
 
 
-def save_scenarios(scenarios: Sequence[Scenario], path: str | Path) -> Path:
-    """Write scenarios to TOML (atomically); :func:`load_scenarios` reads them back equal."""
-    return io.write_toml({"scenario": [s.to_dict() for s in scenarios]}, path, what="scenario file")
+def scenarios_toml(scenarios: Sequence[Scenario]) -> str:
+    """Scenarios as the TOML text :func:`save_scenarios` writes (for a download)."""
+    return io.toml_text({"scenario": [s.to_dict() for s in scenarios]})
+
+
+def save_scenarios(scenarios: Sequence[Scenario], path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write scenarios to TOML through the write path; :func:`load_scenarios` reads them back equal.
+
+    An existing file is replaced only with ``overwrite``.
+    """
+    return io.write_text(scenarios_toml(scenarios), path, what="scenario file", overwrite=overwrite)
 
 
 def run_scenario(proj: Project, scenario: Scenario, *, context: PlanningContext | None = None) -> PlanResult:
@@ -233,6 +246,12 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
     """
     if not scenarios:
         raise ConfigError("no scenarios to run. Fix: give --total N ... or --scenario FILE")
+    names = [sc.name for sc in scenarios]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"{len(dup)} scenario name(s) used more than once ({', '.join(map(repr, dup[:5]))}); "
+                          "their results would share one column. Fix: give every scenario its own name "
+                          "(and each --total a different value)")
     in_memory = context is not None or choose_engine(proj) == "memory"
     contexts: dict[PlanSettings, PlanningContext] = {} if context is None else {
         context.settings.context_key(): context}

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from geoplan import io
@@ -21,7 +23,8 @@ from geoplan.population import demand_points
 from geoplan.project import prepare_layer
 from geoplan.synthetic import modelled_population, modelled_sites
 
-GIS = io.REPO_ROOT / "data" / "gis"
+#: The source tree's data/gis/ (written here, then shipped inside the package as geoplan._data).
+GIS = Path(__file__).resolve().parents[1] / "data" / "gis"
 SRC = GIS / "sources"
 METRIC = "EPSG:4548"
 BASELINE_PER_10K = 20.5
@@ -39,7 +42,7 @@ def main() -> None:
     districts["POP_SRC"] = "第七次全国人口普查 2020-11-01"
     districts = districts[["XZQDM", "XZQMC", "NAME_EN", "POP", "POP_SRC", "geometry"]]
     districts = districts.sort_values("XZQDM").reset_index(drop=True)
-    io.write_vector(districts, GIS / "xiamen_districts.gpkg", layer="districts", driver="GPKG")
+    io.write_vector(districts, GIS / "xiamen_districts.gpkg", layer="districts", driver="GPKG", overwrite=True)
 
     dm = districts.to_crs(METRIC)
     landcover = io.read_vector(SRC / "xiamen_landcover_modelled.geojson", layer="landcover")
@@ -48,12 +51,12 @@ def main() -> None:
         "MODELLED": "1", "UNITS": "persons per 100 m cell",
         "METHOD": "dasymetric model: urban centres, road corridors, urban villages, no residents on water, "
                   "airports, parks and hills (geoplan.synthetic.population), scaled to census 2020",
-    })
+    }, overwrite=True)
     back = io.read_raster(GIS / "xiamen_population_100m.tif")
     demand = demand_points(back, districts, metric_crs=dm.crs)
     n_sites = int(round(BASELINE_PER_10K * YEAREND_2022 / 10_000))
     sites = modelled_sites(demand, n_sites, districts=dm)
-    io.write_vector(sites.to_crs(4490), GIS / "xiamen_5g_sites.gpkg", layer="sites", driver="GPKG")
+    io.write_vector(sites.to_crs(4490), GIS / "xiamen_5g_sites.gpkg", layer="sites", driver="GPKG", overwrite=True)
     sums = np.bincount(demand.district, weights=demand.pop, minlength=len(districts))
     for code, s, c in zip(districts["XZQDM"], sums, districts["POP"], strict=True):
         print(f"{code}: raster {s:,.1f} census {c:,.0f} diff {s - c:+.2f}")

@@ -16,6 +16,8 @@ Everything is MODELLED (``geoplan/synthetic/pois.py``); the same seeds give the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from geoplan import io
@@ -23,7 +25,8 @@ from geoplan.population import demand_points
 from geoplan.project import prepare_layer
 from geoplan.synthetic.pois import modelled_car_parks, modelled_edge_demand
 
-GIS = io.REPO_ROOT / "data" / "gis"
+#: The source tree's data/gis/ (written here, then shipped inside the package as geoplan._data).
+GIS = Path(__file__).resolve().parents[1] / "data" / "gis"
 METRIC = "EPSG:4548"
 
 
@@ -36,10 +39,10 @@ def main() -> None:
 
     edge = modelled_edge_demand(demand, districts=dm)
     io.write_vector(prepare_layer(edge, "edge_demand"), GIS / "xiamen_edge_demand.gpkg", layer="edge_demand",
-                    driver="GPKG")
+                    driver="GPKG", overwrite=True)
     parks = modelled_car_parks(demand, districts=dm)
     io.write_vector(prepare_layer(parks, "car_parks"), GIS / "xiamen_car_parks.gpkg", layer="car_parks",
-                    driver="GPKG")
+                    driver="GPKG", overwrite=True)
 
     for cat, n in edge["CATEGORY"].value_counts().sort_index().items():
         print(f"edge_demand {cat}: {n}")

@@ -17,13 +17,15 @@ the same seeds give the same files.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from geoplan import io
 from geoplan.population import demand_points
 from geoplan.project import prepare_layer
 from geoplan.synthetic.constraints import modelled_constraints
 from geoplan.synthetic.inventory import modelled_edge_sites, modelled_inventory
 
-GIS = io.REPO_ROOT / "data" / "gis"
+GIS = Path(__file__).resolve().parents[1] / "data" / "gis"
 METRIC = "EPSG:4548"
 
 

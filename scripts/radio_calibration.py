@@ -8,6 +8,8 @@ and the embedded Xiamen data; no parameter is tuned here.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
@@ -15,7 +17,7 @@ from scipy.spatial import cKDTree
 import geoplan as gp
 from geoplan import io, radio
 
-OUT = io.REPO_ROOT / "docs" / "radio-calibration.md"
+OUT = Path(__file__).resolve().parents[1] / "docs" / "radio-calibration.md"
 #: Published field / evaluation ranges of macro inter-site distance (m) by environment, with sources.
 FIELD_ISD = {
     "dense_urban": ((200, 400), "ITU-R M.2412 Dense Urban-eMBB macro layer 200 m; Chinese operators' 3.5 GHz "

@@ -20,14 +20,13 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from geoplan.io import REPO_ROOT
 from geoplan.webmap._offline import GENERATED_FILES, VENDORED_PACKAGES, VendoredPackage
 
 __all__ = ["main", "glyphicons_css", "rotate_css"]
 
 logger = logging.getLogger("vendor_web_assets")
 
-STATIC = REPO_ROOT / "apps" / "static"
+STATIC = Path(__file__).resolve().parents[1] / "apps" / "static"
 _GLYPHICONS_START = '@font-face {\n  font-family: "Glyphicons Halflings";'
 _GLYPHICONS_LAST = '.glyphicon-menu-up:before {\n  content: "\\e260";\n}\n'
 

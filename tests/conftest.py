@@ -1,6 +1,16 @@
-"""Shared fixtures: the embedded Xiamen project and a tiny hand-made project."""
+"""Shared fixtures: the embedded Xiamen project and a tiny hand-made project.
+
+Generated data (the Fujian project) goes to a temporary folder for the whole run
+(``$GEOPLAN_DATA_DIR``, also seen by the CLI and app subprocesses), never to the
+user's data folder.
+"""
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -10,7 +20,27 @@ from pyproj import CRS
 from shapely.geometry import Point, box
 
 import geoplan as gp
-from geoplan.io import Raster
+from geoplan.io import DATA_DIR_ENV, Raster
+
+#: The checkout (for files that do not ship in the wheel: ``apps/``, ``geoplan/`` sources).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_saved_data_dir: list[str | None] = []
+
+
+def pytest_configure(config):
+    """Point ``$GEOPLAN_DATA_DIR`` at a fresh temporary folder before anything is collected or run."""
+    _saved_data_dir.append(os.environ.get(DATA_DIR_ENV))
+    os.environ[DATA_DIR_ENV] = tempfile.mkdtemp(prefix="geoplan-test-data-")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(os.environ[DATA_DIR_ENV], ignore_errors=True)
+    before = _saved_data_dir.pop() if _saved_data_dir else None
+    if before is None:
+        os.environ.pop(DATA_DIR_ENV, None)
+    else:
+        os.environ[DATA_DIR_ENV] = before
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from pyproj import CRS, Transformer  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from geoplan import drawing  # noqa: E402
-from geoplan.io import REPO_ROOT, Raster  # noqa: E402
+from geoplan.io import Raster  # noqa: E402
 from geoplan.placement import evaluate_sites, place_sites, planning_context  # noqa: E402
 from geoplan.webmap import asset_urls_in_html, base_map, plan_layers, use_local_assets  # noqa: E402
 from geoplan.webmap.map import PointData, district_class, districts_geojson  # noqa: E402
@@ -38,6 +38,8 @@ from geoplan.webmap.overlay import (  # noqa: E402
     population_overlay,
     warp_to_web_mercator,
 )
+
+from .conftest import REPO_ROOT  # noqa: E402
 
 APP = REPO_ROOT / "apps" / "streamlit_app.py"
 

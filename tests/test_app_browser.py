@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from geoplan.io import REPO_ROOT
+from .conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -24,21 +24,32 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(case: mc.Case, corpus: Path, out_dir: Path) -> None:
     proj = gp.load_project(corpus / case.name / "geoplan.toml")
+    if case.stage == "scenario":
+        from geoplan.scenarios import load_scenarios
+
+        load_scenarios(corpus / case.name / "scenarios.toml")
+        return
     kw = dict(case.export)
-    to = out_dir / kw.pop("to", "out.gpkg")
+    name = kw.pop("to", "out.gpkg")
+    to = corpus / "good" / "districts.gpkg" if name == "{input}" else out_dir / name
     kw.pop("existing", None)
     extra = case.extra(mc.good_layers()) if case.extra else None
     export.export_project(proj, to, extra_layers=extra, **kw)
 
 
 def _tree(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    """Every path under ``root``, with a digest of each regular file's content."""
+    import hashlib
+
+    def digest(p: Path) -> str:
+        return hashlib.sha256(p.read_bytes()).hexdigest()[:12] if p.is_file() and not p.is_symlink() else ""
+    return sorted(f"{p.relative_to(root)} {digest(p)}".strip() for p in root.rglob("*"))
 
 
 def test_corpus_is_large_and_names_are_unique():
     names = [c.name for c in mc.CASES]
     assert len(names) >= 30 and len(set(names)) == len(names)
-    assert {c.stage for c in mc.CASES} == {"load", "export"}
+    assert {c.stage for c in mc.CASES} == {"load", "export", "scenario"}
 
 
 def test_readme_lists_every_case_with_its_error():
@@ -49,11 +60,13 @@ def test_readme_lists_every_case_with_its_error():
 
 @pytest.mark.parametrize("case", mc.CASES, ids=[c.name for c in mc.CASES])
 def test_bad_input_fails_cleanly(case: mc.Case, corpus: Path, tmp_path: Path):
-    if "existing" in case.export:
-        mine = tmp_path / case.export["existing"]
-        mine.parent.mkdir(parents=True)
-        mine.write_text("a planner's own file", encoding="utf-8")
+    existing = case.export.get("existing", [])
+    for rel, text in [(existing, "a planner's own file")] if isinstance(existing, str) else existing:
+        mine = tmp_path / rel
+        mine.parent.mkdir(parents=True, exist_ok=True)
+        mine.write_text(text, encoding="utf-8")
     before = _tree(tmp_path)
+    inputs = _tree(corpus / "good")
     with pytest.raises(GeoplanError) as ei:
         _run(case, corpus, tmp_path)
     err = ei.value
@@ -65,6 +78,7 @@ def test_bad_input_fails_cleanly(case: mc.Case, corpus: Path, tmp_path: Path):
     assert all(p.fix for p in problems) if problems else "Fix" in str(err), str(err)
     # no output, no temporary files, and nothing of the planner's touched
     assert _tree(tmp_path) == before
+    assert _tree(corpus / "good") == inputs
 
 
 def test_missing_crs_error_suggests_the_crs(corpus: Path):
@@ -83,9 +97,9 @@ def test_failed_export_keeps_the_previous_output(corpus: Path, tmp_path: Path):
     export.export_project(proj, out)
     data = out.read_bytes()
     with pytest.raises(gp.WriteError, match="GGTCC.*complex"):
-        export.export_project(proj, out, extra_layers=mc._complex_column(mc.good_layers()))
+        export.export_project(proj, out, extra_layers=mc._complex_column(mc.good_layers()), overwrite=True)
     assert out.read_bytes() == data
-    assert _tree(tmp_path) == ["out.gpkg", "out.metadata.xml"]
+    assert [t.split()[0] for t in _tree(tmp_path)] == ["out.gpkg", "out.gpkg.metadata.xml"]
 
 
 @pytest.mark.parametrize("name,code", [("districts_self_crossing", 3), ("toml_no_districts", 4),

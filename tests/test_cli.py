@@ -98,7 +98,7 @@ def test_usage_errors_are_a_message_not_a_traceback(capsys):
     code, out, err = run(capsys, "check", "--no-such-option")
     assert code == 2 and "No such option: --no-such-option" in err and "Traceback" not in err + out
     code, out, err = run(capsys, "place", "sites", "--total", "many")
-    assert code == 2 and "Invalid value for '--total'" in err and "Traceback" not in err + out
+    assert code == 4 and "Invalid value for '--total'" in err and "Traceback" not in err + out
 
 
 def test_place_sites_candidates_and_mix_options(capsys, tiny_project_file):

@@ -142,3 +142,21 @@ def test_empty_sites_give_empty_matrix():
     a = coverage_matrix(DEMAND, np.empty((0, 2)), 100.0)
     assert a.shape == (6, 0) and a.nnz == 0
     assert coverage_share(a, WEIGHTS).share == 0.0
+
+
+def test_chunked_build_is_exact_canonical_csc(monkeypatch):
+    import geoplan.coverage as cov_module
+
+    rng = np.random.default_rng(7)
+    d = np.round(rng.uniform(0, 3_000, (1_500, 2)) / 50) * 50 + [X0, Y0]  # on a 50 m lattice: exact boundaries
+    s = np.round(rng.uniform(0, 3_000, (90, 2)) / 50) * 50 + [X0, Y0]
+    r = rng.choice([150.0, 250.0, 400.0], 90)
+    whole = coverage_matrix(d, s, r)
+    monkeypatch.setattr(cov_module, "_CHUNK_PAIRS", 300)  # many chunks of a few sites
+    chunked = coverage_matrix(d, s, r)
+    dist = np.hypot(d[:, None, 0] - s[None, :, 0], d[:, None, 1] - s[None, :, 1])
+    for a in (whole, chunked):
+        assert isinstance(a, sp.csc_matrix) and a.dtype == bool and a.has_canonical_format
+        np.testing.assert_array_equal(a.toarray(), dist <= r[None, :])
+        assert a.indices.dtype == np.int32
+    assert (dist == r[None, :]).any()  # the test does reach points exactly at the radius

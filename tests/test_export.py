@@ -127,7 +127,7 @@ def test_round_trip_every_format(proj, tmp_path, name, to, kw):
         assert meta["LAYER"].tolist() == ["XZQ", "JZ5G", "JZ5GGH", "BYSJZX", "GGTCC", "FGWG"]
         row = meta.set_index("LAYER_KEY").loc["districts"]
         assert json.loads(row["PARAMETERS"])["target_per_10k"] == 33.0 and row["CRS"] == "EPSG:4490"
-        assert (rep.path.parent / "out_FGWG.tif").exists()
+        assert (rep.path.parent / f"{rep.path.name}_FGWG.tif").exists()
     else:
         assert not rep.aliases_in_format
         fields = list(csv.reader(stdio.StringIO(sidecar(rep, "XZQ.fields.csv").decode("utf-8-sig"))))
@@ -163,12 +163,12 @@ def test_coverage_geotiff_keeps_codes(proj, tmp_path):
     ex = extra_layers()
     cov = ex["coverage"]
     export.export_project(proj, tmp_path / "c.gpkg", extra_layers={"coverage": cov}, crs=4548)
-    with rasterio.open(tmp_path / "c_FGWG.tif") as src:
+    with rasterio.open(tmp_path / "c.gpkg_FGWG.tif") as src:
         assert src.crs.to_epsg() == 4548 and src.dtypes[0] == "uint8" and src.nodata == 255
         np.testing.assert_array_equal(src.read(1), cov.values.astype("uint8"))
         assert src.tags()["YSDM"] == "9000200400" and src.tags()["ONEMAP_ALIAS"] == "5G覆盖格网"
     export.export_project(proj, tmp_path / "g.gpkg", extra_layers={"coverage": cov})
-    with rasterio.open(tmp_path / "g_FGWG.tif") as src:
+    with rasterio.open(tmp_path / "g.gpkg_FGWG.tif") as src:
         v = src.read(1)
         assert src.crs.to_epsg() == 4490
         assert set(np.unique(v)) <= {0, 1, 2, 255} and {0, 1, 2} <= set(np.unique(v))
@@ -221,7 +221,7 @@ def test_single_layer_files_and_gbk_text(tmp_path):
     raw = (tmp_path / "parks.dbf").read_bytes()
     assert "软件园二期停车场".encode("gbk") in raw  # really GBK on disk
     assert pyogrio.read_dataframe(tmp_path / "parks.shp")["NAME"].tolist()[0] == "软件园二期停车场"
-    rep = export.write({"car_parks": parks}, tmp_path / "parks.geojson")
+    rep = export.write({"car_parks": parks}, tmp_path / "parks.geojson", overwrite=True)  # same-named sidecars
     text = (tmp_path / "parks.geojson").read_text(encoding="utf-8")
     assert "软件园二期停车场" in text and "EPSG::4490" in text
     assert rep.layer("car_parks").features == 3 and "no districts" in rep.warnings[0]
@@ -239,13 +239,13 @@ def test_reexport_replaces_own_outputs_only(proj, tmp_path):
     out = tmp_path / "o_shp"
     export.export_project(proj, out, format="shp", extra_layers={"edge_dc": extra_layers()["edge_dc"]})
     assert (out / "BYSJZX.shp").exists()
-    export.export_project(proj, out, format="shp")
+    export.export_project(proj, out, format="shp", overwrite=True)
     assert not (out / "BYSJZX.shp").exists() and (out / "JZ5G.shp").exists()  # stale layer gone
     gdb = tmp_path / "o.gdb"
     export.export_project(proj, gdb)
-    export.export_project(proj, gdb, crs=4548)
+    export.export_project(proj, gdb, crs=4548, overwrite=True)
     assert pyogrio.read_info(gdb, layer="JZ5G")["crs"] == "EPSG:4548"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o.metadata.xml", "o_shp"]  # no temporary folders left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o.gdb.metadata.xml", "o_shp"]  # no temporary folders left
 
 
 def test_validation_problems_of_all_layers_at_once(proj, tmp_path):
@@ -318,8 +318,8 @@ def test_scenario_planned_sites_are_exported(proj, tmp_path):
     assert json.loads(m.loc["planned_sites", "PARAMETERS"])["total"] == 50
 
 
-@pytest.mark.parametrize("fmt, names", [("gpkg", ["p.gpkg", "p.metadata.xml", "p_FGWG.tif"]),
-                                        ("gdb", ["p.gdb.zip", "p.metadata.xml", "p_FGWG.tif"]),
+@pytest.mark.parametrize("fmt, names", [("gpkg", ["p.gpkg", "p.gpkg.metadata.xml", "p.gpkg_FGWG.tif"]),
+                                        ("gdb", ["p.gdb.zip", "p.gdb.metadata.xml", "p.gdb_FGWG.tif"]),
                                         ("shp", ["p_shp.zip"])])
 def test_export_files_in_memory_match_a_written_delivery(proj, tmp_path, fmt, names):
     files = export.export_files(proj, stem="p", format=fmt, extra_layers=extra_layers(), year=2025)
@@ -425,7 +425,7 @@ def test_every_plan_layer_round_trips_with_codes_domains_and_chinese(proj, tmp_p
 def test_coverage_is_inside_a_geopackage_as_tiles(proj, tmp_path):
     rep = export.export_project(proj, tmp_path / "t.gpkg", plan_file=plan_file(proj))
     grid = io.read_gpkg_raster(rep.path, table="FGWG")
-    tif = io.read_raster(tmp_path / "t_FGWG.tif")
+    tif = io.read_raster(tmp_path / "t.gpkg_FGWG.tif")
     np.testing.assert_array_equal(np.where(grid.valid, grid.values, 255), np.where(tif.valid, tif.values, 255))
     assert grid.crs.to_epsg() == 4490
 
@@ -438,7 +438,7 @@ def test_metadata_names_sources_relatively_and_has_an_xml_sidecar(tiny_project_f
     meta = pyogrio.read_dataframe(rep.path, layer="geoplan_metadata")
     assert meta.set_index("LAYER_KEY").loc["districts", "SOURCE"] == "districts.gpkg"
     assert not any(str(tmp_path) in str(v) for v in meta.to_numpy().ravel())  # no absolute paths
-    xml = (tmp_path / "o.metadata.xml").read_bytes()
+    xml = (tmp_path / "o.gpkg.metadata.xml").read_bytes()
     assert str(tmp_path).encode() not in xml
     root = ET.fromstring(xml)
     assert root.findtext("标识信息/生产单位") == "某市自然资源局"

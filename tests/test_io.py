@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,15 +20,15 @@ from pyproj import CRS
 from shapely.geometry import Point
 
 import geoplan as gp
-from geoplan import _detect, _gdal, io
+from geoplan import _detect, _gdal, io, province
 from geoplan.crs import wgs84_to_bd09, wgs84_to_gcj02
-from geoplan.errors import CRSError, ReadError, WriteError
+from geoplan.errors import ConfigError, CRSError, ReadError, WriteError
 from geoplan.project import prepare_layer
 
 from .conftest import tiny_layers
 
 NAMES = ["思明区", "湖里区", "集美区"]
-AMAP_RAW = io.REPO_ROOT / "data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson"
+AMAP_RAW = io.shipped("data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson")
 
 
 def _points(n: int = 3) -> gpd.GeoDataFrame:
@@ -160,14 +162,25 @@ def test_atomic_path_moves_sidecars_and_cleans_up(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dbf", "a.shp"]
 
 
-def test_atomic_path_replaces_a_folder_output(tmp_path):
+def test_atomic_path_replaces_only_its_own_files_in_a_folder_output(tmp_path):
+    def deliver(**kw):
+        with io.atomic_path(tmp_path / "o.gdb", folder=True, **kw) as tmp:
+            tmp.mkdir()
+            (tmp / "new").write_text("new")
+            (tmp.parent / "o_FGWG.tif").write_text("raster")
+
     (tmp_path / "o.gdb").mkdir()
-    (tmp_path / "o.gdb" / "stale").write_text("old")
-    with io.atomic_path(tmp_path / "o.gdb") as tmp:
-        tmp.mkdir()
-        (tmp / "new").write_text("new")
-        (tmp.parent / "o_FGWG.tif").write_text("raster")
-    assert sorted(p.name for p in (tmp_path / "o.gdb").iterdir()) == ["new"]
+    (tmp_path / "o.gdb" / "stale").write_text("old")  # a folder geoplan did not write: never touched
+    with pytest.raises(WriteError, match="not an earlier geoplan delivery"):
+        deliver(overwrite=True)
+    (tmp_path / "o.gdb" / "stale").unlink()
+    deliver()  # an empty folder holds nothing to lose
+    assert sorted(p.name for p in (tmp_path / "o.gdb").iterdir()) == [io.MANIFEST, "new"]
+    (tmp_path / "o.gdb" / "mine.txt").write_text("planner's note")
+    with pytest.raises(WriteError, match="--overwrite"):
+        deliver()
+    deliver(overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "o.gdb").iterdir()) == [io.MANIFEST, "mine.txt", "new"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gdb", "o_FGWG.tif"]
 
 
@@ -176,7 +189,7 @@ def test_write_dataset_refuses_foreign_folders_and_checks_layers(tmp_path):
     mine.mkdir()
     (mine / "thesis.docx").write_text("precious")
     layer = io.OutLayer(name="L", frame=_points(), aliases={"NAME": "名称"})
-    with pytest.raises(WriteError, match="not an earlier geoplan export"):
+    with pytest.raises(WriteError, match="not an earlier geoplan delivery"):
         io.write_dataset(mine, [layer], fmt="shp")
     assert (mine / "thesis.docx").read_text() == "precious"
     out = io.write_dataset(tmp_path / "t.gpkg", [layer], fmt="gpkg")
@@ -292,3 +305,40 @@ def test_load_project_warns_about_an_undeclared_gcj_layer(tmp_path, caplog):
         proj = gp.load_project(tmp_path / "b.toml")
     assert "looks shifted" not in caplog.text
     assert (proj.district_of("sites") >= 0).sum() == 40
+
+
+# --------------------------------------------------------------------------- shipped and generated data
+
+
+def test_shipped_finds_the_package_data_and_refuses_other_paths():
+    specs = io.shipped("layers")
+    assert (specs / "districts.toml").is_file() and specs == io.shipped("layers/")
+    assert io.default_project_path() == io.shipped("data/gis") / "geoplan.toml"
+    assert io.shipped("data/gis/sources/fujian/fujian_city_population.csv").is_file()
+    assert set(io.read_layer_specs()) >= {"districts", "population", "sites"}
+    with pytest.raises(ConfigError, match="does not ship with geoplan"):
+        io.shipped("apps/streamlit_app.py")
+    with pytest.raises(ConfigError, match="does not ship"):
+        io.shipped("layersX/a.toml")
+    with pytest.raises(ReadError, match="missing from geoplan's installation.*reinstall"):
+        io.shipped("data/gis/nothing_here.gpkg")
+
+
+def test_user_data_dir_honours_the_environment_then_the_platform(monkeypatch, tmp_path):
+    monkeypatch.setenv(io.DATA_DIR_ENV, str(tmp_path / "mine"))
+    assert io.user_data_dir() == tmp_path / "mine"
+    assert province.fujian_project_path() == tmp_path / "mine" / "fujian" / "geoplan.toml"
+    monkeypatch.delenv(io.DATA_DIR_ENV)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if os.name == "posix" and sys.platform != "darwin":
+        assert io.user_data_dir() == tmp_path / "xdg" / "geoplan"
+    assert io.shipped("data/gis") not in io.user_data_dir().parents  # never the installation
+
+
+def test_an_unwritable_data_folder_is_a_clear_error(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("in the way")
+    monkeypatch.setenv(io.DATA_DIR_ENV, str(tmp_path / "file"))
+    with pytest.raises(WriteError, match="cannot create the data folder .*Fix: set GEOPLAN_DATA_DIR"):
+        province.build_fujian_project()
+    with pytest.raises(WriteError, match="cannot create the output folder"):
+        io.make_dir(tmp_path / "file" / "sub")

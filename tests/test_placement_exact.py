@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import geoplan.placement._highs as highs_module
 import geoplan.placement.exact as exact_module
 from geoplan.errors import InfeasibleError, ValidationError
 from geoplan.placement import exact_mclp, greedy_mclp
@@ -52,10 +53,11 @@ def _random_instance(seed, n_rows=40, n_cols=10, density=0.2):
 
 def test_exact_beats_greedy_where_greedy_is_trapped():
     w = np.ones(6)
-    greedy = greedy_mclp(sp.csc_array(TRAP), w, p=2)
+    greedy = greedy_mclp(sp.csc_array(TRAP), w, p=2, local_search=False, bound="submodular")
     exact = exact_mclp(sp.csc_array(TRAP), w, p=2)
     best, best_set = _brute_force(TRAP, w, 2)
     assert greedy.objective == 5.0
+    assert greedy_mclp(sp.csc_array(TRAP), w, p=2).objective == 6.0  # local search swaps out of the trap
     assert exact.objective == best == 6.0 > greedy.objective
     assert exact.selected.tolist() == list(best_set) == [1, 2]
     assert exact.status == "optimal" and exact.gap == pytest.approx(0.0, abs=1e-9)
@@ -85,9 +87,20 @@ def test_exact_equals_brute_force_with_quotas_fixed_and_existing_coverage(seed):
     assert greedy.objective <= res.objective + 1e-9
 
 
-def test_time_limit_reports_no_optimality_and_keeps_the_warm_start():
+def _no_lagrangian(inst, *, start, patterns=None, **kwargs):
+    """A Lagrangian step that proves nothing (so HiGHS must run): the coverable weight as bound."""
+    from geoplan.placement._result import coverable_weight, coverage_totals, covered_weight
+    from geoplan.placement.lagrangian import LagrangianBound
+
+    return LagrangianBound(bound=coverable_weight(inst), plan=np.sort(start),
+                           plan_value=covered_weight(inst, coverage_totals(inst, start)),
+                           costs=np.zeros(inst.n_cols), base=coverable_weight(inst), iterations=0)
+
+
+def test_time_limit_reports_no_optimality_and_keeps_the_warm_start(monkeypatch):
     A, w = _medium_instance()
     greedy = greedy_mclp(A, w, p=20)
+    monkeypatch.setattr(exact_module, "lagrangian_bound", _no_lagrangian)
     res = exact_mclp(A, w, p=20, time_limit_s=0.05)
     assert res.status == "time_limit"
     assert res.gap is not None and res.gap > 1e-4
@@ -132,8 +145,9 @@ def test_bad_requests_raise_before_solving(monkeypatch, kwargs, error, needle):
     def boom(*args, **kw):
         raise AssertionError("the solver must not run")
 
-    monkeypatch.setattr(exact_module.highspy, "Highs", boom)
+    monkeypatch.setattr(highs_module.highspy, "Highs", boom)
     monkeypatch.setattr(exact_module, "greedy_mclp", boom)
+    monkeypatch.setattr(exact_module, "lagrangian_bound", boom)
     weights = kwargs.pop("weights", np.ones(6))
     with pytest.raises(error, match=needle):
         exact_mclp(sp.csc_array(TRAP), weights, **kwargs)
@@ -141,15 +155,18 @@ def test_bad_requests_raise_before_solving(monkeypatch, kwargs, error, needle):
 
 def _medium_instance():
     rng = np.random.default_rng(3)
-    A = sp.random_array((3000, 300), density=0.03, rng=rng, format="csc")
-    return A, rng.integers(1, 100, 3000).astype(float)
+    A = sp.random_array((3000, 300), density=0.03, rng=rng, format="csc") > 0  # binary: covers or not
+    return sp.csc_array(A), rng.integers(1, 100, 3000).astype(float)
 
 
 def test_guarded_child_process_gives_the_in_process_answer(monkeypatch, caplog):
-    A, w, _ = _random_instance(5, n_rows=300, n_cols=30, density=0.1)
+    A, w, _ = _random_instance(5, n_rows=120, n_cols=20, density=0.12)
+    monkeypatch.setattr(exact_module, "lagrangian_bound", _no_lagrangian)
     here = exact_mclp(sp.csc_array(A), w, p=5)
-    monkeypatch.setattr(exact_module, "SUBPROCESS_MIN_NNZ", 0)
-    with caplog.at_level(logging.INFO, logger="geoplan.placement.exact"):
+    monkeypatch.undo()
+    monkeypatch.setattr(highs_module, "SUBPROCESS_MIN_NNZ", 0)
+    monkeypatch.setattr(exact_module, "lagrangian_bound", _no_lagrangian)
+    with caplog.at_level(logging.INFO, logger="geoplan.placement._highs"):
         child = exact_mclp(sp.csc_array(A), w, p=5)
     assert "child process" in caplog.text and "overran" not in caplog.text
     assert child.status == here.status == "optimal"
@@ -160,10 +177,11 @@ def test_guarded_run_is_stopped_hard_when_highs_overruns(monkeypatch, caplog):
     A, w = _medium_instance()
     greedy = greedy_mclp(A, w, p=20)
     # A deadline 0.2 s after HiGHS starts: far sooner than it can finish, as if it ignored its limit.
-    monkeypatch.setattr(exact_module, "SUBPROCESS_MIN_NNZ", 0)
-    monkeypatch.setattr(exact_module, "GRACE_S", -1.8)
-    monkeypatch.setattr(exact_module, "GRACE_SHARE", -1.0)
-    with caplog.at_level(logging.INFO, logger="geoplan.placement.exact"):
+    monkeypatch.setattr(highs_module, "SUBPROCESS_MIN_NNZ", 0)
+    monkeypatch.setattr(highs_module, "GRACE_S", -1.8)
+    monkeypatch.setattr(highs_module, "GRACE_SHARE", -1.0)
+    monkeypatch.setattr(exact_module, "lagrangian_bound", _no_lagrangian)
+    with caplog.at_level(logging.INFO, logger="geoplan.placement._highs"):
         res = exact_mclp(A, w, p=20, time_limit_s=2.0)
     assert "overran its 2 s time limit" in caplog.text
     assert res.status == "time_limit" and res.gap is not None and res.gap > 0

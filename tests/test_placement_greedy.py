@@ -146,7 +146,7 @@ def test_lazy_greedy_equals_plain_greedy(seed):
     secondary = rng.integers(0, 3, n_cols).astype(float)
     p = 12
     res = greedy_mclp(sp.csc_array(A), w, p=p, covered0=covered0, groups=groups, min_per_group=lo,
-                      max_per_group=hi, fixed=fixed, secondary=secondary)
+                      max_per_group=hi, fixed=fixed, secondary=secondary, local_search=False, bound="submodular")
     ref = _plain_greedy(A, w, p=p, covered0=covered0, groups=groups, lo=lo, hi=hi, fixed=fixed,
                         secondary=secondary)
     assert res.selected.tolist() == ref
@@ -158,13 +158,37 @@ def test_lazy_greedy_equals_plain_greedy(seed):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_greedy_gap_bounds_the_true_optimum(seed):
+@pytest.mark.parametrize("options", [dict(local_search=False, bound="submodular"), dict(bound="submodular"), {}])
+def test_greedy_gap_bounds_the_true_optimum(seed, options):
     A, w, _ = _random_instance(seed, n_rows=40, n_cols=12, density=0.2)
-    res = greedy_mclp(sp.csc_array(A), w, p=3)
+    res = greedy_mclp(sp.csc_array(A), w, p=3, **options)
     best = _brute_force(A, w, 3)
     assert res.objective <= best
-    assert best <= res.objective * (1 + res.gap) + 1e-9
+    assert best <= res.objective * (1 + res.gap) + 1e-9 and best <= res.bound + 1e-9
     assert res.objective >= (1 - 1 / np.e) * best
+    assert res.bound_source in ("coverable", "submodular", "lagrangian")
+
+
+def test_local_search_only_improves_and_orders_sites_greedily():
+    A, w, _ = _random_instance(4, n_rows=300, n_cols=60, density=0.06)
+    plain = greedy_mclp(sp.csc_array(A), w, p=8, local_search=False, bound="submodular")
+    res = greedy_mclp(sp.csc_array(A), w, p=8, bound="submodular")
+    assert res.swaps == 3 and res.objective == 1641.0 > plain.objective == 1614.0
+    assert res.objective == w[(A[:, res.selected] > 0).any(axis=1)].sum()
+    # each site covers at least as much not yet covered as any site after it
+    covered = np.zeros(A.shape[0], bool)
+    sel = res.selected.tolist()
+    for k, j in enumerate(sel):
+        gains = [w[(A[:, i] > 0) & ~covered].sum() for i in sel[k:]]
+        assert gains[0] == max(gains)
+        covered |= A[:, j] > 0
+
+
+def test_gap_is_capped_at_the_coverable_weight():
+    # one row nobody covers: coverable weight is 10 of 11; every bound is capped there
+    A = sp.csc_array(np.array([[1, 0], [0, 1], [0, 0]]))
+    res = greedy_mclp(A, [5.0, 5.0, 1.0], p=2, bound="submodular")
+    assert res.objective == 10.0 and res.gap == 0.0 and res.bound == 10.0
 
 
 def test_same_input_same_selection_and_input_untouched():

@@ -11,7 +11,7 @@ from geoplan.io import Raster
 
 from .conftest import tiny_layers
 
-CENSUS = io.REPO_ROOT / "data" / "gis" / "sources" / "xiamen_district_population.csv"
+CENSUS = io.shipped("data/gis/sources/xiamen_district_population.csv")
 
 
 def test_embedded_raster_sums_equal_census(xiamen):
@@ -32,7 +32,7 @@ def test_embedded_raster_is_100m_gauss_kruger_and_labelled_modelled(xiamen):
 
 def test_embedded_districts_are_cgcs2000_and_shifted_from_gcj(xiamen):
     assert xiamen.districts.crs.to_epsg() == 4490
-    raw = io.read_vector(io.REPO_ROOT / "data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson", layer="raw")
+    raw = io.read_vector(io.shipped("data/gis/sources/xiamen_districts_gcj02_amap_raw.geojson"), layer="raw")
     c_raw = raw.to_crs(4548).geometry.union_all().centroid
     c_new = xiamen.metric("districts").geometry.union_all().centroid
     # WGS84 minus GCJ-02 near Xiamen is about (-494 m, +299 m)

@@ -21,8 +21,8 @@ from geoplan.errors import ConfigError, ValidationError
 from geoplan.io import Raster
 from geoplan.placement import place_sites
 
-CITY_CSV = province.FUJIAN_SOURCES / "fujian_city_population.csv"
-XM_CSV = gp.io.REPO_ROOT / "data" / "gis" / "sources" / "xiamen_district_population.csv"
+CITY_CSV = gp.io.shipped("data/gis/sources/fujian/fujian_city_population.csv")
+XM_CSV = gp.io.shipped("data/gis/sources/xiamen_district_population.csv")
 
 
 @pytest.fixture(scope="session")
@@ -184,14 +184,14 @@ def test_resolve_project_picks_and_builds_once(fujian_dir, monkeypatch, tmp_path
         shutil.copytree(fujian_dir, out, dirs_exist_ok=True)
         return out / "geoplan.toml"
 
-    monkeypatch.setattr(province, "FUJIAN_DIR", tmp_path / "fj")
+    monkeypatch.setenv("GEOPLAN_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(province, "build_fujian_project", fake_build)
-    assert province.resolve_project("fujian", None) == tmp_path / "fj" / "geoplan.toml"
-    assert province.resolve_project("Fujian", None) == tmp_path / "fj" / "geoplan.toml"
-    assert built == [tmp_path / "fj"]  # built once, then reused
-    (tmp_path / "fj" / "geoplan.toml").write_text("[build]\nformat = 0\n", encoding="utf-8")
+    assert province.resolve_project("fujian", None) == tmp_path / "fujian" / "geoplan.toml"
+    assert province.resolve_project("Fujian", None) == tmp_path / "fujian" / "geoplan.toml"
+    assert built == [tmp_path / "fujian"]  # built once, then reused
+    (tmp_path / "fujian" / "geoplan.toml").write_text("[build]\nformat = 0\n", encoding="utf-8")
     province.resolve_project("fujian", None)  # a stale build is rebuilt
-    assert built == [tmp_path / "fj"] * 2
+    assert built == [tmp_path / "fujian"] * 2
 
 
 # --------------------------------------------------------------------------- chunked == whole

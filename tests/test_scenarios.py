@@ -21,7 +21,7 @@ def test_scenario_file_defaults_and_errors(tmp_path):
     (sc,) = load_scenarios(tmp_path / "s.toml")
     assert (sc.year, sc.settings.band, sc.total) == (2024, "n41", 100)
     (tmp_path / "bad.toml").write_text('[[scenario]]\nname = "x"\ntotl = 100\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="unknown key.*totl"):
+    with pytest.raises(ConfigError, match="unknown setting 'totl'.*did you mean total"):
         load_scenarios(tmp_path / "bad.toml")
     with pytest.raises(ConfigError, match="needs total or year"):
         Scenario(name="none", year=None)

@@ -25,7 +25,9 @@ from geoplan.siting.constraints import CONFLICT_FIELDS, ConstraintSet, constrain
 from geoplan.siting.inputs import LayerConfig, SitingInputs, parse_siting_tables
 from geoplan.siting.params import load_params
 
-GIS = io.REPO_ROOT / "data" / "gis"
+from .conftest import REPO_ROOT
+
+GIS = REPO_ROOT / "data" / "gis"
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +285,7 @@ def test_the_county_engine_keeps_out_of_hard_zones(xiamen):
     from geoplan.placement.pool import site_heights
     from geoplan.radio import ENVIRONMENT_NAMES
 
-    env = np.array([ENVIRONMENT_NAMES.index(e) for e in res.sites["ENVIRONMENT"]], dtype=np.int8)
+    env = np.array([ENVIRONMENT_NAMES.index(e) for e in res.sites["RADIO_ENV"]], dtype=np.int8)
     assert not _in_hard_zone(xiamen, res.sites, site_heights(res.sites["SITE_TYPE"].to_numpy(), env)).any()
     assert (res.sites["SOURCE"] == "generated").all() and res.summary.siting.sites == len(res.sites)
 

@@ -16,13 +16,14 @@ from branca.colormap import LinearColormap  # noqa: E402
 from folium import plugins  # noqa: E402
 
 from geoplan.errors import ConfigError  # noqa: E402
-from geoplan.io import REPO_ROOT  # noqa: E402
 from geoplan.webmap import ST_FOLIUM_BASE_URL, asset_urls_in_html, use_local_assets  # noqa: E402
 from geoplan.webmap._offline import (  # noqa: E402
     GENERATED_FILES,
     LOCAL_PATH_OF_URL,
     VENDORED_PACKAGES,
 )
+
+from .conftest import REPO_ROOT  # noqa: E402
 
 STATIC = REPO_ROOT / "apps" / "static"
 BASE = "/app/static"

@@ -18,8 +18,9 @@ def progress_bar(title: str, *, enabled: bool = True) -> Iterator[Callable[[floa
     if not enabled:
         yield lambda f, m: None
         return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TextColumn("{task.fields[msg]}"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+    with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[msg]}", markup=False),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task(title, total=1.0, msg="")
 
         def hook(fraction: float, message: str) -> None:

@@ -10,9 +10,8 @@ import typer
 from .. import planfile
 from ..charging import CORE_DENSITY_KM2, SERVICE_RADIUS_M, place_charging
 from ..targets.plans import load_plan
-from ._app import Format, Lang, LangOpt, ProjectOpt, emit, place_app
+from ._app import Format, Lang, LangOpt, OverwriteOpt, ProjectOpt, check_out, emit, place_app, write_out
 from ._resolve import resolve
-from .place import check_out, write_out
 
 __all__ = ["place_charging_cmd"]
 
@@ -34,7 +33,7 @@ def place_charging_cmd(
                                    "厦门 charging special plan: core area < 900 m)."),
     core_density: float = typer.Option(CORE_DENSITY_KM2, "--core-density", help="Residents per km² from which a "
                                        "cell is core area (0: all populated cells)."),
-    new_stations: int = typer.Option(None, "--new-stations", help="Place exactly this many new stations "
+    new_stations: int = typer.Option(None, "--new-stations", min=0, help="Place exactly this many new stations "
                                      "(default: as few as reach --target-share)."),
     target_share: float = typer.Option(1.0, "--target-share", help="Share of core residents to bring within the radius."),
     include_planned: bool = typer.Option(False, "--include-planned", help="Count planned stations as existing."),
@@ -42,20 +41,23 @@ def place_charging_cmd(
     out: Path = typer.Option(None, "--out", "-o", help="Write the plan: *.gpkg is a plan file (new stations and the "
                              "car parks' compliance) for export --from and report --from; *.geojson / *.shp the "
                              "new stations alone."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Per car park: spaces to equip for the share rule; where new public stations close service-radius gaps."""
-    check_out(out, layer="charging_stations")  # a bad file name fails now, not after the work
+    check_out(out, layer="charging_stations", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project)
+    check_out(out, layer="charging_stations", overwrite=overwrite, protect=proj.input_files)
     if share is None:
         t = load_plan(plan or proj.plan).text_target("charging_share_new_car_parks")
         share = float(t.value) if t is not None else 0.20
     res = place_charging(proj, share=share, radius_m=radius_m, core_density_km2=core_density,
                          new_stations=new_stations, target_share=target_share, include_planned=include_planned)
-    write_out(planfile.charging_plan(proj, res), out, layer="charging_stations")
+    write_out(planfile.charging_plan(proj, res), out, layer="charging_stations", overwrite=overwrite,
+              protect=proj.input_files)
     s = res.summary
     n = s.new_car_parks
     data = res.to_dict() | {"out": str(out) if out else None}

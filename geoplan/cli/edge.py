@@ -11,9 +11,8 @@ from .. import labels, planfile
 from ..edge import place_edge
 from ..latency import LatencyModel
 from ..targets.plans import load_plan
-from ._app import Format, Lang, LangOpt, ProjectOpt, emit, place_app
+from ._app import Format, Lang, LangOpt, OverwriteOpt, ProjectOpt, check_out, emit, place_app, write_out
 from ._resolve import resolve
-from .place import check_out, write_out
 
 __all__ = ["place_edge_cmd"]
 
@@ -53,6 +52,7 @@ def place_edge_cmd(
     by: By = typer.Option(By.district, "--by", help="Table rows: district, site or demand (latency per point)."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the chosen sites: *.gpkg is a plan file for export "
                              "--from and report --from; *.geojson / *.shp the sites alone."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     lang: Lang = LangOpt,
@@ -60,8 +60,9 @@ def place_edge_cmd(
 ) -> None:
     """Place edge data centres on telecom and power-grid sites: cover the demand points within the latency circle,
     then minimise latency; report racks and kW against the plan and whether the latency circle binds."""
-    check_out(out, layer="edge_dc")  # a bad file name fails now, not after the work
+    check_out(out, layer="edge_dc", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project)
+    check_out(out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
     p = load_plan(plan or proj.plan)
     if count is None:
         t = p.text_target("edge_dc")
@@ -75,7 +76,7 @@ def place_edge_cmd(
     res = place_edge(proj, count=count, latency_ms=latency_ms, latency=model, objective=objective, method=method,
                      candidate_spacing_m=spacing, keep_planned=keep_planned, time_limit_s=time_limit,
                      candidates=candidates, min_racks=min_racks)
-    write_out(planfile.edge_plan(proj, res), out, layer="edge_dc")
+    write_out(planfile.edge_plan(proj, res), out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
     s = res.summary
     data = res.to_dict() | {"out": str(out) if out else None}
     frame = {By.district: res.districts, By.demand: res.demand,

@@ -14,7 +14,7 @@ from .. import io, onemap, planfile
 from ..errors import ConfigError
 from ..io import Raster
 from ..project import Project
-from ._app import Format, Lang, LangOpt, ProjectOpt, app, emit
+from ._app import Format, Lang, LangOpt, OverwriteOpt, ProjectOpt, app, emit
 from ._resolve import resolve
 
 __all__ = ["export_cmd", "scenario_layers"]
@@ -79,13 +79,15 @@ def export_cmd(
     report: Format = typer.Option(Format.table, "--report", "-r", help="How to print what was written: "
                                   "table, json or csv."),
     lang: Lang = LangOpt,
+    overwrite: bool = OverwriteOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Export districts (with density results), sites, a plan's layers and tables as one-map GIS files."""
     if file_format is not None and file_format.lower() in Format.__members__:
         report, file_format = Format(file_format.lower()), None
     if mapping_template is not None:
-        io.write_toml(onemap.mapping_template(onemap.load_mapping(mapping)), mapping_template, what="mapping file")
+        io.write_toml(onemap.mapping_template(onemap.load_mapping(mapping)), mapping_template, what="mapping file",
+                      overwrite=overwrite)
         emit({"mapping_template": str(mapping_template)}, report if report is not Format.csv else Format.json,
              footer=[f"Mapping template written to {mapping_template}: edit names, codes and labels, then "
                      "export with --mapping."])
@@ -96,6 +98,7 @@ def export_cmd(
         raise ConfigError("give --from (plan files) or --scenario, not both")
     pf = planfile.read_plans(plan_files) if plan_files else None
     proj = resolve(plan or (pf.plan if pf is not None and project is None else None), project, quiet=True)
+    gexport.check_destination(to, format=file_format, overwrite=overwrite, protect=proj.input_files)
     extra: dict[str, gpd.GeoDataFrame | Raster] = {}
     meta: dict[str, dict[str, Any]] = {}
     sc_year = None
@@ -104,7 +107,7 @@ def export_cmd(
     rep = gexport.export_project(proj, to, extra_layers=extra, plan_file=pf, year=year or sc_year, plan=plan,
                                  population_year=population_year, format=file_format, crs=crs,
                                  encoding=encoding, zone_prefix=zone_prefix, metadata=meta, mapping=mapping,
-                                 producer=producer)
+                                 producer=producer, overwrite=overwrite)
     frame = pd.DataFrame([{"layer": ly.name, "alias": ly.alias, "key": ly.key, "features": ly.features,
                            "geometry": ly.geometry, "file": ly.file} for ly in rep.layers])
     footer = [f"Wrote {rep.path} ({rep.format}, {rep.layout}) in {rep.crs} {rep.crs_name}"

@@ -11,17 +11,31 @@ from typing import Any
 import pandas as pd
 import typer
 
-from .. import io, labels, planfile
+from .. import labels, planfile
+from .._scenario_file import check_scenario
 from ..errors import ConfigError
 from ..placement import PlanSettings, place_sites, planning_context
 from ..placement.results import PlanResult
 from ..placement.sites import choose_engine
 from ..project import Project
-from ._app import CandidatesOpt, Format, Lang, LangOpt, MixOpt, ProjectOpt, emit, parse_mix, place_app
+from ._app import (
+    CandidatesOpt,
+    Format,
+    Lang,
+    LangOpt,
+    MixOpt,
+    OverwriteOpt,
+    ProjectOpt,
+    check_out,
+    emit,
+    parse_mix,
+    place_app,
+    write_out,
+)
 from ._progress import progress_bar
 from ._resolve import resolve
 
-__all__ = ["place_sites_cmd", "dask_client", "check_out", "write_out"]
+__all__ = ["place_sites_cmd", "dask_client"]
 
 
 @contextlib.contextmanager
@@ -88,22 +102,6 @@ def _siting_lines(res: PlanResult) -> list[str]:
     return lines
 
 
-def check_out(out: Path | None, *, layer: str) -> None:
-    """Refuse an output name geoplan cannot write, before the work: ``*.gpkg`` (a plan file) or a GIS file."""
-    if out is not None:
-        io.vector_driver(out, layer=layer)
-
-
-def write_out(plan: planfile.PlanFile, out: Path | None, *, layer: str) -> None:
-    """Write ``--out``: a plan file for ``*.gpkg``; the one layer alone for GeoJSON and shapefiles."""
-    if out is None:
-        return
-    if out.suffix.lower() == ".gpkg":
-        planfile.write_plan(plan, out)
-    else:
-        io.write_vector(plan.layers[layer], out, layer=layer)
-
-
 def _footer(res: PlanResult, out: Path | None) -> list[str]:
     s = res.summary
     gap = "" if s.gap is None else f", gap {labels.percent(s.gap)}"
@@ -136,7 +134,7 @@ def place_sites_cmd(
     band: str = typer.Option("n78", "--band", help="Link-budget band: n78, n41, n28, n79."),
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor, with building-entry loss)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Exact solver time limit, seconds."),
-    seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
     n_candidates: int = typer.Option(None, "--n-candidates", help="Number of generated candidates (default: "
                                      "max(15,000, 2.5 x the sites the last target needs))."),
@@ -154,6 +152,7 @@ def place_sites_cmd(
                              "coverage grid) for export --from and report --from; *.geojson / *.shp the sites alone."),
     by: By = typer.Option(By.district, "--by", help="Table rows: district, kind (new sites by kind and source, "
                           "with cost), site or conflict (the siting-conflicts table)."),
+    overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -162,17 +161,22 @@ def place_sites_cmd(
 ) -> None:
     """Choose new sites: meet each district's density target and cover the most population, on inventory and
     generated candidates outside hard constraint zones, weighing site cost when asked."""
-    check_out(out, layer="planned_sites")  # a bad file name fails now, not after the work
+    check_scenario({"total": total, "year": year, "method": method, "band": band, "seed": seed,
+                    "time_limit_s": time_limit, "candidates": candidates, "n_candidates": n_candidates,
+                    "candidate_spacing_m": spacing, "cost_weight": cost_weight}, where="the options",
+                   label="[options]")
+    check_out(out, layer="planned_sites", overwrite=overwrite)  # a bad output fails now, not after the work
     settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix),
                             n_candidates=n_candidates, candidate_spacing_m=spacing, cost_weight=cost_weight)
     proj = resolve(plan, project, quiet=quiet)
+    check_out(out, layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
         ctx = _context(proj, settings, engine=engine, client=client,
                        wanted=out is not None and out.suffix.lower() == ".gpkg")
         res = place_sites(proj, total=total, year=year, method=method, engine=engine, client=client,
                           context=ctx, settings=settings, time_limit_s=time_limit, progress=hook)
     write_out(planfile.sites_plan(proj, res, context=ctx, total=total, time_limit_s=time_limit), out,
-              layer="planned_sites")
+              layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     data = res.to_dict() | {"out": str(out) if out else None}
     frame = {By.district: res.districts, By.kind: _by_kind(res), By.conflict: res.conflicts,
              By.site: pd.DataFrame(res.sites.drop(columns="geometry")).assign(

@@ -27,7 +27,7 @@ def whatif_cmd(
     method: str = typer.Option("greedy", "--method", "-m", help="greedy or exact."),
     band: str = typer.Option("n78", "--band", help="Link-budget band."),
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of modelled candidates."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
     mix: str = MixOpt,
     edge_count: int = typer.Option(None, "--edge-count", help="Also place this many edge data centres."),

@@ -3,14 +3,21 @@
 Array entry points (rows = demand, columns = candidate sites), each returning a
 :class:`PlacementResult`:
 
-- :func:`greedy_mclp` — lazy greedy maximal covering with district quotas, with
-  a proven (submodular) bound reported as ``gap``;
+- :func:`greedy_mclp` — lazy greedy maximal covering with district quotas, then swap local
+  search, with a Lagrangian upper bound (the reported gap is a proven guarantee);
 - :func:`greedy_set_cover` — greedy sites until a share of demand is covered;
-- :func:`exact_mclp` — maximal covering as a mixed-integer programme solved by HiGHS;
+- :func:`local_search_mclp` — swap local search from any feasible plan;
+- :func:`lagrangian_mclp` — Lagrangian relaxation: the best Lagrangian plan and its bound;
+- :func:`exact_mclp` — maximal covering as a mixed-integer programme, proven by a Lagrangian
+  bound and HiGHS;
 - :func:`median_cover` — cover within a radius, then p-median or p-center
   (edge data centres), greedy + interchange or HiGHS;
 - :mod:`~geoplan.placement.candidates` — candidate sites on a grid, at weighted
   k-means centres, or at populated cells drawn by weight.
+
+Coverage may be binary (a site covers a cell or not) or fractional (the share of a cell a
+site covers, in (0, 1]); existing coverage is a mask or a share per cell. Every result
+carries a proven upper ``bound`` on the optimum and its ``gap``.
 
 Project entry points (GeoDataFrames in and out, metric CRS inside):
 
@@ -31,6 +38,8 @@ from .context import PlanningContext, planning_context
 from .costing import SitingSummary
 from .exact import exact_mclp
 from .greedy import greedy_mclp, greedy_set_cover
+from .lagrangian import lagrangian_mclp
+from .local_search import local_search_mclp
 from .median import MedianResult, median_cover
 from .request import PlanRequest, plan_request
 from .results import Evaluation, PlanResult, PlanSummary, Totals
@@ -59,6 +68,8 @@ __all__ = [
     "exact_mclp",
     "greedy_mclp",
     "greedy_set_cover",
+    "lagrangian_mclp",
+    "local_search_mclp",
     "grid_candidates",
     "median_cover",
     "new_site_budget",

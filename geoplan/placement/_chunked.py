@@ -43,6 +43,10 @@ __all__ = ["CountyPlan", "place_by_county", "CANDIDATE_FACTOR", "MIN_CANDIDATES"
 #: Each district draws max(CANDIDATE_FACTOR × its new sites, MIN_CANDIDATES) candidates.
 CANDIDATE_FACTOR = 3.0
 MIN_CANDIDATES = 50
+#: Seconds of local search and Lagrangian bound shared by all districts of one placement (each district gets
+#: its share, at least :data:`MIN_DISTRICT_BUDGET_S`), so a province stays within a minute of solver time.
+PLACEMENT_BUDGET_S = 12.0
+MIN_DISTRICT_BUDGET_S = 0.2
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +56,7 @@ class _PlaceItem:
     p: int
     n_candidates: int
     settings: PlanSettings
+    budget_s: float
     zones: ConstraintSet
 
 
@@ -106,7 +111,7 @@ def _place_task(item: _PlaceItem) -> CountyPlan:
     ok = (crad > 0) & ~item.zones.check(xy, site_heights(ctype, env)).hard
     xy, ctype, crad, dens, env = xy[ok], ctype[ok], crad[ok], dens[ok], env[ok]
     A = cov.coverage_matrix(d.xy, xy, crad)
-    res = greedy_mclp(A, d.pop, p=item.p, covered0=item.covered0, secondary=dens)
+    res = greedy_mclp(A, d.pop, p=item.p, covered0=item.covered0, secondary=dens, time_budget_s=item.budget_s)
     sel = np.asarray(res.selected, dtype=np.int64)
     gains = marginal_gains(A, d.pop, item.covered0, sel)
     bound = res.objective * (1.0 + res.gap) if res.gap is not None and math.isfinite(res.gap) else res.objective
@@ -129,8 +134,10 @@ def _allocate(proj: Project, req: PlanRequest, before: chunked.CoverageReport) -
 def _county_plans(proj: Project, settings: PlanSettings, alloc: NDArray[np.int64], before: chunked.CoverageReport,
                   *, mapper: Mapper | None, progress: Progress | None, zones: ConstraintSet) -> list[CountyPlan]:
     chunks = county_chunks(proj)
+    budget = max(PLACEMENT_BUDGET_S / max(int((alloc > 0).sum()), 1), MIN_DISTRICT_BUDGET_S)
     items = [_PlaceItem(c, before.counties[c.district].covered, int(alloc[c.district]),  # type: ignore[arg-type]
-                        int(max(math.ceil(CANDIDATE_FACTOR * alloc[c.district]), MIN_CANDIDATES)), settings, zones)
+                        int(max(math.ceil(CANDIDATE_FACTOR * alloc[c.district]), MIN_CANDIDATES)), settings, budget,
+                        zones)
              for c in chunks]
     names = [proj.district_names[c.district] for c in chunks]
     return chunked.run_tasks(_place_task, items, mapper=mapper, progress=progress, what="placing sites",

@@ -33,7 +33,7 @@ __all__ = ["Totals", "PlanSummary", "PlanResult", "Evaluation", "district_table"
 
 #: Fields of the ``planned_sites`` layer every engine writes, in order.
 PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "GAIN_POP", "SOURCE", "KIND", "COST",
-                                        "CONFLICTS", "RADIUS_M", "ENVIRONMENT", "XZQDM", "XZQMC", "MODELLED")
+                                        "CONFLICTS", "RADIUS_M", "RADIO_ENV", "XZQDM", "XZQMC", "MODELLED")
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: ND
         "COST": np.nan if cost is None else np.round(np.asarray(cost, dtype=float), 2),
         "CONFLICTS": "" if conflicts is None else np.asarray(conflicts, dtype=object),
         "RADIUS_M": np.round(radius_m, 0),
-        "ENVIRONMENT": env_names[np.asarray(environment, dtype=np.int64)] if rank.size else np.zeros(0, dtype=object),
+        "RADIO_ENV": env_names[np.asarray(environment, dtype=np.int64)] if rank.size else np.zeros(0, dtype=object),
         "XZQDM": codes[dist], "XZQMC": names[dist], "MODELLED": np.asarray(modelled, dtype=np.int64)
         if np.ndim(modelled) else int(modelled),
     }, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]) if len(xy) else gpd.GeoSeries([], crs=proj.metric_crs),

@@ -12,6 +12,9 @@ checks the two agree.
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
 import sys
 import warnings
 import zipfile
@@ -26,7 +29,8 @@ import pyogrio
 import rasterio
 import tomli_w
 from affine import Affine
-from shapely.geometry import LineString, Point, Polygon, box
+from rasterio.crs import CRS as RioCRS
+from shapely.geometry import LineString, MultiPoint, Point, Polygon, box
 
 __all__ = ["Case", "CASES", "build", "good_layers"]
 
@@ -49,10 +53,12 @@ class Case:
     layer, field : str or None
         Expected ``Problem.layer`` / ``Problem.field`` (for validation errors).
     stage : str
-        ``load`` (the project fails to load) or ``export`` (the export refuses).
+        ``load`` (the project fails to load), ``export`` (the export refuses) or
+        ``scenario`` (the case's ``scenarios.toml`` is refused).
     export : dict
         Keyword arguments of :func:`geoplan.export.export_project`; ``to`` is the output
-        name relative to the test's empty folder, ``existing`` a file made there before.
+        name relative to the test's empty folder (``{input}`` names the good project's
+        district file), ``existing`` a file (or a list of ``(file, text)``) made there before.
     make : callable
         Writes the case's files into its folder; returns the project file's layer
         overrides (a dict) or its whole text (a str).
@@ -586,6 +592,309 @@ def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
 def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
     return {}
 
+
+
+# --- values that pass the types but cannot be right (issue 12) --------------------------------------
+
+def _wkt_local() -> RioCRS:
+    return RioCRS.from_wkt('LOCAL_CS["site grid",LOCAL_DATUM["d",0],UNIT["metre",1],AXIS["X",EAST],AXIS["Y",NORTH]]')
+
+
+@case("districts_code_malformed", "ValidationError", "districts", "XZQDM", what="an XZQDM of 5 digits ('35090')")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["districts"].copy()
+    bad.loc[0, "XZQDM"] = "35090"
+    return {"districts": {"path": _gpkg(d, bad)}}
+
+
+@case("districts_code_duplicate", "ValidationError", "districts", "XZQDM", what="two districts with one XZQDM")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["districts"].copy()
+    bad["XZQDM"] = ["350901", "350901"]
+    return {"districts": {"path": _gpkg(d, bad)}}
+
+
+@case("districts_pop_infinite", "ValidationError", "districts", "POP", what="an infinite population")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["districts"].copy()
+    bad["POP"] = [float("inf"), 5000.0]
+    return {"districts": {"path": _gpkg(d, bad)}}
+
+
+@case("districts_pop_zero", "ValidationError", "districts", "POP", what="a district of 0 residents (no NO_STATS flag)")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["districts"].copy()
+    bad["POP"] = [0.0, 5000.0]
+    return {"districts": {"path": _gpkg(d, bad)}}
+
+
+@case("districts_pop_implausible", "ValidationError", "districts", "POP",
+      what="a billion residents in 1 km² (over 100,000 per km²)")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["districts"].copy()
+    bad["POP"] = [1e9, 5000.0]
+    return {"districts": {"path": _gpkg(d, bad)}}
+
+
+@case("districts_city_polygon_left_in", "ValidationError", "districts", "geometry",
+      what="the whole city's polygon left among its districts")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    dist = g["districts"]
+    city = gpd.GeoDataFrame({"XZQDM": ["350900"], "XZQMC": ["全市"], "POP": [15_000.0]},
+                            geometry=[box(X0, Y0, X0 + 2000, Y0 + 1000)], crs=GK)
+    return {"districts": {"path": _gpkg(d, gpd.GeoDataFrame(pd_concat([dist, city]), crs=GK))}}
+
+
+@case("districts_overlap", "ValidationError", "districts", "geometry", what="two districts overlapping by 30 %")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["districts"].copy()
+    bad.loc[1, "geometry"] = box(X0 + 700, Y0, X0 + 2000, Y0 + 1000)
+    return {"districts": {"path": _gpkg(d, bad)}}
+
+
+@case("raster_one_cell", "ValidationError", "districts", "population",
+      what="a 1 × 1 raster: one district gets no residents")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    _tif(d / "pop.tif", np.array([[15_000.0]]), Affine(2100, 0, X0, 0, -1000, Y0 + 1000), GK)
+    return {"districts": {"path": _gpkg(d, g["districts"].drop(columns="POP"))}, "population": {"path": "pop.tif"}}
+
+
+@case("raster_infinite", "ValidationError", "population", "band1", what="cells of infinite population")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    v = g["values"].copy()
+    v[2, 3] = np.inf
+    _tif(d / "pop.tif", v, g["transform"], GK)
+    return {"population": {"path": "pop.tif"}}
+
+
+@case("raster_engineering_crs", "CRSError", "population", "CRS", what="a raster in a local engineering CRS")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    h, w = g["values"].shape
+    with rasterio.open(d / "pop.tif", "w", driver="GTiff", height=h, width=w, count=1, dtype="float32",
+                       crs=_wkt_local(), transform=g["transform"]) as dst:
+        dst.write(g["values"].astype("float32"), 1)
+    return {"population": {"path": "pop.tif"}}
+
+
+@case("raster_huge_sparse", "ReadError", what="a small sparse GeoTIFF of 50,000 × 50,000 cells")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    with rasterio.open(d / "pop.tif", "w", driver="GTiff", height=50_000, width=50_000, count=1, dtype="float32",
+                       crs=GK, transform=Affine(100, 0, X0, 0, -100, Y0 + 1000), tiled=True, compress="deflate",
+                       SPARSE_OK=True) as dst:
+        dst.write(np.ones((4, 4), dtype="float32"), 1, window=rasterio.windows.Window(0, 0, 4, 4))
+    return {"population": {"path": "pop.tif"}}
+
+
+@case("file_named_pipe", "ReadError", what="the sites path is a named pipe (a read would hang)")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(d / "sites.gpkg")
+    else:  # pragma: no cover - Windows: a folder is refused the same way
+        (d / "sites.gpkg").mkdir()
+    return {"sites": {"path": "sites.gpkg"}}
+
+
+@case("file_is_a_folder", "ReadError", what="the sites path is a folder")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    (d / "sites.gpkg").mkdir()
+    return {"sites": {"path": "sites.gpkg"}}
+
+
+@case("gpkg_huge_view", "ReadError", what="a small GeoPackage whose layer is a SQL view of 10^12 rows")
+def _(d: Path, g: dict[str, Any]) -> str:
+    pyogrio.write_dataframe(g["sites"], d / "v.gpkg", layer="base")
+    con = sqlite3.connect(d / "v.gpkg")
+    with con:
+        con.execute("CREATE VIEW sites AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+                    "i < 1000000000000) SELECT b.fid AS fid, b.geom AS geom, b.SITE_ID, b.SITE_TYPE FROM n, base AS b")
+        con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) SELECT 'sites', "
+                    "'features', 'sites', srs_id FROM gpkg_contents WHERE table_name = 'base'")
+        con.execute("INSERT INTO gpkg_geometry_columns SELECT 'sites', column_name, geometry_type_name, srs_id, z, m "
+                    "FROM gpkg_geometry_columns WHERE table_name = 'base'")
+    con.close()
+    return ('[layers.districts]\npath = "{good}/districts.gpkg"\n[layers.population]\npath = "{good}/pop.tif"\n'
+            '[layers.sites]\npath = "v.gpkg"\nlayer = "sites"\n[limits]\nread_timeout_s = 1\n')
+
+
+@case("sites_multipoint", "ValidationError", "sites", "geometry", what="sites as MultiPoints of several points")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["sites"].copy()
+    bad.geometry = [MultiPoint([p, Point(p.x + 5, p.y)]) for p in bad.geometry]
+    return {"sites": {"path": _gpkg(d, bad)}}
+
+
+@case("sites_at_null_island", "ValidationError", "sites", "geometry", what="sites at (0, 0)")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["sites"].copy()
+    bad.loc[:4, "geometry"] = Point(0, 0)
+    return {"sites": {"path": _gpkg(d, bad)}}
+
+
+@case("sites_stacked", "ValidationError", "sites", "geometry", what="every site at one point")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["sites"].copy()
+    bad.geometry = [Point(X0 + 500, Y0 + 500)] * len(bad)
+    return {"sites": {"path": _gpkg(d, bad)}}
+
+
+@case("sites_duplicate_id", "ValidationError", "sites", "SITE_ID", what="two sites with one SITE_ID")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["sites"].copy()
+    bad.loc[1, "SITE_ID"] = bad.loc[0, "SITE_ID"]
+    return {"sites": {"path": _gpkg(d, bad)}}
+
+
+@case("sites_all_outside", "ValidationError", "sites", "geometry", what="every site 50 km from the districts")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["sites"].copy()
+    bad.geometry = bad.translate(50_000, 0)
+    return {"sites": {"path": _gpkg(d, bad)}}
+
+
+@case("car_parks_all_zero_spaces", "ValidationError", "car_parks", "SPACES", what="every car park with 0 spaces")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["car_parks"].copy()
+    bad["SPACES"], bad["CHG_BUILT"] = 0, 0
+    return {"car_parks": {"path": _gpkg(d, bad)}}
+
+
+@case("car_parks_more_chargers_than_spaces", "ValidationError", "car_parks", "CHG_BUILT",
+      what="a car park with more charging spaces than spaces")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    bad = g["car_parks"].copy()
+    bad.loc[0, "CHG_BUILT"] = 500
+    return {"car_parks": {"path": _gpkg(d, bad)}}
+
+
+@case("edge_demand_all_zero_weight", "ValidationError", "edge_demand", "WEIGHT", what="every demand weight 0")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    dem = gpd.GeoDataFrame({"NAME": [f"医院{i}" for i in range(6)], "CATEGORY": ["hospital"] * 6, "WEIGHT": [0.0] * 6},
+                           geometry=list(g["sites"].geometry[:6]), crs=GK)
+    return {"edge_demand": {"path": _gpkg(d, dem)}}
+
+
+@case("toml_census_wan", "ConfigError", "[population_stats]", "census_total", what="census_total = \"516万\"")
+def _(d: Path, g: dict[str, Any]) -> str:
+    return _toml_with('[population_stats]\ncensus_total = "516万"\n')
+
+
+@case("toml_census_zero", "ConfigError", "[population_stats]", "census_total", what="census_total = 0")
+def _(d: Path, g: dict[str, Any]) -> str:
+    return _toml_with("[population_stats]\ncensus_total = 0\n")
+
+
+@case("toml_yearend_in_wan", "ValidationError", "[population_stats]", "yearend",
+      what="a year-end total given in 万 (2 for 20,000)")
+def _(d: Path, g: dict[str, Any]) -> str:
+    return _toml_with('[population_stats]\nyearend = { "2023" = 2 }\n')
+
+
+@case("toml_modelled_maybe", "ConfigError", "[layers.sites]", "modelled", what="modelled = \"maybe\"")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return {"sites": {"path": f"{d.parent.resolve() / 'good' / 'sites.gpkg'}", "modelled": "maybe"}}
+
+
+@case("toml_setting_misspelt", "ConfigError", "[layers.sites]", "modeled", what="modeled = true (misspelt)")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return {"sites": {"path": f"{d.parent.resolve() / 'good' / 'sites.gpkg'}", "modeled": True}}
+
+
+@case("toml_crs_true", "ConfigError", "[layers.sites]", "crs", what="crs = true")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return {"sites": {"path": f"{d.parent.resolve() / 'good' / 'sites.gpkg'}", "crs": True}}
+
+
+@case("toml_unknown_plan", "ConfigError", "[project]", "plan", what="plan = \"xiamn\" (no such plan)")
+def _(d: Path, g: dict[str, Any]) -> str:
+    return _toml_with("", project='[project]\nplan = "xiamn"\n')
+
+
+@case("toml_binary", "ReadError", what="the project file is binary (NUL bytes)")
+def _(d: Path, g: dict[str, Any]) -> str:
+    return "\x00\x01\x02 not text"
+
+
+def _toml_with(extra: str, *, project: str = '[project]\nname = "bad input"\n') -> str:
+    return (f'{project}[layers.districts]\npath = "{{good}}/districts.gpkg"\n[layers.population]\n'
+            f'path = "{{good}}/pop.tif"\n{extra}')
+
+
+# --- scenario files ---------------------------------------------------------------------------------
+
+def _scenarios(d: Path, text: str) -> dict[str, Any]:
+    (d / "scenarios.toml").write_text(text, encoding="utf-8")
+    return {}
+
+
+@case("scenario_single_table", "ConfigError", "[top level]", "scenario", stage="scenario",
+      what="[scenario] written for [[scenario]]")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return _scenarios(d, '[scenario]\nname = "a"\ntotal = 60\n')
+
+
+@case("scenario_percent_share", "ConfigError", "[[scenario]] no. 1 ('a')", "charging_share", stage="scenario",
+      what="charging_share = \"60%\"")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return _scenarios(d, '[[scenario]]\nname = "a"\ntotal = 60\ncharging_share = "60%"\n')
+
+
+@case("scenario_unit_in_number", "ConfigError", "[[scenario]] no. 1 ('a')", "latency_ms", stage="scenario",
+      what="latency_ms = \"1ms\"")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return _scenarios(d, '[[scenario]]\nname = "a"\ntotal = 60\nlatency_ms = "1ms"\n')
+
+
+@case("scenario_negative_seed", "ConfigError", "[[scenario]] no. 1 ('a')", "seed", stage="scenario",
+      what="seed = -1")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return _scenarios(d, '[[scenario]]\nname = "a"\ntotal = 60\nseed = -1\n')
+
+
+@case("scenario_duplicate_names", "ConfigError", "[[scenario]]", "name", stage="scenario",
+      what="two scenarios with the same name")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return _scenarios(d, '[[scenario]]\nname = "a"\ntotal = 60\n[[scenario]]\nname = "a"\ntotal = 70\n')
+
+
+@case("scenario_unknown_band", "ConfigError", "[[scenario]] no. 1 ('a')", "band", stage="scenario",
+      what="band = \"n99\"")
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return _scenarios(d, '[[scenario]]\nname = "a"\ntotal = 60\nband = "n99"\n')
+
+
+# --- where an export must not write -------------------------------------------------------------------
+
+@case("export_to_project_input", "WriteError", stage="export",
+      what="--to the project's own district file, with --overwrite", export={"to": "{input}", "overwrite": True})
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+@case("export_existing_file", "WriteError", stage="export", what="--to a file that exists, without --overwrite",
+      export={"to": "out.gpkg", "existing": "out.gpkg"})
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+@case("export_over_a_folder", "WriteError", stage="export",
+      what="--to out.gpkg where out.gpkg is a folder, with --overwrite",
+      export={"to": "out.gpkg", "existing": "out.gpkg/inside.txt", "overwrite": True})
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+@case("export_into_previous_delivery", "WriteError", stage="export",
+      what="--to a file inside an earlier geoplan delivery, without --overwrite",
+      export={"to": "delivery/more.gpkg", "existing": [("delivery/geoplan_manifest.json", json.dumps(
+          {"schema": "geoplan.manifest/1", "files": {}}))]})
+def _(d: Path, g: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def pd_concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    import pandas as pd
+
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 if __name__ == "__main__":  # pragma: no cover
     out = build(sys.argv[1] if len(sys.argv) > 1 else "bad_inputs_corpus")

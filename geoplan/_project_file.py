@@ -1,0 +1,196 @@
+"""The schema of the project file (``geoplan.toml``), checked before any layer is read.
+
+Every table and setting a project file may hold is declared here with its type,
+range and allowed values (see :mod:`geoplan._schema` for what values are
+accepted); :func:`parse_project_file` reports every problem at once as one
+:class:`~geoplan.errors.ConfigError` (exit code 4)::
+
+    [project]            name, plan, metric_crs
+    [population_stats]   scope, census_year, census_total, yearend = { "2023" = 5327000 }
+    [layers.<key>]       path, layer, encoding, crs, fields, modelled, note  (population: band, no encoding)
+    [limits]             max_file_mb, max_text_mb, max_raster_cells, raster_memory_share,
+                         max_features, read_timeout_s, max_zip_mb
+    [build]              anything (written by geoplan's generators)
+    [inventories.<name>] a [layers.*] table and kind           (candidate inventories, docs/siting.md)
+    [constraints.<name>] ... and kind, hardness, extra_cost    (siting constraints)
+    [edge_sites.<name>]  ... and kind                          (edge data-centre sites)
+    [siting]             overrides of geoplan/siting_params.toml (checked by geoplan.siting.params)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, create_model
+
+from . import io
+from ._schema import (
+    CrsText,
+    EncodingName,
+    Flag,
+    Name,
+    PositiveCount,
+    PositiveNumber,
+    Section,
+    Text,
+    Year,
+    as_number,
+    check,
+)
+from .errors import ConfigError, Problem
+from .layers import layer_spec
+
+__all__ = ["ProjectFile", "VectorLayer", "RasterLayer", "SitingTable", "ConstraintTable", "LimitsTable",
+           "parse_project_file", "VECTOR_LAYERS"]
+
+#: Vector layers a project may name (``districts`` required) besides the ``population`` raster.
+VECTOR_LAYERS = ("districts", "sites", "candidates", "edge_dc", "edge_demand", "car_parks", "charging_stations")
+
+
+class ProjectTable(Section):
+    """``[project]``."""
+
+    name: Name | None = Field(default=None, description="Name shown in tables and the app")
+    plan: Name = Field(default="xiamen", description="Which plan's targets apply: a file in geoplan/targets/")
+    metric_crs: CrsText | None = Field(default=None, description="Metric CRS of the algorithms, e.g. EPSG:4548")
+
+
+YearKey = Annotated[int, BeforeValidator(as_number), Field(ge=1949, le=2100)]
+
+
+class PopulationStats(Section):
+    """``[population_stats]``: city or province totals, persons."""
+
+    scope: Text = ""
+    census_year: Year | None = None
+    census_total: PositiveCount | None = Field(default=None, description="Census resident population, persons")
+    yearend: dict[YearKey, PositiveCount] = Field(default_factory=dict,
+                                                  description="Year-end resident population by year, persons")
+    note: Text = ""
+
+
+class VectorLayer(Section):
+    """``[layers.<vector layer>]``."""
+
+    path: Name = Field(description="File, relative to the project file")
+    layer: Name | None = Field(default=None, description="Layer inside a GeoPackage, FileGDB or zip")
+    encoding: EncodingName | None = Field(default=None, description="Text encoding of a shapefile (UTF-8, GBK)")
+    crs: CrsText | None = Field(default=None, description="What the coordinates are when the file says nothing or wrong")
+    fields: dict[Name, Name] = Field(default_factory=dict, description="Canonical field → column of the file")
+    modelled: Flag = Field(default=False, description="Modelled (synthetic) data rather than observed")
+    note: Text = ""
+
+
+class SitingTable(VectorLayer):
+    """``[inventories.<name>]`` / ``[edge_sites.<name>]``: a vector layer and the KIND of features that give none."""
+
+    kind: Name | None = Field(default=None, description="KIND of the features that give none (docs/siting.md)")
+
+
+class ConstraintTable(SitingTable):
+    """``[constraints.<name>]``: a constraint layer, hard or soft, and the cost a soft zone adds."""
+
+    hardness: Literal["hard", "soft"] | None = Field(default=None, description="hard: no site inside; soft: listed")
+    extra_cost: Annotated[float, BeforeValidator(as_number), Field(ge=0)] = Field(
+        default=0.0, description="万元 added to a site inside (soft zones)")
+
+
+class RasterLayer(Section):
+    """``[layers.population]``."""
+
+    path: Name = Field(description="GeoTIFF, relative to the project file")
+    band: Annotated[int, BeforeValidator(as_number), Field(ge=1, le=65_535)] = 1
+    crs: CrsText | None = None
+    modelled: Flag = False
+    note: Text = ""
+
+
+class LimitsTable(Section):
+    """``[limits]``: what geoplan agrees to read (see :class:`geoplan.io.Limits`)."""
+
+    max_file_mb: PositiveNumber | None = None
+    max_text_mb: PositiveNumber | None = None
+    max_raster_cells: PositiveCount | None = None
+    raster_memory_share: Annotated[float, BeforeValidator(as_number), Field(gt=0, le=1)] | None = None
+    max_features: PositiveCount | None = None
+    read_timeout_s: PositiveNumber | None = None
+    max_zip_mb: PositiveNumber | None = None
+
+
+def _required(key: str, what: str) -> Any:
+    return Field(json_schema_extra={"missing_fix": f'add a [layers.{key}] table with path = "..." ({what})'})
+
+
+_layer_fields: dict[str, Any] = {"population": (RasterLayer, _required("population", "a population GeoTIFF")),
+                                 "districts": (VectorLayer, _required("districts", "the district polygons"))}
+_layer_fields |= {k: (VectorLayer | None, None) for k in VECTOR_LAYERS if k != "districts"}
+#: ``[layers]``: one table per layer; districts and population are required.
+LayersTable: type[BaseModel] = create_model("LayersTable", __base__=Section, **_layer_fields)
+
+
+class ProjectFile(Section):
+    """A whole project file."""
+
+    project: ProjectTable = ProjectTable()
+    population_stats: PopulationStats = PopulationStats()
+    layers: LayersTable = Field(json_schema_extra={  # type: ignore[valid-type]
+        "missing_fix": 'add [layers.districts] and [layers.population] tables, each with path = "..."'})
+    limits: LimitsTable = LimitsTable()
+    build: dict[str, Any] = Field(default_factory=dict, description="Written by geoplan's generators")
+    inventories: dict[Name, SitingTable] = Field(default_factory=dict, description="Candidate inventories")
+    constraints: dict[Name, ConstraintTable] = Field(default_factory=dict, description="Siting constraints")
+    edge_sites: dict[Name, SitingTable] = Field(default_factory=dict, description="Edge data-centre sites")
+    siting: dict[str, Any] = Field(default_factory=dict, description="Overrides of geoplan/siting_params.toml")
+
+    def layer_tables(self) -> dict[str, VectorLayer | RasterLayer]:
+        """The layers the file names, districts first."""
+        tables = {k: getattr(self.layers, k) for k in ("districts", "population", *VECTOR_LAYERS[1:])}
+        return {k: v for k, v in tables.items() if v is not None}
+
+    @property
+    def population(self) -> RasterLayer:
+        """``[layers.population]``."""
+        table = self.layers.population  # type: ignore[attr-defined]
+        assert isinstance(table, RasterLayer)
+        return table
+
+    def limits_set(self) -> dict[str, Any]:
+        """The ``[limits]`` the file sets."""
+        return self.limits.model_dump(exclude_none=True)
+
+
+def _label(table: tuple[Any, ...]) -> str:
+    return "[" + ".".join(map(str, table)) + "]" if table else "[top level]"
+
+
+def parse_project_file(cfg: Any, *, where: str) -> ProjectFile:
+    """Validate a parsed project file; every problem in one :class:`ConfigError`.
+
+    Besides the schema, checks that ``plan`` is a shipped plan and that the
+    canonical names under ``fields`` are fields of the layer's spec.
+
+    Examples
+    --------
+    >>> pf = parse_project_file({"layers": {"districts": {"path": "d.gpkg", "crs": 4490},
+    ...                                     "population": {"path": "p.tif"}}}, where="demo")
+    >>> pf.layers.districts.crs, pf.project.plan
+    ('EPSG:4490', 'xiamen')
+    """
+    pf = check(ProjectFile, cfg, where=where, section=_label)
+    problems: list[Problem] = []
+    plans = io.list_plan_files()
+    if pf.project.plan.lower() not in plans:
+        problems.append(Problem("[project]", "plan", f"no plan named {pf.project.plan!r} ships with geoplan",
+                                f"use one of {', '.join(plans)}"))
+    for key, table in pf.layer_tables().items():
+        if not isinstance(table, VectorLayer) or not table.fields:
+            continue
+        known = [f.name for f in layer_spec(key).fields]
+        for canon in table.fields:
+            if canon not in known:
+                problems.append(Problem(f"[layers.{key}.fields]", canon, f"{key} has no field {canon!r}",
+                                        f"map one of {', '.join(known)} (the layer spec's names) to your column"))
+    if problems:
+        raise ConfigError(problems, where=where)
+    return pf
+

@@ -1,0 +1,385 @@
+"""Swap local search for maximal covering: improve a plan one exchange at a time.
+
+Teitz & Bart's (1968) interchange, on the sparse coverage matrix: replace a
+chosen site ``r`` by an unchosen site ``a`` whenever that covers more. The
+change of an exchange splits into three parts that are cheap to keep for every
+site at once:
+
+- ``gain[a]``: what ``a`` adds to the plan (one sparse product);
+- ``loss[r]``: what the plan loses without ``r`` (the weight only ``r`` covers);
+- ``C[a, r] >= 0``: what ``a`` wins back of ``r``'s loss, summed over the rows
+  both cover where it matters (for binary coverage: rows ``r`` alone covers);
+  a sparse matrix, since only sites within two radii of each other share rows.
+
+so ``delta(a, r) = gain[a] - loss[r] + C[a, r]``; for each ``a`` the best ``r``
+is either the one with the smallest loss (``C`` only helps) or one of the
+few ``C`` touches. A pass prices every exchange this way, then makes the
+improving ones best first, each only if its rows are untouched by those made
+before it in the pass (so its price is still exact), and only if the group
+quotas still hold. Passes repeat until no exchange improves or the time
+budget is spent. Fixed sites never leave.
+
+Works for binary and fractional coverage alike (a row's covered share is
+``min(1, s0 + sum_j a_ij x_j)``): for fractional entries ``C`` is priced row
+by row from the same formula, which reduces to the binary rule for 0/1 entries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import Problem, ValidationError
+from ._instance import Instance, check_problem, column_positions, sums_by
+from ._lazy import greedy_order
+from ._result import PlacementResult, coverage_totals, covered_weight, make_result
+
+__all__ = ["local_search_mclp", "improve"]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+#: Largest number of exchanges tried (best first) in one pass.
+MAX_MOVES_PER_PASS = 20_000
+#: Sites with the smallest loss kept as fall-back partners, and how many a move tries.
+SPARE_PARTNERS = 256
+FALLBACK_TRIES = 8
+#: Moves kept per designated partner in a pass (the best ones).
+MOVES_PER_PARTNER = 8
+
+
+#: (row, chosen site, share) triples where removing the site from the plan costs weight.
+_Pairs = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+
+
+class _Swaps:
+    """The state of one swap search: chosen sites, row totals, group counts."""
+
+    def __init__(self, inst: Instance, selected: NDArray[np.int64]) -> None:
+        self.inst = inst
+        self.chosen = np.zeros(inst.n_cols, dtype=np.bool_)
+        self.chosen[selected] = True
+        self.is_fixed = np.zeros(inst.n_cols, dtype=np.bool_)
+        self.is_fixed[inst.fixed] = True
+        self.counts = np.bincount(inst.groups[selected], minlength=inst.n_groups).astype(np.int64)
+        self.tol = 1e-9 * max(float(inst.live_weights.sum()), 1e-300) / max(selected.size, 1)
+        self.swaps = 0
+        self.touch_v = np.full(inst.n_cols, -np.inf)  # best C[a, r] - loss[r] over touched partners r
+        self.touch_r = np.full(inst.n_cols, -1, dtype=np.int64)
+        self.spare = np.zeros(0, dtype=np.int64)
+        self.loss = np.zeros(inst.n_cols)
+        self.gain = np.zeros(inst.n_cols)  # what each site adds to the plan (kept for unchanged neighbourhoods)
+
+    def _update_gains(self, t: NDArray[np.float64], dirty: NDArray[np.bool_]) -> None:
+        inst = self.inst
+        A = inst.coverage
+        cols = np.flatnonzero(dirty)
+        pos = column_positions(A.indptr, cols)
+        rows = A.indices[pos]
+        if inst.binary:
+            per = np.where(t[rows] > 0, 0.0, inst.live_weights[rows])
+        else:
+            per = np.minimum(A.data[pos], np.maximum(inst.room[rows] - t[rows], 0.0)) * inst.weights[rows]
+        owner = np.repeat(np.arange(cols.size), np.diff(A.indptr)[cols])
+        self.gain[cols] = sums_by(owner, per, cols.size)
+
+    # ------------------------------------------------------------------ pricing
+    def _loss_and_pairs(self, t: NDArray[np.float64]) -> tuple[NDArray[np.float64], _Pairs]:
+        """``loss`` per column (chosen ones), and the (row, chosen site, entry) pairs where removal costs."""
+        inst = self.inst
+        A = inst.coverage
+        sel = np.flatnonzero(self.chosen)
+        pos = column_positions(A.indptr, sel)
+        rows = A.indices[pos]
+        val = np.ones(pos.size) if inst.binary else A.data[pos].astype(np.float64)
+        room, w = inst.room[rows], inst.weights[rows]
+        before = np.minimum(room, t[rows])
+        drop = w * (before - np.minimum(room, t[rows] - val))
+        loss = sums_by(inst.entry_cols[pos], drop, inst.n_cols)
+        hit = drop > 0
+        return loss, (rows[hit].astype(np.int64), inst.entry_cols[pos[hit]].astype(np.int64), val[hit])
+
+    def _recapture(self, t: NDArray[np.float64], cand: NDArray[np.bool_],
+                   pairs: _Pairs) -> sp.csr_array:
+        """``C[a, r]``: weight ``a`` wins back of ``r``'s loss, for candidates ``cand``, as CSR (a x r).
+
+        ``pairs`` are the (row, chosen site, entry) triples where removing the site costs something.
+        """
+        inst = self.inst
+        A = inst.coverage
+        loss_rows, loss_cols, loss_vals = pairs
+        n_pairs = np.bincount(loss_rows, minlength=inst.n_rows)
+        ent = column_positions(A.indptr, np.flatnonzero(cand))
+        rows = A.indices[ent]
+        on = n_pairs[rows] > 0
+        if not inst.binary:
+            on &= t[rows] + A.data[ent] > inst.room[rows]
+        ent, rows = ent[on], rows[on]
+        reps = n_pairs[rows]
+        total = int(reps.sum())
+        shape = (inst.n_cols, inst.n_cols)
+        if total == 0:
+            return sp.csr_array(shape)
+        order = np.argsort(loss_rows, kind="stable")
+        first = np.cumsum(n_pairs) - n_pairs
+        q = np.repeat(np.arange(ent.size), reps)
+        k = order[first[rows[q]] + (np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps))]
+        r_rows = rows[q]
+        if inst.binary:
+            value = inst.live_weights[r_rows]
+        else:
+            t_i, room, ar = t[r_rows], inst.room[r_rows], loss_vals[k]
+            aa = A.data[ent][q]
+
+            def f(x: NDArray[np.float64]) -> NDArray[np.float64]:
+                return np.minimum(room, x)
+
+            value = inst.weights[r_rows] * (f(t_i - ar + aa) - f(t_i + aa) - f(t_i - ar) + f(t_i))
+        C = sp.coo_array((value, (inst.entry_cols[ent][q], loss_cols[k])), shape=shape).tocsr()
+        C.sum_duplicates()
+        return C
+
+    def _touched(self, t: NDArray[np.float64], loss: NDArray[np.float64], pairs: _Pairs, dirty: NDArray[np.bool_],
+                 allowed: Callable[[NDArray[np.int64], NDArray[np.int64]], NDArray[np.bool_]]) -> None:
+        """Re-price, for the ``dirty`` candidates, the best partner ``C`` touches (``C[a, r] - loss[r]``)."""
+        self.touch_v[dirty] = -np.inf
+        self.touch_r[dirty] = -1
+        C = self._recapture(t, dirty, pairs)
+        if not C.nnz:
+            return
+        a = np.repeat(np.arange(self.inst.n_cols), np.diff(C.indptr))
+        r = C.indices.astype(np.int64)
+        ok = np.flatnonzero(allowed(a, r))
+        if not ok.size:
+            return
+        value = C.data[ok] - loss[r[ok]]
+        # best touched partner per a: sort by (a, -value, r) and take the first of each a
+        o = np.lexsort((r[ok], -value, a[ok]))
+        heads, at = np.unique(a[ok][o], return_index=True)
+        self.touch_v[heads] = value[o[at]]
+        self.touch_r[heads] = r[ok][o[at]]
+
+    def _best_moves(self, t: NDArray[np.float64], dirty: NDArray[np.bool_]) -> tuple[
+            NDArray[np.int64], NDArray[np.int64]]:
+        """For every unchosen site, its best exchange partner, if that improves; best first."""
+        inst = self.inst
+        self._update_gains(t, dirty)
+        gain = self.gain
+        loss, pairs = self._loss_and_pairs(t)
+        removable = self.chosen & ~self.is_fixed
+        cand = ~self.chosen & (gain > self.tol)
+        if not cand.any() or not removable.any():
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        g, counts = inst.groups, self.counts
+        can_drop = removable & (counts[g] > inst.lower[g])
+        room_in = counts < inst.upper
+
+        def allowed(a: NDArray[np.int64], r: NDArray[np.int64]) -> NDArray[np.bool_]:
+            """Exchanges the quotas allow: same group, or ``r``'s above its minimum and ``a``'s below its maximum."""
+            return removable[r] & ((g[r] == g[a]) | (can_drop[r] & room_in[g[a]]))
+
+        # the best partner ignoring C: the smallest loss in the same group, or anywhere the quotas allow
+        same_loss = np.full(inst.n_groups, np.inf)
+        same_arg = np.full(inst.n_groups, -1, dtype=np.int64)
+        rem = np.flatnonzero(removable)
+        order = rem[np.lexsort((rem, loss[rem]))]
+        heads, at = np.unique(g[order], return_index=True)
+        same_loss[heads], same_arg[heads] = loss[order[at]], order[at]
+        drop_idx = np.flatnonzero(can_drop)
+        cross_r = int(drop_idx[np.lexsort((drop_idx, loss[drop_idx]))[0]]) if drop_idx.size else -1
+        cross_loss = loss[cross_r] if cross_r >= 0 else np.inf
+        a_idx = np.flatnonzero(cand)
+        ga = g[a_idx]
+        use_cross = room_in[ga] & (cross_loss < same_loss[ga])
+        best_r = np.where(use_cross, cross_r, same_arg[ga])
+        best_v = -np.where(use_cross, cross_loss, same_loss[ga])
+        # partners C touches (cached for candidates whose neighbourhood did not change)
+        self._touched(t, loss, pairs, dirty & cand, allowed)
+        tr = self.touch_r[a_idx]
+        tv = np.where(tr >= 0, self.touch_v[a_idx], -np.inf)
+        still = tr >= 0
+        still[still] = allowed(a_idx[still], tr[still])
+        better = still & (tv > best_v)
+        best_v[better], best_r[better] = tv[better], tr[better]
+        delta = gain[a_idx] + best_v
+        good = (best_r >= 0) & (delta > self.tol)
+        a_idx, best_r, delta = a_idx[good], best_r[good], delta[good]
+        order = np.lexsort((a_idx, -delta))
+        # a partner leaves at most once a pass: keep the few best moves for each
+        rank = np.empty(order.size, dtype=np.int64)
+        by_r = order[np.argsort(best_r[order], kind="stable")]
+        starts = np.r_[0, np.flatnonzero(np.diff(best_r[by_r])) + 1]
+        rank[by_r] = np.arange(by_r.size) - np.repeat(starts, np.diff(np.r_[starts, by_r.size]))
+        order = order[rank[order] < MOVES_PER_PARTNER][:MAX_MOVES_PER_PASS]
+        self.spare = rem[np.lexsort((rem, loss[rem]))][:SPARE_PARTNERS]  # fall-back partners, smallest loss first
+        self.loss = loss
+        return a_idx[order], best_r[order].astype(np.int64)
+
+    # ------------------------------------------------------------------ moving
+    def _apply(self, adds: NDArray[np.int64], drops: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Make the exchanges whose rows no earlier one touched and whose quotas hold; the rows they changed.
+
+        When a move's partner is taken (or clashes), the next untouched site
+        with the smallest loss is tried instead if ``gain[a] - loss[s]``, a
+        lower bound of that exchange's change (``C >= 0``), still improves.
+        """
+        inst = self.inst
+        A = inst.coverage
+        ptr, idx, g = A.indptr, A.indices, inst.groups
+        touched = np.zeros(inst.n_rows, dtype=np.bool_)
+        used = np.zeros(inst.n_cols, dtype=np.bool_)
+        lower, upper, counts = inst.lower, inst.upper, self.counts
+        spare = self.spare.tolist()
+        gain, loss = self.gain, self.loss
+
+        def fits(a: int, r: int) -> bool:
+            if used[r] or touched[idx[ptr[r]:ptr[r + 1]]].any():
+                return False
+            ga, gr = g[a], g[r]
+            return ga == gr or (counts[gr] - 1 >= lower[gr] and counts[ga] + 1 <= upper[ga])
+
+        for a, r in zip(adds.tolist(), drops.tolist(), strict=True):
+            if used[a] or touched[idx[ptr[a]:ptr[a + 1]]].any():
+                continue
+            if not fits(a, r):
+                r = next((s for s in spare[:FALLBACK_TRIES] if fits(a, s) and gain[a] - loss[s] > self.tol), -1)
+                if r < 0:
+                    continue
+            touched[idx[ptr[a]:ptr[a + 1]]] = True
+            touched[idx[ptr[r]:ptr[r + 1]]] = True
+            used[a] = used[r] = True
+            counts[g[a]] += 1
+            counts[g[r]] -= 1
+            self.chosen[a], self.chosen[r] = True, False
+            self.swaps += 1
+            if r in spare:
+                spare.remove(r)
+            while spare and used[spare[0]]:
+                spare.pop(0)
+        return touched
+
+    def _neighbourhood(self, changed: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Candidates whose best exchange may have changed with the rows ``changed``.
+
+        Those covering a changed row (their gain and recapture changed), and
+        those covering a row of a chosen site that covers a changed row (that
+        site's loss changed).
+        """
+        inst = self.inst
+        A, by_row = inst.coverage, inst.row_major
+        changed_rows = np.flatnonzero(changed)
+        near = by_row.indices[column_positions(by_row.indptr, changed_rows)]
+        hit = np.unique(near[self.chosen[near]])
+        rows = np.union1d(changed_rows, A.indices[column_positions(A.indptr, hit)])
+        out = np.zeros(inst.n_cols, dtype=np.bool_)
+        out[by_row.indices[column_positions(by_row.indptr, rows)]] = True
+        return out & ~self.chosen
+
+    def run(self, deadline: float) -> NDArray[np.int64]:
+        """Swap until no exchange improves or ``deadline`` (a :func:`time.perf_counter` value) passes.
+
+        After the first pass only the candidates near the last exchanges are
+        re-priced; when none of them improves, one full pass confirms the
+        local optimum (or finds more).
+        """
+        passes = 0
+        dirty = np.ones(self.inst.n_cols, dtype=np.bool_)
+        full = True
+        while perf_counter() < deadline:
+            t = coverage_totals(self.inst, np.flatnonzero(self.chosen))
+            adds, drops = self._best_moves(t, dirty)
+            passes += 1
+            if adds.size == 0:
+                if full:
+                    break
+                dirty, full = np.ones(self.inst.n_cols, dtype=np.bool_), True
+                continue
+            before = self.swaps
+            dirty, full = self._neighbourhood(self._apply(adds, drops)), False
+            log.debug("local search pass %d: %d improving, %d made, %d to re-price", passes, adds.size,
+                      self.swaps - before, int(dirty.sum()))
+        else:
+            log.info("local search: time budget spent after %d passes, %d swaps", passes, self.swaps)
+        log.debug("local search: %d passes, %d swaps", passes, self.swaps)
+        return np.flatnonzero(self.chosen).astype(np.int64)
+
+
+def improve(inst: Instance, selected: NDArray[np.int64], *, deadline: float) -> tuple[NDArray[np.int64], int]:
+    """Swap local search from a feasible plan; returns the improved plan (ascending) and the swaps made."""
+    search = _Swaps(inst, np.asarray(selected, dtype=np.int64))
+    before = covered_weight(inst, coverage_totals(inst, selected))
+    out = search.run(deadline)
+    log.info("local search: %d swaps, %.6g -> %.6g", search.swaps, before,
+             covered_weight(inst, coverage_totals(inst, out)))
+    return out, search.swaps
+
+
+def local_search_mclp(coverage: Any, weights: ArrayLike, *, start: ArrayLike, covered0: ArrayLike | None = None,
+                      groups: ArrayLike | None = None, min_per_group: ArrayLike | None = None,
+                      max_per_group: ArrayLike | None = None, fixed: ArrayLike | None = None,
+                      secondary: ArrayLike | None = None, time_budget_s: float = 10.0) -> PlacementResult:
+    """Improve a feasible plan by swapping sites (Teitz-Bart interchange) until no swap helps.
+
+    Parameters
+    ----------
+    coverage, weights, covered0, groups, min_per_group, max_per_group, fixed, secondary
+        As in :func:`~geoplan.placement.greedy_mclp`; ``p`` is the size of ``start``.
+    start : array_like of int
+        A feasible plan: column indices, fixed sites included, quotas met.
+    time_budget_s : float
+        Wall-clock budget; the best plan so far is returned when it is spent.
+
+    Returns
+    -------
+    PlacementResult
+        ``method="local_search"``, ``status="heuristic"``, ``swaps`` made;
+        ``selected`` fixed sites first, then in greedy order within the plan;
+        gap to the submodular bound of the result.
+
+    Examples
+    --------
+    Greedy's trap: c0 first, then one of c1/c2 covers 5 of 6; swapping c0 out covers all:
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.csc_array(np.array([[0, 1, 0], [1, 1, 0], [1, 1, 0], [1, 0, 1], [1, 0, 1], [0, 0, 1]]))
+    >>> res = local_search_mclp(A, np.ones(6), start=[0, 1])
+    >>> sorted(res.selected.tolist()), res.objective, res.swaps
+    ([1, 2], 6.0, 1)
+    """
+    started = perf_counter()
+    sel = np.asarray(start).reshape(-1)
+    inst = check_problem(coverage, weights, p=int(sel.size), covered0=covered0, groups=groups,
+                         min_per_group=min_per_group, max_per_group=max_per_group, fixed=fixed, secondary=secondary)
+    sel = check_plan(inst, sel, field="start")
+    out, swaps = improve(inst, sel, deadline=started + float(time_budget_s))
+    return make_result(inst, greedy_order(inst, out), method="local_search", status="heuristic", started=started,
+                       bounds={}, swaps=swaps)
+
+
+def check_plan(inst: Instance, selected: Any, *, field: str) -> NDArray[np.int64]:
+    """``selected`` as column indices after checking it is a feasible plan of ``inst.p`` sites."""
+    sel = np.asarray(selected).reshape(-1)
+    problems: list[str] = []
+    if sel.size and not np.issubdtype(sel.dtype, np.integer):
+        problems.append(f"has dtype {sel.dtype}, expected column indices")
+    else:
+        sel = sel.astype(np.int64)
+        counts = np.bincount(inst.groups[np.clip(sel, 0, inst.n_cols - 1)], minlength=inst.n_groups)
+        if sel.size != inst.p:
+            problems.append(f"has {sel.size} sites, expected p = {inst.p}")
+        if np.any((sel < 0) | (sel >= inst.n_cols)) or np.unique(sel).size != sel.size:
+            problems.append(f"has repeated indices or indices outside 0..{inst.n_cols - 1}")
+        if not np.isin(inst.fixed, sel).all():
+            problems.append("leaves out fixed sites")
+        if np.any(counts < inst.lower) or np.any(counts > inst.upper):
+            problems.append("breaks the district quotas")
+    if problems:
+        raise ValidationError([Problem("placement", field, m, "pass a feasible plan (e.g. a greedy_mclp result "
+                                       "with the same inputs)") for m in problems])
+    return sel
