@@ -291,8 +291,12 @@ def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen,
     at.checkbox(key="siting_layers").check()
     at.number_input(key="cost_weight").set_value(20.0).run()
     assert not at.exception, [e.message for e in at.exception]
+    assert metric(at, "Site cost of the new sites").endswith("万元")  # the quick estimate has its cost too
+    at.button(key="optimise").click().run()
+    assert not at.exception, [e.message for e in at.exception]
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx, cost_weight=20)
     si = plan.summary.siting
+    assert at.session_state["optimised"]["result"].summary.siting == si  # the app's plan is the library's
     assert metric(at, "Residents covered") == f"{100 * plan.summary.coverage_after:.1f} %"
     assert metric(at, "Site cost of the new sites") == f"{si.cost_total:,.0f} 万元"
     assert f"Reuse: {si.reused:,} of {si.sites:,}" in caption_with(at, "Reuse:")

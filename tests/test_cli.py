@@ -123,25 +123,36 @@ def test_unknown_output_type_fails_before_any_work(capsys, tmp_path, command):
 # --------------------------------------------------------------------------- output hygiene (issue 15)
 
 
-def test_exact_json_piped_into_json_tool_is_clean(tmp_path, tiny_project_file):
-    """HiGHS prints its banner on the C-level stdout at Highs(): the CLI sends it to stderr.
-
-    The tiny project's model is solved in this process (a large one runs HiGHS in a child process
-    whose output never reaches stdout), so the banner is printed here.
-    """
+def test_exact_json_piped_into_json_tool_is_clean(tmp_path):
+    """HiGHS prints its banner on the C-level stdout at Highs(): the CLI sends it to stderr."""
     import shlex
     import subprocess
     import sys
 
     geoplan = [sys.executable, "-c", "from geoplan.cli import main; main()"]
-    cmd = (" ".join(shlex.quote(a) for a in geoplan) + " place sites --total 50 --method exact --time-limit 5"
-           f" --format json --quiet --project {shlex.quote(str(tiny_project_file))} | "
-           f"{shlex.quote(sys.executable)} -m json.tool > {tmp_path / 'out.json'}")
+    cmd = (" ".join(shlex.quote(a) for a in geoplan) + " place sites --total 18500 --method exact --time-limit 5"
+           f" --format json --quiet | {shlex.quote(sys.executable)} -m json.tool > {tmp_path / 'out.json'}")
     done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
-    assert data["summary"]["method"] == "exact" and data["summary"]["stations"] == 50
-    assert "Running HiGHS" in done.stderr  # the banner went to stderr, not into the JSON
+    assert data["summary"]["method"] == "exact" and data["summary"]["stations"] == 18_500
+    assert "HiGHS" not in (tmp_path / "out.json").read_text(encoding="utf-8")
+
+
+def test_c_level_output_goes_to_stderr():
+    """Whatever C code writes to file descriptor 1 during a command (a solver banner) lands on stderr."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys\n"
+            "from geoplan.cli._app import stdout_for_output_only\n"
+            "with stdout_for_output_only():\n"
+            "    os.write(1, b'Running HiGHS (a C-level banner)\\n')\n"
+            "    sys.stdout.write('{\"ok\": true}\\n')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"ok": True}
+    assert "Running HiGHS" in done.stderr
 
 
 def test_csv_in_chinese_opens_in_a_spreadsheet(capsys, tiny_project_file):

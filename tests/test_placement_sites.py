@@ -98,7 +98,7 @@ def _brute_force_optimum(ctx, p: int, quotas: np.ndarray) -> float:
 @pytest.mark.parametrize(("seed", "p"), [(0, 3), (1, 3), (11, 4), (13, 4), (26, 4)])
 def test_exact_equals_the_brute_force_optimum_and_greedy_is_bracketed(seed, p):
     proj = _twelve_candidate_project(seed)
-    ctx = planning_context(proj)
+    ctx = planning_context(proj, candidates="none")  # the twelve of the candidate layer only, none generated
     assert ctx.coverage.shape[1] == 12 and not ctx.candidates_modelled
     g = place_sites(proj, total=4 + p, context=ctx, method="greedy").placement
     e = place_sites(proj, total=4 + p, context=ctx, method="exact", time_limit_s=30, mip_rel_gap=0.0)
