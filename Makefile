@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml
 
 ## make app: create the venv, install, start the map app on the embedded Xiamen data
 app: $(STAMP)
-	$(VENV)/bin/streamlit run apps/streamlit_app.py --server.headless true \
-	    --browser.gatherUsageStats false --server.port $(PORT)
+	$(PY) apps/serve.py --server.headless true --browser.gatherUsageStats false --server.port $(PORT)
 
 ## Debian packages the tests use: Chromium (real-browser tests), Noto Sans CJK (Chinese in the report and
 ## screenshots), poppler-utils (the report's PDF pages as images). Root on CI; sudo elsewhere.

@@ -1,4 +1,4 @@
-"""geoplan map app: see the plan, draw candidate sites, run what-ifs, download the layers.
+"""geoplan map app: a planner's workspace — see the plan, draw sites and areas, run what-ifs, download.
 
 Run it with ``make app`` (the embedded Xiamen project), or::
 
@@ -7,31 +7,40 @@ Run it with ``make app`` (the embedded Xiamen project), or::
 (or set ``GEOPLAN_PROJECT``). Everything is computed by the ``geoplan`` library;
 this file only reads the controls, calls the library and draws the answers.
 
+Durable work
+------------
+The session — settings, drawn sites and areas, kept sites, scenarios and the
+optimised plan — is a :class:`geoplan.workspace.Workspace`, saved to its JSON
+file on every change (``$GEOPLAN_WORKSPACE_DIR``, default
+``~/.local/share/geoplan/workspaces/<project>/<name>.json``) and opened again on
+reload. The settings and the workspace name are in the URL, so a link shares a
+view. Drawings are restored onto the map from the workspace; every control that
+changes a layer swaps a feature group, so the map keeps its drawings, zoom and
+layer choices. Undo and redo step through drawings, kept sites, scenarios and
+the optimised plan.
+
 How the station slider stays fast (about a second per move)
 -----------------------------------------------------------
-Choosing sites takes 1–3 s on Xiamen (greedy), too slow for a slider. So the
-app runs the greedy optimiser once per (year, band, users, site mix) for the
-largest total the slider offers, and a slider move evaluates the first N sites
-of that greedy order (``evaluate_sites``, ~0.05 s). When the total covers every
-district's shortfall, those first N sites *are* the greedy plan for N (quota
-sites come first in the greedy order and the rest is picked by the same lazy
-greedy; ``tests/test_app.py`` checks this); below that, the quotas of a smaller
-budget are shared in proportion to the shortfalls, which a prefix does not do,
-and the app labels the numbers "quick estimate". **Optimise** runs the
-optimiser for exactly the chosen total (greedy, or the exact HiGHS model) with
-a progress bar, and its result replaces the estimate until a control changes.
-
-Drawn sites are evaluated on top of the current plan with their own link
-budget (``geoplan.drawing``); kept ones become part of the scenario (fixed
-sites when optimising, snapped to the nearest candidate).
+The app runs the greedy optimiser once per (year, band, users, site mix) for the
+largest total the slider offers (kept on disk between runs with the planning
+context: :mod:`geoplan.placement.cache`), and a slider move evaluates the first N
+sites of that greedy order (``evaluate_sites``, ~0.05 s). When the total covers
+every district's shortfall, those first N sites *are* the greedy plan for N;
+below that the app labels the numbers "quick estimate". **Optimise** runs the
+optimiser for exactly the chosen total in the background (:class:`geoplan.runs.Run`)
+with live progress and a cancel; its result replaces the estimate until a
+control changes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,33 +49,42 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
+from pyproj import Transformer
 from streamlit_folium import st_folium
 
 import geoplan as gp
-from geoplan import drawing, export, planfile, radio, scenarios
+from geoplan import drawing, export, io, mapimage, planfile, radio, scenarios
+from geoplan import workspace as wsp
+from geoplan.areas import candidate_mask, restrict_context
 from geoplan.charging import ChargingPlan, charging_compliance, place_charging
 from geoplan.edge import EdgePlan, place_edge
 from geoplan.errors import GeoplanError
 from geoplan.latency import LatencyModel
 from geoplan.placement import (
     CANDIDATE_GENERATORS,
+    MAX_SNAP_M,
     SITE_TYPES,
     PlanningContext,
-    PlanResult,
     PlanSettings,
     PlanSummary,
     SitingSummary,
     Totals,
     choose_engine,
     evaluate_sites,
+    place_sites,
     plan_siting,
-    planning_context,
+    snap_sites,
 )
+from geoplan.placement._memory import sites_frame
+from geoplan.placement.cache import cached_arrays, cached_context, cached_order
 from geoplan.placement.costing import COST_NOTE
-from geoplan.targets import Plan, load_plan
+from geoplan.report import report_bytes
+from geoplan.runs import Run, why_less_than_estimate
+from geoplan.targets import Plan, plan_of
 from geoplan.webmap import (
     BASEMAPS,
     ST_FOLIUM_BASE_URL,
+    Overlay,
     PointData,
     base_map,
     coverage_grid,
@@ -76,15 +94,21 @@ from geoplan.webmap import (
     plan_layers,
     planned_points,
     population_overlay,
+    side_layers,
+    site_density_overlay,
     siting_layers,
+    tile_group,
     use_local_assets,
     zones_geojson,
 )
+from geoplan.webmap.i18n import LANGS, default_lang, label_columns, percent, t
+from geoplan.webmap.map import SITES_MIN_ZOOM
 
 SLIDER_STEP = 50
-MAP_HEIGHT = 620
-CAND_LABELS = {"population": "populated cells, by weight", "kmeans": "weighted k-means centres",
-               "grid": "square grid where people live", "none": "none: inventories only"}
+MAP_HEIGHT = 640  # pixels before the page's CSS makes the map fill the window (see _style)
+BASEMAP_KEYS = [*BASEMAPS, "custom"]
+CAND_KEYS = {"population": "cand_population", "kmeans": "cand_kmeans", "grid": "cand_grid", "none": "cand_none"}
+ROLE_KEYS = {r: f"role_{r}" for r in wsp.AREA_ROLES}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -106,7 +130,7 @@ def load(path: str | None) -> gp.Project:
 
 @st.cache_resource(show_spinner="Building the coverage model (radio link budget × demand cells) …")
 def context(_proj: gp.Project, key: str, settings: PlanSettings) -> PlanningContext:
-    return planning_context(_proj, settings=settings.context_key())  # one context for every cost weight
+    return cached_context(_proj, settings.context_key())  # one context for every cost weight
 
 
 @st.cache_resource(show_spinner=False)
@@ -122,19 +146,38 @@ def siting_groups(ctx: PlanningContext, key: str) -> list[folium.FeatureGroup]:
 
 @st.cache_resource(show_spinner="Running the greedy optimiser once for the largest total …")
 def greedy_order(_proj: gp.Project, _ctx: PlanningContext, key: str, settings: PlanSettings, year: int,
-                 max_total: int) -> tuple[PlanResult, PointData]:
-    res = scenarios.run_scenario(_proj, scenarios.Scenario(name="order", total=max_total, year=year,
-                                                           settings=settings), context=_ctx)
-    return res, planned_points(res.sites)
+                 max_total: int) -> tuple[np.ndarray, gpd.GeoDataFrame, PointData]:
+    sel, sites = cached_order(_ctx, year=year, total=max_total, cost_weight=settings.cost_weight)
+    return sel, sites, planned_points(sites)
+
+
+def _overlay_arrays(ov: Any, name: str) -> dict[str, np.ndarray]:
+    return {f"{name}.png": np.frombuffer(ov.png, dtype=np.uint8), f"{name}.bounds": np.asarray(ov.bounds, dtype=float)}
+
+
+def _overlay(a: dict[str, np.ndarray], name: str) -> Overlay:
+    (s, w), (n, e) = a[f"{name}.bounds"].tolist()
+    return Overlay(a[f"{name}.png"].tobytes(), ((s, w), (n, e)))
 
 
 @st.cache_resource(show_spinner=False)
 def static_layers(_proj: gp.Project, key: str) -> dict[str, Any]:
+    """Layers that never change for a project; the images are kept in the disk cache between runs."""
     sites = _proj.layer("sites")
+
+    def build() -> dict[str, np.ndarray]:
+        out = _overlay_arrays(population_overlay(_proj.population), "population")
+        if sites is not None:
+            xy = np.column_stack([_proj.metric("sites").geometry.x, _proj.metric("sites").geometry.y])
+            out.update(_overlay_arrays(site_density_overlay(_proj.population, xy), "existing"))
+        return out
+
+    images = cached_arrays(_proj, "overlays", build)
     return {
-        "population": population_overlay(_proj.population),
+        "population": _overlay(images, "population"),
         "districts": districts_geojson(_proj),
         "existing": PointData.from_frame(sites, ["SITE_ID", "SITE_TYPE"]) if sites is not None else None,
+        "existing_density": _overlay(images, "existing") if sites is not None else None,
     }
 
 
@@ -162,47 +205,91 @@ def check_table(_proj: gp.Project, key: str, year: int) -> tuple[pd.DataFrame, d
 
 
 # ----------------------------------------------------------------------------------------------
-# Helpers that only reshape library output for display
+# The workspace: opened once per browser session, saved on every change
 # ----------------------------------------------------------------------------------------------
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
+def _ws_folder(key: str) -> Path:
+    slug = "embedded" if key == "embedded" else "p" + hashlib.sha1(key.encode()).hexdigest()[:12]
+    return io.workspace_dir() / slug
 
 
-def _kept_frame(kept: list[dict[str, Any]], gains: np.ndarray, first_rank: int) -> gpd.GeoDataFrame:
-    """Sites the planner kept, as ``planned_sites`` rows (SOURCE = drawn)."""
-    return gpd.GeoDataFrame({
-        "SITE_ID": [f"D{k + 1:05d}" for k in range(len(kept))],
-        "SITE_TYPE": [s["type"] for s in kept],
-        "RANK": np.arange(first_rank, first_rank + len(kept), dtype=np.int64),
-        "GAIN_POP": np.round(np.asarray(gains, dtype=float), 1), "SOURCE": "drawn",
-    }, geometry=gpd.points_from_xy([s["lon"] for s in kept], [s["lat"] for s in kept]), crs=4490)
+def _settings_ok(k: str, v: Any, plan: Plan) -> bool:
+    """Whether a saved or linked setting fits the control it goes into (a bad link must not break the page)."""
+    choices: dict[str, Any] = {"year": plan.years, "band": list(radio.BANDS), "candidates": list(CANDIDATE_GENERATORS),
+                               "basemap": BASEMAP_KEYS, "lang": list(LANGS), "method": ["greedy", "exact"],
+                               "draw_type": list(SITE_TYPES), "area_role": list(wsp.AREA_ROLES),
+                               "mix_mode": ["env", "custom"], "tile_crs": ["EPSG:3857", "EPSG:4490"]}
+    if k in choices:
+        return v in choices[k]
+    ranges = {"macro": (0, 100), "micro": (0, 100), "edge_count": (1, 500), "latency_ms": (0.2, 20.0),
+              "charging_share": (0.05, 0.60), "time_limit_s": (5.0, 3600.0), "cost_weight": (0.0, 1000.0)}
+    return k not in ranges or ranges[k][0] <= v <= ranges[k][1]
 
 
-def _drawings(state: dict[str, Any] | None) -> tuple[list[tuple[float, float]], list[list[tuple[float, float]]]]:
-    """Points and polygon rings drawn on the map (GeoJSON from Leaflet.draw, lon/lat)."""
-    points, rings = [], []
-    for f in (state or {}).get("all_drawings") or []:
-        g = (f or {}).get("geometry") or {}
-        if g.get("type") == "Point":
-            points.append((float(g["coordinates"][0]), float(g["coordinates"][1])))
-        elif g.get("type") == "Polygon" and g.get("coordinates"):
-            rings.append([(float(x), float(y)) for x, y in g["coordinates"][0]])
-    return points, rings
+def open_workspace(key: str, plan: Plan, lang0: str) -> None:
+    """On a session's first run: open the workspace named in the URL (or the default) and set the controls."""
+    ss = st.session_state
+    if "history" in ss:
+        return
+    folder = _ws_folder(key)
+    try:
+        name = wsp.check_name(st.query_params.get("ws") or wsp.DEFAULT_NAME)
+    except GeoplanError:
+        name = wsp.DEFAULT_NAME
+    ws = wsp.Workspace(name=name, project=key)
+    if name in wsp.list_workspaces(folder=folder):
+        try:
+            ws = wsp.load_workspace(name, folder=folder)
+        except GeoplanError as exc:
+            ss.ws_error = str(exc)
+    linked, problems = wsp.settings_from_query(dict(st.query_params))
+    if problems:
+        ss.ws_error = "; ".join(str(p) for p in problems)
+    apply_settings({"lang": lang0, **ws.settings, **linked}, plan)
+    ss.history = wsp.History(ws)
+    ss.saved = ws.to_dict()
+    ss.draw_rev = uuid.uuid4().hex
 
 
-def _scenario_table(res_table: pd.DataFrame) -> pd.DataFrame:
-    cols = {"XZQMC": "district", "population": "population", "existing": "existing", "new": "new",
-            "stations": "stations", "per_10k": "per 10k", "target_per_10k": "target per 10k",
-            "shortfall": "shortfall", "meets_target": "meets target", "coverage_before": "covered before",
-            "coverage_after": "covered after"}
-    t = res_table[[c for c in cols if c in res_table.columns]].rename(columns=cols)
-    return t
+def apply_settings(settings: dict[str, Any], plan: Plan) -> None:
+    """Put saved settings into the controls' session state (before the controls are drawn)."""
+    ss = st.session_state
+    for k, v in settings.items():
+        if k in wsp.SETTINGS and _settings_ok(k, v, plan):
+            ss[k] = v
+    if "total" in ss:
+        ss.total_box = ss.total
+
+
+def save_workspace(settings: dict[str, Any]) -> None:
+    """Record the controls in the workspace; write it when anything changed; put the settings in the URL."""
+    ss = st.session_state
+    hist: wsp.History = ss.history
+    hist.push(replace(hist.current, settings=settings))
+    doc = hist.current.to_dict()
+    doc.pop("saved_at")
+    if doc != ss.saved:
+        try:
+            hist.current = wsp.save_workspace(hist.current, folder=_ws_folder(hist.current.project))
+        except GeoplanError as exc:
+            st.sidebar.error(str(exc))
+        ss.saved = doc
+    query = {"ws": hist.current.name, **wsp.settings_to_query(settings)}
+    if dict(st.query_params) != query:
+        st.query_params.from_dict(query)
+
+
+def change(ws: wsp.Workspace, *, redraw: bool = False) -> None:
+    """Make ``ws`` the workspace (an undo step); ``redraw`` puts its drawings back onto the map."""
+    ss = st.session_state
+    ss.history.push(ws)
+    if redraw:
+        ss.draw_rev = uuid.uuid4().hex
 
 
 # ----------------------------------------------------------------------------------------------
-# The page, in four steps: controls → plan → map → panels
+# Controls
 # ----------------------------------------------------------------------------------------------
 
 
@@ -218,51 +305,48 @@ class Controls:
     round_trip: bool
     share: float
     basemap: str
+    tile_url: str
+    tile_crs: str
     tianditu_key: str | None
+    lang: str
     siting_layers: bool = False
 
 
-@dataclass
-class Shown:
-    """The plan on screen: selected candidates, district table and totals, and how they were made."""
-
-    sel: np.ndarray
-    table: pd.DataFrame
-    summary: Totals
-    planned: gpd.GeoDataFrame
-    planned_pts: PointData
-    mode: str
-    optimised: bool
-    kept_gdf: gpd.GeoDataFrame | None = None
-    drawn_radius: np.ndarray | None = None
-    scen_key: tuple[Any, ...] = field(default=())
-    siting: SitingSummary | None = None
+def _defaults(proj: gp.Project, plan: Plan) -> None:
+    ss = st.session_state
+    edge, lat, share = (plan.text_target(k) for k in ("edge_dc", "latency_ms", "charging_share_new_car_parks"))
+    for k, v in {"year": plan.years[-1], "band": "n78", "indoor": True, "mix_mode": "env", "macro": 60, "micro": 25,
+                 "candidates": "population", "edge_count": int(edge.value) if edge else 32,
+                 "latency_ms": float(lat.value) if lat else 1.0, "round_trip": False,
+                 "charging_share": float(share.value) if share else 0.20, "basemap": "none", "tile_url": "",
+                 "tile_crs": "EPSG:3857", "method": "greedy", "time_limit_s": 60.0, "draw_type": "macro",
+                 "area_role": "evaluation", "lang": default_lang(proj.district_names),
+                 "cost_weight": float(proj.siting.params.cost_weight), "siting_layers": False}.items():
+        ss.setdefault(k, v)
 
 
-def settings_controls(sb: Any, proj: gp.Project) -> PlanSettings:
+def settings_controls(sb: Any, proj: gp.Project, lang: str) -> PlanSettings:
     """Band, users, site mix and candidate source."""
-    band = sb.selectbox("Band (link budget)", list(radio.BANDS), index=list(radio.BANDS).index("n78"), key="band",
+    band = sb.selectbox(t("band", lang), list(radio.BANDS), key="band",
                         format_func=lambda b: f"{b} — {radio.BANDS[b].fc_ghz:g} GHz")
-    indoor = sb.checkbox("Cover users indoors", value=True, key="indoor",
-                         help="Radii include the building-entry loss (most residents are indoors).")
-    mix_mode = sb.radio("Site mix of candidate sites", ["by environment (default)", "custom"], key="mix_mode",
-                        horizontal=True)
+    indoor = sb.checkbox(t("indoor", lang), key="indoor", help=t("indoor_help", lang))
+    mix_mode = sb.radio(t("mix_mode", lang), ["env", "custom"], key="mix_mode", horizontal=True,
+                        format_func=lambda m: t("mix_env" if m == "env" else "mix_custom", lang))
     mix: tuple[float, float, float] | None = None
     if mix_mode == "custom":
-        macro = sb.slider("Macro %", 0, 100, 60, 5, key="macro")
-        micro = sb.slider("Micro %", 0, 100 - macro, min(25, 100 - macro), 5, key="micro")
-        sb.caption(f"Indoor: {100 - macro - micro} %")
+        macro = sb.slider(t("macro_pct", lang), 0, 100, step=5, key="macro")
+        st.session_state.micro = min(st.session_state.micro, 100 - macro)
+        micro = sb.slider(t("micro_pct", lang), 0, 100 - macro, step=5, key="micro") if macro < 100 else 0
+        sb.caption(t("indoor_pct", lang, pct=100 - macro - micro))
         mix = (macro / 100, micro / 100, (100 - macro - micro) / 100)
     has_inventory = proj.layer("candidates") is not None or bool(proj.siting.group("inventories"))
     choices = [c for c in CANDIDATE_GENERATORS if c != "none" or has_inventory]
-    candidates = sb.selectbox("Generated candidate sites", choices, key="candidates", format_func=CAND_LABELS.get,
-                              help="How modelled candidate sites are made, beside the project's candidate "
-                              "inventories (towers, smart poles, opened buildings) if it has any.")
-    weight = sb.number_input("Prefer sharing: residents per 万元", min_value=0.0, max_value=1000.0,
-                             value=float(proj.siting.params.cost_weight), step=5.0, key="cost_weight",
-                             help="Residents of new coverage the plan gives up to save 1万元 of site cost: 0 plans "
-                             "for coverage only; 20 reuses towers, smart poles and opened buildings wherever they "
-                             "cover nearly as well as a new tower (docs/siting.md).")
+    if st.session_state.get("candidates") not in choices:
+        st.session_state.candidates = "population"
+    candidates = sb.selectbox(t("candidates", lang), choices, key="candidates",
+                              format_func=lambda k: t(CAND_KEYS[k], lang), help=t("cand_help", lang))
+    weight = sb.number_input(t("cost_weight", lang), min_value=0.0, max_value=1000.0, step=5.0, key="cost_weight",
+                             help=t("cost_weight_help", lang))
     return PlanSettings(band=band, indoor=indoor, mix=mix, candidates=candidates, cost_weight=float(weight))
 
 
@@ -277,258 +361,501 @@ def slider_range(plan: Plan, existing: int, shortfall: int, candidates: int) -> 
     return low, max_total, min(max(stated or need_all, low), max_total)
 
 
-def side_controls(sb: Any, plan: Plan) -> dict[str, Any]:
-    """Edge, charging and base-map controls."""
+def _box_to_slider(low: int, high: int) -> None:
+    ss = st.session_state
+    v = int(round(float(ss.total_box) / SLIDER_STEP) * SLIDER_STEP)
+    ss.total = ss.total_box = min(max(v, low), high)
+
+
+def total_controls(box: Any, plan: Plan, existing: int, rng: tuple[int, int, int], lang: str) -> int:
+    """The station slider with a number box beside it (typing a number reruns once, not per arrow press)."""
+    ss = st.session_state
+    low, high, first = rng
+    ss.setdefault("total", first)
+    ss.total = min(max(int(ss.total), low), high)
+    ss.total_box = ss.total
+    st_target = plan.text_target("5g_stations")
+    helptext = (t("total_help", lang, existing=existing, stated=int(st_target.value), year=st_target.year)
+                if st_target else f"{existing:,}")
+    c1, c2 = box.columns([2.2, 1])
+    c1.slider(t("total", lang), min_value=low, max_value=high, step=SLIDER_STEP, key="total", help=helptext,
+              on_change=lambda: st.session_state.update(total_box=st.session_state.total))
+    c2.number_input(t("total_box", lang), min_value=low, max_value=high, step=SLIDER_STEP, key="total_box",
+                    on_change=_box_to_slider, args=(low, high))
+    return int(ss.total)
+
+
+def side_controls(sb: Any, proj: gp.Project, lang: str) -> dict[str, Any]:
+    """Edge, charging and base-map controls (with their validation next to them)."""
     out: dict[str, Any] = {}
-    with sb.expander("Edge data centres & EV charging"):
-        edge_default = plan.text_target("edge_dc")
-        lat_default = plan.text_target("latency_ms")
-        share_default = plan.text_target("charging_share_new_car_parks")
-        out["edge_count"] = int(st.number_input("Edge data centres", 1, 500,
-                                                int(edge_default.value) if edge_default else 32, key="edge_count"))
-        out["latency_ms"] = float(st.number_input("Latency circle (ms)", 0.2, 20.0,
-                                                  float(lat_default.value) if lat_default else 1.0, 0.1,
-                                                  key="latency_ms"))
-        out["round_trip"] = bool(st.checkbox("Read the latency as round trip", value=False, key="round_trip"))
-        out["share"] = float(st.slider("Charging share of new car parks", 0.05, 0.60,
-                                       float(share_default.value) if share_default else 0.20, 0.01,
-                                       key="charging_share"))
-    with sb.expander("Base map"):
-        out["basemap"] = st.selectbox("Tiles", list(BASEMAPS), key="basemap",
-                                      format_func=lambda k: "none (works offline)" if BASEMAPS[k] is None
-                                      else BASEMAPS[k].label)
-        out["tianditu_key"] = st.text_input("Tianditu key (tk)", value=os.environ.get("GEOPLAN_TIANDITU_KEY", ""),
+    with sb.expander(t("edge_charging", lang)):
+        out["edge_count"] = int(st.number_input(t("edge_count", lang), 1, 500, key="edge_count"))
+        demand = proj.layer("edge_demand")
+        if demand is not None and out["edge_count"] > len(demand):
+            st.warning(t("edge_too_many", lang, count=out["edge_count"], points=len(demand)))
+        out["latency_ms"] = float(st.number_input(t("latency", lang), 0.2, 20.0, step=0.1, key="latency_ms"))
+        st.session_state["edge_error_box"] = st.empty()
+        out["round_trip"] = bool(st.checkbox(t("round_trip", lang), key="round_trip"))
+        out["share"] = float(st.slider(t("share", lang), 0.05, 0.60, step=0.01, key="charging_share",
+                                       format="%.2f"))
+        st.caption(percent(out["share"], 0))
+    with sb.expander(t("basemap", lang)):
+        labels = {"none": t("tiles_none", lang), "custom": t("tiles_custom", lang)}
+        out["basemap"] = st.selectbox(t("tiles", lang), BASEMAP_KEYS, key="basemap",
+                                      format_func=lambda k: labels.get(k) or BASEMAPS[k].label)  # type: ignore[union-attr]
+        out["tile_url"] = st.text_input(t("tile_url", lang), key="tile_url") if out["basemap"] == "custom" else ""
+        out["tile_crs"] = st.selectbox(t("tile_crs", lang), ["EPSG:3857", "EPSG:4490"], key="tile_crs") \
+            if out["basemap"] == "custom" else "EPSG:3857"
+        out["tianditu_key"] = st.text_input(t("tk", lang), value=os.environ.get("GEOPLAN_TIANDITU_KEY", ""),
                                             type="password", key="tk") if out["basemap"] == "tianditu" else None
-        st.caption("Tiles load only when the server is reachable; everything else is served by this app.")
-        out["siting_layers"] = bool(st.checkbox("Candidate inventories and siting constraints", value=False,
-                                                key="siting_layers",
-                                                help="Layers of the candidate sites by kind (社会塔, 行业塔, 智慧多功能杆, "
-                                                "opened buildings) and of the constraint zones (hard and soft)."))
+        st.session_state["basemap_error_box"] = st.empty()
+        st.caption(t("tiles_note", lang))
+        out["siting_layers"] = bool(st.checkbox(t("siting_layers", lang), key="siting_layers",
+                                                help=t("siting_layers_help", lang)))
     return out
 
 
-def modelled_notice(sb: Any, proj: gp.Project, modelled_layers: tuple[str, ...], ctx: PlanningContext) -> list[str]:
+def modelled_notice(sb: Any, proj: gp.Project, modelled_layers: tuple[str, ...], ctx: PlanningContext,
+                    lang: str) -> list[str]:
     """Name the modelled layers in the sidebar; returns their keys."""
     modelled = sorted(set(modelled_layers) | ({"candidates"} if ctx.candidates_modelled else set()))
     if modelled:
         notes = [f"- **{k}**: {proj.provenance.get(k, {}).get('note') or 'modelled'}" for k in modelled
                  if k != "candidates"]
         if ctx.candidates_modelled:
-            notes.append(f"- **candidates**: modelled candidate sites ({CAND_LABELS[ctx.settings.candidates]}) "
+            notes.append(f"- **candidates**: {t(CAND_KEYS[ctx.settings.candidates], lang)} "
                          f"({ctx.coverage.shape[1]:,})")
-        sb.warning("**Modelled layers** — synthetic, not observed data; numbers built on them are "
-                   "illustrations of the method:\n\n" + "\n".join(notes))
+        sb.warning(t("modelled", lang) + "\n\n" + "\n".join(notes))
     return modelled
 
 
-def current_plan(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, *, max_total: int,
-                 need_all: int) -> Shown:
-    """The optimised plan for exactly these controls, or the prefix of the greedy order (with kept sites)."""
+# ----------------------------------------------------------------------------------------------
+# The plan on screen
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Shown:
+    """The plan on screen: selected candidates, district table and totals, and how they were made."""
+
+    sel: np.ndarray
+    table: pd.DataFrame
+    summary: Totals
+    planned_pts: PointData
+    planned: gpd.GeoDataFrame
+    mode: str
+    optimised: bool
+    key: dict[str, Any]
+    kept_gdf: gpd.GeoDataFrame | None = None
+    drawn_radius: np.ndarray | None = None
+    opt: dict[str, Any] = field(default_factory=dict)
+    siting: SitingSummary | None = None
+
+
+def _kept_frame(kept: tuple[wsp.Drawing, ...], gains: np.ndarray, first_rank: int) -> gpd.GeoDataFrame:
+    """Sites the planner kept, as ``planned_sites`` rows (SOURCE = drawn)."""
+    return gpd.GeoDataFrame({
+        "SITE_ID": [f"D{k + 1:05d}" for k in range(len(kept))],
+        "SITE_TYPE": [s.site_type for s in kept],
+        "RANK": np.arange(first_rank, first_rank + len(kept), dtype=np.int64),
+        "GAIN_POP": np.round(np.asarray(gains, dtype=float), 1), "SOURCE": "drawn",
+    }, geometry=gpd.points_from_xy([s.lonlat[0] for s in kept], [s.lonlat[1] for s in kept]), crs=4490)
+
+
+def plan_key(c: Controls, ws: wsp.Workspace) -> dict[str, Any]:
+    """What an optimised plan was made for (compared to decide whether it still applies)."""
+    return {"total": c.total, "year": c.year, "settings": c.settings.to_dict(),
+            "kept": [[*s.lonlat, s.site_type] for s in ws.kept],
+            "areas": [[a.role, a.ring] for a in ws.areas() if a.role != "evaluation"]}
+
+
+def allowed(ctx: PlanningContext, ws: wsp.Workspace) -> np.ndarray | None:
+    """Candidates outside exclusion areas (and inside candidate areas, if any), or None without such areas."""
+    ex, cand = [a.ring for a in ws.areas("exclusion")], [a.ring for a in ws.areas("candidate")]
+    return candidate_mask(ctx, exclusion=ex, candidate=cand) if ex or cand else None
+
+
+def optimised_plan(ctx: PlanningContext, c: Controls, opt: dict[str, Any], key: dict[str, Any],
+                   lang: str) -> Shown:
+    """The saved optimised plan, evaluated again (only its candidate columns and status are saved)."""
     ss = st.session_state
-    order_plan, order_points = greedy_order(proj, ctx, key, c.settings, c.year, max_total)
-    kept: list[dict[str, Any]] = ss.kept
-    scen_key = (c.total, c.year, c.settings, tuple((s["lon"], s["lat"], s["type"]) for s in kept))
-    opt = ss.optimised if ss.optimised is not None and ss.optimised["key"] == scen_key else None
-    if opt is not None:
-        res: PlanResult = opt["result"]
-        s = res.summary
-        mode = (f"Optimised: {s.method} for exactly {c.total:,} stations (status {s.status}"
-                + (f", gap {s.gap:.2%}" if s.gap is not None else "") + ")"
-                + (f"; {len(kept)} kept drawn site(s) snapped to the nearest candidates" if kept else ""))
-        return Shown(np.asarray(res.placement.selected, dtype=np.int64), res.districts, s, res.sites, opt["points"],
-                     mode, True, scen_key=scen_key, siting=s.siting)
+    sel = np.asarray(opt["selected"], dtype=np.int64)
+    cache_id = (id(ctx), tuple(sel.tolist()))
+    if ss.get("opt_cache", (None,))[0] != cache_id:
+        sites = sites_frame(ctx, sel, build_year=c.year)
+        ss.opt_cache = (cache_id, sites, planned_points(sites), evaluate_sites(ctx, sel, year=c.year))
+    _, sites, pts, ev = ss.opt_cache
+    gap = f", gap {100 * opt['gap']:.2f} %" if opt.get("gap") is not None else ""
+    mode = t("mode_opt", lang, method=t(opt["method"], lang), total=c.total, status=opt["status"], gap=gap)
+    if key["kept"]:
+        mode += t("mode_opt_kept", lang, n=len(key["kept"]), d=max(opt.get("snap_m") or [0.0]), lim=MAX_SNAP_M)
+    return Shown(sel, ev.districts, ev.summary, pts, sites, mode, True, key, opt=opt,
+                 siting=plan_siting(ctx, sel, cost_weight=ctx.cost_weight(c.settings)))
+
+
+def current_plan(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, ws: wsp.Workspace, *,
+                 max_total: int, need_all: int, lang: str) -> Shown:
+    """The optimised plan for exactly these controls, or the prefix of the greedy order (with kept sites)."""
+    pkey = plan_key(c, ws)
+    if ws.optimised is not None and ws.optimised.get("key") == pkey:
+        return optimised_plan(ctx, c, dict(ws.optimised), pkey, lang)
+    order, order_sites, order_points = greedy_order(proj, ctx, key, c.settings, c.year, max_total)
+    mask = allowed(ctx, ws)
+    idx = np.arange(len(order)) if mask is None else np.flatnonzero(mask[order])
+    kept = ws.kept
     n_opt = max(c.total - int(ctx.existing_per_district.sum()) - len(kept), 0)
-    sel = np.asarray(order_plan.placement.selected[:n_opt], dtype=np.int64)
-    shown = Shown(sel, pd.DataFrame(), order_plan.summary, order_plan.sites.iloc[:n_opt], order_points.head(n_opt),
-                  "", False, scen_key=scen_key, siting=plan_siting(ctx, sel, cost_weight=ctx.cost_weight(c.settings)))
+    take = idx[:n_opt]
+    sel = np.asarray(order[take], dtype=np.int64)
+    pts = order_points.head(n_opt) if mask is None else PointData.from_frame(order_sites.iloc[take], list(
+        order_points.columns))
+    kept_gdf = radius = None
     if kept:
-        kept_lonlat = np.array([[s["lon"], s["lat"]] for s in kept], dtype=float).reshape(-1, 2)
-        dp = drawing.plan_with_drawn(ctx, sel, kept_lonlat, site_type=[s["type"] for s in kept], year=c.year)
-        shown.table, shown.summary = dp.districts, dp.summary
-        shown.kept_gdf = _kept_frame(kept, dp.evaluation.site_gain, n_opt + 1)
-        shown.drawn_radius = dp.evaluation.site_radius_m
+        lonlat = np.array([s.lonlat for s in kept], dtype=float).reshape(-1, 2)
+        dp = drawing.plan_with_drawn(ctx, sel, lonlat, site_type=[s.site_type or "macro" for s in kept], year=c.year)
+        table, summary = dp.districts, dp.summary
+        kept_gdf, radius = _kept_frame(kept, dp.evaluation.site_gain, n_opt + 1), dp.evaluation.site_radius_m
     else:
         ev = evaluate_sites(ctx, sel, year=c.year)
-        shown.table, shown.summary = ev.districts, ev.summary
-    exact_prefix = not kept and c.total >= need_all
-    shown.mode = (f"Greedy plan: the first {n_opt:,} sites of the greedy order (equal to optimising {c.total:,}: "
-                  "every district's quota is met)" if exact_prefix else
-                  f"Quick estimate: the first {n_opt:,} sites of the greedy order for {max_total:,}"
-                  + (f" plus {len(kept)} kept drawn site(s)" if kept else "")
-                  + " — press Optimise for the plan of exactly this total")
+        table, summary = ev.districts, ev.summary
+    shown = Shown(sel, table, summary, pts, order_sites.iloc[take], "", False, pkey, kept_gdf, radius,
+                  siting=plan_siting(ctx, sel, cost_weight=ctx.cost_weight(c.settings)))
+    is_plan = not kept and mask is None and c.total >= need_all
+    shown.mode = (t("mode_greedy", lang, n=n_opt, total=c.total) if is_plan else t(
+        "mode_estimate", lang, n=n_opt, max=max_total, kept=t("mode_kept", lang, n=len(kept)) if kept else ""))
+    if mask is not None:
+        shown.mode += t("mode_excluded", lang, n=int((~mask).sum()))
+    shown.opt = {"estimate_is_plan": is_plan}
     return shown
 
 
-def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown) -> None:
-    """Title and the four headline numbers."""
+def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str) -> None:
+    """Title and the five headline numbers (the fifth: site cost and what reuse saves)."""
     s = shown.summary
-    st_target = plan.text_target("5g_stations")
-    st.title(proj.name)
     target = float(s.target_per_10k)
-    st.caption(f"{plan.title} ({plan.document}) — target {target:g} stations per 10,000 residents in {c.year}"
-               + (f"; “{st_target.quote}”" if st_target else ""))
+    st.markdown(f"#### {proj.name}")
+    st.caption(t("target_caption", lang, title=plan.title, doc=plan.document, year=c.year, target=target))
     c1, c2, c3, c4, c5 = st.columns(5)
-    c1.metric("Stations (existing + new)", f"{s.stations:,}", f"+{s.new:,} new", delta_color="off")
+    c1.metric(t("stations", lang), f"{s.stations:,}", t("new_delta", lang, n=s.new), delta_color="off")
     per = s.per_10k or 0.0
-    c2.metric("Stations per 10k (city)", f"{per:.2f}", f"{per - target:+.2f} vs target", delta_color="normal")
-    c3.metric("Districts meeting target", f"{s.districts_meeting_target} / {s.districts}")
-    c4.metric("Residents covered", _pct(s.coverage_after),
-              f"{100 * (s.coverage_after - s.coverage_before):+.1f} pts vs today"
+    c2.metric(t("per_10k", lang), f"{per:.2f}", t("vs_target", lang, d=per - target), delta_color="normal")
+    c3.metric(t("meeting", lang), f"{s.districts_meeting_target} / {s.districts}")
+    c4.metric(t("covered", lang), percent(s.coverage_after),
+              t("pts_today", lang, d=100 * (s.coverage_after - s.coverage_before))
               if s.coverage_before is not None and s.coverage_after is not None else None)
     si = shown.siting
     if si is not None and si.sites:
-        c5.metric("Site cost of the new sites", f"{si.cost_total:,.0f} 万元",
-                  f"−{si.savings:,.0f} 万元 vs all new" if si.savings else None, delta_color="off",
-                  help=COST_NOTE)
+        c5.metric(t("site_cost", lang), t("wan_yuan", lang, v=si.cost_total),
+                  t("savings_delta", lang, v=si.savings) if si.savings else None, delta_color="off", help=COST_NOTE)
         fam = si.reused_by_family
-        st.caption(f"Reuse: {si.reused:,} of {si.sites:,} new sites on existing structures ({fam['tower']:,} towers, "
-                   f"{fam['pole']:,} smart poles, {fam['rooftop']:,} opened buildings); "
-                   f"{si.soft_conflict_sites:,} in soft constraint zones (hover a planned site for its conflicts).")
+        st.caption(t("reuse_caption", lang, reused=si.reused, sites=si.sites, tower=fam["tower"], pole=fam["pole"],
+                     rooftop=fam["rooftop"], soft=si.soft_conflict_sites))
     st.caption(shown.mode)
+    opt = shown.opt
+    if shown.optimised and opt.get("estimate_covered") is not None and s.coverage_after is not None:
+        why = why_less_than_estimate(status=opt["status"], gap=opt.get("gap"), time_limit_s=opt["time_limit_s"],
+                                     total=c.total, covered=s.coverage_after, estimate_covered=opt["estimate_covered"],
+                                     estimate_is_plan=opt["estimate_is_plan"])
+        if why is not None:
+            gap = percent(opt.get("gap"), 2)
+            text = {"time_limit": t("why_time", lang, lim=opt["time_limit_s"], gap=gap),
+                    "cancelled": t("why_cancel", lang, gap=gap), "quotas": t("why_quota", lang, total=c.total)}[why]
+            st.info(t("exact_less", lang, a=percent(s.coverage_after), b=percent(opt["estimate_covered"]), why=text))
 
 
-def optimise_controls(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Shown) -> str:
-    """The optimiser choice and the Optimise button; returns the method."""
+# ----------------------------------------------------------------------------------------------
+# Optimise in the background: progress, cancel, result
+# ----------------------------------------------------------------------------------------------
+
+
+def start_run(proj: gp.Project, ctx: PlanningContext, c: Controls, ws: wsp.Workspace, shown: Shown,
+              method: str, time_limit_s: float) -> None:
+    """Start optimising exactly ``c.total`` stations in the background."""
+    mask = allowed(ctx, ws)
+    ctx_r, cols = restrict_context(ctx, mask) if mask is not None else (ctx, np.arange(ctx.coverage.shape[1]))
+    kept = ws.kept
+    fixed = None
+    if kept:
+        lon, lat = np.array([s.lonlat for s in kept], dtype=float).T
+        x, y = Transformer.from_crs(4490, proj.metric_crs, always_xy=True).transform(lon, lat)
+        fixed = np.column_stack([x, y])
+
+    def work(progress: Any, cancel: Any) -> dict[str, Any]:
+        res = place_sites(proj, total=c.total, year=c.year, method=method, context=ctx_r, fixed_xy=fixed,
+                          cost_weight=ctx.cost_weight(c.settings),
+                          time_limit_s=time_limit_s, progress=progress, cancel=cancel)
+        s = res.summary
+        snap = snap_sites(ctx_r, fixed).distance_m.tolist() if fixed is not None else []
+        return {"key": shown.key, "selected": cols[np.asarray(res.placement.selected)].tolist(), "method": method,
+                "status": s.status, "gap": s.gap, "runtime_s": s.runtime_s, "time_limit_s": time_limit_s,
+                "snap_m": snap, "estimate_covered": shown.summary.coverage_after,
+                "estimate_is_plan": bool(shown.opt.get("estimate_is_plan"))}
+
+    st.session_state.run = {"run": Run(work).start(), "total": c.total, "method": method, "limit": time_limit_s}
+    st.session_state.run_error = None
+
+
+@st.fragment(run_every=0.5)
+def run_status() -> None:
+    """Live progress of the background run (solver's best plan, bound, gap), with a cancel button."""
     ss = st.session_state
-    oc1, oc2, oc3 = st.columns([1.2, 1, 3])
-    method = oc1.radio("Optimiser", ["greedy", "exact"], horizontal=True, key="method",
-                       help="exact: HiGHS mixed-integer model (30 s limit), reports its gap")
-    if oc2.button(f"Optimise {c.total:,}", key="optimise", type="primary"):
-        bar = oc3.progress(0.0, text="starting the optimiser …")
-        sc = scenarios.Scenario(name="app", total=c.total, year=c.year, method=method, settings=c.settings,
-                                drawn_sites=tuple((s["lon"], s["lat"]) for s in ss.kept), time_limit_s=30.0)
-        try:
-            wi = scenarios.run_scenarios(proj, [sc], context=ctx,
-                                         progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)), text=msg))
-        except GeoplanError as exc:
-            oc3.error(str(exc))
-        else:
-            ss.optimised = {"key": shown.scen_key, "result": wi.results[0],
-                            "points": planned_points(wi.results[0].sites)}
-            st.rerun()
+    job = ss.get("run")
+    if not job:
+        return
+    lang, r = ss.get("lang", "zh"), job["run"]
+    if r.done:
+        st.rerun(scope="app")
+    limit = job["limit"] if job["method"] == "exact" else max(r.elapsed_s, 1.0)
+    st.progress(min(max(r.fraction, r.elapsed_s / limit if job["method"] == "exact" else r.fraction), 0.99),
+                text=t("running", lang, total=job["total"], method=t(job["method"], lang), s=r.elapsed_s, lim=limit))
+    st.caption(t("cancelling", lang) if r.cancelled else r.message)
+    if st.button(t("cancel", lang), key="cancel_run", disabled=r.cancelled):
+        r.cancel()
+
+
+def finish_run() -> None:
+    """Take a finished run's plan into the workspace (or its error next to the Optimise button)."""
+    ss = st.session_state
+    job = ss.get("run")
+    if not job or not job["run"].done:
+        return
+    ss.run = None
+    r = job["run"]
+    if r.error is not None:
+        ss.run_error = str(r.error) if isinstance(r.error, GeoplanError) else f"{type(r.error).__name__}: {r.error}"
+        return
+    change(replace(ss.history.current, optimised=r.result))
+    ss.run_note = t("cancelled", ss.get("lang", "zh")) if r.result["status"] == "cancelled" else None
+
+
+def optimise_controls(sb: Any, proj: gp.Project, ctx: PlanningContext, c: Controls, ws: wsp.Workspace,
+                      shown: Shown, lang: str) -> str:
+    """The optimiser, its time limit, the Optimise button and the running job; returns the method."""
+    ss = st.session_state
+    method = sb.radio(t("optimiser", lang), ["greedy", "exact"], horizontal=True, key="method",
+                      format_func=lambda m: t(m, lang))
+    limit = float(sb.number_input(t("time_limit", lang), 5.0, 3600.0, step=5.0, key="time_limit_s")) \
+        if method == "exact" else 60.0
+    running = bool(ss.get("run"))
+    if sb.button(t("optimise", lang, total=c.total), key="optimise", type="primary", disabled=running):
+        start_run(proj, ctx, c, ws, shown, method, limit)
+        running = True
+    if running:
+        with sb:
+            run_status()
+    if ss.get("run_error"):
+        sb.error(ss.run_error)
+    if ss.get("run_note"):
+        sb.info(ss.run_note)
     return str(method)
 
 
-def edge_and_charging(sb: Any, proj: gp.Project, key: str, c: Controls
+# ----------------------------------------------------------------------------------------------
+# The map
+# ----------------------------------------------------------------------------------------------
+
+
+def edge_and_charging(proj: gp.Project, key: str, c: Controls
                       ) -> tuple[EdgePlan | None, ChargingPlan | None, gpd.GeoDataFrame | None]:
+    """Edge and charging plans; an error shows next to the control that caused it."""
+    ss = st.session_state
     edge = None
+    if not ss.get("side_ready"):  # a session's first run draws the map first; these follow a moment later
+        return None, None, None
     if proj.layer("edge_demand") is not None:
         try:
             edge = edge_plan(proj, key, c.edge_count, c.latency_ms, c.round_trip)
         except GeoplanError as exc:
-            sb.error(f"Edge data centres: {exc}")
+            ss.edge_error_box.error(t("edge_error", c.lang, e=exc))
     try:
         chg = charging_plan(proj, key, c.share) if proj.layer("car_parks") is not None else None
         car_parks = car_parks_compliance(proj, key, c.share) if chg is not None else None
     except GeoplanError as exc:
         chg = car_parks = None
-        sb.error(f"Charging: {exc}")
+        st.sidebar.error(f"{exc}")
     return edge, chg, car_parks
 
 
-def render_map(sb: Any, proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, shown: Shown,
-               modelled: list[str], edge: EdgePlan | None, chg: ChargingPlan | None,
-               car_parks: gpd.GeoDataFrame | None) -> tuple[Any, dict[str, Any] | None]:
-    """Draw the map; returns the coverage grid and what the planner drew."""
-    ss = st.session_state
-    kept = ss.kept
-    kept_lonlat = np.array([[s["lon"], s["lat"]] for s in kept], dtype=float).reshape(-1, 2)
+def _tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
+    left, bottom, right, top = proj.districts.total_bounds
+    try:
+        return tile_group(basemap=c.basemap, tianditu_key=c.tianditu_key, url=c.tile_url, crs=c.tile_crs,
+                          centre=((left + right) / 2, (bottom + top) / 2),
+                          failed_message=t("tiles_failed", c.lang))
+    except GeoplanError as exc:
+        st.session_state.basemap_error_box.error(str(exc))
+        return None
+
+
+def map_layers(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, ws: wsp.Workspace, shown: Shown,
+               edge: EdgePlan | None, chg: ChargingPlan | None, car_parks: gpd.GeoDataFrame | None
+               ) -> tuple[Any, list[folium.FeatureGroup]]:
+    """The coverage grid and every swappable layer: tiles, plan, edge and charging, drawings."""
+    kept_lonlat = np.array([s.lonlat for s in ws.kept], dtype=float).reshape(-1, 2)
     grid = coverage_grid(ctx, shown.sel, drawn_lonlat=None if shown.kept_gdf is None else kept_lonlat,
                          drawn_radius_m=shown.drawn_radius)
-    statics = static_layers(proj, key)
-    map_kw: dict[str, Any] = dict(
-        population=statics["population"], existing_sites=statics["existing"],
-        edge_sites=edge.sites if edge else None, edge_radius_m=edge.summary.radius_km * 1000 if edge else None,
-        car_parks=car_parks, charging_stations=chg.stations if chg else None, modelled=modelled, height=MAP_HEIGHT)
-    try:
-        m = base_map(proj, basemap=c.basemap, tianditu_key=c.tianditu_key, **map_kw)
-    except GeoplanError as exc:
-        sb.error(f"Base map: {exc}")
-        m = base_map(proj, basemap="none", **map_kw)
-    if c.siting_layers:  # static: sent with the base map, not at every slider move
-        for g in siting_groups(ctx, key):
-            g.add_to(m)
-    use_local_assets(m, base_url=ST_FOLIUM_BASE_URL)
     kept_pts = None
-    if kept:
+    if ws.kept and not shown.optimised:
         kept_pts = planned_points(shown.kept_gdf if shown.kept_gdf is not None
-                                  else _kept_frame(kept, np.full(len(kept), np.nan), 1))
-    groups = plan_layers(districts=statics["districts"], district_table=shown.table, planned_sites=shown.planned_pts,
-                         coverage=coverage_overlay(grid), kept_sites=kept_pts,
-                         plan_label="Planned 5G sites" if shown.optimised else "Planned 5G sites (greedy order)")
+                                  else _kept_frame(ws.kept, np.full(len(ws.kept), np.nan), 1))
+    density = site_density_overlay(proj.population, ctx.cand_xy[shown.sel]) if len(shown.sel) else None
+    groups = [g for g in [_tiles(proj, c)] if g is not None]
+    groups += plan_layers(districts=static_layers(proj, key)["districts"], district_table=shown.table,
+                          planned_sites=shown.planned_pts, coverage=coverage_overlay(grid), kept_sites=kept_pts,
+                          plan_label="Planned 5G sites" if shown.optimised else "Planned 5G sites (greedy order)",
+                          site_density=density, drawings=[d.to_feature() for d in ws.drawings],
+                          drawings_revision=st.session_state.draw_rev)
+    groups += side_layers(edge_sites=edge.sites if edge else None,
+                          edge_radius_m=edge.summary.radius_km * 1000 if edge else None, car_parks=car_parks,
+                          charging_stations=chg.stations if chg else None)
+    if c.siting_layers:
+        groups += siting_groups(ctx, key)
     for g in groups:
         use_local_assets(g, base_url=ST_FOLIUM_BASE_URL)
-    state = st_folium(m, key=f"map-{ss.map_version}", height=MAP_HEIGHT, use_container_width=True,
-                      returned_objects=["all_drawings"], feature_group_to_add=groups,
-                      layer_control=folium.LayerControl(collapsed=True))
-    return grid, state
+    return grid, groups
 
 
-def drawn_sites_panel(ctx: PlanningContext, c: Controls, shown: Shown, points: list[tuple[float, float]]) -> None:
-    """Evaluate the drawn points on top of the plan; keep them in the scenario."""
+def place_search(proj: gp.Project, lang: str) -> dict[str, Any]:
+    """Find a district, a named place of the project or coordinates; the map flies there (no rebuild)."""
+    q = st.text_input(t("search", lang), key="search", placeholder=t("search_hint", lang),
+                      label_visibility="collapsed")
+    found = wsp.find_place(proj, q) if q else None
+    if q and found is None:
+        st.caption(t("search_none", lang, q=q))
+    return {} if found is None else {"center": (found[1], found[0]), "zoom": found[2]}
+
+
+def render_map(proj: gp.Project, key: str, modelled: list[str], groups: list[folium.FeatureGroup],
+               lang: str, view: dict[str, Any]) -> dict[str, Any] | None:
+    """The map: its static part stays mounted; ``groups`` are swapped in place on every change."""
+    statics = static_layers(proj, key)
+    m = base_map(proj, population=statics["population"], existing_sites=statics["existing"], modelled=modelled,
+                 height=MAP_HEIGHT, districts=statics["districts"], existing_density=statics["existing_density"])
+    use_local_assets(m, base_url=ST_FOLIUM_BASE_URL)
+    state = st_folium(m, key="map", height=MAP_HEIGHT, use_container_width=True, returned_objects=["all_drawings"],
+                      feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True), **view)
+    st.caption(t("map_caption", lang, z=SITES_MIN_ZOOM))
+    return state
+
+
+def sync_drawings(proj: gp.Project, state: dict[str, Any] | None) -> None:
+    """Take what the planner drew, moved or deleted on the map into the workspace (refusing sites outside)."""
     ss = st.session_state
-    kept = ss.kept
-    kept_lonlat = np.array([[s["lon"], s["lat"]] for s in kept], dtype=float).reshape(-1, 2)
-    draw_type = st.session_state.get("draw_type", SITE_TYPES[0])
-    all_lonlat = np.vstack([kept_lonlat, np.asarray(points, dtype=float)])
-    evb = drawing.evaluate_drawn_sites(ctx, all_lonlat, site_type=[s["type"] for s in kept] + [draw_type] * len(points),
-                                       selected=shown.sel, year=c.year)
-    s, e = shown.summary, evb.summary
-    st.metric("Drawn sites", f"{len(points)}")
-    st.metric("Added residents covered", f"{float(evb.site_gain[len(kept):].sum()):,.0f}")
-    st.metric("Residents covered", _pct(e.coverage_after),
-              f"{100 * ((e.coverage_after or 0.0) - (s.coverage_after or 0.0)):+.2f} pts")
-    st.metric("Districts meeting target", f"{e.districts_meeting_after} / {s.districts}",
-              f"{e.districts_meeting_after - s.districts_meeting_target:+d}")
-    now_per = shown.table["per_10k"].to_numpy(dtype=float)
-    after_per = evb.districts["per_10k_after"].to_numpy(dtype=float)
-    kd = evb.site_district[:len(kept)]
-    kept_per = np.bincount(kd[kd >= 0], minlength=len(now_per))
-    for i in np.flatnonzero(evb.districts["drawn"].to_numpy() > kept_per):
-        st.metric(f"{evb.districts['XZQMC'].iloc[i]}: stations per 10k", f"{after_per[i]:.2f}",
-                  f"{after_per[i] - now_per[i]:+.2f} (target {s.target_per_10k:g})")
-    if e.outside_districts:
-        st.warning(f"{e.outside_districts} drawn site(s) lie outside every district.")
-    if st.button(f"Keep {len(points)} drawn site(s) in the scenario", key="keep"):
-        ss.kept = kept + [{"lon": lon, "lat": lat, "type": draw_type} for lon, lat in points]
-        ss.map_version += 1
+    feats = (state or {}).get("all_drawings")
+    if feats is None:
+        return
+    sig = json.dumps(feats, sort_keys=True)
+    if sig == ss.get("drawings_sig"):
+        return
+    ss.drawings_sig = sig
+    upd = wsp.apply_drawings(ss.history.current, feats, proj=proj, site_type=ss.draw_type, area_role=ss.area_role)
+    ss.refused = [t("refused_site", ss.lang, lon=r.lonlat[0], lat=r.lonlat[1], city=proj.name, near=r.nearest,
+                    km=r.distance_m / 1000) for r in upd.refused]
+    if upd.changed or upd.refused:
+        change(upd.workspace, redraw=bool(upd.refused))
         st.rerun()
 
 
-def drawings_panel(ctx: PlanningContext, c: Controls, shown: Shown, state: dict[str, Any] | None) -> None:
-    """The side panel: what the planner drew (sites and areas) and the kept sites."""
-    ss = st.session_state
-    points, rings = _drawings(state)
-    st.subheader("Drawn on the map")
-    st.selectbox("Type of the sites you draw", SITE_TYPES, key="draw_type")
-    if not points and not rings:
-        st.info("Use the marker tool (left of the map) to place candidate sites, or the polygon / rectangle "
-                "tool to outline an area. Their effect on top of the current scenario shows here.")
-    if points:
-        drawn_sites_panel(ctx, c, shown, points)
-    for i, ring in enumerate(rings, 1):
-        try:
-            a = drawing.area_coverage(ctx, ring, selected=shown.sel)
-        except GeoplanError as exc:
-            st.warning(f"Area {i}: {exc}")
-            continue
-        st.markdown(f"**Area {i}** — {a.area_km2:,.2f} km², {a.population:,.0f} residents, "
-                    f"{a.existing_sites:,} existing sites, {a.candidates:,} candidate sites")
-        st.markdown(f"covered today {_pct(a.coverage_existing)} → with the plan {_pct(a.coverage_with_plan)}")
-    if ss.kept:
-        st.caption(f"{len(ss.kept)} drawn site(s) kept in the scenario.")
-        if st.button("Remove kept sites", key="clear_kept"):
-            ss.kept = []
-            ss.map_version += 1
+# ----------------------------------------------------------------------------------------------
+# Side panel: drawings, kept sites, areas, undo
+# ----------------------------------------------------------------------------------------------
+
+
+def trial_sites_panel(ctx: PlanningContext, c: Controls, ws: wsp.Workspace, shown: Shown) -> None:
+    """Evaluate the sites drawn but not kept on top of the plan; keep those near a candidate."""
+    lang = c.lang
+    kept, trial = ws.kept, [d for d in ws.sites if not d.kept]
+    lonlat = np.array([d.lonlat for d in (*kept, *trial)], dtype=float).reshape(-1, 2)
+    evb = drawing.evaluate_drawn_sites(ctx, lonlat, site_type=[d.site_type or "macro" for d in (*kept, *trial)],
+                                       selected=shown.sel, year=c.year)
+    s, e = shown.summary, evb.summary
+    st.metric(t("drawn_sites", lang), f"{len(trial)}")
+    st.metric(t("added_covered", lang), f"{float(evb.site_gain[len(kept):].sum()):,.0f}")
+    st.metric(t("covered", lang), percent(e.coverage_after),
+              f"{100 * ((e.coverage_after or 0.0) - (s.coverage_after or 0.0)):+.2f} pts")
+    now_per = shown.table["per_10k"].to_numpy(dtype=float)
+    after_per = evb.districts["per_10k_after"].to_numpy(dtype=float)
+    kd = evb.site_district[:len(kept)]
+    for i in np.flatnonzero(evb.districts["drawn"].to_numpy() > np.bincount(kd[kd >= 0], minlength=len(now_per))):
+        st.metric(t("district_per10k", lang, d=evb.districts["XZQMC"].iloc[i]), f"{after_per[i]:.2f}",
+                  f"{after_per[i] - now_per[i]:+.2f} (target {s.target_per_10k:g})")
+    xy = np.column_stack(Transformer.from_crs(4490, ctx.project.metric_crs, always_xy=True).transform(
+        lonlat[len(kept):, 0], lonlat[len(kept):, 1]))
+    snap = snap_sites(ctx, xy, strict=False)
+    ok = [d.id for d, dist in zip(trial, snap.distance_m, strict=True) if dist <= MAX_SNAP_M]
+    for d, dist in zip(trial, snap.distance_m, strict=True):
+        text = t("snap_ok" if dist <= MAX_SNAP_M else "snap_far", lang, d=dist if dist <= MAX_SNAP_M else dist / 1000,
+                 lim=MAX_SNAP_M)
+        (st.caption if dist <= MAX_SNAP_M else st.warning)(f"{d.site_type} {d.lonlat[0]:.5f}, {d.lonlat[1]:.5f}: {text}")
+    if ok and st.button(t("keep", lang, n=len(ok)), key="keep"):
+        change(replace(ws, drawings=tuple(replace(d, kept=True) if d.id in ok else d for d in ws.drawings)))
+        st.rerun()
+
+
+def kept_and_areas(ctx: PlanningContext, ws: wsp.Workspace, shown: Shown, lang: str) -> None:
+    """The kept sites (and a button to take them out), and each drawn area's figures."""
+    if ws.kept:
+        st.caption(t("kept_list", lang))
+        xy = np.column_stack(Transformer.from_crs(4490, ctx.project.metric_crs, always_xy=True).transform(
+            *np.array([s.lonlat for s in ws.kept], dtype=float).T))
+        dist = snap_sites(ctx, xy, strict=False).distance_m
+        st.dataframe(pd.DataFrame({"id": [s.id for s in ws.kept], "type": [s.site_type for s in ws.kept],
+                                   "lon, lat": [f"{s.lonlat[0]:.5f}, {s.lonlat[1]:.5f}" for s in ws.kept],
+                                   "→ candidate (m)": np.round(dist).astype(int)}), hide_index=True)
+        if st.button(t("unkeep", lang), key="clear_kept"):
+            change(replace(ws, drawings=tuple(replace(d, kept=False) for d in ws.drawings)))
             st.rerun()
+    for i, line in enumerate((d for d in ws.drawings if d.kind == "line"), 1):
+        st.markdown(t("line", lang, i=i, km=line.length_m / 1000))
+    for i, a in enumerate(ws.areas(), 1):
+        st.markdown(f"**{t('area', lang, i=i, role=t(ROLE_KEYS[a.role or 'evaluation'], lang))}**")
+        try:
+            cov = drawing.area_coverage(ctx, a.ring, selected=shown.sel)
+        except GeoplanError as exc:
+            st.warning(str(exc))
+            continue
+        st.markdown(t("area_line", lang, km2=cov.area_km2, pop=cov.population, ex=cov.existing_sites,
+                      cand=cov.candidates))
+        st.markdown(t("area_cov", lang, a=percent(cov.coverage_existing), b=percent(cov.coverage_with_plan)))
+
+
+def drawings_panel(ctx: PlanningContext, c: Controls, shown: Shown) -> None:
+    """The side panel: draw settings, refusals, undo/redo, trial sites, kept sites and areas."""
+    ss = st.session_state
+    lang, hist = c.lang, ss.history
+    ws = hist.current
+    st.markdown(f"**{t('drawn', lang)}**")
+    st.selectbox(t("draw_type", lang), SITE_TYPES, key="draw_type")
+    st.selectbox(t("area_role", lang), wsp.AREA_ROLES, key="area_role", format_func=lambda r: t(ROLE_KEYS[r], lang))
+    for msg in ss.get("refused") or []:
+        st.error(msg)
+    u1, u2 = st.columns(2)
+    if u1.button(t("undo", lang), key="undo", disabled=not hist.can_undo):
+        hist.undo()
+        ss.draw_rev = uuid.uuid4().hex
+        st.rerun()
+    if u2.button(t("redo", lang), key="redo", disabled=not hist.can_redo):
+        hist.redo()
+        ss.draw_rev = uuid.uuid4().hex
+        st.rerun()
+    if not ws.drawings:
+        st.info(t("draw_hint", lang))
+    if any(not d.kept for d in ws.sites):
+        trial_sites_panel(ctx, c, ws, shown)
+    kept_and_areas(ctx, ws, shown, lang)
+
+
+# ----------------------------------------------------------------------------------------------
+# Panels below the map
+# ----------------------------------------------------------------------------------------------
 
 
 def districts_tab(c: Controls, shown: Shown, total0: dict[str, Any], consistency: dict[str, Any]) -> None:
-    st.dataframe(_scenario_table(shown.table), hide_index=True, width="stretch",
-                 column_config={"per 10k": st.column_config.NumberColumn(format="%.2f"),
-                                "covered before": st.column_config.NumberColumn(format="%.3f"),
-                                "covered after": st.column_config.NumberColumn(format="%.3f"),
-                                "population": st.column_config.NumberColumn(format="%d")})
+    cols = ["XZQMC", "population", "existing", "new", "stations", "per_10k", "target_per_10k", "shortfall",
+            "meets_target", "coverage_before", "coverage_after"]
+    table = shown.table[[k for k in cols if k in shown.table.columns]].copy()
+    if "per_10k" in table:
+        table["per_10k"] = table["per_10k"].round(2)
+    st.dataframe(label_columns(table, c.lang), hide_index=True, width="stretch")
     st.caption(f"Population basis: {shown.summary.population_basis.get('description', 'census')}. "
                f"Today: {total0['stations']:,} stations, {total0['per_10k']} per 10k; "
                f"{total0['shortfall']:,} more needed for the city as a whole, "
@@ -538,67 +865,68 @@ def districts_tab(c: Controls, shown: Shown, total0: dict[str, Any], consistency
         st.caption(f"The plan's {stc['stations']:,} stations equal {stc['per_10k_at_census']} per 10k at the census "
                    f"population" + (f" and {stc['per_10k_at_latest_yearend']} at the latest year-end population"
                                     if "per_10k_at_latest_yearend" in stc else "") + ".")
-    st.download_button("Density table (CSV)", _scenario_table(shown.table).to_csv(index=False).encode("utf-8-sig"),
+    st.download_button(t("density_csv", c.lang), label_columns(table, c.lang).to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"density_{c.total}_{c.year}.csv", mime="text/csv", key="dl_csv")
 
 
 def scenarios_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, method: str, edge: EdgePlan | None,
                   chg: ChargingPlan | None) -> None:
     ss = st.session_state
-    name = st.text_input("Scenario name", value=f"{c.total:,} stations, {c.year}, {c.settings.band}",
-                         key="scenario_name")
+    lang, ws = c.lang, ss.history.current
+    sc = scenarios.Scenario(name="", total=c.total, year=c.year, method=method, settings=c.settings,
+                            drawn_sites=tuple(s.lonlat for s in ws.kept), time_limit_s=float(ss.time_limit_s),
+                            edge_count=c.edge_count if edge is not None else None, latency_ms=c.latency_ms,
+                            charging_share=c.share if chg is not None else None)
+    auto = wsp.scenario_name(sc, lang=lang)
+    typed = st.text_input(t("scenario_name", lang), key="scenario_name", placeholder=auto)
     b1, b2, b3 = st.columns(3)
-    if b1.button("Add current settings", key="add_scenario"):
-        names = {s.name for s in ss.scenarios}
-        uniq, n = name, 2
-        while uniq in names:
-            uniq, n = f"{name} ({n})", n + 1
-        ss.scenarios = ss.scenarios + [scenarios.Scenario(
-            name=uniq, total=c.total, year=c.year, method=method, settings=c.settings,
-            drawn_sites=tuple((s["lon"], s["lat"]) for s in ss.kept), time_limit_s=30.0,
-            edge_count=c.edge_count if edge is not None else None, latency_ms=c.latency_ms,
-            charging_share=c.share if chg is not None else None)]
-        ss.comparison = None
-    if b2.button("Compare", key="compare", disabled=not ss.scenarios):
-        bar = st.progress(0.0, text="running scenarios …")
+    if b1.button(t("add_scenario", lang), key="add_scenario"):
+        listed, note = wsp.add_scenario(ws.scenarios, replace(sc, name=typed.strip() or auto))
+        change(replace(ws, scenarios=listed))
+        ss.scenario_note, ss.comparison = note, None
+        st.rerun()
+    if ss.get("scenario_note"):
+        st.info(ss.scenario_note)
+    if b2.button(t("compare", lang), key="compare", disabled=not ws.scenarios):
+        bar = st.progress(0.0, text="…")
         try:
-            wi = scenarios.run_scenarios(proj, ss.scenarios, context=ctx,
+            wi = scenarios.run_scenarios(proj, list(ws.scenarios), context=ctx,
                                          progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)), text=msg))
         except GeoplanError as exc:
             st.error(str(exc))
         else:
-            per = wi.districts.pivot(index="scenario", columns="XZQMC", values="per_10k").round(2)
-            ss.comparison = (wi.summary, per)
-    if b3.button("Clear", key="clear_scenarios", disabled=not ss.scenarios):
-        ss.scenarios, ss.comparison = [], None
-    if ss.scenarios:
-        st.dataframe(pd.DataFrame([s.to_dict() for s in ss.scenarios]), hide_index=True, width="stretch")
-        st.download_button("Scenarios (TOML, re-run with `geoplan whatif --scenario`)",
-                           scenarios.scenarios_toml(ss.scenarios).encode("utf-8"),
+            ss.comparison = (wi.summary, wi.districts.pivot(index="scenario", columns="XZQMC", values="per_10k").round(2))
+    if b3.button(t("clear", lang), key="clear_scenarios", disabled=not ws.scenarios):
+        change(replace(ws, scenarios=()))
+        ss.comparison = None
+        st.rerun()
+    if ws.scenarios:
+        st.dataframe(label_columns(pd.DataFrame([s.to_dict() for s in ws.scenarios]), lang), hide_index=True,
+                     width="stretch")
+        st.download_button(t("scenarios_toml", lang),
+                           scenarios.scenarios_toml(ws.scenarios).encode("utf-8"),
                            file_name="scenarios.toml", mime="application/toml", key="dl_toml")
-    if c.round_trip and ss.scenarios:
-        st.caption("Scenarios read the latency budget one way (a scenario file has no round-trip option).")
-    if ss.comparison is not None:
+    if ss.get("comparison") is not None:
         summ, per = ss.comparison
-        st.dataframe(summ, hide_index=True, width="stretch")
-        st.caption("Stations per 10k by district")
+        st.dataframe(label_columns(summ, lang), hide_index=True, width="stretch")
+        st.caption(t("per10k_by_district", lang))
         st.dataframe(per, width="stretch")
 
 
-def edge_charging_tab(edge: EdgePlan | None, chg: ChargingPlan | None) -> None:
+def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan | None, lang: str) -> None:
     if edge is not None:
         s = edge.summary
         e1, e2, e3, e4 = st.columns(4)
         e1.metric("Edge data centres", f"{len(edge.sites)}", f"{s.new} new", delta_color="off")
         e2.metric("Latency circle radius", f"{s.radius_km:,.1f} km")
-        e3.metric("Demand weight within the circle", _pct(s.covered_share))
+        e3.metric("Demand weight within the circle", percent(s.covered_share))
         e4.metric("Worst one-way latency", f"{s.max_latency_ms:.3f} ms")
         st.caption(f"{s.demand_points} demand points (ports, parks, hospitals, schools, hubs); mean one-way "
                    f"latency {s.mean_latency_ms:.3f} ms; latency model {s.latency_model['reading']}, "
                    f"fibre {s.fibre_km:,.0f} km. Modelled: {', '.join(s.modelled_layers) or 'none'}.")
-        st.dataframe(edge.districts, hide_index=True, width="stretch")
-    else:
-        st.info("No edge data-centre plan: the project needs an edge_demand layer.")
+        st.dataframe(label_columns(edge.districts, lang), hide_index=True, width="stretch")
+    elif proj.layer("edge_demand") is None:
+        st.info(t("no_edge", lang))
     if chg is not None:
         cs = chg.summary
         new = cs.new_car_parks
@@ -607,13 +935,13 @@ def edge_charging_tab(edge: EdgePlan | None, chg: ChargingPlan | None) -> None:
         h2.metric("Charging spaces to add", f"{new.to_add:,}", f"{new.from_reserved:,} on reserved spaces",
                   delta_color="off")
         h3.metric("New public charging stations", f"{cs.new_stations:,}")
-        h4.metric("Core residents within the radius", _pct(cs.core_within_share_after),
+        h4.metric("Core residents within the radius", percent(cs.core_within_share_after),
                   f"{100 * (cs.core_within_share_after - cs.core_within_share_now):+.1f} pts")
-        st.caption(f"Share {cs.share:.0%} of spaces in new public car parks; service radius "
+        st.caption(f"Share {percent(cs.share, 0)} of spaces in new public car parks; service radius "
                    f"{cs.radius_m:,.0f} m ({cs.radius_source}).")
-        st.dataframe(chg.districts, hide_index=True, width="stretch")
-    else:
-        st.info("No charging check: the project needs a car_parks layer.")
+        st.dataframe(label_columns(chg.districts, lang), hide_index=True, width="stretch")
+    elif proj.layer("car_parks") is None:
+        st.info(t("no_charging", lang))
 
 
 def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
@@ -626,6 +954,8 @@ def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
                               "kept_drawn_sites": 0 if shown.kept_gdf is None else len(shown.kept_gdf)}
     if isinstance(s, PlanSummary):
         params |= {"method": s.method, "status": s.status, "gap": s.gap, "engine": s.engine}
+    elif shown.optimised:
+        params |= {k: shown.opt.get(k) for k in ("method", "status", "gap", "time_limit_s")}
     parts = [planfile.site_layers_plan(proj, gpd.GeoDataFrame(planned, geometry="geometry", crs=4490), shown.table,
                                        year=c.year, method=f"geoplan map app — {shown.mode}", parameters=params,
                                        summary=s.to_dict(), coverage=grid)]
@@ -638,51 +968,84 @@ def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
 
 def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
                   chg: ChargingPlan | None) -> None:
-    ss = st.session_state
+    ss, lang = st.session_state, c.lang
     fmt_labels = {"gpkg": "GeoPackage (.gpkg)", "shp": "Shapefiles (.zip)", "geojson": "GeoJSON (.zip)",
                   "gdb": "File geodatabase (.gdb.zip)"}
-    fmts = [f for f in fmt_labels if f in export.FORMATS]
     x1, x2 = st.columns(2)
-    fmt = x1.selectbox("Format", fmts, format_func=fmt_labels.get, key="export_format")
-    crs = x2.selectbox("Coordinates", ["EPSG:4490", "auto-gk", "EPSG:4548"], key="export_crs",
+    fmt = x1.selectbox(t("format", lang), [f for f in fmt_labels if f in export.FORMATS], format_func=fmt_labels.get,
+                       key="export_format")
+    crs = x2.selectbox(t("coords", lang), ["EPSG:4490", "auto-gk", "EPSG:4548"], key="export_crs",
                        format_func=lambda v: {"EPSG:4490": "CGCS2000 geographic (EPSG:4490)",
                                               "auto-gk": "CGCS2000 Gauss-Krüger, zone from the data",
                                               "EPSG:4548": "CGCS2000 / 3° GK CM 117°E (EPSG:4548)"}[v])
-    st.caption("Layers: districts with the density check, existing sites, planned sites (with kept drawn "
-               "sites), edge data centres, car parks with the charging share rule, new charging stations, the "
-               "density table and the coverage grid, with one-map names, codes, Chinese aliases and domains; "
-               "and the plan file (…_plan.gpkg) that `geoplan export --from` and `geoplan report --from` read.")
-    dl_key = (shown.scen_key, shown.optimised, fmt, crs, c.edge_count, c.latency_ms, c.round_trip, c.share)
-    if st.button("Prepare download", key="build_export"):
-        with st.spinner("Writing the layers …"):
+    st.caption(t("layers_caption", lang))
+    dl_key = (json.dumps(shown.key, sort_keys=True), shown.optimised, fmt, crs, c.edge_count, c.latency_ms,
+              c.round_trip, c.share)
+    if st.button(t("prepare", lang), key="build_export"):
+        with st.spinner("…"):
             try:
                 plan = download_plan(proj, c, shown, grid, edge, chg)
                 stem = f"geoplan_{c.total}_{c.year}"
                 files = export.export_files(proj, stem=stem, format=fmt, plan_file=plan, crs=crs)
                 files.append((f"{stem}_plan.gpkg", planfile.plan_bytes(plan), "application/geopackage+sqlite3"))
+                files.append((f"{stem}_report.pdf", report_bytes(proj, plan, format="pdf"), "application/pdf"))
+                files.append((f"{stem}_map.png", mapimage.plan_map_png(
+                    proj, district_table=shown.table, planned=shown.planned, kept=shown.kept_gdf,
+                    title=f"{proj.name} — {c.total:,} / {c.year}"), "image/png"))
             except GeoplanError as exc:
                 st.error(str(exc))
             else:
                 ss.downloads = {"key": dl_key, "files": files}
-    if ss.downloads is not None and ss.downloads["key"] == dl_key:
+    if ss.get("downloads") is not None and ss.downloads["key"] == dl_key:
         for i, (fname, data, mime) in enumerate(ss.downloads["files"]):
-            st.download_button(f"Download {fname} ({len(data) / 1e6:,.1f} MB)", data, file_name=fname,
-                               mime=mime, key=f"dl_file_{i}")
+            st.download_button(t("download", lang, f=fname, mb=len(data) / 1e6), data, file_name=fname, mime=mime,
+                               key=f"dl_file_{i}")
 
 
-def province_page(proj: gp.Project, plan: Plan) -> None:
+def workspace_tab(key: str, plan: Plan, lang: str) -> None:
+    """Where the workspace is saved; save it under a name; open another."""
+    ss = st.session_state
+    ws: wsp.Workspace = ss.history.current
+    folder = _ws_folder(key)
+    st.markdown(t("ws_current", lang, name=ws.name, path=f"`{folder / (ws.name + '.json')}`"))
+    st.caption(t("ws_link", lang))
+    if ss.get("ws_error"):
+        st.error(t("ws_bad", lang, e=ss.ws_error))
+    w1, w2 = st.columns(2)
+    new = w1.text_input(t("ws_name", lang), key="ws_new_name")
+    if w1.button(t("ws_save_as", lang), key="ws_save_as", disabled=not new.strip()):
+        try:
+            ss.history.current = wsp.save_workspace(replace(ws, name=wsp.check_name(new)), folder=folder)
+            ss.ws_error = None
+        except GeoplanError as exc:
+            ss.ws_error = str(exc)
+        st.rerun()
+    names = wsp.list_workspaces(folder=folder)
+    pick = w2.selectbox(t("ws_open", lang), names, key="ws_pick") if names else None
+    if pick and w2.button(t("ws_open", lang), key="ws_open"):
+        try:
+            opened = wsp.load_workspace(pick, folder=folder)
+        except GeoplanError as exc:
+            ss.ws_error = str(exc)
+        else:
+            apply_settings(dict(opened.settings), plan)
+            ss.history, ss.saved, ss.draw_rev = wsp.History(opened), opened.to_dict(), uuid.uuid4().hex
+            ss.ws_error = None
+        st.rerun()
+
+
+def province_page(proj: gp.Project, plan: Plan, lang: str) -> None:
     """A province is placed county by county (no in-memory what-if): check, then Optimise."""
     ss = st.session_state
     sb = st.sidebar
-    year = sb.selectbox("Target year", plan.years, index=len(plan.years) - 1, key="year")
-    settings = settings_controls(sb, proj)
+    year = sb.selectbox(t("year", lang), plan.years, key="year")
+    settings = settings_controls(sb, proj, lang)
     st.title(proj.name)
-    st.info("Province scale: sites are placed county by county (memory bounded); the quick what-if slider is "
-            "for city projects. Press Optimise to place the sites for the year's targets (this takes a while).")
+    st.info(t("province_info", lang))
     rep = gp.targets.check(proj, year=year)
-    st.dataframe(rep.table, hide_index=True, width="stretch")
+    st.dataframe(label_columns(rep.table, lang), hide_index=True, width="stretch")
     if st.button(f"Optimise {year}", key="optimise", type="primary"):
-        bar = st.progress(0.0, text="placing sites county by county …")
+        bar = st.progress(0.0, text="…")
         try:
             ss.province_plan = gp.placement.place_sites(
                 proj, year=year, settings=settings,
@@ -692,86 +1055,110 @@ def province_page(proj: gp.Project, plan: Plan) -> None:
     res = ss.get("province_plan")
     if res is not None:
         s = res.summary
-        st.metric("New sites", f"{s.new:,}")
+        st.metric(t("new_delta", lang, n=s.new), f"{s.stations:,}")
         st.caption(f"{s.stations:,} stations, {s.per_10k}/10k vs target {s.target_per_10k:g}; coverage "
-                   f"({s.band}, {s.users} users) {_pct(s.coverage_before)} → {_pct(s.coverage_after)}.")
-        st.dataframe(res.districts, hide_index=True, width="stretch")
+                   f"({s.band}, {s.users} users) {percent(s.coverage_before)} → {percent(s.coverage_after)}.")
+        st.dataframe(label_columns(res.districts, lang), hide_index=True, width="stretch")
 
 
-def main() -> None:
-    st.set_page_config(page_title="geoplan — new infrastructure plan", layout="wide")
+@st.fragment(run_every=1.5)
+def side_later() -> None:
+    """On a session's first run: rerun the page a moment after the map is up, adding edge and charging."""
     ss = st.session_state
-    for k, v in {"kept": [], "optimised": None, "scenarios": [], "comparison": None, "map_version": 0,
-                 "downloads": None}.items():
-        ss.setdefault(k, v)
-    if not st.get_option("server.enableStaticServing"):
-        st.warning("Static file serving is off, so the map's Leaflet files cannot load. Start the app with "
-                   "`make app` (from the repository root, which reads .streamlit/config.toml) or add "
-                   "`--server.enableStaticServing true`.")
-    path = _project_arg()
-    key = str(Path(path).resolve()) if path else "embedded"
-    try:
-        proj = load(path)
-    except GeoplanError as exc:
-        st.error(f"The project could not be loaded:\n\n{exc}")
-        st.stop()
-    plan = load_plan(proj.plan)
-    if choose_engine(proj) == "chunked":
-        province_page(proj, plan)
+    if ss.get("side_ready"):
         return
+    if ss.get("side_armed"):
+        ss.side_ready = True
+        st.rerun(scope="app")
+    ss.side_armed = True
 
-    # ---------------- controls ----------------
+
+def _style() -> None:
+    """The map fills the window below the headline (at least 440 px), and the page font has Chinese glyphs."""
+    st.markdown("""<style>
+      iframe[title="streamlit_folium.st_folium"] { height: max(420px, calc(100vh - 300px)) !important; }
+      .block-container { padding-top: 1.6rem; }
+    </style>""", unsafe_allow_html=True)
+
+
+def page(proj: gp.Project, plan: Plan, key: str) -> None:
+    """Controls → plan → map → panels, for a city project."""
+    ss = st.session_state
     sb = st.sidebar
-    sb.header("What if …")
-    year = sb.selectbox("Target year", plan.years, index=len(plan.years) - 1, key="year",
-                        help="The plan's stations-per-10k target of this year sets each district's quota.")
+    finish_run()
+    lang = sb.radio(t("language", ss.lang), list(LANGS), key="lang", horizontal=True, format_func=LANGS.get)
+    sb.header(t("whatif", lang))
+    year = sb.selectbox(t("year", lang), plan.years, key="year", help=t("year_help", lang))
     slider_box = sb.container()
-    settings = settings_controls(sb, proj)
+    settings = settings_controls(sb, proj, lang)
     try:
-        ctx = context(proj, key, settings.context_key())
+        ctx = context(proj, key, settings)
     except GeoplanError as exc:
         st.error(str(exc))
         st.stop()
     existing = int(ctx.existing_per_district.sum())
     table0, total0, consistency, modelled_layers = check_table(proj, key, year)
-    shortfall = int(table0["shortfall"].sum())
-    low, max_total, default = slider_range(plan, existing, shortfall, int(ctx.coverage.shape[1]))
-    st_target = plan.text_target("5g_stations")
-    with slider_box:
-        total = st.slider("Total 5G stations (existing + new)", min_value=low, max_value=max_total,
-                          value=default, step=SLIDER_STEP, key="total",
-                          help=f"{existing:,} exist; the plan states {int(st_target.value):,} by {st_target.year}."
-                          if st_target else f"{existing:,} exist.")
-    c = Controls(year=year, total=total, settings=settings, **side_controls(sb, plan))
-    modelled = modelled_notice(sb, proj, modelled_layers, ctx)
-
-    # ---------------- plan ----------------
+    rng = slider_range(plan, existing, int(table0["shortfall"].sum()), int(ctx.coverage.shape[1]))
+    total = total_controls(slider_box, plan, existing, rng, lang)
+    side = side_controls(sb, proj, lang)
+    c = Controls(year=year, total=total, settings=settings, lang=lang, **side)
+    ws: wsp.Workspace = ss.history.current
     try:
-        shown = current_plan(proj, key, ctx, c, max_total=max_total, need_all=existing + shortfall)
+        shown = current_plan(proj, key, ctx, c, ws, max_total=rng[1], need_all=existing + int(
+            table0["shortfall"].sum()), lang=lang)
     except GeoplanError as exc:
         st.error(str(exc))
         st.stop()
-    headline(proj, plan, c, shown)
-    method = optimise_controls(proj, ctx, c, shown)
-
-    # ---------------- map ----------------
-    edge, chg, car_parks = edge_and_charging(sb, proj, key, c)
-    map_col, side = st.columns([3, 1.3])
+    method = optimise_controls(sb, proj, ctx, c, ws, shown, lang)
+    modelled = modelled_notice(sb, proj, modelled_layers, ctx, lang)
+    headline(proj, plan, c, shown, lang)
+    edge, chg, car_parks = edge_and_charging(proj, key, c)
+    grid, groups = map_layers(proj, key, ctx, c, ws, shown, edge, chg, car_parks)
+    map_col, side_col = st.columns([3, 1.25])
+    with side_col:
+        view = place_search(proj, lang)
     with map_col:
-        grid, state = render_map(sb, proj, key, ctx, c, shown, modelled, edge, chg, car_parks)
-    with side:
-        drawings_panel(ctx, c, shown, state)
-
-    # ---------------- panels ----------------
-    t_d, t_s, t_e, t_x = st.tabs(["Districts", "Scenario comparison", "Edge & charging", "Downloads"])
-    with t_d:
+        state = render_map(proj, key, modelled, groups, lang, view)
+    sync_drawings(proj, state)
+    with side_col:
+        drawings_panel(ctx, c, shown)
+    tabs = st.tabs([t(k, lang) for k in ("tab_districts", "tab_scenarios", "tab_edge", "tab_downloads",
+                                        "tab_workspace")])
+    with tabs[0]:
         districts_tab(c, shown, total0, consistency)
-    with t_s:
+    with tabs[1]:
         scenarios_tab(proj, ctx, c, method, edge, chg)
-    with t_e:
-        edge_charging_tab(edge, chg)
-    with t_x:
+    with tabs[2]:
+        edge_charging_tab(proj, edge, chg, lang)
+    with tabs[3]:
         downloads_tab(proj, c, shown, grid, edge, chg)
+    with tabs[4]:
+        workspace_tab(key, plan, lang)
+    save_workspace({k: ss[k] for k in wsp.SETTINGS if k in ss})
+    if not ss.get("side_ready"):
+        side_later()
+
+
+def main() -> None:
+    st.set_page_config(page_title="geoplan", layout="wide")
+    _style()
+    path = _project_arg()
+    key = str(Path(path).resolve()) if path else "embedded"
+    try:
+        proj = load(path)
+    except GeoplanError as exc:
+        st.error(t("load_error", "zh", e=exc))
+        st.stop()
+    plan = plan_of(proj)
+    lang0 = default_lang(proj.district_names)
+    open_workspace(key, plan, lang0)
+    _defaults(proj, plan)
+    if not st.get_option("server.enableStaticServing"):
+        st.warning(t("static_off", st.session_state.lang))
+    if choose_engine(proj) == "chunked":
+        province_page(proj, plan, st.session_state.lang)
+        return
+    page(proj, plan, key)
 
 
 main()

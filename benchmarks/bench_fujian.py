@@ -70,7 +70,7 @@ def _phase(name: str) -> dict[str, object]:
                 cov = distributed.coverage(proj, client=client)
             out.update(populated_cells=cov.total.cells, coverage=cov.total.coverage)
         if name == "placement":
-            res = gp.placement.place_sites(proj, year=2025, engine="chunked")
+            res = gp.placement.place_sites(proj, year=2025, engine="chunked", quotas="district")
             s = res.summary
             out.update(new=s.new, per_10k=s.per_10k, coverage_before=s.coverage_before,
                        coverage_after=s.coverage_after, gap=round(s.gap, 4))

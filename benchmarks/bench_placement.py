@@ -91,8 +91,8 @@ def main() -> None:
                  "baseline": "geopandas buffer+sjoin", "baseline_s": t_base, "speedup": t_base / t_m,
                  "note": f"{len(proj.demand):,} x {n_c:,}, nnz {ctx.coverage.nnz:,}"})
 
-    t_g, _, res_g = timed(lambda: place_sites(proj, year=2025, context=ctx), repeat=rep)
-    mem_g = peak_mb(lambda: place_sites(proj, year=2025, context=ctx))
+    t_g, _, res_g = timed(lambda: place_sites(proj, year=2025, context=ctx, quotas="district"), repeat=rep)
+    mem_g = peak_mb(lambda: place_sites(proj, year=2025, context=ctx, quotas="district"))
     pg = res_g.placement
     rows.append({"stage": "greedy placement (2025 targets)", "median_s": t_g, "peak_mb": mem_g,
                  "note": f"p={res_g.summary.new:,}, objective {pg.objective:,.0f} persons, proven gap "
@@ -107,7 +107,8 @@ def main() -> None:
                  "baseline": "KD-tree recompute from coordinates", "baseline_s": t_wb, "speedup": t_wb / t_w})
 
     t0 = time.perf_counter()
-    res_e = place_sites(proj, year=2025, context=ctx, method="exact", time_limit_s=args.exact_time_limit)
+    res_e = place_sites(proj, year=2025, context=ctx, method="exact", time_limit_s=args.exact_time_limit,
+                        quotas="district")
     t_e = time.perf_counter() - t0
     pe = res_e.placement
     best = max(pe.objective, pg.objective)

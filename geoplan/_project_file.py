@@ -5,9 +5,12 @@ range and allowed values (see :mod:`geoplan._schema` for what values are
 accepted); :func:`parse_project_file` reports every problem at once as one
 :class:`~geoplan.errors.ConfigError` (exit code 4)::
 
-    [project]            name, plan, metric_crs
-    [population_stats]   scope, census_year, census_total, yearend = { "2023" = 5327000 }
-    [layers.<key>]       path, layer, encoding, crs, fields, modelled, note  (population: band, no encoding)
+    [project]            name, targets (a targets file) or plan (a shipped one), plan_scaling, xzqdm, scope,
+                         metric_crs, note
+    [population_stats]   scope, census_year, census_total, yearend = { "2023" = 5327000 },
+                         projection = { "2025" = 5606061 }, basis = "census" | "yearend" | "projection"
+    [layers.<key>]       path, layer, encoding, crs, fields, values, x, y, modelled, note
+                         (population: band, no encoding)
     [limits]             max_file_mb, max_text_mb, max_raster_cells, raster_memory_share,
                          max_features, read_timeout_s, max_zip_mb
     [build]              anything (written by geoplan's generators)
@@ -22,6 +25,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, create_model
+from pydantic_core import PydanticCustomError
 
 from . import io
 from ._schema import (
@@ -43,19 +47,44 @@ from .layers import layer_spec
 __all__ = ["ProjectFile", "VectorLayer", "RasterLayer", "SitingTable", "ConstraintTable", "LimitsTable",
            "parse_project_file", "VECTOR_LAYERS"]
 
-#: Vector layers a project may name (``districts`` required) besides the ``population`` raster.
-VECTOR_LAYERS = ("districts", "sites", "candidates", "edge_dc", "edge_demand", "car_parks", "charging_stations")
+#: Vector layers a project may name (``districts`` required) besides the ``population`` raster; ``landuse``,
+#: ``buildings`` and ``pois`` are the inputs of ``geoplan population``.
+VECTOR_LAYERS = ("districts", "sites", "candidates", "edge_dc", "edge_demand", "car_parks", "charging_stations",
+                 "landuse", "buildings", "pois")
 
 
 class ProjectTable(Section):
     """``[project]``."""
 
     name: Name | None = Field(default=None, description="Name shown in tables and the app")
-    plan: Name = Field(default="xiamen", description="Which plan's targets apply: a file in geoplan/targets/")
+    targets: Name | None = Field(default=None, description="The plan's targets: a targets file of yours, relative "
+                                 "to the project file (docs/targets.md)")
+    plan: Name | None = Field(default=None, description="Or a plan shipped with geoplan: xiamen, fujian")
+    plan_scaling: Literal["none", "population"] = Field(
+        default="none", description="A parent area's plan: withhold its absolute counts, or scale them by population")
+    xzqdm: Text | None = Field(default=None, description="GB/T 2260 code of the project's area (default: the "
+                               "area its district codes share)")
+    scope: Name | None = Field(default=None, description="Name of the project's area")
     metric_crs: CrsText | None = Field(default=None, description="Metric CRS of the algorithms, e.g. EPSG:4548")
+    note: Text = ""
 
 
 YearKey = Annotated[int, BeforeValidator(as_number), Field(ge=1949, le=2100)]
+
+
+def _projection(v: Any) -> Any:
+    """A projected population: persons for the city, or a table of district code = persons."""
+    items = v.items() if isinstance(v, dict) else [(None, v)]
+    out = {}
+    for code, x in items:
+        n = as_number(x)
+        if isinstance(n, bool) or not isinstance(n, int | float) or not n > 0:
+            where = f" for district {code}" if code is not None else ""
+            raise PydanticCustomError("geoplan_projection", f"{x!r}{where} is not a positive number of persons",
+                                      {"fix": "write persons as a plain number (5606061), or a table of district "
+                                              'code = persons ({ "350203" = 1100000, ... })'})
+        out[str(code)] = int(round(n))
+    return out if isinstance(v, dict) else out["None"]
 
 
 class PopulationStats(Section):
@@ -66,6 +95,10 @@ class PopulationStats(Section):
     census_total: PositiveCount | None = Field(default=None, description="Census resident population, persons")
     yearend: dict[YearKey, PositiveCount] = Field(default_factory=dict,
                                                   description="Year-end resident population by year, persons")
+    projection: dict[YearKey, Annotated[Any, BeforeValidator(_projection)]] = Field(
+        default_factory=dict, description="The planner's projection by year: a city total, or persons per district code")
+    basis: Literal["census", "yearend", "projection"] = Field(
+        default="census", description="Population basis of the density targets (docs/targets.md)")
     note: Text = ""
 
 
@@ -77,6 +110,10 @@ class VectorLayer(Section):
     encoding: EncodingName | None = Field(default=None, description="Text encoding of a shapefile (UTF-8, GBK)")
     crs: CrsText | None = Field(default=None, description="What the coordinates are when the file says nothing or wrong")
     fields: dict[Name, Name] = Field(default_factory=dict, description="Canonical field → column of the file")
+    values: dict[Name, dict[str, Any]] = Field(default_factory=dict, description="Canonical field → { your value = "
+                                               "geoplan's value }, e.g. operator names to codes")
+    x: Name | None = Field(default=None, description="CSV/XLSX point tables: the x (longitude) column")
+    y: Name | None = Field(default=None, description="CSV/XLSX point tables: the y (latitude) column")
     modelled: Flag = Field(default=False, description="Modelled (synthetic) data rather than observed")
     note: Text = ""
 
@@ -158,6 +195,14 @@ class ProjectFile(Section):
         """The ``[limits]`` the file sets."""
         return self.limits.model_dump(exclude_none=True)
 
+    def stats_dict(self) -> dict[str, Any]:
+        """``[population_stats]`` as a plain dict (years as text keys, as in the file), defaults left out."""
+        stats = self.population_stats.model_dump(exclude_none=True, exclude_defaults=True)
+        for key in ("yearend", "projection"):
+            if key in stats:
+                stats[key] = {str(k): v for k, v in stats[key].items()}
+        return stats
+
 
 def _label(table: tuple[Any, ...]) -> str:
     return "[" + ".".join(map(str, table)) + "]" if table else "[top level]"
@@ -166,31 +211,53 @@ def _label(table: tuple[Any, ...]) -> str:
 def parse_project_file(cfg: Any, *, where: str) -> ProjectFile:
     """Validate a parsed project file; every problem in one :class:`ConfigError`.
 
-    Besides the schema, checks that ``plan`` is a shipped plan and that the
-    canonical names under ``fields`` are fields of the layer's spec.
+    Besides the schema, checks that ``plan`` is a shipped plan (and not given
+    with ``targets``), that ``xzqdm`` is a GB/T 2260 code, that the population
+    basis has its figures, and that the canonical names under ``fields`` and
+    ``values`` are fields of the layer's spec.
 
     Examples
     --------
     >>> pf = parse_project_file({"layers": {"districts": {"path": "d.gpkg", "crs": 4490},
     ...                                     "population": {"path": "p.tif"}}}, where="demo")
-    >>> pf.layers.districts.crs, pf.project.plan
-    ('EPSG:4490', 'xiamen')
+    >>> pf.layers.districts.crs, pf.project.plan, pf.population_stats.basis
+    ('EPSG:4490', None, 'census')
     """
     pf = check(ProjectFile, cfg, where=where, section=_label)
-    problems: list[Problem] = []
-    plans = io.list_plan_files()
-    if pf.project.plan.lower() not in plans:
-        problems.append(Problem("[project]", "plan", f"no plan named {pf.project.plan!r} ships with geoplan",
-                                f"use one of {', '.join(plans)}"))
+    problems = _project_problems(pf)
     for key, table in pf.layer_tables().items():
-        if not isinstance(table, VectorLayer) or not table.fields:
+        if not isinstance(table, VectorLayer):
             continue
         known = [f.name for f in layer_spec(key).fields]
-        for canon in table.fields:
-            if canon not in known:
-                problems.append(Problem(f"[layers.{key}.fields]", canon, f"{key} has no field {canon!r}",
-                                        f"map one of {', '.join(known)} (the layer spec's names) to your column"))
+        for part, names in (("fields", table.fields), ("values", table.values)):
+            for canon in names:
+                if canon not in known:
+                    problems.append(Problem(f"[layers.{key}.{part}]", canon, f"{key} has no field {canon!r}",
+                                            f"name one of {', '.join(known)} (the layer spec's names)"))
     if problems:
         raise ConfigError(problems, where=where)
     return pf
+
+
+def _project_problems(pf: ProjectFile) -> list[Problem]:
+    """What the schema alone cannot say about ``[project]`` and ``[population_stats]``."""
+    problems: list[Problem] = []
+    head = pf.project
+    plans = io.list_plan_files()
+    if head.plan is not None and head.plan.lower() not in plans:
+        problems.append(Problem("[project]", "plan", f"no plan named {head.plan!r} ships with geoplan",
+                                f"use one of {', '.join(plans)}, or a targets file of yours (targets = \"...\")"))
+    if head.plan is not None and head.targets is not None:
+        problems.append(Problem("[project]", "targets", "both plan and targets are given",
+                                "keep one: targets = \"your file\" or plan = \"a shipped plan\""))
+    code = head.xzqdm
+    if code is not None and not (len(code) == 6 and code.isdigit()):
+        problems.append(Problem("[project]", "xzqdm", f"{code!r} is not a 6-digit GB/T 2260 code",
+                                'give the area\'s code as text, e.g. xzqdm = "350100"'))
+    stats = pf.population_stats
+    for key in ("yearend", "projection"):
+        if stats.basis == key and not getattr(stats, key):
+            problems.append(Problem("[population_stats]", key, f"basis is {key} but the table gives no {key}",
+                                    f'add {key} = {{ "2025" = ... }} (persons), or choose another basis'))
+    return problems
 

@@ -77,9 +77,12 @@ class ScenarioTable(Section):
     seed: Seed | None = None
     candidates: Candidates | None = None
     n_candidates: Count | None = None
-    candidate_spacing_m: Annotated[float, BeforeValidator(as_number), Field(gt=0, le=100_000)] | None = None
+    candidate_spacing_m: Annotated[float, BeforeValidator(as_number), Field(ge=10, le=100_000)] | None = None
     cost_weight: Annotated[float, BeforeValidator(as_number), Field(ge=0, le=1e9)] | None = None
     population_year: Year | None = None
+    basis: Literal["census", "yearend", "projection"] | None = None
+    meet: Literal["density", "count", "both"] | None = None
+    quotas: Literal["plan", "area", "district", "city", "province"] | None = None
     drawn_sites: tuple[Annotated[tuple[float, float], BeforeValidator(_lonlat)], ...] | None = Field(
         default=None, max_length=100_000)
     time_limit_s: Annotated[float, BeforeValidator(as_number), Field(gt=0, le=7 * 86_400)] | None = None

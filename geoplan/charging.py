@@ -53,7 +53,8 @@ from .errors import ConfigError, Problem, ValidationError
 from .placement import PlacementResult, greedy_mclp, greedy_set_cover
 from .placement._steps import marginal_gains
 from .project import Project, points_in_districts
-from .targets.plans import Plan, load_plan
+from .targets.plans import Plan
+from .targets.scope import plan_of
 
 __all__ = [
     "SERVICE_RADIUS_M",
@@ -763,7 +764,7 @@ def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 
     >>> sec.target_share, sec.new_car_parks, sec.service_radius.radius_m
     (0.2, 120, 900.0)
     """
-    p = plan if isinstance(plan, Plan) else load_plan(plan or proj.plan)
+    p = plan_of(proj, plan)
     p.check_year(year)
     tgt = p.text_target("charging_share_new_car_parks")
     share = float(tgt.value) if tgt is not None else DEFAULT_SHARE

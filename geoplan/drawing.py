@@ -24,9 +24,10 @@ from .chunked import site_environment
 from .errors import Problem, ValidationError
 from .placement import SITE_TYPES, PlanningContext, Totals, evaluate_sites
 from .placement._steps import marginal_gains
+from .placement.request import targets_for
 from .project import points_in_districts
 from .radio import site_radii
-from .targets import density, load_plan, population_basis
+from .targets import density, population_basis
 
 __all__ = ["DrawnSummary", "DrawnEvaluation", "DrawnPlan", "AreaCoverage", "evaluate_drawn_sites",
            "plan_with_drawn", "area_coverage"]
@@ -147,10 +148,9 @@ def evaluate_drawn_sites(ctx: PlanningContext, lonlat: NDArray[np.float64], *, s
         A = cov.coverage_matrix(proj.demand.xy, xy, np.maximum(radius, 1.0))
         gains = marginal_gains(A, w, base, np.arange(len(xy)))
         after |= cov.covered(A)
-    plan = load_plan(proj.plan)
-    yr = plan.check_year(year) if year is not None else max(plan.years)
-    target = float(plan.indicator("5g_per_10k").target(yr))
-    pop, _ = population_basis(proj, population_year)
+    tf = targets_for(proj, year=year)
+    yr, target = tf.year, tf.district_target
+    pop, _ = population_basis(proj, population_year, year=yr)
     existing = ctx.existing_per_district
     before_d = density(pop, existing + planned, target_per_10k=target)
     after_d = density(pop, existing + planned + drawn_per, target_per_10k=target)
@@ -172,7 +172,7 @@ def evaluate_drawn_sites(ctx: PlanningContext, lonlat: NDArray[np.float64], *, s
         coverage_before=float((w * base).sum() / total_w) if total_w else None,
         coverage_after=float((w * after).sum() / total_w) if total_w else None,
         districts_meeting_before=int(before_d.meets.sum()), districts_meeting_after=int(after_d.meets.sum()),
-        year=yr, target_per_10k=target)
+        year=yr, target_per_10k=tf.target_per_10k)
     return DrawnEvaluation(districts=table, summary=summary, site_district=dist, site_radius_m=radius, site_gain=gains)
 
 

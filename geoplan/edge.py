@@ -43,7 +43,8 @@ from .latency import DEFAULT_LATENCY, LatencyModel
 from .placement.median import METHODS, OBJECTIVES, MedianResult, median_cover
 from .project import Project, points_in_districts
 from .siting.constraints import constraint_set
-from .targets.plans import Plan, load_plan
+from .targets.plans import Plan
+from .targets.scope import plan_of
 
 __all__ = [
     "OBJECTIVES",
@@ -458,7 +459,7 @@ def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
     summary = replace(
         summary, candidates_by_kind=_kind_counts(cands.kind), excluded_by_constraints=cands.excluded,
         capacity=capacity_summary(cands.kind[sel], cands.racks[sel], cands.kw[sel], cands.assumed[sel],
-                                  plan=load_plan(proj.plan), params=proj.siting.params),
+                                  plan=_own_plan(proj), params=proj.siting.params),
         latency_binding=latency_binding(
             budget_ms=float(latency_ms), latency=latency, radius_m=radius, farthest_pair_m=float(D.max(initial=0.0)),
             unconstrained_max_m=free.max_distance_m, plan_max_m=res.max_distance_m, objective=objective,
@@ -466,6 +467,12 @@ def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
             outside_points=int((~res.covered).sum())))
     return EdgePlan(sites=sites, demand=demand, districts=_edge_districts(proj, sites, demand), summary=summary,
                     cover=res, latency=latency)
+
+
+def _own_plan(proj: Project) -> Plan | None:
+    """The project's targets when they are its own area's (a parent area's rack figure is not the city's)."""
+    t = proj.targets
+    return t if t is not None and t.xzqdm == proj.area_code else None
 
 
 def _kind_counts(kind: NDArray[np.str_]) -> dict[str, int]:
@@ -601,7 +608,7 @@ def check_section(proj: Project, *, plan: Plan | str | None = None, year: int = 
     >>> sec.target, sec.latency.target_ms, sec.latency.radius_km
     (32, 1.0, 120.0)
     """
-    p = plan if isinstance(plan, Plan) else load_plan(plan or proj.plan)
+    p = plan_of(proj, plan)
     p.check_year(year)
     tgt = p.text_target("edge_dc")
     existing = planned = 0

@@ -122,12 +122,12 @@ class CapacitySummary:
 
 
 def capacity_summary(kind: NDArray[Any], racks: NDArray[np.float64], kw: NDArray[np.float64],
-                     assumed: NDArray[np.bool_], *, plan: Plan, params: SitingParams) -> CapacitySummary:
-    """Racks and kW of the chosen sites, and a plain statement against the plan's rack target."""
+                     assumed: NDArray[np.bool_], *, plan: Plan | None, params: SitingParams) -> CapacitySummary:
+    """Racks and kW of the chosen sites, and a plain statement against the plan's rack target (``None``: no plan)."""
     k = np.asarray(kind, dtype=str)
     kinds = sorted(set(k.tolist()))
     total, it = float(np.sum(racks)), float(np.sum(kw))
-    tgt = plan.text_target("racks")
+    tgt = None if plan is None else plan.text_target("racks")
     target = None if tgt is None else float(tgt.value)
     share = None if not target else total / target
     n = k.size

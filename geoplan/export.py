@@ -1005,6 +1005,8 @@ def _district_results(proj: Project, planned: Any, *, year: int, plan: str | Non
             raise CRSError(Problem("planned_sites", "CRS", "the layer has no CRS", "set it with set_crs()"))
         idx = points_in_districts(planned.to_crs(proj.metric_crs), proj.metric("districts"))
         per_district = np.bincount(idx[idx >= 0], minlength=len(proj.districts))
+    if plan is None and proj.targets is None:  # a project without targets: its layers, without density results
+        return proj.districts.copy(), {"note": "the project states no targets: no density results", "_plan": None}
     rep = targets.check(proj, year=year, plan=plan, population_year=population_year, extra_stations=per_district)
     t = rep.table
     d = proj.districts.copy()
@@ -1020,8 +1022,8 @@ def _district_results(proj: Project, planned: Any, *, year: int, plan: str | Non
            "parameters": {"plan": rep.plan.key, "document": rep.plan.document, "year": year,
                           "target_per_10k": float(rep.total.target_per_10k), "population_basis": rep.basis,
                           "planned_sites_counted": per_district is not None},
-           "_plan": {"document": rep.plan.document, "scope": rep.plan.scope, "year": year,
-                     "xzqdm": rep.plan.xzqdm}}
+           "_plan": {"document": rep.plan.document, "scope": rep.area_name, "year": year,
+                     "xzqdm": rep.area_code}}
     return d, how
 
 

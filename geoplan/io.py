@@ -14,6 +14,7 @@ and never changes anything the command did not create.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -25,7 +26,7 @@ import zipfile
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from io import BytesIO
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,6 @@ __all__ = [
     "user_data_dir",
     "atomic_path",
     "read_vector",
-    "read_csv_points",
     "check_zip",
     "write_vector",
     "SUFFIX_DRIVERS",
@@ -90,14 +90,27 @@ __all__ = [
     "scratch_dir",
     "read_outputs",
     "read_csv",
+    "TABLE_SUFFIXES",
+    "is_point_table",
+    "read_point_table",
     "write_text",
     "write_bytes",
+    "write_xlsx",
     "CJK_FONT_ENV",
     "cjk_font",
     "read_plan_data",
     "read_package_toml",
     "list_plan_files",
     "read_layer_specs",
+    "WORKSPACE_DIR_ENV",
+    "CACHE_DIR_ENV",
+    "workspace_dir",
+    "cache_dir",
+    "read_json",
+    "write_json",
+    "list_json",
+    "read_arrays",
+    "write_arrays",
 ]
 
 log = logging.getLogger(__name__)
@@ -169,6 +182,32 @@ def user_data_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_data_dir("geoplan", appauthor=False))
+
+
+#: Environment variable naming the folder of the map app's workspaces.
+WORKSPACE_DIR_ENV = "GEOPLAN_WORKSPACE_DIR"
+#: Environment variable naming geoplan's cache folder (planning contexts kept between runs).
+CACHE_DIR_ENV = "GEOPLAN_CACHE_DIR"
+
+
+def workspace_dir() -> Path:
+    """Folder of the map app's workspaces, never inside the installation.
+
+    ``$GEOPLAN_WORKSPACE_DIR`` when set, else ``workspaces`` in the user data folder
+    (:func:`user_data_dir`). Created when first written to.
+    """
+    env = os.environ.get(WORKSPACE_DIR_ENV)
+    return Path(env).expanduser() if env else user_data_dir() / "workspaces"
+
+
+def cache_dir() -> Path:
+    """geoplan's cache folder: ``$GEOPLAN_CACHE_DIR``, else the platform's user cache folder
+    (:func:`platformdirs.user_cache_dir`: ``$XDG_CACHE_HOME/geoplan`` or ``~/.cache/geoplan`` on Linux).
+
+    Everything in it can be deleted at any time; it is rebuilt on demand.
+    """
+    env = os.environ.get(CACHE_DIR_ENV)
+    return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("geoplan", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -249,6 +288,10 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
                 limits: Limits | None = None) -> gpd.GeoDataFrame:
     """Read a vector layer (GeoPackage, shapefile, GeoJSON, FileGDB, zipped shapefile) with pyogrio.
 
+    A CSV/XLSX point table goes to :func:`read_point_table` (``sublayer`` names
+    the sheet); longitude/latitude columns give CGCS2000 points, x/y columns
+    points without a CRS (the caller declares it).
+
     Parameters
     ----------
     path : path-like
@@ -280,9 +323,10 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
     p = Path(path)
     if not os.path.lexists(p):
         raise _missing(p, layer)
+    if is_point_table(p):  # CSV/XLSX: the one table reader; lon/lat columns are taken as CGCS2000
+        table = read_point_table(p, layer=layer, sheet=sublayer, encoding=encoding, limits=lim)
+        return table.set_crs(4490) if table.attrs.get("lonlat") else table
     _guard_vector(p, layer=layer, sublayer=sublayer, lim=lim)
-    if p.suffix.lower() in (".csv", ".txt"):
-        return read_csv_points(p, layer=layer, encoding=encoding)
     src: str | Path = p
     if p.suffix.lower() == ".zip":
         zip_limit = int(lim.max_zip_mb * 1024**2) if max_zip_bytes is None else max_zip_bytes
@@ -308,61 +352,6 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
         raise ReadError(f"layer '{layer}': {p} has {len(gdf):,} features, above the limit of {lim.max_features:,}. "
                         f"Fix: check it is the right file, or raise {_guards.LIMIT_ENV['max_features']}")
     log.info("read %d features of layer %s from %s", len(gdf), layer, p)
-    return gdf
-
-
-#: Column names read as longitude / latitude, and as projected x / y, by :func:`read_csv_points` (lower case).
-CSV_LON = ("lon", "lng", "long", "longitude", "经度")
-CSV_LAT = ("lat", "latitude", "纬度")
-CSV_X = ("x", "easting", "x坐标")
-CSV_Y = ("y", "northing", "y坐标")
-
-
-def read_csv_points(path: str | os.PathLike[str], *, layer: str, encoding: str | None = None) -> gpd.GeoDataFrame:
-    """Read a point layer from a CSV table with lon/lat (or x/y) columns.
-
-    Longitude/latitude columns (:data:`CSV_LON`, :data:`CSV_LAT`, any case) give
-    points in CGCS2000 (EPSG:4490; declare ``crs = "GCJ-02"`` or ``"BD-09"`` in
-    the project file for web-map coordinates); x/y columns (:data:`CSV_X`,
-    :data:`CSV_Y`) give points without a CRS, which the project file must declare
-    (``crs = "EPSG:4548"``). The text is read as UTF-8 (a BOM is skipped) or, when
-    that fails and no ``encoding`` is given, as GB18030 (Excel's Chinese CSV).
-
-    Raises
-    ------
-    ReadError
-        Unreadable file, no coordinate columns, or non-numeric / missing coordinates (rows named).
-    """
-    p = Path(path)
-    try:
-        frame = pd.read_csv(p, encoding=encoding or "utf-8-sig", dtype=str, keep_default_na=False)
-    except UnicodeDecodeError:
-        if encoding is not None:
-            raise ReadError(f"layer '{layer}': {p} is not {encoding} text. Fix: correct encoding = ... in the "
-                            "project file") from None
-        frame = pd.read_csv(p, encoding="gb18030", dtype=str, keep_default_na=False)
-        log.warning("layer %s: %s is not UTF-8; read it as GB18030", layer, p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
-        raise ReadError(f"layer '{layer}': cannot read {p} as a CSV table ({exc}). Fix: save it as CSV "
-                        "(comma-separated, UTF-8) from your spreadsheet") from exc
-    lower = {str(c).strip().lower(): c for c in frame.columns}
-    pair = next(((lower[a], lower[b], True) for a in CSV_LON for b in CSV_LAT if a in lower and b in lower), None)
-    pair = pair or next(((lower[a], lower[b], False) for a in CSV_X for b in CSV_Y if a in lower and b in lower), None)
-    if pair is None:
-        raise ReadError(f"layer '{layer}': {p} has no coordinate columns (columns: "
-                        f"{', '.join(map(str, frame.columns[:12]))}). Fix: name them lon/lat (or 经度/纬度), "
-                        "or x/y with crs = \"EPSG:....\" in the project file")
-    xcol, ycol, geographic = pair
-    xs = pd.to_numeric(frame[xcol].str.strip(), errors="coerce")
-    ys = pd.to_numeric(frame[ycol].str.strip(), errors="coerce")
-    bad = xs.isna() | ys.isna()
-    if bad.any():
-        rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad.to_numpy())[:5])
-        raise ReadError(f"layer '{layer}': {int(bad.sum())} row(s) of {p} have missing or non-numeric "
-                        f"{xcol}/{ycol} (lines {rows}). Fix: fill them in or delete those rows")
-    attrs = frame.drop(columns=[xcol, ycol]).replace("", None)
-    gdf = gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(xs, ys), crs=4490 if geographic else None)
-    log.info("read %d points of layer %s from CSV %s", len(gdf), layer, p)
     return gdf
 
 
@@ -1234,9 +1223,19 @@ def write_text(text: str, path: str | os.PathLike[str], *, what: str = "output",
 
 def write_bytes(data: bytes, path: str | os.PathLike[str], *, what: str = "output", overwrite: bool = False,
                 protect: Collection[str | os.PathLike[str]] = ()) -> Path:
-    """Write a binary file atomically (a PDF report ...) through the one write path."""
+    """Write a binary file (a PDF report, text in an encoding other than UTF-8 ...) through the one write path."""
     with atomic_path(path, layer=what, overwrite=overwrite, protect=protect) as tmp:
         tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | os.PathLike[str], *, what: str = "workbook",
+               overwrite: bool = False, protect: Collection[str | os.PathLike[str]] = ()) -> Path:
+    """Write tables as the sheets of an Excel workbook (openpyxl) through the one write path."""
+    with atomic_path(path, layer=what, overwrite=overwrite, protect=protect) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            for name, frame in sheets.items():
+                frame.to_excel(xw, sheet_name=name, index=False)
     return Path(path)
 
 
@@ -1297,6 +1296,144 @@ def read_csv(path: str | os.PathLike[str], *, what: str = "table", limits: Limit
         raise ReadError(f"{what} {p} is not a readable UTF-8 CSV: {exc}") from exc
 
 
+# --- point layers as tables (CSV, XLSX) ------------------------------------------------------------------
+
+#: Suffixes read as point tables by :func:`read_point_table`.
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+_X_NAMES = ("lon", "lng", "long", "longitude", "经度", "x", "easting", "point_x", "东坐标", "横坐标", "x坐标", "坐标x")
+_Y_NAMES = ("lat", "latitude", "纬度", "y", "northing", "point_y", "北坐标", "纵坐标", "y坐标", "坐标y")
+_LONLAT = ("lon", "lng", "long", "longitude", "经度", "lat", "latitude", "纬度")
+
+
+def is_point_table(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a table of points (CSV/TXT/TSV or an Excel workbook) rather than a GIS file."""
+    return Path(path).suffix.lower() in TABLE_SUFFIXES + (".xls",)
+
+
+def _decode(raw: bytes, *, encoding: str | None, where: str, layer: str) -> str:
+    """Text of a CSV file: its BOM first, then the declared encoding, then UTF-8, then GB18030 (with a warning)."""
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(enc, errors="strict")
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise ReadError(f"layer '{layer}': {where} cannot be read as {encoding} ({exc}). "
+                            "Fix: correct encoding = ... for the layer (UTF-8 or GBK)") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        log.warning("layer %s: %s is not UTF-8; reading it as GBK/GB18030. If the names look wrong, set "
+                    "encoding = \"...\" for the layer", layer, where)
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise ReadError(f"layer '{layer}': {where} is neither UTF-8 nor GBK text ({exc}). "
+                            "Fix: save it as CSV UTF-8 (Excel: Save As → CSV UTF-8)") from exc
+
+
+def _read_table(p: Path, *, layer: str, sheet: str | None, encoding: str | None) -> pd.DataFrame:
+    suffix = p.suffix.lower()
+    if suffix == ".xls":
+        raise ReadError(f"layer '{layer}': {p} is an old Excel 97 workbook (.xls). Fix: save it as .xlsx or CSV")
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            book = pd.read_excel(p, sheet_name=None if sheet is None else sheet, dtype=str, engine="openpyxl",
+                                 keep_default_na=False, na_values=[""])  # "NA", "null" are values, not gaps
+        except ValueError as exc:  # a sheet name that is not there
+            raise ReadError(f"layer '{layer}': {p}: {exc}. Fix: name an existing sheet with layer = \"...\"") from exc
+        except Exception as exc:  # openpyxl raises plain errors for damaged files
+            raise ReadError(f"layer '{layer}': {p} is not a readable Excel workbook ({type(exc).__name__}: {exc}). "
+                            "Fix: save it again as .xlsx or CSV") from exc
+        if isinstance(book, dict):
+            if len(book) > 1:
+                raise ReadError(f"layer '{layer}': {p} has {len(book)} sheets ({', '.join(list(book)[:8])}). "
+                                "Fix: name the one to use with layer = \"<sheet>\" in the project file")
+            return next(iter(book.values()))
+        return book
+    text = _decode(p.read_bytes(), encoding=encoding, where=str(p), layer=layer)
+    head = text.split("\n", 1)[0]
+    sep = max(("\t", ",", ";", "|"), key=head.count) if head else ","
+    try:
+        # only empty cells are missing: a name or code written "NA", "null" or "None" stays what it is
+        return pd.read_csv(StringIO(text), sep=sep, dtype=str, skipinitialspace=True, keep_default_na=False,
+                           na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ReadError(f"layer '{layer}': {p} is not a readable CSV table ({exc}). "
+                        "Fix: export it again as CSV with one header row") from exc
+
+
+def _find_column(columns: list[str], wanted: str | None, names: tuple[str, ...], *, layer: str, what: str) -> str:
+    if wanted is not None:
+        if wanted not in columns:
+            raise ValidationError(Problem(layer, wanted, f"the project file names column {wanted!r} for {what}, "
+                                          f"which the table does not have (columns: {', '.join(columns[:12])})",
+                                          f"set {what[0]} = \"<column>\" under the layer to an existing column"))
+        return wanted
+    found = [c for c in columns if str(c).strip().lower() in names]
+    if len(found) != 1:
+        raise ValidationError(Problem(layer, what, (f"no {what} column found" if not found else
+                                                    f"several {what} columns: {', '.join(found)}") +
+                                      f" (columns: {', '.join(map(str, columns[:12]))})",
+                                      f"name it with {what[0]} = \"<column>\" under "
+                                      f"[{layer if '.' in layer else 'layers.' + layer}] in the project file"))
+    return found[0]
+
+
+def read_point_table(path: str | os.PathLike[str], *, layer: str, x: str | None = None, y: str | None = None,
+                     sheet: str | None = None, encoding: str | None = None,
+                     limits: Limits | None = None) -> gpd.GeoDataFrame:
+    """Read a CSV or XLSX table of points (one row per feature) as a GeoDataFrame without a CRS.
+
+    The coordinate columns are ``x`` and ``y`` when given, else found by name
+    (lon/lng/longitude/经度/x and lat/latitude/纬度/y, any case). A BOM decides
+    the encoding of a CSV, else ``encoding``, else UTF-8, else GBK/GB18030 with a
+    warning; the separator (comma, tab, semicolon, bar) is taken from the header
+    line. Every value is read as text: the layer's validation converts numbers
+    (codes such as ``350102`` keep their leading digits). ``attrs["xy_columns"]``
+    names the columns used and ``attrs["lonlat"]`` says whether they are called
+    longitude/latitude. The CRS is the caller's to declare.
+
+    Raises
+    ------
+    ReadError
+        Missing, unreadable or special file, over the limits (``limits``, default
+        :func:`current_limits`), an ``.xls`` workbook, several sheets without ``sheet``.
+    ValidationError
+        No (or several) coordinate columns, or rows without numeric coordinates.
+    """
+    lim = limits or current_limits()
+    p = Path(path)
+    if not os.path.lexists(p):
+        raise _missing(p, layer)
+    _guards.guard_file(p, what=f"layer '{layer}'", max_bytes=lim.max_file_mb * 1024**2)
+    df = _read_table(p, layer=layer, sheet=sheet, encoding=encoding)
+    if len(df) > lim.max_features:
+        raise ReadError(f"layer '{layer}': {p} has {len(df):,} rows, above the limit of {lim.max_features:,}. "
+                        f"Fix: check it is the right file, or raise {_guards.LIMIT_ENV['max_features']}")
+    df.columns = [str(c).strip() for c in df.columns]
+    cols = list(df.columns)
+    xcol = _find_column(cols, x, _X_NAMES, layer=layer, what="x (longitude)")
+    ycol = _find_column(cols, y, _Y_NAMES, layer=layer, what="y (latitude)")
+    df = df.dropna(how="all")
+    xs = pd.to_numeric(df[xcol].astype(str).str.strip(), errors="coerce")
+    ys = pd.to_numeric(df[ycol].astype(str).str.strip(), errors="coerce")
+    bad = (xs.isna() | ys.isna()).to_numpy()
+    if bad.any():
+        lines = [str(int(i) + 2) for i in np.flatnonzero(bad)[:5]]  # +2: header line, 1-based
+        more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
+        raise ValidationError(Problem(layer, f"{xcol}/{ycol}", f"{int(bad.sum())} row(s) without numeric "
+                                      f"coordinates (lines {', '.join(lines)}{more})",
+                                      "fill them in as plain decimal numbers (118.0894, not 118°05′) or delete the rows"))
+    gdf = gpd.GeoDataFrame(df.drop(columns=[xcol, ycol]).reset_index(drop=True),
+                           geometry=gpd.points_from_xy(xs.to_numpy(), ys.to_numpy()), crs=None)
+    gdf.attrs["xy_columns"] = (xcol, ycol)
+    gdf.attrs["lonlat"] = xcol.strip().lower() in _LONLAT and ycol.strip().lower() in _LONLAT
+    log.info("read %d points of layer %s from %s (columns %s, %s)", len(gdf), layer, p, xcol, ycol)
+    return gdf
+
+
 def list_plan_files() -> list[str]:
     """Names (without ``.toml``) of the plan target files shipped with geoplan."""
     root = resources.files("geoplan.targets")
@@ -1332,3 +1469,64 @@ def read_layer_specs(directory: str | os.PathLike[str] | None = None) -> dict[st
         key = spec.get("layer", {}).get("key", f.stem)
         specs[key] = spec
     return specs
+
+
+def _ensure_dir(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create the {what} folder {folder}: {exc}. Fix: set a writable folder "
+                         f"in ${WORKSPACE_DIR_ENV} / ${CACHE_DIR_ENV}") from exc
+
+
+def read_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:
+    """Read a UTF-8 JSON file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ReadError(f"{what} {p} does not exist. Fix: check the name or the folder")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReadError(f"{what} {p} is not valid UTF-8 JSON: {exc}. Fix: restore it from a copy or delete it") from exc
+
+
+def write_json(data: Any, path: str | os.PathLike[str], *, what: str = "JSON file", overwrite: bool = False) -> Path:
+    """Write ``data`` as UTF-8 JSON atomically, creating the folder if needed (``overwrite``: replace a file of the
+    same name, e.g. the app's own workspace file)."""
+    p = Path(path)
+    _ensure_dir(p.parent, what)
+    return write_text(json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False), p, what=what,
+                      overwrite=overwrite)
+
+
+def list_json(folder: str | os.PathLike[str], *, suffix: str = ".json") -> list[tuple[str, float]]:
+    """``(name without suffix, modification time)`` of the files ending in ``suffix`` in ``folder``, newest first."""
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    found = [(p.name[: -len(suffix)], p.stat().st_mtime) for p in root.iterdir()
+             if p.is_file() and p.name.endswith(suffix) and not p.name.startswith(".")]
+    return sorted(found, key=lambda t: -t[1])
+
+
+def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray] | None:
+    """Arrays of an ``.npz`` file (no pickles), or ``None`` when it is missing or unreadable (a cache miss)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        log.warning("ignoring unreadable cache file %s: %s", p, exc)
+        return None
+
+
+def write_arrays(arrays: dict[str, np.ndarray], path: str | os.PathLike[str], *, what: str = "cache") -> Path:
+    """Write named arrays to an ``.npz`` file atomically (uncompressed: loading is a copy)."""
+    p = Path(path)
+    _ensure_dir(p.parent, what)
+    with atomic_path(p, layer=what, overwrite=True) as tmp:  # a cache file is geoplan's own, rebuilt at will
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+    return p

@@ -31,6 +31,7 @@ class FieldSpec:
     unique: bool = False
     pattern: str | None = None
     pattern_description: str = ""
+    synonyms: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def _parse(key: str, raw: dict[str, Any]) -> LayerSpec:
                 choices=tuple(f["choices"]) if "choices" in f else None,
                 unique=bool(f.get("unique", False)), pattern=f.get("pattern"),
                 pattern_description=f.get("pattern_description", ""),
+                synonyms=dict(f["synonyms"]) if "synonyms" in f else None,
             )
             for f in raw.get("fields", [])
         )

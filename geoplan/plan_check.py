@@ -17,7 +17,7 @@ import numpy as np
 
 from . import charging, edge
 from .project import Project
-from .targets import CheckReport, check, load_plan
+from .targets import CheckReport, Plan, check, plan_of
 
 __all__ = ["PlanCheck", "check_plan"]
 
@@ -51,7 +51,8 @@ class PlanCheck:
         return out
 
 
-def check_plan(proj: Project, *, year: int = 2025, plan: str | None = None, population_year: int | None = None,
+def check_plan(proj: Project, *, year: int = 2025, plan: str | Plan | None = None,
+               population_year: int | None = None, basis: str | None = None,
                extra_stations: np.ndarray | None = None) -> PlanCheck:
     """Check every target the plan states against the project (see the module notes).
 
@@ -64,9 +65,11 @@ def check_plan(proj: Project, *, year: int = 2025, plan: str | None = None, popu
     >>> rep.density.total.stations, rep.edge_dc.target, rep.charging.target_share
     (10881, 32, 0.2)
     """
-    density = check(proj, year=year, plan=plan, population_year=population_year, extra_stations=extra_stations)
-    p = load_plan(plan or proj.plan)
-    edge_dc = edge.check_section(proj, plan=p, year=year) if p.text_target("edge_dc") is not None else None
+    density = check(proj, year=year, plan=plan, population_year=population_year, basis=basis,
+                    extra_stations=extra_stations)
+    p = plan_of(proj, plan)
+    stated = p.text_target("edge_dc") is not None or p.text_target("latency_ms") is not None
+    edge_dc = edge.check_section(proj, plan=p, year=year) if stated else None
     chg = None
     if proj.layer("car_parks") is not None and p.text_target("charging_share_new_car_parks") is not None:
         chg = charging.check_section(proj, plan=p, year=year)

@@ -6,16 +6,23 @@ Xiamen project (``data/gis/geoplan.toml``) is the default::
 
     [project]
     name = "My city"
-    plan = "xiamen"            # which plan's targets apply (geoplan/targets/<plan>.toml)
-    metric_crs = "EPSG:4548"   # optional: chosen from the data when absent
+    targets = "targets.toml"   # the plan's targets, a file of yours (docs/targets.md) ...
+    # plan = "fujian"          # ... or a plan shipped with geoplan (geoplan/targets/<plan>.toml)
+    # plan_scaling = "population"  # a parent area's plan: scale its counts by population share
+    xzqdm = "350100"           # optional: the area's GB/T 2260 code (default: from the district codes)
+    scope = "福州市"            # optional: the area's name (default: the plan's, or the project name)
+    metric_crs = "EPSG:4549"   # optional: chosen from the data when absent
 
-    [population_stats]         # optional: city totals for consistency checks
+    [population_stats]         # optional: city totals; the population basis of targets
     census_year = 2020
-    yearend = { "2022" = 5308000, "2023" = 5327000 }
+    census_total = 8291268
+    yearend = { "2021" = 8420000 }
+    projection = { "2025" = 8600000 }   # a projection of yours (city total, or a table per district)
+    basis = "yearend"          # census | yearend | projection (see geoplan.targets.population_basis)
 
     [layers.districts]
     path = "districts.shp"
-    encoding = "GBK"           # optional, shapefiles without .cpg
+    encoding = "GBK"           # optional, shapefiles and CSV without a BOM
     crs = "GCJ-02"             # optional: declare coordinates that are GCJ-02/BD-09 or lack a CRS
     fields = { XZQDM = "code", XZQMC = "name", POP = "pop2020" }
 
@@ -23,8 +30,12 @@ Xiamen project (``data/gis/geoplan.toml``) is the default::
     path = "worldpop_2020.tif"
 
     [layers.sites]
-    path = "sites.gpkg"
-    fields = { SITE_TYPE = "type" }
+    path = "sites.csv"         # CSV or XLSX point tables too: lon/lat or x/y columns
+    x = "经度"                  # optional: the coordinate columns (found by name when absent)
+    y = "纬度"
+    crs = "GCJ-02"
+    fields = { SITE_TYPE = "类型" }
+    values = { SITE_TYPE = { "宏站" = "macro", "微站" = "micro", "室分" = "indoor" } }
 
 Paths are relative to the project file. The file is checked against its
 schema (:mod:`geoplan._project_file`) before any layer is read; every layer is
@@ -42,6 +53,7 @@ tables of their own (any number of each; see :mod:`geoplan.siting.inputs`)::
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -54,7 +66,7 @@ import pandas as pd
 from pyproj import CRS
 
 from . import _detect, _plausible, io
-from ._project_file import VECTOR_LAYERS, VectorLayer, parse_project_file
+from ._project_file import VECTOR_LAYERS, ProjectFile, VectorLayer, parse_project_file
 from ._validate import raise_if, validate_raster, validate_vector
 from .crs import GEOGRAPHIC_EPSG, WEB_OFFSETS, gk_epsg, to_wgs84
 from .errors import ConfigError, CRSError, Problem, ValidationError
@@ -62,13 +74,17 @@ from .io import Raster
 from .layers import layer_spec
 from .population import Demand, demand_points, district_grid, zonal_sums
 from .siting.inputs import LayerConfig, SitingInputs, SitingLayer, finish_layer, parse_siting_tables
+from .targets.plans import Plan, load_plan, read_targets_file
+from .targets.scope import SCALING, area_of_codes
 
-__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "siting_layer", "KNOWN_LAYERS"]
+__all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "map_values", "read_layers",
+           "siting_layer", "KNOWN_LAYERS"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: Vector layers a project may name besides districts and population.
+#: Vector layers a project may name besides districts and population (``landuse``, ``buildings`` and ``pois``
+#: feed ``geoplan population``).
 KNOWN_LAYERS = VECTOR_LAYERS[1:]
 
 
@@ -90,6 +106,10 @@ class Project:
     population_stats: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
+    targets: Plan | None = None
+    area_code: str | None = None
+    area_name: str = ""
+    plan_scaling: str = "none"
     siting: SitingInputs = field(default_factory=SitingInputs)
 
     def __hash__(self) -> int:  # identity: projects are not compared by content
@@ -167,6 +187,11 @@ class Project:
     def is_modelled(self, key: str) -> bool:
         """Whether layer ``key`` is modelled (synthetic) rather than observed data."""
         return bool(self.provenance.get(key, {}).get("modelled", False))
+
+    @property
+    def basis(self) -> str:
+        """The population basis of the targets the project file states (``census`` by default)."""
+        return str(self.population_stats.get("basis", "census"))
 
     @functools.cached_property
     def input_files(self) -> frozenset[Path]:
@@ -282,17 +307,31 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, label: str) -> None:
                                "(a Gauss-Krüger layer with the zone prefix is EPSG:4527, without it EPSG:4548)"))
 
 
-def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan: str = "xiamen",
+def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan: str | Plan | None = None,
                         name: str = "project", layers: dict[str, gpd.GeoDataFrame] | None = None,
                         metric_crs: str | int | CRS | None = None,
                         population_stats: dict[str, Any] | None = None,
                         provenance: dict[str, dict[str, Any]] | None = None,
-                        source: Path | None = None, siting: SitingInputs | None = None) -> Project:
+                        source: Path | None = None, area_code: str | None = None, area_name: str | None = None,
+                        plan_scaling: str = "none", siting: SitingInputs | None = None) -> Project:
     """Build a :class:`Project` from in-memory layers (validated, in EPSG:4490).
 
-    Vector layers that are not yet prepared are validated with :func:`prepare_layer`;
-    ``siting`` holds candidate inventories, constraint layers and edge-site
-    inventories (:func:`siting_layer` prepares one from a GeoDataFrame).
+    Vector layers that are not yet prepared are validated with :func:`prepare_layer`.
+
+    Parameters
+    ----------
+    plan : str or Plan, optional
+        The targets: a shipped plan's key, or a :class:`~geoplan.targets.Plan`
+        (e.g. from :func:`~geoplan.targets.read_targets_file`). ``None``: the
+        project states no targets (checks and placement by year ask for some).
+    area_code, area_name : str, optional
+        The project's area (GB/T 2260 code and name); by default the area the
+        district codes share, named after the plan when it is the plan's own area.
+    plan_scaling : {"none", "population"}
+        What to do with a parent area's absolute counts (see :mod:`geoplan.targets.scope`).
+    siting : SitingInputs, optional
+        Candidate inventories, constraint layers and edge-site inventories
+        (:func:`siting_layer` prepares one from a GeoDataFrame).
     """
     districts = prepare_layer(districts, "districts")
     validate_raster(population)
@@ -306,19 +345,26 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
     raise_if(problems)
     return _assemble(districts=districts, population=population, plan=plan, name=name, layers=others,
                      metric_crs=metric_crs, population_stats=population_stats, provenance=provenance, source=source,
-                     siting=siting)
+                     area_code=area_code, area_name=area_name, plan_scaling=plan_scaling, siting=siting)
 
 
-def _assemble(*, districts: gpd.GeoDataFrame, population: Raster, plan: str, name: str,
+def _assemble(*, districts: gpd.GeoDataFrame, population: Raster, plan: str | Plan | None, name: str,
               layers: dict[str, gpd.GeoDataFrame], metric_crs: str | int | CRS | None,
               population_stats: dict[str, Any] | None, provenance: dict[str, dict[str, Any]] | None,
-              source: Path | None, siting: SitingInputs | None = None) -> Project:
+              source: Path | None, area_code: str | None = None, area_name: str | None = None,
+              plan_scaling: str = "none", siting: SitingInputs | None = None) -> Project:
     """A :class:`Project` of prepared layers, checked across layers (:func:`geoplan._plausible.project_problems`)."""
-    others = layers
     metric = _metric_crs(metric_crs, districts)
-    proj = Project(name=name, plan=plan, districts=districts, population=population, metric_crs=metric,
-                   layers=others, population_stats=dict(population_stats or {}),
-                   provenance=dict(provenance or {}), source=source, siting=siting or SitingInputs())
+    if plan_scaling not in SCALING:
+        raise ConfigError(f"plan_scaling {plan_scaling!r} is unknown. Fix: use one of {', '.join(SCALING)}")
+    targets = load_plan(plan) if isinstance(plan, str) else plan
+    code = area_code or area_of_codes(districts["XZQDM"].astype(str).tolist())
+    scope = area_name or (targets.scope if targets is not None and code == targets.xzqdm else name)
+    proj = Project(name=name, plan=targets.key if targets is not None else "", districts=districts,
+                   population=population, metric_crs=metric, layers=layers,
+                   population_stats=dict(population_stats or {}), provenance=dict(provenance or {}), source=source,
+                   targets=targets, area_code=code, area_name=scope, plan_scaling=plan_scaling,
+                   siting=siting or SitingInputs())
     _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
     raise_if(_plausible.project_problems(proj))
     return proj
@@ -339,39 +385,131 @@ def _metric_crs(metric_crs: str | int | CRS | None, districts: gpd.GeoDataFrame)
     return metric
 
 
-def load_project(path: str | Path | None = None) -> Project:
-    """Load and validate a project file; the embedded Xiamen project by default.
+def map_values(gdf: gpd.GeoDataFrame, key: str, *, values: dict[str, dict[str, Any]] | None = None,
+               field_map: dict[str, str] | None = None, name: str | None = None) -> gpd.GeoDataFrame:
+    """Translate a layer's coded values to geoplan's: the spec's synonyms, then the project file's own map.
 
-    The file is checked against its schema first (a :class:`ConfigError` listing
-    every problem); then every layer is read, checked and converted before
-    anything is computed, and all the problems found are reported together in
-    one :class:`ValidationError`.
+    The layer spec lists the usual Chinese words (``宏站`` → ``macro``, ``现状`` →
+    ``existing`` ...); ``values`` (``[layers.<key>.values]`` in the project file)
+    maps anything else, e.g. operator names to codes. Values found in neither are
+    left as they are, for the validation to report.
 
     Examples
     --------
-    >>> proj = load_project()
-    >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts)
-    ('xiamen', 4548, 6)
+    >>> import geopandas as gpd
+    >>> g = gpd.GeoDataFrame({"类型": ["宏站", "皮站", "室分"]}, geometry=gpd.points_from_xy([0, 1, 2], [0, 0, 0]))
+    >>> map_values(g, "sites", values={"SITE_TYPE": {"皮站": "micro"}},
+    ...            field_map={"SITE_TYPE": "类型"})["类型"].tolist()
+    ['macro', 'micro', 'indoor']
     """
-    p = Path(path) if path is not None else io.default_project_path()
-    cfg = io.read_toml(p, what="project file")
-    pf = parse_project_file(cfg, where=f"project file {p}")
-    limits = io.current_limits(pf.limits_set())
-    root = p.parent
+    label = name or key
+    spec = layer_spec(key)
+    fmap = dict(field_map or {})
+    known = {f.name for f in spec.fields}
+    where = f"[{label}]" if "." in label else f"[layers.{key}]"
+    problems = [Problem(label, canon, f"{where} values maps values of {canon!r}, which {key} has no field of",
+                        f"map values of one of {', '.join(sorted(known))}") for canon in (values or {})
+                if canon not in known]
+    for canon, table in (values or {}).items():
+        if canon in known and not isinstance(table, dict):
+            problems.append(Problem(label, canon, f"{where} values: {canon} is not a table",
+                                    f'write {canon} = {{ "your value" = "geoplan value" }}'))
+    raise_if(problems)
+    out = gdf
+    for f in spec.fields:
+        col = fmap.get(f.name, f.name)
+        table = {**(f.synonyms or {}), **{str(k).strip(): v for k, v in (values or {}).get(f.name, {}).items()}}
+        if col not in gdf.columns or not table:
+            continue
+        if out is gdf:
+            out = gdf.copy()
+        out[col] = [table.get(str(v).strip(), v) if isinstance(v, str) or (v == v and v is not None) else v
+                    for v in gdf[col].tolist()]
+    return out
+
+
+def _targets(pf: ProjectFile, root: Path) -> Plan | None:
+    if pf.project.targets is not None:
+        return read_targets_file((root / pf.project.targets).resolve())
+    if pf.project.plan is not None:
+        return load_plan(pf.project.plan.lower())
+    return None
+
+
+def _read_raw(fpath: Path, key: str, lc: VectorLayer | LayerConfig, *, name: str | None = None,
+              limits: io.Limits | None) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Read a vector layer (a GIS file or a CSV/XLSX point table), values mapped; and the CRS to declare.
+
+    ``key`` is the layer spec, ``name`` how messages name the layer (``key`` by default).
+    """
+    label = name or key
+    declared = lc.crs
+    if io.is_point_table(fpath):
+        raw = io.read_point_table(fpath, layer=label, x=lc.x, y=lc.y, sheet=lc.layer, encoding=lc.encoding,
+                                  limits=limits)
+        if declared is None and raw.attrs.get("lonlat"):
+            log.info("layer %s: columns %s are longitude/latitude; taken as CGCS2000 (EPSG:4490) since the "
+                     "project file declares no crs", label, "/".join(raw.attrs["xy_columns"]))
+            declared = f"EPSG:{GEOGRAPHIC_EPSG}"
+    else:
+        raw = io.read_vector(fpath, layer=label, sublayer=lc.layer, encoding=lc.encoding, limits=limits)
+    raw = map_values(raw, key, values={k: dict(v) for k, v in lc.values.items()}, field_map=dict(lc.fields),
+                     name=label)
+    return raw, declared
+
+
+def _read_layer(fpath: Path, key: str, lc: VectorLayer, *, reference: gpd.GeoDataFrame | None,
+                limits: io.Limits) -> gpd.GeoDataFrame:
+    """One vector layer of a project file: read, values mapped, prepared."""
+    raw, declared = _read_raw(fpath, key, lc, limits=limits)
+    return prepare_layer(raw, key, declared_crs=declared, field_map=dict(lc.fields), reference=reference)
+
+
+def read_layers(pf: ProjectFile, root: Path, *, keys: tuple[str, ...] | None = None,
+                limits: io.Limits | None = None
+                ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, dict[str, Any]], list[Problem]]:
+    """Read and prepare the vector layers a checked project file names (``keys`` only, when given).
+
+    Returns the layers (EPSG:4490, canonical fields), their provenance (path,
+    modelled, note) and every layer's problems, for the caller to report together.
+    """
+    lim = limits or io.current_limits(pf.limits_set())
     problems: list[Problem] = []
     vectors: dict[str, gpd.GeoDataFrame] = {}
     provenance: dict[str, dict[str, Any]] = {}
     for key, lc in pf.layer_tables().items():  # districts first: the reference of the others
         fpath = (root / lc.path).resolve()
         provenance[key] = {"path": str(fpath), "modelled": lc.modelled, "note": lc.note}
-        if not isinstance(lc, VectorLayer):
+        if not isinstance(lc, VectorLayer) or (keys is not None and key not in keys):
             continue
-        raw = io.read_vector(fpath, layer=key, sublayer=lc.layer, encoding=lc.encoding, limits=limits)
         try:
-            vectors[key] = prepare_layer(raw, key, declared_crs=lc.crs, field_map=dict(lc.fields),
-                                         reference=vectors.get("districts"))
+            vectors[key] = _read_layer(fpath, key, lc, reference=vectors.get("districts"), limits=lim)
         except ValidationError as exc:
             problems.extend(exc.problems)
+    return vectors, provenance, problems
+
+
+def load_project(path: str | Path | None = None) -> Project:
+    """Load and validate a project file; the embedded Xiamen project by default.
+
+    The file is checked against its schema first (a :class:`ConfigError` listing
+    every problem; the targets file it names too); then every layer is read,
+    checked and converted before anything is computed, and all the problems
+    found are reported together in one :class:`ValidationError`.
+
+    Examples
+    --------
+    >>> proj = load_project()
+    >>> proj.plan, proj.metric_crs.to_epsg(), len(proj.districts), proj.area_code, proj.basis
+    ('xiamen', 4548, 6, '350200', 'yearend')
+    """
+    p = Path(path) if path is not None else io.default_project_path()
+    cfg = io.read_toml(p, what="project file")
+    pf = parse_project_file(cfg, where=f"project file {p}")
+    limits = io.current_limits(pf.limits_set())
+    root = p.parent
+    targets = _targets(pf, root)
+    vectors, provenance, problems = read_layers(pf, root, limits=limits)
     pc = pf.population
     raster = io.read_raster((root / pc.path).resolve(), layer="population", band=pc.band, limits=limits)
     if pc.crs:
@@ -394,13 +532,10 @@ def load_project(path: str | Path | None = None) -> Project:
     if "districts" not in vectors:  # pragma: no cover - the schema requires it
         raise ConfigError(f"project file {p} has no [layers.districts]. Fix: add it with path = \"...\"")
     districts = vectors.pop("districts")
-    stats = pf.population_stats.model_dump(exclude_none=True, exclude_defaults=True)
-    if "yearend" in stats:
-        stats["yearend"] = {str(k): v for k, v in stats["yearend"].items()}
-    return _assemble(districts=districts, population=raster, plan=pf.project.plan.lower(),
-                     name=pf.project.name or p.stem,
-                     layers=vectors, metric_crs=pf.project.metric_crs, population_stats=stats,
-                     provenance=provenance, source=p, siting=siting)
+    return _assemble(districts=districts, population=raster, plan=targets, name=pf.project.name or p.stem,
+                     layers=vectors, metric_crs=pf.project.metric_crs, population_stats=pf.stats_dict(),
+                     provenance=provenance, source=p, area_code=pf.project.xzqdm, area_name=pf.project.scope,
+                     plan_scaling=pf.project.plan_scaling, siting=siting)
 
 
 def siting_layer(gdf: gpd.GeoDataFrame, cfg: LayerConfig, *, reference: gpd.GeoDataFrame | None = None,
@@ -422,15 +557,17 @@ def siting_layer(gdf: gpd.GeoDataFrame, cfg: LayerConfig, *, reference: gpd.GeoD
 def _read_siting(cfg: dict[str, Any], root: Path, *, where: str, reference: gpd.GeoDataFrame | None,
                  problems: list[Problem], provenance: dict[str, dict[str, Any]],
                  limits: io.Limits | None = None) -> SitingInputs:
-    """Read the project's siting layers; their problems join ``problems``."""
+    """Read the project's siting layers (GIS files or CSV/XLSX point tables, values mapped); problems join ``problems``."""
     configs, overrides = parse_siting_tables(cfg, where=where)
     empty = SitingInputs(overrides=overrides)
     layers: list[SitingLayer] = []
     for c in configs:
         fpath = (root / c.path).resolve()
         provenance[c.label] = {"path": str(fpath), "modelled": c.modelled, "note": c.note}
-        raw = io.read_vector(fpath, layer=c.label, sublayer=c.layer, encoding=c.encoding, limits=limits)
-        try:  # the shift check compares points with the district outlines: points only
+        try:
+            raw, declared = _read_raw(fpath, c.spec, c, name=c.label, limits=limits)
+            c = dataclasses.replace(c, crs=declared)
+            # the shift check compares points with the district outlines: points only
             layers.append(siting_layer(raw, c, reference=reference if c.group != "constraints" else None,
                                        inputs=empty))
         except ValidationError as exc:

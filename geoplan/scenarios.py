@@ -36,13 +36,13 @@ from pyproj import Transformer
 
 from . import io
 from ._json import plain, records
-from .errors import ConfigError
+from .errors import ConfigError, GeoplanError
 from .placement import METHODS, PlanningContext, PlanResult, PlanSettings, place_sites, planning_context
 from .placement.sites import choose_engine
 from .project import Project
 
 __all__ = ["Scenario", "EdgeChargingFigures", "load_scenarios", "save_scenarios", "scenarios_toml", "run_scenario",
-           "run_scenarios", "WhatIf"]
+           "run_scenarios", "WhatIf", "ScenarioFailure"]
 
 #: Keys of a scenario table that belong to its :class:`~geoplan.placement.PlanSettings`.
 _SETTING_KEYS = tuple(f.name for f in dataclasses.fields(PlanSettings))
@@ -66,7 +66,14 @@ class Scenario:
         Band, indoor/outdoor users, site mix, seed and candidate source (in a
         scenario file these are flat keys: ``band = "n41"``, ``indoor = false``...).
     population_year : int or None
-        Population basis (None = census).
+        A fixed year-end population basis.
+    basis : str or None
+        Population basis (census, yearend, projection; the project's by default).
+    meet : str or None
+        With ``year`` and no ``total``: density (default), count or both.
+    quotas : str
+        plan (as the plan states), area or district: whether the density target
+        binds every district (see :mod:`geoplan.placement.request`).
     drawn_sites : tuple of (lon, lat)
         Sites a planner drew (CGCS2000/WGS84 degrees) that must be built.
     time_limit_s : float
@@ -86,6 +93,9 @@ class Scenario:
     method: str = "greedy"
     settings: PlanSettings = field(default_factory=PlanSettings)
     population_year: int | None = None
+    basis: str | None = None
+    meet: str | None = None
+    quotas: str = "plan"
     drawn_sites: tuple[tuple[float, float], ...] = field(default=())
     time_limit_s: float = 60.0
     edge_count: int | None = None
@@ -167,7 +177,9 @@ def run_scenario(proj: Project, scenario: Scenario, *, context: PlanningContext 
         fixed = np.column_stack([x, y])
     return place_sites(proj, total=scenario.total, year=scenario.year, method=scenario.method, context=ctx,
                        settings=scenario.settings, fixed_xy=fixed,
-                       time_limit_s=scenario.time_limit_s, population_year=scenario.population_year)
+                       time_limit_s=scenario.time_limit_s, population_year=scenario.population_year,
+                       basis=scenario.basis, meet=scenario.meet if scenario.total is None else None,
+                       quotas=scenario.quotas)
 
 
 @dataclass(frozen=True)
@@ -207,14 +219,37 @@ def _edge_charging(proj: Project, sc: Scenario) -> EdgeChargingFigures:
 
 
 @dataclass(frozen=True, eq=False)
+class ScenarioFailure:
+    """A scenario that could not run: its name and the error (whose message says how to fix it)."""
+
+    scenario: str
+    error: GeoplanError
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: scenario, error type, message, and the problems when the error lists them."""
+        out: dict[str, Any] = {"scenario": self.scenario, "error": type(self.error).__name__,
+                               "message": str(self.error)}
+        problems = getattr(self.error, "problems", None)
+        if problems:
+            out["problems"] = [vars(p) for p in problems]
+        return out
+
+
+@dataclass(frozen=True, eq=False)
 class WhatIf:
-    """Results of several scenarios: a per-district long table and a one-row-per-scenario summary."""
+    """Results of several scenarios: a per-district long table and a one-row-per-scenario summary.
+
+    ``scenarios``, ``results`` and ``extras`` hold the scenarios that ran; those
+    that failed are in ``failures`` (and in ``summary`` with their error), so
+    one bad scenario does not hide the others.
+    """
 
     scenarios: tuple[Scenario, ...]
     results: tuple[PlanResult, ...]
     districts: pd.DataFrame
     summary: pd.DataFrame
     extras: tuple[EdgeChargingFigures, ...] = ()
+    failures: tuple[ScenarioFailure, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (layout ``geoplan.whatif/1``; floats rounded to 4 digits)."""
@@ -226,13 +261,17 @@ class WhatIf:
             if x.to_dict():
                 item["edge_charging"] = x.to_dict()
             out.append(item)
-        return {"schema": "geoplan.whatif/1", "scenarios": out}
+        d: dict[str, Any] = {"schema": "geoplan.whatif/1", "scenarios": out}
+        if self.failures:
+            d["failures"] = [f.to_dict() for f in self.failures]
+        return d
 
 
 def _summary_row(sc: Scenario, res: PlanResult, x: EdgeChargingFigures) -> dict[str, Any]:
     s = res.summary
     return {"scenario": sc.name, "total": s.stations, "new": s.new, "per_10k": s.per_10k,
-            "target_per_10k": s.target_per_10k, "districts_meeting_target": s.districts_meeting_target,
+            "target_per_10k": s.target_per_10k, "meets_density": s.meets_density, "quotas": s.applies_to,
+            "districts_meeting_target": s.districts_meeting_target,
             "districts": s.districts, "coverage_before": s.coverage_before, "coverage_after": s.coverage_after,
             "method": s.method, "status": s.status, "gap": s.gap, **x.to_dict()}
 
@@ -255,23 +294,31 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
     in_memory = context is not None or choose_engine(proj) == "memory"
     contexts: dict[PlanSettings, PlanningContext] = {} if context is None else {
         context.settings.context_key(): context}
-    results: list[PlanResult] = []
-    extras: list[EdgeChargingFigures] = []
+    ran: list[tuple[Scenario, PlanResult, EdgeChargingFigures]] = []
+    failures: list[ScenarioFailure] = []
+    rows_summary: list[dict[str, Any]] = []
     for k, sc in enumerate(scenarios):
         if progress:
             progress(k / len(scenarios), f"scenario {sc.name}")
-        ctx = None
-        if in_memory:
-            key = sc.settings.context_key()  # scenarios that differ only in the cost weight share a context
-            if key not in contexts:
-                contexts[key] = planning_context(proj, settings=sc.settings)
-            ctx = contexts[key]
-        results.append(run_scenario(proj, sc, context=ctx))
-        extras.append(_edge_charging(proj, sc))
+        try:
+            ctx = None
+            if in_memory:
+                key = sc.settings.context_key()  # scenarios that differ only in the cost weight share a context
+                if key not in contexts:
+                    contexts[key] = planning_context(proj, settings=key)
+                ctx = contexts[key]
+            res = run_scenario(proj, sc, context=ctx)
+            x = _edge_charging(proj, sc)
+        except GeoplanError as exc:  # one scenario's error is reported with it, the others still run
+            failures.append(ScenarioFailure(sc.name, exc))
+            rows_summary.append({"scenario": sc.name, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"})
+            continue
+        ran.append((sc, res, x))
+        rows_summary.append(_summary_row(sc, res, x))
     if progress:
         progress(1.0, "done")
-    rows = [res.districts.assign(scenario=sc.name)[["scenario", *res.districts.columns]]
-            for sc, res in zip(scenarios, results, strict=True)]
-    summary = pd.DataFrame([_summary_row(sc, res, x) for sc, res, x in zip(scenarios, results, extras, strict=True)])
-    return WhatIf(scenarios=tuple(scenarios), results=tuple(results),
-                  districts=pd.concat(rows, ignore_index=True), summary=summary, extras=tuple(extras))
+    rows = [res.districts.assign(scenario=sc.name)[["scenario", *res.districts.columns]] for sc, res, _ in ran]
+    return WhatIf(scenarios=tuple(sc for sc, _, _ in ran), results=tuple(r for _, r, _ in ran),
+                  districts=pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["scenario"]),
+                  summary=pd.DataFrame(rows_summary), extras=tuple(x for _, _, x in ran), failures=tuple(failures))
+

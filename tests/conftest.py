@@ -21,6 +21,7 @@ from shapely.geometry import Point, box
 
 import geoplan as gp
 from geoplan.io import DATA_DIR_ENV, Raster
+from geoplan.targets import plan_from_dict
 
 #: The checkout (for files that do not ship in the wheel: ``apps/``, ``geoplan/`` sources).
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,71 @@ def pytest_unconfigure(config):
         os.environ.pop(DATA_DIR_ENV, None)
     else:
         os.environ[DATA_DIR_ENV] = before
+
+
+#: Targets of the tiny test city (two districts, codes 350901/350902 → area 350900): the Xiamen plan's figures,
+#: binding every district, so the hand-made arithmetic of the tests stays the same.
+TINY_TARGETS = {
+    "plan": {"key": "tiny", "title": "测试市 test targets", "scope": "测试市", "xzqdm": "350900",
+             "years": [2023, 2024, 2025], "baseline_year": 2022, "modelled": True, "note": "test targets"},
+    "targets": {"per_10k": {"by_year": {"2023": 25, "2024": 29, "2025": 33}, "applies_to": "district",
+                            "baseline": 20.5},
+                "stations": {"by_year": {"2025": 60}},
+                "edge_dc": {"by_year": {"2025": 32}, "quote": "test"},
+                "latency_ms": {"by_year": {"2025": 1}, "quote": "test"},
+                "charging_share": {"by_year": {"2025": 0.2}, "quote": "test"}},
+}
+TINY_TARGETS_TOML = """[plan]
+key = "tiny"
+title = "测试市 test targets"
+scope = "测试市"
+xzqdm = "350900"
+years = [2023, 2024, 2025]
+baseline_year = 2022
+modelled = true
+note = "test targets"
+
+[targets.per_10k]
+by_year = { 2023 = 25, 2024 = 29, 2025 = 33 }
+applies_to = "district"
+baseline = 20.5
+
+[targets.stations]
+by_year = { 2025 = 60 }
+
+[targets.edge_dc]
+by_year = { 2025 = 32 }
+quote = "test"
+
+[targets.latency_ms]
+by_year = { 2025 = 1 }
+quote = "test"
+
+[targets.charging_share]
+by_year = { 2025 = 0.2 }
+quote = "test"
+"""
+
+
+def tiny_plan() -> gp.targets.Plan:
+    """The tiny test city's targets (:data:`TINY_TARGETS`)."""
+    return plan_from_dict(TINY_TARGETS, source="tests/conftest.py")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _user_folders(tmp_path_factory):
+    """Workspaces and caches of the test session go to temporary folders, never the user's own."""
+    import os
+
+    saved = {k: os.environ.get(k) for k in ("GEOPLAN_WORKSPACE_DIR", "GEOPLAN_CACHE_DIR")}
+    os.environ["GEOPLAN_WORKSPACE_DIR"] = str(tmp_path_factory.mktemp("workspaces"))
+    os.environ["GEOPLAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +141,7 @@ def tiny_layers(*, pop_a: float = 10_000.0, pop_b: float = 5_000.0, sites_a: int
 def tiny() -> gp.Project:
     districts, raster, sites = tiny_layers()
     return gp.project_from_layers(districts=districts, population=raster, layers={"sites": sites},
-                                  plan="xiamen", name="tiny", metric_crs="EPSG:4548")
+                                  plan=tiny_plan(), name="tiny", metric_crs="EPSG:4548")
 
 
 @pytest.fixture()
@@ -87,8 +153,9 @@ def tiny_project_file(tmp_path):
     io.write_vector(districts, tmp_path / "districts.gpkg", layer="districts", driver="GPKG")
     io.write_raster(raster, tmp_path / "pop.tif")
     io.write_vector(sites, tmp_path / "sites.gpkg", layer="sites", driver="GPKG")
+    (tmp_path / "targets.toml").write_text(TINY_TARGETS_TOML, encoding="utf-8")
     (tmp_path / "geoplan.toml").write_text(
-        '[project]\nname = "tiny"\nplan = "xiamen"\nmetric_crs = "EPSG:4548"\n'
+        '[project]\nname = "tiny"\ntargets = "targets.toml"\nmetric_crs = "EPSG:4548"\n'
         '[layers.districts]\npath = "districts.gpkg"\n[layers.population]\npath = "pop.tif"\n'
         '[layers.sites]\npath = "sites.gpkg"\n', encoding="utf-8")
     return tmp_path / "geoplan.toml"

@@ -26,9 +26,11 @@ from pyproj import CRS, Transformer  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from geoplan import drawing  # noqa: E402
+from geoplan import workspace as wsp  # noqa: E402
 from geoplan.io import Raster  # noqa: E402
 from geoplan.placement import evaluate_sites, place_sites, planning_context  # noqa: E402
 from geoplan.webmap import asset_urls_in_html, base_map, plan_layers, use_local_assets  # noqa: E402
+from geoplan.webmap.i18n import t  # noqa: E402
 from geoplan.webmap.map import PointData, district_class, districts_geojson  # noqa: E402
 from geoplan.webmap.overlay import (  # noqa: E402
     NODATA,
@@ -72,7 +74,13 @@ def app():
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
+    at.session_state["side_ready"] = True  # what the page's timer does a moment after the first map (edge, charging)
+    at.run()
     yield at, fake
+    while at.session_state["run"] if "run" in at.session_state else False:  # no thread left behind
+        at.session_state["run"]["run"].cancel()
+        at.session_state["run"]["run"].wait(30)
+        at.run()
     mp.undo()
 
 
@@ -86,6 +94,13 @@ def caption_with(at: AppTest, text: str) -> str:
     found = [c.value for c in at.caption if text in c.value]
     assert found, f"no caption containing {text!r}"
     return found[0]
+
+
+def wsp_folder():
+    """The app's workspace folder for the embedded project (GEOPLAN_WORKSPACE_DIR is a temporary folder in tests)."""
+    from geoplan import io
+
+    return io.workspace_dir() / "embedded"
 
 
 def point(lon: float, lat: float) -> dict[str, Any]:
@@ -103,130 +118,212 @@ def uncovered_place(proj, ctx, selected) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------------------------------
-# The app
+# The app (Chinese by default for a Chinese project; labels come from geoplan.webmap.i18n)
 # ------------------------------------------------------------------------------------------------
+
+
+def ws(at: AppTest):
+    return at.session_state["history"].current
+
+
+def site_feature(fid: str, lon: float, lat: float) -> dict[str, Any]:
+    f = point(lon, lat)
+    f["properties"] = {"id": fid}
+    return f
+
+
+def area_feature(fid: str, ring: list[tuple[float, float]]) -> dict[str, Any]:
+    return {"type": "Feature", "properties": {"id": fid},
+            "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}}
+
+
+def wait_for_run(at: AppTest, timeout_s: float = 120.0) -> None:
+    """Rerun the app until the background optimisation has been taken into the workspace."""
+    started = time.monotonic()
+    while at.session_state["run"] if "run" in at.session_state else False:
+        assert time.monotonic() - started < timeout_s, "the optimisation did not finish"
+        time.sleep(0.3)
+        at.run()
 
 
 def test_first_view_shows_the_library_numbers_for_the_plan_total(app, xiamen, xiamen_plan):
     at, fake = app
     ctx, plan = xiamen_plan
     s = plan.summary
-    assert at.slider(key="total").value == 18_500
-    assert metric(at, "Stations (existing + new)") == "18,500"
-    assert metric(at, "Stations per 10k (city)") == f"{s.per_10k:.2f}"
-    assert metric(at, "Districts meeting target") == f"{s.districts_meeting_target} / 6"
-    assert metric(at, "Residents covered") == f"{100 * s.coverage_after:.1f} %"
+    assert at.slider(key="total").value == 18_500 and at.number_input(key="total_box").value == 18_500
+    assert metric(at, t("stations")) == "18,500"
+    assert metric(at, t("per_10k")) == f"{s.per_10k:.2f}"
+    assert metric(at, t("meeting")) == f"{s.districts_meeting_target} / 6"
+    assert metric(at, t("covered")) == f"{100 * s.coverage_after:.1f} %"
     # 18,500 covers every district's shortfall: the app's prefix of the greedy order is the greedy plan
-    assert "Greedy plan" in caption_with(at, "greedy order")
-    # the map got the planned sites and the districts as swappable layers, assets served locally
+    assert caption_with(at, "贪心方案").startswith("贪心方案")
+    # the map got the planned sites, the districts and the drawings as swappable layers, assets served locally
     call = fake.calls[-1]
     names = [g.layer_name for g in call["feature_group_to_add"]]
-    assert f"Planned 5G sites (greedy order) ({s.new:,})" in names
-    assert call["returned_objects"] == ["all_drawings"]
+    assert f"Planned 5G sites (greedy order) ({s.new:,})" in names and "drawings" in names
+    assert call["returned_objects"] == ["all_drawings"] and call["key"] == "map"
     html = call["fig"].get_root().render()
     assert [u for u in asset_urls_in_html(html) if not u.startswith("../../app/static/")] == []
-    # modelled layers are named in the sidebar
+    assert "geoplanLand" in html  # the offline base map is part of the static map
     notice = " ".join(w.value for w in at.sidebar.warning)
     for layer in ("population", "sites", "candidates"):
         assert f"**{layer}**" in notice
 
 
-def test_prefix_of_the_greedy_order_is_the_greedy_plan_above_the_quotas(xiamen, xiamen_plan):
-    ctx, plan = xiamen_plan
-    big = place_sites(xiamen, total=19_000, year=2025, context=ctx)
-    n = plan.summary.new
-    assert np.array_equal(np.sort(big.placement.selected[:n]), np.sort(plan.placement.selected))
-    ev = evaluate_sites(ctx, big.placement.selected[:n], year=2025)
-    assert ev.summary.per_10k == plan.summary.per_10k
-
-
-def test_slider_moves_update_the_numbers_fast(app, xiamen, xiamen_plan):
+def test_the_static_map_does_not_change_with_the_controls(app):
+    """Every control swaps feature groups; the map itself (and so the planner's drawings) stays mounted."""
     at, fake = app
-    before = metric(at, "Stations per 10k (city)")
+    from streamlit_folium import _get_map_string, generate_js_hash
+
+    def map_hash() -> str:  # what st_folium keys its component on: the same key, the same mounted map
+        fig = fake.calls[-1]["fig"]
+        fig.get_root().render()
+        return generate_js_hash(_get_map_string(fig), "map")
+
+    before = map_hash()
+    at.number_input(key="edge_count").set_value(20).run()
+    at.slider(key="charging_share").set_value(0.3).run()
+    at.selectbox(key="basemap").set_value("osm").run()
+    at.slider(key="total").set_value(19_000).run()
+    assert not at.exception
+    assert map_hash() == before
+    html = fake.calls[-1]["fig"].get_root().render()
+    assert "tile.openstreetmap.org" not in html  # tiles come as a feature group, not in the static map
+    at.selectbox(key="basemap").set_value("none")
+    at.number_input(key="edge_count").set_value(32)
+    at.slider(key="charging_share").set_value(0.2)
+    at.slider(key="total").set_value(18_500).run()
+
+
+def test_slider_and_number_box_update_the_numbers(app, xiamen, xiamen_plan):
+    at, fake = app
+    before = metric(at, t("per_10k"))
     started = time.perf_counter()
     at.slider(key="total").set_value(19_000).run()
     elapsed = time.perf_counter() - started
     assert not at.exception
-    assert metric(at, "Stations (existing + new)") == "19,000"
-    assert metric(at, "Stations per 10k (city)") != before
+    assert metric(at, t("stations")) == "19,000" and at.number_input(key="total_box").value == 19_000
+    assert metric(at, t("per_10k")) != before
     assert elapsed < 3.0, f"a slider rerun took {elapsed:.2f} s"
-    # below the sum of the district shortfalls the prefix is only an estimate, and says so
-    at.slider(key="total").set_value(14_000).run()
-    assert metric(at, "Stations (existing + new)") == "14,000"
-    assert "Quick estimate" in caption_with(at, "greedy order")
+    # typing a number moves the slider (rounded to its step of 50)
+    at.number_input(key="total_box").set_value(14_020).run()
+    assert at.slider(key="total").value == 14_000 and metric(at, t("stations")) == "14,000"
+    assert caption_with(at, "快速估算").startswith("快速估算")  # below the shortfalls: an estimate, said so
     at.slider(key="total").set_value(18_500).run()
 
 
-def test_drawn_site_is_evaluated_kept_and_optimised(app, xiamen, xiamen_plan):
+def test_drawn_site_is_evaluated_kept_optimised_and_undone(app, xiamen, xiamen_plan):
     at, fake = app
-    at.slider(key="total").set_value(18_500)
     ctx, plan = xiamen_plan
     lon, lat = uncovered_place(xiamen, ctx, plan.placement.selected)
     expected = drawing.evaluate_drawn_sites(ctx, np.array([[lon, lat]]), site_type="macro",
                                             selected=plan.placement.selected, year=2025)
     assert expected.site_gain[0] > 0
-    fake.drawings = [point(lon, lat)]
+    fake.drawings = [site_feature("s1", lon, lat)]
     at.run()
     assert not at.exception
-    assert metric(at, "Drawn sites") == "1"
-    assert metric(at, "Added residents covered") == f"{expected.site_gain[0]:,.0f}"
+    assert [d.id for d in ws(at).sites] == ["s1"] and not ws(at).kept
+    assert metric(at, t("drawn_sites")) == "1"
+    assert metric(at, t("added_covered")) == f"{expected.site_gain[0]:,.0f}"
     district = expected.districts["XZQMC"][expected.site_district[0]]
-    assert metric(at, f"{district}: stations per 10k") == \
+    assert metric(at, t("district_per10k", d=district)) == \
         f"{expected.districts['per_10k_after'][expected.site_district[0]]:.2f}"
-
-    version = at.session_state["map_version"]
+    assert any("距最近候选站址" in c.value for c in at.caption)  # the snap distance is shown
     at.button(key="keep").click().run()
-    assert at.session_state["kept"] == [{"lon": lon, "lat": lat, "type": "macro"}]
-    assert at.session_state["map_version"] == version + 1  # a new map: the drawing layer starts empty
-    fake.drawings = []
-    at.run()
+    assert [d.id for d in ws(at).kept] == ["s1"]
     # the total stays 18,500: the kept site takes the place of the optimiser's last one
-    assert metric(at, "Stations (existing + new)") == "18,500"
-    assert "1 kept drawn site" in caption_with(at, "greedy order")
+    assert metric(at, t("stations")) == "18,500"
+    assert "1 个保留的手绘站址" in caption_with(at, "快速估算")
     assert any(g.layer_name == "Drawn sites kept (1)" for g in fake.calls[-1]["feature_group_to_add"])
 
     at.button(key="optimise").click().run()
+    wait_for_run(at)
     assert not at.exception
-    res = at.session_state["optimised"]["result"]
-    assert res.summary.stations == 18_500
-    assert caption_with(at, "Optimised").startswith("Optimised: greedy for exactly 18,500")
-    assert metric(at, "Stations per 10k (city)") == f"{res.summary.per_10k:.2f}"
+    opt = ws(at).optimised
+    assert opt["method"] == "greedy" and opt["snap_m"][0] < 500
+    assert caption_with(at, "已优化").startswith("已优化")
+    assert "移到最近的候选站址" in caption_with(at, "已优化")
+    ev = evaluate_sites(ctx, np.asarray(opt["selected"]), year=2025)
+    assert metric(at, t("per_10k")) == f"{ev.summary.per_10k:.2f}" and ev.summary.stations == 18_500
+    # undo takes the optimised plan back, redo restores it
+    at.button(key="undo").click().run()
+    assert ws(at).optimised is None and "快速估算" in caption_with(at, "快速估算")
+    at.button(key="redo").click().run()
+    assert ws(at).optimised is not None
     at.button(key="clear_kept").click().run()
-    assert at.session_state["kept"] == []
+    assert ws(at).kept == () and len(ws(at).sites) == 1
+    fake.drawings = []
+    at.run()
+    assert ws(at).drawings == ()
 
 
-def test_drawn_area_reports_population_and_coverage(app, xiamen_plan):
+def test_site_drawn_outside_every_district_is_refused(app):
     at, fake = app
-    at.slider(key="total").set_value(18_500)
+    fake.drawings = [site_feature("sea", 118.30, 24.30)]  # in the sea south-east of Xiamen
+    at.run()
+    assert not at.exception
+    assert ws(at).drawings == ()
+    errors = " ".join(e.value for e in at.error)
+    assert "118.30000°E 24.30000°N" in errors and "不在" in errors
+    rev = at.session_state["draw_rev"]
+    fake.drawings = []
+    at.run()
+    assert at.session_state["draw_rev"] == rev  # the map was told once to drop the refused marker
+
+
+def test_drawn_areas_evaluate_and_steer_the_plan(app, xiamen_plan):
+    at, fake = app
     ctx, plan = xiamen_plan
     ring = [(118.08, 24.45), (118.12, 24.45), (118.12, 24.48), (118.08, 24.48), (118.08, 24.45)]
-    fake.drawings = [{"type": "Feature", "properties": {},
-                      "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}}]
+    fake.drawings = [area_feature("a1", ring)]
     at.run()
-    fake.drawings = []
     a = drawing.area_coverage(ctx, ring, selected=plan.placement.selected)
     text = " ".join(m.value for m in at.markdown)
-    assert f"{a.population:,.0f} residents" in text
-    assert f"{a.area_km2:,.2f} km²" in text
+    assert f"{a.population:,.0f} 居民" in text and f"{a.area_km2:,.2f} 平方千米" in text
+    # the same area as an exclusion area: no planned site inside it
+    at.selectbox(key="area_role").set_value("exclusion").run()
+    fake.drawings = [area_feature("a2", ring)]
+    at.run()
+    assert [d.role for d in ws(at).areas()] == ["exclusion"]
+    assert "排除区内" in caption_with(at, "排除区内")
+    from geoplan.areas import candidate_mask
+
+    inside = ~candidate_mask(ctx, exclusion=[ring])
+    planned = fake.calls[-1]["feature_group_to_add"]
+    assert inside.any() and planned
+    fake.drawings = []
+    at.selectbox(key="area_role").set_value("evaluation").run()
+    assert ws(at).areas() == ()
 
 
-def test_scenarios_compare_and_download(app, tmp_path):
+def test_scenario_names_follow_the_settings(app):
     at, fake = app
     at.slider(key="total").set_value(18_500).run()
-    at.text_input(key="scenario_name").set_value("plan").run()
     at.button(key="add_scenario").click().run()
-    at.slider(key="total").set_value(12_000).run()
-    at.text_input(key="scenario_name").set_value("12k").run()
+    at.slider(key="total").set_value(15_000).run()
     at.button(key="add_scenario").click().run()
+    at.slider(key="total").set_value(16_500).run()
+    at.text_input(key="scenario_name").set_value("18,500 站 · 2025 · n78 室内 · 贪心").run()
+    at.button(key="add_scenario").click().run()
+    names = [(s.name, s.total) for s in ws(at).scenarios]
+    assert names == [("18,500 站 · 2025 · n78 室内 · 贪心", 18_500), ("15,000 站 · 2025 · n78 室内 · 贪心", 15_000),
+                     ("18,500 站 · 2025 · n78 室内 · 贪心 (2)", 16_500)]
+    at.text_input(key="scenario_name").set_value("").run()
+    at.slider(key="total").set_value(15_000).run()
+    at.button(key="add_scenario").click().run()
+    assert len(ws(at).scenarios) == 3 and "already listed" in " ".join(i.value for i in at.info)
     at.button(key="compare").click().run()
     assert not at.exception
     summary, per = at.session_state["comparison"]
-    assert summary["scenario"].tolist() == ["plan", "12k"]
-    assert summary["total"].tolist() == [18_500, 12_000]
-    assert summary["districts_meeting_target"].iloc[0] == 6 > summary["districts_meeting_target"].iloc[1]
-    assert summary["edge_dcs"].tolist() == [32, 32]  # the sidebar's edge and charging settings go along
-    assert (summary["charging_new_stations"] > 0).all()
+    assert summary["total"].tolist() == [18_500, 15_000, 16_500]
+    assert summary["edge_dcs"].tolist() == [32, 32, 32]  # the sidebar's edge and charging settings go along
+    at.button(key="clear_scenarios").click().run()
+    at.slider(key="total").set_value(18_500).run()
 
+
+def test_downloads_layers_and_map_png(app, tmp_path):
+    at, fake = app
+    at.slider(key="total").set_value(12_000).run()
     at.selectbox(key="export_format").set_value("gpkg").run()
     at.button(key="build_export").click().run()
     assert not at.exception
@@ -234,10 +331,10 @@ def test_scenarios_compare_and_download(app, tmp_path):
     name, data, mime = files[0]
     assert name == "geoplan_12000_2025.gpkg" and data[:15] == b"SQLite format 3"
     assert any(f[0].endswith("FGWG.tif") for f in files)  # the coverage grid beside it
+    png = [f for f in files if f[0].endswith(".png")]
+    assert png and png[0][1][:8] == b"\x89PNG\r\n\x1a\n"
     out = tmp_path / name
     out.write_bytes(data)
-    layers = dict(pyogrio.list_layers(out))
-    assert "JZ5GGH" in layers  # planned 5G sites
     assert pyogrio.read_info(out, layer="JZ5GGH")["features"] == 12_000 - 10_881
     assert len(at.download_button) >= 2  # the density CSV and the GeoPackage
     meta = pyogrio.read_dataframe(out, layer="geoplan_metadata").set_index("LAYER_KEY")
@@ -250,25 +347,80 @@ def test_scenarios_compare_and_download(app, tmp_path):
     (tmp_path / name).write_bytes(data)
     plan = planfile.read_plan(tmp_path / name)
     assert len(plan.layers["planned_sites"]) == 12_000 - 10_881 and "coverage" in plan.layers
+    at.slider(key="total").set_value(18_500).run()
 
 
-def test_year_and_base_map_controls(app, xiamen_plan):
+def test_base_map_controls_and_their_errors(app):
     at, fake = app
-    at.slider(key="total").set_value(18_500)
     at.selectbox(key="year").set_value(2023).run()
     assert not at.exception
-    assert "target 25 stations per 10,000 residents in 2023" in caption_with(at, "target 25")
-    assert metric(at, "Stations (existing + new)") == "18,500"
+    assert "2023 年目标每万人 25 个基站" in caption_with(at, "2023 年目标")
     at.selectbox(key="year").set_value(2025).run()
+
+    def tiles_html() -> str:
+        m = folium.Map(tiles=None)
+        fake.calls[-1]["feature_group_to_add"][0].add_to(m)
+        return m.get_root().render()
+
     # AMap tiles are GCJ-02: the map shifts them onto the data
     at.selectbox(key="basemap").set_value("amap").run()
-    html = fake.calls[-1]["fig"].get_root().render()
-    assert "autonavi.com" in html and "marginLeft" in html
-    # Tianditu needs a key: said plainly, and the map still comes (without tiles)
+    assert "autonavi.com" in tiles_html() and "marginLeft" in tiles_html()
+    # Tianditu needs a key: said next to the control, and the map still comes (offline base map)
     at.selectbox(key="basemap").set_value("tianditu").run()
     assert any("needs a key" in e.value for e in at.sidebar.error)
-    assert "tianditu" not in fake.calls[-1]["fig"].get_root().render()
+    at.selectbox(key="basemap").set_value("custom").run()
+    at.text_input(key="tile_url").set_value("http://tiles.bureau.local/vec_c/{z}/{x}/{y}.png").run()
+    at.selectbox(key="tile_crs").set_value("EPSG:4490").run()
+    assert any("Web Mercator" in e.value for e in at.sidebar.error)
+    at.selectbox(key="tile_crs").set_value("EPSG:3857").run()
+    assert "tiles.bureau.local" in tiles_html()
     at.selectbox(key="basemap").set_value("none").run()
+
+
+def test_edge_count_beyond_demand_points_is_flagged_next_to_it(app, xiamen):
+    at, fake = app
+    at.number_input(key="edge_count").set_value(500).run()
+    n = len(xiamen.layer("edge_demand"))
+    assert any(f"{n}" in w.value and "500" in w.value for w in at.sidebar.warning)
+    at.number_input(key="edge_count").set_value(32).run()
+
+
+def test_english_interface_and_human_table_labels(app):
+    at, fake = app
+    at.radio(key="lang").set_value("en").run()
+    assert metric(at, "Stations (existing + new)") == "18,500"
+    cols = [c for df in at.dataframe for c in df.value.columns]
+    for raw in ("XZQDM", "XZQMC", "uncovered_weight", "new_fitout", "coverage_after"):
+        assert raw not in cols
+    at.radio(key="lang").set_value("zh").run()
+
+
+def test_workspace_is_saved_and_restored_in_a_new_session(app, xiamen, xiamen_plan):
+    at, fake = app
+    ctx, _ = xiamen_plan
+    lon, lat = Transformer.from_crs(xiamen.metric_crs, 4490, always_xy=True).transform(*(ctx.cand_xy[10] + 40.0))
+    fake.drawings = [site_feature("keepme", float(lon), float(lat))]
+    at.run()
+    at.button(key="keep").click().run()
+    at.slider(key="total").set_value(17_000).run()
+    path = wsp.workspace_path("default", folder=wsp_folder())
+    saved = wsp.load_workspace("default", folder=wsp_folder())
+    assert path.is_file() and saved.settings["total"] == 17_000 and [d.id for d in saved.kept] == ["keepme"]
+    # a new browser session (a reload) opens the same workspace
+    fresh = AppTest.from_file(str(APP), default_timeout=120)
+    fresh.run()
+    assert not fresh.exception
+    assert fresh.slider(key="total").value == 17_000
+    assert [d.id for d in ws(fresh).kept] == ["keepme"]
+    assert metric(fresh, t("stations")) == "17,000"
+    # saved under a name, and opened again
+    at.text_input(key="ws_new_name").set_value("方案 A").run()
+    at.button(key="ws_save_as").click().run()
+    assert ws(at).name == "方案 A" and "方案 A" in wsp.list_workspaces(folder=wsp_folder())
+    fake.drawings = []
+    at.button(key="clear_kept").click().run()
+    at.run()
+    at.slider(key="total").set_value(18_500).run()
 
 
 def test_candidate_generator_control_replans_with_the_library(app, xiamen):
@@ -278,8 +430,8 @@ def test_candidate_generator_control_replans_with_the_library(app, xiamen):
     assert not at.exception, [e.message for e in at.exception]
     ctx = planning_context(xiamen, candidates="kmeans")
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx)
-    assert metric(at, "Residents covered") == f"{100 * plan.summary.coverage_after:.1f} %"
-    assert "weighted k-means centres" in " ".join(w.value for w in at.sidebar.warning)
+    assert metric(at, t("covered")) == f"{100 * plan.summary.coverage_after:.1f} %"
+    assert "人口加权 k-means 中心" in " ".join(w.value for w in at.sidebar.warning)
     at.selectbox(key="candidates").set_value("population").run()
     assert not at.exception
 
@@ -291,25 +443,27 @@ def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen,
     at.checkbox(key="siting_layers").check()
     at.number_input(key="cost_weight").set_value(20.0).run()
     assert not at.exception, [e.message for e in at.exception]
-    assert metric(at, "Site cost of the new sites").endswith("万元")  # the quick estimate has its cost too
+    assert metric(at, t("site_cost")).endswith("万元")  # the quick estimate has its cost too
+    assert ws(at).settings["cost_weight"] == 20.0 and ws(at).settings["siting_layers"] is True  # saved, in the URL
     at.button(key="optimise").click().run()
+    wait_for_run(at)
     assert not at.exception, [e.message for e in at.exception]
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx, cost_weight=20)
     si = plan.summary.siting
-    assert at.session_state["optimised"]["result"].summary.siting == si  # the app's plan is the library's
-    assert metric(at, "Residents covered") == f"{100 * plan.summary.coverage_after:.1f} %"
-    assert metric(at, "Site cost of the new sites") == f"{si.cost_total:,.0f} 万元"
-    assert f"Reuse: {si.reused:,} of {si.sites:,}" in caption_with(at, "Reuse:")
-    static = [c.layer_name for c in fake.calls[-1]["fig"]._children.values() if hasattr(c, "layer_name")]
-    assert any(n.startswith("Candidate inventories by kind") for n in static)  # on the base map, sent once
-    assert any(n.startswith("Siting constraints (5 layers)") for n in static)
+    assert ws(at).optimised["selected"] == plan.placement.selected.tolist()  # the app's plan is the library's
+    assert metric(at, t("covered")) == f"{100 * plan.summary.coverage_after:.1f} %"
+    assert metric(at, t("site_cost")) == f"{si.cost_total:,.0f} 万元"
+    assert f"{si.sites:,} 个新站中 {si.reused:,} 个利用现有设施" in caption_with(at, "利用现有设施")
     groups = {g.layer_name: g for g in fake.calls[-1]["feature_group_to_add"]}
+    assert any(n.startswith("Candidate inventories by kind") for n in groups)  # swapped in, no remount
+    assert any(n.startswith("Siting constraints (5 layers)") for n in groups)
     planned = next(g for n, g in groups.items() if n.startswith("Planned 5G sites"))
     html = planned.add_to(folium.Map()).get_root().render()
     assert "siting conflicts" in html and "site cost (万元)" in html  # conflicts and cost on hover
     at.checkbox(key="siting_layers").uncheck()
     at.number_input(key="cost_weight").set_value(0.0).run()
     assert not at.exception
+    assert not any(g.layer_name.startswith("Siting constraints") for g in fake.calls[-1]["feature_group_to_add"])
 
 
 def test_only_the_app_and_webmap_import_streamlit_and_folium():
@@ -383,3 +537,52 @@ def test_population_overlay_and_layers(tiny):
     gj = next(c for c in groups[0]._children.values() if isinstance(c, folium.GeoJson))
     colours = [f["properties"]["_colour"] for f in gj.data["features"]]
     assert colours == [district_class(40.0, 33.0)[1], district_class(10.0, 33.0)[1]]
+
+
+def test_interface_text_labels_and_tile_urls():
+    import pandas as pd
+
+    from geoplan.errors import ConfigError
+    from geoplan.webmap import custom_basemap_url, tile_group
+    from geoplan.webmap.i18n import COLUMNS, TEXT, all_text, default_lang, label_columns
+
+    assert t("new_delta", "zh", n=7619) == "新建 +7,619" and t("new_delta", "en", n=7619) == "+7,619 new"
+    assert all(zh and en for zh, en in TEXT.values()) and all(zh and en for zh, en in COLUMNS.values())
+    assert default_lang(["思明区"]) == "zh" and default_lang(["Fairfax"]) == "en"
+    table = pd.DataFrame({"XZQMC": ["思明区"], "uncovered_weight": [1.0], "new_fitout": [3], "share": [0.2]})
+    assert label_columns(table, "en").to_dict("records") == [
+        {"district": "思明区", "weight outside the circle": 1.0, "to fit in new car parks": 3, "share": "20.0 %"}]
+    assert list(label_columns(table, "zh").columns) == ["区县", "时延圈外权重", "新建需配建", "比例"]
+    # every Chinese character of the interface is in the web font subset the app serves
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(REPO_ROOT / "apps" / "static" / "fonts" / "NotoSansSC-subset.woff2"))
+    cmap = font.getBestCmap()
+    assert [c for c in all_text() if ord(c) not in cmap and not c.isspace()] == []
+    assert (REPO_ROOT / "apps" / "static" / "fonts" / "LICENSE-OFL.txt").is_file()
+    with pytest.raises(ConfigError, match="Web Mercator"):
+        custom_basemap_url("http://t.local/vec_c/{z}/{x}/{y}.png", crs="EPSG:4490")
+    with pytest.raises(ConfigError, match="XYZ tile template"):
+        custom_basemap_url("tiles.local")
+    assert tile_group(basemap="none") is None
+    m = folium.Map(tiles=None)
+    tile_group(basemap="osm").add_to(m)
+    assert "geoplan-tile-notice" in m.get_root().render()
+
+
+def test_place_search_moves_the_map_and_lines_measure(app):
+    at, fake = app
+    at.text_input(key="search").set_value("思明").run()
+    call = fake.calls[-1]
+    assert call["zoom"] == 12 and 24.4 < call["center"][0] < 24.5
+    at.text_input(key="search").set_value("24.60, 118.10").run()
+    assert fake.calls[-1]["center"] == (24.60, 118.10) and fake.calls[-1]["zoom"] == 15
+    at.text_input(key="search").set_value("no such place").run()
+    assert "no such place" in caption_with(at, "no such place")
+    at.text_input(key="search").set_value("").run()
+    fake.drawings = [{"type": "Feature", "properties": {"id": "m1"},
+                      "geometry": {"type": "LineString", "coordinates": [[118.0, 24.5], [118.1, 24.5]]}}]
+    at.run()
+    assert "测距 1：10.14 千米" in " ".join(m.value for m in at.markdown)
+    fake.drawings = []
+    at.run()

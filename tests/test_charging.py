@@ -9,7 +9,7 @@ import geoplan as gp
 from geoplan.charging import charging_compliance, check_section, place_charging, share_compliance
 from geoplan.errors import ConfigError, ValidationError
 
-from .conftest import tiny_layers
+from .conftest import tiny_layers, tiny_plan
 from .test_cli import run
 
 X0, Y0 = 600_000.0, 2_700_000.0
@@ -77,7 +77,7 @@ def tiny_project(*, with_new_in_b=True):
          "CHG_RESV": [r[3] for r in rows], "IS_NEW": [r[4] for r in rows]},
         geometry=[Point(r[5], r[6]) for r in rows], crs=districts.crs)
     return gp.project_from_layers(districts=districts, population=raster, layers={"car_parks": cp},
-                                  name="tiny", metric_crs="EPSG:4548")
+                                  name="tiny", metric_crs="EPSG:4548", plan=tiny_plan())
 
 
 def test_compliance_table_and_district_totals():
@@ -133,13 +133,13 @@ def test_bad_options_are_config_errors(tiny):
 
 
 def test_check_section_by_hand(tiny):
-    sec = check_section(tiny_project(), plan="xiamen", year=2025, radius_m=640.0)
+    sec = check_section(tiny_project(), year=2025, radius_m=640.0)
     assert sec.target_share == 0.2 and sec.new_car_parks == 2 and sec.compliant == 1
     assert not sec.meets_target
     # together: 12 of 150 spaces built = 8 % < 20 %
     assert sec.share_built == pytest.approx(0.08) and not sec.meets_target_aggregate
     assert sec.service_radius.core_beyond == pytest.approx(4_700)
-    bare = check_section(tiny, plan="xiamen", year=2025)
+    bare = check_section(tiny, year=2025)
     assert bare.note is not None and "note" in bare.to_dict() and bare.service_radius.core_within_share == 0.0
     assert "new_car_parks" not in bare.to_dict()
 

@@ -23,7 +23,7 @@ def test_check_json_schema(capsys):
     assert data["plan"]["document"] == "厦府办〔2023〕58号"
     assert len(data["districts"]) == 6
     row_keys = {"XZQDM", "XZQMC", "population", "stations", "per_10k", "target_per_10k", "required", "shortfall",
-                "meets_target"}
+                "meets_target", "binding"}
     for row in data["districts"]:
         assert set(row) == row_keys
         assert row["shortfall"] == max(0, row["required"] - row["stations"])

@@ -47,7 +47,7 @@ def _bracket_project(tmp_path):
     io.write_raster(raster, tmp_path / "pop.tif")
     io.write_vector(sites, tmp_path / "sites.gpkg", layer="sites")
     (tmp_path / "[").mkdir()  # the project file's path holds "[/]"
-    (tmp_path / "[/]p.toml").write_text('[project]\nname = "[bold]x[/]"\nplan = "xiamen"\n'
+    (tmp_path / "[/]p.toml").write_text('[project]\nname = "[bold]x[/]"\nplan = "xiamen"\nxzqdm = "350200"\n'
                                         '[layers.districts]\npath = "../districts.gpkg"\n[layers.population]\n'
                                         'path = "../pop.tif"\n[layers.sites]\npath = "../sites.gpkg"\n',
                                         encoding="utf-8")
@@ -103,7 +103,8 @@ def test_warnings_go_to_stderr_and_into_json(capsys, tmp_path):
     io.write_vector(districts, tmp_path / "d.gpkg", layer="districts")
     io.write_raster(raster, tmp_path / "pop.tif")
     io.write_vector(sites, tmp_path / "s.gpkg", layer="sites")
-    (tmp_path / "g.toml").write_text('[layers.districts]\npath = "d.gpkg"\n[layers.population]\npath = "pop.tif"\n'
+    (tmp_path / "g.toml").write_text('[project]\nplan = "xiamen"\nxzqdm = "350200"\n'
+                                     '[layers.districts]\npath = "d.gpkg"\n[layers.population]\npath = "pop.tif"\n'
                                      '[layers.sites]\npath = "s.gpkg"\n', encoding="utf-8")
     code, out, _ = run(capsys, "check", "--project", str(tmp_path / "g.toml"), "--format", "json")
     assert code == 0
@@ -121,7 +122,8 @@ def test_a_subprocess_run_reports_warnings_on_stderr_only(tmp_path):
     districts, raster, _ = tiny_layers()
     io.write_vector(districts, tmp_path / "d.gpkg", layer="districts")
     io.write_raster(raster, tmp_path / "pop.tif")
-    (tmp_path / "g.toml").write_bytes('[project]\nname = "厦门"\n[layers.districts]\npath = "d.gpkg"\n'
+    (tmp_path / "g.toml").write_bytes('[project]\nname = "厦门"\nplan = "xiamen"\nxzqdm = "350200"\n'
+                                      '[layers.districts]\npath = "d.gpkg"\n'
                                       '[layers.population]\npath = "pop.tif"\n'.encode("gbk"))
     p = subprocess.run([sys.executable, "-m", "geoplan", "check", "--project", str(tmp_path / "g.toml"),
                         "--format", "json"], capture_output=True, text=True, timeout=300)

@@ -13,6 +13,7 @@ import geoplan as gp
 from geoplan import chunked
 from geoplan.placement import place_sites
 
+from .conftest import tiny_plan
 from .test_province import synthetic_layers
 
 
@@ -20,7 +21,7 @@ from .test_province import synthetic_layers
 def proj() -> gp.Project:
     districts, raster, sites = synthetic_layers(seed=11)
     return gp.project_from_layers(districts=districts, population=raster, layers={"sites": sites},
-                                  plan="xiamen", name="synthetic", metric_crs="EPSG:4548")
+                                  plan=tiny_plan(), name="synthetic", metric_crs="EPSG:4548")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from geoplan.errors import ConfigError, InfeasibleError, ValidationError
 from geoplan.latency import LatencyModel
 from geoplan.placement import median_cover
 
-from .conftest import tiny_layers
+from .conftest import tiny_layers, tiny_plan
 from .test_cli import run
 
 X0, Y0 = 600_000.0, 2_700_000.0
@@ -142,7 +142,7 @@ def tiny_project(*, dc_status="existing", n_dc=1):
     dc = gpd.GeoDataFrame({"DC_ID": [f"DC-OLD{i or ''}" for i in range(n_dc)], "STATUS": [dc_status] * n_dc},
                           geometry=[Point(X0 + 100 + 10 * i, Y0 + 500) for i in range(n_dc)], crs=crs)
     return gp.project_from_layers(districts=districts, population=raster, layers={"edge_demand": demand, "edge_dc": dc},
-                                  name="tiny", metric_crs="EPSG:4548")
+                                  name="tiny", metric_crs="EPSG:4548", plan=tiny_plan())
 
 
 def test_place_edge_on_a_tiny_project_by_hand():
@@ -179,11 +179,11 @@ def test_place_edge_refuses_too_many_fixed_sites_and_missing_layers(tiny):
 
 
 def test_check_section_counts_dcs_and_the_circle():
-    sec = check_section(tiny_project(), plan="xiamen", year=2025)
+    sec = check_section(tiny_project(), year=2025)
     assert sec.target == 32 and sec.existing == 1 and sec.shortfall == 31 and not sec.meets_target
     assert sec.latency.radius_km == 120.0
     assert sec.latency.demand_within_share == 1.0 and sec.latency.population_within_share == 1.0
-    strict = check_section(tiny_project(), plan="xiamen", year=2025, latency=LatencyModel(equipment_ms=0.99))
+    strict = check_section(tiny_project(), year=2025, latency=LatencyModel(equipment_ms=0.99))
     # radius 0.01 ms / 5 µs / 1.5 = 1.333 km: 园B (1.8 km away) is outside
     assert strict.latency.demand_outside_points == 1
 

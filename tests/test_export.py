@@ -20,7 +20,7 @@ from geoplan import export, io
 from geoplan.cli import main
 from geoplan.io import Raster
 
-from .conftest import tiny_layers
+from .conftest import TINY_TARGETS_TOML, tiny_layers, tiny_plan
 
 X0, Y0 = 600_000.0, 2_700_000.0
 
@@ -29,7 +29,7 @@ X0, Y0 = 600_000.0, 2_700_000.0
 def proj() -> gp.Project:
     districts, raster, sites = tiny_layers()
     return gp.project_from_layers(districts=districts, population=raster, layers={"sites": sites},
-                                  name="tiny", metric_crs="EPSG:4548")
+                                  name="tiny", metric_crs="EPSG:4548", plan=tiny_plan())
 
 
 def extra_layers() -> dict[str, gpd.GeoDataFrame | Raster]:
@@ -275,7 +275,8 @@ def test_cli_export_json_report(tmp_path, capsys):
     districts.to_file(tmp_path / "d.gpkg")
     sites.to_file(tmp_path / "s.gpkg")
     io.write_raster(raster, tmp_path / "pop.tif")
-    (tmp_path / "geoplan.toml").write_text('[project]\nname = "t"\nplan = "xiamen"\n[layers.districts]\npath = '
+    (tmp_path / "targets.toml").write_text(TINY_TARGETS_TOML, encoding="utf-8")
+    (tmp_path / "geoplan.toml").write_text('[project]\nname = "t"\ntargets = "targets.toml"\n[layers.districts]\npath = '
                                            '"d.gpkg"\n[layers.population]\npath = "pop.tif"\n[layers.sites]\n'
                                            'path = "s.gpkg"\nmodelled = true\n', encoding="utf-8")
     out = tmp_path / "o.zip"

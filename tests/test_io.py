@@ -109,15 +109,19 @@ def test_zipped_shapefile_through_a_project_file(tmp_path):
     districts, raster, sites = tiny_layers()
     districts.to_file(tmp_path / "d.gpkg")
     io.write_raster(raster, tmp_path / "pop.tif")
-    pyogrio.write_dataframe(sites.assign(SITE_TYPE=["宏站"] * len(sites)), tmp_path / "s.shp", encoding="GBK")
+    types = ["宏站"] * (len(sites) - 1) + ["塔站"]
+    pyogrio.write_dataframe(sites.assign(SITE_TYPE=types), tmp_path / "s.shp", encoding="GBK")
     with zipfile.ZipFile(tmp_path / "s.zip", "w") as zf:
         for e in ("shp", "shx", "dbf", "prj"):  # no .cpg, as many Chinese GIS exports
             zf.write(tmp_path / f"s.{e}", f"s.{e}")
     (tmp_path / "geoplan.toml").write_text(
         '[layers.districts]\npath = "d.gpkg"\n[layers.population]\npath = "pop.tif"\n'
         '[layers.sites]\npath = "s.zip"\nencoding = "GBK"\n', encoding="utf-8")
-    with pytest.raises(gp.ValidationError, match="宏站"):  # read right, then refused: not a spec value
+    with pytest.raises(gp.ValidationError, match="塔站"):  # read right; 宏站 is a known synonym, 塔站 is not
         gp.load_project(tmp_path / "geoplan.toml")
+    text = (tmp_path / "geoplan.toml").read_text(encoding="utf-8")
+    (tmp_path / "geoplan.toml").write_text(text + 'values = { SITE_TYPE = { "塔站" = "macro" } }\n', encoding="utf-8")
+    assert set(gp.load_project(tmp_path / "geoplan.toml").layer("sites")["SITE_TYPE"]) == {"macro"}
 
 
 @pytest.mark.parametrize("arc,match", [("../../evil.shp", "zip slip"), ("/etc/evil.shp", "zip slip"),

@@ -10,7 +10,7 @@ from geoplan.errors import ConfigError, InfeasibleError
 from geoplan.placement import PlanSettings, allocate_quotas, evaluate_sites, place_sites, planning_context
 from geoplan.placement.results import PLANNED_SITE_FIELDS
 
-from .conftest import tiny_layers
+from .conftest import tiny_layers, tiny_plan
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def _twelve_candidate_project(seed: int):
     cands = gpd.GeoDataFrame({"CAND_ID": [f"C{i}" for i in range(12)],
                               "SITE_TYPE": rng.choice(["macro", "micro", "indoor"], 12)},
                              geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=sites.crs)
-    return gp.project_from_layers(districts=districts, population=raster, plan="xiamen", name="twelve",
+    return gp.project_from_layers(districts=districts, population=raster, plan=tiny_plan(), name="twelve",
                                   metric_crs="EPSG:4548", layers={"sites": sites, "candidates": cands})
 
 
@@ -118,10 +118,11 @@ def test_deterministic_for_seed(tiny):
 
 
 def test_xiamen_2025_all_districts_meet_and_coverage_rises(xiamen, xm_ctx):
-    res = place_sites(xiamen, year=2025, context=xm_ctx)
+    res = place_sites(xiamen, year=2025, context=xm_ctx, quotas="district")
     t = res.districts
-    assert t["meets_target"].all()
-    assert res.summary.new == 6_164  # sum of district shortfalls (geoplan check)
+    assert t["meets_target"].all() and t["binding"].all()
+    # the sum of district shortfalls of `geoplan check` (2023 year-end basis, the project's)
+    assert res.summary.new == gp.targets.check(xiamen).total.sum_of_district_shortfalls == 6_701
     assert (t["coverage_after"] >= t["coverage_before"]).all()
     # issue 18 radio model and data: the existing network covers 92.6 % of indoor users (n78 pooled)
     assert res.summary.coverage_before == pytest.approx(0.9264, abs=0.001)
@@ -144,17 +145,17 @@ def test_other_candidate_generators_plan_xiamen_2025(xiamen, xm_ctx, generator):
     assert ctx.settings.candidates == generator and ctx.candidate_source.endswith(f"+ {generator}")
     assert ctx.candidates_modelled
     gen = ctx.cand_source == "generated"  # the inventories' candidates come first, then the generated ones
-    need = np.array([1010, 787, 967, 1274, 1248, 878])  # the 2025 shortfalls of `geoplan check`
+    need = np.array([1122, 848, 1075, 1381, 1337, 938])  # the 2025 shortfalls of `geoplan check`
     per_district = np.bincount(ctx.cand_district, minlength=6)
     assert (per_district >= 1.5 * need).all()  # enough choice in every district, the small dense ones too
-    res = place_sites(xiamen, year=2025, context=ctx)
+    res = place_sites(xiamen, year=2025, context=ctx, quotas="district")
     assert res.summary.districts_meeting_target == 6 and res.summary.new == need.sum()
     if generator == "grid":  # a square lattice: coordinates differ by whole multiples of one spacing
         x = np.unique(np.round(ctx.cand_xy[gen, 0], 3))
         step = np.diff(x).min()
         assert np.allclose(np.round((x - x[0]) / step), (x - x[0]) / step, atol=1e-6)
     else:  # centres of mass cover more residents than draws of single cells (the default)
-        base = place_sites(xiamen, year=2025, context=xm_ctx)
+        base = place_sites(xiamen, year=2025, context=xm_ctx, quotas="district")
         assert res.summary.coverage_after > base.summary.coverage_after
 
 

@@ -17,7 +17,7 @@ def test_sites_plan_round_trips_layers_tables_grid_and_metadata(tiny, tmp_path):
     plan = planfile.sites_plan(tiny, res, context=ctx)
     planfile.write_plan(plan, tmp_path / "p.gpkg")
     back = planfile.read_plan(tmp_path / "p.gpkg")
-    assert (back.project, back.plan, back.year) == ("tiny", "xiamen", 2025)
+    assert (back.project, back.plan, back.year) == ("tiny", "tiny", 2025)
     sites = back.layers["planned_sites"]
     assert len(sites) == len(res.sites) and (sites["BUILD_YEAR"] == 2025).all()
     assert sites["SITE_ID"].tolist() == res.sites["SITE_ID"].tolist()

@@ -9,7 +9,7 @@ from geoplan import io
 from geoplan.errors import ConfigError, CRSError, ReadError, ValidationError
 from geoplan.io import Raster
 
-from .conftest import tiny_layers
+from .conftest import TINY_TARGETS_TOML, tiny_layers
 
 CENSUS = io.shipped("data/gis/sources/xiamen_district_population.csv")
 
@@ -125,8 +125,9 @@ def test_project_file_with_field_map_and_gcj_declaration(tmp_path):
     d.to_file(tmp_path / "d.gpkg", layer="d")
     io.write_raster(raster, tmp_path / "pop.tif")
     sites.to_file(tmp_path / "s.gpkg")
+    (tmp_path / "targets.toml").write_text(TINY_TARGETS_TOML, encoding="utf-8")
     (tmp_path / "geoplan.toml").write_text(
-        '[project]\nname = "t"\nplan = "xiamen"\n'
+        '[project]\nname = "t"\ntargets = "targets.toml"\n'
         '[layers.districts]\npath = "d.gpkg"\nfields = { XZQDM = "code", XZQMC = "name" }\n'
         '[layers.population]\npath = "pop.tif"\n[layers.sites]\npath = "s.gpkg"\n', encoding="utf-8")
     proj = gp.load_project(tmp_path / "geoplan.toml")

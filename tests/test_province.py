@@ -21,6 +21,8 @@ from geoplan.errors import ConfigError, ValidationError
 from geoplan.io import Raster
 from geoplan.placement import place_sites
 
+from .conftest import tiny_plan
+
 CITY_CSV = gp.io.shipped("data/gis/sources/fujian/fujian_city_population.csv")
 XM_CSV = gp.io.shipped("data/gis/sources/xiamen_district_population.csv")
 
@@ -83,7 +85,7 @@ def synthetic_layers(*, seed: int = 7):
 def synthetic() -> gp.Project:
     districts, raster, sites = synthetic_layers()
     return gp.project_from_layers(districts=districts, population=raster, layers={"sites": sites},
-                                  plan="xiamen", name="synthetic", metric_crs="EPSG:4548")
+                                  plan=tiny_plan(), name="synthetic", metric_crs="EPSG:4548")
 
 
 # --------------------------------------------------------------------------- the Fujian build

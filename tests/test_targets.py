@@ -81,7 +81,10 @@ def test_check_refuses_years_outside_plan(tiny):
 def test_xiamen_check_consistency(xiamen):
     rep = gp.targets.check(xiamen, year=2025)
     assert rep.total.stations == 10_881
-    assert rep.total.population == pytest.approx(5_163_970)
+    # the project's basis: the year-end population, the latest published before 2025 (2023)
+    assert rep.basis["kind"] == "yearend" and rep.basis["year"] == 2023
+    assert rep.total.population == pytest.approx(5_327_000)
+    assert gp.targets.check(xiamen, year=2025, basis="census").total.population == pytest.approx(5_163_970)
     st = rep.consistency["station_target"]
     assert st["implied_population_at_target_density"] == pytest.approx(18_500 / 33 * 1e4, abs=1)
     assert st["stations_needed_at_latest_yearend"] == 17_580  # ceil(33 * 532.7)

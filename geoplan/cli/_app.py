@@ -112,6 +112,17 @@ CandidatesOpt = typer.Option("population", "--candidates", help="Generated candi
                              "centres), grid (a square grid where people live) or none (inventories only).")
 MixOpt = typer.Option(None, "--mix", help="Shares of macro,micro,indoor among modelled candidates, e.g. "
                       "0.6,0.25,0.15 (default: by radio environment).")
+NCandidatesOpt = typer.Option(None, "--n-candidates", help="Number of modelled candidates (default: 2.5 per site "
+                              "the plan's last targets need, at least 15,000; a coarse population raster gets "
+                              "several per cell).")
+SpacingOpt = typer.Option(None, "--candidate-spacing-m", help="Spacing of modelled candidates, m (the grid's "
+                          "spacing; otherwise one candidate per spacing² of populated area).")
+QuotasOpt = typer.Option("plan", "--quotas", help="How the density target binds: area (one figure for the whole "
+                         "city/province: only the total must reach it), district (every district), or plan (as the "
+                         "plan states).")
+BasisOpt = typer.Option(None, "--basis", help="Population basis of the density target: census, yearend (the "
+                        "year's year-end total, or the latest before it) or projection (yours, in the project "
+                        "file); the project's by default.")
 OverwriteOpt = typer.Option(False, "--overwrite", help="Replace an existing output: a file, or the files geoplan "
                             "wrote in an earlier delivery folder (nothing else there is touched). Project inputs "
                             "are never overwritten.")
@@ -316,8 +327,9 @@ def _wants_json(args: list[str]) -> bool:
     return False
 
 
-# options that take several values after one flag (``whatif --total 15000 16500 18500``), by command
-_MULTI_VALUE = {"whatif": ("--total", "-n")}
+# options that take several values after one flag (``whatif --total 15000 16500 18500``,
+# ``place sites --years 2023 2024 2025``), by command
+_MULTI_VALUE = {"whatif": ("--total", "-n"), "place sites": ("--years",)}
 
 
 def _expand_multi(args: list[str]) -> list[str]:
@@ -325,10 +337,13 @@ def _expand_multi(args: list[str]) -> list[str]:
 
     >>> _expand_multi(["whatif", "--total", "15000", "16500", "--year", "2025"])
     ['whatif', '--total', '15000', '--total', '16500', '--year', '2025']
+    >>> _expand_multi(["place", "sites", "--years", "2023", "2024"])
+    ['place', 'sites', '--years', '2023', '--years', '2024']
     """
-    if not args or args[0] not in _MULTI_VALUE:
+    command = " ".join(args[:2]) if " ".join(args[:2]) in _MULTI_VALUE else (args[0] if args else "")
+    if command not in _MULTI_VALUE:
         return list(args)
-    flags = _MULTI_VALUE[args[0]]
+    flags = _MULTI_VALUE[command]
     out: list[str] = []
     i = 0
     while i < len(args):

@@ -9,7 +9,8 @@ import typer
 
 from .. import planfile
 from ..charging import CORE_DENSITY_KM2, SERVICE_RADIUS_M, place_charging
-from ..targets.plans import load_plan
+from ..errors import ConfigError
+from ..targets import plan_of
 from ._app import Format, Lang, LangOpt, OverwriteOpt, ProjectOpt, check_out, emit, place_app, write_out
 from ._resolve import resolve
 
@@ -27,7 +28,7 @@ class By(str, Enum):
 @place_app.command("charging")
 def place_charging_cmd(
     share: float = typer.Option(None, "--share", help="Required share of spaces with chargers in new public car "
-                                "parks (default: the plan's, 0.20)."),
+                                "parks (default: the plan's, e.g. 0.20 in Xiamen)."),
     radius_m: float = typer.Option(SERVICE_RADIUS_M, "--radius-m", help="Public charging service radius, m. The "
                                    "900 m default is an ASSUMPTION from outside both 2023-2025 plans (the 2016-2020 "
                                    "厦门 charging special plan: core area < 900 m)."),
@@ -52,8 +53,12 @@ def place_charging_cmd(
     proj = resolve(plan, project)
     check_out(out, layer="charging_stations", overwrite=overwrite, protect=proj.input_files)
     if share is None:
-        t = load_plan(plan or proj.plan).text_target("charging_share_new_car_parks")
-        share = float(t.value) if t is not None else 0.20
+        p = plan_of(proj, plan)
+        t = p.target("charging_share")
+        if t is None:
+            raise ConfigError(f"plan '{p.key}' states no share of charging spaces in new public car parks. "
+                              "Fix: give --share (e.g. 0.2)")
+        share = float(t.by_year[max(t.by_year)])
     res = place_charging(proj, share=share, radius_m=radius_m, core_density_km2=core_density,
                          new_stations=new_stations, target_share=target_share, include_planned=include_planned)
     write_out(planfile.charging_plan(proj, res), out, layer="charging_stations", overwrite=overwrite,

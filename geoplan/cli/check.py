@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..plan_check import check_plan
-from ._app import Format, Lang, LangOpt, ProjectOpt, app, emit
+from ._app import BasisOpt, Format, Lang, LangOpt, ProjectOpt, app, emit
 from ._resolve import resolve
 
 __all__ = ["check_cmd"]
@@ -19,22 +19,35 @@ def check_cmd(
     plan: str = typer.Option(None, "--plan", help="Plan whose targets apply (xiamen, fujian); the project's own by default."),
     population_year: int = typer.Option(None, "--population-year",
                                         help="Scale district census shares to this year's year-end total."),
+    basis: str = BasisOpt,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
     """Stations per 10k residents per district vs the plan's target, the shortfall, and the city total."""
     proj = resolve(plan, project, quiet=fmt is not Format.table)
-    full = check_plan(proj, year=year, plan=plan, population_year=population_year)
+    full = check_plan(proj, year=year, plan=plan, population_year=population_year, basis=basis)
     rep = full.density
     data = full.to_dict()
     frame = rep.table.copy()
     tot = rep.total
-    total_row = {"XZQDM": rep.plan.xzqdm, "XZQMC": f"{rep.plan.scope} (total)", "population": tot.population,
+    total_row = {"XZQDM": rep.area_code or "", "XZQMC": f"{rep.area_name} (total)", "population": tot.population,
                  "stations": tot.stations, "per_10k": tot.per_10k, "target_per_10k": tot.target_per_10k,
-                 "required": tot.required, "shortfall": tot.shortfall, "meets_target": tot.shortfall == 0}
+                 "required": tot.required, "shortfall": tot.shortfall, "meets_target": tot.shortfall == 0,
+                 "binding": True}
     frame.loc[len(frame)] = total_row
     footer = [f"Population basis: {rep.basis['description']}."]
+    if rep.applies_to == "area":
+        footer.append(f"The plan states one density figure for the whole of {rep.plan.scope}: the total binds, "
+                      "districts are shown for reference (binding = no; --quotas district in place sites to "
+                      "hold every district to it).")
+    if rep.plan.application is not None and rep.plan.application.kind != "own":
+        footer.append(f"[yellow]{rep.plan.application.statement}[/]")
+    if rep.plan.modelled:
+        footer.append(f"[yellow]The targets ({rep.plan.source}) are labelled modelled: {rep.plan.note}[/]")
+    if tot.stations_target is not None:
+        footer.append(f"Station count for {rep.year}: {tot.stations:,} of {tot.stations_target:,} "
+                      f"({tot.stations_short:,} to build).")
     st = rep.consistency.get("station_target")
     if st:
         footer.append(
@@ -46,7 +59,7 @@ def check_cmd(
     base = rep.consistency.get("baseline")
     if base:
         footer.append(f"Baseline {base['year']}: plan {base['plan_per_10k']}/10k; this sites layer gives "
-                      f"{base['layer_per_10k_at_baseline_population']}/10k at the {base['year']} year-end population.")
+                      f"{base['layer_per_10k_at_baseline_population']}/10k on the same basis ({base['basis']}).")
     edge = full.edge_dc
     if edge is not None and edge.latency.radius_km is not None:
         lat = edge.latency
@@ -72,5 +85,6 @@ def check_cmd(
     if rep.modelled_layers:
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(rep.modelled_layers)}.[/]")
     emit(data, fmt, frame=frame, footer=footer,
-         title=f"{rep.plan.scope}: 5G stations per 10k residents vs {rep.year} target ({rep.plan.document})",
+         title=f"{rep.area_name}: 5G stations per 10k residents vs {rep.year} target "
+               f"({rep.plan.document or rep.plan.title})",
          lang=lang)

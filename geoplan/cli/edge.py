@@ -9,8 +9,9 @@ import typer
 
 from .. import labels, planfile
 from ..edge import place_edge
+from ..errors import ConfigError
 from ..latency import LatencyModel
-from ..targets.plans import load_plan
+from ..targets import plan_of
 from ._app import Format, Lang, LangOpt, OverwriteOpt, ProjectOpt, check_out, emit, place_app, write_out
 from ._resolve import resolve
 
@@ -29,7 +30,7 @@ class By(str, Enum):
 @place_app.command("edge")
 def place_edge_cmd(
     count: int = typer.Option(None, "--count", "-n", help="Edge data centres in total, existing included "
-                              "(default: the plan's target, 32 for Xiamen)."),
+                              "(default: the plan's target, e.g. 32 for Xiamen)."),
     latency_ms: float = typer.Option(None, "--latency-ms", help="Latency budget of the circle, ms "
                                      "(default: the plan's, 1 ms)."),
     round_trip: bool = typer.Option(False, "--round-trip", help="Read the budget as round trip (default: one way, "
@@ -63,13 +64,17 @@ def place_edge_cmd(
     check_out(out, layer="edge_dc", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project)
     check_out(out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
-    p = load_plan(plan or proj.plan)
+    p = plan_of(proj, plan)
     if count is None:
-        t = p.text_target("edge_dc")
-        count = int(t.value) if t is not None else 32
+        t = p.target("edge_dc")  # a parent plan's withheld count raises with its statement
+        if t is None:
+            raise ConfigError(f"plan '{p.key}' states no number of edge data centres. Fix: give --count N")
+        count = int(t.by_year[max(t.by_year)])
     if latency_ms is None:
-        t = p.text_target("latency_ms")
-        latency_ms = float(t.value) if t is not None else 1.0
+        lt = p.target("latency_ms")
+        if lt is None:
+            raise ConfigError(f"plan '{p.key}' states no latency circle. Fix: give --latency-ms (e.g. 1)")
+        latency_ms = float(lt.by_year[max(lt.by_year)])
     method = {"heuristic": "greedy"}.get(method, method)
     model = LatencyModel(fibre_us_per_km=fibre_us_per_km, route_factor=route_factor, equipment_ms=equipment_ms,
                          round_trip=round_trip)

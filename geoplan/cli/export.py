@@ -97,6 +97,9 @@ def export_cmd(
     if plan_files and scenario is not None:
         raise ConfigError("give --from (plan files) or --scenario, not both")
     pf = planfile.read_plans(plan_files) if plan_files else None
+    if pf is not None and project is None and plan is None and pf.plan not in ("xiamen", "fujian", ""):
+        raise ConfigError(f"the plan file was made on project {pf.project!r} (targets {pf.plan!r}), which has no "
+                          "embedded project. Fix: pass --project with that project's geoplan.toml")
     proj = resolve(plan or (pf.plan if pf is not None and project is None else None), project, quiet=True)
     gexport.check_destination(to, format=file_format, overwrite=overwrite, protect=proj.input_files)
     extra: dict[str, gpd.GeoDataFrame | Raster] = {}

@@ -6,13 +6,30 @@ from pathlib import Path
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from .. import labels, planfile
 from ..errors import ConfigError
 from ..placement import PlanSettings, planning_context
 from ..placement.sites import choose_engine
 from ..scenarios import Scenario, WhatIf, load_scenarios, run_scenarios
-from ._app import CandidatesOpt, Format, Lang, LangOpt, MixOpt, ProjectOpt, app, emit, parse_mix
+from ._app import (
+    BasisOpt,
+    CandidatesOpt,
+    Format,
+    Lang,
+    LangOpt,
+    MixOpt,
+    NCandidatesOpt,
+    ProjectOpt,
+    QuotasOpt,
+    SpacingOpt,
+    _exit_code,
+    app,
+    emit,
+    err_console,
+    parse_mix,
+)
 from ._progress import progress_bar
 from ._resolve import resolve
 
@@ -29,7 +46,11 @@ def whatif_cmd(
     outdoor: bool = typer.Option(False, "--outdoor", help="Plan for outdoor users (default: indoor)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of modelled candidates."),
     candidates: str = CandidatesOpt,
+    n_candidates: int = NCandidatesOpt,
+    spacing: float = SpacingOpt,
     mix: str = MixOpt,
+    quotas: str = QuotasOpt,
+    basis: str = BasisOpt,
     edge_count: int = typer.Option(None, "--edge-count", help="Also place this many edge data centres."),
     latency_ms: float = typer.Option(1.0, "--latency-ms", help="Latency budget of the edge data centres."),
     charging_share: float = typer.Option(None, "--charging-share", help="Also plan charging at this share (e.g. 0.2)."),
@@ -43,33 +64,46 @@ def whatif_cmd(
     lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
-    """Stations per 10k per district, districts meeting target and coverage for each scenario."""
+    """Stations per 10k per district, districts meeting target and coverage for each scenario.
+
+    A scenario that fails is reported with its error and the others still run;
+    the exit code is then that of the (first) failure.
+    """
     if out is not None and out.suffix.lower() != ".gpkg":
         raise ConfigError(f"--out writes a plan file, a GeoPackage: name it *.gpkg, not {out.name}")
     scenarios = list(load_scenarios(scenario)) if scenario else []
-    settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix))
+    settings = PlanSettings(band=band, indoor=not outdoor, seed=seed, candidates=candidates, mix=parse_mix(mix),
+                            n_candidates=n_candidates, candidate_spacing_m=spacing)
     scenarios += [Scenario(name=f"{t:,}", total=t, year=year, method=method, settings=settings, edge_count=edge_count,
-                           latency_ms=latency_ms, charging_share=charging_share)
+                           latency_ms=latency_ms, charging_share=charging_share, quotas=quotas, basis=basis)
                   for t in (total or [])]
     proj = resolve(plan, project, quiet=quiet)
     chosen = _chosen(scenarios, scenario_name) if out is not None else None
     with progress_bar("what-if", enabled=not quiet and fmt is Format.table) as hook:
         wi = run_scenarios(proj, scenarios, progress=hook)
     footer = []
-    if chosen is not None and out is not None:
-        k = scenarios.index(chosen)
+    if chosen is not None and out is not None and chosen in wi.scenarios:  # a failed scenario has no plan
+        k = wi.scenarios.index(chosen)
         ctx = planning_context(proj, settings=chosen.settings) if choose_engine(proj) == "memory" else None
         planfile.write_plan(planfile.scenario_plan(proj, chosen, wi.results[k], context=ctx), out)
         footer.append(f"Plan of scenario {chosen.name!r} written to {out} (plan file for export --from).")
     if fmt is Format.table:
         emit({}, fmt, frame=_metrics(wi), title=f"{proj.name}: what-if scenarios", lang=lang)
-        pivot = wi.districts.pivot_table(index=["XZQDM", "XZQMC"], columns="scenario", values="per_10k",
-                                         sort=False).reset_index()
-        footer.insert(0, f"Target {wi.summary['target_per_10k'].iloc[0]:g}/10k ({year}); deterministic for "
-                      f"--seed {seed}.")
-        emit({}, fmt, frame=pivot, title="stations per 10k residents by district", footer=footer, lang=lang)
+        if wi.results:
+            pivot = wi.districts.pivot_table(index=["XZQDM", "XZQMC"], columns="scenario", values="per_10k",
+                                             sort=False).reset_index()
+            s0 = wi.results[0].summary
+            binds = "every district" if s0.applies_to == "district" else "the total (districts for reference)"
+            footer.insert(0, f"Target {s0.target_per_10k:g}/10k ({s0.year}), binding {binds}; deterministic for "
+                          f"--seed {seed}.")
+            emit({}, fmt, frame=pivot, title="stations per 10k residents by district", footer=footer, lang=lang)
     else:
         emit(wi.to_dict() | {"out": str(out) if out else None}, fmt, frame=wi.districts, lang=lang)
+    for f in wi.failures:
+        err_console.print(f"[bold red]scenario {escape(repr(f.scenario))} failed[/] — {type(f.error).__name__}: "
+                          f"{escape(str(f.error))}", highlight=False, soft_wrap=True)
+    if wi.failures:
+        raise typer.Exit(_exit_code(wi.failures[0].error))
 
 
 def _chosen(scenarios: list[Scenario], name: str | None) -> Scenario:

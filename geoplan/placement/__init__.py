@@ -21,8 +21,11 @@ carries a proven upper ``bound`` on the optimum and its ``gap``.
 
 Project entry points (GeoDataFrames in and out, metric CRS inside):
 
-- :func:`place_sites` — new 5G sites for a year's district targets or a total,
-  on the in-memory or the county-by-county engine (``engine="auto"``);
+- :func:`place_sites` — new 5G sites for a year's targets (density, station count or
+  both; area-wide or per district) or a total, on the in-memory or the county-by-county
+  engine (``engine="auto"``);
+- :func:`place_phased` — nested batches year by year, each meeting its year's targets
+  (``BUILD_YEAR`` on every site);
 - :func:`planning_context` — the in-memory arrays of a project for one
   :class:`PlanSettings` (built once, reused by what-ifs);
 - :func:`evaluate_sites` — density and coverage per district of chosen sites (what-if);
@@ -41,19 +44,25 @@ from .greedy import greedy_mclp, greedy_set_cover
 from .lagrangian import lagrangian_mclp
 from .local_search import local_search_mclp
 from .median import MedianResult, median_cover
-from .request import PlanRequest, plan_request
+from .phasing import PhasedPlan, place_phased
+from .request import MEET, QUOTAS, PlanRequest, plan_request
 from .results import Evaluation, PlanResult, PlanSummary, Totals
 from .settings import CANDIDATE_GENERATORS, SITE_TYPES, PlanSettings
 from .sites import ENGINES, LARGE_PROJECT_CELLS, METHODS, choose_engine, place_sites
+from .snap import MAX_SNAP_M, Snap, snap_sites
 
 __all__ = [
     "CANDIDATE_GENERATORS",
     "ENGINES",
     "LARGE_PROJECT_CELLS",
+    "MAX_SNAP_M",
+    "MEET",
     "METHODS",
+    "QUOTAS",
     "SITE_TYPES",
     "Evaluation",
     "MedianResult",
+    "PhasedPlan",
     "PlacementResult",
     "PlanRequest",
     "PlanResult",
@@ -61,6 +70,7 @@ __all__ = [
     "PlanSummary",
     "PlanningContext",
     "SitingSummary",
+    "Snap",
     "Totals",
     "allocate_quotas",
     "choose_engine",
@@ -73,10 +83,12 @@ __all__ = [
     "grid_candidates",
     "median_cover",
     "new_site_budget",
+    "place_phased",
     "place_sites",
     "plan_request",
     "plan_siting",
     "planning_context",
     "population_candidates",
+    "snap_sites",
     "weighted_kmeans_candidates",
 ]

@@ -144,13 +144,25 @@ def _county_plans(proj: Project, settings: PlanSettings, alloc: NDArray[np.int64
                              names=names, start=0.35, span=0.4)
 
 
+def _with(a: SiteArrays, b: SiteArrays | None) -> SiteArrays:
+    if b is None or not len(b):
+        return a
+    return SiteArrays(np.concatenate([a.xy.reshape(-1, 2), b.xy]), np.concatenate([a.radius, b.radius]),
+                      np.concatenate([a.district, b.district]).astype(np.int64),
+                      np.concatenate([a.site_type.astype(str), b.site_type.astype(str)]),
+                      np.concatenate([a.environment.astype(np.int8), b.environment.astype(np.int8)]))
+
+
 def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, mapper: Mapper | None = None,
-                    progress: Progress | None = None) -> PlanResult:
-    """Choose ``req.p`` new sites district by district (see :func:`geoplan.placement.place_sites`)."""
+                    progress: Progress | None = None, prior: SiteArrays | None = None) -> PlanResult:
+    """Choose ``req.p`` new sites district by district (see :func:`geoplan.placement.place_sites`).
+
+    ``prior`` are sites planned before (an earlier phase): they count as existing.
+    """
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
     step(0.0, "existing sites: environments and radii")
-    existing = chunked.site_arrays(proj, band=settings.band, indoor=settings.indoor)
+    existing = _with(chunked.site_arrays(proj, band=settings.band, indoor=settings.indoor), prior)
     before = chunked.coverage(proj, sites=existing, mapper=mapper, return_cells=True,
                               progress=lambda f, m: step(0.02 + 0.33 * f, m))
     alloc = _allocate(proj, req, before)
@@ -169,12 +181,15 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
     cells = before.table["population"].to_numpy(dtype=float)
     cb = before.table["covered_population"].to_numpy(dtype=float)
     ca = after.table["covered_population"].to_numpy(dtype=float)
+    binding = req.binding if req.binding is not None else np.full(n, req.quota_mode == "district")
     table = district_table(proj, population=req.population, existing=req.existing_per_district,
                            new=np.bincount(dist, minlength=n).astype(np.int64),
-                           target_per_10k=req.target_per_10k, cell_population=cells, covered_before=cb,
-                           covered_after=ca)
+                           target_per_10k=req.district_target if req.district_target is not None else
+                           req.target_per_10k, cell_population=cells, covered_before=cb, covered_after=ca,
+                           binding=binding)
     totals = plan_totals(proj, table, year=req.year, basis=req.basis, cell_population=cells, covered_before=cb,
-                         covered_after=ca)
+                         covered_after=ca, target_per_10k=req.target_per_10k, stations_target=req.stations_target,
+                         applies_to=req.quota_mode)
     objective = float(sum(q.objective for q in plans))
     gap = relative_gap(objective, float(sum(q.bound for q in plans)))
     runtime = time.perf_counter() - t0
@@ -186,11 +201,11 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
         **vars(totals), method="greedy", status="greedy", gap=gap, objective=objective, runtime_s=round(runtime, 3),
         band=settings.band, users=settings.users, budget_new=req.p, quotas=tuple(int(q) for q in req.quotas),
         allocation=tuple(int(a) for a in alloc), candidates=int(sum(q.candidates for q in plans)),
-        candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)",
-        siting=_siting(proj, stype, cost, soft, objective))
+        candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)", meet=req.meet,
+        candidate_source="population", siting=_siting(proj, stype, cost, soft, objective))
     sites = planned_sites_frame(proj, xy=xy, site_type=stype, radius_m=srad, environment=senv, district=dist,
                                 gains=gains, source=GENERATED, modelled=True, kind=np.full(len(xy), "new"), cost=cost,
-                                conflicts=soft.labels())
+                                conflicts=soft.labels(), build_year=req.year)
     tot_w = float(cells.sum()) or 1.0
     placement = PlacementResult(selected=np.arange(len(xy), dtype=np.int64), objective=objective,
                                 covered_share=float(ca.sum()) / tot_w, method="greedy", status="greedy", gap=gap,

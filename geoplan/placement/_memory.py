@@ -9,33 +9,35 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from .. import coverage as cov
 from .._typing import Progress
-from ..errors import InfeasibleError
-from ..targets import load_plan, population_basis
+from ..targets import population_basis
 from ._result import PlacementResult, relative_gap
 from ._steps import marginal_gains
 from .context import PlanningContext
 from .costing import SitingSummary, cost_rows, siting_summary
 from .exact import exact_mclp
+from .feasibility import check_candidates
 from .greedy import greedy_mclp
-from .request import PlanRequest
+from .request import PlanRequest, targets_for
 from .results import Evaluation, PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
 from .settings import PlanSettings
+from .snap import MAX_SNAP_M, snap_sites
 
-__all__ = ["evaluate_sites", "place_in_memory", "sites_frame", "plan_siting"]
+__all__ = ["evaluate_sites", "place_in_memory", "sites_frame", "site_conflicts", "plan_siting"]
 
 
 def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int], *, year: int | None = None,
-                   population_year: int | None = None) -> Evaluation:
+                   population_year: int | None = None, basis: str | None = None,
+                   quotas: str = "plan") -> Evaluation:
     """Density and population coverage per district when candidates ``selected`` are built.
 
     Parameters
@@ -47,7 +49,11 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     year : int, optional
         Target year (the plan's last by default).
     population_year : int, optional
-        Population basis (``None``: census).
+        A fixed year-end population basis.
+    basis : {"census", "yearend", "projection"}, optional
+        Population basis (the project's by default).
+    quotas : {"plan", "area", "district"}
+        Which districts the density target binds (for the verdicts).
 
     Examples
     --------
@@ -61,32 +67,69 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     sel = np.asarray(selected, dtype=np.int64)
     after = ctx.covered0 | cov.covered(ctx.coverage, selected=sel)
     w, g, n = ctx.demand_weights, ctx.demand_district, ctx.n_districts
-    plan = load_plan(proj.plan)
-    yr = plan.check_year(year) if year is not None else max(plan.years)
-    pop, basis = population_basis(proj, population_year)
+    tf = targets_for(proj, year=year, quotas=quotas)
+    pop, info = population_basis(proj, population_year, basis=basis, year=tf.year)
     cells = np.bincount(g, weights=w, minlength=n)
     before_d = np.bincount(g, weights=w * ctx.covered0, minlength=n)
     after_d = np.bincount(g, weights=w * after, minlength=n)
     table = district_table(proj, population=pop, existing=ctx.existing_per_district,
-                           new=np.bincount(ctx.cand_district[sel], minlength=n),
-                           target_per_10k=float(plan.indicator("5g_per_10k").target(yr)),
-                           cell_population=cells, covered_before=before_d, covered_after=after_d)
-    totals = plan_totals(proj, table, year=yr, basis=basis, cell_population=cells, covered_before=before_d,
-                         covered_after=after_d)
+                           new=np.bincount(ctx.cand_district[sel], minlength=n), target_per_10k=tf.district_target,
+                           cell_population=cells, covered_before=before_d, covered_after=after_d,
+                           binding=tf.binding)
+    totals = plan_totals(proj, table, year=tf.year, basis=info, cell_population=cells, covered_before=before_d,
+                         covered_after=after_d, target_per_10k=tf.target_per_10k,
+                         stations_target=tf.stations_target, applies_to=tf.quota_mode)
     return Evaluation(districts=table, summary=totals)
 
 
-def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None) -> NDArray[np.int64] | None:
+def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64], *,
+                build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
+    """The ``planned_sites`` layer of candidate columns ``selected`` (in build-decision order).
+
+    SOURCE, KIND, COST and CONFLICTS come from the candidate pool (:mod:`.pool`).
+    """
+    sel = np.asarray(selected, dtype=np.int64)
+    return planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
+                               radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
+                               district=ctx.cand_district[sel],
+                               gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
+                               source=ctx.cand_source[sel], modelled=ctx.pool.modelled[sel],
+                               kind=ctx.cand_kind[sel], cost=ctx.cand_cost[sel],
+                               conflicts=ctx.cand_conflicts.subset(sel).labels(), build_year=build_year)
+
+
+def site_conflicts(ctx: PlanningContext, selected: NDArray[np.int64], sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The conflicts table of candidate columns ``selected``, whose ``planned_sites`` rows are ``sites``."""
+    sel = np.asarray(selected, dtype=np.int64)
+    return ctx.cand_conflicts.subset(sel).table(sites["SITE_ID"].to_numpy(), ctx.pool.height_m[sel])
+
+
+def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None, *,
+                   max_snap_m: float = MAX_SNAP_M) -> NDArray[np.int64] | None:
+    """Candidate columns of the kept sites (each moved at most ``max_snap_m``, see :mod:`.snap`)."""
     if fixed_xy is None or not len(fixed_xy):
         return None
-    if not len(ctx.cand_xy):
-        raise InfeasibleError("sites to keep were given but the project has no candidate sites to snap them to. "
-                              "Fix: add candidates or leave the fixed sites out")
-    return np.unique(cKDTree(ctx.cand_xy).query(np.asarray(fixed_xy, dtype=float), k=1)[1]).astype(np.int64)
+    return np.unique(snap_sites(ctx, fixed_xy, max_snap_m=max_snap_m).columns).astype(np.int64)
+
+
+def _exact_hooks(progress: Progress | None, time_limit_s: float) -> Callable[[Any], None] | None:
+    """Turn the solver's reports (incumbent, bound, gap) into ``progress(fraction, message)``."""
+    if progress is None:
+        return None
+
+    def report(p: Any) -> None:
+        gap = f"{100 * p.gap:.2f} %" if np.isfinite(p.gap) else "unknown"
+        best = f"{p.objective:,.0f}" if np.isfinite(p.objective) else "none yet"
+        bound = f"{p.bound:,.0f}" if np.isfinite(p.bound) else "unknown"
+        progress(min(p.elapsed_s / time_limit_s, 0.99),
+                 f"exact: best plan covers {best} more residents, bound {bound}, gap {gap}, "
+                 f"{p.elapsed_s:,.0f} s of {time_limit_s:,.0f} s")
+    return report
 
 
 def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArray[np.int64] | None,
-           time_limit_s: float, mip_rel_gap: float, cost_weight: float) -> tuple[PlacementResult, float | None]:
+           time_limit_s: float, mip_rel_gap: float, cost_weight: float, progress: Progress | None = None,
+           cancel: Callable[[], bool] | None = None) -> tuple[PlacementResult, float | None]:
     """Greedy (or exact) maximal covering; with a cost weight, on the problem with cost rows (:mod:`.costing`).
 
     Returns the result and, with a cost weight, the newly covered residents of the
@@ -95,23 +138,26 @@ def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArra
     of the real demand; with a cost weight its ``gap`` is that of the cost-aware
     score, against the coverage-only bound plus the ``p`` largest cost rows.
     """
-    if req.p > ctx.coverage.shape[1]:
-        raise InfeasibleError(f"{req.p:,} new sites requested but only {ctx.coverage.shape[1]:,} candidates exist. "
-                              "Fix: add candidates (a candidate inventory, more modelled candidates with "
-                              "--n-candidates, or another generator) or plan fewer sites")
+    st = ctx.settings
+    check_candidates(ctx.project, p=req.p, quotas=req.quotas, cand_district=ctx.cand_district,
+                     modelled=ctx.candidates_modelled, source=ctx.candidate_source,
+                     chosen=st.n_candidates is not None or st.candidate_spacing_m is not None,
+                     excluded=ctx.pool.n_excluded)
     kw: dict[str, Any] = dict(p=req.p, groups=ctx.cand_district, min_per_group=req.quotas, fixed=fixed,
                               secondary=ctx.cand_density)
+    hooks: dict[str, Any] = dict(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                                 progress=_exact_hooks(progress, time_limit_s),
+                                 cancel=cancel)
     plain = greedy_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.covered0, **kw)
     if cost_weight <= 0:
         if method == "exact":
-            return exact_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.covered0, time_limit_s=time_limit_s,
-                              mip_rel_gap=mip_rel_gap, warm_start=plain.selected, **kw), None
+            return exact_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.covered0, warm_start=plain.selected,
+                              **hooks, **kw), None
         return plain, None
     A, w, c0 = cost_rows(ctx.coverage, ctx.demand_weights, ctx.covered0, ctx.cand_cost, weight=cost_weight)
     res = greedy_mclp(A, w, covered0=c0, **kw)
     if method == "exact":
-        res = exact_mclp(A, w, covered0=c0, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-                         warm_start=res.selected, **kw)
+        res = exact_mclp(A, w, covered0=c0, warm_start=res.selected, **hooks, **kw)
     rebates = w[ctx.coverage.shape[0]:]
     bound = plain.objective * (1.0 + (plain.gap or 0.0)) + float(np.sort(rebates)[rebates.size - req.p:].sum())
     gap = None if res.gap is None else min(res.gap, relative_gap(res.objective, bound))
@@ -121,19 +167,6 @@ def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArra
     res = dataclasses.replace(res, objective=float(ctx.demand_weights[after & ~ctx.covered0].sum()), gap=gap,
                               covered_share=float(ctx.demand_weights[after].sum()) / total if total else 1.0)
     return res, plain.objective
-
-
-def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """The ``planned_sites`` layer of candidate columns ``selected`` (in order chosen), and their conflicts table."""
-    sel = np.asarray(selected, dtype=np.int64)
-    soft = ctx.cand_conflicts.subset(sel)
-    sites = planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
-                                radius_m=ctx.cand_radius[sel], environment=ctx.cand_environment[sel],
-                                district=ctx.cand_district[sel],
-                                gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.covered0, sel),
-                                source=ctx.cand_source[sel], modelled=ctx.pool.modelled[sel],
-                                kind=ctx.cand_kind[sel], cost=ctx.cand_cost[sel], conflicts=soft.labels())
-    return sites, soft.table(sites["SITE_ID"].to_numpy(), ctx.pool.height_m[sel])
 
 
 def plan_siting(ctx: PlanningContext, selected: NDArray[np.int64], *, cost_weight: float = 0.0,
@@ -167,10 +200,15 @@ def plan_siting(ctx: PlanningContext, selected: NDArray[np.int64], *, cost_weigh
 
 def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed_xy: NDArray[np.float64] | None,
                     time_limit_s: float, mip_rel_gap: float, progress: Progress | None,
-                    settings: PlanSettings | None = None) -> PlanResult:
+                    settings: PlanSettings | None = None, max_snap_m: float = MAX_SNAP_M,
+                    cancel: Callable[[], bool] | None = None, fixed_columns: NDArray[np.int64] | None = None,
+                    build_year: int | NDArray[np.int64] | None = None) -> PlanResult:
     """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`).
 
-    ``settings`` may differ from the context's in objective-only settings (the cost weight).
+    ``settings`` may differ from the context's in objective-only settings (the
+    cost weight). ``fixed_columns`` are candidate columns that must be built
+    first (an earlier phase), in their order; ``build_year`` the BUILD_YEAR of
+    each site chosen (``req.year`` by default).
     """
     t0 = time.perf_counter()
     s = settings or ctx.settings
@@ -178,16 +216,23 @@ def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixe
     step = progress or (lambda f, m: None)
     step(0.0, f"{method}: choosing {req.p:,} sites" + (f" (cost weight {weight:g} residents per 万元)"
                                                         if weight else ""))
-    res, coverage_only = _solve(ctx, req, method=method, fixed=_fixed_columns(ctx, fixed_xy),
-                                time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, cost_weight=weight)
+    fixed = _fixed_columns(ctx, fixed_xy, max_snap_m=max_snap_m)
+    if fixed_columns is not None and len(fixed_columns):
+        fixed = np.asarray(fixed_columns, dtype=np.int64) if fixed is None else \
+            np.concatenate([fixed_columns, fixed[~np.isin(fixed, fixed_columns)]]).astype(np.int64)
+    res, coverage_only = _solve(ctx, req, method=method, fixed=fixed, time_limit_s=time_limit_s,
+                                mip_rel_gap=mip_rel_gap, cost_weight=weight, progress=progress, cancel=cancel)
     sel = np.asarray(res.selected, dtype=np.int64)
-    ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year)
-    sites, conflicts = sites_frame(ctx, sel)
+    ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year, basis=req.basis_kind,
+                        quotas=req.quota_mode)
+    sites = sites_frame(ctx, sel, build_year=req.year if build_year is None else build_year)
+    conflicts = site_conflicts(ctx, sel, sites)
     summary = PlanSummary(
         **vars(ev.summary), method=res.method, status=res.status, gap=res.gap, objective=res.objective,
         runtime_s=round(time.perf_counter() - t0, 3), band=s.band, users=s.users,
         budget_new=req.p, quotas=tuple(int(q) for q in req.quotas), allocation=tuple(int(q) for q in req.quotas),
         candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory",
+        meet=req.meet, candidate_source=ctx.candidate_source,
         siting=plan_siting(ctx, sel, cost_weight=weight, objective=res.objective, coverage_only=coverage_only))
     step(1.0, "done")
     return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=s,

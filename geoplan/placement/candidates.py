@@ -35,13 +35,16 @@ from scipy.spatial import cKDTree
 
 from ..errors import ConfigError, CRSError, Problem, ValidationError
 
-__all__ = ["grid_candidates", "weighted_kmeans_candidates", "population_candidates", "thin_points"]
+__all__ = ["grid_candidates", "weighted_kmeans_candidates", "population_candidates", "thin_points",
+           "subdivide_cells", "MAX_SUBDIVISION"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 #: Largest grid :func:`grid_candidates` builds before asking for a coarser spacing.
 MAX_GRID_POINTS = 5_000_000
+#: Most sub-points per side :func:`subdivide_cells` splits a cell into (10: a 1 km cell into 100 m points).
+MAX_SUBDIVISION = 10
 
 _DEGREES_FIX = "project the layer to a metric CRS (EPSG:4548 around Xiamen) before making candidates"
 
@@ -293,3 +296,50 @@ def weighted_kmeans_candidates(xy: ArrayLike, weights: ArrayLike, *, n: int, see
     log.info("weighted_kmeans_candidates: %d centres from %d points, %d iterations, last move %.1f m",
              k, pts.shape[0], it, moved)
     return centres
+
+
+def subdivide_cells(xy: ArrayLike, weights: ArrayLike, *, side_m: ArrayLike, factor: int
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Split each square cell into ``factor × factor`` points sharing its weight equally.
+
+    A coarse population raster (500 m – 1 km) has fewer populated cells than a
+    dense district needs candidate sites; its cells' sub-points let every
+    generator offer several candidates per cell, spread evenly inside it.
+
+    Parameters
+    ----------
+    xy : array_like, shape (m, 2)
+        Cell centres, metres.
+    weights : array_like, shape (m,)
+        Persons per cell.
+    side_m : float or array_like, shape (m,)
+        Cell side length, metres.
+    factor : int
+        Points per side (1 returns the cells unchanged), at most :data:`MAX_SUBDIVISION`.
+
+    Returns
+    -------
+    xy, weights, cell
+        The sub-points, their weights (``weight / factor²``) and the index of the cell each lies in.
+
+    Examples
+    --------
+    >>> p, w, c = subdivide_cells([[500.0, 500.0]], [8.0], side_m=1000.0, factor=2)
+    >>> p.tolist(), w.tolist(), c.tolist()
+    ([[250.0, 250.0], [750.0, 250.0], [250.0, 750.0], [750.0, 750.0]], [2.0, 2.0, 2.0, 2.0], [0, 0, 0, 0])
+    """
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    f = operator.index(factor)
+    if not 1 <= f <= MAX_SUBDIVISION:
+        raise ConfigError(f"factor must be 1 to {MAX_SUBDIVISION}, got {f}")
+    side = np.broadcast_to(np.asarray(side_m, dtype=np.float64), w.shape)
+    if f == 1:
+        return pts.copy(), w.copy(), np.arange(w.size, dtype=np.int64)
+    off = (np.arange(f) + 0.5) / f - 0.5
+    gx, gy = np.meshgrid(off, off)
+    ox, oy = gx.ravel(), gy.ravel()
+    out = np.empty((w.size * f * f, 2))
+    out[:, 0] = (pts[:, 0, None] + ox[None, :] * side[:, None]).ravel()
+    out[:, 1] = (pts[:, 1, None] + oy[None, :] * side[:, None]).ravel()
+    return out, np.repeat(w / (f * f), f * f), np.repeat(np.arange(w.size, dtype=np.int64), f * f)

@@ -155,7 +155,8 @@ def _coverage(demand_xy: NDArray[np.float64], xy: NDArray[np.float64], radius: N
 def planning_context(proj: Project, *, settings: PlanSettings | None = None, band: str | None = None,
                      indoor: bool | None = None, n_candidates: int | None = None,
                      mix: tuple[float, float, float] | None = None, seed: int | None = None,
-                     candidates: str | None = None, progress: Progress | None = None) -> PlanningContext:
+                     candidates: str | None = None, candidate_spacing_m: float | None = None,
+                     progress: Progress | None = None) -> PlanningContext:
     """Build the arrays for placement on ``proj`` in memory.
 
     Parameters
@@ -164,20 +165,23 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
         The project (districts, population, ``sites``, optional ``candidates``).
     settings : PlanSettings, optional
         All settings at once; the keywords below override single ones.
-    band, indoor, n_candidates, mix, seed, candidates
+    band, indoor, n_candidates, mix, seed, candidates, candidate_spacing_m
         See :class:`PlanSettings` (defaults: n78, indoor users, mix by environment,
         seed 0, the project's inventories plus candidates drawn from populated cells
         ∝ population; ``kmeans``: population-weighted k-means centres; ``grid``: a
         square grid over the districts kept where people live, fine enough for
         ``n_candidates`` and for 2.5 candidates per site the densest district needs;
-        ``none``: inventories only). Candidates in hard constraint zones are left out.
+        ``none``: inventories only). On a population raster coarser than the
+        candidates needed, cells are split into sub-points so a district always gets
+        2.5 candidates per site its last target needs. Candidates in hard constraint
+        zones are left out.
     progress : callable, optional
         ``progress(fraction, message)`` hook for progress bars.
     """
     t0 = time.perf_counter()
     s = settings or PlanSettings()
     given = {"band": band, "indoor": indoor, "n_candidates": n_candidates, "mix": mix, "seed": seed,
-             "candidates": candidates}
+             "candidates": candidates, "candidate_spacing_m": candidate_spacing_m}
     s = PlanSettings(**{**s.to_dict(), **{k: v for k, v in given.items() if v is not None}})
     step = progress or (lambda f, m: None)
     demand = proj.demand

@@ -7,8 +7,10 @@ One pool per :class:`~.settings.PlanSettings`, built by :func:`candidate_pool`:
    KIND, SITE_TYPE, COST and HEIGHT_M (:mod:`geoplan.siting.inventory`);
 2. **generated** candidates — modelled ones, by the settings' generator
    (``population``, ``kmeans``, ``grid``; ``none`` for inventories only), their
-   number (``n_candidates``) and spacing (``candidate_spacing_m``); they are new
-   builds (KIND ``new``), their site type drawn by the site mix;
+   number (``n_candidates``) and spacing (``candidate_spacing_m``), enough for
+   2.5 candidates per site every district's last target needs (a coarse
+   population raster's cells are split into sub-points); they are new builds
+   (KIND ``new``), their site type drawn by the site mix;
 3. the site type, cost and height of every candidate that does not give its own
    (the kind's first site type; :meth:`~geoplan.siting.params.SitingParams.cost`;
    the site type's antenna height in ``geoplan/radio_params.toml``);
@@ -21,6 +23,8 @@ Inventory candidates come first, so where two candidates tie, reuse wins.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +40,23 @@ from ..project import Project, points_in_districts
 from ..radio_params import default_params as radio_defaults
 from ..siting.constraints import ConstraintSet, SiteConflicts, constraint_set
 from ..siting.inventory import inventory
-from ..targets import density, load_plan, population_basis
+from ..targets import density, population_basis
 from ._steps import draw_site_types
-from .candidates import grid_candidates, population_candidates, thin_points, weighted_kmeans_candidates
+from .candidates import (
+    MAX_SUBDIVISION,
+    grid_candidates,
+    population_candidates,
+    subdivide_cells,
+    thin_points,
+    weighted_kmeans_candidates,
+)
+from .request import targets_for
 from .settings import PlanSettings
 
 __all__ = ["CandidatePool", "candidate_pool", "site_heights", "CANDIDATES_PER_NEEDED_SITE", "GENERATED"]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
 
 #: Modelled candidates per site the plan's last target still needs (choice among 2.5 per needed site).
 CANDIDATES_PER_NEEDED_SITE = 2.5
@@ -94,6 +109,18 @@ class CandidatePool:
     def __len__(self) -> int:
         return int(self.xy.shape[0])
 
+    def subset(self, keep: NDArray[np.int64]) -> CandidatePool:
+        """The candidates ``keep`` (indices, in that order), e.g. those outside a planner's exclusion areas."""
+        k = np.asarray(keep, dtype=np.int64)
+        arrays = {f: getattr(self, f)[k] for f in ("xy", "site_type", "kind", "source", "cost", "height_m", "density",
+                                                    "environment", "district", "modelled", "cand_id", "name")}
+        return dataclasses.replace(self, **arrays, conflicts=self.conflicts.subset(k))
+
+    @property
+    def n_excluded(self) -> int:
+        """Candidates the hard constraints removed (a candidate in two hard zones counts once per zone)."""
+        return sum(sum(v.values()) for v in self.excluded.values())
+
     def counts(self) -> dict[str, int]:
         """Candidates by SOURCE."""
         names, n = np.unique(self.source, return_counts=True)
@@ -114,56 +141,143 @@ def site_heights(site_types: NDArray[np.str_], env_codes: NDArray[np.int8]) -> N
     return np.array([p.sites[str(t)].height_m[str(e)] for t, e in zip(site_types, names, strict=True)], dtype=float)
 
 
+def _demand_points(proj: Project, n: int, need: NDArray[np.int64]
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """Populated cells as points for the generators, split into sub-points on a coarse raster.
+
+    A district needs :data:`CANDIDATES_PER_NEEDED_SITE` candidates per site it
+    ``need``-s, and the whole project ``n`` (the number asked for, or what the
+    needs add up to); when the populated cells are fewer (500 m – 1 km rasters),
+    every cell is split into ``f × f`` points (:func:`~.candidates.subdivide_cells`),
+    ``f`` the smallest factor that offers enough. Returns points, weights, their
+    district and the side of the cell each came from.
+    """
+    d = proj.demand
+    lived = d.pop > 0
+    xy, w, dist = d.xy[lived], d.pop[lived], d.district[lived]
+    side = np.sqrt(d.area_km2[lived]) * 1000.0
+    cells = np.bincount(dist, minlength=len(need)).astype(float)
+    want = max(n / max(len(w), 1), float(np.max(np.where(cells > 0, CANDIDATES_PER_NEEDED_SITE * need / np.maximum(
+        cells, 1), 0.0), initial=0.0)))
+    f = int(min(np.ceil(np.sqrt(want)), MAX_SUBDIVISION)) if want > 1 else 1
+    if f == 1:
+        return xy, w, dist, side
+    log.info("population raster coarser than the candidates needed: %d sub-points per cell (%.0f m apart)",
+             f * f, float(np.median(side)) / f)
+    sxy, sw, cell = subdivide_cells(xy, w, side_m=side, factor=f)
+    return sxy, sw, dist[cell], side[cell] / f
+
+
+def _grid(proj: Project, xy: NDArray[np.float64], dist: NDArray[np.int64], side: NDArray[np.float64], *, n: int,
+          need: NDArray[np.int64], spacing_m: float | None) -> NDArray[np.float64]:
+    """A square grid over the districts, kept inside populated cells (see :func:`_modelled_candidates`)."""
+    area = shapely.union_all(proj.metric("districts").geometry.to_numpy())
+    spacing = spacing_m or float(np.sqrt((side ** 2).sum() / n))  # about n points near people
+    area_d = np.bincount(dist, weights=side ** 2, minlength=len(need))
+    short = need > 0
+    if short.any() and spacing_m is None:
+        spacing = min(spacing, float(np.sqrt(area_d[short] / (CANDIDATES_PER_NEEDED_SITE * need[short])).min()))
+    pts = grid_candidates(area, spacing_m=spacing)
+    # keep the points inside a populated cell (Chebyshev distance to its centre within half its side)
+    near, idx = cKDTree(xy).query(pts, k=1, p=np.inf, distance_upper_bound=float(side.max()) / 2 + 1e-6)
+    ok = np.isfinite(near)
+    ok[ok] = near[ok] <= side[idx[ok]] / 2 + 1e-6
+    return pts[ok]
+
+
+def _spaced(generator: str, xy: NDArray[np.float64], w: NDArray[np.float64], *, n: int, seed: int,
+            spacing_m: float) -> NDArray[np.float64]:
+    """Up to ``n`` population or k-means candidates at least ``spacing_m`` apart.
+
+    Three times ``n`` are drawn first (∝ population, in a random order of
+    preference) and thinned, so the count holds where there is room.
+    """
+    draw = min(3 * n, int((w > 0).sum()))
+    if generator == "kmeans":
+        c = weighted_kmeans_candidates(xy, w, n=min(n, draw), seed=seed)
+        return c[np.sort(thin_points(c, spacing_m))]
+    c = population_candidates(xy, w, n=draw, seed=seed)
+    order = np.random.default_rng(seed).permutation(len(c))
+    keep = order[thin_points(c[order], spacing_m)][:n]
+    return c[np.sort(keep)]
+
+
 def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int, need: NDArray[np.int64],
-                         spacing_m: float | None) -> NDArray[np.float64]:
+                         spacing_m: float | None = None, top_up: bool = True,
+                         dense_for: int | None = None) -> NDArray[np.float64]:
     """About ``n`` modelled candidate sites (metres) by ``generator``.
 
-    A grid's spacing is ``spacing_m`` or else the finer of the one that gives ``n``
-    points over the populated area and the one that gives every district
+    A grid's spacing is ``spacing_m``, else the finer of the one that gives
+    ``n`` points over the populated area and the one that gives every district
     :data:`CANDIDATES_PER_NEEDED_SITE` points per site it ``need``-s (dense
     districts are small: an even grid would leave them too few). Population and
-    k-means candidates are thinned to ``spacing_m`` when it is given (three times
-    ``n`` are drawn first, so the count holds where there is room).
+    k-means candidates are kept ``spacing_m`` apart when it is given. Districts
+    left with fewer than 2.5 per needed site (a thin draw, or a coarse raster)
+    are topped up from their own populated cells when ``top_up``.
     """
-    demand = proj.demand
-    lived = demand.pop > 0
-    if generator == "grid":
-        area = shapely.union_all(proj.metric("districts").geometry.to_numpy())
-        spacing = spacing_m or float(np.sqrt(demand.area_km2[lived].sum() * 1e6 / n))
-        area_d = np.bincount(demand.district[lived], weights=demand.area_km2[lived], minlength=len(need)) * 1e6
-        short = need > 0
-        if short.any() and spacing_m is None:
-            spacing = min(spacing, float(np.sqrt(area_d[short] / (CANDIDATES_PER_NEEDED_SITE * need[short])).min()))
-        pts = grid_candidates(area, spacing_m=spacing)
-        near = cKDTree(demand.xy[lived]).query(pts, k=1, distance_upper_bound=spacing / 2)[0]
-        return pts[np.isfinite(near)]
-    if spacing_m is None:
-        if generator == "kmeans":
-            return weighted_kmeans_candidates(demand.xy, demand.pop, n=n, seed=seed)
-        return population_candidates(demand.xy, demand.pop, n=n, seed=seed)
-    draw = min(3 * n, int(lived.sum()))
-    if generator == "kmeans":
-        xy = weighted_kmeans_candidates(demand.xy, demand.pop, n=min(n, draw), seed=seed)
-        return xy[np.sort(thin_points(xy, spacing_m))]
-    xy, idx = population_candidates(demand.xy, demand.pop, n=draw, seed=seed, return_index=True)
-    order = np.random.default_rng(seed).permutation(len(xy))  # a random order of preference, then thin
-    keep = order[thin_points(xy[order], spacing_m)][:n]
-    return xy[np.sort(keep)]
+    xy, w, dist, side = _demand_points(proj, n if dense_for is None else dense_for, need)
+    n = min(n, int((w > 0).sum()))
+    if generator == "grid":  # a grid's spacing already gives every district its share; a top-up would break it
+        return _grid(proj, xy, dist, side, n=n, need=need, spacing_m=spacing_m)
+    if spacing_m is not None:
+        out = _spaced(generator, xy, w, n=n, seed=seed, spacing_m=spacing_m)
+    elif generator == "kmeans":
+        out = weighted_kmeans_candidates(xy, w, n=n, seed=seed)
+    else:
+        out = population_candidates(xy, w, n=n, seed=seed)
+    return _top_up(out, xy, w, dist, need=need, seed=seed) if top_up else out
+
+
+def _top_up(cand: NDArray[np.float64], xy: NDArray[np.float64], w: NDArray[np.float64], dist: NDArray[np.int64],
+            *, need: NDArray[np.int64], seed: int) -> NDArray[np.float64]:
+    """Add candidates drawn ∝ population in districts with fewer than 2.5 per site they need."""
+    if not len(cand):
+        return cand
+    cdist = dist[cKDTree(xy).query(cand, k=1)[1]]
+    have = np.bincount(cdist, minlength=len(need))
+    extra = []
+    for k in np.flatnonzero(have < np.ceil(CANDIDATES_PER_NEEDED_SITE * need)):
+        mine = np.flatnonzero((dist == k) & (w > 0))
+        want = int(min(np.ceil(CANDIDATES_PER_NEEDED_SITE * need[k]), mine.size)) - int(have[k])
+        if want > 0:
+            extra.append(population_candidates(xy[mine], w[mine], n=min(mine.size, want + int(have[k])),
+                                               seed=seed + 7919 * (int(k) + 1)))
+    if not extra:
+        return cand
+    return np.unique(np.concatenate([cand, *extra]), axis=0)
 
 
 def _generated(proj: Project, settings: PlanSettings, existing_district: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Modelled candidates: enough for the plan's last targets in every district, on the project's basis.
+
+    ``n_candidates`` or ``candidate_spacing_m`` (one per spacing² of populated
+    area) set the number; else 2.5 per site the last targets still need, at
+    least 15,000. None for ``candidates="none"``.
+    """
     if settings.candidates == "none":
         return np.zeros((0, 2))
-    plan = load_plan(proj.plan)
-    pop, _ = population_basis(proj, None)
-    need = density(pop, np.bincount(existing_district[existing_district >= 0], minlength=len(proj.districts)),
-                   target_per_10k=plan.indicator("5g_per_10k").target(max(plan.years))).shortfall
+    n_d = len(proj.districts)
+    existing = np.bincount(existing_district[existing_district >= 0], minlength=n_d)
+    need = np.zeros(n_d, dtype=np.int64)
+    budget = 0
+    try:
+        tf = targets_for(proj, year=None)
+        pop, _ = population_basis(proj, year=tf.year)
+        need = density(pop, existing, target_per_10k=tf.district_target).shortfall
+        need = np.where(proj.no_statistics, 0, need)
+        if tf.stations_target is not None:
+            budget = tf.stations_target - int(existing.sum())
+    except ConfigError:  # a project without targets: the default number of candidates
+        pass
     n = settings.n_candidates
-    if n is None:
-        n = int(max(15_000, CANDIDATES_PER_NEEDED_SITE * need.sum()))
-    lived = int((proj.demand.pop > 0).sum())
-    return _modelled_candidates(proj, settings.candidates, n=min(n, lived), seed=settings.seed, need=need,
-                                spacing_m=settings.candidate_spacing_m)
+    if n is None and settings.candidate_spacing_m is not None:
+        n = max(int(sum(float(a) for a in proj.demand.area_km2[proj.demand.pop > 0]) * 1e6
+                    / settings.candidate_spacing_m ** 2), 1)
+    chosen = n is not None
+    needed = int(CANDIDATES_PER_NEEDED_SITE * max(int(need.sum()), budget))
+    return _modelled_candidates(proj, settings.candidates, n=n if n is not None else max(15_000, needed),
+                                seed=settings.seed, need=need, spacing_m=settings.candidate_spacing_m,
+                                top_up=not chosen, dense_for=n if n is not None else needed)
 
 
 def _types(kind: NDArray[np.str_], given: NDArray[np.object_], env: NDArray[np.int8], settings: PlanSettings,

@@ -32,8 +32,8 @@ __all__ = ["Totals", "PlanSummary", "PlanResult", "Evaluation", "district_table"
            "planned_sites_frame", "PLANNED_SITE_FIELDS"]
 
 #: Fields of the ``planned_sites`` layer every engine writes, in order.
-PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "GAIN_POP", "SOURCE", "KIND", "COST",
-                                        "CONFLICTS", "RADIUS_M", "RADIO_ENV", "XZQDM", "XZQMC", "MODELLED")
+PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "BUILD_YEAR", "GAIN_POP", "SOURCE", "KIND",
+                                        "COST", "CONFLICTS", "RADIUS_M", "RADIO_ENV", "XZQDM", "XZQMC", "MODELLED")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ class Totals:
     """City (or province) totals of a set of stations: density against the target and coverage.
 
     Districts without statistics (``NO_STATS``, e.g. 金门县) are left out of every total.
+    ``area_required`` is what the area's density target asks of its total;
+    ``stations_target`` the plan's station count for the year (``None`` when it
+    states none); ``meets_density`` whether the density target is met where it
+    binds (the area's total, and the districts' where they bind);
+    ``meets_count`` whether the station count is (``None`` without one).
     """
 
     year: int
@@ -58,6 +63,11 @@ class Totals:
     coverage_after: float | None
     covered_population_before: float
     covered_population_after: float
+    area_required: int = field(default=0, kw_only=True)
+    stations_target: int | None = field(default=None, kw_only=True)
+    applies_to: str = field(default="area", kw_only=True)
+    meets_density: bool = field(default=False, kw_only=True)
+    meets_count: bool | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the ``summary`` of ``geoplan.place_sites/1`` without the solver fields)."""
@@ -81,7 +91,9 @@ class PlanSummary(Totals):
     candidates: int
     candidates_modelled: bool
     engine: str
-    siting: SitingSummary | None = None
+    meet: str = field(default="density", kw_only=True)
+    candidate_source: str = field(default="", kw_only=True)
+    siting: SitingSummary | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``siting``: what the new sites reuse, cost and save; see :class:`SitingSummary`)."""
@@ -134,14 +146,16 @@ class PlanResult:
 
 
 def district_table(proj: Project, *, population: NDArray[Any], existing: NDArray[Any], new: NDArray[Any],
-                   target_per_10k: float, cell_population: NDArray[Any], covered_before: NDArray[Any],
-                   covered_after: NDArray[Any]) -> pd.DataFrame:
+                   target_per_10k: float | NDArray[Any], cell_population: NDArray[Any], covered_before: NDArray[Any],
+                   covered_after: NDArray[Any], binding: NDArray[Any] | None = None) -> pd.DataFrame:
     """Per-district stations, density against the target and population coverage before/after.
 
-    ``population`` is the basis of the density target; ``cell_population`` the
-    persons in the district's demand cells, of which ``covered_before`` and
-    ``covered_after`` are covered. Districts without statistics show no
-    population and no verdict.
+    ``population`` is the basis of the density target; ``target_per_10k`` one
+    figure or one per district; ``binding`` whether it binds each district (a
+    plan whose density target is one figure for the whole area shows the
+    districts for reference). ``cell_population`` is the persons in the
+    district's demand cells, of which ``covered_before`` and ``covered_after``
+    are covered. Districts without statistics show no population and no verdict.
     """
     d = density(population, existing + new, target_per_10k=target_per_10k)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -150,7 +164,9 @@ def district_table(proj: Project, *, population: NDArray[Any], existing: NDArray
     table = pd.DataFrame({
         "XZQDM": proj.district_codes, "XZQMC": proj.district_names, "population": population,
         "existing": existing, "new": new, "stations": d.stations, "per_10k": d.per_10k,
-        "target_per_10k": float(target_per_10k), "shortfall": d.shortfall, "meets_target": d.meets,
+        "target_per_10k": np.broadcast_to(np.asarray(target_per_10k, dtype=float), d.stations.shape),
+        "shortfall": d.shortfall, "meets_target": d.meets,
+        "binding": np.zeros(len(d.stations), dtype=bool) if binding is None else np.asarray(binding, dtype=bool),
         "coverage_before": cov_b, "coverage_after": cov_a,
     })
     nostats = proj.no_statistics
@@ -165,15 +181,24 @@ def _share(part: float, whole: float) -> float | None:
 
 
 def plan_totals(proj: Project, table: pd.DataFrame, *, year: int, basis: dict[str, Any],
-                cell_population: NDArray[Any], covered_before: NDArray[Any], covered_after: NDArray[Any]) -> Totals:
-    """City (or province) totals of a :func:`district_table`, districts without statistics left out."""
+                cell_population: NDArray[Any], covered_before: NDArray[Any], covered_after: NDArray[Any],
+                target_per_10k: float | None = None, stations_target: int | None = None,
+                applies_to: str = "area") -> Totals:
+    """City (or province) totals of a :func:`district_table`, districts without statistics left out.
+
+    ``target_per_10k`` is the area's density target (the table's first row's by default).
+    """
     ok = ~proj.no_statistics
     pop = table["population"].to_numpy(dtype=float)
     stations = table["stations"].to_numpy(dtype=np.int64)
-    target = float(table["target_per_10k"].iloc[0]) if len(table) else float("nan")
+    target = (float(target_per_10k) if target_per_10k is not None else
+              float(table["target_per_10k"].iloc[0]) if len(table) else float("nan"))
     city = density(np.array([pop[ok].sum()]), np.array([stations[ok].sum()]), target_per_10k=target)
     per = float(city.per_10k[0])
     tot_w = float(cell_population.sum())
+    binds = table["binding"].to_numpy(dtype=bool) if "binding" in table.columns else np.zeros(len(table), bool)
+    meets = table["meets_target"].to_numpy()
+    districts_ok = all(bool(m) for m, b, x in zip(meets, binds, ok, strict=True) if b and x)
     return Totals(
         year=int(year), target_per_10k=target, population=float(pop[ok].sum()), population_basis=dict(basis),
         existing=int(table["existing"].to_numpy()[ok].sum()), new=int(table["new"].sum()),
@@ -186,6 +211,9 @@ def plan_totals(proj: Project, table: pd.DataFrame, *, year: int, basis: dict[st
         coverage_after=_share(float(covered_after.sum()), tot_w),
         covered_population_before=round(float(covered_before.sum()), 0),
         covered_population_after=round(float(covered_after.sum()), 0),
+        area_required=int(city.required[0]), stations_target=stations_target, applies_to=applies_to,
+        meets_density=bool(city.meets[0]) and districts_ok,
+        meets_count=None if stations_target is None else int(stations[ok].sum()) >= stations_target,
     )
 
 
@@ -193,19 +221,24 @@ def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: ND
                         radius_m: NDArray[np.float64], environment: NDArray[np.int8],
                         district: NDArray[np.int64], gains: NDArray[np.float64], source: str | NDArray[Any],
                         modelled: bool | NDArray[np.bool_], kind: NDArray[Any] | None = None,
-                        cost: NDArray[np.float64] | None = None,
-                        conflicts: NDArray[Any] | None = None) -> gpd.GeoDataFrame:
+                        cost: NDArray[np.float64] | None = None, conflicts: NDArray[Any] | None = None,
+                        build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
     """The ``planned_sites`` layer (EPSG:4490): one schema, one SITE_ID format, one RANK meaning.
 
     Rows stay in the order the optimiser chose the sites (``placement.selected``).
-    RANK is the build priority (:func:`~._steps.gain_rank`: 1 = the largest
-    newly covered population). SITE_ID is ``P`` + the district code + the
-    site's number within its district in RANK order, e.g. ``P35020300001``.
-    SOURCE says where each site came from (an inventory's name, ``generated``,
-    ``drawn``), KIND what it reuses (``new`` when nothing), COST its site cost
-    (万元), CONFLICTS its soft siting conflicts.
+    BUILD_YEAR is the target year each site is built for (one year, or one per
+    site in a phased plan). RANK is the build priority: earlier BUILD_YEAR
+    first, then :func:`~._steps.gain_rank` (1 = the largest newly covered
+    population). SITE_ID is ``P`` + the district code + the site's number within
+    its district in RANK order, e.g. ``P35020300001``. SOURCE says where each
+    site came from (an inventory's name, ``generated``, ``drawn``), KIND what it
+    reuses (``new`` when nothing), COST its site cost (万元), CONFLICTS its soft
+    siting conflicts.
     """
-    rank = gain_rank(gains)
+    years = np.broadcast_to(np.asarray(build_year, dtype=np.int64), np.shape(gains))
+    by_gain = gain_rank(gains)
+    rank = np.empty(by_gain.size, dtype=np.int64)
+    rank[np.lexsort((by_gain, years))] = np.arange(1, by_gain.size + 1)
     codes = np.asarray(proj.district_codes + [""], dtype=object)
     names = np.asarray(proj.district_names + [""], dtype=object)
     dist = np.where(district >= 0, district, len(proj.district_codes))
@@ -218,7 +251,8 @@ def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: ND
     env_names = np.asarray(radio.ENVIRONMENT_NAMES, dtype=object)
     gdf = gpd.GeoDataFrame({
         "SITE_ID": [f"P{c}{n:05d}" for c, n in zip(codes[dist], seq, strict=True)],
-        "SITE_TYPE": np.asarray(site_type, dtype=str), "RANK": rank, "GAIN_POP": np.round(gains, 1),
+        "SITE_TYPE": np.asarray(site_type, dtype=str), "RANK": rank, "BUILD_YEAR": np.asarray(years),
+        "GAIN_POP": np.round(gains, 1),
         "SOURCE": source, "KIND": "new" if kind is None else np.asarray(kind, dtype=object),
         "COST": np.nan if cost is None else np.round(np.asarray(cost, dtype=float), 2),
         "CONFLICTS": "" if conflicts is None else np.asarray(conflicts, dtype=object),

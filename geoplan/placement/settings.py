@@ -51,9 +51,9 @@ class PlanSettings:
     n_candidates : int or None
         Number of modelled candidates (default: chosen from the plan's shortfall).
     candidate_spacing_m : float or None
-        Spacing of modelled candidates, metres: the grid's spacing, or the least
-        distance between population / k-means candidates (default: none for those,
-        the grid's from ``n_candidates``).
+        Spacing of modelled candidates, metres: the grid's spacing; for population and
+        k-means candidates the least distance between two of them and, when
+        ``n_candidates`` is not given, a number of one per ``spacing²`` of populated area.
     cost_weight : float or None
         Residents of new coverage the plan gives up to save 1万元 of site cost
         (0: cost ignored; ``None``: the project's ``[siting.objective] cost_weight``,
@@ -95,16 +95,18 @@ class PlanSettings:
                 raise ConfigError(f"n_candidates must be a whole number, got {self.n_candidates!r}") from None
             if n < 1:
                 raise ConfigError(f"n_candidates must be >= 1, got {n}")
-        for name, strict in (("candidate_spacing_m", True), ("cost_weight", False)):
-            v = getattr(self, name)
-            if v is None:
-                continue
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0 or (
-                    strict and v == 0):
-                what = "a spacing in metres > 0 (e.g. --candidate-spacing 150)" if name == "candidate_spacing_m" \
-                    else "residents per 万元 >= 0 (e.g. --cost-weight 50)"
-                raise ConfigError(f"{name} must be {what}, got {v!r}")
-            object.__setattr__(self, name, float(v))
+        sp = self.candidate_spacing_m
+        if sp is not None:
+            if isinstance(sp, bool) or not isinstance(sp, int | float) or not math.isfinite(sp) \
+                    or not 10 <= sp <= 100_000:
+                raise ConfigError(f"candidate_spacing_m must be a number of metres from 10 to 100,000, got {sp!r}. "
+                                  "Fix: e.g. --candidate-spacing-m 150")
+            object.__setattr__(self, "candidate_spacing_m", float(sp))
+        w = self.cost_weight
+        if w is not None:
+            if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+                raise ConfigError(f"cost_weight must be residents per 万元 >= 0, got {w!r}. Fix: e.g. --cost-weight 50")
+            object.__setattr__(self, "cost_weight", float(w))
         if self.mix is not None:
             mix = tuple(self.mix)
             ok = len(mix) == 3 and all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in mix)

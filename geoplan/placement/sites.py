@@ -19,6 +19,9 @@ cells, counted on the raster without building the demand arrays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -31,8 +34,10 @@ from .context import PlanningContext, planning_context
 from .request import plan_request
 from .results import PlanResult
 from .settings import PlanSettings, settings_from
+from .snap import MAX_SNAP_M
 
-__all__ = ["ENGINES", "METHODS", "LARGE_PROJECT_CELLS", "populated_cells", "choose_engine", "place_sites"]
+__all__ = ["ENGINES", "METHODS", "LARGE_PROJECT_CELLS", "populated_cells", "choose_engine", "place_sites",
+           "resolve_settings", "check_chunked"]
 
 #: Placement engines: ``auto`` chooses by the project's size.
 ENGINES: tuple[str, ...] = ("auto", "memory", "chunked")
@@ -82,7 +87,7 @@ def choose_engine(proj: Project, engine: str = "auto", *, client: object | None 
     return "chunked" if populated_cells(proj) > LARGE_PROJECT_CELLS else "memory"
 
 
-def _check_chunked(settings: PlanSettings, *, method: str, proj: Project, fixed: bool) -> None:
+def check_chunked(settings: PlanSettings, *, method: str, proj: Project, fixed: bool) -> None:
     problems = []
     if method != "greedy":
         problems.append("the exact solver needs the whole coverage matrix in memory (use method='greedy', or "
@@ -102,11 +107,24 @@ def _check_chunked(settings: PlanSettings, *, method: str, proj: Project, fixed:
                         "--cost-weight, or use engine='memory')")
     if settings.n_candidates is not None or settings.candidate_spacing_m is not None:
         problems.append("the number and spacing of candidates are set per district by the county-by-county engine "
-                        "(leave out --n-candidates and --candidate-spacing)")
+                        "(leave out --n-candidates and --candidate-spacing-m)")
     if fixed:
         problems.append("sites to keep (drawn sites) are only taken by the in-memory engine (engine='memory')")
     if problems:
         raise ConfigError(f"{proj.name} is placed county by county: " + "; ".join(problems))
+
+
+def resolve_settings(proj: Project, *, context: PlanningContext | None, settings: PlanSettings | None,
+                     engine: str, client: object | None, **given: Any) -> tuple[PlanSettings, str]:
+    """The settings of a run and its engine: ``settings`` (or the context's) with the single ``given`` ones."""
+    given = {k: v for k, v in given.items() if v is not None}
+    asked = {**(settings.to_dict() if settings is not None else {}), **given}
+    s = settings_from(context.settings, **asked) if context is not None else PlanSettings(**asked)
+    if context is not None and context.project is not proj:
+        raise ConfigError("the planning context belongs to another project. Fix: build it with "
+                          "planning_context(proj) for this project")
+    eng = "memory" if context is not None and engine == "auto" else choose_engine(proj, engine, client=client)
+    return s, eng
 
 
 def place_sites(proj: Project, *, total: int | None = None, year: int | None = None, method: str = "greedy",
@@ -116,7 +134,9 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
                 candidates: str | None = None, cost_weight: float | None = None,
                 fixed_xy: NDArray[np.float64] | None = None,
                 time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4, population_year: int | None = None,
-                progress: Progress | None = None) -> PlanResult:
+                basis: str | None = None, meet: str | None = None, quotas: str = "plan",
+                progress: Progress | None = None, max_snap_m: float = MAX_SNAP_M,
+                cancel: Callable[[], bool] | None = None) -> PlanResult:
     """Choose new 5G sites for ``proj``.
 
     Parameters
@@ -129,8 +149,8 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         last year sets the district quotas, shared in proportion to the
         shortfalls when the budget cannot meet them all (:func:`~._steps.allocate_quotas`).
     year : int, optional
-        Meet every district's density target for ``year``. Alone, the budget is
-        the sum of district shortfalls; with ``total``, the budget is ``total``.
+        Meet the plan's targets for ``year`` (see ``meet``); with ``total``, the
+        budget is ``total`` and the year sets the quotas.
     method : {"greedy", "exact"}
         Lazy greedy (fast, default) or HiGHS MILP (real status and gap; in-memory engine only).
     engine : {"auto", "memory", "chunked"}
@@ -148,13 +168,28 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         (:mod:`~.costing`) and may differ from a ``context``'s.
     fixed_xy : ndarray, optional
         Metric coordinates of sites that must be built (e.g. drawn by a planner);
-        each is snapped to the nearest candidate (in-memory engine).
+        each is moved onto the nearest candidate (in-memory engine), at most ``max_snap_m``.
+    max_snap_m : float
+        Farthest a fixed site is moved onto a candidate (:data:`~.snap.MAX_SNAP_M`, 500 m);
+        a site farther from every candidate raises :class:`~geoplan.errors.InfeasibleError`.
     time_limit_s, mip_rel_gap : float
         Exact solver limits.
     population_year : int, optional
-        Population basis of the density target (see :func:`geoplan.targets.check`).
+        A fixed year-end population basis of the density target.
+    basis : {"census", "yearend", "projection"}, optional
+        Population basis of the density target (the project's by default;
+        :func:`geoplan.targets.population_basis`).
+    meet : {"density", "count", "both"}, optional
+        With ``year``: reach its density target (default), the plan's station
+        count for it (e.g. 18,500), or both.
+    quotas : {"plan", "area", "district"}
+        Whether the density target binds the area's total only or every district
+        (``plan``: as the plan states; see :mod:`~.request`).
     progress : callable, optional
-        ``progress(fraction, message)``.
+        ``progress(fraction, message)``; the exact solver reports its best plan, bound and gap.
+    cancel : callable, optional
+        Polled by the exact solver; when it returns true the solve stops and the best plan so
+        far is returned with status ``cancelled``.
 
     Raises
     ------
@@ -167,29 +202,21 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
     Examples
     --------
     >>> import geoplan as gp
-    >>> res = place_sites(gp.load_project(), year=2025)
-    >>> res.summary.districts_meeting_target == res.summary.districts, res.summary.engine
-    (True, 'memory')
+    >>> res = place_sites(gp.load_project(), year=2025, meet="both")
+    >>> res.summary.stations, res.summary.meets_density, res.summary.meets_count, res.summary.engine
+    (18500, True, True, 'memory')
     """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}. Fix: use greedy or exact")
-    given = {k: v for k, v in dict(band=band, indoor=indoor, mix=mix, seed=seed, candidates=candidates,
-                                   cost_weight=cost_weight).items() if v is not None}
-    asked = {**(settings.to_dict() if settings is not None else {}), **given}
-    if context is not None:
-        s = settings_from(context.settings, **asked)
-    else:
-        s = PlanSettings(**asked)
-    if context is not None and context.project is not proj:
-        raise ConfigError("the planning context belongs to another project. Fix: build it with "
-                          "planning_context(proj) for this project")
-    eng = "memory" if context is not None and engine == "auto" else choose_engine(proj, engine, client=client)
-    req = plan_request(proj, total=total, year=year, population_year=population_year)
+    s, eng = resolve_settings(proj, context=context, settings=settings, engine=engine, client=client, band=band,
+                              indoor=indoor, mix=mix, seed=seed, candidates=candidates, cost_weight=cost_weight)
+    req = plan_request(proj, total=total, year=year, population_year=population_year, basis=basis, meet=meet,
+                       quotas=quotas)
     if eng == "chunked":
         if context is not None:
             raise ConfigError("a planning context is built for the in-memory engine. Fix: leave context out with "
                               "engine='chunked'")
-        _check_chunked(s, method=method, proj=proj, fixed=fixed_xy is not None and len(fixed_xy) > 0)
+        check_chunked(s, method=method, proj=proj, fixed=fixed_xy is not None and len(fixed_xy) > 0)
         mapper = None
         if client is not None:
             from ..distributed import dask_mapper
@@ -198,8 +225,10 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         return place_by_county(proj, s, req, mapper=mapper, progress=progress)
     if context is not None:
         return place_in_memory(context, req, method=method, fixed_xy=fixed_xy, time_limit_s=time_limit_s,
-                               mip_rel_gap=mip_rel_gap, progress=progress, settings=s)
+                               mip_rel_gap=mip_rel_gap, progress=progress, settings=s, max_snap_m=max_snap_m,
+                               cancel=cancel)
     step = progress or (lambda f, m: None)
     ctx = planning_context(proj, settings=s, progress=lambda f, m: step(0.6 * f, m))
     return place_in_memory(ctx, req, method=method, fixed_xy=fixed_xy, time_limit_s=time_limit_s,
-                           mip_rel_gap=mip_rel_gap, progress=lambda f, m: step(0.6 + 0.4 * f, m))
+                           mip_rel_gap=mip_rel_gap, progress=lambda f, m: step(0.6 + 0.4 * f, m),
+                           max_snap_m=max_snap_m, cancel=cancel)

@@ -227,12 +227,14 @@ def _modelled(proj: Project, plan: PlanFile) -> list[str]:
     return [f"{k}（{_LAYER_NAMES_ZH.get(k, k)}）" for k in keys]
 
 
-def _subtitle(key: str) -> str:
+def _subtitle(key: str, proj: Project | None = None) -> str:
     try:
-        p = load_plan(key)
+        p = proj.targets if proj is not None and proj.targets is not None and proj.targets.key == key \
+            else load_plan(key)
     except Exception:  # a plan key without shipped targets: name it as given
         return f"5G基站 · 边缘数据中心 · 电动汽车充电设施 — 规划：{key}"
-    return f"5G基站 · 边缘数据中心 · 电动汽车充电设施 — 依据《{p.title}》（{p.document}）"
+    assert p is not None
+    return f"5G基站 · 边缘数据中心 · 电动汽车充电设施 — 依据《{p.title}》" + (f"（{p.document}）" if p.document else "")
 
 
 def report_content(proj: Project, plan: PlanFile, *, title: str | None = None) -> ReportContent:
@@ -257,7 +259,7 @@ def report_content(proj: Project, plan: PlanFile, *, title: str | None = None) -
     texts = {"coverage": [network_text(plan)]}
     return ReportContent(
         title=title or f"{proj.name} 新型基础设施规划报告" + (f"（{year}年）" if year else ""),
-        subtitle=_subtitle(plan.plan or proj.plan),
+        subtitle=_subtitle(plan.plan or proj.plan, proj),
         created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), key_figures=_key_figures(plan, d),
         statement=statement, density=d, tables=tables, texts=texts, assumptions=_assumptions(proj, plan),
         modelled=modelled, plan=plan, project=proj)

@@ -169,7 +169,7 @@ class ConstraintSet:
                                   & (h > self.max_h[z]))
             if near.size:
                 shapely.prepare(geom)
-                inside = near[shapely.contains_xy(geom, pts[near, 0], pts[near, 1])]
+                inside = near[shapely.intersects_xy(geom, pts[near, 0], pts[near, 1])]  # the edge is in the zone
                 sites.append(inside)
                 zones.append(np.full(inside.size, z, dtype=np.int64))
         site = np.concatenate(sites).astype(np.int64) if sites else np.zeros(0, dtype=np.int64)

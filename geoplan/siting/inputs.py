@@ -24,7 +24,9 @@ the airport, the grid company)::
     macro = 2.5
 
 Every table also takes the keys of a ``[layers.*]`` table: ``layer``,
-``encoding``, ``crs``, ``fields``, ``modelled``, ``note``.
+``encoding``, ``crs``, ``fields``, ``values`` (value mapping), ``x`` / ``y``
+(columns of a CSV/XLSX point table), ``modelled``, ``note``. CSV/XLSX tables are
+read by :func:`geoplan.io.read_point_table`, like any point layer.
 :func:`parse_siting_tables` checks them (no disk access); the project loader
 reads the files and :func:`finish_layer` fills and checks KIND and SITE_TYPE.
 """
@@ -48,7 +50,7 @@ __all__ = ["GROUPS", "LayerConfig", "SitingLayer", "SitingInputs", "parse_siting
 
 #: Project-file groups of siting tables → the layer spec their layers follow.
 GROUPS: dict[str, str] = {"inventories": "candidates", "constraints": "constraints", "edge_sites": "edge_sites"}
-_COMMON = {"path", "layer", "encoding", "crs", "fields", "modelled", "note", "kind"}
+_COMMON = {"path", "layer", "encoding", "crs", "fields", "values", "x", "y", "modelled", "note", "kind"}
 _EXTRA = {"constraints": {"hardness", "extra_cost"}}
 
 
@@ -63,6 +65,9 @@ class LayerConfig:
     encoding: str | None = None
     crs: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    x: str | None = None
+    y: str | None = None
     modelled: bool = False
     note: str = ""
     kind: str | None = None
@@ -142,11 +147,22 @@ def _table(group: str, name: str, raw: Any, params: SitingParams, problems: list
     if not isinstance(fields_, Mapping) or not all(isinstance(v, str) for v in fields_.values()):
         problems.append(f"{where} fields must map canonical names to column names, e.g. fields = {{ KIND = \"类型\" }}")
         fields_ = {}
+    values = raw.get("values", {})
+    if not isinstance(values, Mapping) or not all(isinstance(v, Mapping) for v in values.values()):
+        problems.append(f"{where} values must map fields to tables, e.g. values = {{ KIND = {{ \"铁塔\" = "
+                        "\"social_tower\" } }")
+        values = {}
+    for xy in ("x", "y"):
+        if raw.get(xy) is not None and not isinstance(raw.get(xy), str):
+            problems.append(f"{where} {xy} must name a column")
     if group == "constraints" and hardness is None and kind in params.constraint_kinds:
         hardness = params.constraint_kinds[kind].hardness
     crs = raw.get("crs")
     return LayerConfig(group=group, name=name, path=str(raw.get("path", "")), layer=raw.get("layer"),
                        encoding=raw.get("encoding"), crs=None if crs is None else str(crs), fields=dict(fields_),
+                       values={str(k): dict(v) for k, v in values.items()},
+                       x=raw.get("x") if isinstance(raw.get("x"), str) else None,
+                       y=raw.get("y") if isinstance(raw.get("y"), str) else None,
                        modelled=bool(raw.get("modelled", False)), note=str(raw.get("note", "")), kind=kind,
                        hardness=hardness, extra_cost=float(extra))
 

@@ -66,7 +66,9 @@ __all__ = [
     "PLANNED_FIELDS",
     "planned_points",
     "plan_layers",
-    "draw_control",
+    "side_layers",
+    "ZoomSwitch",
+    "SITES_MIN_ZOOM",
 ]
 
 #: Fill colour of each 5G site type (existing and planned sites alike; planned ones get a dark ring).
@@ -185,17 +187,20 @@ class GcjTileShift(MacroElement):
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var map = {{ this._parent.get_name() }};
             var layer = {{ this.layer.get_name() }};
             function shift() {
+                var map = layer._map;
+                if (!map) { return; }
                 var c = L.latLng({{ this.lat }}, {{ this.lon }});
                 var g = L.latLng({{ this.lat }} + {{ this.dlat }}, {{ this.lon }} + {{ this.dlon }});
                 var z = map.getZoom(), a = map.project(c, z), b = map.project(g, z);
                 var el = layer.getContainer();
                 if (el) { el.style.marginLeft = (a.x - b.x) + "px"; el.style.marginTop = (a.y - b.y) + "px"; }
             }
-            map.on("zoomend viewreset", shift);
-            layer.on("load add", shift);
+            layer.on("load add", function () {
+                if (layer._map && !layer._geoplanShift) { layer._geoplanShift = true; layer._map.on("zoomend viewreset", shift); }
+                shift();
+            });
             shift();
         })();
         {% endmacro %}
@@ -585,44 +590,83 @@ def legend_html(*, modelled: Sequence[str] = (), edge_radius_km: float | None = 
     return "".join(parts)
 
 
-def draw_control() -> folium.plugins.Draw:
-    """Leaflet.draw with markers (candidate sites), polygons and rectangles (areas) only."""
-    return folium.plugins.Draw(
-        export=False, position="topleft", show_geometry_on_click=False,
-        draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": True,
-                      "polygon": {"allowIntersection": False, "showArea": True}, "rectangle": True},
-        edit_options={"edit": False, "remove": True},
-    )
+def side_layers(*, edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: float | None = None,
+                car_parks: gpd.GeoDataFrame | None = None,
+                charging_stations: gpd.GeoDataFrame | None = None) -> list[folium.FeatureGroup]:
+    """Edge data centres (with latency circles), car parks and new charging stations, each in a feature group.
+
+    They follow the edge and charging controls, so they are swapped in place
+    (``st_folium(feature_group_to_add=...)``) rather than rebuilding the map.
+    """
+    groups = []
+    if edge_sites is not None and len(edge_sites):
+        fields = [f for f in ("DC_ID", "STATUS", "NAME", "XZQMC", "N_SERVED", "LAT_MS") if f in edge_sites.columns]
+        aliases = {"DC_ID": "data centre", "STATUS": "status", "NAME": "at", "XZQMC": "district",
+                   "N_SERVED": "demand points served", "LAT_MS": "worst one-way latency (ms)"}
+        fg = _group("Edge data centres", "edge", show=False)
+        point_layer(PointData.from_frame(edge_sites, fields), name="edge", colour=_EDGE_COLOUR, radius=7,
+                    ring="#111111", ring_weight=1.5, tooltip_fields=fields,
+                    tooltip_aliases=[aliases[f] for f in fields]).add_to(fg)
+        groups.append(fg)
+        if edge_radius_m:
+            fg = _group(f"Latency circles ({edge_radius_m / 1000:,.1f} km)", "latency", show=False)
+            latency_circles(edge_sites, radius_m=edge_radius_m, name="latency").add_to(fg)
+            groups.append(fg)
+    if car_parks is not None and len(car_parks):
+        cp = car_parks.copy()
+        cp["class"] = np.where(cp["IS_NEW"].astype(int) == 1,
+                               np.where(cp["compliant"].astype(bool), "new, compliant", "new, short of the share"),
+                               "existing")
+        fields = ["NAME", "class", "SPACES", "CHG_BUILT", "CHG_RESV", "required", "to_add"]
+        fg = _group("Car parks (charging share)", "car_parks", show=False)
+        point_layer(PointData.from_frame(cp, fields), name="car parks", colour_by="class", colours=_CAR_PARK_COLOURS,
+                    radius=4, tooltip_fields=fields,
+                    tooltip_aliases=["car park", "status", "spaces", "charging spaces built", "reserved",
+                                     "required by the share", "to add"]).add_to(fg)
+        groups.append(fg)
+    if charging_stations is not None and len(charging_stations):
+        fields = [f for f in ("STN_ID", "SOURCE", "XZQMC", "POP_GAIN") if f in charging_stations.columns]
+        fg = _group("New public charging stations", "charging", show=False)
+        point_layer(PointData.from_frame(charging_stations, fields), name="charging", colour=_CHARGING_COLOUR,
+                    radius=4, ring=_PLANNED_RING, tooltip_fields=fields,
+                    tooltip_aliases=["station", "source", "district", "residents within reach"][:len(fields)]
+                    ).add_to(fg)
+        groups.append(fg)
+    return groups
 
 
 def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None = None,
              population: Overlay | None = None, existing_sites: PointData | None = None,
              edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: float | None = None,
              car_parks: gpd.GeoDataFrame | None = None, charging_stations: gpd.GeoDataFrame | None = None,
-             modelled: Sequence[str] = (), height: int = 620) -> folium.Map:
+             modelled: Sequence[str] = (), height: int | str = 620,
+             districts: Mapping[str, Any] | None = None, existing_density: Overlay | None = None) -> folium.Map:
     """The static part of the planning map (see the module notes).
 
     Parameters
     ----------
     proj : Project
-        Its districts set the initial view.
+        Its districts set the initial view and draw the offline base map (land on water).
     basemap : str
-        A key of :data:`BASEMAPS` (``"none"``: no tiles, the map works offline).
+        A key of :data:`BASEMAPS` (``"none"``: the offline base map alone). The app
+        passes tiles as a feature group instead (:func:`~.basemaps.tile_group`).
     tianditu_key : str, optional
         Tianditu ``tk`` key, required for ``basemap="tianditu"``.
     population : Overlay, optional
         Population grid image (:func:`~geoplan.webmap.overlay.population_overlay`).
     existing_sites : PointData, optional
         Existing 5G sites (:meth:`PointData.from_frame` with SITE_ID, SITE_TYPE).
-    edge_sites : GeoDataFrame, optional
-        Edge data centres (``EdgePlan.sites``); with ``edge_radius_m``, their latency circles.
-    car_parks : GeoDataFrame, optional
-        Car parks with NAME, SPACES, CHG_BUILT, required, to_add, compliant, IS_NEW
-        (``CarParkCompliance.table`` with geometry).
-    charging_stations : GeoDataFrame, optional
-        New public charging stations (``ChargingPlan.stations``).
+    edge_sites, edge_radius_m, car_parks, charging_stations
+        See :func:`side_layers` (added to this map; the app swaps them in feature groups).
     modelled : sequence of str
         Modelled layers, named in the legend.
+    height : int or str
+        Map height (pixels, or a CSS length such as ``"100%"``).
+    districts : dict, optional
+        District outlines (:func:`districts_geojson`; computed when not given).
+    existing_density : Overlay, optional
+        The existing sites as a density image, shown instead of the points below zoom
+        :data:`SITES_MIN_ZOOM` (:func:`~geoplan.webmap.overlay.site_density_overlay`).
 
     Returns
     -------
@@ -630,57 +674,34 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
         Without a layer control: pass one to ``st_folium(layer_control=...)`` so it lists
         the plan layers too (or add one for a standalone map).
     """
-    if basemap not in BASEMAPS:
-        raise ConfigError(f"unknown base map {basemap!r}. Fix: use one of {', '.join(BASEMAPS)}")
+    from .basemaps import land_layer, tile_group
+    from .drawings import DrawIds, draw_control
+
     left, bottom, right, top = proj.districts.total_bounds
     m = folium.Map(location=[(bottom + top) / 2, (left + right) / 2], zoom_start=10, tiles=None, max_zoom=19,
                    min_zoom=5, prefer_canvas=True, control_scale=True, height=height)
     m.fit_bounds([[bottom, left], [top, right]])
-    bm = BASEMAPS[basemap]
-    if bm is not None:
-        url = bm.url
-        if bm.needs_key:
-            if not tianditu_key:
-                raise ConfigError(f"the {bm.label} base map needs a key. Fix: enter your Tianditu key (tk), "
-                                  "or choose another base map")
-            url = url.replace("{tk}", tianditu_key)
-        tiles = folium.TileLayer(url, attr=bm.attribution, name=bm.label, max_zoom=19, max_native_zoom=18,
-                                 subdomains=bm.subdomains or "abc", overlay=False, control=True)
+    m.add_child(land_layer(districts if districts is not None else districts_geojson(proj)))
+    tiles = tile_group(basemap=basemap, tianditu_key=tianditu_key, centre=((left + right) / 2, (bottom + top) / 2))
+    if tiles is not None:
         tiles.add_to(m)
-        if bm.gcj02:
-            m.add_child(GcjTileShift(tiles, lon=(left + right) / 2, lat=(bottom + top) / 2))
     if population is not None:
         population.to_folium(name="Population (residents per km²)", opacity=0.8, show=False).add_to(m)
     if existing_sites is not None:
-        point_layer(existing_sites, name="Existing 5G sites", colour_by="SITE_TYPE", colours=SITE_COLOURS,
-                    radius=2.0, tooltip_fields=("SITE_ID", "SITE_TYPE"), tooltip_aliases=("site", "type"),
-                    show=True).add_to(m)
-    if edge_sites is not None and len(edge_sites):
-        fields = [f for f in ("DC_ID", "STATUS", "NAME", "XZQMC", "N_SERVED", "LAT_MS") if f in edge_sites.columns]
-        aliases = {"DC_ID": "data centre", "STATUS": "status", "NAME": "at", "XZQMC": "district",
-                   "N_SERVED": "demand points served", "LAT_MS": "worst one-way latency (ms)"}
-        point_layer(PointData.from_frame(edge_sites, fields), name="Edge data centres", colour=_EDGE_COLOUR, radius=7,
-                    ring="#111111", ring_weight=1.5, tooltip_fields=fields, tooltip_aliases=[aliases[f] for f in fields]).add_to(m)
-        if edge_radius_m:
-            latency_circles(edge_sites, radius_m=edge_radius_m,
-                            name=f"Latency circles ({edge_radius_m / 1000:,.1f} km)").add_to(m)
-    if car_parks is not None and len(car_parks):
-        cp = car_parks.copy()
-        cp["class"] = np.where(cp["IS_NEW"].astype(int) == 1,
-                               np.where(cp["compliant"].astype(bool), "new, compliant", "new, short of the share"),
-                               "existing")
-        fields = ["NAME", "class", "SPACES", "CHG_BUILT", "CHG_RESV", "required", "to_add"]
-        point_layer(PointData.from_frame(cp, fields), name="Car parks (charging share)", colour_by="class",
-                    colours=_CAR_PARK_COLOURS, radius=4, tooltip_fields=fields,
-                    tooltip_aliases=["car park", "status", "spaces", "charging spaces built", "reserved",
-                                     "required by the share", "to add"], show=False).add_to(m)
-    if charging_stations is not None and len(charging_stations):
-        fields = [f for f in ("STN_ID", "SOURCE", "XZQMC", "POP_GAIN") if f in charging_stations.columns]
-        point_layer(PointData.from_frame(charging_stations, fields), name="New public charging stations",
-                    colour=_CHARGING_COLOUR, radius=4, ring=_PLANNED_RING, tooltip_fields=fields,
-                    tooltip_aliases=fields, show=False).add_to(m)
+        fg = folium.FeatureGroup(name="Existing 5G sites", show=True).add_to(m)
+        pts = point_layer(existing_sites, name="existing", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=2.0,
+                          tooltip_fields=("SITE_ID", "SITE_TYPE"), tooltip_aliases=("site", "type"))
+        pts.add_to(fg)
+        if existing_density is not None:
+            img = existing_density.to_folium(name="existing density", opacity=0.9)
+            img.add_to(fg)
+            fg.add_child(ZoomSwitch(pts, img, key="existing", min_zoom=SITES_MIN_ZOOM))
+    for g in side_layers(edge_sites=edge_sites, edge_radius_m=edge_radius_m, car_parks=car_parks,
+                         charging_stations=charging_stations):
+        g.add_to(m)
     m.add_child(Legend(legend_html(modelled=modelled,
                                    edge_radius_km=None if edge_radius_m is None else edge_radius_m / 1000)))
+    m.add_child(DrawIds())
     draw_control().add_to(m)
     return m
 
@@ -701,9 +722,50 @@ def _labels(data: PointData) -> tuple[list[str], list[str]]:
     return fields, [PLANNED_FIELDS[f] for f in fields]
 
 
+class ZoomSwitch(MacroElement):
+    """Show ``points`` from zoom ``min_zoom`` on and the density ``image`` below it (in one feature group)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var group = {{ this._parent.get_name() }}, map = {{ this._parent._parent.get_name() }};
+            var pts = {{ this.points.get_name() }}, img = {{ this.image.get_name() }}, minz = {{ this.min_zoom }};
+            function sw() {
+                if (!map.hasLayer(group)) { return; }
+                var close = map.getZoom() >= minz;
+                if (close && !group.hasLayer(pts)) { group.addLayer(pts); }
+                if (!close && group.hasLayer(pts)) { group.removeLayer(pts); }
+                if (close && group.hasLayer(img)) { group.removeLayer(img); }
+                if (!close && !group.hasLayer(img)) { group.addLayer(img); }
+            }
+            window.geoplanZoomSwitch = window.geoplanZoomSwitch || {};
+            var key = {{ this.key|tojson }};
+            if (window.geoplanZoomSwitch[key]) { map.off("zoomend", window.geoplanZoomSwitch[key]); }
+            window.geoplanZoomSwitch[key] = sw;
+            map.on("zoomend", sw);
+            group.on("add", sw);
+            sw();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, points: folium.map.Layer, image: folium.map.Layer, *, key: str, min_zoom: int) -> None:
+        super().__init__()
+        self._name = "ZoomSwitch"
+        self.points, self.image, self.key, self.min_zoom = points, image, key, int(min_zoom)
+
+
+#: Zoom from which planned sites are drawn one by one (below it: a density image that lets the districts' tooltips through).
+SITES_MIN_ZOOM = 13
+
+
 def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, planned_sites: PointData | None,
                 coverage: Overlay | None = None, kept_sites: PointData | None = None,
-                plan_label: str = "Planned 5G sites") -> list[folium.FeatureGroup]:
+                plan_label: str = "Planned 5G sites", site_density: Overlay | None = None,
+                drawings: Sequence[Mapping[str, Any]] | None = None,
+                drawings_revision: str = "0") -> list[folium.FeatureGroup]:
     """The layers that follow the what-if controls, each in its own feature group.
 
     Parameters
@@ -720,7 +782,14 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
         Sites drawn by the planner and kept in the scenario (:func:`planned_points`).
     plan_label : str
         Name of the planned sites in the layer control (their number is appended).
+    site_density : Overlay, optional
+        The planned sites as a density image (:func:`~geoplan.webmap.overlay.site_density_overlay`),
+        shown instead of the points below zoom :data:`SITES_MIN_ZOOM`.
+    drawings, drawings_revision
+        The workspace's drawings as GeoJSON features and their revision (:class:`~.drawings.DrawingSync`).
     """
+    from .drawings import DrawingSync
+
     groups = []
     fg = _group("Districts: stations per 10k vs target", "districts")
     district_layer(districts, district_table, name="districts").add_to(fg)
@@ -732,13 +801,22 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
     if planned_sites is not None and len(planned_sites):
         fields, aliases = _labels(planned_sites)
         fg = _group(f"{plan_label} ({len(planned_sites):,})", "planned")
-        point_layer(planned_sites, name="planned", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=3.0,
-                    ring=_PLANNED_RING, ring_weight=0.6, tooltip_fields=fields, tooltip_aliases=aliases).add_to(fg)
+        pts = point_layer(planned_sites, name="planned", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=3.0,
+                          ring=_PLANNED_RING, ring_weight=0.6, tooltip_fields=fields, tooltip_aliases=aliases)
+        pts.add_to(fg)
+        if site_density is not None:
+            img = site_density.to_folium(name="planned density", opacity=0.9)
+            img.add_to(fg)
+            fg.add_child(ZoomSwitch(pts, img, key="planned", min_zoom=SITES_MIN_ZOOM))
         groups.append(fg)
     if kept_sites is not None and len(kept_sites):
         fields, aliases = _labels(kept_sites)
         fg = _group(f"Drawn sites kept ({len(kept_sites)})", "kept")
         point_layer(kept_sites, name="kept", colour=_DRAWN_COLOUR, radius=7, ring=_PLANNED_RING, ring_weight=1.5,
                     tooltip_fields=fields, tooltip_aliases=aliases).add_to(fg)
+        groups.append(fg)
+    if drawings is not None:
+        fg = folium.FeatureGroup(name="drawings", control=False)
+        fg.add_child(DrawingSync(drawings, revision=drawings_revision))
         groups.append(fg)
     return groups

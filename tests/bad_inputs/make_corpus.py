@@ -116,7 +116,8 @@ def _tif(path: Path, values: np.ndarray, transform: Affine, crs: str | None, nod
 
 
 def _base(g: Path) -> dict[str, Any]:
-    return {"project": {"name": "bad input", "plan": "xiamen"},
+    # the bad inputs are about layers: the test area is declared part of 厦门市 so the Xiamen plan applies
+    return {"project": {"name": "bad input", "plan": "xiamen", "xzqdm": "350200"},
             "layers": {"districts": {"path": f"{g}/districts.gpkg"}, "population": {"path": f"{g}/pop.tif"},
                        "sites": {"path": f"{g}/sites.gpkg"}}}
 

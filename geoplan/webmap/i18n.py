@@ -1,0 +1,251 @@
+"""The map app's words in Chinese and English, and human labels for every table column.
+
+Chinese is the default for a Chinese project (district names in Chinese
+characters); English is one switch away. Column names of library tables
+(``XZQMC``, ``uncovered_weight``, ``new_fitout`` ...) never reach the screen:
+:func:`label_columns` renames them, and shares become percentages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "t", "default_lang", "label_columns", "percent",
+           "all_text"]
+
+#: Interface languages: code → name shown in the switch.
+LANGS: dict[str, str] = {"zh": "中文", "en": "English"}
+
+#: Interface text: key → (Chinese, English). ``{name}`` fields are filled by :func:`t`.
+TEXT: dict[str, tuple[str, str]] = {
+    "page_title": ("geoplan 新型基础设施规划", "geoplan — new infrastructure plan"),
+    "whatif": ("情景推演", "What if …"),
+    "language": ("界面语言", "Language"),
+    "year": ("目标年份", "Target year"),
+    "year_help": ("该年份的每万人基站数目标决定各区配额。", "The plan's stations-per-10k target of this year sets each district's quota."),
+    "total": ("5G 基站总数（现状 + 新建）", "Total 5G stations (existing + new)"),
+    "total_box": ("输入数量", "Type a number"),
+    "total_help": ("现状 {existing:,} 个；规划提出 {year} 年达到 {stated:,} 个。", "{existing:,} exist; the plan states {stated:,} by {year}."),
+    "band": ("频段（链路预算）", "Band (link budget)"),
+    "indoor": ("覆盖室内用户", "Cover users indoors"),
+    "indoor_help": ("半径含建筑穿透损耗（多数居民在室内）。", "Radii include the building-entry loss (most residents are indoors)."),
+    "mix_mode": ("候选站型构成", "Site mix of candidate sites"),
+    "mix_env": ("按无线环境（默认）", "by environment (default)"),
+    "mix_custom": ("自定义", "custom"),
+    "macro_pct": ("宏站 %", "Macro %"),
+    "micro_pct": ("微站 %", "Micro %"),
+    "indoor_pct": ("室分：{pct} %", "Indoor: {pct} %"),
+    "candidates": ("候选站址", "Candidate sites"),
+    "cand_population": ("按人口加权的人口格网", "populated cells, by weight"),
+    "cand_kmeans": ("人口加权 k-means 中心", "weighted k-means centres"),
+    "cand_grid": ("有人居住处的方格网", "square grid where people live"),
+    "cand_none": ("不生成：只用候选资源库", "none: inventories only"),
+    "cand_help": ("模拟候选站址的生成方式；项目的候选资源库（铁塔、智慧杆、开放楼宇）总是一并使用。", "How modelled candidate sites are made, beside the project's candidate inventories (towers, smart poles, opened buildings) if it has any."),
+    "cost_weight": ("共享优先：每万元折合居民数", "Prefer sharing: residents per 万元"),
+    "cost_weight_help": ("为节省 1 万元站址费用愿意少覆盖的居民数：0 只看覆盖；20 在覆盖相近时优先利用铁塔、智慧杆和开放楼宇（见 docs/siting.md）。", "Residents of new coverage the plan gives up to save 1万元 of site cost: 0 plans for coverage only; 20 reuses towers, smart poles and opened buildings wherever they cover nearly as well as a new tower (docs/siting.md)."),
+    "site_cost": ("新建站点的站址费用", "Site cost of the new sites"),
+    "wan_yuan": ("{v:,.0f} 万元", "{v:,.0f} 万元"),
+    "savings_delta": ("比全部新建省 {v:,.0f} 万元", "−{v:,.0f} 万元 vs all new"),
+    "reuse_caption": ("共享：{sites:,} 个新站中 {reused:,} 个利用现有设施（铁塔 {tower:,}、智慧杆 {pole:,}、开放楼宇 {rooftop:,}）；{soft:,} 个位于软约束区（悬停站点可见冲突）。", "Reuse: {reused:,} of {sites:,} new sites on existing structures ({tower:,} towers, {pole:,} smart poles, {rooftop:,} opened buildings); {soft:,} in soft constraint zones (hover a planned site for its conflicts)."),
+    "siting_layers": ("候选资源库与选址约束", "Candidate inventories and siting constraints"),
+    "siting_layers_help": ("按类型显示候选站址（社会塔、行业塔、智慧多功能杆、开放楼宇）和约束区（硬约束、软约束）。", "Layers of the candidate sites by kind (社会塔, 行业塔, 智慧多功能杆, opened buildings) and of the constraint zones (hard and soft)."),
+    "edge_charging": ("边缘数据中心与充电设施", "Edge data centres & EV charging"),
+    "edge_count": ("边缘数据中心数量", "Edge data centres"),
+    "edge_too_many": ("{count} 个数据中心多于 {points} 个需求点：多出的不会服务任何需求。", "{count} data centres for {points} demand points: the extra ones serve no demand."),
+    "latency": ("时延圈（毫秒）", "Latency circle (ms)"),
+    "round_trip": ("按往返时延理解", "Read the latency as round trip"),
+    "share": ("新建公共停车场充电车位比例", "Charging share of new car parks"),
+    "basemap": ("底图", "Base map"),
+    "tiles": ("瓦片", "Tiles"),
+    "tiles_none": ("离线底图（区县轮廓，无需网络）", "offline (district outlines, no network)"),
+    "tiles_custom": ("自定义瓦片地址（内网瓦片服务）", "custom tile URL (intranet tile server)"),
+    "tile_url": ("瓦片地址模板", "Tile URL template"),
+    "tile_crs": ("瓦片坐标系", "Tile CRS"),
+    "tk": ("天地图密钥 (tk)", "Tianditu key (tk)"),
+    "tiles_note": ("瓦片只在服务可达时加载；离线底图始终显示。加载失败时地图上会提示。", "Tiles load only when their server is reachable; the offline base map is always there, and the map says when tiles fail."),
+    "tiles_failed": ("底图瓦片加载失败（{n} 次请求）：显示离线底图", "Base-map tiles failed to load ({n} requests): showing the offline base map"),
+    "modelled": ("**模拟图层** —— 合成数据，非实测；基于它们的数字只是方法示意：", "**Modelled layers** — synthetic, not observed data; numbers built on them are illustrations of the method:"),
+    "stations": ("基站（现状 + 新建）", "Stations (existing + new)"),
+    "new_delta": ("新建 +{n:,}", "+{n:,} new"),
+    "per_10k": ("每万人基站数（全市）", "Stations per 10k (city)"),
+    "vs_target": ("与目标差 {d:+.2f}", "{d:+.2f} vs target"),
+    "meeting": ("达标区数", "Districts meeting target"),
+    "covered": ("覆盖居民", "Residents covered"),
+    "pts_today": ("较现状 {d:+.1f} 个百分点", "{d:+.1f} pts vs today"),
+    "target_caption": ("{title}（{doc}）—— {year} 年目标每万人 {target:g} 个基站", "{title} ({doc}) — target {target:g} stations per 10,000 residents in {year}"),
+    "mode_greedy": ("贪心方案：贪心次序的前 {n:,} 个站址（等同于优化 {total:,}：各区配额均已满足）", "Greedy plan: the first {n:,} sites of the greedy order (equal to optimising {total:,}: every district's quota is met)"),
+    "mode_estimate": ("快速估算：{max:,} 的贪心次序的前 {n:,} 个站址{kept} —— 点击“优化”得到该总数的方案", "Quick estimate: the first {n:,} sites of the greedy order for {max:,}{kept} — press Optimise for the plan of exactly this total"),
+    "mode_kept": ("，加 {n} 个保留的手绘站址", " plus {n} kept drawn site(s)"),
+    "mode_excluded": ("（排除区内 {n:,} 个候选站址不参与）", " ({n:,} candidates in exclusion areas left out)"),
+    "mode_opt": ("已优化：{method} 方法，恰好 {total:,} 个基站（状态 {status}{gap}）", "Optimised: {method} for exactly {total:,} stations (status {status}{gap})"),
+    "mode_opt_kept": ("；{n} 个保留站址移到最近的候选站址（最远 {d:,.0f} 米，上限 {lim:,.0f} 米）", "; {n} kept site(s) moved onto the nearest candidates (at most {d:,.0f} m, limit {lim:,.0f} m)"),
+    "optimiser": ("优化方法", "Optimiser"),
+    "greedy": ("贪心", "greedy"),
+    "exact": ("精确（HiGHS）", "exact (HiGHS)"),
+    "time_limit": ("时间上限（秒）", "Time limit (s)"),
+    "optimise": ("优化 {total:,}", "Optimise {total:,}"),
+    "cancel": ("取消", "Cancel"),
+    "running": ("正在优化 {total:,} 个基站（{method}）：已用 {s:,.0f} 秒 / 上限 {lim:,.0f} 秒", "Optimising {total:,} stations ({method}): {s:,.0f} s of {lim:,.0f} s"),
+    "cancelling": ("正在取消，保留目前最好的方案 …", "Cancelling; keeping the best plan so far …"),
+    "cancelled": ("已取消：显示取消时最好的方案。", "Cancelled: showing the best plan found before the cancel."),
+    "map_caption": ("地图：放大到 {z} 级以上可逐个查看站址；城市尺度显示站址密度，悬停可查看区县数据。", "Map: zoom to level {z} or closer to see sites one by one; at city scale the sites show as a density and the districts answer on hover."),
+    "drawn": ("地图上绘制的内容", "Drawn on the map"),
+    "search": ("查找地点", "Find a place"),
+    "search_hint": ("查找：区县名、地名或 经度, 纬度", "Find: a district, a place name, or lon, lat"),
+    "search_none": ("未找到“{q}”（可查项目中的区县、地名或坐标）", "“{q}” was not found (districts, names in the project's layers, or coordinates)"),
+    "line": ("测距 {i}：{km:,.2f} 千米", "Measured line {i}: {km:,.2f} km"),
+    "draw_type": ("新绘站址类型", "Type of the sites you draw"),
+    "area_role": ("新绘区域用途", "Use of the areas you draw"),
+    "role_evaluation": ("评估区（统计人口与覆盖）", "evaluation area (population and coverage)"),
+    "role_exclusion": ("排除区（区内不新建站）", "exclusion area (no new site inside)"),
+    "role_candidate": ("候选区（新站只建在区内）", "candidate area (new sites only inside)"),
+    "draw_hint": ("用地图左侧的标记工具放置站址，用多边形或矩形工具圈定区域，用折线工具测距；编辑工具可拖动和修改，删除工具可删除。所有内容自动保存。", "Use the marker tool (left of the map) to place sites, the polygon or rectangle tool to outline an area and the line tool to measure; the edit tool moves them, the bin deletes them. Everything is saved as you go."),
+    "refused": ("未添加：{msg}", "Not added: {msg}"),
+    "refused_site": ("在 {lon:.5f}°E {lat:.5f}°N 绘制的站址不在{city}任何区县内（距{near} {km:,.1f} 千米），未添加。", "The site drawn at {lon:.5f}°E {lat:.5f}°N lies outside every district of {city} ({km:,.1f} km from {near}); it was not added."),
+    "drawn_sites": ("试算站址", "Trial sites"),
+    "added_covered": ("新增覆盖居民", "Added residents covered"),
+    "district_per10k": ("{d}：每万人基站数", "{d}: stations per 10k"),
+    "keep": ("把 {n} 个试算站址保留到方案中", "Keep {n} trial site(s) in the scenario"),
+    "unkeep": ("移出方案", "Take out of the scenario"),
+    "kept_list": ("方案中保留的手绘站址", "Drawn sites kept in the scenario"),
+    "snap_ok": ("距最近候选站址 {d:,.0f} 米", "{d:,.0f} m from the nearest candidate"),
+    "snap_far": ("距最近候选站址 {d:,.1f} 千米，超过 {lim:,.0f} 米上限：不能保留", "{d:,.1f} km from the nearest candidate, beyond the {lim:,.0f} m limit: cannot be kept"),
+    "area": ("区域 {i}（{role}）", "Area {i} ({role})"),
+    "area_line": ("{km2:,.2f} 平方千米，{pop:,.0f} 居民，{ex:,} 个现状站，{cand:,} 个候选站址", "{km2:,.2f} km², {pop:,.0f} residents, {ex:,} existing sites, {cand:,} candidate sites"),
+    "area_cov": ("现状覆盖 {a} → 方案后 {b}", "covered today {a} → with the plan {b}"),
+    "undo": ("撤销", "Undo"),
+    "redo": ("重做", "Redo"),
+    "tab_districts": ("区县", "Districts"),
+    "tab_scenarios": ("情景比较", "Scenario comparison"),
+    "tab_edge": ("边缘计算与充电", "Edge & charging"),
+    "tab_downloads": ("下载", "Downloads"),
+    "tab_workspace": ("工作区", "Workspace"),
+    "scenario_name": ("情景名称（留空则按设置自动命名）", "Scenario name (empty: named after the settings)"),
+    "add_scenario": ("加入当前设置", "Add current settings"),
+    "compare": ("比较", "Compare"),
+    "clear": ("清空", "Clear"),
+    "scenarios_toml": ("情景文件（TOML，可用 `geoplan whatif --scenario` 重算）", "Scenarios (TOML, re-run with `geoplan whatif --scenario`)"),
+    "per10k_by_district": ("各区每万人基站数", "Stations per 10k by district"),
+    "no_edge": ("没有边缘数据中心方案：项目缺少 edge_demand 图层。", "No edge data-centre plan: the project needs an edge_demand layer."),
+    "edge_error": ("边缘数据中心：{e}", "Edge data centres: {e}"),
+    "no_charging": ("没有充电检查：项目缺少 car_parks 图层。", "No charging check: the project needs a car_parks layer."),
+    "format": ("格式", "Format"),
+    "coords": ("坐标系", "Coordinates"),
+    "prepare": ("准备下载", "Prepare download"),
+    "download": ("下载 {f}（{mb:,.1f} MB）", "Download {f} ({mb:,.1f} MB)"),
+    "map_png": ("地图（PNG）", "Map (PNG)"),
+    "layers_caption": ("图层：区县密度核查、现状站、规划站（含保留的手绘站）、边缘数据中心、停车场充电比例、新建充电站、密度表和覆盖格网，按“一张图”命名、编码、中文别名与值域；另附方案文件（…_plan.gpkg，可用 `geoplan export --from` 和 `geoplan report --from` 读取）、规划报告（PDF）和地图（PNG）。", "Layers: districts with the density check, existing sites, planned sites (with kept drawn sites), edge data centres, car parks with the charging share rule, new charging stations, the density table and the coverage grid, with one-map names, codes, Chinese aliases and domains; and the plan file (…_plan.gpkg, read by `geoplan export --from` and `geoplan report --from`), the planning report (PDF) and the map (PNG)."),
+    "density_csv": ("密度表（CSV）", "Density table (CSV)"),
+    "ws_current": ("当前工作区：**{name}**（每次修改自动保存到 {path}）", "Workspace: **{name}** (saved on every change to {path})"),
+    "ws_save_as": ("另存为", "Save as"),
+    "ws_name": ("工作区名称", "Workspace name"),
+    "ws_open": ("打开工作区", "Open a workspace"),
+    "ws_opened": ("已打开工作区 {name}", "Opened workspace {name}"),
+    "ws_link": ("分享此视图：地址栏中的链接包含全部设置。", "Share this view: the link in the address bar carries every setting."),
+    "ws_bad": ("工作区无法打开：{e}", "The workspace could not be opened: {e}"),
+    "exact_less": ("精确方案覆盖 {a}，低于快速估算的 {b}：{why}", "The exact plan covers {a}, less than the quick estimate's {b}: {why}"),
+    "why_time": ("求解在 {lim:,.0f} 秒时间上限停止（差距 {gap}），尚未找到更好的方案；可提高时间上限", "the solver stopped at its {lim:,.0f} s time limit (gap {gap}) before finding a better plan; raise the time limit"),
+    "why_cancel": ("求解被取消（差距 {gap}）", "the solve was cancelled (gap {gap})"),
+    "why_quota": ("方案恰好 {total:,} 个基站并满足各区配额，而估算是更大总数贪心次序的前缀，不受这些配额约束", "the plan has exactly {total:,} stations and meets each district's quota, while the estimate is a prefix of the greedy order for a larger total, which these quotas do not bind"),
+    "province_info": ("省级规模：按县逐个布设站址（内存受控）；快速推演滑块用于城市项目。点击“优化”按年度目标布设（需要一段时间）。", "Province scale: sites are placed county by county (memory bounded); the quick what-if slider is for city projects. Press Optimise to place the sites for the year's targets (this takes a while)."),
+    "static_off": ("静态文件服务未开启，地图的 Leaflet 文件无法加载。请用 `make app` 启动（在仓库根目录读取 .streamlit/config.toml），或加 `--server.enableStaticServing true`。", "Static file serving is off, so the map's Leaflet files cannot load. Start the app with `make app` (from the repository root, which reads .streamlit/config.toml) or add `--server.enableStaticServing true`."),
+    "load_error": ("项目无法加载：\n\n{e}", "The project could not be loaded:\n\n{e}"),
+}
+
+#: Human labels of library table columns: name → (Chinese, English).
+COLUMNS: dict[str, tuple[str, str]] = {
+    "XZQDM": ("区划代码", "code"), "XZQMC": ("区县", "district"), "scenario": ("情景", "scenario"),
+    "population": ("人口", "population"), "existing": ("现状站", "existing"), "new": ("新建站", "new"),
+    "stations": ("基站", "stations"), "per_10k": ("每万人基站", "per 10k"),
+    "target_per_10k": ("目标每万人", "target per 10k"), "required": ("目标站数", "required"),
+    "shortfall": ("缺口", "shortfall"), "meets_target": ("达标", "meets target"),
+    "coverage_before": ("现状覆盖", "covered before"), "coverage_after": ("方案后覆盖", "covered after"),
+    "total": ("基站总数", "total"), "year": ("年份", "year"), "method": ("方法", "method"),
+    "band": ("频段", "band"), "indoor": ("室内", "indoor"), "users": ("用户", "users"),
+    "status": ("状态", "status"), "gap": ("差距", "gap"), "runtime_s": ("耗时（秒）", "runtime (s)"),
+    "districts_meeting_target": ("达标区数", "districts meeting target"),
+    "edge_dcs": ("边缘数据中心", "edge data centres"), "edge_covered_share": ("时延圈内需求", "demand within latency"),
+    "edge_max_latency_ms": ("最大时延（毫秒）", "worst latency (ms)"),
+    "charging_new_stations": ("新建充电站", "new charging stations"), "name": ("名称", "name"),
+    "dcs": ("数据中心", "data centres"), "demand_points": ("需求点", "demand points"),
+    "demand_weight": ("需求权重", "demand weight"), "covered_weight": ("时延圈内权重", "weight within the circle"),
+    "uncovered_weight": ("时延圈外权重", "weight outside the circle"), "covered_share": ("圈内占比", "share within"),
+    "mean_latency_ms": ("平均时延（毫秒）", "mean latency (ms)"), "max_latency_ms": ("最大时延（毫秒）", "worst latency (ms)"),
+    "car_parks": ("停车场", "car parks"), "new_car_parks": ("新建停车场", "new car parks"),
+    "spaces": ("车位", "spaces"), "charging_built": ("已建充电车位", "charging spaces built"),
+    "compliant": ("达标停车场", "compliant"), "to_add": ("需增充电车位", "to add"),
+    "new_fitout": ("新建需配建", "to fit in new car parks"), "new_stations": ("新建充电站", "new stations"),
+    "core_population": ("核心区人口", "core population"), "core_within_now": ("现状服务半径内", "within reach now"),
+    "core_within_after": ("方案后服务半径内", "within reach after"), "share": ("比例", "share"),
+    "coverage": ("覆盖率", "coverage"), "new_sites": ("新建站", "new sites"), "drawn_sites": ("手绘站址", "drawn sites"),
+    "time_limit_s": ("时间上限（秒）", "time limit (s)"), "candidates": ("候选站址", "candidates"),
+    "mix": ("站型构成", "site mix"), "seed": ("随机种子", "seed"), "latency_ms": ("时延（毫秒）", "latency (ms)"),
+    "edge_count": ("边缘数据中心", "edge data centres"), "charging_share": ("充电比例", "charging share"),
+    "charging_radius_m": ("充电服务半径（米）", "charging radius (m)"), "population_year": ("人口年份", "population year"),
+}
+
+#: Columns holding shares (0–1) shown as percentages.
+PERCENT_COLUMNS = frozenset({"coverage_before", "coverage_after", "edge_covered_share", "covered_share", "share",
+                             "coverage", "core_within_now", "core_within_after", "gap", "charging_share"})
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def t(key: str, lang: str = "zh", **fields: Any) -> str:
+    """The text ``key`` in ``lang`` with ``fields`` filled in.
+
+    Examples
+    --------
+    >>> t("new_delta", "zh", n=7619), t("new_delta", "en", n=7619)
+    ('新建 +7,619', '+7,619 new')
+    """
+    zh, en = TEXT[key]
+    text = zh if lang == "zh" else en
+    return text.format(**fields) if fields else text
+
+
+def default_lang(district_names: Iterable[str]) -> str:
+    """``"zh"`` for a project whose district names are in Chinese characters, else ``"en"``.
+
+    Examples
+    --------
+    >>> default_lang(["思明区", "湖里区"]), default_lang(["Fairfax"])
+    ('zh', 'en')
+    """
+    return "zh" if any(_CJK.search(str(n)) for n in district_names) else "en"
+
+
+def percent(x: Any, nd: int = 1) -> str:
+    """A share as a percentage (``0.2`` → ``"20.0 %"``; missing → ``"—"``)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if v != v else f"{100 * v:.{nd}f} %"
+
+
+def label_columns(table: pd.DataFrame, lang: str = "zh", *, keep: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``table`` with human column labels and shares as percentages (columns without a label stay as they are).
+
+    Examples
+    --------
+    >>> label_columns(pd.DataFrame({"XZQMC": ["思明区"], "coverage_after": [0.876]}), "en").to_dict("records")
+    [{'district': '思明区', 'covered after': '87.6 %'}]
+    """
+    out = table.copy()
+    for c in out.columns:
+        if c in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].map(percent)
+    i = 0 if lang == "zh" else 1
+    names = {c: (keep or {}).get(c) or (COLUMNS[c][i] if c in COLUMNS else c) for c in out.columns}
+    return out.rename(columns=names)
+
+
+def all_text() -> str:
+    """Every Chinese character of the interface (for subsetting the web font)."""
+    parts = [zh for zh, _ in TEXT.values()] + [zh for zh, _ in COLUMNS.values()] + list(LANGS.values())
+    return "".join(sorted(set("".join(parts))))
