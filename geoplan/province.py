@@ -383,73 +383,20 @@ def build_fujian_project(out_dir: str | Path | None = None, *, seed: int = 20201
     dm = districts.to_crs(metric)
     kernels = _kernels(dm, excluded=excluded)
 
-    left, bottom, right, top = dm.total_bounds
-    left, bottom = math.floor(left / cell_m) * cell_m, math.floor(bottom / cell_m) * cell_m
-    right, top = math.ceil(right / cell_m) * cell_m, math.ceil(top / cell_m) * cell_m
-    width, height = int(round((right - left) / cell_m)), int(round((top - bottom) / cell_m))
-    transform = Affine(cell_m, 0.0, left, 0.0, -cell_m, top)
-    geoms = dm.geometry.to_numpy()
-    bounds = dm.geometry.bounds.to_numpy()
-    tiles = _tiles(height, width)
+    transform, height, width = _grid_frame(dm.total_bounds, cell_m=cell_m)
+    frame = _Frame(transform=transform, geoms=dm.geometry.to_numpy(), bounds=dm.geometry.bounds.to_numpy(),
+                   kernels=kernels, seed=seed, tiles=_tiles(height, width))
 
-    # pass 1: each county's sum of the density surface (its modelled weight)
-    weight = np.zeros(n)
-    cells = np.zeros(n, dtype=np.int64)
-    for k, (r0, c0, h, w) in enumerate(tiles):
-        g = _tile_grid(r0, c0, h, w, transform=transform, geoms=geoms, bounds=bounds)
-        land = g >= 0
-        if land.any():
-            s = density_surface(r0, c0, h, w, transform=transform, kernels=kernels, seed=seed)
-            weight += np.bincount(g[land], weights=s[land], minlength=n)
-            cells += np.bincount(g[land], minlength=n)
-        step(0.05 + 0.3 * (k + 1) / len(tiles), f"density surface: tile {k + 1}/{len(tiles)}")
-    empty = np.flatnonzero((cells == 0) & ~excluded)
-    if empty.size:
-        raise ConfigError(f"{empty.size} count(ies) hold no {cell_m:g} m cell centre "
-                          f"({', '.join(districts['XZQMC'].iloc[empty])}). Fix: use a smaller cell_m")
-
-    # county populations: census where counted, else the city's remainder by modelled weight
-    city_rows = cities[cities["XZQDM"] != "350000"]
-    city_census = dict(zip(city_rows["XZQDM"], city_rows["pop_census2020"].astype(int), strict=True))
-    xm_census = xm[xm["XZQDM"] != "350200"].set_index("XZQDM")["pop_census2020"].astype(int).to_dict()
-    known_codes = {**xm_census, **KNOWN_COUNTY_CENSUS}
-    index = {c: i for i, c in enumerate(codes)}
-    known = {index[c]: int(v) for c, v in known_codes.items() if c in index}
-    pop = county_population(districts["CITY_CODE"].to_numpy(dtype=str), weight, city_census, known=known,
-                            excluded=excluded)
+    weight = _county_weights(frame, n=n, excluded=excluded, names=districts["XZQMC"], cell_m=cell_m,
+                             progress=step)
+    pop, known_codes = _county_populations(districts, cities, xm, weight, excluded=excluded)
     factor = np.where(excluded, 0.0, np.nan_to_num(pop) / np.where(weight > 0, weight, 1.0))
 
-    # pass 2: write the grid, tile by tile
     yearend = _yearend(cities)
-    tags = {"MODELLED": "1", "UNITS": f"persons per {cell_m:g} m cell",
-            "METHOD": "density surface (urban-centre kernels + rural floor + lognormal noise), scaled so each "
-                      "county sums to its population (census 2020 per city; modelled county shares)",
-            "NO_STATS": f"{JINMEN} 金门县: no mainland statistics, no data"}
     raster_path = out / f"fujian_population_{cell_m:g}m.tif"
-    with io.raster_writer(raster_path, height=height, width=width, transform=transform, crs=metric,
-                          nodata=_NODATA, tags=tags, overwrite=True) as dst:  # a rebuild replaces its own files
-        for k, (r0, c0, h, w) in enumerate(tiles):
-            g = _tile_grid(r0, c0, h, w, transform=transform, geoms=geoms, bounds=bounds)
-            vals = np.full((h, w), _NODATA, dtype=np.float32)
-            land = g >= 0
-            if land.any():
-                s = density_surface(r0, c0, h, w, transform=transform, kernels=kernels, seed=seed)
-                vals[land] = s[land] * factor[g[land]]
-                vals[land & excluded[np.maximum(g, 0)]] = _NODATA
-            dst.write(vals, row_off=r0, col_off=c0)
-            step(0.35 + 0.35 * (k + 1) / len(tiles), f"writing population grid: tile {k + 1}/{len(tiles)}")
-
-    known_set = set(known_codes)
-    districts["POP"] = np.where(excluded, np.nan, pop)
-    districts["POP_SRC"] = [
-        "金门县: 无大陆统计数据 (no mainland statistics)" if x else
-        ("第七次全国人口普查 2020-11-01" if c in known_set else
-         "MODELLED: share of the city's census 2020 total by modelled density (geoplan.province)")
-        for c, x in zip(codes, excluded, strict=True)]
-    districts["NO_STATS"] = excluded.astype(np.int64)
-    districts["NOTE"] = np.where(excluded, NO_STATS_NOTE, "")
-    districts = districts[["XZQDM", "XZQMC", "CITY_CODE", "CITY", "POP", "POP_SRC", "NO_STATS", "NOTE",
-                           "geometry"]]
+    _write_grid(frame, raster_path, factor=factor, excluded=excluded, height=height, width=width, crs=metric,
+                cell_m=cell_m, progress=step)
+    districts = _county_table(districts, pop, excluded=excluded, known=set(known_codes))
     io.write_vector(districts, out / "fujian_counties.gpkg", layer="districts", driver="GPKG", overwrite=True)
 
     # existing sites, county by county, at the plan's 2022 baseline density
@@ -609,3 +556,103 @@ def resolve_project(plan: str | None, project: Path | str | None, *, progress: P
         return load_project(path)
     raise ConfigError(f"plan {plan!r} has no embedded project. Fix: pass --project with your geoplan.toml, "
                       "or use --plan xiamen or --plan fujian")
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The province grid and the inputs of the density surface, shared by the two passes over its tiles."""
+
+    transform: Affine
+    geoms: np.ndarray
+    bounds: np.ndarray
+    kernels: list[Kernel]
+    seed: int
+    tiles: list[tuple[int, int, int, int]]
+
+    def tile(self, r0: int, c0: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """County index of every cell of a tile (-1 off land) and the density surface there (None without land)."""
+        g = _tile_grid(r0, c0, h, w, transform=self.transform, geoms=self.geoms, bounds=self.bounds)
+        if not (g >= 0).any():
+            return g, None
+        return g, density_surface(r0, c0, h, w, transform=self.transform, kernels=self.kernels, seed=self.seed)
+
+
+def _grid_frame(total_bounds: np.ndarray, *, cell_m: float) -> tuple[Affine, int, int]:
+    """Transform, height and width of a grid of ``cell_m`` cells snapped around ``total_bounds``."""
+    left, bottom, right, top = total_bounds
+    left, bottom = math.floor(left / cell_m) * cell_m, math.floor(bottom / cell_m) * cell_m
+    right, top = math.ceil(right / cell_m) * cell_m, math.ceil(top / cell_m) * cell_m
+    width, height = int(round((right - left) / cell_m)), int(round((top - bottom) / cell_m))
+    return Affine(cell_m, 0.0, left, 0.0, -cell_m, top), height, width
+
+
+def _county_weights(frame: _Frame, *, n: int, excluded: np.ndarray, names: pd.Series, cell_m: float,
+                    progress: Progress) -> np.ndarray:
+    """Pass 1: each county's sum of the density surface (its modelled weight)."""
+    weight = np.zeros(n)
+    cells = np.zeros(n, dtype=np.int64)
+    for k, (r0, c0, h, w) in enumerate(frame.tiles):
+        g, s = frame.tile(r0, c0, h, w)
+        if s is not None:
+            land = g >= 0
+            weight += np.bincount(g[land], weights=s[land], minlength=n)
+            cells += np.bincount(g[land], minlength=n)
+        progress(0.05 + 0.3 * (k + 1) / len(frame.tiles), f"density surface: tile {k + 1}/{len(frame.tiles)}")
+    empty = np.flatnonzero((cells == 0) & ~excluded)
+    if empty.size:
+        raise ConfigError(f"{empty.size} count(ies) hold no {cell_m:g} m cell centre "
+                          f"({', '.join(names.iloc[empty])}). Fix: use a smaller cell_m")
+    return weight
+
+
+def _county_populations(districts: gpd.GeoDataFrame, cities: pd.DataFrame, xm: pd.DataFrame,
+                        weight: np.ndarray, *, excluded: np.ndarray,
+                        ) -> tuple[np.ndarray, dict[str, int]]:
+    """County populations: census where counted, else the city's remainder by modelled weight."""
+    codes = districts["XZQDM"].to_numpy(dtype=str)
+    city_rows = cities[cities["XZQDM"] != "350000"]
+    city_census = dict(zip(city_rows["XZQDM"], city_rows["pop_census2020"].astype(int), strict=True))
+    xm_census = xm[xm["XZQDM"] != "350200"].set_index("XZQDM")["pop_census2020"].astype(int).to_dict()
+    known_codes = {**xm_census, **KNOWN_COUNTY_CENSUS}
+    index = {c: i for i, c in enumerate(codes)}
+    known = {index[c]: int(v) for c, v in known_codes.items() if c in index}
+    pop = county_population(districts["CITY_CODE"].to_numpy(dtype=str), weight, city_census, known=known,
+                            excluded=excluded)
+    return pop, known_codes
+
+
+def _write_grid(frame: _Frame, path: Path, *, factor: np.ndarray, excluded: np.ndarray,
+                height: int, width: int, crs: CRS, cell_m: float, progress: Progress) -> None:
+    """Pass 2: write the population grid tile by tile (each county scaled to its population)."""
+    tags = {"MODELLED": "1", "UNITS": f"persons per {cell_m:g} m cell",
+            "METHOD": "density surface (urban-centre kernels + rural floor + lognormal noise), scaled so each "
+                      "county sums to its population (census 2020 per city; modelled county shares)",
+            "NO_STATS": f"{JINMEN} 金门县: no mainland statistics, no data"}
+    with io.raster_writer(path, height=height, width=width, transform=frame.transform, crs=crs,
+                          nodata=_NODATA, tags=tags, overwrite=True) as dst:  # a rebuild replaces its own files
+        for k, (r0, c0, h, w) in enumerate(frame.tiles):
+            g, s = frame.tile(r0, c0, h, w)
+            vals = np.full((h, w), _NODATA, dtype=np.float32)
+            if s is not None:
+                land = g >= 0
+                vals[land] = s[land] * factor[g[land]]
+                vals[land & excluded[np.maximum(g, 0)]] = _NODATA
+            dst.write(vals, row_off=r0, col_off=c0)
+            progress(0.35 + 0.35 * (k + 1) / len(frame.tiles),
+                     f"writing population grid: tile {k + 1}/{len(frame.tiles)}")
+
+
+def _county_table(districts: gpd.GeoDataFrame, pop: np.ndarray, *, excluded: np.ndarray,
+                  known: set[str]) -> gpd.GeoDataFrame:
+    """The counties layer: population, its source, and the no-statistics flag of 金门县."""
+    codes = districts["XZQDM"].to_numpy(dtype=str)
+    districts = districts.copy()
+    districts["POP"] = np.where(excluded, np.nan, pop)
+    districts["POP_SRC"] = [
+        "金门县: 无大陆统计数据 (no mainland statistics)" if x else
+        ("第七次全国人口普查 2020-11-01" if c in known else
+         "MODELLED: share of the city's census 2020 total by modelled density (geoplan.province)")
+        for c, x in zip(codes, excluded, strict=True)]
+    districts["NO_STATS"] = excluded.astype(np.int64)
+    districts["NOTE"] = np.where(excluded, NO_STATS_NOTE, "")
+    return districts[["XZQDM", "XZQMC", "CITY_CODE", "CITY", "POP", "POP_SRC", "NO_STATS", "NOTE", "geometry"]]

@@ -256,36 +256,64 @@ def check_problem(coverage: Any, weights: ArrayLike, *, p: int | None,
     sec = (np.zeros(n_cols) if secondary is None else
            _vector(secondary, n_cols, layer="candidates", field="secondary", what="candidate site (coverage column)",
                    problems=problems))
+    p_int = _budget(p, problems)
+    fx = _fixed(fixed, n_cols, problems)
+    g, has_groups, n_groups, lo, hi = _group_bounds(groups, min_per_group, max_per_group, n_cols, problems)
+    if problems:
+        raise ValidationError(problems)
+    assert w is not None and room is not None and sec is not None and g is not None
 
-    p_int: int | None = None
-    if p is not None:
-        try:
-            p_int = operator.index(p)
-        except TypeError:
-            problems.append(Problem("placement", "p", f"must be an integer number of sites, got {p!r}",
-                                    "pass a whole number, e.g. p=7000"))
-        else:
-            if p_int < 0:
-                problems.append(Problem("placement", "p", f"must be >= 0, got {p_int}", "pass a number of sites >= 0"))
-                p_int = None
+    lower, upper, conflicts = _feasibility(g, fx, lo, hi, n_groups=n_groups, n_cols=n_cols, p=p_int)
+    if conflicts:
+        raise InfeasibleError("The placement cannot be met:\n- " + "\n- ".join(conflicts))
 
+    return Instance(coverage=mat, binary=binary, weights=w, room=room, covered0=room <= 0, groups=g,
+                    n_groups=n_groups, has_groups=has_groups, lower=lower, upper=upper, fixed=fx,
+                    p=p_int if p_int is not None else -1, secondary=sec)
+
+
+def _budget(p: int | None, problems: list[Problem]) -> int | None:
+    """The number of new sites as an int, or None (no budget, or a bad one reported in ``problems``)."""
+    if p is None:
+        return None
+    try:
+        p_int = operator.index(p)
+    except TypeError:
+        problems.append(Problem("placement", "p", f"must be an integer number of sites, got {p!r}",
+                                "pass a whole number, e.g. p=7000"))
+        return None
+    if p_int < 0:
+        problems.append(Problem("placement", "p", f"must be >= 0, got {p_int}", "pass a number of sites >= 0"))
+        return None
+    return p_int
+
+
+def _fixed(fixed: ArrayLike | None, n_cols: int, problems: list[Problem]) -> NDArray[np.int64]:
+    """Column indices of the sites fixed into the plan (checked for type, range and repeats)."""
     fx = np.zeros(0, dtype=np.int64)
-    if fixed is not None:
-        arr = np.asarray(fixed).reshape(-1)
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            problems.append(Problem("candidates", "fixed", f"has dtype {arr.dtype}, expected column indices",
-                                    "pass integer column indices of the coverage matrix"))
-        else:
-            fx = arr.astype(np.int64)
-            out = fx[(fx < 0) | (fx >= n_cols)]
-            if out.size:
-                problems.append(Problem("candidates", "fixed", f"indices {out[:5].tolist()} are outside 0..{n_cols - 1}",
-                                        "pass column indices of the coverage matrix"))
-            elif np.unique(fx).size != fx.size:
-                vals, cnt = np.unique(fx, return_counts=True)
-                problems.append(Problem("candidates", "fixed", f"repeats indices {vals[cnt > 1][:5].tolist()}",
-                                        "list each fixed site once"))
+    if fixed is None:
+        return fx
+    arr = np.asarray(fixed).reshape(-1)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        problems.append(Problem("candidates", "fixed", f"has dtype {arr.dtype}, expected column indices",
+                                "pass integer column indices of the coverage matrix"))
+        return fx
+    fx = arr.astype(np.int64)
+    out = fx[(fx < 0) | (fx >= n_cols)]
+    if out.size:
+        problems.append(Problem("candidates", "fixed", f"indices {out[:5].tolist()} are outside 0..{n_cols - 1}",
+                                "pass column indices of the coverage matrix"))
+    elif np.unique(fx).size != fx.size:
+        vals, cnt = np.unique(fx, return_counts=True)
+        problems.append(Problem("candidates", "fixed", f"repeats indices {vals[cnt > 1][:5].tolist()}",
+                                "list each fixed site once"))
+    return fx
 
+
+def _group_bounds(groups: ArrayLike | None, min_per_group: ArrayLike | None, max_per_group: ArrayLike | None,
+                  n_cols: int, problems: list[Problem],
+                  ) -> tuple[NDArray[np.int64] | None, bool, int, NDArray[np.int64], NDArray[np.int64]]:
+    """Group code of every column, whether groups were given, their number and the per-group quotas."""
     g: NDArray[np.int64] | None = np.zeros(n_cols, dtype=np.int64)
     has_groups = groups is not None
     n_groups = 1
@@ -319,13 +347,17 @@ def check_problem(coverage: Any, weights: ArrayLike, *, p: int | None,
         bad = np.flatnonzero(lo > hi)
         problems.append(Problem("placement", "max_per_group", f"is below min_per_group for groups {bad[:5].tolist()}",
                                 "make every maximum >= its minimum"))
+    return g, has_groups, n_groups, lo, hi
 
-    if problems:
-        raise ValidationError(problems)
-    assert w is not None and room is not None and sec is not None and g is not None
 
-    # Feasibility: the groups partition the candidates, so any count between
-    # each group's lower and upper bound is reachable; p must lie between their sums.
+def _feasibility(g: NDArray[np.int64], fx: NDArray[np.int64], lo: NDArray[np.int64], hi: NDArray[np.int64], *,
+                 n_groups: int, n_cols: int, p: int | None,
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64], list[str]]:
+    """Effective per-group bounds and every conflict between the budget, the quotas and the fixed sites.
+
+    The groups partition the candidates, so any count between each group's lower and
+    upper bound is reachable; ``p`` must lie between their sums.
+    """
     n_in = np.bincount(g, minlength=n_groups).astype(np.int64)
     f_in = np.bincount(g[fx], minlength=n_groups).astype(np.int64)
     conflicts: list[str] = []
@@ -337,23 +369,16 @@ def check_problem(coverage: Any, weights: ArrayLike, *, p: int | None,
                          "unfix some or raise its maximum")
     lower = np.maximum(lo, f_in)
     upper = np.minimum(hi, n_in)
-    if p_int is not None:
-        if p_int > n_cols:
-            conflicts.append(f"p = {p_int} new sites but there are only {n_cols} candidate sites: "
+    if p is not None:
+        if p > n_cols:
+            conflicts.append(f"p = {p} new sites but there are only {n_cols} candidate sites: "
                              "generate more candidates or lower p")
-        if p_int < fx.size:
-            conflicts.append(f"p = {p_int} is below the {fx.size} fixed sites: raise p or unfix sites")
-        if p_int < int(lower.sum()) and int(lower.sum()) > fx.size:
-            conflicts.append(f"p = {p_int} is below the {int(lower.sum())} sites the group minimums (and fixed "
+        if p < fx.size:
+            conflicts.append(f"p = {p} is below the {fx.size} fixed sites: raise p or unfix sites")
+        if p < int(lower.sum()) and int(lower.sum()) > fx.size:
+            conflicts.append(f"p = {p} is below the {int(lower.sum())} sites the group minimums (and fixed "
                              "sites) need: raise p or lower the minimums")
-        if p_int > int(upper.sum()) and p_int <= n_cols:
-            conflicts.append(f"p = {p_int} exceeds the {int(upper.sum())} sites the group maximums allow: "
+        if p > int(upper.sum()) and p <= n_cols:
+            conflicts.append(f"p = {p} exceeds the {int(upper.sum())} sites the group maximums allow: "
                              "raise the maximums or lower p")
-    if conflicts:
-        raise InfeasibleError("The placement cannot be met:\n- " + "\n- ".join(conflicts))
-
-    return Instance(coverage=mat, binary=binary, weights=w, room=room, covered0=room <= 0, groups=g,
-                    n_groups=n_groups, has_groups=has_groups, lower=lower, upper=upper, fixed=fx,
-                    p=p_int if p_int is not None else -1, secondary=sec)
-
-
+    return lower, upper, conflicts

@@ -83,7 +83,7 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
 
 
 def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64], *,
-                build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
+                build_year: int | NDArray[np.int64]) -> gpd.GeoDataFrame:
     """The ``planned_sites`` layer of candidate columns ``selected`` (in build-decision order).
 
     SOURCE, KIND, COST and CONFLICTS come from the candidate pool (:mod:`.pool`).

@@ -220,9 +220,9 @@ def plan_totals(proj: Project, table: pd.DataFrame, *, year: int, basis: dict[st
 def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: NDArray[np.str_],
                         radius_m: NDArray[np.float64], environment: NDArray[np.int8],
                         district: NDArray[np.int64], gains: NDArray[np.float64], source: str | NDArray[Any],
-                        modelled: bool | NDArray[np.bool_], kind: NDArray[Any] | None = None,
-                        cost: NDArray[np.float64] | None = None, conflicts: NDArray[Any] | None = None,
-                        build_year: int | NDArray[np.int64] = 0) -> gpd.GeoDataFrame:
+                        modelled: bool | NDArray[np.bool_], build_year: int | NDArray[np.int64],
+                        kind: NDArray[Any] | None = None, cost: NDArray[np.float64] | None = None,
+                        conflicts: NDArray[Any] | None = None) -> gpd.GeoDataFrame:
     """The ``planned_sites`` layer (EPSG:4490): one schema, one SITE_ID format, one RANK meaning.
 
     Rows stay in the order the optimiser chose the sites (``placement.selected``).
