@@ -75,7 +75,7 @@ from geoplan.placement import (
     plan_siting,
     snap_sites,
 )
-from geoplan.placement._memory import sites_frame
+from geoplan.placement._memory import site_conflicts, sites_frame
 from geoplan.placement.cache import cached_arrays, cached_context, cached_order
 from geoplan.placement.costing import COST_NOTE
 from geoplan.report import report_bytes
@@ -528,6 +528,16 @@ def current_plan(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, 
     return shown
 
 
+def reuse_line(shown: Shown, lang: str) -> str | None:
+    """What the plan's new sites reuse and save, and their soft conflicts (shown under the map)."""
+    si = shown.siting
+    if si is None or not si.sites:
+        return None
+    fam = si.reused_by_family
+    return t("reuse_caption", lang, reused=si.reused, sites=si.sites, tower=fam["tower"], pole=fam["pole"],
+             rooftop=fam["rooftop"], savings=si.savings, soft=si.soft_conflict_sites)
+
+
 def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str) -> None:
     """Title and the five headline numbers (the fifth: site cost and what reuse saves)."""
     s = shown.summary
@@ -546,9 +556,6 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str)
     if si is not None and si.sites:
         c5.metric(t("site_cost", lang), t("wan_yuan", lang, v=si.cost_total),
                   t("savings_delta", lang, v=si.savings) if si.savings else None, delta_color="off", help=COST_NOTE)
-        fam = si.reused_by_family
-        st.caption(t("reuse_caption", lang, reused=si.reused, sites=si.sites, tower=fam["tower"], pole=fam["pole"],
-                     rooftop=fam["rooftop"], soft=si.soft_conflict_sites))
     st.caption(shown.mode)
     opt = shown.opt
     if shown.optimised and opt.get("estimate_covered") is not None and s.coverage_after is not None:
@@ -944,8 +951,8 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
         st.info(t("no_charging", lang))
 
 
-def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
-                  chg: ChargingPlan | None) -> planfile.PlanFile:
+def download_plan(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Shown, grid: Any,
+                  edge: EdgePlan | None, chg: ChargingPlan | None) -> planfile.PlanFile:
     """The plan on screen as a plan file, with the method and every setting that made it."""
     planned = shown.planned if shown.kept_gdf is None else pd.concat([shown.planned, shown.kept_gdf],
                                                                      ignore_index=True)
@@ -958,7 +965,8 @@ def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
         params |= {k: shown.opt.get(k) for k in ("method", "status", "gap", "time_limit_s")}
     parts = [planfile.site_layers_plan(proj, gpd.GeoDataFrame(planned, geometry="geometry", crs=4490), shown.table,
                                        year=c.year, method=f"geoplan map app — {shown.mode}", parameters=params,
-                                       summary=s.to_dict(), coverage=grid)]
+                                       summary=s.to_dict(), coverage=grid,
+                                       conflicts=site_conflicts(ctx, shown.sel, shown.planned))]
     if edge is not None:
         parts.append(planfile.edge_plan(proj, edge))
     if chg is not None:
@@ -966,7 +974,7 @@ def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
     return planfile.merge_plans(parts)
 
 
-def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
+def downloads_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
                   chg: ChargingPlan | None) -> None:
     ss, lang = st.session_state, c.lang
     fmt_labels = {"gpkg": "GeoPackage (.gpkg)", "shp": "Shapefiles (.zip)", "geojson": "GeoJSON (.zip)",
@@ -984,7 +992,7 @@ def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
     if st.button(t("prepare", lang), key="build_export"):
         with st.spinner("…"):
             try:
-                plan = download_plan(proj, c, shown, grid, edge, chg)
+                plan = download_plan(proj, ctx, c, shown, grid, edge, chg)
                 stem = f"geoplan_{c.total}_{c.year}"
                 files = export.export_files(proj, stem=stem, format=fmt, plan_file=plan, crs=crs)
                 files.append((f"{stem}_plan.gpkg", planfile.plan_bytes(plan), "application/geopackage+sqlite3"))
@@ -1119,6 +1127,8 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
         view = place_search(proj, lang)
     with map_col:
         state = render_map(proj, key, modelled, groups, lang, view)
+        if (reuse := reuse_line(shown, lang)) is not None:
+            st.caption(reuse)
     sync_drawings(proj, state)
     with side_col:
         drawings_panel(ctx, c, shown)
@@ -1131,7 +1141,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     with tabs[2]:
         edge_charging_tab(proj, edge, chg, lang)
     with tabs[3]:
-        downloads_tab(proj, c, shown, grid, edge, chg)
+        downloads_tab(proj, ctx, c, shown, grid, edge, chg)
     with tabs[4]:
         workspace_tab(key, plan, lang)
     save_workspace({k: ss[k] for k in wsp.SETTINGS if k in ss})

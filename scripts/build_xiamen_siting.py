@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from build_xiamen_demand import xiamen_demand
+
 from geoplan import io
-from geoplan.population import demand_points
 from geoplan.project import prepare_layer
 from geoplan.synthetic.constraints import modelled_constraints
 from geoplan.synthetic.inventory import modelled_edge_sites, modelled_inventory
 
 GIS = Path(__file__).resolve().parents[1] / "data" / "gis"
-METRIC = "EPSG:4548"
 
 
 def _write(layers: dict, spec: str, path) -> None:
@@ -39,11 +39,7 @@ def _write(layers: dict, spec: str, path) -> None:
 
 
 def main() -> None:
-    districts = prepare_layer(io.read_vector(GIS / "xiamen_districts.gpkg", layer="districts",
-                                             sublayer="districts"), "districts")
-    dm = districts.to_crs(METRIC)
-    raster = io.read_raster(GIS / "xiamen_population_100m.tif")
-    demand = demand_points(raster, districts, metric_crs=dm.crs)
+    districts, dm, demand = xiamen_demand()  # the script's folder is on sys.path when it runs
     landcover = io.read_vector(GIS / "sources" / "xiamen_landcover_modelled.geojson", layer="landcover")
 
     _write(modelled_inventory(demand, districts=dm), "candidates", GIS / "xiamen_inventory_modelled.gpkg")

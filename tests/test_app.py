@@ -347,6 +347,10 @@ def test_downloads_layers_and_map_png(app, tmp_path):
     (tmp_path / name).write_bytes(data)
     plan = planfile.read_plan(tmp_path / name)
     assert len(plan.layers["planned_sites"]) == 12_000 - 10_881 and "coverage" in plan.layers
+    ps = plan.layers["planned_sites"]  # the siting conflicts of the sites on screen travel with them
+    flagged = set(ps.loc[ps["CONFLICTS"].fillna("") != "", "SITE_ID"])
+    table = plan.layers.get("conflicts")
+    assert flagged == (set(table["SITE_ID"]) if table is not None else set())
     at.slider(key="total").set_value(18_500).run()
 
 
