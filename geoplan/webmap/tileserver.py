@@ -51,10 +51,11 @@ _PATH = re.compile(r"^/([A-Za-z0-9_-]{8,64})/(\d{1,2})/(\d{1,10})/(\d{1,10})(?:\
 
 @dataclass(frozen=True)
 class ServedTiles:
-    """A tile file being served: what it holds and the URL template Leaflet asks (``{z}/{x}/{y}``)."""
+    """A tile file being served: what it holds, the URL template Leaflet asks (``{z}/{x}/{y}``), the server's URL."""
 
     info: io.TileSetInfo
     url: str
+    server: str
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -148,7 +149,7 @@ class TileServer:
         with self._lock:
             token = self._tokens.get(key)
             if token is not None:
-                return ServedTiles(self._files[token].info, f"{self.url}/{token}/{{z}}/{{x}}/{{y}}")
+                return ServedTiles(self._files[token].info, f"{self.url}/{token}/{{z}}/{{x}}/{{y}}", self.url)
         tiles = io.open_tile_file(p)  # outside the lock: a slow disk does not stall the tiles of other files
         with self._lock:
             for old_key, old in list(self._tokens.items()):
@@ -157,7 +158,7 @@ class TileServer:
                     del self._tokens[old_key]
             token = secrets.token_urlsafe(12)
             self._files[token], self._tokens[key] = tiles, token
-        return ServedTiles(tiles.info, f"{self.url}/{token}/{{z}}/{{x}}/{{y}}")
+        return ServedTiles(tiles.info, f"{self.url}/{token}/{{z}}/{{x}}/{{y}}", self.url)
 
     def close(self) -> None:
         """Stop serving and close every file."""
