@@ -271,3 +271,27 @@ def test_layer_has_the_files_zooms_bounds_attribution_and_failure_notice(server,
                    "geoplan-tile-notice", "tilesfailed({n})", "Testtiles"):
         assert option in compact, option
     assert "<script>alert" not in page and "<a href" not in page  # the file's markup is not the page's
+
+
+# ------------------------------------------------------------------ the project file's [app] tiles
+
+
+def test_project_file_names_the_apps_default_tile_file(tmp_path):
+    import geoplan as gp
+    from geoplan._project_file import parse_project_file
+
+    from .conftest import TINY_TARGETS_TOML, tiny_layers
+
+    districts, raster, _ = tiny_layers()
+    districts.to_file(tmp_path / "d.gpkg", layer="d")
+    io.write_raster(raster, tmp_path / "pop.tif")
+    (tmp_path / "targets.toml").write_text(TINY_TARGETS_TOML, encoding="utf-8")
+    head = '[project]\nname = "t"\ntargets = "targets.toml"\n[layers.districts]\npath = "d.gpkg"\n' \
+           '[layers.population]\npath = "pop.tif"\n'
+    (tmp_path / "a.toml").write_text(head, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(head + '[app]\ntiles = "base/city.mbtiles"\n', encoding="utf-8")
+    assert gp.load_project(tmp_path / "a.toml").base_tiles is None
+    assert gp.load_project(tmp_path / "b.toml").base_tiles == (tmp_path / "base" / "city.mbtiles").resolve()
+    with pytest.raises(ConfigError, match=r"\[app\] tile"):
+        parse_project_file({"app": {"tile": "x.mbtiles"}, "layers": {"districts": {"path": "d"},
+                                                                      "population": {"path": "p"}}}, where="demo")
