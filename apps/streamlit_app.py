@@ -101,12 +101,13 @@ from geoplan.webmap import (
     use_local_assets,
     zones_geojson,
 )
-from geoplan.webmap.i18n import LANGS, default_lang, label_columns, percent, t
+from geoplan.webmap.i18n import LANGS, default_lang, district_tooltip, label_columns, percent, t
+from geoplan.webmap.localtiles import local_tile_group, local_tiles
 from geoplan.webmap.map import SITES_MIN_ZOOM
 
 SLIDER_STEP = 50
 MAP_HEIGHT = 640  # pixels before the page's CSS makes the map fill the window (see _style)
-BASEMAP_KEYS = [*BASEMAPS, "custom"]
+BASEMAP_KEYS = [*BASEMAPS, "custom", "local"]
 CAND_KEYS = {"population": "cand_population", "kmeans": "cand_kmeans", "grid": "cand_grid", "none": "cand_none"}
 ROLE_KEYS = {r: f"role_{r}" for r in wsp.AREA_ROLES}
 
@@ -309,6 +310,7 @@ class Controls:
     tile_crs: str
     tianditu_key: str | None
     lang: str
+    tile_file: str = ""
     siting_layers: bool = False
 
 
@@ -318,7 +320,8 @@ def _defaults(proj: gp.Project, plan: Plan) -> None:
     for k, v in {"year": plan.years[-1], "band": "n78", "indoor": True, "mix_mode": "env", "macro": 60, "micro": 25,
                  "candidates": "population", "edge_count": int(edge.value) if edge else 32,
                  "latency_ms": float(lat.value) if lat else 1.0, "round_trip": False,
-                 "charging_share": float(share.value) if share else 0.20, "basemap": "none", "tile_url": "",
+                 "charging_share": float(share.value) if share else 0.20, "basemap": "local" if proj.base_tiles else "none",
+                 "tile_file": str(proj.base_tiles or ""), "tile_url": "",
                  "tile_crs": "EPSG:3857", "method": "greedy", "time_limit_s": 60.0, "draw_type": "macro",
                  "area_role": "evaluation", "lang": default_lang(proj.district_names),
                  "cost_weight": float(proj.siting.params.cost_weight), "siting_layers": False}.items():
@@ -400,7 +403,7 @@ def side_controls(sb: Any, proj: gp.Project, lang: str) -> dict[str, Any]:
                                        format="%.2f"))
         st.caption(percent(out["share"], 0))
     with sb.expander(t("basemap", lang)):
-        labels = {"none": t("tiles_none", lang), "custom": t("tiles_custom", lang)}
+        labels = {"none": t("tiles_none", lang), "custom": t("tiles_custom", lang), "local": t("tiles_local", lang)}
         out["basemap"] = st.selectbox(t("tiles", lang), BASEMAP_KEYS, key="basemap",
                                       format_func=lambda k: labels.get(k) or BASEMAPS[k].label)  # type: ignore[union-attr]
         out["tile_url"] = st.text_input(t("tile_url", lang), key="tile_url") if out["basemap"] == "custom" else ""
@@ -408,6 +411,9 @@ def side_controls(sb: Any, proj: gp.Project, lang: str) -> dict[str, Any]:
             if out["basemap"] == "custom" else "EPSG:3857"
         out["tianditu_key"] = st.text_input(t("tk", lang), value=os.environ.get("GEOPLAN_TIANDITU_KEY", ""),
                                             type="password", key="tk") if out["basemap"] == "tianditu" else None
+        out["tile_file"] = st.text_input(t("tile_file", lang), key="tile_file", help=t("tile_file_help", lang),
+                                         placeholder="/data/basemap/xiamen.mbtiles") if out["basemap"] == "local" \
+            else ""
         st.session_state["basemap_error_box"] = st.empty()
         st.caption(t("tiles_note", lang))
         out["siting_layers"] = bool(st.checkbox(t("siting_layers", lang), key="siting_layers",
@@ -682,7 +688,33 @@ def edge_and_charging(proj: gp.Project, key: str, c: Controls
     return edge, chg, car_parks
 
 
+def _local_tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
+    """A local MBTiles / PMTiles file from the app's tile server; what it is and how it fits, under the control."""
+    box = st.session_state.basemap_error_box.container()
+    if not c.tile_file.strip():
+        box.info(t("tile_file_none", c.lang))
+        return None
+    left, bottom, right, top = (float(v) for v in proj.districts.total_bounds)
+    try:
+        served, fit = local_tiles(c.tile_file, project_bounds=(left, bottom, right, top), project=proj.name)
+    except GeoplanError as exc:
+        box.error(str(exc))
+        return None
+    i = served.info
+    box.caption(t("tiles_local_info", c.lang, name=i.name, kind=i.kind, fmt=i.format.upper(), z0=i.min_zoom,
+                  z1=i.max_zoom, url=served.server))
+    if fit.share < 0.95:
+        box.warning(t("tiles_partial", c.lang, pct=percent(fit.share, 0)))
+    if fit.coarse:
+        box.warning(t("tiles_coarse", c.lang, z=fit.max_zoom))
+    if fit.zoom_in_from is not None:
+        box.warning(t("tiles_zoom_in", c.lang, z=fit.zoom_in_from))
+    return local_tile_group(served, failed_message=t("tiles_local_failed", c.lang))
+
+
 def _tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
+    if c.basemap == "local":
+        return _local_tiles(proj, c)
     left, bottom, right, top = proj.districts.total_bounds
     try:
         return tile_group(basemap=c.basemap, tianditu_key=c.tianditu_key, url=c.tile_url, crs=c.tile_crs,
@@ -706,11 +738,13 @@ def map_layers(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, ws
                                   else _kept_frame(ws.kept, np.full(len(ws.kept), np.nan), 1))
     density = site_density_overlay(proj.population, ctx.cand_xy[shown.sel]) if len(shown.sel) else None
     groups = [g for g in [_tiles(proj, c)] if g is not None]
+    labels, words = district_tooltip(c.lang)
     groups += plan_layers(districts=static_layers(proj, key)["districts"], district_table=shown.table,
                           planned_sites=shown.planned_pts, coverage=coverage_overlay(grid), kept_sites=kept_pts,
                           plan_label="Planned 5G sites" if shown.optimised else "Planned 5G sites (greedy order)",
                           site_density=density, drawings=[d.to_feature() for d in ws.drawings],
-                          drawings_revision=st.session_state.draw_rev)
+                          drawings_revision=st.session_state.draw_rev, district_labels=labels,
+                          district_words=words)
     groups += side_layers(edge_sites=edge.sites if edge else None,
                           edge_radius_m=edge.summary.radius_km * 1000 if edge else None, car_parks=car_parks,
                           charging_stations=chg.stations if chg else None)
@@ -924,13 +958,13 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
     if edge is not None:
         s = edge.summary
         e1, e2, e3, e4 = st.columns(4)
-        e1.metric("Edge data centres", f"{len(edge.sites)}", f"{s.new} new", delta_color="off")
-        e2.metric("Latency circle radius", f"{s.radius_km:,.1f} km")
-        e3.metric("Demand weight within the circle", percent(s.covered_share))
-        e4.metric("Worst one-way latency", f"{s.max_latency_ms:.3f} ms")
-        st.caption(f"{s.demand_points} demand points (ports, parks, hospitals, schools, hubs); mean one-way "
-                   f"latency {s.mean_latency_ms:.3f} ms; latency model {s.latency_model['reading']}, "
-                   f"fibre {s.fibre_km:,.0f} km. Modelled: {', '.join(s.modelled_layers) or 'none'}.")
+        e1.metric(t("e_dcs", lang), f"{len(edge.sites)}", t("e_new", lang, n=s.new), delta_color="off")
+        e2.metric(t("e_radius", lang), f"{s.radius_km:,.1f} km")
+        e3.metric(t("e_within", lang), percent(s.covered_share))
+        e4.metric(t("e_worst", lang), f"{s.max_latency_ms:.3f} ms")
+        st.caption(t("e_caption", lang, points=s.demand_points, mean=s.mean_latency_ms,
+                     model=s.latency_model["reading"], fibre=s.fibre_km,
+                     modelled=", ".join(s.modelled_layers) or t("none_word", lang)))
         st.dataframe(label_columns(edge.districts, lang), hide_index=True, width="stretch")
     elif proj.layer("edge_demand") is None:
         st.info(t("no_edge", lang))
@@ -938,14 +972,13 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
         cs = chg.summary
         new = cs.new_car_parks
         h1, h2, h3, h4 = st.columns(4)
-        h1.metric("New car parks compliant", f"{new.compliant} / {new.car_parks}")
-        h2.metric("Charging spaces to add", f"{new.to_add:,}", f"{new.from_reserved:,} on reserved spaces",
+        h1.metric(t("c_compliant", lang), f"{new.compliant} / {new.car_parks}")
+        h2.metric(t("c_to_add", lang), f"{new.to_add:,}", t("c_reserved", lang, n=new.from_reserved),
                   delta_color="off")
-        h3.metric("New public charging stations", f"{cs.new_stations:,}")
-        h4.metric("Core residents within the radius", percent(cs.core_within_share_after),
-                  f"{100 * (cs.core_within_share_after - cs.core_within_share_now):+.1f} pts")
-        st.caption(f"Share {percent(cs.share, 0)} of spaces in new public car parks; service radius "
-                   f"{cs.radius_m:,.0f} m ({cs.radius_source}).")
+        h3.metric(t("c_new", lang), f"{cs.new_stations:,}")
+        h4.metric(t("c_core", lang), percent(cs.core_within_share_after),
+                  t("pts_today", lang, d=100 * (cs.core_within_share_after - cs.core_within_share_now)))
+        st.caption(t("c_caption", lang, share=percent(cs.share, 0), r=cs.radius_m, src=cs.radius_source))
         st.dataframe(label_columns(chg.districts, lang), hide_index=True, width="stretch")
     elif proj.layer("car_parks") is None:
         st.info(t("no_charging", lang))

@@ -13,6 +13,7 @@ accepted); :func:`parse_project_file` reports every problem at once as one
                          (population: band, no encoding)
     [limits]             max_file_mb, max_text_mb, max_raster_cells, raster_memory_share,
                          max_features, read_timeout_s, max_zip_mb
+    [app]                tiles (a local MBTiles / PMTiles file: the map app's default base map)
     [build]              anything (written by geoplan's generators)
     [inventories.<name>] a [layers.*] table and kind           (candidate inventories, docs/siting.md)
     [constraints.<name>] ... and kind, hardness, extra_cost    (siting constraints)
@@ -44,7 +45,7 @@ from ._schema import (
 from .errors import ConfigError, Problem
 from .layers import layer_spec
 
-__all__ = ["ProjectFile", "VectorLayer", "RasterLayer", "SitingTable", "ConstraintTable", "LimitsTable",
+__all__ = ["ProjectFile", "VectorLayer", "RasterLayer", "SitingTable", "ConstraintTable", "LimitsTable", "AppTable",
            "parse_project_file", "VECTOR_LAYERS"]
 
 #: Vector layers a project may name (``districts`` required) besides the ``population`` raster; ``landuse``,
@@ -154,6 +155,13 @@ class LimitsTable(Section):
     max_zip_mb: PositiveNumber | None = None
 
 
+class AppTable(Section):
+    """``[app]``: settings of the map app."""
+
+    tiles: Name | None = Field(default=None, description="A local MBTiles or PMTiles file of raster tiles, relative "
+                               "to the project file: the app's default base map, offline")
+
+
 def _required(key: str, what: str) -> Any:
     return Field(json_schema_extra={"missing_fix": f'add a [layers.{key}] table with path = "..." ({what})'})
 
@@ -173,6 +181,7 @@ class ProjectFile(Section):
     layers: LayersTable = Field(json_schema_extra={  # type: ignore[valid-type]
         "missing_fix": 'add [layers.districts] and [layers.population] tables, each with path = "..."'})
     limits: LimitsTable = LimitsTable()
+    app: AppTable = AppTable()
     build: dict[str, Any] = Field(default_factory=dict, description="Written by geoplan's generators")
     inventories: dict[Name, SitingTable] = Field(default_factory=dict, description="Candidate inventories")
     constraints: dict[Name, ConstraintTable] = Field(default_factory=dict, description="Siting constraints")

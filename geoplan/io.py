@@ -42,9 +42,10 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
-from . import _gdal, _guards
+from . import _gdal, _guards, _tilefile
 from ._gdal import Domain as FieldDomain
 from ._guards import Limits, current_limits
+from ._tilefile import TileFile, TileSetInfo
 from ._writepath import MANIFEST, atomic_path, check_output, input_family, read_manifest
 from .errors import ConfigError, Problem, ReadError, ValidationError, WriteError
 
@@ -90,6 +91,9 @@ __all__ = [
     "scratch_dir",
     "read_outputs",
     "read_csv",
+    "TileFile",
+    "TileSetInfo",
+    "open_tile_file",
     "TABLE_SUFFIXES",
     "is_point_table",
     "read_point_table",
@@ -1280,6 +1284,34 @@ def cjk_font() -> tuple[str, Path]:
     raise ConfigError(f"no font with Chinese glyphs was found ({where}); the report's Chinese text would show as "
                       "boxes. Fix: install Noto Sans CJK (Debian/Ubuntu: apt-get install fonts-noto-cjk) or set "
                       f"{CJK_FONT_ENV} to a .ttc/.otf/.ttf file with Chinese glyphs")
+
+
+def open_tile_file(path: str | os.PathLike[str]) -> TileFile:
+    """Open a local MBTiles or PMTiles file of raster tiles (a base map) for reading tile by tile.
+
+    The file is recognised by its first bytes (SQLite or ``PMTiles``), not by its
+    name, and checked before it is used: a tile set of PNG, JPEG, WebP or AVIF
+    images with a usable zoom range and bounds (:mod:`geoplan._tilefile`). Tiles
+    are read on demand (``TileFile.tile(z, x, y)``), so a file of any size opens
+    at once. Close it with ``close()``.
+
+    Raises
+    ------
+    ReadError
+        The file is missing or not a regular file, is neither MBTiles nor PMTiles,
+        holds vector tiles or no tiles, or states an unusable zoom range or bounds;
+        the message names the file and the fix.
+    """
+    p = Path(path).expanduser()
+    if not str(path).strip():
+        raise ReadError("no tile file was given. Fix: give the path of an .mbtiles or .pmtiles file")
+    _guards.guard_file(p, what="tile file")
+    try:
+        return _tilefile.open_tile_file(p)
+    except OSError as exc:
+        if isinstance(exc, ReadError):
+            raise
+        raise ReadError(f"tile file {p} cannot be read ({exc.strerror or exc}). Fix: check the file") from None
 
 
 def read_csv(path: str | os.PathLike[str], *, what: str = "table", limits: Limits | None = None,

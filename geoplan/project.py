@@ -110,6 +110,8 @@ class Project:
     area_code: str | None = None
     area_name: str = ""
     plan_scaling: str = "none"
+    #: ``[app] tiles``: a local MBTiles / PMTiles file, the map app's default base map (absolute path).
+    base_tiles: Path | None = None
     siting: SitingInputs = field(default_factory=SitingInputs)
 
     def __hash__(self) -> int:  # identity: projects are not compared by content
@@ -352,7 +354,8 @@ def _assemble(*, districts: gpd.GeoDataFrame, population: Raster, plan: str | Pl
               layers: dict[str, gpd.GeoDataFrame], metric_crs: str | int | CRS | None,
               population_stats: dict[str, Any] | None, provenance: dict[str, dict[str, Any]] | None,
               source: Path | None, area_code: str | None = None, area_name: str | None = None,
-              plan_scaling: str = "none", siting: SitingInputs | None = None) -> Project:
+              plan_scaling: str = "none", base_tiles: Path | None = None,
+              siting: SitingInputs | None = None) -> Project:
     """A :class:`Project` of prepared layers, checked across layers (:func:`geoplan._plausible.project_problems`)."""
     metric = _metric_crs(metric_crs, districts)
     if plan_scaling not in SCALING:
@@ -364,7 +367,7 @@ def _assemble(*, districts: gpd.GeoDataFrame, population: Raster, plan: str | Pl
                    population=population, metric_crs=metric, layers=layers,
                    population_stats=dict(population_stats or {}), provenance=dict(provenance or {}), source=source,
                    targets=targets, area_code=code, area_name=scope, plan_scaling=plan_scaling,
-                   siting=siting or SitingInputs())
+                   base_tiles=base_tiles, siting=siting or SitingInputs())
     _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
     raise_if(_plausible.project_problems(proj))
     return proj
@@ -535,7 +538,8 @@ def load_project(path: str | Path | None = None) -> Project:
     return _assemble(districts=districts, population=raster, plan=targets, name=pf.project.name or p.stem,
                      layers=vectors, metric_crs=pf.project.metric_crs, population_stats=pf.stats_dict(),
                      provenance=provenance, source=p, area_code=pf.project.xzqdm, area_name=pf.project.scope,
-                     plan_scaling=pf.project.plan_scaling, siting=siting)
+                     plan_scaling=pf.project.plan_scaling, siting=siting,
+                     base_tiles=(root / pf.app.tiles).resolve() if pf.app.tiles else None)
 
 
 def siting_layer(gdf: gpd.GeoDataFrame, cfg: LayerConfig, *, reference: gpd.GeoDataFrame | None = None,

@@ -83,7 +83,7 @@ DEFAULT_NAME = "default"
 SETTINGS: dict[str, type] = {
     "year": int, "total": int, "band": str, "indoor": bool, "mix_mode": str, "macro": int, "micro": int,
     "candidates": str, "edge_count": int, "latency_ms": float, "round_trip": bool, "charging_share": float,
-    "basemap": str, "tile_url": str, "tile_crs": str, "lang": str, "method": str,
+    "basemap": str, "tile_url": str, "tile_crs": str, "tile_file": str, "lang": str, "method": str,
     "time_limit_s": float, "draw_type": str, "area_role": str, "cost_weight": float, "siting_layers": bool,
 }
 _NAME = re.compile(r"^[\w\-. ()\u3000-\u303f\u4e00-\u9fff]{1,60}$")
