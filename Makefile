@@ -51,6 +51,7 @@ bench: $(STAMP)
 data: $(STAMP)
 	$(PY) scripts/build_xiamen_data.py
 	$(PY) scripts/build_xiamen_demand.py
+	$(PY) scripts/build_xiamen_siting.py
 
 ## docs/radio-calibration.md from geoplan.radio at its cited defaults and the embedded data
 calibration: $(STAMP)

@@ -69,14 +69,17 @@ from geoplan.placement import (
     PlanningContext,
     PlanSettings,
     PlanSummary,
+    SitingSummary,
     Totals,
     choose_engine,
     evaluate_sites,
     place_sites,
+    plan_siting,
     snap_sites,
 )
-from geoplan.placement._memory import sites_frame
+from geoplan.placement._memory import site_conflicts, sites_frame
 from geoplan.placement.cache import cached_arrays, cached_context, cached_order
+from geoplan.placement.costing import COST_NOTE
 from geoplan.report import report_bytes
 from geoplan.runs import Run, why_less_than_estimate
 from geoplan.targets import Plan, plan_of
@@ -89,21 +92,33 @@ from geoplan.webmap import (
     coverage_grid,
     coverage_overlay,
     districts_geojson,
+    inventory_points,
     plan_layers,
     planned_points,
     population_overlay,
     side_layers,
     site_density_overlay,
+    siting_layers,
     tile_group,
     use_local_assets,
+    zones_geojson,
 )
-from geoplan.webmap.i18n import LANGS, coverage_refers, default_lang, label_columns, percent, t
+from geoplan.webmap.i18n import (
+    LANGS,
+    coverage_refers,
+    default_lang,
+    district_tooltip,
+    label_columns,
+    percent,
+    t,
+)
+from geoplan.webmap.localtiles import local_tile_group, local_tiles
 from geoplan.webmap.map import SITES_MIN_ZOOM
 
 SLIDER_STEP = 50
 MAP_HEIGHT = 640  # pixels before the page's CSS makes the map fill the window (see _style)
-BASEMAP_KEYS = [*BASEMAPS, "custom"]
-CAND_KEYS = {"population": "cand_population", "kmeans": "cand_kmeans", "grid": "cand_grid"}
+BASEMAP_KEYS = [*BASEMAPS, "custom", "local"]
+CAND_KEYS = {"population": "cand_population", "kmeans": "cand_kmeans", "grid": "cand_grid", "none": "cand_none"}
 ROLE_KEYS = {r: f"role_{r}" for r in wsp.AREA_ROLES}
 
 
@@ -126,13 +141,24 @@ def load(path: str | None) -> gp.Project:
 
 @st.cache_resource(show_spinner="Building the coverage model (radio link budget × demand cells) …")
 def context(_proj: gp.Project, key: str, settings: PlanSettings) -> PlanningContext:
-    return cached_context(_proj, settings)
+    return cached_context(_proj, settings.context_key())  # one context for every cost weight
+
+
+@st.cache_resource(show_spinner=False)
+def siting_data(_ctx: PlanningContext, key: str, settings: PlanSettings) -> tuple[PointData, dict[str, Any], int]:
+    return inventory_points(_ctx), zones_geojson(_ctx), len(_ctx.zones.layers)
+
+
+def siting_groups(ctx: PlanningContext, key: str) -> list[folium.FeatureGroup]:
+    """Fresh groups every run (a folium element belongs to one map), from cached data."""
+    points, zones, n = siting_data(ctx, key, ctx.settings)
+    return siting_layers(points=points, zones=zones, n_layers=n)
 
 
 @st.cache_resource(show_spinner="Running the greedy optimiser once for the largest total …")
 def greedy_order(_proj: gp.Project, _ctx: PlanningContext, key: str, settings: PlanSettings, year: int,
                  max_total: int) -> tuple[np.ndarray, gpd.GeoDataFrame, PointData]:
-    sel, sites = cached_order(_ctx, year=year, total=max_total)
+    sel, sites = cached_order(_ctx, year=year, total=max_total, cost_weight=settings.cost_weight)
     return sel, sites, planned_points(sites)
 
 
@@ -209,7 +235,7 @@ def _settings_ok(k: str, v: Any, plan: Plan) -> bool:
     if k in choices:
         return v in choices[k]
     ranges = {"macro": (0, 100), "micro": (0, 100), "edge_count": (1, 500), "latency_ms": (0.2, 20.0),
-              "charging_share": (0.05, 0.60), "time_limit_s": (5.0, 3600.0)}
+              "charging_share": (0.05, 0.60), "time_limit_s": (5.0, 3600.0), "cost_weight": (0.0, 1000.0)}
     return k not in ranges or ranges[k][0] <= v <= ranges[k][1]
 
 
@@ -295,17 +321,22 @@ class Controls:
     tile_crs: str
     tianditu_key: str | None
     lang: str
+    tile_file: str = ""
+    siting_layers: bool = False
 
 
 def _defaults(proj: gp.Project, plan: Plan) -> None:
     ss = st.session_state
     edge, lat, share = (plan.text_target(k) for k in ("edge_dc", "latency_ms", "charging_share_new_car_parks"))
-    for k, v in {"year": plan.years[-1], "network": "any", "band": "n78", "indoor": True, "mix_mode": "env", "macro": 60, "micro": 25,
+    for k, v in {"year": plan.years[-1], "network": "any", "band": "n78", "indoor": True, "mix_mode": "env",
+                 "macro": 60, "micro": 25,
                  "candidates": "population", "edge_count": int(edge.value) if edge else 32,
                  "latency_ms": float(lat.value) if lat else 1.0, "round_trip": False,
-                 "charging_share": float(share.value) if share else 0.20, "basemap": "none", "tile_url": "",
+                 "charging_share": float(share.value) if share else 0.20, "basemap": "local" if proj.base_tiles else "none",
+                 "tile_file": str(proj.base_tiles or ""), "tile_url": "",
                  "tile_crs": "EPSG:3857", "method": "greedy", "time_limit_s": 60.0, "draw_type": "macro",
-                 "area_role": "evaluation", "lang": default_lang(proj.district_names)}.items():
+                 "area_role": "evaluation", "lang": default_lang(proj.district_names),
+                 "cost_weight": float(proj.siting.params.cost_weight), "siting_layers": False}.items():
         ss.setdefault(k, v)
 
 
@@ -333,11 +364,16 @@ def settings_controls(sb: Any, proj: gp.Project, lang: str) -> PlanSettings:
         micro = sb.slider(t("micro_pct", lang), 0, 100 - macro, step=5, key="micro") if macro < 100 else 0
         sb.caption(t("indoor_pct", lang, pct=100 - macro - micro))
         mix = (macro / 100, micro / 100, (100 - macro - micro) / 100)
-    has_layer = proj.layer("candidates") is not None
-    candidates = sb.selectbox(t("candidates", lang), list(CANDIDATE_GENERATORS), key="candidates",
-                              format_func=lambda k: t(CAND_KEYS[k], lang), disabled=has_layer,
-                              help=t("cand_layer_help" if has_layer else "cand_help", lang))
-    return PlanSettings(band=band, network=network, indoor=indoor, mix=mix, candidates=candidates)
+    has_inventory = proj.layer("candidates") is not None or bool(proj.siting.group("inventories"))
+    choices = [c for c in CANDIDATE_GENERATORS if c != "none" or has_inventory]
+    if st.session_state.get("candidates") not in choices:
+        st.session_state.candidates = "population"
+    candidates = sb.selectbox(t("candidates", lang), choices, key="candidates",
+                              format_func=lambda k: t(CAND_KEYS[k], lang), help=t("cand_help", lang))
+    weight = sb.number_input(t("cost_weight", lang), min_value=0.0, max_value=1000.0, step=5.0, key="cost_weight",
+                             help=t("cost_weight_help", lang))
+    return PlanSettings(band=band, network=network, indoor=indoor, mix=mix, candidates=candidates,
+                        cost_weight=float(weight))
 
 
 def slider_range(plan: Plan, existing: int, shortfall: int, candidates: int) -> tuple[int, int, int]:
@@ -390,7 +426,7 @@ def side_controls(sb: Any, proj: gp.Project, lang: str) -> dict[str, Any]:
                                        format="%.2f"))
         st.caption(percent(out["share"], 0))
     with sb.expander(t("basemap", lang)):
-        labels = {"none": t("tiles_none", lang), "custom": t("tiles_custom", lang)}
+        labels = {"none": t("tiles_none", lang), "custom": t("tiles_custom", lang), "local": t("tiles_local", lang)}
         out["basemap"] = st.selectbox(t("tiles", lang), BASEMAP_KEYS, key="basemap",
                                       format_func=lambda k: labels.get(k) or BASEMAPS[k].label)  # type: ignore[union-attr]
         out["tile_url"] = st.text_input(t("tile_url", lang), key="tile_url") if out["basemap"] == "custom" else ""
@@ -398,8 +434,13 @@ def side_controls(sb: Any, proj: gp.Project, lang: str) -> dict[str, Any]:
             if out["basemap"] == "custom" else "EPSG:3857"
         out["tianditu_key"] = st.text_input(t("tk", lang), value=os.environ.get("GEOPLAN_TIANDITU_KEY", ""),
                                             type="password", key="tk") if out["basemap"] == "tianditu" else None
+        out["tile_file"] = st.text_input(t("tile_file", lang), key="tile_file", help=t("tile_file_help", lang),
+                                         placeholder="/data/basemap/xiamen.mbtiles") if out["basemap"] == "local" \
+            else ""
         st.session_state["basemap_error_box"] = st.empty()
         st.caption(t("tiles_note", lang))
+        out["siting_layers"] = bool(st.checkbox(t("siting_layers", lang), key="siting_layers",
+                                                help=t("siting_layers_help", lang)))
     return out
 
 
@@ -437,6 +478,7 @@ class Shown:
     kept_gdf: gpd.GeoDataFrame | None = None
     drawn_radius: np.ndarray | None = None
     opt: dict[str, Any] = field(default_factory=dict)
+    siting: SitingSummary | None = None
 
 
 def _kept_frame(kept: tuple[wsp.Drawing, ...], gains: np.ndarray, first_rank: int) -> gpd.GeoDataFrame:
@@ -469,14 +511,15 @@ def optimised_plan(ctx: PlanningContext, c: Controls, opt: dict[str, Any], key: 
     sel = np.asarray(opt["selected"], dtype=np.int64)
     cache_id = (id(ctx), tuple(sel.tolist()))
     if ss.get("opt_cache", (None,))[0] != cache_id:
-        sites = sites_frame(ctx, sel, source=opt["method"], build_year=c.year)
+        sites = sites_frame(ctx, sel, build_year=c.year)
         ss.opt_cache = (cache_id, sites, planned_points(sites), evaluate_sites(ctx, sel, year=c.year))
     _, sites, pts, ev = ss.opt_cache
     gap = f", gap {100 * opt['gap']:.2f} %" if opt.get("gap") is not None else ""
     mode = t("mode_opt", lang, method=t(opt["method"], lang), total=c.total, status=opt["status"], gap=gap)
     if key["kept"]:
         mode += t("mode_opt_kept", lang, n=len(key["kept"]), d=max(opt.get("snap_m") or [0.0]), lim=MAX_SNAP_M)
-    return Shown(sel, ev.districts, ev.summary, pts, sites, mode, True, key, opt=opt)
+    return Shown(sel, ev.districts, ev.summary, pts, sites, mode, True, key, opt=opt,
+                 siting=plan_siting(ctx, sel, cost_weight=ctx.cost_weight(c.settings)))
 
 
 def current_plan(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, ws: wsp.Workspace, *,
@@ -503,7 +546,8 @@ def current_plan(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, 
     else:
         ev = evaluate_sites(ctx, sel, year=c.year)
         table, summary = ev.districts, ev.summary
-    shown = Shown(sel, table, summary, pts, order_sites.iloc[take], "", False, pkey, kept_gdf, radius)
+    shown = Shown(sel, table, summary, pts, order_sites.iloc[take], "", False, pkey, kept_gdf, radius,
+                  siting=plan_siting(ctx, sel, cost_weight=ctx.cost_weight(c.settings)))
     is_plan = not kept and mask is None and c.total >= need_all
     shown.mode = (t("mode_greedy", lang, n=n_opt, total=c.total) if is_plan else t(
         "mode_estimate", lang, n=n_opt, max=max_total, kept=t("mode_kept", lang, n=len(kept)) if kept else ""))
@@ -513,13 +557,23 @@ def current_plan(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, 
     return shown
 
 
+def reuse_line(shown: Shown, lang: str) -> str | None:
+    """What the plan's new sites reuse and save, and their soft conflicts (shown under the map)."""
+    si = shown.siting
+    if si is None or not si.sites:
+        return None
+    fam = si.reused_by_family
+    return t("reuse_caption", lang, reused=si.reused, sites=si.sites, tower=fam["tower"], pole=fam["pole"],
+             rooftop=fam["rooftop"], savings=si.savings, soft=si.soft_conflict_sites)
+
+
 def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str) -> None:
-    """Title and the four headline numbers."""
+    """Title and the five headline numbers (the fifth: site cost and what reuse saves)."""
     s = shown.summary
     target = float(s.target_per_10k)
     st.markdown(f"#### {proj.name}")
     st.caption(t("target_caption", lang, title=plan.title, doc=plan.document, year=c.year, target=target))
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     c1.metric(t("stations", lang), f"{s.stations:,}", t("new_delta", lang, n=s.new), delta_color="off")
     per = s.per_10k or 0.0
     c2.metric(t("per_10k", lang), f"{per:.2f}", t("vs_target", lang, d=per - target), delta_color="normal")
@@ -529,6 +583,10 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str)
               t("pts_today", lang, d=100 * (s.coverage_after - s.coverage_before))
               if s.coverage_before is not None and s.coverage_after is not None else None,
               help=t("covered_help", lang, refers=refers))  # and under the settings in the sidebar
+    si = shown.siting
+    if si is not None and si.sites:
+        c5.metric(t("site_cost", lang), t("wan_yuan", lang, v=si.cost_total),
+                  t("savings_delta", lang, v=si.savings) if si.savings else None, delta_color="off", help=COST_NOTE)
     st.caption(shown.mode)
     opt = shown.opt
     if shown.optimised and opt.get("estimate_covered") is not None and s.coverage_after is not None:
@@ -561,6 +619,7 @@ def start_run(proj: gp.Project, ctx: PlanningContext, c: Controls, ws: wsp.Works
 
     def work(progress: Any, cancel: Any) -> dict[str, Any]:
         res = place_sites(proj, total=c.total, year=c.year, method=method, context=ctx_r, fixed_xy=fixed,
+                          cost_weight=ctx.cost_weight(c.settings),
                           time_limit_s=time_limit_s, progress=progress, cancel=cancel)
         s = res.summary
         snap = snap_sites(ctx_r, fixed).distance_m.tolist() if fixed is not None else []
@@ -654,7 +713,33 @@ def edge_and_charging(proj: gp.Project, key: str, c: Controls
     return edge, chg, car_parks
 
 
+def _local_tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
+    """A local MBTiles / PMTiles file from the app's tile server; what it is and how it fits, under the control."""
+    box = st.session_state.basemap_error_box.container()
+    if not c.tile_file.strip():
+        box.info(t("tile_file_none", c.lang))
+        return None
+    left, bottom, right, top = (float(v) for v in proj.districts.total_bounds)
+    try:
+        served, fit = local_tiles(c.tile_file, project_bounds=(left, bottom, right, top), project=proj.name)
+    except GeoplanError as exc:
+        box.error(str(exc))
+        return None
+    i = served.info
+    box.caption(t("tiles_local_info", c.lang, name=i.name, kind=i.kind, fmt=i.format.upper(), z0=i.min_zoom,
+                  z1=i.max_zoom, url=served.server))
+    if fit.share < 0.95:
+        box.warning(t("tiles_partial", c.lang, pct=percent(fit.share, 0)))
+    if fit.coarse:
+        box.warning(t("tiles_coarse", c.lang, z=fit.max_zoom))
+    if fit.zoom_in_from is not None:
+        box.warning(t("tiles_zoom_in", c.lang, z=fit.zoom_in_from))
+    return local_tile_group(served, failed_message=t("tiles_local_failed", c.lang))
+
+
 def _tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
+    if c.basemap == "local":
+        return _local_tiles(proj, c)
     left, bottom, right, top = proj.districts.total_bounds
     try:
         return tile_group(basemap=c.basemap, tianditu_key=c.tianditu_key, url=c.tile_url, crs=c.tile_crs,
@@ -678,14 +763,18 @@ def map_layers(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, ws
                                   else _kept_frame(ws.kept, np.full(len(ws.kept), np.nan), 1))
     density = site_density_overlay(proj.population, ctx.cand_xy[shown.sel]) if len(shown.sel) else None
     groups = [g for g in [_tiles(proj, c)] if g is not None]
+    labels, words = district_tooltip(c.lang)
     groups += plan_layers(districts=static_layers(proj, key)["districts"], district_table=shown.table,
                           planned_sites=shown.planned_pts, coverage=coverage_overlay(grid), kept_sites=kept_pts,
                           plan_label="Planned 5G sites" if shown.optimised else "Planned 5G sites (greedy order)",
                           site_density=density, drawings=[d.to_feature() for d in ws.drawings],
-                          drawings_revision=st.session_state.draw_rev)
+                          drawings_revision=st.session_state.draw_rev, district_labels=labels,
+                          district_words=words)
     groups += side_layers(edge_sites=edge.sites if edge else None,
                           edge_radius_m=edge.summary.radius_km * 1000 if edge else None, car_parks=car_parks,
                           charging_stations=chg.stations if chg else None)
+    if c.siting_layers:
+        groups += siting_groups(ctx, key)
     for g in groups:
         use_local_assets(g, base_url=ST_FOLIUM_BASE_URL)
     return grid, groups
@@ -894,13 +983,13 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
     if edge is not None:
         s = edge.summary
         e1, e2, e3, e4 = st.columns(4)
-        e1.metric("Edge data centres", f"{len(edge.sites)}", f"{s.new} new", delta_color="off")
-        e2.metric("Latency circle radius", f"{s.radius_km:,.1f} km")
-        e3.metric("Demand weight within the circle", percent(s.covered_share))
-        e4.metric("Worst one-way latency", f"{s.max_latency_ms:.3f} ms")
-        st.caption(f"{s.demand_points} demand points (ports, parks, hospitals, schools, hubs); mean one-way "
-                   f"latency {s.mean_latency_ms:.3f} ms; latency model {s.latency_model['reading']}, "
-                   f"fibre {s.fibre_km:,.0f} km. Modelled: {', '.join(s.modelled_layers) or 'none'}.")
+        e1.metric(t("e_dcs", lang), f"{len(edge.sites)}", t("e_new", lang, n=s.new), delta_color="off")
+        e2.metric(t("e_radius", lang), f"{s.radius_km:,.1f} km")
+        e3.metric(t("e_within", lang), percent(s.covered_share))
+        e4.metric(t("e_worst", lang), f"{s.max_latency_ms:.3f} ms")
+        st.caption(t("e_caption", lang, points=s.demand_points, mean=s.mean_latency_ms,
+                     model=s.latency_model["reading"], fibre=s.fibre_km,
+                     modelled=", ".join(s.modelled_layers) or t("none_word", lang)))
         st.dataframe(label_columns(edge.districts, lang), hide_index=True, width="stretch")
     elif proj.layer("edge_demand") is None:
         st.info(t("no_edge", lang))
@@ -908,21 +997,20 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
         cs = chg.summary
         new = cs.new_car_parks
         h1, h2, h3, h4 = st.columns(4)
-        h1.metric("New car parks compliant", f"{new.compliant} / {new.car_parks}")
-        h2.metric("Charging spaces to add", f"{new.to_add:,}", f"{new.from_reserved:,} on reserved spaces",
+        h1.metric(t("c_compliant", lang), f"{new.compliant} / {new.car_parks}")
+        h2.metric(t("c_to_add", lang), f"{new.to_add:,}", t("c_reserved", lang, n=new.from_reserved),
                   delta_color="off")
-        h3.metric("New public charging stations", f"{cs.new_stations:,}")
-        h4.metric("Core residents within the radius", percent(cs.core_within_share_after),
-                  f"{100 * (cs.core_within_share_after - cs.core_within_share_now):+.1f} pts")
-        st.caption(f"Share {percent(cs.share, 0)} of spaces in new public car parks; service radius "
-                   f"{cs.radius_m:,.0f} m ({cs.radius_source}).")
+        h3.metric(t("c_new", lang), f"{cs.new_stations:,}")
+        h4.metric(t("c_core", lang), percent(cs.core_within_share_after),
+                  t("pts_today", lang, d=100 * (cs.core_within_share_after - cs.core_within_share_now)))
+        st.caption(t("c_caption", lang, share=percent(cs.share, 0), r=cs.radius_m, src=cs.radius_source))
         st.dataframe(label_columns(chg.districts, lang), hide_index=True, width="stretch")
     elif proj.layer("car_parks") is None:
         st.info(t("no_charging", lang))
 
 
-def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
-                  chg: ChargingPlan | None) -> planfile.PlanFile:
+def download_plan(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Shown, grid: Any,
+                  edge: EdgePlan | None, chg: ChargingPlan | None) -> planfile.PlanFile:
     """The plan on screen as a plan file, with the method and every setting that made it."""
     planned = shown.planned if shown.kept_gdf is None else pd.concat([shown.planned, shown.kept_gdf],
                                                                      ignore_index=True)
@@ -935,7 +1023,8 @@ def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
         params |= {k: shown.opt.get(k) for k in ("method", "status", "gap", "time_limit_s")}
     parts = [planfile.site_layers_plan(proj, gpd.GeoDataFrame(planned, geometry="geometry", crs=4490), shown.table,
                                        year=c.year, method=f"geoplan map app — {shown.mode}", parameters=params,
-                                       summary=s.to_dict(), coverage=grid)]
+                                       summary=s.to_dict(), coverage=grid,
+                                       conflicts=site_conflicts(ctx, shown.sel, shown.planned))]
     if edge is not None:
         parts.append(planfile.edge_plan(proj, edge))
     if chg is not None:
@@ -943,7 +1032,7 @@ def download_plan(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
     return planfile.merge_plans(parts)
 
 
-def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
+def downloads_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
                   chg: ChargingPlan | None) -> None:
     ss, lang = st.session_state, c.lang
     fmt_labels = {"gpkg": "GeoPackage (.gpkg)", "shp": "Shapefiles (.zip)", "geojson": "GeoJSON (.zip)",
@@ -961,7 +1050,7 @@ def downloads_tab(proj: gp.Project, c: Controls, shown: Shown, grid: Any, edge: 
     if st.button(t("prepare", lang), key="build_export"):
         with st.spinner("…"):
             try:
-                plan = download_plan(proj, c, shown, grid, edge, chg)
+                plan = download_plan(proj, ctx, c, shown, grid, edge, chg)
                 stem = f"geoplan_{c.total}_{c.year}"
                 files = export.export_files(proj, stem=stem, format=fmt, plan_file=plan, crs=crs)
                 files.append((f"{stem}_plan.gpkg", planfile.plan_bytes(plan), "application/geopackage+sqlite3"))
@@ -1097,6 +1186,8 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
         view = place_search(proj, lang)
     with map_col:
         state = render_map(proj, key, modelled, groups, lang, view)
+        if (reuse := reuse_line(shown, lang)) is not None:
+            st.caption(reuse)
     sync_drawings(proj, state)
     with side_col:
         drawings_panel(ctx, c, shown)
@@ -1109,7 +1200,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     with tabs[2]:
         edge_charging_tab(proj, edge, chg, lang)
     with tabs[3]:
-        downloads_tab(proj, c, shown, grid, edge, chg)
+        downloads_tab(proj, ctx, c, shown, grid, edge, chg)
     with tabs[4]:
         workspace_tab(key, plan, lang)
     save_workspace({k: ss[k] for k in wsp.SETTINGS if k in ss})

@@ -1,6 +1,6 @@
 """Run every geoplan benchmark, one after the other, each in its own Python process.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--only placement edge_charging fujian] [--before REF]
+    .venv/bin/python benchmarks/run.py [--quick] [--only placement edge_charging inventory fujian] [--before REF]
 
 ``make bench`` calls this. Each script prints its table and writes
 ``benchmarks/results/<name>.json``; this runner prints a one-line summary per script
@@ -37,6 +37,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "placement": (["bench_placement.py"], ["--quick"]),
     "placement_family": (["bench_placement_family.py"], ["--quick"]),
     "edge_charging": (["bench_edge_charging.py"], ["--quick", "--repeat", "1"]),
+    "inventory": (["bench_inventory.py"], ["--quick"]),
     "fujian": (["bench_fujian.py", "--dask"], ["--runs", "1"]),
 }
 #: The revision ``make bench`` compares with: main before issue 18 part B (radio model in the engine), i.e. main

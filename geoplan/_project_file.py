@@ -13,9 +13,14 @@ accepted); :func:`parse_project_file` reports every problem at once as one
                          (population: band, no encoding)
     [limits]             max_file_mb, max_text_mb, max_raster_cells, raster_memory_share,
                          max_features, read_timeout_s, max_zip_mb
+    [app]                tiles (a local MBTiles / PMTiles file: the map app's default base map)
     [build]              anything (written by geoplan's generators)
     [radio.<path>]       overrides of the radio parameters (geoplan/radio_params.toml, same paths),
                          checked by :func:`geoplan.radio_params.load_params`
+    [inventories.<name>] a [layers.*] table and kind           (candidate inventories, docs/siting.md)
+    [constraints.<name>] ... and kind, hardness, extra_cost    (siting constraints)
+    [edge_sites.<name>]  ... and kind                          (edge data-centre sites)
+    [siting]             overrides of geoplan/siting_params.toml (checked by geoplan.siting.params)
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ from .errors import ConfigError, Problem
 from .layers import layer_spec
 from .radio_params import load_params
 
-__all__ = ["ProjectFile", "VectorLayer", "RasterLayer", "LimitsTable", "parse_project_file", "VECTOR_LAYERS"]
+__all__ = ["ProjectFile", "VectorLayer", "RasterLayer", "SitingTable", "ConstraintTable", "LimitsTable", "AppTable",
+           "parse_project_file", "VECTOR_LAYERS"]
 
 #: Vector layers a project may name (``districts`` required) besides the ``population`` raster; ``landuse``,
 #: ``buildings`` and ``pois`` are the inputs of ``geoplan population``.
@@ -116,6 +122,20 @@ class VectorLayer(Section):
     note: Text = ""
 
 
+class SitingTable(VectorLayer):
+    """``[inventories.<name>]`` / ``[edge_sites.<name>]``: a vector layer and the KIND of features that give none."""
+
+    kind: Name | None = Field(default=None, description="KIND of the features that give none (docs/siting.md)")
+
+
+class ConstraintTable(SitingTable):
+    """``[constraints.<name>]``: a constraint layer, hard or soft, and the cost a soft zone adds."""
+
+    hardness: Literal["hard", "soft"] | None = Field(default=None, description="hard: no site inside; soft: listed")
+    extra_cost: Annotated[float, BeforeValidator(as_number), Field(ge=0)] = Field(
+        default=0.0, description="万元 added to a site inside (soft zones)")
+
+
 class RasterLayer(Section):
     """``[layers.population]``."""
 
@@ -138,6 +158,13 @@ class LimitsTable(Section):
     max_zip_mb: PositiveNumber | None = None
 
 
+class AppTable(Section):
+    """``[app]``: settings of the map app."""
+
+    tiles: Name | None = Field(default=None, description="A local MBTiles or PMTiles file of raster tiles, relative "
+                               "to the project file: the app's default base map, offline")
+
+
 def _required(key: str, what: str) -> Any:
     return Field(json_schema_extra={"missing_fix": f'add a [layers.{key}] table with path = "..." ({what})'})
 
@@ -157,9 +184,14 @@ class ProjectFile(Section):
     layers: LayersTable = Field(json_schema_extra={  # type: ignore[valid-type]
         "missing_fix": 'add [layers.districts] and [layers.population] tables, each with path = "..."'})
     limits: LimitsTable = LimitsTable()
+    app: AppTable = AppTable()
     build: dict[str, Any] = Field(default_factory=dict, description="Written by geoplan's generators")
     radio: dict[str, Any] = Field(default_factory=dict, description="Overrides of geoplan/radio_params.toml "
                                   "(checked by geoplan.radio_params.load_params)")
+    inventories: dict[Name, SitingTable] = Field(default_factory=dict, description="Candidate inventories")
+    constraints: dict[Name, ConstraintTable] = Field(default_factory=dict, description="Siting constraints")
+    edge_sites: dict[Name, SitingTable] = Field(default_factory=dict, description="Edge data-centre sites")
+    siting: dict[str, Any] = Field(default_factory=dict, description="Overrides of geoplan/siting_params.toml")
 
     def layer_tables(self) -> dict[str, VectorLayer | RasterLayer]:
         """The layers the file names, districts first."""

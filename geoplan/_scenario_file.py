@@ -80,6 +80,7 @@ class ScenarioTable(Section):
     candidates: Candidates | None = None
     n_candidates: Count | None = None
     candidate_spacing_m: Annotated[float, BeforeValidator(as_number), Field(ge=10, le=100_000)] | None = None
+    cost_weight: Annotated[float, BeforeValidator(as_number), Field(ge=0, le=1e9)] | None = None
     population_year: Year | None = None
     basis: Literal["census", "yearend", "projection"] | None = None
     meet: Literal["density", "count", "both"] | None = None

@@ -71,13 +71,14 @@ def validate_vector(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, name: str | None 
         out-of-range fields, duplicated identifiers, malformed codes.
     """
     layer = name or spec.key
+    table = f"[{layer}]" if "." in layer else f"[layers.{spec.key}]"  # siting layers: [inventories.<name>] ...
     problems: list[Problem] = []
     fmap = dict(field_map or {})
     for canon, col in fmap.items():
         if col not in gdf.columns:
             problems.append(Problem(layer, col, f"the project file maps field {canon} to column '{col}', "
                                     f"which the layer does not have (columns: {', '.join(map(str, gdf.columns[:12]))})",
-                                    f"set [layers.{spec.key}.fields] {canon} to an existing column"))
+                                    f"set fields = {{ {canon} = \"<column>\" }} under {table} to an existing column"))
     gdf = gdf.rename(columns={v: k for k, v in fmap.items() if v in gdf.columns and v != k})
 
     if len(gdf) == 0:
@@ -87,7 +88,7 @@ def validate_vector(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, name: str | None 
     if gdf.crs is None:
         problems.append(Problem(layer, "CRS", "the layer has no coordinate reference system",
                                 "set one in your GIS (e.g. EPSG:4490 or EPSG:4548), or declare it with "
-                                f"crs = \"EPSG:....\" under [layers.{spec.key}] in the project file"))
+                                f"crs = \"EPSG:....\" under {table} in the project file"))
     gdf = _single_part_points(gdf, spec, layer)
     problems += _geometry_problems(gdf, spec, layer)
     for f in spec.fields:
@@ -95,7 +96,7 @@ def validate_vector(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, name: str | None 
             if f.required or f.name in require:
                 problems.append(Problem(layer, f.name, "required field is missing",
                                         f"add the field, or map an existing column to it with "
-                                        f"[layers.{spec.key}.fields] {f.name} = \"<column>\""))
+                                        f"fields = {{ {f.name} = \"<column>\" }} under {table}"))
             continue
         gdf = _check_field(gdf, f, layer, problems)
     raise_if(problems)

@@ -72,4 +72,4 @@ def restrict_context(ctx: PlanningContext, mask: NDArray[np.bool_]) -> tuple[Pla
     return replace(ctx, cand_xy=ctx.cand_xy[cols], cand_type=ctx.cand_type[cols], cand_radius=ctx.cand_radius[cols],
                    cand_district=ctx.cand_district[cols], cand_density=ctx.cand_density[cols],
                    cand_environment=ctx.cand_environment[cols], cand_capacity=ctx.cand_capacity[cols],
-                   coverage=ctx.coverage[:, cols]), cols
+                   coverage=ctx.coverage[:, cols], pool=ctx.pool.subset(cols)), cols

@@ -12,8 +12,11 @@ Two questions, one module:
    car parks are not bound by the rule; their figures at the same share are
    reported for information.
 2. **Service radius.** Residents of the core (urban) area should be within
-   ``radius_m`` of a public charging station: 0.9 km is the core-area service
-   radius of 厦门市电动汽车充电基础设施专项规划(2016-2020) (厦府办〔2016〕130号).
+   ``radius_m`` of a public charging station. Neither 2023–2025 plan states a
+   service radius: the 900 m default is an **assumption from outside both
+   plans**, the core-area radius (< 0.9 km) of the earlier
+   厦门市电动汽车充电基础设施专项规划(2016-2020) (厦府办〔2016〕130号); every result
+   says so (``radius_assumption``, ``radius_note``) unless a radius is given.
    The core area is taken as the populated cells of at least
    ``core_density_km2`` residents per km² (default 1,500: the "urban centre"
    density of the UN/EU Degree of Urbanisation); stations are the car parks
@@ -56,6 +59,8 @@ from .targets.scope import plan_of
 __all__ = [
     "SERVICE_RADIUS_M",
     "SERVICE_RADIUS_SOURCE",
+    "SERVICE_RADIUS_ASSUMPTION",
+    "radius_basis",
     "CORE_DENSITY_KM2",
     "DEFAULT_SHARE",
     "Compliance",
@@ -75,8 +80,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: Core-area public charging service radius, metres (< 0.9 km).
+#: Core-area public charging service radius, metres (< 0.9 km): an ASSUMPTION from outside both 2023–2025 plans.
 SERVICE_RADIUS_M = 900.0
+#: Why the default radius is an assumption, in every result that uses it.
+SERVICE_RADIUS_ASSUMPTION = ("assumption from outside both plans: neither the Xiamen nor the Fujian 2023-2025 plan "
+                             "states a charging service radius; the 900 m default is the core-area radius of the "
+                             "2016-2020 Xiamen charging special plan (厦府办〔2016〕130号). Give your own with "
+                             "--radius-m (radius_m=)")
 #: Where the service radius comes from.
 SERVICE_RADIUS_SOURCE = "厦门市电动汽车充电基础设施专项规划(2016-2020), 厦府办〔2016〕130号: core-area public charging service radius < 0.9 km"
 #: Residents per km² from which a populated cell counts as core (urban) area.
@@ -380,6 +390,19 @@ def _core(proj: Project, core_density_km2: float) -> NDArray[np.bool_]:
     return proj.demand.density_km2 >= core_density_km2
 
 
+def radius_basis(radius_m: float) -> tuple[str, bool, str]:
+    """Source of a service radius, whether it is the outside-the-plans assumption, and the note to show.
+
+    Examples
+    --------
+    >>> radius_basis(900.0)[1], radius_basis(500.0)[:2]
+    (True, ('given by the planner', False))
+    """
+    if float(radius_m) == SERVICE_RADIUS_M:
+        return SERVICE_RADIUS_SOURCE, True, f"{SERVICE_RADIUS_M:g} m service radius: {SERVICE_RADIUS_ASSUMPTION}"
+    return "given by the planner", False, f"{float(radius_m):g} m service radius given by the planner"
+
+
 def _check_radius(radius_m: float) -> float:
     r = float(radius_m)
     if not (math.isfinite(r) and r > 0):
@@ -415,6 +438,8 @@ class ChargingSummary:
     candidates: int
     runtime_s: float
     modelled_layers: tuple[str, ...]
+    radius_assumption: bool = False
+    radius_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -560,7 +585,8 @@ def place_charging(proj: Project, *, share: float = DEFAULT_SHARE, radius_m: flo
     share : float
         Required share of equipped spaces in new public car parks.
     radius_m : float
-        Service radius, metres (default 900 m, see :data:`SERVICE_RADIUS_SOURCE`).
+        Service radius, metres (default 900 m: an assumption from outside both 2023–2025 plans,
+        :data:`SERVICE_RADIUS_SOURCE`; the result says so in ``summary.radius_note``).
     core_density_km2 : float
         Residents per km² from which a cell is core area (0: every populated cell).
     new_stations : int, optional
@@ -619,7 +645,8 @@ def place_charging(proj: Project, *, share: float = DEFAULT_SHARE, radius_m: flo
     districts = comp.districts.copy().merge(extra, on="XZQDM", how="left")
     core_total = float(core_pop.sum())
     summary = ChargingSummary(
-        share=comp.share, radius_m=r, radius_source=SERVICE_RADIUS_SOURCE, core_density_km2=float(core_density_km2),
+        share=comp.share, radius_m=r, radius_source=radius_basis(r)[0], radius_assumption=radius_basis(r)[1],
+        radius_note=radius_basis(r)[2], core_density_km2=float(core_density_km2),
         target_share=float(target_share), new_car_parks=comp.totals.new, existing_car_parks=comp.totals.existing,
         stations_now=int(now_xy.shape[0]), stations_now_car_parks=n_cp, stations_now_layer=n_st,
         stations_after_compliance=int(now_xy.shape[0] + new_cp.sum()), new_stations=int(res.selected.size),
@@ -649,6 +676,8 @@ class ServiceRadius:
     core_within: float
     core_beyond: float
     core_within_share: float
+    assumption: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -714,8 +743,8 @@ def _service_radius(proj: Project, r: float, core_density_km2: float) -> Service
     core_pop = float(d.pop[core].sum())
     inside = float(d.pop[core & within].sum())
     return ServiceRadius(
-        radius_m=r, source=SERVICE_RADIUS_SOURCE, core_density_km2=float(core_density_km2),
-        stations=int(st_xy.shape[0]), stations_car_parks=n_cp, stations_layer=n_st,
+        radius_m=r, source=radius_basis(r)[0], assumption=radius_basis(r)[1], note=radius_basis(r)[2],
+        core_density_km2=float(core_density_km2), stations=int(st_xy.shape[0]), stations_car_parks=n_cp, stations_layer=n_st,
         core_population=round(core_pop, 1), core_within=round(inside, 1), core_beyond=round(core_pop - inside, 1),
         core_within_share=round(inside / core_pop, 6) if core_pop else 1.0)
 

@@ -1,13 +1,17 @@
-"""Edge data-centre placement within a latency circle.
+"""Edge data-centre placement within a latency circle, on telecom and power-grid sites.
 
 The plans ask for 32 edge data centres in Xiamen (300 in Fujian) "in ports,
-industrial parks, hospitals, schools and transport hubs" and a 1 ms urban
-latency circle. :mod:`geoplan.latency` turns the latency budget into a
-straight-line radius; :func:`place_edge` builds the candidates and demand of a
-project and chooses the sites with :func:`geoplan.placement.median_cover`:
-first cover the most demand weight within the radius, then minimise the
-weighted mean latency (p-median) or the worst one (p-center). Existing (and
-planned) data centres are fixed sites and count toward the total.
+industrial parks, hospitals, schools and transport hubs", built on telecom and
+power-grid sites ("统筹整合利用电信、电力等站点资源"), and a 1 ms urban latency
+circle. :mod:`geoplan.latency` turns the latency budget into a straight-line
+radius; :func:`place_edge` builds the candidates and demand of a project and
+chooses the sites with :func:`geoplan.placement.median_cover`: first cover the
+most demand weight within the radius, then minimise the weighted mean latency
+(p-median) or the worst one (p-center). Existing (and planned) data centres are
+fixed sites and count toward the total. The result reports the chosen sites'
+racks and kW against the plan's rack target and says whether the latency
+circle binds, and what decides the placement when it does not
+(:mod:`geoplan.edge_siting`).
 """
 
 from __future__ import annotations
@@ -26,16 +30,26 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
 from ._json import plain, records
+from .edge_siting import (
+    CapacitySummary,
+    LatencyBinding,
+    capacity_summary,
+    edge_site_arrays,
+    latency_binding,
+    site_racks,
+)
 from .errors import ConfigError, InfeasibleError
 from .latency import DEFAULT_LATENCY, LatencyModel
 from .placement.median import METHODS, OBJECTIVES, MedianResult, median_cover
 from .project import Project, points_in_districts
+from .siting.constraints import constraint_set
 from .targets.plans import Plan
 from .targets.scope import plan_of
 
 __all__ = [
     "OBJECTIVES",
     "METHODS",
+    "CANDIDATE_MODES",
     "EdgeSummary",
     "EdgePlan",
     "EdgeSection",
@@ -46,6 +60,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
+
+#: Where edge data centres may go besides existing ones: ``sites`` (the project's ``[edge_sites.*]``
+#: telecom and power-grid sites), ``demand`` (demand points and populated blocks), ``all``, or ``auto``
+#: (``sites`` when the project has edge-site inventories, else ``demand``).
+CANDIDATE_MODES: tuple[str, ...] = ("auto", "sites", "demand", "all")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -120,10 +139,17 @@ class EdgeSummary:
     candidates: int
     runtime_s: float
     modelled_layers: tuple[str, ...]
+    candidates_by_kind: dict[str, int] = field(default_factory=dict)
+    excluded_by_constraints: int = 0
+    capacity: CapacitySummary | None = None
+    latency_binding: LatencyBinding | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return plain(dataclasses.asdict(self))  # type: ignore[no-any-return]
+        """JSON-ready dict (``capacity``: racks and kW against the plan; ``latency_binding``: whether latency binds)."""
+        d = plain(dataclasses.asdict(self))
+        d["capacity"] = None if self.capacity is None else self.capacity.to_dict()
+        d["latency_binding"] = None if self.latency_binding is None else self.latency_binding.to_dict()
+        return d  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,8 +161,9 @@ class EdgePlan:
     sites : GeoDataFrame
         Chosen sites in EPSG:4490 with the ``edge_dc`` layer's fields (DC_ID,
         STATUS existing/planned, LAT_MS worst one-way latency to the demand it
-        serves) and SOURCE (existing, planned, demand_point, cell), NAME,
-        XZQDM, XZQMC, N_SERVED, W_SERVED, MODELLED.
+        serves) and SOURCE (existing, planned, an edge-site inventory's name,
+        demand_point, cell), KIND (telecom_office, substation, ..., demand_point,
+        cell), RACKS and KW (capacity), NAME, XZQDM, XZQMC, N_SERVED, W_SERVED, MODELLED.
     demand : DataFrame
         One row per demand point: NAME, CATEGORY, WEIGHT, XZQDM, XZQMC, DC_ID
         (nearest site), DIST_KM, LAT_MS (one way), RTT_MS, WITHIN (inside the latency circle).
@@ -167,47 +194,85 @@ class EdgePlan:
 
 
 def _modelled(proj: Project, keys: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(k for k in keys if k in proj.layers and proj.is_modelled(k))
+    """The modelled layers among ``keys``; with ``population``, also the modelled edge-site inventories."""
+    out = tuple(k for k in keys if k in proj.layers and proj.is_modelled(k))
+    if "population" in keys:
+        out += tuple(ly.config.label for ly in proj.siting.group("edge_sites") if ly.config.modelled)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
 class _Candidates:
-    """Candidate sites: existing/planned data centres first (fixed), then demand points, then populated blocks."""
+    """Candidate sites: existing/planned data centres first (fixed), then edge sites, demand points, blocks."""
 
     xy: NDArray[np.float64]
     source: list[str]
     ids: list[str]
     names: list[str]
     n_fixed: int
+    kind: NDArray[np.str_]
+    racks: NDArray[np.float64]
+    kw: NDArray[np.float64]
+    assumed: NDArray[np.bool_]
+    excluded: int = 0
+
+    def subset(self, keep: NDArray[np.bool_]) -> _Candidates:
+        k = np.flatnonzero(keep)
+        return _Candidates(self.xy[k], [self.source[j] for j in k], [self.ids[j] for j in k],
+                           [self.names[j] for j in k], int(keep[: self.n_fixed].sum()), self.kind[k], self.racks[k],
+                           self.kw[k], self.assumed[k], self.excluded + int((~keep).sum()))
 
 
-def _edge_candidates(proj: Project, demand_xy: NDArray[np.float64], demand_names: list[str], *,
-                     keep_planned: bool, spacing_m: float, min_block_population: float) -> _Candidates:
-    cxy: list[NDArray[np.float64]] = []
-    src: list[str] = []
-    ids: list[str] = []
-    names: list[str] = []
-    n_fixed = 0
-    if proj.layer("edge_dc") is not None:
-        dc = proj.metric("edge_dc")
-        status = dc["STATUS"].astype(str).to_numpy()
-        dc = dc[(status == "existing") | ((status == "planned") & keep_planned)]
-        n_fixed = len(dc)
-        cxy.append(np.column_stack([dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()]))
-        src += dc["STATUS"].astype(str).tolist()
-        ids += dc["DC_ID"].astype(str).tolist()
-        names += [""] * len(dc)
-    cxy.append(demand_xy)
-    src += ["demand_point"] * len(demand_xy)
-    ids += [""] * len(demand_xy)
-    names += demand_names
-    d = proj.demand
-    blocks = populated_block_cells(d.x, d.y, d.pop, spacing_m=spacing_m, min_weight=min_block_population)
-    cxy.append(np.column_stack([d.x[blocks], d.y[blocks]]))
-    src += ["cell"] * blocks.size
-    ids += [""] * blocks.size
-    names += [""] * blocks.size
-    return _Candidates(np.vstack(cxy), src, ids, names, n_fixed)
+def _fixed_candidates(proj: Project, keep_planned: bool) -> tuple[NDArray[np.float64], list[str], list[str], NDArray[
+        np.float64], NDArray[np.float64]]:
+    if proj.layer("edge_dc") is None:
+        return np.zeros((0, 2)), [], [], np.zeros(0), np.zeros(0)
+    dc = proj.metric("edge_dc")
+    status = dc["STATUS"].astype(str).to_numpy()
+    dc = dc[(status == "existing") | ((status == "planned") & keep_planned)]
+    num = {c: pd.to_numeric(dc[c], errors="coerce").to_numpy(dtype=float) if c in dc.columns
+           else np.full(len(dc), np.nan) for c in ("RACKS", "KW")}
+    return (np.column_stack([dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()]), dc["STATUS"].astype(str).tolist(),
+            dc["DC_ID"].astype(str).tolist(), num["RACKS"], num["KW"])
+
+
+def _edge_candidates(proj: Project, demand_xy: NDArray[np.float64], demand_names: list[str], *, keep_planned: bool,
+                     spacing_m: float, min_block_population: float, mode: str, min_racks: float) -> _Candidates:
+    """Existing DCs (fixed), then edge sites and/or demand points and populated blocks; hard zones left out."""
+    params = proj.siting.params
+    fxy, fsrc, fids, fr, fk = _fixed_candidates(proj, keep_planned)
+    sites = edge_site_arrays(proj)
+    if mode == "auto":
+        mode = "sites" if len(sites) else "demand"
+    if mode in ("sites", "all") and not len(sites):
+        raise ConfigError(f"edge candidates '{mode}' need edge-site inventories (telecom offices, substations). Fix: "
+                          "add [edge_sites.<name>] layers to the project file, or use --candidates demand")
+    xy, src, names, kind = [fxy], list(fsrc), [""] * len(fsrc), [np.full(len(fsrc), "data_centre")]
+    racks, kw = [fr], [fk]
+    if mode in ("sites", "all"):
+        xy.append(sites.xy)
+        src += sites.source.tolist()
+        names += [str(n) for n in sites.name]
+        kind.append(sites.kind)
+        racks.append(sites.racks)
+        kw.append(sites.kw)
+    if mode in ("demand", "all"):
+        d = proj.demand
+        blocks = populated_block_cells(d.x, d.y, d.pop, spacing_m=spacing_m, min_weight=min_block_population)
+        n = len(demand_xy) + blocks.size
+        xy += [demand_xy, np.column_stack([d.x[blocks], d.y[blocks]])]
+        src += ["demand_point"] * len(demand_xy) + ["cell"] * blocks.size
+        names += demand_names + [""] * blocks.size
+        kind.append(np.array(["demand_point"] * len(demand_xy) + ["cell"] * blocks.size))
+        racks.append(np.full(n, np.nan))
+        kw.append(np.full(n, np.nan))
+    k = np.concatenate(kind).astype(str)
+    r, w, assumed = site_racks(np.where(np.isin(k, ["demand_point", "cell"]), "other", k), np.concatenate(racks),
+                               np.concatenate(kw), params)
+    cands = _Candidates(np.vstack(xy), src, fids + [""] * (len(src) - len(fids)), names, len(fsrc), k, r, w, assumed)
+    free = np.arange(len(src)) >= cands.n_fixed
+    hard = constraint_set(proj).check(cands.xy, np.zeros(len(src))).hard
+    return cands.subset(~free | (~hard & (r >= min_racks)))
 
 
 def _check_count(proj: Project, count: int) -> int:
@@ -257,7 +322,8 @@ def _frames(proj: Project, cands: _Candidates, res: MedianResult, weights: NDArr
     modelled = _modelled(proj, ("edge_demand", "edge_dc", "population"))
     sites = gpd.GeoDataFrame({
         "DC_ID": dc_ids, "STATUS": ["existing" if cands.source[j] == "existing" else "planned" for j in sel],
-        "LAT_MS": np.round(worst, 4), "SOURCE": [cands.source[j] for j in sel], "NAME": [cands.names[j] for j in sel],
+        "LAT_MS": np.round(worst, 4), "SOURCE": [cands.source[j] for j in sel], "KIND": cands.kind[sel],
+        "RACKS": np.round(cands.racks[sel], 1), "KW": np.round(cands.kw[sel], 1), "NAME": [cands.names[j] for j in sel],
         "XZQDM": codes[site_dist], "XZQMC": dnames[site_dist],
         "N_SERVED": np.bincount(served, minlength=sel.size).astype(np.int64),
         "W_SERVED": np.bincount(served, weights=weights, minlength=sel.size).round(3),
@@ -302,14 +368,19 @@ def _edge_summary(proj: Project, cands: _Candidates, res: MedianResult, weights:
 def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
                latency: LatencyModel = DEFAULT_LATENCY, objective: str = "median", method: str = "greedy",
                candidate_spacing_m: float = 2000.0, min_block_population: float = 1000.0,
-               keep_planned: bool = True, time_limit_s: float = 60.0) -> EdgePlan:
+               keep_planned: bool = True, time_limit_s: float = 60.0, candidates: str = "auto",
+               min_racks: float = 0.0) -> EdgePlan:
     """Place ``count`` edge data centres for the project's ``edge_demand`` points.
 
-    Candidates are the demand points themselves, the most populous cell of each
-    ``candidate_spacing_m`` block with at least ``min_block_population``
-    residents, and the project's ``edge_dc`` sites: ``existing`` ones always
-    fixed, ``planned`` ones fixed when ``keep_planned``. Fixed sites count
-    toward ``count`` (the plans' 32 are data centres built by 2025).
+    Candidates are the project's ``edge_dc`` sites (``existing`` ones always
+    fixed, ``planned`` ones fixed when ``keep_planned``; fixed sites count toward
+    ``count``, the plans' 32 being data centres built by 2025) and, by
+    ``candidates``: its ``[edge_sites.*]`` telecom and power-grid sites
+    (``sites``), or the demand points themselves and the most populous cell of
+    each ``candidate_spacing_m`` block with at least ``min_block_population``
+    residents (``demand``), or both (``all``); ``auto`` takes the sites when the
+    project has any. Candidates in hard constraint zones, and sites with fewer
+    than ``min_racks`` standard racks, are left out.
 
     Parameters
     ----------
@@ -327,10 +398,16 @@ def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
         Block size and population floor of the cell candidates.
     keep_planned : bool
         Keep ``planned`` sites of the ``edge_dc`` layer as fixed sites.
+    candidates : {"auto", "sites", "demand", "all"}
+        Where new data centres may go (:data:`CANDIDATE_MODES`).
+    min_racks : float
+        Leave out candidate sites with room for fewer standard racks.
 
     Returns
     -------
     EdgePlan
+        With ``summary.capacity`` (racks and kW against the plan's rack target) and
+        ``summary.latency_binding`` (whether the latency circle changes the plan).
 
     Raises
     ------
@@ -343,8 +420,8 @@ def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
     --------
     >>> import geoplan as gp
     >>> plan = place_edge(gp.load_project(), count=32)
-    >>> len(plan.sites), plan.summary.uncovered_weight, plan.summary.radius_km
-    (32, 0.0, 120.0)
+    >>> len(plan.sites), plan.summary.uncovered_weight, plan.summary.radius_km, plan.summary.latency_binding.binds
+    (32, 0.0, 120.0, False)
     """
     started = perf_counter()
     count = _check_count(proj, count)
@@ -352,21 +429,55 @@ def place_edge(proj: Project, *, count: int = 32, latency_ms: float = 1.0,
     dm = proj.metric("edge_demand")
     dxy = np.column_stack([dm.geometry.x.to_numpy(), dm.geometry.y.to_numpy()])
     weights = dm["WEIGHT"].to_numpy(dtype=float)
+    if candidates not in CANDIDATE_MODES:
+        raise ConfigError(f"unknown edge candidates {candidates!r}. Fix: use one of {', '.join(CANDIDATE_MODES)}")
     cands = _edge_candidates(proj, dxy, dm["NAME"].astype(str).tolist(), keep_planned=keep_planned,
-                             spacing_m=candidate_spacing_m, min_block_population=min_block_population)
+                             spacing_m=candidate_spacing_m, min_block_population=min_block_population,
+                             mode=candidates, min_racks=min_racks)
     if cands.n_fixed > count:
         raise InfeasibleError(f"the project's edge_dc layer has {cands.n_fixed} existing"
                               f"{' and planned' if keep_planned else ''} data centres, more than count = {count}. "
                               "Fix: raise --count" + (" or do not keep planned ones (--no-keep-planned)"
                                                       if keep_planned else ""))
+    if count > len(cands.source):
+        raise InfeasibleError(f"{count} edge data centres asked for but only {len(cands.source)} candidate sites "
+                              f"({', '.join(f'{k} {v}' for k, v in _kind_counts(cands.kind).items())}) remain "
+                              "after the constraints and --min-racks. Fix: lower --count or --min-racks, or add "
+                              "candidates (--candidates all, more edge-site inventories)")
     D = np.hypot(dxy[:, 0, None] - cands.xy[None, :, 0], dxy[:, 1, None] - cands.xy[None, :, 1])
+    fixed = np.arange(cands.n_fixed, dtype=np.int64)
     res = median_cover(D, weights, p=count, radius_m=radius, objective=objective, method=method,
-                       fixed=np.arange(cands.n_fixed, dtype=np.int64), time_limit_s=time_limit_s)
+                       fixed=fixed, time_limit_s=time_limit_s)
+    free = res if radius >= float(D.max(initial=0.0)) else median_cover(
+        D, weights, p=count, radius_m=float(D.max(initial=0.0)), objective=objective, method=method, fixed=fixed,
+        time_limit_s=time_limit_s)
     sites, demand, n_new = _frames(proj, cands, res, weights, latency)
     summary = _edge_summary(proj, cands, res, weights, count=count, n_new=n_new, latency_ms=latency_ms,
                             latency=latency, radius=radius, started=started)
+    sel = res.selected
+    kinds = ", ".join(f"{k} ({n})" for k, n in _kind_counts(cands.kind).items())
+    summary = replace(
+        summary, candidates_by_kind=_kind_counts(cands.kind), excluded_by_constraints=cands.excluded,
+        capacity=capacity_summary(cands.kind[sel], cands.racks[sel], cands.kw[sel], cands.assumed[sel],
+                                  plan=_own_plan(proj), params=proj.siting.params),
+        latency_binding=latency_binding(
+            budget_ms=float(latency_ms), latency=latency, radius_m=radius, farthest_pair_m=float(D.max(initial=0.0)),
+            unconstrained_max_m=free.max_distance_m, plan_max_m=res.max_distance_m, objective=objective,
+            candidates_note=f"{len(cands.source)} candidate sites: {kinds}", inside_share=float(res.covered_share),
+            outside_points=int((~res.covered).sum())))
     return EdgePlan(sites=sites, demand=demand, districts=_edge_districts(proj, sites, demand), summary=summary,
                     cover=res, latency=latency)
+
+
+def _own_plan(proj: Project) -> Plan | None:
+    """The project's targets when they are its own area's (a parent area's rack figure is not the city's)."""
+    t = proj.targets
+    return t if t is not None and t.xzqdm == proj.area_code else None
+
+
+def _kind_counts(kind: NDArray[np.str_]) -> dict[str, int]:
+    keys, n = np.unique(np.asarray(kind, dtype=str), return_counts=True)
+    return {str(k): int(v) for k, v in zip(keys, n, strict=True)}
 
 
 def _population_within(proj: Project, site_xy: NDArray[np.float64], radius_m: float) -> float:
@@ -413,6 +524,8 @@ class LatencyCircle:
     demand_within_share: float | None = None
     demand_outside_points: int | None = None
     note: str | None = None
+    extent_km: float | None = None
+    can_bind: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; figures that do not apply are left out."""
@@ -458,9 +571,16 @@ def _latency_circle(proj: Project, plan: Plan, xy: NDArray[np.float64], latency:
     if lat_t is None:
         return base
     radius = latency.radius_m(float(lat_t.value))
+    d = proj.demand
+    extent = float(np.hypot(*(d.xy.max(axis=0) - d.xy.min(axis=0)))) if len(d.xy) else 0.0
+    reach = (f"the {radius / 1000:,.0f} km radius spans the project's populated area ({extent / 1000:,.0f} km "
+             "corner to corner): it cannot decide where data centres go; distance to demand does"
+             if radius >= extent else None)
+    base = replace(base, extent_km=round(extent / 1000, 3), can_bind=radius < extent, note=reach)
     if not xy.shape[0]:
+        none = "no edge data centres in the project (no edge_dc layer): nothing is inside the circle yet"
         return replace(base, radius_km=round(radius / 1000.0, 3), population_within_share=0.0,
-                       note="no edge data centres in the project (no edge_dc layer): nothing is inside the circle yet")
+                       note=none if reach is None else f"{none}; {reach}")
     out = replace(base, radius_km=round(radius / 1000.0, 3),
                   population_within_share=round(_population_within(proj, xy, radius), 6))
     if proj.layer("edge_demand") is not None:

@@ -42,9 +42,10 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
-from . import _gdal, _guards
+from . import _gdal, _guards, _tilefile
 from ._gdal import Domain as FieldDomain
 from ._guards import Limits, current_limits
+from ._tilefile import TileFile, TileSetInfo
 from ._writepath import MANIFEST, atomic_path, check_output, input_family, read_manifest
 from .errors import ConfigError, Problem, ReadError, ValidationError, WriteError
 
@@ -90,6 +91,9 @@ __all__ = [
     "scratch_dir",
     "read_outputs",
     "read_csv",
+    "TileFile",
+    "TileSetInfo",
+    "open_tile_file",
     "TABLE_SUFFIXES",
     "is_point_table",
     "read_point_table",
@@ -288,6 +292,10 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
                 limits: Limits | None = None) -> gpd.GeoDataFrame:
     """Read a vector layer (GeoPackage, shapefile, GeoJSON, FileGDB, zipped shapefile) with pyogrio.
 
+    A CSV/XLSX point table goes to :func:`read_point_table` (``sublayer`` names
+    the sheet); longitude/latitude columns give CGCS2000 points, x/y columns
+    points without a CRS (the caller declares it).
+
     Parameters
     ----------
     path : path-like
@@ -319,6 +327,9 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
     p = Path(path)
     if not os.path.lexists(p):
         raise _missing(p, layer)
+    if is_point_table(p):  # CSV/XLSX: the one table reader; lon/lat columns are taken as CGCS2000
+        table = read_point_table(p, layer=layer, sheet=sublayer, encoding=encoding, limits=lim)
+        return table.set_crs(4490) if table.attrs.get("lonlat") else table
     _guard_vector(p, layer=layer, sublayer=sublayer, lim=lim)
     src: str | Path = p
     if p.suffix.lower() == ".zip":
@@ -1275,6 +1286,34 @@ def cjk_font() -> tuple[str, Path]:
                       f"{CJK_FONT_ENV} to a .ttc/.otf/.ttf file with Chinese glyphs")
 
 
+def open_tile_file(path: str | os.PathLike[str]) -> TileFile:
+    """Open a local MBTiles or PMTiles file of raster tiles (a base map) for reading tile by tile.
+
+    The file is recognised by its first bytes (SQLite or ``PMTiles``), not by its
+    name, and checked before it is used: a tile set of PNG, JPEG, WebP or AVIF
+    images with a usable zoom range and bounds (:mod:`geoplan._tilefile`). Tiles
+    are read on demand (``TileFile.tile(z, x, y)``), so a file of any size opens
+    at once. Close it with ``close()``.
+
+    Raises
+    ------
+    ReadError
+        The file is missing or not a regular file, is neither MBTiles nor PMTiles,
+        holds vector tiles or no tiles, or states an unusable zoom range or bounds;
+        the message names the file and the fix.
+    """
+    p = Path(path).expanduser()
+    if not str(path).strip():
+        raise ReadError("no tile file was given. Fix: give the path of an .mbtiles or .pmtiles file")
+    _guards.guard_file(p, what="tile file")
+    try:
+        return _tilefile.open_tile_file(p)
+    except OSError as exc:
+        if isinstance(exc, ReadError):
+            raise
+        raise ReadError(f"tile file {p} cannot be read ({exc.strerror or exc}). Fix: check the file") from None
+
+
 def read_csv(path: str | os.PathLike[str], *, what: str = "table", limits: Limits | None = None,
              **kwargs: Any) -> pd.DataFrame:
     """Read a CSV table (UTF-8), guarded like every input."""
@@ -1369,8 +1408,8 @@ def _find_column(columns: list[str], wanted: str | None, names: tuple[str, ...],
         raise ValidationError(Problem(layer, what, (f"no {what} column found" if not found else
                                                     f"several {what} columns: {', '.join(found)}") +
                                       f" (columns: {', '.join(map(str, columns[:12]))})",
-                                      f"name it with {what[0]} = \"<column>\" under [layers.{layer}] "
-                                      "in the project file"))
+                                      f"name it with {what[0]} = \"<column>\" under "
+                                      f"[{layer if '.' in layer else 'layers.' + layer}] in the project file"))
     return found[0]
 
 

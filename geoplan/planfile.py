@@ -29,7 +29,7 @@ Examples
 ...     _ = write_plan(plan, pathlib.Path(d) / "p.gpkg")
 ...     back = read_plan(pathlib.Path(d) / "p.gpkg")
 >>> sorted(back.layers), back.year, int(back.layers["planned_sites"]["BUILD_YEAR"].iloc[0])
-(['coverage', 'density', 'planned_sites'], 2025, 2025)
+(['conflicts', 'coverage', 'density', 'planned_sites'], 2025, 2025)
 >>> back.metadata["planned_sites"]["parameters"]["method"]
 'greedy'
 """
@@ -187,7 +187,8 @@ def density_table(districts: pd.DataFrame) -> pd.DataFrame:
 
 def site_layers_plan(proj: Project, sites: gpd.GeoDataFrame, districts: pd.DataFrame, *, year: int,
                      method: str, parameters: Mapping[str, Any], summary: Mapping[str, Any] | None = None,
-                     coverage: Raster | None = None, modelled: bool = True, note: str = "") -> PlanFile:
+                     coverage: Raster | None = None, modelled: bool = True, note: str = "",
+                     conflicts: pd.DataFrame | None = None) -> PlanFile:
     """A plan file of planned sites, their district table and coverage grid, from any caller (CLI, app).
 
     Parameters
@@ -211,6 +212,9 @@ def site_layers_plan(proj: Project, sites: gpd.GeoDataFrame, districts: pd.DataF
         Whether the sites rest on modelled (synthetic) data.
     note : str
         Anything the receiver should know.
+    conflicts : DataFrame, optional
+        The plan's siting-constraint conflicts (``PlanResult.conflicts``, spec ``layers/conflicts.toml``);
+        written when it has rows.
     """
     layers: dict[str, Layer] = {"planned_sites": with_build_year(sites.to_crs(4490).reset_index(drop=True), year),
                                 "density": density_table(districts)}
@@ -220,6 +224,10 @@ def site_layers_plan(proj: Project, sites: gpd.GeoDataFrame, districts: pd.DataF
     if coverage is not None:
         layers["coverage"] = coverage
         meta["coverage"] = {**how, "method": f"{method}; coverage of populated cells (0 none, 1 existing, 2 new)"}
+    if conflicts is not None and len(conflicts):
+        layers["conflicts"] = conflicts.reset_index(drop=True)
+        meta["conflicts"] = {**how, "method": f"{method}; planned sites in siting-constraint zones (one row per "
+                             "site and zone)"}
     return PlanFile(project=proj.name, plan=proj.plan, year=int(year), layers=layers, metadata=meta,
                     summary={"place_sites": plain(dict(summary or {}))}, created=_now(), geoplan_version=_version())
 
@@ -249,7 +257,8 @@ def sites_plan(proj: Project, res: PlanResult, *, context: PlanningContext | Non
            f"{coverage_label(s.network, s.band, s.users)})")
     return site_layers_plan(proj, res.sites, res.districts, year=s.year, method=how,
                             parameters={k: v for k, v in params.items() if v is not None},
-                            summary=s.to_dict(), coverage=grid, modelled=modelled, note=note)
+                            summary=s.to_dict(), coverage=grid, modelled=modelled, note=note,
+                            conflicts=res.conflicts)
 
 
 def edge_plan(proj: Project, res: EdgePlan) -> PlanFile:

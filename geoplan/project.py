@@ -47,10 +47,18 @@ for plausibility (:mod:`geoplan._plausible`), each problem reported with its
 layer, field and fix. The ``[radio]`` table is merged into the shipped radio
 parameters (:func:`geoplan.radio_params.load_params`); every coverage and
 capacity figure of the project uses them (:attr:`Project.radio_params`).
+
+Candidate inventories, constraint layers and edge-site inventories come in
+tables of their own (any number of each; see :mod:`geoplan.siting.inputs`)::
+
+    [inventories.towers]
+    path = "towers.csv"
+    kind = "social_tower"
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -71,11 +79,12 @@ from .io import Raster
 from .layers import layer_spec
 from .population import Demand, demand_points, district_grid, zonal_sums
 from .radio_params import RadioParams, default_params, load_params
+from .siting.inputs import LayerConfig, SitingInputs, SitingLayer, finish_layer, parse_siting_tables
 from .targets.plans import Plan, load_plan, read_targets_file
 from .targets.scope import SCALING, area_of_codes
 
 __all__ = ["Project", "load_project", "project_from_layers", "prepare_layer", "map_values", "read_layers",
-           "KNOWN_LAYERS"]
+           "siting_layer", "KNOWN_LAYERS"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -108,6 +117,9 @@ class Project:
     area_code: str | None = None
     area_name: str = ""
     plan_scaling: str = "none"
+    #: ``[app] tiles``: a local MBTiles / PMTiles file, the map app's default base map (absolute path).
+    base_tiles: Path | None = None
+    siting: SitingInputs = field(default_factory=SitingInputs)
 
     def __hash__(self) -> int:  # identity: projects are not compared by content
         return id(self)
@@ -310,7 +322,8 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
                         population_stats: dict[str, Any] | None = None,
                         provenance: dict[str, dict[str, Any]] | None = None,
                         source: Path | None = None, area_code: str | None = None, area_name: str | None = None,
-                        plan_scaling: str = "none", radio: RadioParams | dict[str, Any] | None = None) -> Project:
+                        plan_scaling: str = "none", radio: RadioParams | dict[str, Any] | None = None,
+                        siting: SitingInputs | None = None) -> Project:
     """Build a :class:`Project` from in-memory layers (validated, in EPSG:4490).
 
     Vector layers that are not yet prepared are validated with :func:`prepare_layer`.
@@ -329,6 +342,9 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
     radio : RadioParams or dict, optional
         Radio parameters, or the overrides of a project file's ``[radio]`` table
         (the shipped defaults when ``None``).
+    siting : SitingInputs, optional
+        Candidate inventories, constraint layers and edge-site inventories
+        (:func:`siting_layer` prepares one from a GeoDataFrame).
     """
     params = radio if isinstance(radio, RadioParams) else load_params(radio) if radio else default_params()
     districts = prepare_layer(districts, "districts")
@@ -343,14 +359,16 @@ def project_from_layers(*, districts: gpd.GeoDataFrame, population: Raster, plan
     raise_if(problems)
     return _assemble(districts=districts, population=population, plan=plan, name=name, layers=others,
                      metric_crs=metric_crs, population_stats=population_stats, provenance=provenance, source=source,
-                     area_code=area_code, area_name=area_name, plan_scaling=plan_scaling, params=params)
+                     area_code=area_code, area_name=area_name, plan_scaling=plan_scaling, params=params,
+                     siting=siting)
 
 
 def _assemble(*, districts: gpd.GeoDataFrame, population: Raster, plan: str | Plan | None, name: str,
               layers: dict[str, gpd.GeoDataFrame], metric_crs: str | int | CRS | None,
               population_stats: dict[str, Any] | None, provenance: dict[str, dict[str, Any]] | None,
               source: Path | None, area_code: str | None = None, area_name: str | None = None,
-              plan_scaling: str = "none", params: RadioParams | None = None) -> Project:
+              plan_scaling: str = "none", params: RadioParams | None = None, base_tiles: Path | None = None,
+              siting: SitingInputs | None = None) -> Project:
     """A :class:`Project` of prepared layers, checked across layers (:func:`geoplan._plausible.project_problems`)."""
     metric = _metric_crs(metric_crs, districts)
     if plan_scaling not in SCALING:
@@ -362,7 +380,8 @@ def _assemble(*, districts: gpd.GeoDataFrame, population: Raster, plan: str | Pl
                    population=population, metric_crs=metric, layers=layers,
                    population_stats=dict(population_stats or {}), provenance=dict(provenance or {}), source=source,
                    targets=targets, area_code=code, area_name=scope, plan_scaling=plan_scaling,
-                   radio_params=params if params is not None else default_params())
+                   radio_params=params if params is not None else default_params(),
+                   base_tiles=base_tiles, siting=siting or SitingInputs())
     _ = proj.raster_population  # fail now, at the boundary, when the raster misses the districts
     raise_if(_plausible.project_problems(proj))
     return proj
@@ -404,12 +423,13 @@ def map_values(gdf: gpd.GeoDataFrame, key: str, *, values: dict[str, dict[str, A
     spec = layer_spec(key)
     fmap = dict(field_map or {})
     known = {f.name for f in spec.fields}
-    problems = [Problem(label, canon, f"[layers.{key}.values] maps values of {canon!r}, which {key} has no field of",
+    where = f"[{label}]" if "." in label else f"[layers.{key}]"
+    problems = [Problem(label, canon, f"{where} values maps values of {canon!r}, which {key} has no field of",
                         f"map values of one of {', '.join(sorted(known))}") for canon in (values or {})
                 if canon not in known]
     for canon, table in (values or {}).items():
         if canon in known and not isinstance(table, dict):
-            problems.append(Problem(label, canon, f"[layers.{key}.values] {canon} is not a table",
+            problems.append(Problem(label, canon, f"{where} values: {canon} is not a table",
                                     f'write {canon} = {{ "your value" = "geoplan value" }}'))
     raise_if(problems)
     out = gdf
@@ -433,20 +453,32 @@ def _targets(pf: ProjectFile, root: Path) -> Plan | None:
     return None
 
 
-def _read_layer(fpath: Path, key: str, lc: VectorLayer, *, reference: gpd.GeoDataFrame | None,
-                limits: io.Limits) -> gpd.GeoDataFrame:
-    """One vector layer of a project file: read (a GIS file or a CSV/XLSX table), values mapped, prepared."""
+def _read_raw(fpath: Path, key: str, lc: VectorLayer | LayerConfig, *, name: str | None = None,
+              limits: io.Limits | None) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Read a vector layer (a GIS file or a CSV/XLSX point table), values mapped; and the CRS to declare.
+
+    ``key`` is the layer spec, ``name`` how messages name the layer (``key`` by default).
+    """
+    label = name or key
     declared = lc.crs
     if io.is_point_table(fpath):
-        raw = io.read_point_table(fpath, layer=key, x=lc.x, y=lc.y, sheet=lc.layer, encoding=lc.encoding,
+        raw = io.read_point_table(fpath, layer=label, x=lc.x, y=lc.y, sheet=lc.layer, encoding=lc.encoding,
                                   limits=limits)
         if declared is None and raw.attrs.get("lonlat"):
             log.info("layer %s: columns %s are longitude/latitude; taken as CGCS2000 (EPSG:4490) since the "
-                     "project file declares no crs", key, "/".join(raw.attrs["xy_columns"]))
+                     "project file declares no crs", label, "/".join(raw.attrs["xy_columns"]))
             declared = f"EPSG:{GEOGRAPHIC_EPSG}"
     else:
-        raw = io.read_vector(fpath, layer=key, sublayer=lc.layer, encoding=lc.encoding, limits=limits)
-    raw = map_values(raw, key, values={k: dict(v) for k, v in lc.values.items()}, field_map=dict(lc.fields))
+        raw = io.read_vector(fpath, layer=label, sublayer=lc.layer, encoding=lc.encoding, limits=limits)
+    raw = map_values(raw, key, values={k: dict(v) for k, v in lc.values.items()}, field_map=dict(lc.fields),
+                     name=label)
+    return raw, declared
+
+
+def _read_layer(fpath: Path, key: str, lc: VectorLayer, *, reference: gpd.GeoDataFrame | None,
+                limits: io.Limits) -> gpd.GeoDataFrame:
+    """One vector layer of a project file: read, values mapped, prepared."""
+    raw, declared = _read_raw(fpath, key, lc, limits=limits)
     return prepare_layer(raw, key, declared_crs=declared, field_map=dict(lc.fields), reference=reference)
 
 
@@ -489,7 +521,8 @@ def load_project(path: str | Path | None = None) -> Project:
     ('xiamen', 4548, 6, '350200', 'yearend')
     """
     p = Path(path) if path is not None else io.default_project_path()
-    pf = parse_project_file(io.read_toml(p, what="project file"), where=f"project file {p}")
+    cfg = io.read_toml(p, what="project file")
+    pf = parse_project_file(cfg, where=f"project file {p}")
     limits = io.current_limits(pf.limits_set())
     root = p.parent
     targets = _targets(pf, root)
@@ -510,6 +543,8 @@ def load_project(path: str | Path | None = None) -> Project:
         validate_raster(raster)
     except ValidationError as exc:
         problems.extend(exc.problems)
+    siting = _read_siting(cfg, root, where=f"project file {p}", reference=vectors.get("districts"),
+                          problems=problems, provenance=provenance, limits=limits)
     raise_if(problems)  # a CRSError when every problem is about CRS
     if "districts" not in vectors:  # pragma: no cover - the schema requires it
         raise ConfigError(f"project file {p} has no [layers.districts]. Fix: add it with path = \"...\"")
@@ -517,7 +552,46 @@ def load_project(path: str | Path | None = None) -> Project:
     return _assemble(districts=districts, population=raster, plan=targets, name=pf.project.name or p.stem,
                      layers=vectors, metric_crs=pf.project.metric_crs, population_stats=pf.stats_dict(),
                      provenance=provenance, source=p, area_code=pf.project.xzqdm, area_name=pf.project.scope,
-                     plan_scaling=pf.project.plan_scaling, params=load_params(pf.radio) if pf.radio else None)
+                     plan_scaling=pf.project.plan_scaling, siting=siting,
+                     params=load_params(pf.radio) if pf.radio else None,
+                     base_tiles=(root / pf.app.tiles).resolve() if pf.app.tiles else None)
+
+
+def siting_layer(gdf: gpd.GeoDataFrame, cfg: LayerConfig, *, reference: gpd.GeoDataFrame | None = None,
+                 inputs: SitingInputs | None = None) -> SitingLayer:
+    """Validate one inventory, constraint or edge-site layer (``cfg.group``) and fill its KIND.
+
+    Raises
+    ------
+    ValidationError
+        Every problem of the layer, named ``group.name`` (e.g. ``inventories.towers``).
+    """
+    out = prepare_layer(gdf, cfg.spec, declared_crs=cfg.crs, field_map=cfg.fields, name=cfg.label,
+                        reference=reference)
+    out, problems = finish_layer(out, cfg, (inputs or SitingInputs()).params)
+    raise_if(problems)
+    return SitingLayer(cfg, out)
+
+
+def _read_siting(cfg: dict[str, Any], root: Path, *, where: str, reference: gpd.GeoDataFrame | None,
+                 problems: list[Problem], provenance: dict[str, dict[str, Any]],
+                 limits: io.Limits | None = None) -> SitingInputs:
+    """Read the project's siting layers (GIS files or CSV/XLSX point tables, values mapped); problems join ``problems``."""
+    configs, overrides = parse_siting_tables(cfg, where=where)
+    empty = SitingInputs(overrides=overrides)
+    layers: list[SitingLayer] = []
+    for c in configs:
+        fpath = (root / c.path).resolve()
+        provenance[c.label] = {"path": str(fpath), "modelled": c.modelled, "note": c.note}
+        try:
+            raw, declared = _read_raw(fpath, c.spec, c, name=c.label, limits=limits)
+            c = dataclasses.replace(c, crs=declared)
+            # the shift check compares points with the district outlines: points only
+            layers.append(siting_layer(raw, c, reference=reference if c.group != "constraints" else None,
+                                       inputs=empty))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    return SitingInputs(layers=tuple(layers), overrides=overrides)
 
 
 def district_table(proj: Project) -> pd.DataFrame:

@@ -173,14 +173,15 @@ def save_scenarios(scenarios: Sequence[Scenario], path: str | Path, *, overwrite
 
 def run_scenario(proj: Project, scenario: Scenario, *, context: PlanningContext | None = None) -> PlanResult:
     """Run one scenario (reusing ``context`` when it was built for the scenario's settings)."""
-    ctx = context if context is not None and context.settings == scenario.settings else None
+    ctx = context if context is not None and (context.settings.context_key()
+                                              == scenario.settings.context_key()) else None
     fixed = None
     if scenario.drawn_sites:
         lon, lat = np.asarray(scenario.drawn_sites, dtype=float).T
         x, y = Transformer.from_crs(4490, proj.metric_crs, always_xy=True).transform(lon, lat)
         fixed = np.column_stack([x, y])
     return place_sites(proj, total=scenario.total, year=scenario.year, method=scenario.method, context=ctx,
-                       settings=None if ctx is not None else scenario.settings, fixed_xy=fixed,
+                       settings=scenario.settings, fixed_xy=fixed,
                        time_limit_s=scenario.time_limit_s, population_year=scenario.population_year,
                        basis=scenario.basis, meet=scenario.meet if scenario.total is None else None,
                        quotas=scenario.quotas, capacity=scenario.capacity)
@@ -299,7 +300,8 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
                           "their results would share one column. Fix: give every scenario its own name "
                           "(and each --total a different value)")
     in_memory = context is not None or choose_engine(proj) == "memory"
-    contexts: dict[PlanSettings, PlanningContext] = {} if context is None else {context.settings: context}
+    contexts: dict[PlanSettings, PlanningContext] = {} if context is None else {
+        context.settings.context_key(): context}
     ran: list[tuple[Scenario, PlanResult, EdgeChargingFigures]] = []
     failures: list[ScenarioFailure] = []
     rows_summary: list[dict[str, Any]] = []
@@ -309,9 +311,10 @@ def run_scenarios(proj: Project, scenarios: Sequence[Scenario], *, context: Plan
         try:
             ctx = None
             if in_memory:
-                if sc.settings not in contexts:
-                    contexts[sc.settings] = planning_context(proj, settings=sc.settings)
-                ctx = contexts[sc.settings]
+                key = sc.settings.context_key()  # scenarios that differ only in the cost weight share a context
+                if key not in contexts:
+                    contexts[key] = planning_context(proj, settings=key)
+                ctx = contexts[key]
             res = run_scenario(proj, sc, context=ctx)
             x = _edge_charging(proj, sc)
         except GeoplanError as exc:  # one scenario's error is reported with it, the others still run

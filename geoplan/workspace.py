@@ -83,8 +83,8 @@ DEFAULT_NAME = "default"
 SETTINGS: dict[str, type] = {
     "year": int, "total": int, "network": str, "band": str, "indoor": bool, "mix_mode": str, "macro": int, "micro": int,
     "candidates": str, "edge_count": int, "latency_ms": float, "round_trip": bool, "charging_share": float,
-    "basemap": str, "tile_url": str, "tile_crs": str, "lang": str, "method": str,
-    "time_limit_s": float, "draw_type": str, "area_role": str,
+    "basemap": str, "tile_url": str, "tile_crs": str, "tile_file": str, "lang": str, "method": str,
+    "time_limit_s": float, "draw_type": str, "area_role": str, "cost_weight": float, "siting_layers": bool,
 }
 _NAME = re.compile(r"^[\w\-. ()\u3000-\u303f\u4e00-\u9fff]{1,60}$")
 
@@ -407,7 +407,7 @@ _BAND_WORDS = {"zh": ("站", "室内", "室外", "贪心", "精确"), "en": ("st
 
 
 def scenario_name(sc: Scenario, *, lang: str = "zh") -> str:
-    """A name that says what the scenario is: total, year, network (unless all), band, users, optimiser, kept sites.
+    """A name that says what the scenario is: total, year, network, band, users, optimiser, cost weight, drawn sites.
 
     Examples
     --------
@@ -426,6 +426,8 @@ def scenario_name(sc: Scenario, *, lang: str = "zh") -> str:
         parts.append("/".join(f"{round(100 * m)}" for m in s.mix))
     if s.candidates != "population":
         parts.append(s.candidates)
+    if s.cost_weight:
+        parts.append(f"λ {s.cost_weight:g}")
     if sc.drawn_sites:
         parts.append(f"+{len(sc.drawn_sites)} drawn" if lang != "zh" else f"+{len(sc.drawn_sites)} 手绘")
     return " · ".join(parts)

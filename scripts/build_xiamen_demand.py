@@ -17,6 +17,7 @@ Everything is MODELLED (``geoplan/synthetic/pois.py``); the same seeds give the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,12 +31,17 @@ GIS = Path(__file__).resolve().parents[1] / "data" / "gis"
 METRIC = "EPSG:4548"
 
 
-def main() -> None:
+def xiamen_demand() -> tuple[Any, Any, Any]:
+    """The committed Xiamen districts (EPSG:4490 and metric) and the demand points of its population grid."""
     districts = prepare_layer(io.read_vector(GIS / "xiamen_districts.gpkg", layer="districts",
                                              sublayer="districts"), "districts")
     dm = districts.to_crs(METRIC)
     raster = io.read_raster(GIS / "xiamen_population_100m.tif")
-    demand = demand_points(raster, districts, metric_crs=dm.crs)
+    return districts, dm, demand_points(raster, districts, metric_crs=dm.crs)
+
+
+def main() -> None:
+    districts, dm, demand = xiamen_demand()
 
     edge = modelled_edge_demand(demand, districts=dm)
     io.write_vector(prepare_layer(edge, "edge_demand"), GIS / "xiamen_edge_demand.gpkg", layer="edge_demand",

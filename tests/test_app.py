@@ -348,6 +348,10 @@ def test_downloads_layers_and_map_png(app, tmp_path):
     (tmp_path / name).write_bytes(data)
     plan = planfile.read_plan(tmp_path / name)
     assert len(plan.layers["planned_sites"]) == 12_000 - 10_881 and "coverage" in plan.layers
+    ps = plan.layers["planned_sites"]  # the siting conflicts of the sites on screen travel with them
+    flagged = set(ps.loc[ps["CONFLICTS"].fillna("") != "", "SITE_ID"])
+    table = plan.layers.get("conflicts")
+    assert flagged == (set(table["SITE_ID"]) if table is not None else set())
     at.slider(key="total").set_value(18_500).run()
 
 
@@ -378,6 +382,52 @@ def test_base_map_controls_and_their_errors(app):
     at.selectbox(key="basemap").set_value("none").run()
 
 
+def test_local_tile_file_base_map_and_its_errors(app, tmp_path):
+    """A local MBTiles / PMTiles file is served by the app's loopback tile server; bad files are refused beside it."""
+    import urllib.request
+
+    from ._tilesets import XIAMEN, render_tile, tile_range, write_mbtiles, write_pmtiles
+
+    at, fake = app
+
+    def html() -> str:
+        m = folium.Map(tiles=None)
+        for g in fake.calls[-1]["feature_group_to_add"]:
+            g.add_to(m)
+        return m.get_root().render()
+
+    at.selectbox(key="basemap").set_value("local").run()
+    assert any(t("tile_file_none") in i.value for i in at.sidebar.info)
+    beijing = (116.2, 39.8, 116.6, 40.1)
+    bad = {
+        tmp_path / "missing.mbtiles": "does not exist",
+        write_mbtiles(tmp_path / "v.mbtiles", {(0, 0, 0): b"\x1a\x00"}, metadata={"format": "pbf"}): "vector tiles",
+        write_mbtiles(tmp_path / "beijing.mbtiles", {k: render_tile(*k) for k in tile_range(beijing, (9,))},
+                      metadata={"format": "png", "bounds": ",".join(map(str, beijing))}): "does not overlap",
+    }
+    for path, words in bad.items():
+        at.text_input(key="tile_file").set_value(str(path)).run()
+        assert not at.exception
+        assert any(words in e.value and "Fix:" in e.value for e in at.sidebar.error), (words, at.sidebar.error)
+        assert "127.0.0.1" not in html()  # no tiles, the offline base map only
+    good = write_mbtiles(tmp_path / "xiamen.mbtiles", {k: render_tile(*k) for k in tile_range(XIAMEN, (8, 9, 10))},
+                         metadata={"name": "厦门底图", "format": "png", "minzoom": "8", "maxzoom": "10",
+                                   "bounds": ",".join(map(str, XIAMEN))})
+    at.text_input(key="tile_file").set_value(str(good)).run()
+    assert not at.exception and not at.sidebar.error
+    assert "厦门底图：MBTiles，PNG，缩放级别 8～10" in caption_with(at, "MBTiles") and "回环地址" in caption_with(at, "MBTiles")
+    url = re.search(r"http://127\.0\.0\.1:\d+/[\w-]+/\{z\}/\{x\}/\{y\}", html())
+    assert url and '"maxNativeZoom": 10' in html() and "geoplan-tile-notice" in html()
+    z, x, y = tile_range(XIAMEN, (9,))[0]
+    with urllib.request.urlopen(url.group(0).format(z=z, x=x, y=y), timeout=10) as r:
+        assert r.headers["Content-Type"] == "image/png" and r.read() == render_tile(z, x, y)
+    assert at.session_state["tile_file"] == str(good)  # saved with the workspace's settings and in the URL
+    coarse = write_pmtiles(tmp_path / "coarse.pmtiles", {k: render_tile(*k) for k in tile_range(XIAMEN, (4, 5, 6))})
+    at.text_input(key="tile_file").set_value(str(coarse)).run()
+    assert any(t("tiles_coarse", z=6) in w.value for w in at.sidebar.warning)
+    at.selectbox(key="basemap").set_value("none").run()
+
+
 def test_edge_count_beyond_demand_points_is_flagged_next_to_it(app, xiamen):
     at, fake = app
     at.number_input(key="edge_count").set_value(500).run()
@@ -386,10 +436,24 @@ def test_edge_count_beyond_demand_points_is_flagged_next_to_it(app, xiamen):
     at.number_input(key="edge_count").set_value(32).run()
 
 
+def _districts_html(fake: FakeMap) -> str:
+    m = folium.Map(tiles=None)
+    next(g for g in fake.calls[-1]["feature_group_to_add"] if g.layer_name.startswith("Districts")).add_to(m)
+    return re.sub(r"\\u([0-9a-f]{4})", lambda u: chr(int(u.group(1), 16)), m.get_root().render())  # JSON escapes
+
+
 def test_english_interface_and_human_table_labels(app):
     at, fake = app
+    # Chinese by default: the edge & charging metrics and the district tooltip too
+    for key in ("e_dcs", "e_radius", "e_within", "e_worst", "c_compliant", "c_to_add", "c_new", "c_core"):
+        assert metric(at, t(key, "zh"))
+    assert "个需求点" in caption_with(at, "平均单向时延") and "服务半径" in caption_with(at, "配建充电设施")
+    page = _districts_html(fake)
+    assert "每万人基站" in page and "stations per 10k" not in page and "meets the target" not in page
     at.radio(key="lang").set_value("en").run()
     assert metric(at, "Stations (existing + new)") == "18,500"
+    assert metric(at, "Edge data centres") and metric(at, "New public charging stations")
+    assert "stations per 10k" in _districts_html(fake)
     cols = [c for df in at.dataframe for c in df.value.columns]
     for raw in ("XZQDM", "XZQMC", "uncovered_weight", "new_fitout", "coverage_after"):
         assert raw not in cols
@@ -453,6 +517,34 @@ def test_network_control_says_what_coverage_refers_to_and_replans(app, xiamen):
     assert wsp.settings_to_query(ws(at).settings)["network"] == "cmcc"  # saved with the workspace and the URL
     at.selectbox(key="network").set_value("any").run()
     assert not at.exception and at.selectbox(key="band").value == "n78"
+def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen, xiamen_plan):
+    at, fake = app
+    ctx, _ = xiamen_plan
+    at.slider(key="total").set_value(18_500)
+    at.checkbox(key="siting_layers").check()
+    at.number_input(key="cost_weight").set_value(20.0).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert metric(at, t("site_cost")).endswith("万元")  # the quick estimate has its cost too
+    assert ws(at).settings["cost_weight"] == 20.0 and ws(at).settings["siting_layers"] is True  # saved, in the URL
+    at.button(key="optimise").click().run()
+    wait_for_run(at)
+    assert not at.exception, [e.message for e in at.exception]
+    plan = place_sites(xiamen, total=18_500, year=2025, context=ctx, cost_weight=20)
+    si = plan.summary.siting
+    assert ws(at).optimised["selected"] == plan.placement.selected.tolist()  # the app's plan is the library's
+    assert metric(at, t("covered")) == f"{100 * plan.summary.coverage_after:.1f} %"
+    assert metric(at, t("site_cost")) == f"{si.cost_total:,.0f} 万元"
+    assert f"{si.sites:,} 个新站中 {si.reused:,} 个利用现有设施" in caption_with(at, "利用现有设施")
+    groups = {g.layer_name: g for g in fake.calls[-1]["feature_group_to_add"]}
+    assert any(n.startswith("Candidate inventories by kind") for n in groups)  # swapped in, no remount
+    assert any(n.startswith("Siting constraints (5 layers)") for n in groups)
+    planned = next(g for n, g in groups.items() if n.startswith("Planned 5G sites"))
+    html = planned.add_to(folium.Map()).get_root().render()
+    assert "siting conflicts" in html and "site cost (万元)" in html  # conflicts and cost on hover
+    at.checkbox(key="siting_layers").uncheck()
+    at.number_input(key="cost_weight").set_value(0.0).run()
+    assert not at.exception
+    assert not any(g.layer_name.startswith("Siting constraints") for g in fake.calls[-1]["feature_group_to_add"])
 
 
 def test_only_the_app_and_webmap_import_streamlit_and_folium():
@@ -537,11 +629,13 @@ def test_interface_text_labels_and_tile_urls():
 
     from geoplan.errors import ConfigError
     from geoplan.webmap import custom_basemap_url, tile_group
-    from geoplan.webmap.i18n import COLUMNS, TEXT, all_text, default_lang, label_columns
+    from geoplan.webmap.i18n import COLUMNS, TEXT, WORDS, all_text, default_lang, label_columns
+    from geoplan.webmap.map import DISTRICT_CLASSES
 
     assert t("new_delta", "zh", n=7619) == "新建 +7,619" and t("new_delta", "en", n=7619) == "+7,619 new"
     assert all(zh and en for zh, en in TEXT.values()) and all(zh and en for zh, en in COLUMNS.values())
     assert default_lang(["思明区"]) == "zh" and default_lang(["Fairfax"]) == "en"
+    assert all(label in WORDS for _, label, _ in DISTRICT_CLASSES)  # the tooltip's status says each class in Chinese
     table = pd.DataFrame({"XZQMC": ["思明区"], "uncovered_weight": [1.0], "new_fitout": [3], "share": [0.2]})
     assert label_columns(table, "en").to_dict("records") == [
         {"district": "思明区", "weight outside the circle": 1.0, "to fit in new car parks": 3, "share": "20.0 %"}]

@@ -5,7 +5,8 @@ and caches in temporary folders. Chromium loads it as a planner would: the map
 must appear with every script, style sheet and font served by the app itself;
 drawings must survive setting changes and a reload; a site drawn in the sea is
 refused; scenario names follow the settings; the exact optimiser reports
-progress and can be cancelled; a base map that cannot load says so; the Chinese
+progress and can be cancelled; a base map that cannot load says so; a local
+MBTiles file draws from the app's own tile server; the Chinese
 title is drawn as glyphs, not boxes.
 
 Timings are printed (``-s`` shows them), not asserted: cold start to usable map
@@ -322,6 +323,32 @@ def test_drawings_survive_refusal_settings_slider_and_reload(page, xiamen):
         pg.wait_for_timeout(100)
 
 
+def test_siting_layers_join_the_map_and_drawing_still_works(page):
+    """The candidate inventories and constraint zones are swapped in as layers; drawings stay and still work."""
+    pg = page
+    before = markers(pg)
+    pg.get_by_text(t("basemap"), exact=True).click()
+    box = pg.get_by_text(t("siting_layers"), exact=True)
+    box.click()
+    deadline = time.monotonic() + 60
+    while "Candidate inventories by kind" not in layer_names(pg):
+        assert time.monotonic() < deadline, layer_names(pg)
+        pg.wait_for_timeout(200)
+    assert "Siting constraints (5 layers)" in layer_names(pg)
+    assert markers(pg) == before  # no remount: the drawings are still there
+    draw_marker(pg, container_point(pg, 118.10, 24.70))
+    deadline = time.monotonic() + 30
+    while markers(pg) != before + 1 or metric(pg, t("drawn_sites")) != str(before + 1):
+        assert time.monotonic() < deadline, (markers(pg), metric(pg, t("drawn_sites")))
+        pg.wait_for_timeout(100)
+    box.click()  # off again: the layers go, the drawings stay
+    deadline = time.monotonic() + 30
+    while "Candidate inventories by kind" in layer_names(pg):
+        assert time.monotonic() < deadline, layer_names(pg)
+        pg.wait_for_timeout(200)
+    assert markers(pg) == before + 1
+
+
 def test_scenario_names_follow_the_settings(page):
     pg = page
     pg.get_by_role("tab", name=t("tab_scenarios")).click()
@@ -367,6 +394,44 @@ def test_exact_progress_and_cancel(page):
     if "状态 cancelled" in text:
         pg.get_by_text(t("cancelled")).wait_for(timeout=30_000)
     pg.get_by_text(t("greedy"), exact=True).click()
+
+
+def test_local_tile_file_draws_from_the_apps_tile_server(page, tmp_path):
+    """A local MBTiles file as the base map: its tiles come from the app's loopback tile server."""
+    from ._tilesets import XIAMEN, render_tile, tile_range, write_mbtiles
+
+    pg = page
+    path = write_mbtiles(tmp_path / "xiamen.mbtiles", {k: render_tile(*k) for k in tile_range(XIAMEN, range(8, 13))},
+                         metadata={"name": "厦门测试底图", "format": "png", "minzoom": "8", "maxzoom": "12",
+                                   "bounds": ",".join(map(str, XIAMEN)), "attribution": "geoplan test tiles"})
+    if not pg.get_by_role("combobox", name=t("tiles")).is_visible():
+        pg.get_by_text(t("basemap"), exact=True).click()
+    choose(pg, t("tiles"), t("tiles_local"))
+    box = pg.get_by_role("textbox", name=t("tile_file"))
+    box.fill(str(path))
+    box.press("Enter")
+    pg.get_by_text(re.compile("厦门测试底图：MBTiles")).wait_for(timeout=30_000)
+    frame = pg.frame_locator(MAP_FRAME)
+    loaded = frame.locator('img.leaflet-tile-loaded[src^="http://127.0.0.1:"]')
+    deadline = time.monotonic() + 30
+    while loaded.count() < 4:
+        assert time.monotonic() < deadline, f"{loaded.count()} tiles from the tile server loaded"
+        pg.wait_for_timeout(200)
+    srcs = loaded.evaluate_all("imgs => imgs.map(i => i.src)")
+    assert all(re.fullmatch(r"http://127\.0\.0\.1:\d+/[\w-]+/(8|9|10|11|12)/\d+/\d+", s) for s in srcs), srcs
+    assert not frame.locator("#geoplan-tile-notice").is_visible()  # nothing failed
+    assert "geoplan test tiles" in frame.locator(".leaflet-control-attribution").inner_text()
+    pg.wait_for_timeout(500)
+    shot = tmp_path / "local-tiles.png"
+    pg.screenshot(path=str(shot))
+    if os.environ.get("GEOPLAN_SCREENSHOTS"):  # to look at it: GEOPLAN_SCREENSHOTS=folder
+        Path(os.environ["GEOPLAN_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
+        (Path(os.environ["GEOPLAN_SCREENSHOTS"]) / shot.name).write_bytes(shot.read_bytes())
+    choose(pg, t("tiles"), t("tiles_none"))
+    deadline = time.monotonic() + 30
+    while loaded.count():
+        assert time.monotonic() < deadline, "the local tiles stayed after the base map was switched off"
+        pg.wait_for_timeout(200)
 
 
 def test_cold_start_with_the_disk_cache(browser, tmp_path, dirs, page):

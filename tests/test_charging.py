@@ -169,3 +169,20 @@ def test_cli_place_charging(capsys, tmp_path):
     assert code == 0 and lines[0].startswith("\ufeffNAME,IS_NEW,XZQDM") and len(lines) == 1 + 720  # BOM: Excel
     code, _, err = run(capsys, "place", "charging", "--share", "1.5")
     assert code == 4 and "share" in err
+
+
+def test_the_900_m_radius_is_labelled_an_assumption_from_outside_both_plans(xiamen, capsys):
+    from geoplan.charging import SERVICE_RADIUS_ASSUMPTION
+
+    res = place_charging(xiamen, new_stations=5)
+    assert res.summary.radius_assumption and "outside both plans" in res.summary.radius_note
+    assert res.to_dict()["summary"]["radius_assumption"] is True
+    own = place_charging(xiamen, radius_m=600.0, new_stations=5)
+    assert not own.summary.radius_assumption and own.summary.radius_source == "given by the planner"
+    sec = check_section(xiamen)
+    assert sec.service_radius.assumption and sec.to_dict()["service_radius"]["note"].endswith(
+        SERVICE_RADIUS_ASSUMPTION)
+    code, out, _ = run(capsys, "place", "charging", "--help")
+    assert code == 0 and "ASSUMPTION from outside both" in " ".join(out.replace("│", " ").split())
+    code, out, _ = run(capsys, "place", "charging", "--new-stations", "3")
+    assert code == 0 and "assumption from outside both plans" in " ".join(out.split())

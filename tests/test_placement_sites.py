@@ -101,7 +101,7 @@ def _brute_force_optimum(ctx, p: int, quotas: np.ndarray) -> float:
 @pytest.mark.parametrize(("seed", "p"), [(0, 3), (1, 3), (11, 4), (13, 4), (26, 4)])
 def test_exact_equals_the_brute_force_optimum_and_greedy_is_bracketed(seed, p):
     proj = _twelve_candidate_project(seed)
-    ctx = planning_context(proj)
+    ctx = planning_context(proj, candidates="none")  # the twelve of the candidate layer only, none generated
     assert ctx.coverage.shape[1] == 12 and not ctx.candidates_modelled
     g = place_sites(proj, total=4 + p, context=ctx, method="greedy").placement
     e = place_sites(proj, total=4 + p, context=ctx, method="exact", time_limit_s=30, mip_rel_gap=0.0)
@@ -147,14 +147,16 @@ def test_evaluate_sites_matches_hand_count(tiny):
 @pytest.mark.parametrize("generator", ["kmeans", "grid"])
 def test_other_candidate_generators_plan_xiamen_2025(xiamen, xm_ctx, generator):
     ctx = planning_context(xiamen, candidates=generator)
-    assert ctx.settings.candidates == generator == ctx.candidate_source and ctx.candidates_modelled
+    assert ctx.settings.candidates == generator and ctx.candidate_source.endswith(f"+ {generator}")
+    assert ctx.candidates_modelled
+    gen = ctx.cand_source == "generated"  # the inventories' candidates come first, then the generated ones
     need = np.array([1122, 848, 1075, 1381, 1337, 938])  # the 2025 shortfalls of `geoplan check`
     per_district = np.bincount(ctx.cand_district, minlength=6)
     assert (per_district >= 1.5 * need).all()  # enough choice in every district, the small dense ones too
     res = place_sites(xiamen, year=2025, context=ctx, quotas="district")
     assert res.summary.districts_meeting_target == 6 and res.summary.new == need.sum()
     if generator == "grid":  # a square lattice: coordinates differ by whole multiples of one spacing
-        x = np.unique(np.round(ctx.cand_xy[:, 0], 3))
+        x = np.unique(np.round(ctx.cand_xy[gen, 0], 3))
         step = np.diff(x).min()
         assert np.allclose(np.round((x - x[0]) / step), (x - x[0]) / step, atol=1e-6)
     else:  # centres of mass cover more residents than draws of single cells (the default)

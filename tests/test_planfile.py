@@ -38,7 +38,9 @@ def test_plans_merge_and_refuse_clashes(xiamen, tiny, tmp_path):
     sites = planfile.sites_plan(xiamen, place_sites(xiamen, year=2025))
     chg = planfile.charging_plan(xiamen, place_charging(xiamen))
     both = planfile.merge_plans([sites, chg])
-    assert set(both.layers) == {"planned_sites", "density", "charging_stations", "car_parks"} and both.year == 2025
+    # the embedded project's soft constraint zones (heritage) give the sites plan a conflicts table
+    assert set(both.layers) == {"planned_sites", "density", "conflicts", "charging_stations", "car_parks"}
+    assert both.year == 2025
     cp = both.layers["car_parks"]
     assert {"CHG_REQ", "CHG_ADD", "COMPLIANT"} <= set(cp.columns) and len(cp) == len(xiamen.layers["car_parks"])
     with pytest.raises(gp.ConfigError, match="two plans hold the layer"):

@@ -107,9 +107,9 @@ class Lang(str, Enum):
 LangOpt = typer.Option(Lang.en, "--lang", help="Headers of the table and CSV: en (column names) or zh (中文表头).")
 ProjectOpt = typer.Option(None, "--project", "-p", help="Project file (geoplan.toml); the embedded Xiamen project by default.",
                           exists=False, dir_okay=False)
-CandidatesOpt = typer.Option("population", "--candidates", help="Modelled candidates when the project has no "
-                             "candidate layer: population (populated cells by weight), kmeans (weighted k-means "
-                             "centres) or grid (a square grid where people live).")
+CandidatesOpt = typer.Option("population", "--candidates", help="Generated candidates beside the project's "
+                             "candidate inventories: population (populated cells by weight), kmeans (weighted k-means "
+                             "centres), grid (a square grid where people live) or none (inventories only).")
 MixOpt = typer.Option(None, "--mix", help="Shares of macro,micro,indoor among modelled candidates, e.g. "
                       "0.6,0.25,0.15 (default: by radio environment).")
 NetworkOpt = typer.Option("any", "--network", help="Whose users coverage counts: any (all operators, the plan's "

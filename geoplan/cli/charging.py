@@ -29,8 +29,9 @@ class By(str, Enum):
 def place_charging_cmd(
     share: float = typer.Option(None, "--share", help="Required share of spaces with chargers in new public car "
                                 "parks (default: the plan's, e.g. 0.20 in Xiamen)."),
-    radius_m: float = typer.Option(SERVICE_RADIUS_M, "--radius-m", help="Public charging service radius, m "
-                                   "(厦门 special plan: core area < 900 m)."),
+    radius_m: float = typer.Option(SERVICE_RADIUS_M, "--radius-m", help="Public charging service radius, m. The "
+                                   "900 m default is an ASSUMPTION from outside both 2023-2025 plans (the 2016-2020 "
+                                   "厦门 charging special plan: core area < 900 m)."),
     core_density: float = typer.Option(CORE_DENSITY_KM2, "--core-density", help="Residents per km² from which a "
                                        "cell is core area (0: all populated cells)."),
     new_stations: int = typer.Option(None, "--new-stations", min=0, help="Place exactly this many new stations "
@@ -78,6 +79,8 @@ def place_charging_cmd(
         f"{s.core_beyond_after:,.0f} with {s.new_stations:,} new stations "
         f"({s.new_stations_at_car_parks:,} at existing car parks).",
     ]
+    if s.radius_assumption:
+        footer.append(f"[yellow]Service radius: {s.radius_note}.[/]")
     if s.modelled_layers:
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s.modelled_layers)}.[/]")
     if out is not None:

@@ -80,13 +80,20 @@ def check_cmd(
         lat = edge.latency
         footer.append(f"Edge data centres: {edge.total} of {edge.target} ({edge.target_year}); "
                       f"{lat.target_ms:g} ms {lat.model['reading']} circle = {lat.radius_km:g} km radius, "
-                      f"{(lat.population_within_share or 0.0):.1%} of residents inside. `geoplan place edge` plans the rest.")
+                      f"{(lat.population_within_share or 0.0):.1%} of residents inside. `geoplan place edge` plans the rest."
+                      + (f" The circle does not bind here: the {lat.radius_km:g} km radius spans the whole populated "
+                         f"area ({lat.extent_km:g} km corner to corner)." if lat.can_bind is False else ""))
     chg = full.charging
     if chg is not None and chg.new_car_parks is not None:
         footer.append(f"Charging: {chg.compliant}/{chg.new_car_parks} new public car parks reach "
                       f"{chg.target_share:.0%} charging spaces ({(chg.share_built or 0.0):.1%} overall); "
                       f"{chg.to_add:,} spaces to add ({chg.from_reserved:,} on reserved spaces). "
                       f"`geoplan place charging` plans them.")
+    if chg is not None and chg.service_radius is not None and chg.service_radius.assumption:
+        sr = chg.service_radius
+        footer.append(f"Charging service radius: {sr.core_within_share:.1%} of core residents within {sr.radius_m:g} m "
+                      f"of a public station — [yellow]the {sr.radius_m:g} m radius is an assumption from outside both "
+                      "plans[/] (2016-2020 厦门 charging special plan).")
     if tot.districts_without_statistics:
         footer.append(f"No population statistics (left out of totals and targets): "
                       f"{', '.join(map(str, tot.districts_without_statistics))}.")

@@ -41,6 +41,11 @@ def place_edge_cmd(
     objective: str = typer.Option("median", "--objective", help="median (weighted mean latency) or center (worst)."),
     method: str = typer.Option("greedy", "--method", "-m", help="greedy (greedy + swaps) or exact (HiGHS); "
                                "'heuristic' is the old name of greedy."),
+    candidates: str = typer.Option("auto", "--candidates", help="Where new data centres may go: sites (the project's "
+                                   "[edge_sites] telecom offices and substations), demand (demand points and populated "
+                                   "blocks), all, or auto (sites when the project has any)."),
+    min_racks: float = typer.Option(0.0, "--min-racks", help="Leave out candidate sites with room for fewer standard "
+                                    "racks (2.5 kW each)."),
     spacing: float = typer.Option(2000.0, "--candidate-spacing-m", help="Block size of populated-cell candidates, m."),
     keep_planned: bool = typer.Option(True, "--keep-planned/--no-keep-planned",
                                       help="Keep planned sites of the edge_dc layer as fixed."),
@@ -54,7 +59,8 @@ def place_edge_cmd(
     lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
-    """Place edge data centres: cover the demand points within the latency circle, then minimise latency."""
+    """Place edge data centres on telecom and power-grid sites: cover the demand points within the latency circle,
+    then minimise latency; report racks and kW against the plan and whether the latency circle binds."""
     check_out(out, layer="edge_dc", overwrite=overwrite)  # a bad output fails now, not after the work
     proj = resolve(plan, project)
     check_out(out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
@@ -73,7 +79,8 @@ def place_edge_cmd(
     model = LatencyModel(fibre_us_per_km=fibre_us_per_km, route_factor=route_factor, equipment_ms=equipment_ms,
                          round_trip=round_trip)
     res = place_edge(proj, count=count, latency_ms=latency_ms, latency=model, objective=objective, method=method,
-                     candidate_spacing_m=spacing, keep_planned=keep_planned, time_limit_s=time_limit)
+                     candidate_spacing_m=spacing, keep_planned=keep_planned, time_limit_s=time_limit,
+                     candidates=candidates, min_racks=min_racks)
     write_out(planfile.edge_plan(proj, res), out, layer="edge_dc", overwrite=overwrite, protect=proj.input_files)
     s = res.summary
     data = res.to_dict() | {"out": str(out) if out else None}
@@ -89,8 +96,13 @@ def place_edge_cmd(
         f"{equipment_ms:g} ms, {fibre_us_per_km:g} µs/km).",
         f"Demand within the circle: {s.covered_share:.2%} of weight; uncovered: {s.uncovered_points} points, "
         f"weight {s.uncovered_weight:g}. One-way latency mean {s.mean_latency_ms:.3f} ms, worst "
-        f"{s.max_latency_ms:.3f} ms; residents within the circle {s.population_within_share:.2%}.",
+        f"{s.max_latency_ms:.3f} ms (round trip {s.max_rtt_ms:.3f} ms); residents within the circle "
+        f"{s.population_within_share:.2%}.",
     ]
+    if s.latency_binding is not None:
+        footer.append(s.latency_binding.statement)
+    if s.capacity is not None:
+        footer.append(f"Capacity: {s.capacity.statement}.")
     if s.modelled_layers:
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(s.modelled_layers)}.[/]")
     if out is not None:

@@ -76,6 +76,49 @@ def dask_client(address: str | None) -> Iterator[Any]:
         client.close()
 
 
+class By(str, Enum):
+    """Rows of the printed table (and of --format csv)."""
+
+    district = "district"
+    kind = "kind"
+    site = "site"
+    conflict = "conflict"
+
+
+def _by_kind(res: PlanResult) -> pd.DataFrame:
+    """New sites by KIND and SOURCE with their site cost (万元)."""
+    sites = pd.DataFrame(res.sites.drop(columns="geometry"))
+    if sites.empty:
+        return pd.DataFrame(columns=["KIND", "SOURCE", "sites", "cost", "soft_conflicts"])
+    g = sites.groupby(["KIND", "SOURCE"], as_index=False)
+    return g.agg(sites=("SITE_ID", "size"), cost=("COST", "sum"),
+                 soft_conflicts=("CONFLICTS", lambda c: int((c.astype(str) != "").sum())))
+
+
+def _siting_lines(res: PlanResult) -> list[str]:
+    si = res.summary.siting
+    if si is None:
+        return []
+    fam = si.reused_by_family
+    lines = [f"Reuse: {si.reused:,} of {si.sites:,} new sites on existing structures ({fam['tower']:,} towers, "
+             f"{fam['pole']:,} smart poles, {fam['rooftop']:,} opened buildings); site cost {si.cost_total:,.0f}万元, "
+             f"saving {si.savings:,.0f}万元 against building every site new ({si.cost_all_new:,.0f}万元)."]
+    if si.cost_weight:
+        given = "" if si.coverage_given_up is None else (
+            f"; it covers {si.coverage_given_up:,.0f} fewer residents than the coverage-only plan")
+        lines.append(f"Cost weight {si.cost_weight:g} residents per 万元 (gap is that of the cost-aware score){given}.")
+    cand = si.candidates
+    excl = sum(sum(v.values()) for v in cand.get("excluded_by_constraints", {}).values())
+    lines.append("Candidates: " + ", ".join(f"{k} {v:,}" for k, v in cand.get("by_source", {}).items())
+                 + (f"; {excl:,} left out by hard constraints" if excl else "") + ".")
+    if si.soft_conflict_sites or si.hard_conflict_sites:
+        lines.append(f"Siting conflicts: {si.soft_conflict_sites:,} new sites in soft constraint zones "
+                     f"({si.soft_conflicts:,} conflicts; --by conflict lists them)"
+                     + (f"; {si.hard_conflict_sites:,} kept drawn sites in hard zones" if si.hard_conflict_sites
+                        else "") + ".")
+    return lines
+
+
 def _footer(res: PlanResult, out: Path | None, *, statement: str | None = None) -> list[str]:
     s = res.summary
     gap = "" if s.gap is None else f", gap {labels.percent(s.gap)}"
@@ -106,9 +149,11 @@ def _footer(res: PlanResult, out: Path | None, *, statement: str | None = None) 
         lines.append(statement)
     if s.districts_without_statistics:
         lines.append(f"No population statistics (left out of totals): {', '.join(s.districts_without_statistics)}.")
+    lines += _siting_lines(res)
     if s.candidates_modelled:
-        lines.append(f"[yellow]Candidates are modelled ({s.candidates:,}, {s.candidate_source or 'generated'}): "
-                     "add a candidates layer to the project for real sites.[/]")
+        lines.append(f"[yellow]Candidates are modelled ({s.candidates:,}, {s.candidate_source or 'generated'}: "
+                     "generated, or from modelled inventories): add the planner's own inventories to the project "
+                     "for real sites.[/]")
     if out is not None:
         lines.append(f"Planned sites written to {out}" + (" (plan file: sites, district table, coverage grid; "
                      "`geoplan export --from` and `geoplan report --from` read it)." if out.suffix.lower() == ".gpkg"
@@ -158,6 +203,9 @@ def place_sites_cmd(
     candidates: str = CandidatesOpt,
     n_candidates: int = NCandidatesOpt,
     spacing: float = SpacingOpt,
+    cost_weight: float = typer.Option(None, "--cost-weight", help="Residents of new coverage the plan gives up to "
+                                      "save 1万元 of site cost: > 0 prefers sharing towers, poles and rooftops "
+                                      "(default: the project's, 0 = coverage only; see docs/siting.md)."),
     mix: str = MixOpt,
     engine: str = typer.Option("auto", "--engine", help="auto (by project size), memory (one coverage matrix) or "
                                "chunked (county by county, memory bounded)."),
@@ -165,6 +213,8 @@ def place_sites_cmd(
                                   "tcp://10.0.0.5:8786): the county tasks run on its workers."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the plan: *.gpkg is a plan file (sites, district table, "
                              "coverage grid) for export --from and report --from; *.geojson / *.shp the sites alone."),
+    by: By = typer.Option(By.district, "--by", help="Table rows: district, kind (new sites by kind and source, "
+                          "with cost), site or conflict (the siting-conflicts table)."),
     overwrite: bool = OverwriteOpt,
     plan: str = typer.Option(None, "--plan", help="Plan (xiamen, fujian): without --project, its embedded project."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
@@ -172,9 +222,12 @@ def place_sites_cmd(
     lang: Lang = LangOpt,
     project: Path = ProjectOpt,
 ) -> None:
-    """Choose new sites: meet the plan's density target (and/or station count) and cover the most population."""
+    """Choose new sites: meet the plan's density target (and/or station count) and cover the most population, on
+    inventory and generated candidates outside hard constraint zones, weighing site cost when asked."""
     check_scenario({"total": total, "year": year, "method": method, "band": band, "network": network, "seed": seed,
-                    "time_limit_s": time_limit, "candidates": candidates}, where="the options", label="[options]")
+                    "time_limit_s": time_limit, "candidates": candidates, "n_candidates": n_candidates,
+                    "candidate_spacing_m": spacing, "cost_weight": cost_weight}, where="the options",
+                   label="[options]")
     check_out(out, layer="planned_sites", overwrite=overwrite)  # a bad output fails now, not after the work
     if years and (year is not None or total is not None):
         raise ConfigError("--years plans several years at once. Fix: give --years, or --year/--total, not both")
@@ -182,7 +235,8 @@ def place_sites_cmd(
         raise ConfigError("--capacity adds sites for one year's traffic, not for phases. Fix: leave out --capacity "
                           "with --years, or plan the last year with --year and --capacity")
     settings = PlanSettings(band=band, network=network, indoor=not outdoor, seed=seed, candidates=candidates,
-                            mix=parse_mix(mix), n_candidates=n_candidates, candidate_spacing_m=spacing)
+                            mix=parse_mix(mix), n_candidates=n_candidates, candidate_spacing_m=spacing,
+                            cost_weight=cost_weight)
     proj = resolve(plan, project, quiet=quiet)
     check_out(out, layer="planned_sites", overwrite=overwrite, protect=proj.input_files)
     statement = _statement(proj)
@@ -192,8 +246,7 @@ def place_sites_cmd(
     with dask_client(scheduler) as client, progress_bar("placing sites", enabled=not quiet) as hook:
         ctx = _context(proj, settings, engine=engine, client=client,
                        wanted=out is not None and out.suffix.lower() == ".gpkg")
-        kw["settings"] = None if ctx is not None else settings
-        if years:
+        if years:  # the context is built for settings.context_key(): the cost weight goes with settings
             ph = place_phased(proj, years=years, client=client, context=ctx, progress=hook, **kw)
         else:
             r1 = place_sites(proj, total=total, year=year, client=client, context=ctx, progress=hook,
@@ -205,8 +258,11 @@ def place_sites_cmd(
         _phased_output(ph, proj.name, out, fmt, statement, lang=lang)
         return
     data = res.to_dict() | {"out": str(out) if out else None}
-    emit(data, fmt, frame=res.districts, footer=_footer(res, out, statement=statement),
-         title=f"{proj.name}: planned 5G sites", lang=lang)
+    frame = {By.district: res.districts, By.kind: _by_kind(res), By.conflict: res.conflicts,
+             By.site: pd.DataFrame(res.sites.drop(columns="geometry")).assign(
+                 lon=res.sites.geometry.x.round(6), lat=res.sites.geometry.y.round(6))}[by]
+    emit(data, fmt, frame=frame, footer=_footer(res, out, statement=statement),
+         title=f"{proj.name}: planned 5G sites by {by.value}", lang=lang)
 
 
 def _statement(proj: Project) -> str | None:
@@ -220,4 +276,4 @@ def _context(proj: Project, settings: PlanSettings, *, engine: str, client: Any,
     """The planning context (in-memory engine only), built here when a plan file wants the coverage grid."""
     if not wanted or client is not None or choose_engine(proj, engine) != "memory":
         return None
-    return planning_context(proj, settings=settings)
+    return planning_context(proj, settings=settings.context_key())

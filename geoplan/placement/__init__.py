@@ -29,14 +29,16 @@ Project entry points (GeoDataFrames in and out, metric CRS inside):
 - :func:`planning_context` — the in-memory arrays of a project for one
   :class:`PlanSettings` (built once, reused by what-ifs);
 - :func:`evaluate_sites` — density and coverage per district of chosen sites (what-if);
+- :func:`plan_siting` — what chosen sites reuse (towers, poles, rooftops), cost and save;
 - :func:`allocate_quotas` — district minimums for a total below every target.
 """
 
-from ._memory import evaluate_sites
+from ._memory import evaluate_sites, plan_siting
 from ._result import PlacementResult
 from ._steps import allocate_quotas, new_site_budget
 from .candidates import grid_candidates, population_candidates, weighted_kmeans_candidates
 from .context import PlanningContext, planning_context
+from .costing import SitingSummary
 from .exact import exact_mclp
 from .greedy import greedy_mclp, greedy_set_cover
 from .lagrangian import lagrangian_mclp
@@ -70,6 +72,7 @@ __all__ = [
     "PlanSettings",
     "PlanSummary",
     "PlanningContext",
+    "SitingSummary",
     "Snap",
     "Totals",
     "allocate_quotas",
@@ -86,6 +89,7 @@ __all__ = [
     "place_phased",
     "place_sites",
     "plan_request",
+    "plan_siting",
     "planning_context",
     "population_candidates",
     "snap_sites",

@@ -4,10 +4,12 @@ Each district gets its density shortfall plus a share of the rest of the budget
 in proportion to its population still uncovered, and runs the lazy greedy
 (:func:`~.greedy.greedy_mclp`) on candidates drawn from its own populated cells,
 with the in-memory engine's coverage model (receiving-cell radii, covered
-shares of cells, the settings' network and band); a final chunked coverage pass
-(:func:`geoplan.chunked.coverage`) measures the plan with existing and new
-sites across borders. Capacity is not planned here (in-memory engine only);
-``geoplan.chunked.coverage(..., year=)`` reports it for a province. The per-district tasks are
+shares of cells, the settings' network and band), less those in hard
+constraint zones (candidate inventories and a cost weight need the in-memory
+engine); a final chunked coverage pass (:func:`geoplan.chunked.coverage`)
+measures the plan with existing and new sites across borders. Capacity is not
+planned here (in-memory engine only); ``geoplan.chunked.coverage(..., year=)``
+reports it for a province. The per-district tasks are
 plain-array functions run by a *mapper*: the built-in :func:`map`, or a Dask
 client (:func:`geoplan.distributed.dask_mapper`), with identical results.
 """
@@ -28,11 +30,14 @@ from ..chunked import CountyChunk, Mapper, SiteArrays, chunk_demand, chunk_envir
 from ..errors import InfeasibleError
 from ..project import Project
 from ..radio_params import RadioParams
+from ..siting.constraints import ConstraintSet, SiteConflicts, constraint_set
 from ._result import PlacementResult, relative_gap
 from ._steps import draw_site_types, largest_remainder, marginal_gains
 from .candidates import population_candidates
 from .context import own_radius
+from .costing import SitingSummary, siting_summary
 from .greedy import greedy_mclp
+from .pool import GENERATED, site_heights
 from .request import PlanRequest
 from .results import PlanResult, PlanSummary, district_table, plan_totals, planned_sites_frame
 from .settings import PlanSettings
@@ -57,6 +62,7 @@ class _PlaceItem:
     settings: PlanSettings
     params: RadioParams
     budget_s: float
+    zones: ConstraintSet
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +116,8 @@ def _place_task(item: _PlaceItem) -> CountyPlan:
     table = radio.radius_lookup(band=s.band, indoor=s.indoor, params=item.params)
     crad = table.lookup(np.asarray(ctype)[:, None], np.arange(n_env)[None, :]) if len(xy) else np.zeros((0, n_env))
     ok = crad.max(axis=1) > 0 if len(xy) else np.zeros(0, dtype=bool)
+    if len(xy):
+        ok &= ~item.zones.check(xy, site_heights(ctype, env, params=item.params)).hard
     xy, ctype, crad, dens, env = xy[ok], ctype[ok], crad[ok], dens[ok], env[ok]
     A = chunked.county_matrix(item.chunk, d, SiteArrays(xy, crad, np.full(len(xy), k)))
     res = greedy_mclp(A, d.pop, p=item.p, covered0=item.covered0, secondary=dens, time_budget_s=item.budget_s)
@@ -133,13 +141,13 @@ def _allocate(proj: Project, req: PlanRequest, before: chunked.CoverageReport) -
 
 
 def _county_plans(proj: Project, settings: PlanSettings, alloc: NDArray[np.int64], before: chunked.CoverageReport,
-                  *, mapper: Mapper | None, progress: Progress | None) -> list[CountyPlan]:
+                  *, mapper: Mapper | None, progress: Progress | None, zones: ConstraintSet) -> list[CountyPlan]:
     params = proj.radio_params
     chunks = county_chunks(proj, environment=True, params=params)
     budget = max(PLACEMENT_BUDGET_S / max(int((alloc > 0).sum()), 1), MIN_DISTRICT_BUDGET_S)
     items = [_PlaceItem(c, before.counties[c.district].share, int(alloc[c.district]),  # type: ignore[arg-type]
                         int(max(math.ceil(CANDIDATE_FACTOR * alloc[c.district]), MIN_CANDIDATES)), settings, params,
-                        budget)
+                        budget, zones)
              for c in chunks]
     names = [proj.district_names[c.district] for c in chunks]
     return chunked.run_tasks(_place_task, items, mapper=mapper, progress=progress, what="placing sites",
@@ -198,7 +206,8 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
                               indoor=settings.indoor, network=settings.network,
                               progress=lambda f, m: step(0.02 + 0.33 * f, m))
     alloc = _allocate(proj, req, before)
-    plans = _county_plans(proj, settings, alloc, before, mapper=mapper, progress=progress)
+    zones = constraint_set(proj)
+    plans = _county_plans(proj, settings, alloc, before, mapper=mapper, progress=progress, zones=zones)
     xy = np.concatenate([q.xy for q in plans]) if plans else np.zeros((0, 2))
     stype = np.concatenate([q.site_type for q in plans]).astype(str)
     srad = np.concatenate([q.radius for q in plans]) if plans else np.zeros((0, len(proj.radio_params.environments)))
@@ -225,18 +234,36 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
     objective = float(sum(q.objective for q in plans))
     gap = relative_gap(objective, float(sum(q.bound for q in plans)))
     runtime = time.perf_counter() - t0
+    heights = site_heights(stype, senv, params=proj.radio_params)
+    soft = zones.check(xy, heights)
+    params = proj.siting.params
+    cost = np.array([params.cost("new", str(t)) for t in stype]) + soft.extra_cost
     summary = PlanSummary(
         **vars(totals), method="greedy", status="greedy", gap=gap, objective=objective, runtime_s=round(runtime, 3),
         band=settings.band, users=settings.users, budget_new=req.p, quotas=tuple(int(q) for q in req.quotas),
         allocation=tuple(int(a) for a in alloc), candidates=int(sum(q.candidates for q in plans)),
         candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)", meet=req.meet,
-        candidate_source="population", network=settings.network, radio_digest=proj.radio_params.digest)
+        candidate_source="population", network=settings.network, radio_digest=proj.radio_params.digest,
+        siting=_siting(proj, stype, cost, soft, objective))
     sites = planned_sites_frame(proj, xy=xy, site_type=stype, radius_m=own_radius(srad, senv), environment=senv,
-                                district=dist, gains=gains, source="greedy", modelled=True, build_year=req.year)
+                                district=dist, gains=gains, source=GENERATED, modelled=True,
+                                kind=np.full(len(xy), "new"), cost=cost, conflicts=soft.labels(), build_year=req.year)
     tot_w = float(cells.sum()) or 1.0
     placement = PlacementResult(selected=np.arange(len(xy), dtype=np.int64), objective=objective,
                                 covered_share=float(ca.sum()) / tot_w, method="greedy", status="greedy", gap=gap,
                                 runtime_s=runtime, per_group=np.bincount(dist, minlength=n).astype(np.int64))
     step(1.0, "done")
-    return PlanResult(sites=sites, districts=table, summary=summary, placement=placement, settings=settings)
+    return PlanResult(sites=sites, districts=table, summary=summary, placement=placement, settings=settings,
+                      conflicts=soft.table(sites["SITE_ID"].to_numpy(), heights))
+
+
+def _siting(proj: Project, stype: NDArray[np.str_], cost: NDArray[np.float64], soft: SiteConflicts,
+            objective: float) -> SitingSummary:
+    """The siting summary of county-by-county sites: all new builds on generated candidates."""
+    n = stype.size
+    return siting_summary(kind=np.full(n, "new"), source=np.full(n, GENERATED), cost=cost, new_cost=cost,
+                          families={k: v.family for k, v in proj.siting.params.kinds.items()}, cost_weight=0.0,
+                          objective=objective, soft_sites=int(np.unique(soft.site).size),
+                          soft_conflicts=int(soft.site.size), hard_sites=0,
+                          candidates={"generator": "population (per district)"})
 

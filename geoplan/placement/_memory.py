@@ -14,6 +14,7 @@ rounds) until no cell is capacity-limited.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,6 +22,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from .. import capacity as capmod
@@ -28,9 +30,10 @@ from .. import coverage as cov
 from .._typing import Progress
 from ..errors import InfeasibleError
 from ..targets import Plan, plan_of, population_basis
-from ._result import PlacementResult, check_problem, make_result
+from ._result import PlacementResult, check_problem, make_result, relative_gap
 from ._steps import marginal_gains
 from .context import PlanningContext
+from .costing import SitingSummary, cost_rows, siting_summary
 from .exact import exact_mclp
 from .feasibility import check_candidates
 from .greedy import greedy_mclp
@@ -45,9 +48,11 @@ from .results import (
     plan_totals,
     planned_sites_frame,
 )
+from .settings import PlanSettings
 from .snap import MAX_SNAP_M, snap_sites
 
-__all__ = ["evaluate_sites", "place_in_memory", "sites_frame", "site_capacity", "CAPACITY_ROUNDS"]
+__all__ = ["evaluate_sites", "place_in_memory", "sites_frame", "site_conflicts", "plan_siting", "site_capacity",
+           "CAPACITY_ROUNDS"]
 
 #: Rounds of added sites a capacity plan may take before it gives up.
 CAPACITY_ROUNDS = 30
@@ -145,15 +150,26 @@ def evaluate_sites(ctx: PlanningContext, selected: NDArray[np.int64] | list[int]
     return Evaluation(districts=table, summary=totals)
 
 
-def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64], *, source: str,
+def sites_frame(ctx: PlanningContext, selected: NDArray[np.int64], *,
                 build_year: int | NDArray[np.int64]) -> gpd.GeoDataFrame:
-    """The ``planned_sites`` layer of candidate columns ``selected`` (in build-decision order)."""
+    """The ``planned_sites`` layer of candidate columns ``selected`` (in build-decision order).
+
+    SOURCE, KIND, COST and CONFLICTS come from the candidate pool (:mod:`.pool`).
+    """
     sel = np.asarray(selected, dtype=np.int64)
     return planned_sites_frame(ctx.project, xy=ctx.cand_xy[sel], site_type=ctx.cand_type[sel],
                                radius_m=ctx.cand_own_radius[sel], environment=ctx.cand_environment[sel],
                                district=ctx.cand_district[sel],
                                gains=marginal_gains(ctx.coverage, ctx.demand_weights, ctx.share0, sel),
-                               source=source, modelled=ctx.candidates_modelled, build_year=build_year)
+                               source=ctx.cand_source[sel], modelled=ctx.pool.modelled[sel],
+                               kind=ctx.cand_kind[sel], cost=ctx.cand_cost[sel],
+                               conflicts=ctx.cand_conflicts.subset(sel).labels(), build_year=build_year)
+
+
+def site_conflicts(ctx: PlanningContext, selected: NDArray[np.int64], sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The conflicts table of candidate columns ``selected``, whose ``planned_sites`` rows are ``sites``."""
+    sel = np.asarray(selected, dtype=np.int64)
+    return ctx.cand_conflicts.subset(sel).table(sites["SITE_ID"].to_numpy(), ctx.pool.height_m[sel])
 
 
 def _fixed_columns(ctx: PlanningContext, fixed_xy: NDArray[np.float64] | None, *,
@@ -180,20 +196,75 @@ def _exact_hooks(progress: Progress | None, time_limit_s: float) -> Callable[[An
 
 
 def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArray[np.int64] | None,
-           time_limit_s: float, mip_rel_gap: float, progress: Progress | None = None,
-           cancel: Callable[[], bool] | None = None) -> PlacementResult:
+           time_limit_s: float, mip_rel_gap: float, cost_weight: float, progress: Progress | None = None,
+           cancel: Callable[[], bool] | None = None) -> tuple[PlacementResult, float | None]:
+    """Greedy (or exact) maximal covering; with a cost weight, on the problem with cost rows (:mod:`.costing`).
+
+    Returns the result and, with a cost weight, the newly covered residents of the
+    coverage-only greedy plan (the coverage the cost weight gives up is measured
+    against it). The result's ``objective`` and ``covered_share`` are the coverage
+    of the real demand; with a cost weight its ``gap`` is that of the cost-aware
+    score, against the coverage-only bound plus the ``p`` largest cost rows.
+    """
     st = ctx.settings
     check_candidates(ctx.project, p=req.p, quotas=req.quotas, cand_district=ctx.cand_district,
                      modelled=ctx.candidates_modelled, source=ctx.candidate_source,
-                     chosen=st.n_candidates is not None or st.candidate_spacing_m is not None)
-    kw: dict[str, Any] = dict(p=req.p, covered0=ctx.share0, groups=ctx.cand_district, min_per_group=req.quotas,
-                              fixed=fixed, secondary=ctx.cand_density)
-    res = greedy_mclp(ctx.coverage, ctx.demand_weights, **kw)
+                     chosen=st.n_candidates is not None or st.candidate_spacing_m is not None,
+                     excluded=ctx.pool.n_excluded)
+    kw: dict[str, Any] = dict(p=req.p, groups=ctx.cand_district, min_per_group=req.quotas, fixed=fixed,
+                              secondary=ctx.cand_density)
+    hooks: dict[str, Any] = dict(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                                 progress=_exact_hooks(progress, time_limit_s),
+                                 cancel=cancel)
+    plain = greedy_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.share0, **kw)
+    if cost_weight <= 0:
+        if method == "exact":
+            return exact_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.share0, warm_start=plain.selected,
+                              **hooks, **kw), None
+        return plain, None
+    A, w, c0 = cost_rows(ctx.coverage, ctx.demand_weights, ctx.share0, ctx.cand_cost, weight=cost_weight)
+    res = greedy_mclp(A, w, covered0=c0, **kw)
     if method == "exact":
-        res = exact_mclp(ctx.coverage, ctx.demand_weights, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-                         warm_start=res.selected, progress=_exact_hooks(progress, time_limit_s), cancel=cancel,
-                         **kw)
-    return res
+        res = exact_mclp(A, w, covered0=c0, warm_start=res.selected, **hooks, **kw)
+    rebates = w[ctx.coverage.shape[0]:]
+    bound = plain.objective * (1.0 + (plain.gap or 0.0)) + float(np.sort(rebates)[rebates.size - req.p:].sum())
+    gap = None if res.gap is None else min(res.gap, relative_gap(res.objective, bound))
+    sel = np.asarray(res.selected, dtype=np.int64)
+    after = cov.covered_share(ctx.coverage, sel, base=ctx.share0)
+    w = ctx.demand_weights
+    total = float(w.sum())
+    res = dataclasses.replace(res, objective=float(w @ (after - ctx.share0)), gap=gap,
+                              covered_share=float(w @ after) / total if total else 1.0)
+    return res, plain.objective
+
+
+def plan_siting(ctx: PlanningContext, selected: NDArray[np.int64], *, cost_weight: float = 0.0,
+                objective: float = 0.0, coverage_only: float | None = None) -> SitingSummary:
+    """What the chosen candidates reuse, cost and save (:class:`~.costing.SitingSummary`).
+
+    ``objective`` (newly covered residents) only enters ``net_score``.
+
+    Examples
+    --------
+    >>> import geoplan as gp
+    >>> ctx = gp.placement.planning_context(gp.load_project())
+    >>> si = plan_siting(ctx, [0, 1, 2])
+    >>> si.sites, si.cost_total <= si.cost_all_new
+    (3, True)
+    """
+    sel = np.asarray(selected, dtype=np.int64)
+    params = ctx.project.siting.params
+    soft = ctx.cand_conflicts.subset(sel)
+    kind, stype, cost = ctx.cand_kind[sel], ctx.cand_type[sel], ctx.cand_cost[sel]
+    # the same site built new: a new tower / pole / indoor system, in the same soft zones (a new build is itself)
+    as_new = np.array([params.cost("new", str(t)) for t in stype]) + soft.extra_cost
+    new_cost = np.where(kind == "new", cost, as_new)
+    sites_with = np.unique(soft.site[~soft.zones.hard[soft.zone]]).size if soft.site.size else 0
+    return siting_summary(kind=kind, source=ctx.cand_source[sel], cost=ctx.cand_cost[sel], new_cost=new_cost,
+                          families={k: v.family for k, v in params.kinds.items()}, cost_weight=cost_weight,
+                          objective=objective, soft_sites=sites_with, soft_conflicts=int(soft.site.size),
+                          hard_sites=int(soft.hard.sum()), candidates=ctx.candidates_summary(),
+                          coverage_only=coverage_only)
 
 
 def _add_for_capacity(ctx: PlanningContext, res: PlacementResult, *, year: int,
@@ -238,39 +309,45 @@ def _add_for_capacity(ctx: PlanningContext, res: PlacementResult, *, year: int,
 
 def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed_xy: NDArray[np.float64] | None,
                     time_limit_s: float, mip_rel_gap: float, progress: Progress | None,
-                    max_snap_m: float = MAX_SNAP_M, cancel: Callable[[], bool] | None = None,
-                    fixed_columns: NDArray[np.int64] | None = None,
+                    settings: PlanSettings | None = None, max_snap_m: float = MAX_SNAP_M,
+                    cancel: Callable[[], bool] | None = None, fixed_columns: NDArray[np.int64] | None = None,
                     build_year: int | NDArray[np.int64] | None = None, capacity: bool = False) -> PlanResult:
     """Choose ``req.p`` new sites among the context's candidates (see :func:`geoplan.placement.place_sites`).
 
-    ``fixed_columns`` are candidate columns that must be built first (an earlier
-    phase), in their order; ``build_year`` the BUILD_YEAR of each site chosen
-    (``req.year`` by default); ``capacity`` adds sites until no cell is
-    capacity-limited in ``req.year`` (see the module notes).
+    ``settings`` may differ from the context's in objective-only settings (the
+    cost weight). ``fixed_columns`` are candidate columns that must be built
+    first (an earlier phase), in their order; ``build_year`` the BUILD_YEAR of
+    each site chosen (``req.year`` by default); ``capacity`` adds sites until no
+    cell is capacity-limited in ``req.year`` (see the module notes).
     """
     t0 = time.perf_counter()
+    s = settings or ctx.settings
+    weight = ctx.cost_weight(s)
     step = progress or (lambda f, m: None)
-    step(0.0, f"{method}: choosing {req.p:,} sites")
+    step(0.0, f"{method}: choosing {req.p:,} sites" + (f" (cost weight {weight:g} residents per 万元)"
+                                                        if weight else ""))
     fixed = _fixed_columns(ctx, fixed_xy, max_snap_m=max_snap_m)
     if fixed_columns is not None and len(fixed_columns):
         fixed = np.asarray(fixed_columns, dtype=np.int64) if fixed is None else \
             np.concatenate([fixed_columns, fixed[~np.isin(fixed, fixed_columns)]]).astype(np.int64)
-    res = _solve(ctx, req, method=method, fixed=fixed, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-                 progress=progress, cancel=cancel)
+    res, coverage_only = _solve(ctx, req, method=method, fixed=fixed, time_limit_s=time_limit_s,
+                                mip_rel_gap=mip_rel_gap, cost_weight=weight, progress=progress, cancel=cancel)
     added = 0
     if capacity:
         res, added = _add_for_capacity(ctx, res, year=req.year, progress=step)
     sel = np.asarray(res.selected, dtype=np.int64)
     ev = evaluate_sites(ctx, sel, year=req.year, population_year=req.population_year, basis=req.basis_kind,
                         quotas=req.quota_mode)
-    sites = sites_frame(ctx, sel, source=res.method, build_year=req.year if build_year is None else build_year)
-    s = ctx.settings
+    sites = sites_frame(ctx, sel, build_year=req.year if build_year is None else build_year)
+    conflicts = site_conflicts(ctx, sel, sites)
     summary = PlanSummary(
         **vars(ev.summary), method=res.method, status=res.status, gap=res.gap, objective=res.objective,
         runtime_s=round(time.perf_counter() - t0, 3), band=s.band, users=s.users,
         budget_new=req.p, quotas=tuple(int(q) for q in req.quotas), allocation=tuple(int(q) for q in req.quotas),
         candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory",
         meet=req.meet, candidate_source=ctx.candidate_source, network=s.network, radio_digest=ctx.params.digest,
-        capacity_sites=added)
+        capacity_sites=added,
+        siting=plan_siting(ctx, sel, cost_weight=weight, objective=res.objective, coverage_only=coverage_only))
     step(1.0, "done")
-    return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=ctx.settings)
+    return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=s,
+                      conflicts=conflicts)

@@ -10,10 +10,13 @@ uncompressed ``.npz`` files (no pickles) in :func:`geoplan.io.cache_dir`
 - the project's content (:func:`project_fingerprint`: population grid values,
   transform and CRS, every layer's geometry and attributes, the plan and its
   targets, the radio parameters' digest with a project file's ``[radio]``
-  overrides), so an edited project file or layer is a new key, whatever its
-  file name or date;
-- the settings (network, band, users, mix, seed, candidates), and for an order
-  the year and the total;
+  overrides, every siting layer — inventories, constraints, edge sites — with
+  its table, and the ``[siting]`` overrides such as site costs), so an edited
+  project file or layer is a new key, whatever its file name or date;
+- the settings that shape the candidates and coverage
+  (:meth:`~.settings.PlanSettings.context_key`: network, band, users, mix, seed,
+  candidates; the cost weight only weighs the objective, so every cost weight
+  shares one context), and for an order the year, the total and the cost weight;
 - ``geoplan.__version__``, so an upgrade never reads arrays an older version made.
 
 A cache file that cannot be read is ignored and rebuilt; the folder can be
@@ -37,8 +40,10 @@ from numpy.typing import NDArray
 
 from .. import io
 from ..project import Project
+from ..siting.constraints import SiteConflicts, constraint_set
 from ._memory import sites_frame
 from .context import PlanningContext, planning_context
+from .pool import CandidatePool
 from .settings import PlanSettings
 
 __all__ = ["project_fingerprint", "cache_key", "cached_arrays", "cached_context", "context_arrays",
@@ -48,6 +53,8 @@ _SPARSE = ("coverage", "existing_coverage")
 _DENSE = ("demand_weights", "demand_district", "environment", "cell_m", "existing_xy", "existing_type",
           "existing_radius", "existing_district", "existing_environment", "existing_capacity", "share0", "cand_xy",
           "cand_type", "cand_radius", "cand_district", "cand_density", "cand_environment", "cand_capacity")
+#: The candidate pool's own arrays (the others are the context's ``cand_*``).
+_POOL = ("kind", "source", "cost", "height_m", "modelled", "cand_id", "name")
 
 
 @functools.lru_cache(maxsize=8)
@@ -68,12 +75,15 @@ def project_fingerprint(proj: Project) -> str:
     # the radio parameters (a project file's [radio] overrides) set every radius, share and capacity; the targets
     # (a targets file of the project's own) set how many modelled candidates are drawn
     h.update(f"{proj.radio_params.digest}|{proj.targets!r}|{proj.plan_scaling}|{proj.area_code}".encode())
-    for key, gdf in [("districts", proj.districts), *sorted(proj.layers.items(), key=lambda kv: kv[0])]:
+    siting = [(ly.config.label, ly.frame) for ly in proj.siting.layers]
+    for key, gdf in [("districts", proj.districts), *sorted(proj.layers.items(), key=lambda kv: kv[0]), *siting]:
         h.update(key.encode())
         h.update(b"".join(gdf.geometry.to_wkb()))
         attrs = gdf.drop(columns=gdf.geometry.name)
         h.update(",".join(map(str, attrs.columns)).encode())
         h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())
+    h.update(json.dumps([repr(ly.config) for ly in proj.siting.layers]).encode())
+    h.update(json.dumps(proj.siting.overrides, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
 
@@ -113,6 +123,13 @@ def context_arrays(ctx: PlanningContext) -> dict[str, NDArray[Any]]:
         out[f"{k}.shape"] = np.asarray(m.shape, dtype=np.int64)
     out["flags"] = np.asarray([ctx.candidates_modelled])
     out["source"] = np.asarray([ctx.candidate_source])
+    pool = ctx.pool
+    for k in _POOL:
+        v = np.asarray(getattr(pool, k))
+        out[f"pool.{k}"] = v.astype(str) if v.dtype == object else v
+    out["pool.conflicts"] = np.stack([pool.conflicts.site, pool.conflicts.zone]).astype(np.int64)
+    out["pool.counts"] = np.asarray([json.dumps({"excluded": pool.excluded, "outside": pool.outside,
+                                                 "generator": pool.generator})])
     return out
 
 
@@ -120,9 +137,18 @@ def context_from_arrays(proj: Project, settings: PlanSettings, a: dict[str, NDAr
     """The context :func:`context_arrays` stored."""
     mats = {k: sp.csc_array((a[f"{k}.data"], a[f"{k}.indices"], a[f"{k}.indptr"]),
                             shape=tuple(int(v) for v in a[f"{k}.shape"])) for k in _SPARSE}
+    zones = constraint_set(proj)  # rebuilt from the project: the zone indices are the same for the same content
+    counts = json.loads(str(a["pool.counts"][0]))
+    site, zone = a["pool.conflicts"]
+    pool = CandidatePool(
+        xy=a["cand_xy"], site_type=a["cand_type"], density=a["cand_density"], environment=a["cand_environment"],
+        district=a["cand_district"], **{k: a[f"pool.{k}"] for k in ("kind", "source", "cost", "height_m", "modelled")},
+        cand_id=a["pool.cand_id"].astype(object), name=a["pool.name"].astype(object),
+        conflicts=SiteConflicts(site, zone, len(a["cand_xy"]), zones), excluded=counts["excluded"],
+        outside=counts["outside"], generator=counts["generator"])
     return PlanningContext(project=proj, settings=settings, **{k: a[k] for k in _DENSE}, **mats,
                            candidates_modelled=bool(a["flags"][0]), candidate_source=str(a["source"][0]),
-                           build_s=0.0)
+                           build_s=0.0, pool=pool, zones=zones)
 
 
 def cached_context(proj: Project, settings: PlanSettings | None = None, *,
@@ -139,7 +165,7 @@ def cached_context(proj: Project, settings: PlanSettings | None = None, *,
     >>> (a.coverage != b.coverage).nnz, b.coverage.shape == a.coverage.shape
     (0, True)
     """
-    s = settings or PlanSettings()
+    s = (settings or PlanSettings()).context_key()
     built: list[PlanningContext] = []
 
     def build() -> dict[str, NDArray[Any]]:
@@ -150,20 +176,22 @@ def cached_context(proj: Project, settings: PlanSettings | None = None, *,
     return built[0] if built else context_from_arrays(proj, s, arrays)
 
 
-def cached_order(ctx: PlanningContext, *, year: int, total: int,
+def cached_order(ctx: PlanningContext, *, year: int, total: int, cost_weight: float | None = None,
                  folder: str | Path | None = None) -> tuple[NDArray[np.int64], gpd.GeoDataFrame]:
     """The greedy plan for ``total`` stations in ``year``: its candidate columns in greedy order, and its sites.
 
     The first N columns of the order are what the app's station slider shows
     (see ``apps/streamlit_app.py``); the order is read from the cache when an
-    earlier run made it for the same project, settings, year and total.
+    earlier run made it for the same project, settings, year, total and cost
+    weight (``None``: the project's, see :meth:`~.context.PlanningContext.cost_weight`).
     """
     from .sites import place_sites
 
     def build() -> dict[str, NDArray[Any]]:
-        res = place_sites(ctx.project, total=total, year=year, context=ctx)
+        res = place_sites(ctx.project, total=total, year=year, context=ctx, cost_weight=cost_weight)
         return {"selected": np.asarray(res.placement.selected, dtype=np.int64)}
 
     sel = cached_arrays(ctx.project, "order", build, folder=folder, settings=ctx.settings.to_dict(), year=year,
-                        total=total, candidates=int(ctx.coverage.shape[1]))["selected"]
-    return sel, sites_frame(ctx, sel, source="greedy", build_year=year)
+                        total=total, candidates=int(ctx.coverage.shape[1]),
+                        cost_weight=ctx.cost_weight(PlanSettings(cost_weight=cost_weight)))["selected"]
+    return sel, sites_frame(ctx, sel, build_year=year)

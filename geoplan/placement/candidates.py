@@ -19,7 +19,7 @@ Three generators, with different tradeoffs:
     coarse grid there).
 
 All take and return metres (e.g. EPSG:4548), and refuse coordinates that look
-like degrees.
+like degrees. :func:`thin_points` keeps candidates at least a given spacing apart.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from scipy.spatial import cKDTree
 
 from ..errors import ConfigError, CRSError, Problem, ValidationError
 
-__all__ = ["grid_candidates", "weighted_kmeans_candidates", "population_candidates", "subdivide_cells",
-           "MAX_SUBDIVISION"]
+__all__ = ["grid_candidates", "weighted_kmeans_candidates", "population_candidates", "thin_points",
+           "subdivide_cells", "MAX_SUBDIVISION"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -150,6 +150,51 @@ def grid_candidates(area: tuple[float, float, float, float] | shapely.Geometry, 
         xy = xy[shapely.contains_xy(geom, xy[:, 0], xy[:, 1])]
     log.info("grid_candidates: %d sites at %.0f m spacing", xy.shape[0], spacing_m)
     return xy
+
+
+def thin_points(xy: ArrayLike, spacing_m: float | ArrayLike) -> NDArray[np.int64]:
+    """Indices of the points kept, in the order given, each at least its spacing from every point kept before.
+
+    Sequential inhibition on a grid of buckets (one Python pass; ~0.1 s per 10,000
+    points). Give the points in order of preference (e.g. a random draw) to keep
+    the preferred ones.
+
+    Parameters
+    ----------
+    xy : array_like, shape (n, 2)
+        Points, metres.
+    spacing_m : float or array_like, shape (n,)
+        Minimum distance to the points kept before, metres (per point or one for all).
+
+    Examples
+    --------
+    >>> thin_points([[0, 0], [50, 0], [150, 0], [160, 0]], 100.0).tolist()
+    [0, 2]
+    """
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    sp = np.broadcast_to(np.asarray(spacing_m, dtype=float), (pts.shape[0],))
+    if pts.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not (np.all(np.isfinite(sp)) and np.all(sp >= 0)):
+        raise ConfigError(f"spacing must be a number of metres >= 0, got {spacing_m!r}")
+    cell = max(float(sp.max()), 1e-9)
+    buckets: dict[tuple[int, int], list[int]] = {}
+    kept: list[int] = []
+    xs, ys, s2 = pts[:, 0].tolist(), pts[:, 1].tolist(), (sp * sp).tolist()
+    for i in range(len(xs)):
+        gx, gy = int(xs[i] // cell), int(ys[i] // cell)
+        clear = True
+        for key in ((gx + dx, gy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)):
+            for k in buckets.get(key, ()):
+                if (xs[k] - xs[i]) ** 2 + (ys[k] - ys[i]) ** 2 < s2[i]:
+                    clear = False
+                    break
+            if not clear:
+                break
+        if clear:
+            buckets.setdefault((gx, gy), []).append(i)
+            kept.append(i)
+    return np.asarray(kept, dtype=np.int64)
 
 
 def population_candidates(xy: ArrayLike, weights: ArrayLike, *, n: int, seed: int,

@@ -2,8 +2,9 @@
 
 :func:`planning_context` gathers what the in-memory engine needs from a project:
 demand cells and their radio environment, existing sites and their coverage,
-candidate sites (a candidate layer, or modelled candidates) with their radii,
-and the sparse coverage matrix of candidates. What-if runs, drawn sites and the
+candidate sites (the project's inventories and modelled candidates, hard
+constraints applied: :mod:`.pool`) with their kind, cost and radii, and the
+sparse coverage matrix of candidates. What-if runs, drawn sites and the
 app's slider reuse one context; a province is too large for it and is placed
 county by county instead (:mod:`._chunked`).
 
@@ -24,43 +25,26 @@ The coverage model is the county-by-county engine's, on the same arrays:
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import shapely
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from .. import coverage as cov
 from .. import radio
 from .._typing import Progress
-from ..chunked import cell_side_m, site_arrays, site_environment
-from ..errors import ConfigError
+from ..chunked import cell_side_m, site_arrays
 from ..morphology import project_environment
 from ..project import Project
 from ..radio_params import RadioParams
-from ..targets import density, population_basis
-from ._steps import draw_site_types
-from .candidates import (
-    MAX_SUBDIVISION,
-    grid_candidates,
-    population_candidates,
-    subdivide_cells,
-    weighted_kmeans_candidates,
-)
-from .request import targets_for
+from ..siting.constraints import ConstraintSet, SiteConflicts
+from .pool import CANDIDATES_PER_NEEDED_SITE, GENERATED, CandidatePool, candidate_pool
 from .settings import PlanSettings
 
 __all__ = ["PlanningContext", "planning_context", "site_coverage", "own_radius", "CANDIDATES_PER_NEEDED_SITE"]
-
-log = logging.getLogger(__name__)
-log.addHandler(logging.NullHandler())
-
-#: Modelled candidates per site the plan's last target still needs (choice among 2.5 per needed site).
-CANDIDATES_PER_NEEDED_SITE = 2.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,11 +81,15 @@ class PlanningContext:
     existing_coverage : scipy.sparse.csc_matrix of float32
         Cells × existing sites.
     candidates_modelled : bool
-        True when candidates were generated (no candidate layer in the project).
+        True when any candidate is modelled (generated, or from a modelled inventory).
     candidate_source : str
-        ``layer`` or the generator (``population``, ``kmeans``, ``grid``).
+        What the candidates are: the inventories' names and the generator, e.g. ``towers + population``.
     build_s : float
         Seconds it took to build.
+    pool : CandidatePool
+        The candidates' kind, cost, height, SOURCE, soft conflicts and the counts removed by hard constraints.
+    zones : ConstraintSet
+        The project's constraint zones (metric CRS).
     """
 
     project: Project
@@ -129,6 +117,37 @@ class PlanningContext:
     candidates_modelled: bool
     candidate_source: str
     build_s: float
+    pool: CandidatePool
+    zones: ConstraintSet
+
+    @property
+    def cand_kind(self) -> NDArray[np.str_]:
+        """KIND of each candidate (``new``, ``social_tower``, ``smart_pole`` ...)."""
+        return self.pool.kind
+
+    @property
+    def cand_cost(self) -> NDArray[np.float64]:
+        """Site cost of each candidate, 万元."""
+        return self.pool.cost
+
+    @property
+    def cand_source(self) -> NDArray[np.str_]:
+        """SOURCE of each candidate: its inventory's name, or ``generated``."""
+        return self.pool.source
+
+    @property
+    def cand_conflicts(self) -> SiteConflicts:
+        """Soft conflicts of the candidates."""
+        return self.pool.conflicts
+
+    def cost_weight(self, settings: PlanSettings | None = None) -> float:
+        """Residents per 万元 of the objective: the settings', else the project's default."""
+        w = (settings or self.settings).cost_weight
+        return float(self.project.siting.params.cost_weight if w is None else w)
+
+    def candidates_summary(self) -> dict[str, Any]:
+        """Candidates by source and kind, and how many constraints removed (for reports)."""
+        return self.pool.summary()
 
     @property
     def band(self) -> str:
@@ -180,122 +199,6 @@ def site_coverage(ctx_or_demand: PlanningContext | tuple[NDArray[np.float64], ND
     return cov.coverage_matrix(dxy, xy, radius, demand_class=env.astype(np.int64), cell_m=side)
 
 
-def _demand_points(proj: Project, n: int, need: NDArray[np.int64]
-                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
-    """Populated cells as points for the generators, split into sub-points on a coarse raster.
-
-    A district needs :data:`CANDIDATES_PER_NEEDED_SITE` candidates per site it
-    ``need``-s, and the whole project ``n`` (the number asked for, or what the
-    needs add up to); when the populated cells are fewer (500 m – 1 km rasters),
-    every cell is split into ``f × f`` points (:func:`~.candidates.subdivide_cells`),
-    ``f`` the smallest factor that offers enough. Returns points, weights, their
-    district and the side of the cell each came from.
-    """
-    d = proj.demand
-    lived = d.pop > 0
-    xy, w, dist = d.xy[lived], d.pop[lived], d.district[lived]
-    side = np.sqrt(d.area_km2[lived]) * 1000.0
-    cells = np.bincount(dist, minlength=len(need)).astype(float)
-    want = max(n / max(len(w), 1), float(np.max(np.where(cells > 0, CANDIDATES_PER_NEEDED_SITE * need / np.maximum(
-        cells, 1), 0.0), initial=0.0)))
-    f = int(min(np.ceil(np.sqrt(want)), MAX_SUBDIVISION)) if want > 1 else 1
-    if f == 1:
-        return xy, w, dist, side
-    log.info("population raster coarser than the candidates needed: %d sub-points per cell (%.0f m apart)",
-             f * f, float(np.median(side)) / f)
-    sxy, sw, cell = subdivide_cells(xy, w, side_m=side, factor=f)
-    return sxy, sw, dist[cell], side[cell] / f
-
-
-def _modelled_candidates(proj: Project, generator: str, *, n: int, seed: int, need: NDArray[np.int64],
-                         spacing_m: float | None = None, top_up: bool = True,
-                         dense_for: int | None = None) -> NDArray[np.float64]:
-    """About ``n`` modelled candidate sites (metres) by ``generator`` (see :func:`planning_context`).
-
-    A grid's spacing is ``spacing_m``, else the finer of the one that gives
-    ``n`` points over the populated area and the one that gives every district
-    :data:`CANDIDATES_PER_NEEDED_SITE` points per site it ``need``-s (dense
-    districts are small: an even grid would leave them too few). Districts left
-    with fewer than that (a thin draw, or a coarse raster) are topped up from
-    their own populated cells.
-    """
-    xy, w, dist, side = _demand_points(proj, n if dense_for is None else dense_for, need)
-    n = min(n, int((w > 0).sum()))
-    if generator == "kmeans":
-        out = weighted_kmeans_candidates(xy, w, n=n, seed=seed)
-    elif generator == "grid":
-        area = shapely.union_all(proj.metric("districts").geometry.to_numpy())
-        spacing = spacing_m or float(np.sqrt((side ** 2).sum() / n))  # about n points near people
-        area_d = np.bincount(dist, weights=side ** 2, minlength=len(need))
-        short = need > 0
-        if short.any() and spacing_m is None:
-            spacing = min(spacing, float(np.sqrt(area_d[short] / (CANDIDATES_PER_NEEDED_SITE * need[short])).min()))
-        pts = grid_candidates(area, spacing_m=spacing)
-        # keep the points inside a populated cell (Chebyshev distance to its centre within half its side)
-        near, idx = cKDTree(xy).query(pts, k=1, p=np.inf, distance_upper_bound=float(side.max()) / 2 + 1e-6)
-        ok = np.isfinite(near)
-        ok[ok] = near[ok] <= side[idx[ok]] / 2 + 1e-6
-        out = pts[ok]
-    else:
-        out = population_candidates(xy, w, n=n, seed=seed)
-    # a grid's spacing already gives every district its share; a top-up would break the lattice
-    return _top_up(out, xy, w, dist, need=need, seed=seed) if top_up and generator != "grid" else out
-
-
-def _top_up(cand: NDArray[np.float64], xy: NDArray[np.float64], w: NDArray[np.float64], dist: NDArray[np.int64],
-            *, need: NDArray[np.int64], seed: int) -> NDArray[np.float64]:
-    """Add candidates drawn ∝ population in districts with fewer than 2.5 per site they need."""
-    if not len(cand):
-        return cand
-    cdist = dist[cKDTree(xy).query(cand, k=1)[1]]
-    have = np.bincount(cdist, minlength=len(need))
-    extra = []
-    for k in np.flatnonzero(have < np.ceil(CANDIDATES_PER_NEEDED_SITE * need)):
-        mine = np.flatnonzero((dist == k) & (w > 0))
-        want = int(min(np.ceil(CANDIDATES_PER_NEEDED_SITE * need[k]), mine.size)) - int(have[k])
-        if want > 0:
-            extra.append(population_candidates(xy[mine], w[mine], n=min(mine.size, want + int(have[k])),
-                                               seed=seed + 7919 * (int(k) + 1)))
-    if not extra:
-        return cand
-    return np.unique(np.concatenate([cand, *extra]), axis=0)
-
-
-def _candidate_layer(proj: Project) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.str_] | None]:
-    cm = proj.metric("candidates")
-    cdist = proj.district_of("candidates")
-    keep = cdist >= 0
-    xy = np.column_stack([cm.geometry.x.to_numpy(), cm.geometry.y.to_numpy()])[keep]
-    types = cm["SITE_TYPE"].to_numpy()[keep] if "SITE_TYPE" in cm.columns else None
-    if types is not None and not bool(np.all(np.asarray([t is not None and t == t for t in types]))):
-        types = None  # some rows without a type: all are drawn by the mix
-    return xy, cdist[keep], None if types is None else np.asarray(types, dtype=str)
-
-
-def _generated(proj: Project, settings: PlanSettings, existing_district: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Modelled candidates: enough for the plan's last targets in every district, on the project's basis."""
-    n_d = len(proj.districts)
-    existing = np.bincount(existing_district[existing_district >= 0], minlength=n_d)
-    need = np.zeros(n_d, dtype=np.int64)
-    budget = 0
-    try:
-        tf = targets_for(proj, year=None)
-        pop, _ = population_basis(proj, year=tf.year)
-        need = density(pop, existing, target_per_10k=tf.district_target).shortfall
-        need = np.where(proj.no_statistics, 0, need)
-        if tf.stations_target is not None:
-            budget = tf.stations_target - int(existing.sum())
-    except ConfigError:  # a project without targets: the default number of candidates
-        pass
-    n = settings.n_candidates
-    if n is None and settings.candidate_spacing_m is not None:
-        n = max(int(sum(float(a) for a in proj.demand.area_km2[proj.demand.pop > 0]) * 1e6
-                    / settings.candidate_spacing_m ** 2), 1)
-    chosen = n is not None
-    needed = int(CANDIDATES_PER_NEEDED_SITE * max(int(need.sum()), budget))
-    return _modelled_candidates(proj, settings.candidates, n=n if n is not None else max(15_000, needed),
-                                seed=settings.seed, need=need, spacing_m=settings.candidate_spacing_m,
-                                top_up=not chosen, dense_for=n if n is not None else needed)
 
 
 def planning_context(proj: Project, *, settings: PlanSettings | None = None, band: str | None = None,
@@ -314,12 +217,14 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
         All settings at once; the keywords below override single ones.
     band, indoor, n_candidates, mix, seed, candidates, network, candidate_spacing_m
         See :class:`PlanSettings` (defaults: all operators, n78 new sites, indoor users,
-        mix by environment, seed 0, candidates drawn from populated cells ∝ population;
-        ``kmeans``: population-weighted k-means centres; ``grid``: a square grid over the
-        districts kept where people live, fine enough for ``n_candidates`` and for
-        2.5 candidates per site the densest district needs). On a population raster
-        coarser than the candidates needed, cells are split into sub-points so a
-        district always gets 2.5 candidates per site its last target needs.
+        mix by environment, seed 0, the project's inventories plus candidates drawn from
+        populated cells ∝ population; ``kmeans``: population-weighted k-means centres;
+        ``grid``: a square grid over the districts kept where people live, fine enough
+        for ``n_candidates`` and for 2.5 candidates per site the densest district needs;
+        ``none``: inventories only). On a population raster coarser than the
+        candidates needed, cells are split into sub-points so a district always gets
+        2.5 candidates per site its last target needs. Candidates in hard constraint
+        zones are left out.
     progress : callable, optional
         ``progress(fraction, message)`` hook for progress bars.
     """
@@ -345,32 +250,24 @@ def planning_context(proj: Project, *, settings: PlanSettings | None = None, ban
     ecov = site_coverage(cells, ex.xy, ex.radii)
     share0 = cov.covered_share(ecov)
 
-    step(0.4, "candidate sites")
-    layer = proj.layer("candidates")
-    if layer is not None and len(layer):
-        cxy, cdist, ctype = _candidate_layer(proj)
-        modelled, source = proj.is_modelled("candidates"), "layer"
-    else:
-        cxy = _generated(proj, s, edist)
-        cdist = demand.district[cKDTree(demand.xy).query(cxy, k=1)[1]] if len(cxy) else np.zeros(0, dtype=np.int64)
-        ctype, modelled, source = None, True, s.candidates
-    cenv, cdens = site_environment(proj, cxy, params=params)
-    if ctype is None:
-        ctype = draw_site_types(cenv, mix=s.mix, rng=np.random.default_rng(s.seed))
+    step(0.4, "candidate sites: inventories, generated, constraints")
+    pool = candidate_pool(proj, s, edist)
+    n_env = len(params.environments)
     crad = radio.radius_lookup(band=s.band, indoor=s.indoor, params=params).lookup(
-        np.asarray(ctype)[:, None], np.arange(len(params.environments))[None, :]) if len(cxy) else \
-        np.zeros((0, len(params.environments)))
-    ccap = radio.site_capacity_mbps(ctype, [(s.band,)] * len(cxy), cenv, params=params)
-    step(0.6, f"coverage matrix of {len(cxy):,} candidates")
-    ccov = site_coverage(cells, cxy, crad)
+        np.asarray(pool.site_type)[:, None], np.arange(n_env)[None, :]) if len(pool) else np.zeros((0, n_env))
+    ccap = radio.site_capacity_mbps(pool.site_type, [(s.band,)] * len(pool), pool.environment, params=params)
+    step(0.6, f"coverage matrix of {len(pool):,} candidates")
+    ccov = site_coverage(cells, pool.xy, crad)
     step(1.0, "ready")
+    sources = [k for k in pool.counts() if k != GENERATED] + ([s.candidates] if GENERATED in pool.counts() else [])
     return PlanningContext(
         project=proj, settings=s, demand_weights=demand.pop, demand_district=demand.district, environment=env,
         cell_m=side, existing_xy=ex.xy, existing_type=np.asarray(ex.site_type, dtype=str), existing_radius=ex.radii,
         existing_district=edist, existing_environment=np.asarray(ex.environment, dtype=np.int8),
         existing_capacity=ex.capacity_mbps if len(ex.capacity_mbps) == len(ex) else np.zeros(len(ex)), share0=share0,
-        cand_xy=cxy, cand_type=np.asarray(ctype, dtype=str), cand_radius=crad,
-        cand_district=np.asarray(cdist, dtype=np.int64), cand_density=cdens, cand_environment=cenv,
-        cand_capacity=ccap, coverage=ccov, existing_coverage=ecov, candidates_modelled=modelled,
-        candidate_source=source, build_s=time.perf_counter() - t0,
+        cand_xy=pool.xy, cand_type=pool.site_type, cand_radius=crad, cand_district=pool.district,
+        cand_density=pool.density, cand_environment=pool.environment, cand_capacity=ccap, coverage=ccov,
+        existing_coverage=ecov, candidates_modelled=bool(pool.modelled.any()),
+        candidate_source=" + ".join(sources) or "none", build_s=time.perf_counter() - t0, pool=pool,
+        zones=pool.conflicts.zones,
     )

@@ -31,13 +31,14 @@ def candidate_fix(*, modelled: bool, source: str, have: int, chosen: bool = Fals
                 "--candidate-spacing-m; a coarse population raster gets several candidates per cell when asked for "
                 "more than its cells. Or --quotas area when the plan's density target is one figure for the whole "
                 "area (then no district needs a minimum)")
-    return ("add candidate sites in those districts to the project's candidates layer, or leave the layer out "
-            "to plan with modelled candidates (--n-candidates, --candidate-spacing-m); or --quotas area when the "
-            "plan's density target is one figure for the whole area")
+    return ("add candidate sites in those districts to the project's candidate inventories ([inventories.<name>] "
+            "or [layers.candidates]), or plan with modelled candidates beside them (--candidates population, "
+            "--n-candidates, --candidate-spacing-m); or --quotas area when the plan's density target is one figure "
+            "for the whole area")
 
 
 def check_candidates(proj: Project, *, p: int, quotas: NDArray[np.int64], cand_district: NDArray[np.int64],
-                     modelled: bool, source: str, chosen: bool = False) -> None:
+                     modelled: bool, source: str, chosen: bool = False, excluded: int = 0) -> None:
     """Raise :class:`InfeasibleError` naming the districts whose minimum exceeds their candidate sites.
 
     Parameters
@@ -53,6 +54,8 @@ def check_candidates(proj: Project, *, p: int, quotas: NDArray[np.int64], cand_d
     modelled, source, chosen
         Whether the candidates are modelled, how they were made and whether the
         planner chose their number (for the fix).
+    excluded : int
+        Candidates the hard siting constraints removed before (said in the message).
 
     Examples
     --------
@@ -81,7 +84,8 @@ def check_candidates(proj: Project, *, p: int, quotas: NDArray[np.int64], cand_d
     if not problems:
         return
     lines = [pr.message for pr in problems]
-    exc = InfeasibleError(f"not enough candidate sites for {p:,} new sites:\n- " + "\n- ".join(lines) +
+    removed = f" (after hard siting constraints removed {excluded:,} candidates)" if excluded else ""
+    exc = InfeasibleError(f"not enough candidate sites for {p:,} new sites{removed}:\n- " + "\n- ".join(lines) +
                           f"\nFix: {fix}")
     exc.problems = problems  # type: ignore[attr-defined]
     raise exc

@@ -85,7 +85,10 @@ def phase_row(res: PlanResult, *, built_this_year: int) -> dict[str, Any]:
                   "built_this_year": built_this_year, "new_total": s.new, "stations": s.stations,
                   "per_10k": s.per_10k, "area_required": s.area_required, "meets_density": s.meets_density,
                   "meets_count": s.meets_count, "districts_meeting_target": s.districts_meeting_target,
-                  "coverage_after": s.coverage_after})
+                  "coverage_after": s.coverage_after,
+                  "reused_total": None if s.siting is None else s.siting.reused,
+                  "cost_total": None if s.siting is None else s.siting.cost_total,
+                  "soft_conflict_sites": None if s.siting is None else s.siting.soft_conflict_sites})
 
 
 def _years(years: Any) -> tuple[int, ...]:
@@ -96,7 +99,7 @@ def _years(years: Any) -> tuple[int, ...]:
 
 
 def _memory_phases(ctx: PlanningContext, proj: Project, years: tuple[int, ...], *, kw: dict[str, Any],
-                   method: str, time_limit_s: float, mip_rel_gap: float,
+                   method: str, time_limit_s: float, mip_rel_gap: float, settings: PlanSettings,
                    step: Progress) -> list[tuple[PlanResult, int]]:
     n = len(proj.districts)
     order = np.zeros(0, dtype=np.int64)
@@ -109,30 +112,46 @@ def _memory_phases(ctx: PlanningContext, proj: Project, years: tuple[int, ...], 
         req = dataclasses.replace(req, p=len(order) + req.p, quotas=req.quotas + prior)
         res = place_in_memory(ctx, req, method=method, fixed_xy=None, time_limit_s=time_limit_s,
                               mip_rel_gap=mip_rel_gap, progress=None, fixed_columns=order,
-                              build_year=y)
+                              build_year=y, settings=settings)
         sel = np.asarray(res.placement.selected, dtype=np.int64)
         new = sel[~np.isin(sel, order)]
         year_of.update({int(j): y for j in new})
         order = np.concatenate([order, new])
         years_sel = np.array([year_of[int(j)] for j in sel], dtype=np.int64)
-        sites = _with_years(res.sites, proj, years_sel)
-        out.append((dataclasses.replace(res, sites=sites), len(new)))
+        out.append((_with_years(res, res.sites, proj, years_sel), len(new)))
     return out
 
 
-def _with_years(sites: gpd.GeoDataFrame, proj: Project, years: NDArray[np.int64]) -> gpd.GeoDataFrame:
-    """``sites`` with BUILD_YEAR set per row, and RANK / SITE_ID renumbered for it."""
+def _with_years(res: PlanResult, sites: gpd.GeoDataFrame, proj: Project, years: NDArray[np.int64]) -> PlanResult:
+    """``res`` with ``sites`` given BUILD_YEAR per row, RANK / SITE_ID renumbered for it (conflicts follow)."""
     xy = np.column_stack([sites.to_crs(proj.metric_crs).geometry.x, sites.to_crs(proj.metric_crs).geometry.y]) \
         if len(sites) else np.zeros((0, 2))
     codes = {c: i for i, c in enumerate(proj.district_codes)}
     dist = np.array([codes.get(c, -1) for c in sites["XZQDM"]], dtype=np.int64)
     env_code = {name: i for i, name in enumerate(radio.ENVIRONMENT_NAMES)}
     env = np.array([env_code[e] for e in sites["RADIO_ENV"]], dtype=np.int64)
-    return planned_sites_frame(proj, xy=xy, site_type=sites["SITE_TYPE"].to_numpy(dtype=str),
-                               radius_m=sites["RADIUS_M"].to_numpy(dtype=float), environment=env.astype(np.int8),
-                               district=dist, gains=sites["GAIN_POP"].to_numpy(dtype=float),
-                               source=str(sites["SOURCE"].iloc[0]) if len(sites) else "greedy",
-                               modelled=bool(sites["MODELLED"].iloc[0]) if len(sites) else True, build_year=years)
+    out = planned_sites_frame(proj, xy=xy, site_type=sites["SITE_TYPE"].to_numpy(dtype=str),
+                              radius_m=sites["RADIUS_M"].to_numpy(dtype=float), environment=env.astype(np.int8),
+                              district=dist, gains=sites["GAIN_POP"].to_numpy(dtype=float),
+                              source=sites["SOURCE"].to_numpy(dtype=object),
+                              modelled=sites["MODELLED"].to_numpy(dtype=bool), kind=sites["KIND"].to_numpy(dtype=object),
+                              cost=sites["COST"].to_numpy(dtype=float),
+                              conflicts=sites["CONFLICTS"].to_numpy(dtype=object), build_year=years)
+    renamed = dict(zip(sites["SITE_ID"], out["SITE_ID"], strict=True))
+    conflicts = res.conflicts.assign(SITE_ID=res.conflicts["SITE_ID"].map(renamed)) if len(res.conflicts) \
+        else res.conflicts
+    return dataclasses.replace(res, sites=out, conflicts=conflicts)
+
+
+def _renamed(frames: list[gpd.GeoDataFrame], conflicts: list[pd.DataFrame], sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Each year's conflicts table with the SITE_IDs its sites have in ``sites`` (the years' frames, renumbered)."""
+    ids = sites["SITE_ID"].to_numpy()
+    parts, off = [], 0
+    for f, c in zip(frames, conflicts, strict=True):
+        m = dict(zip(f["SITE_ID"], ids[off:off + len(f)], strict=True))
+        off += len(f)
+        parts.append(c.assign(SITE_ID=c["SITE_ID"].map(m)))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _chunked_phases(proj: Project, years: tuple[int, ...], *, settings: PlanSettings, kw: dict[str, Any],
@@ -140,6 +159,7 @@ def _chunked_phases(proj: Project, years: tuple[int, ...], *, settings: PlanSett
     n = len(proj.districts)
     prior: SiteArrays | None = None
     frames: list[gpd.GeoDataFrame] = []
+    raw: list[pd.DataFrame] = []
     out: list[tuple[PlanResult, int]] = []
     first = None
     for k, y in enumerate(years):
@@ -163,8 +183,10 @@ def _chunked_phases(proj: Project, years: tuple[int, ...], *, settings: PlanSett
         s = dataclasses.replace(res.summary, existing=int(table["existing"][~proj.no_statistics].sum()),
                                 new=int(table["new"].sum()), coverage_before=first.summary.coverage_before,
                                 covered_population_before=first.summary.covered_population_before)
-        out.append((dataclasses.replace(res, sites=_with_years(sites, proj, years_all), districts=table,
-                                        summary=s), len(res.sites)))
+        raw.append(res.conflicts)
+        final = _with_years(dataclasses.replace(res, districts=table, summary=s, conflicts=res.conflicts.iloc[:0]),
+                            sites, proj, years_all)
+        out.append((dataclasses.replace(final, conflicts=_renamed(frames, raw, final.sites)), len(res.sites)))
     return out
 
 
@@ -186,7 +208,7 @@ def place_phased(proj: Project, *, years: Any, meet: str | None = None, quotas: 
     method, engine, client, context, settings, time_limit_s, mip_rel_gap
         As in :func:`~.sites.place_sites`.
     **single
-        Single settings (``band``, ``indoor``, ``mix``, ``seed``, ``candidates``).
+        Single settings (``band``, ``indoor``, ``mix``, ``seed``, ``candidates``, ``cost_weight``).
 
     Raises
     ------
@@ -223,7 +245,7 @@ def place_phased(proj: Project, *, years: Any, meet: str | None = None, quotas: 
     else:
         ctx = context if context is not None else planning_context(proj, settings=s)
         phases = _memory_phases(ctx, proj, ys, kw=kw, method=method, time_limit_s=time_limit_s,
-                                mip_rel_gap=mip_rel_gap, step=step)
+                                mip_rel_gap=mip_rel_gap, settings=s, step=step)
     step(1.0, f"done in {time.perf_counter() - t0:.1f} s")
     results = tuple(r for r, _ in phases)
     summary = pd.DataFrame([phase_row(r, built_this_year=b) for r, b in phases])

@@ -21,17 +21,19 @@ from numpy.typing import NDArray
 from .. import radio
 from .._json import plain, records
 from ..project import Project
+from ..siting.constraints import empty_conflicts
 from ..targets import density
 from ._result import PlacementResult
 from ._steps import gain_rank
+from .costing import SitingSummary
 from .settings import PlanSettings
 
 __all__ = ["Totals", "CapacityTotals", "DistrictCapacity", "PlanSummary", "PlanResult", "Evaluation",
            "district_table", "plan_totals", "capacity_totals", "planned_sites_frame", "PLANNED_SITE_FIELDS"]
 
 #: Fields of the ``planned_sites`` layer every engine writes, in order.
-PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "BUILD_YEAR", "GAIN_POP", "SOURCE",
-                                        "RADIUS_M", "RADIO_ENV", "XZQDM", "XZQMC", "MODELLED")
+PLANNED_SITE_FIELDS: tuple[str, ...] = ("SITE_ID", "SITE_TYPE", "RANK", "BUILD_YEAR", "GAIN_POP", "SOURCE", "KIND",
+                                        "COST", "CONFLICTS", "RADIUS_M", "RADIO_ENV", "XZQDM", "XZQMC", "MODELLED")
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,13 @@ class PlanSummary(Totals):
     capacity_sites: int = field(default=0, kw_only=True)
     meet: str = field(default="density", kw_only=True)
     candidate_source: str = field(default="", kw_only=True)
+    siting: SitingSummary | None = field(default=None, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``siting``: what the new sites reuse, cost and save; see :class:`SitingSummary`)."""
+        d = plain(dataclasses.asdict(self))
+        d["siting"] = None if self.siting is None else self.siting.to_dict()
+        return d  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,6 +175,9 @@ class PlanResult:
         county-by-county engine, indices into ``sites``).
     settings : PlanSettings
         The settings the plan was made with.
+    conflicts : DataFrame
+        The ``conflicts`` table (layer spec ``layers/conflicts.toml``): one row per planned
+        site and constraint zone it lies in (soft ones; hard ones only for kept drawn sites).
     """
 
     sites: gpd.GeoDataFrame
@@ -173,11 +185,12 @@ class PlanResult:
     summary: PlanSummary
     placement: PlacementResult
     settings: PlanSettings
+    conflicts: pd.DataFrame = field(default_factory=empty_conflicts)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (layout ``geoplan.place_sites/1``, without the sites)."""
+        """JSON-ready dict (layout ``geoplan.place_sites/1``, without the sites; with the conflicts table)."""
         return {"schema": "geoplan.place_sites/1", "summary": self.summary.to_dict(),
-                "districts": records(self.districts)}
+                "districts": records(self.districts), "conflicts": records(self.conflicts)}
 
 
 def district_table(proj: Project, *, population: NDArray[Any], existing: NDArray[Any], new: NDArray[Any],
@@ -285,8 +298,10 @@ def capacity_totals(*, year: int, penetration: float, demand_mbps: NDArray[Any],
 
 def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: NDArray[np.str_],
                         radius_m: NDArray[np.float64], environment: NDArray[np.int8],
-                        district: NDArray[np.int64], gains: NDArray[np.float64], source: str,
-                        modelled: bool, build_year: int | NDArray[np.int64]) -> gpd.GeoDataFrame:
+                        district: NDArray[np.int64], gains: NDArray[np.float64], source: str | NDArray[Any],
+                        modelled: bool | NDArray[np.bool_], build_year: int | NDArray[np.int64],
+                        kind: NDArray[Any] | None = None, cost: NDArray[np.float64] | None = None,
+                        conflicts: NDArray[Any] | None = None) -> gpd.GeoDataFrame:
     """The ``planned_sites`` layer (EPSG:4490): one schema, one SITE_ID format, one RANK meaning.
 
     Rows stay in the order the optimiser chose the sites (``placement.selected``).
@@ -296,7 +311,10 @@ def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: ND
     population). RADIUS_M is the site's radius for receiving cells of its own
     environment (RADIO_ENV); cells of other environments are covered with their
     own radii. SITE_ID is ``P`` + the district code + the site's number within
-    its district in RANK order, e.g. ``P35020300001``.
+    its district in RANK order, e.g. ``P35020300001``. SOURCE says where each
+    site came from (an inventory's name, ``generated``, ``drawn``), KIND what it
+    reuses (``new`` when nothing), COST its site cost (万元), CONFLICTS its soft
+    siting conflicts.
     """
     years = np.broadcast_to(np.asarray(build_year, dtype=np.int64), np.shape(gains))
     by_gain = gain_rank(gains)
@@ -316,9 +334,13 @@ def planned_sites_frame(proj: Project, *, xy: NDArray[np.float64], site_type: ND
         "SITE_ID": [f"P{c}{n:05d}" for c, n in zip(codes[dist], seq, strict=True)],
         "SITE_TYPE": np.asarray(site_type, dtype=str), "RANK": rank, "BUILD_YEAR": np.asarray(years),
         "GAIN_POP": np.round(gains, 1),
-        "SOURCE": source, "RADIUS_M": np.round(radius_m, 0),
+        "SOURCE": source, "KIND": "new" if kind is None else np.asarray(kind, dtype=object),
+        "COST": np.nan if cost is None else np.round(np.asarray(cost, dtype=float), 2),
+        "CONFLICTS": "" if conflicts is None else np.asarray(conflicts, dtype=object),
+        "RADIUS_M": np.round(radius_m, 0),
         "RADIO_ENV": env_names[np.asarray(environment, dtype=np.int64)] if rank.size else np.zeros(0, dtype=object),
-        "XZQDM": codes[dist], "XZQMC": names[dist], "MODELLED": int(modelled),
+        "XZQDM": codes[dist], "XZQMC": names[dist], "MODELLED": np.asarray(modelled, dtype=np.int64)
+        if np.ndim(modelled) else int(modelled),
     }, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]) if len(xy) else gpd.GeoSeries([], crs=proj.metric_crs),
         crs=proj.metric_crs)
     return gdf.to_crs(4490)

@@ -30,12 +30,16 @@ from typing import Any
 from .. import radio
 from ..errors import ConfigError
 
-__all__ = ["PlanSettings", "CANDIDATE_GENERATORS", "SITE_TYPES", "NETWORKS", "NETWORK_BANDS", "settings_from"]
+__all__ = ["PlanSettings", "CANDIDATE_GENERATORS", "SITE_TYPES", "OBJECTIVE_SETTINGS", "NETWORKS", "NETWORK_BANDS",
+           "settings_from"]
 
 #: Site types of the plan's "宏+微+室" (macro + micro + indoor).
 SITE_TYPES: tuple[str, ...] = ("macro", "micro", "indoor")
-#: How modelled candidates are made when a project has no candidate layer (see :mod:`.candidates`).
-CANDIDATE_GENERATORS: tuple[str, ...] = ("population", "kmeans", "grid")
+#: How modelled (generated) candidates are made beside the project's inventories (see :mod:`.pool`);
+#: ``none``: inventories only.
+CANDIDATE_GENERATORS: tuple[str, ...] = ("population", "kmeans", "grid", "none")
+#: Settings that change only the objective, not the planning context's arrays.
+OBJECTIVE_SETTINGS: tuple[str, ...] = ("cost_weight",)
 #: Networks a plan can be made for: every operator (``any``) or one operator network.
 NETWORKS: tuple[str, ...] = ("any", *radio.default_params().networks)
 #: Band of new sites when none is given: n78 for all operators (the shared 3.5 GHz layer most new
@@ -66,14 +70,19 @@ class PlanSettings:
         default they depend on the radio environment.
     seed : int
         Seed of modelled candidates (>= 0).
-    candidates : {"population", "kmeans", "grid"}
-        How modelled candidates are made when the project has no candidate layer.
+    candidates : {"population", "kmeans", "grid", "none"}
+        How modelled candidates are made beside the project's candidate inventories
+        (``none``: inventories only).
     n_candidates : int or None
         Number of modelled candidates (default: chosen from the plan's shortfall).
     candidate_spacing_m : float or None
-        Spacing of modelled candidates, metres: the grid's spacing, or for the other
-        generators a number of candidates of one per ``spacing²`` of populated area
-        (``n_candidates`` wins when both are given).
+        Spacing of modelled candidates, metres: the grid's spacing; for population and
+        k-means candidates the least distance between two of them and, when
+        ``n_candidates`` is not given, a number of one per ``spacing²`` of populated area.
+    cost_weight : float or None
+        Residents of new coverage the plan gives up to save 1万元 of site cost
+        (0: cost ignored; ``None``: the project's ``[siting.objective] cost_weight``,
+        0 by default). See :mod:`.costing` and docs/siting.md.
 
     Examples
     --------
@@ -91,6 +100,7 @@ class PlanSettings:
     candidates: str = "population"
     n_candidates: int | None = None
     candidate_spacing_m: float | None = None
+    cost_weight: float | None = None
 
     def __post_init__(self) -> None:
         if self.network not in NETWORKS:
@@ -124,10 +134,17 @@ class PlanSettings:
             if n < 1:
                 raise ConfigError(f"n_candidates must be >= 1, got {n}")
         sp = self.candidate_spacing_m
-        if sp is not None and (isinstance(sp, bool) or not isinstance(sp, int | float) or not math.isfinite(sp)
-                               or not 10 <= sp <= 100_000):
-            raise ConfigError(f"candidate_spacing_m must be a number of metres from 10 to 100,000, got {sp!r}. "
-                              "Fix: e.g. --candidate-spacing-m 150")
+        if sp is not None:
+            if isinstance(sp, bool) or not isinstance(sp, int | float) or not math.isfinite(sp) \
+                    or not 10 <= sp <= 100_000:
+                raise ConfigError(f"candidate_spacing_m must be a number of metres from 10 to 100,000, got {sp!r}. "
+                                  "Fix: e.g. --candidate-spacing-m 150")
+            object.__setattr__(self, "candidate_spacing_m", float(sp))
+        w = self.cost_weight
+        if w is not None:
+            if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+                raise ConfigError(f"cost_weight must be residents per 万元 >= 0, got {w!r}. Fix: e.g. --cost-weight 50")
+            object.__setattr__(self, "cost_weight", float(w))
         if self.mix is not None:
             mix = tuple(self.mix)
             ok = len(mix) == 3 and all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in mix)
@@ -135,6 +152,10 @@ class PlanSettings:
                 raise ConfigError(f"site mix {self.mix} must be three shares (macro, micro, indoor) >= 0 summing "
                                   "to 1. Fix: e.g. --mix 0.6,0.25,0.15")
             object.__setattr__(self, "mix", (float(mix[0]), float(mix[1]), float(mix[2])))
+
+    def context_key(self) -> PlanSettings:
+        """These settings without the objective-only ones (:data:`OBJECTIVE_SETTINGS`): what a context is built for."""
+        return dataclasses.replace(self, cost_weight=None)
 
     @property
     def users(self) -> str:
@@ -168,7 +189,7 @@ def settings_from(base: PlanSettings | None, **given: Any) -> PlanSettings:
 
     With a ``base`` (a planning context's settings), a setting given explicitly
     that differs from it is an error naming the setting: a context answers for
-    its own settings only.
+    its own settings only (objective-only settings such as ``cost_weight`` may differ).
 
     Examples
     --------
@@ -183,10 +204,10 @@ def settings_from(base: PlanSettings | None, **given: Any) -> PlanSettings:
     if base is None:
         return PlanSettings(**given)
     asked = dataclasses.replace(base, **given)
-    diff = [f"{k}: {getattr(base, k)} in the context, {getattr(asked, k)} asked" for k in given
-            if getattr(base, k) != getattr(asked, k)]
-    if diff:
-        names = ", ".join(f"{k}=..." for k in given if getattr(base, k) != getattr(asked, k))
+    differ = [k for k in given if getattr(base, k) != getattr(asked, k) and k not in OBJECTIVE_SETTINGS]
+    if differ:
+        diff = [f"{k}: {getattr(base, k)} in the context, {getattr(asked, k)} asked" for k in differ]
+        names = ", ".join(f"{k}=..." for k in differ)
         raise ConfigError(f"the planning context was built for other settings ({'; '.join(diff)}). Fix: leave these "
                           f"options out, or build a context with them (planning_context(..., {names}))")
-    return base
+    return asked

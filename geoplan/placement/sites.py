@@ -98,8 +98,19 @@ def check_chunked(settings: PlanSettings, *, method: str, proj: Project, fixed: 
     if settings.candidates != "population":
         problems.append(f"candidates are drawn per district from populated cells, not by '{settings.candidates}' "
                         "(leave out --candidates)")
-    if proj.layer("candidates") is not None:
-        problems.append("a candidate layer is only used by the in-memory engine (engine='memory')")
+    if proj.layer("candidates") is not None or proj.siting.group("inventories"):
+        names = [ly.name for ly in proj.siting.group("inventories")] + (
+            ["candidates"] if proj.layer("candidates") is not None else [])
+        problems.append(f"candidate inventories ({', '.join(names)}) are only used by the in-memory engine "
+                        "(engine='memory'); the county-by-county engine places new builds on generated candidates, "
+                        "hard constraints applied")
+    weight = settings.cost_weight if settings.cost_weight is not None else proj.siting.params.cost_weight
+    if weight:
+        problems.append(f"a cost weight ({weight:g} residents per 万元) needs the in-memory engine (leave out "
+                        "--cost-weight, or use engine='memory')")
+    if settings.n_candidates is not None or settings.candidate_spacing_m is not None:
+        problems.append("the number and spacing of candidates are set per district by the county-by-county engine "
+                        "(leave out --n-candidates and --candidate-spacing-m)")
     if fixed:
         problems.append("sites to keep (drawn sites) are only taken by the in-memory engine (engine='memory')")
     if problems:
@@ -129,7 +140,7 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
                 engine: str = "auto", client: object | None = None, context: PlanningContext | None = None,
                 settings: PlanSettings | None = None, band: str | None = None, indoor: bool | None = None,
                 mix: tuple[float, float, float] | None = None, seed: int | None = None,
-                candidates: str | None = None, network: str | None = None,
+                candidates: str | None = None, network: str | None = None, cost_weight: float | None = None,
                 fixed_xy: NDArray[np.float64] | None = None, time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4,
                 population_year: int | None = None, basis: str | None = None, meet: str | None = None,
                 quotas: str = "plan", capacity: bool = False, progress: Progress | None = None,
@@ -159,10 +170,12 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         Settings given below must then agree with the context's.
     settings : PlanSettings, optional
         Network, band, users, mix, seed and candidate source at once.
-    band, indoor, mix, seed, candidates, network
+    band, indoor, mix, seed, candidates, network, cost_weight
         Single settings (see :class:`~.settings.PlanSettings`), overriding ``settings``;
         ``network`` (``any``, ``cmcc``, ``ctcu``, ``cbn``) is whose users the coverage counts
-        (the density target always counts every operator's stations).
+        (the density target always counts every operator's stations); ``cost_weight``
+        (residents per 万元) weighs site cost against coverage (:mod:`~.costing`) and may
+        differ from a ``context``'s.
     fixed_xy : ndarray, optional
         Metric coordinates of sites that must be built (e.g. drawn by a planner);
         each is moved onto the nearest candidate (in-memory engine), at most ``max_snap_m``.
@@ -210,7 +223,8 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}. Fix: use greedy or exact")
     s, eng = resolve_settings(proj, context=context, settings=settings, engine=engine, client=client, band=band,
-                              indoor=indoor, mix=mix, seed=seed, candidates=candidates, network=network)
+                              indoor=indoor, mix=mix, seed=seed, candidates=candidates, network=network,
+                              cost_weight=cost_weight)
     req = plan_request(proj, total=total, year=year, population_year=population_year, basis=basis, meet=meet,
                        quotas=quotas)
     if eng == "chunked":
@@ -227,8 +241,8 @@ def place_sites(proj: Project, *, total: int | None = None, year: int | None = N
         return place_by_county(proj, s, req, mapper=mapper, progress=progress)
     if context is not None:
         return place_in_memory(context, req, method=method, fixed_xy=fixed_xy, time_limit_s=time_limit_s,
-                               mip_rel_gap=mip_rel_gap, progress=progress, max_snap_m=max_snap_m, cancel=cancel,
-                               capacity=capacity)
+                               mip_rel_gap=mip_rel_gap, progress=progress, settings=s, max_snap_m=max_snap_m,
+                               cancel=cancel, capacity=capacity)
     step = progress or (lambda f, m: None)
     ctx = planning_context(proj, settings=s, progress=lambda f, m: step(0.6 * f, m))
     return place_in_memory(ctx, req, method=method, fixed_xy=fixed_xy, time_limit_s=time_limit_s,

@@ -72,9 +72,9 @@ def snap_sites(ctx: PlanningContext, xy: ArrayLike, *, max_snap_m: float = MAX_S
     --------
     >>> import geoplan as gp
     >>> ctx = gp.placement.planning_context(gp.load_project())
-    >>> s = snap_sites(ctx, ctx.cand_xy[:2] + 30.0)
+    >>> s = snap_sites(ctx, ctx.cand_xy[:2] + 3.0)
     >>> s.columns.tolist(), s.distance_m.round(1).tolist()
-    ([0, 1], [42.4, 42.4])
+    ([0, 1], [4.2, 4.2])
     """
     pts = np.asarray(xy, dtype=float).reshape(-1, 2)
     if not len(ctx.cand_xy):

@@ -5,6 +5,7 @@ from .basemaps import custom_basemap_url, land_layer, tile_group
 from .drawings import DrawIds, DrawingSync, draw_control
 from .map import BASEMAPS, PointData, base_map, districts_geojson, plan_layers, planned_points, side_layers
 from .overlay import Overlay, coverage_grid, coverage_overlay, population_overlay, site_density_overlay
+from .siting import inventory_points, siting_layers, zones_geojson
 
 __all__ = [
     "ST_FOLIUM_BASE_URL",
@@ -29,4 +30,7 @@ __all__ = [
     "coverage_overlay",
     "population_overlay",
     "site_density_overlay",
+    "inventory_points",
+    "siting_layers",
+    "zones_geojson",
 ]

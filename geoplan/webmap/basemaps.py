@@ -9,6 +9,8 @@
   changing the base map swaps it without rebuilding the map (the planner's
   drawings, zoom and layer choices stay).
 - :class:`TileNotice` — counts failed tile requests and says so on the map.
+- A local MBTiles / PMTiles file: :mod:`geoplan.webmap.localtiles` (served by
+  :mod:`geoplan.webmap.tileserver`).
 
 Leaflet draws in Web Mercator (EPSG:3857): tile services must serve Web
 Mercator tiles (Tianditu's ``*_w`` sets; most bureau servers offer both).
@@ -30,7 +32,8 @@ from geoplan.errors import ConfigError
 
 from .map import BASEMAPS, GcjTileShift, RememberShown
 
-__all__ = ["FONT_URL", "WATER_COLOUR", "LAND_COLOUR", "LandLayer", "TileNotice", "land_layer", "tile_group", "custom_basemap_url"]
+__all__ = ["FONT_URL", "WATER_COLOUR", "LAND_COLOUR", "LandLayer", "TileNotice", "land_layer", "tile_group", "tiles_group",
+           "custom_basemap_url"]
 
 #: The app's Chinese web font as seen from the ``st_folium`` iframe (``apps/static/fonts/``).
 FONT_URL = "../../app/static/fonts/NotoSansSC-subset.woff2"
@@ -163,12 +166,18 @@ def tile_group(*, basemap: str, tianditu_key: str | None = None, url: str | None
             tile_url = tile_url.replace("{tk}", tianditu_key)
     else:
         raise ConfigError(f"unknown base map {basemap!r}. Fix: use one of {', '.join([*BASEMAPS, 'custom'])}")
-    fg = folium.FeatureGroup(name=name, show=True, control=False)
-    fg.add_child(RememberShown("tiles", show=True))
     tiles = folium.TileLayer(tile_url, attr=attribution, name=name, max_zoom=19, max_native_zoom=18,
                              subdomains=subdomains, overlay=True, control=False)
-    tiles.add_to(fg)
+    fg = tiles_group(tiles, name=name, failed_message=failed_message)
     if gcj and centre is not None:
         fg.add_child(GcjTileShift(tiles, lon=centre[0], lat=centre[1]))
+    return fg
+
+
+def tiles_group(tiles: folium.TileLayer, *, name: str, failed_message: str) -> folium.FeatureGroup:
+    """``tiles`` in a swappable feature group, with the :class:`TileNotice` that says when they fail."""
+    fg = folium.FeatureGroup(name=name, show=True, control=False)
+    fg.add_child(RememberShown("tiles", show=True))
+    tiles.add_to(fg)
     fg.add_child(TileNotice(tiles, message=failed_message))
     return fg

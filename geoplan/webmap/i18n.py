@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..networks import network_label
 
-__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "t", "default_lang", "label_columns", "percent",
-           "all_text", "coverage_refers"]
+__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "t", "default_lang", "label_columns", "percent",
+           "district_tooltip", "all_text", "coverage_refers"]
 
 #: Interface languages: code → name shown in the switch.
 LANGS: dict[str, str] = {"zh": "中文", "en": "English"}
@@ -53,8 +53,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "cand_population": ("按人口加权的人口格网", "populated cells, by weight"),
     "cand_kmeans": ("人口加权 k-means 中心", "weighted k-means centres"),
     "cand_grid": ("有人居住处的方格网", "square grid where people live"),
-    "cand_layer_help": ("使用项目自带的候选站址图层。", "The project's candidate layer is used."),
-    "cand_help": ("项目没有候选站址图层时，模拟候选站址的生成方式。", "How modelled candidate sites are made (the project has no candidate layer)."),
+    "cand_none": ("不生成：只用候选资源库", "none: inventories only"),
+    "cand_help": ("模拟候选站址的生成方式；项目的候选资源库（铁塔、智慧杆、开放楼宇）总是一并使用。", "How modelled candidate sites are made, beside the project's candidate inventories (towers, smart poles, opened buildings) if it has any."),
+    "cost_weight": ("共享优先：每万元折合居民数", "Prefer sharing: residents per 万元"),
+    "cost_weight_help": ("为节省 1 万元站址费用愿意少覆盖的居民数：0 只看覆盖；20 在覆盖相近时优先利用铁塔、智慧杆和开放楼宇（见 docs/siting.md）。", "Residents of new coverage the plan gives up to save 1万元 of site cost: 0 plans for coverage only; 20 reuses towers, smart poles and opened buildings wherever they cover nearly as well as a new tower (docs/siting.md)."),
+    "site_cost": ("站址费用", "Site cost"),
+    "wan_yuan": ("{v:,.0f} 万元", "{v:,.0f} 万元"),
+    "savings_delta": ("省 {v:,.0f} 万元", "−{v:,.0f} 万元 vs all new"),
+    "reuse_caption": ("共享：{sites:,} 个新站中 {reused:,} 个利用现有设施（铁塔 {tower:,}、智慧杆 {pole:,}、开放楼宇 {rooftop:,}），比全部新建省 {savings:,.0f} 万元；{soft:,} 个位于软约束区（悬停站点可见冲突）。", "Reuse: {reused:,} of {sites:,} new sites on existing structures ({tower:,} towers, {pole:,} smart poles, {rooftop:,} opened buildings), saving {savings:,.0f} 万元 against all new; {soft:,} in soft constraint zones (hover a planned site for its conflicts)."),
+    "siting_layers": ("候选资源库与选址约束", "Candidate inventories and siting constraints"),
+    "siting_layers_help": ("按类型显示候选站址（社会塔、行业塔、智慧多功能杆、开放楼宇）和约束区（硬约束、软约束）。", "Layers of the candidate sites by kind (社会塔, 行业塔, 智慧多功能杆, opened buildings) and of the constraint zones (hard and soft)."),
     "edge_charging": ("边缘数据中心与充电设施", "Edge data centres & EV charging"),
     "edge_count": ("边缘数据中心数量", "Edge data centres"),
     "edge_too_many": ("{count} 个数据中心多于 {points} 个需求点：多出的不会服务任何需求。", "{count} data centres for {points} demand points: the extra ones serve no demand."),
@@ -69,6 +77,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "tile_crs": ("瓦片坐标系", "Tile CRS"),
     "tk": ("天地图密钥 (tk)", "Tianditu key (tk)"),
     "tiles_note": ("瓦片只在服务可达时加载；离线底图始终显示。加载失败时地图上会提示。", "Tiles load only when their server is reachable; the offline base map is always there, and the map says when tiles fail."),
+    "tiles_local": ("本地瓦片文件（MBTiles / PMTiles，离线）", "local tile file (MBTiles / PMTiles, offline)"),
+    "tile_file": ("瓦片文件路径（本机上的 .mbtiles / .pmtiles）", "Tile file (.mbtiles / .pmtiles on the app's computer)"),
+    "tile_file_help": ("栅格瓦片（PNG/JPEG/WebP）的 MBTiles 或 PMTiles 文件；项目文件可用 [app] tiles = \"…\" 设为默认。", "An MBTiles or PMTiles file of raster tiles (PNG/JPEG/WebP); a project file can make one the default with [app] tiles = \"…\"."),
+    "tile_file_none": ("请输入瓦片文件路径。", "Enter the path of a tile file."),
+    "tiles_local_info": ("{name}：{kind}，{fmt}，缩放级别 {z0}～{z1}，由本机瓦片服务 {url} 提供（仅监听回环地址，供本机的网页使用；共享部署请设置 GEOPLAN_TILE_HOST / GEOPLAN_TILE_PORT / GEOPLAN_TILE_URL）。", "{name}: {kind}, {fmt}, zoom {z0}–{z1}, served by the app's tile server at {url} (it listens on the loopback interface, for a browser on this computer; for a shared app set GEOPLAN_TILE_HOST / GEOPLAN_TILE_PORT / GEOPLAN_TILE_URL)."),
+    "tiles_partial": ("该文件只覆盖项目范围的 {pct}：其余部分显示离线底图。", "The file covers only {pct} of the project's extent; elsewhere the offline base map shows."),
+    "tiles_coarse": ("该文件最细只到 {z} 级：城市尺度下瓦片被放大、较模糊。", "The file's finest zoom is {z}: at city scale its tiles are enlarged and blurred."),
+    "tiles_zoom_in": ("该文件从 {z} 级起才有瓦片：放大到 {z} 级以上才能看到。", "The file's tiles start at zoom {z}: zoom in to level {z} or closer to see them."),
+    "tiles_local_failed": ("本地瓦片文件的瓦片加载失败（{n} 次请求）：网页无法访问应用的瓦片服务（若不在应用所在的计算机上，请设置 GEOPLAN_TILE_HOST 和 GEOPLAN_TILE_URL）", "Tiles of the local tile file failed to load ({n} requests): the browser cannot reach the app's tile server (from another computer, set GEOPLAN_TILE_HOST and GEOPLAN_TILE_URL)"),
     "tiles_failed": ("底图瓦片加载失败（{n} 次请求）：显示离线底图", "Base-map tiles failed to load ({n} requests): showing the offline base map"),
     "modelled": ("**模拟图层** —— 合成数据，非实测；基于它们的数字只是方法示意：", "**Modelled layers** — synthetic, not observed data; numbers built on them are illustrations of the method:"),
     "stations": ("基站（现状 + 新建）", "Stations (existing + new)"),
@@ -134,6 +151,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "per10k_by_district": ("各区每万人基站数", "Stations per 10k by district"),
     "no_edge": ("没有边缘数据中心方案：项目缺少 edge_demand 图层。", "No edge data-centre plan: the project needs an edge_demand layer."),
     "edge_error": ("边缘数据中心：{e}", "Edge data centres: {e}"),
+    "e_dcs": ("边缘数据中心", "Edge data centres"),
+    "e_new": ("新建 {n}", "{n} new"),
+    "e_radius": ("时延圈半径", "Latency circle radius"),
+    "e_within": ("时延圈内需求权重", "Demand weight within the circle"),
+    "e_worst": ("最大单向时延", "Worst one-way latency"),
+    "e_caption": ("{points} 个需求点（港口、园区、医院、学校、枢纽）；平均单向时延 {mean:.3f} 毫秒；时延模型：{model}；光纤 {fibre:,.0f} 千米。模拟图层：{modelled}。", "{points} demand points (ports, parks, hospitals, schools, hubs); mean one-way latency {mean:.3f} ms; latency model {model}, fibre {fibre:,.0f} km. Modelled: {modelled}."),
+    "none_word": ("无", "none"),
+    "c_compliant": ("达标的新建停车场", "New car parks compliant"),
+    "c_to_add": ("需增充电车位", "Charging spaces to add"),
+    "c_reserved": ("{n:,} 个利用预留车位", "{n:,} on reserved spaces"),
+    "c_new": ("新建公共充电站", "New public charging stations"),
+    "c_core": ("服务半径内的核心区居民", "Core residents within the radius"),
+    "c_caption": ("新建公共停车场车位的 {share} 配建充电设施；服务半径 {r:,.0f} 米（{src}）。", "Share {share} of spaces in new public car parks; service radius {r:,.0f} m ({src})."),
     "no_charging": ("没有充电检查：项目缺少 car_parks 图层。", "No charging check: the project needs a car_parks layer."),
     "format": ("格式", "Format"),
     "coords": ("坐标系", "Coordinates"),
@@ -189,6 +219,16 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "edge_count": ("边缘数据中心", "edge data centres"), "charging_share": ("充电比例", "charging share"),
     "charging_radius_m": ("充电服务半径（米）", "charging radius (m)"), "population_year": ("人口年份", "population year"),
 }
+
+#: Words of map tooltips (English as the library writes them → Chinese).
+WORDS: dict[str, str] = {
+    "yes": "是", "no": "否", "no statistics": "无统计", "below 80 % of the target": "低于目标的 80 %",
+    "80–95 % of the target": "目标的 80～95 %", "95–100 % of the target": "目标的 95～100 %",
+    "meets the target": "达到目标",
+}
+#: The district tooltip's fields (:data:`geoplan.webmap.map.DISTRICT_TOOLTIP`) and the column label each takes.
+_TOOLTIP_COLUMNS = ("XZQMC", "XZQDM", "population", "existing", "new", "stations", "per_10k", "target_per_10k",
+                    "shortfall", "meets_target", "coverage_after", "status")
 
 #: Columns holding shares (0–1) shown as percentages.
 PERCENT_COLUMNS = frozenset({"coverage_before", "coverage_after", "edge_covered_share", "covered_share", "share",
@@ -247,9 +287,24 @@ def label_columns(table: pd.DataFrame, lang: str = "zh", *, keep: Mapping[str, s
     return out.rename(columns=names)
 
 
+def district_tooltip(lang: str = "zh") -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """Labels and value words of the map's district tooltip in ``lang`` (``None``: the map's English).
+
+    Examples
+    --------
+    >>> labels, words = district_tooltip("zh")
+    >>> labels["per_10k"], words["yes"], district_tooltip("en")
+    ('每万人基站', '是', (None, None))
+    """
+    if lang != "zh":
+        return None, None
+    return {f: COLUMNS[f][0] for f in _TOOLTIP_COLUMNS}, dict(WORDS)
+
+
 def all_text() -> str:
     """Every Chinese character of the interface (for subsetting the web font)."""
-    parts = [zh for zh, _ in TEXT.values()] + [zh for zh, _ in COLUMNS.values()] + list(LANGS.values())
+    parts = ([zh for zh, _ in TEXT.values()] + [zh for zh, _ in COLUMNS.values()] + list(LANGS.values())
+             + list(WORDS.values()))
     return "".join(sorted(set("".join(parts))))
 
 

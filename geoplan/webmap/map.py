@@ -60,6 +60,7 @@ __all__ = [
     "districts_geojson",
     "point_layer",
     "district_layer",
+    "DISTRICT_TOOLTIP",
     "latency_circles",
     "legend_html",
     "base_map",
@@ -511,14 +512,27 @@ def _fmt(v: Any, nd: int = 0) -> Any:
     return v
 
 
+#: Fields of the district tooltip and their English labels (:func:`district_layer`; other languages: ``labels``).
+DISTRICT_TOOLTIP: dict[str, str] = {
+    "XZQMC": "district", "XZQDM": "code", "population": "population", "existing": "existing stations",
+    "new": "new stations", "stations": "stations", "per_10k": "stations per 10k", "target_per_10k": "target per 10k",
+    "shortfall": "shortfall", "meets_target": "meets target", "coverage_after": "population covered",
+    "status": "status"}
+
+
 def district_layer(geojson: Mapping[str, Any], table: pd.DataFrame, *, name: str = "Districts: stations per 10k",
-                   show: bool = True) -> folium.GeoJson:
+                   show: bool = True, labels: Mapping[str, str] | None = None,
+                   words: Mapping[str, str] | None = None) -> folium.GeoJson:
     """Districts coloured by stations per 10k against the target, numbers in the tooltip.
 
     ``table`` has one row per district in the project's order with XZQDM, per_10k and
     target_per_10k, and optionally population, existing, new, stations, required,
     shortfall, meets_target, coverage_after (e.g. ``PlanResult.districts``).
+    ``labels`` (field → label) and ``words`` (English value → shown value: "yes",
+    the status classes) put the tooltip in the interface's language
+    (:func:`geoplan.webmap.i18n.district_tooltip`); English by default.
     """
+    words = words or {}
     by_code = {str(r["XZQDM"]): r for r in table.to_dict(orient="records")}
     feats = []
     for f in geojson["features"]:
@@ -530,15 +544,14 @@ def district_layer(geojson: Mapping[str, Any], table: pd.DataFrame, *, name: str
             "population": _fmt(r.get("population")), "existing": _fmt(r.get("existing")),
             "new": _fmt(r.get("new")), "stations": _fmt(r.get("stations")), "per_10k": _fmt(per, 2),
             "target_per_10k": _fmt(target, 1), "shortfall": _fmt(r.get("shortfall")),
-            "meets_target": _fmt(r.get("meets_target")), "status": label, "_colour": colour,
+            "meets_target": words.get(m := _fmt(r.get("meets_target")), m), "status": words.get(label, label),
+            "_colour": colour,
             "coverage_after": "—" if _plain(r.get("coverage_after")) is None
             else f"{100 * float(r['coverage_after']):.1f} %",
         })
         feats.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
-    fields = ["XZQMC", "XZQDM", "population", "existing", "new", "stations", "per_10k", "target_per_10k",
-              "shortfall", "meets_target", "coverage_after", "status"]
-    aliases = ["district", "code", "population", "existing stations", "new stations", "stations",
-               "stations per 10k", "target per 10k", "shortfall", "meets target", "population covered", "status"]
+    fields = list(DISTRICT_TOOLTIP)
+    aliases = [(labels or {}).get(f) or DISTRICT_TOOLTIP[f] for f in fields]
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": feats}, name=name, show=show,
         style_function=lambda f: {"fillColor": f["properties"]["_colour"], "color": "#333333", "weight": 1.5,
@@ -708,7 +721,8 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
 
 #: Properties of planned sites shown on the map (:func:`planned_points`), and their labels.
 PLANNED_FIELDS: dict[str, str] = {"SITE_ID": "site", "SITE_TYPE": "type", "RANK": "build order",
-                                  "GAIN_POP": "newly covered residents", "XZQMC": "district", "SOURCE": "source"}
+                                  "GAIN_POP": "newly covered residents", "XZQMC": "district", "SOURCE": "source",
+                                  "KIND": "reuses", "COST": "site cost (万元)", "CONFLICTS": "siting conflicts"}
 
 
 def planned_points(sites: gpd.GeoDataFrame) -> PointData:
@@ -764,7 +778,8 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
                 coverage: Overlay | None = None, kept_sites: PointData | None = None,
                 plan_label: str = "Planned 5G sites", site_density: Overlay | None = None,
                 drawings: Sequence[Mapping[str, Any]] | None = None,
-                drawings_revision: str = "0") -> list[folium.FeatureGroup]:
+                drawings_revision: str = "0", district_labels: Mapping[str, str] | None = None,
+                district_words: Mapping[str, str] | None = None) -> list[folium.FeatureGroup]:
     """The layers that follow the what-if controls, each in its own feature group.
 
     Parameters
@@ -786,12 +801,15 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
         shown instead of the points below zoom :data:`SITES_MIN_ZOOM`.
     drawings, drawings_revision
         The workspace's drawings as GeoJSON features and their revision (:class:`~.drawings.DrawingSync`).
+    district_labels, district_words
+        The district tooltip's labels and value words in the interface's language (see :func:`district_layer`).
     """
     from .drawings import DrawingSync
 
     groups = []
     fg = _group("Districts: stations per 10k vs target", "districts")
-    district_layer(districts, district_table, name="districts").add_to(fg)
+    district_layer(districts, district_table, name="districts", labels=district_labels,
+                   words=district_words).add_to(fg)
     groups.append(fg)
     if coverage is not None:
         fg = _group("5G coverage grid", "coverage", show=False)
