@@ -43,7 +43,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy geoplan
 
 ## make bench: every benchmark, before (BEFORE, a git revision) and after (this tree) in one run
-BEFORE ?= b6ead64
+BEFORE ?= cf6a83a
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(if $(BEFORE),--before $(BEFORE))
 

@@ -8,7 +8,8 @@
 repeats, the three smallest instances of the placement family, no Fujian-scale edge instance,
 one Fujian run). The full placement family takes about 20 minutes.
 
-``--before REF`` (``make bench`` passes :data:`BEFORE`) first runs the same benchmarks
+``--before REF`` (``make bench`` passes the Makefile's ``BEFORE``: cf6a83a, geoplan 0.1.0 before issues
+11–18, so one run shows the whole round's effect) first runs the same benchmarks
 on the code of git revision ``REF`` (exported with ``git archive`` into a temporary
 folder, its own benchmark scripts, same machine, same session), then on the working
 tree, and prints the headline figures side by side with their targets
@@ -40,9 +41,6 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "inventory": (["bench_inventory.py"], ["--quick"]),
     "fujian": (["bench_fujian.py", "--dask"], ["--runs", "1"]),
 }
-#: The revision ``make bench`` compares with: main before issue 18 part B (radio model in the engine), i.e. main
-#: with issues 11 and 16 as last merged into i18b (was 151726f before that merge).
-BEFORE = "b6ead64"
 #: Headline figures compared before/after: (benchmark, row key, row value, column, target, label).
 HEADLINES: list[tuple[str, str, str, str, float | None, str]] = [
     ("placement", "stage", "what-if re-evaluation of 18,500 sites", "median_s", 0.3, "what-if, 18,500 sites (s)"),
@@ -58,6 +56,9 @@ def _run(names: list[str], *, quick: bool, tree: Path, env: dict[str, str]) -> l
     status = []
     for name in names:
         script, extra = SCRIPTS[name]
+        if not (tree / "benchmarks" / script[0]).exists():  # a benchmark newer than the revision compared with
+            print(f"\n=== {name} ({tree}): {script[0]} is not in this revision, skipped", flush=True)
+            continue
         cmd = [sys.executable, str(tree / "benchmarks" / script[0]), *script[1:], *(extra if quick else [])]
         print(f"\n=== {name} ({tree}): {' '.join(cmd[1:])}  [load {os.getloadavg()[0]:.1f}]", flush=True)
         t0 = time.perf_counter()

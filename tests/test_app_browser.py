@@ -200,10 +200,23 @@ def draw_marker(pg, position: dict[str, float]) -> None:
     frame.locator(".leaflet-container").click(position=position)
 
 
-def choose(pg, label: str, option: str) -> None:
-    """Pick ``option`` in the select box labelled ``label``."""
-    pg.get_by_role("combobox", name=label).click()
-    pg.get_by_role("option", name=option).first.click()
+def choose(pg, label: str, option: str, *, attempts: int = 6) -> None:
+    """Pick ``option`` in the select box labelled ``label``.
+
+    A rerun of the page (the side panels' timer, a workspace save) closes an open
+    list; the box is opened again until the option can be clicked.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for k in range(attempts):
+        pg.get_by_role("combobox", name=label).click()
+        try:
+            pg.get_by_role("option", name=option).first.click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            if k == attempts - 1:
+                raise
+            pg.keyboard.press("Escape")
 
 
 def markers(pg) -> int:
