@@ -30,11 +30,12 @@ browser:
 	@/usr/bin/chromium --version 2>/dev/null; pdftoppm -v 2>&1 | head -1
 
 ## make test: create the venv, install, run every test (unit, doctests, CLI, app, browser, and
-## tests/test_wheel.py: the wheel built, installed in a fresh venv and run outside the checkout)
+## tests/test_wheel.py: the wheel built, installed in a fresh venv and run outside the checkout), on every core
+## (pytest-xdist; a test file stays on one worker, so module fixtures such as the app's first run are made once)
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check geoplan apps tests benchmarks scripts
 	$(VENV)/bin/mypy geoplan
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 15
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check geoplan apps tests benchmarks scripts
