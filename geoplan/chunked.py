@@ -26,8 +26,9 @@ This module splits the work into **per-district tasks** on plain arrays:
   cell its unserved demand.
 
 The tasks are mapped by a *mapper* ``mapper(fn, items) -> iterable of results in
-order``: the built-in :func:`map` here; a dask.distributed client in
-:mod:`geoplan.distributed`, with identical results.
+order``: here a pool of threads (:func:`local_threads`; the tasks are NumPy/SciPy
+work that releases the GIL, and each owns its arrays); a dask.distributed client
+in :mod:`geoplan.distributed`; with identical results either way.
 
 Placement builds on these tasks: :func:`geoplan.placement.place_sites` with
 ``engine="chunked"`` (chosen automatically for a province) places each
@@ -39,8 +40,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +69,8 @@ from .targets import plan_of
 
 __all__ = [
     "Mapper",
+    "local_threads",
+    "THREADS_ENV",
     "Window",
     "CountyChunk",
     "SiteArrays",
@@ -411,8 +416,41 @@ def _zonal_task(chunk: CountyChunk) -> tuple[float, int]:
     return _seqsum(v.astype(float)), int(rows.size)
 
 
-def _serial(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterable[Any]:
-    return map(fn, items)
+#: Environment variable with the number of threads county tasks run on in one process.
+THREADS_ENV = "GEOPLAN_THREADS"
+#: At most this many threads by default (memory grows with the counties in flight).
+MAX_DEFAULT_THREADS = 4
+
+
+def local_threads() -> int:
+    """Threads for county tasks in this process: ``$GEOPLAN_THREADS``, else the cores (at most 4).
+
+    Raises
+    ------
+    ConfigError
+        ``GEOPLAN_THREADS`` is not a whole number >= 1.
+    """
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_THREADS))
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ConfigError(f"{THREADS_ENV}={raw!r} is not a number of threads. Fix: set it to a whole number >= 1 "
+                          f"(1 runs county tasks one after the other), or unset it")
+    return n
+
+
+def _local(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+    """``fn(item)`` for every item, in order, on :func:`local_threads` threads."""
+    n = local_threads()
+    if n <= 1 or len(items) <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="geoplan-county") as ex:
+        yield from ex.map(fn, items)
 
 
 def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, mapper: Mapper | None, progress: Progress | None,
@@ -420,7 +458,7 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, mapper: Mapper 
     step = progress or (lambda f, m: None)
     out = []
     n = max(len(items), 1)
-    for i, res in enumerate((mapper or _serial)(fn, items)):
+    for i, res in enumerate((mapper or _local)(fn, items)):
         out.append(res)
         step(start + span * (i + 1) / n, f"{what}: {names[i]}")
     return out

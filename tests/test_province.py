@@ -293,3 +293,19 @@ def test_chunked_indoor_coverage_matches_the_city_engine(xiamen):
     outside = s_in.site_type != "indoor"
     assert (s_in.radius[outside] < s_out.radius[outside]).all()
     assert (s_out.radius[~outside] == 10.0).all() and (s_in.radius[~outside] >= 30.0).all()
+
+
+def test_county_tasks_on_threads_give_the_same_plan_as_one_after_the_other(synthetic, monkeypatch):
+    monkeypatch.setenv(chunked.THREADS_ENV, "1")
+    assert chunked.local_threads() == 1
+    one = place_sites(synthetic, engine="chunked", year=2025, seed=3)
+    monkeypatch.setenv(chunked.THREADS_ENV, "3")
+    assert chunked.local_threads() == 3
+    three = place_sites(synthetic, engine="chunked", year=2025, seed=3)
+    pd.testing.assert_frame_equal(one.sites, three.sites)
+    pd.testing.assert_frame_equal(one.districts, three.districts)
+    assert one.summary.coverage_after == three.summary.coverage_after
+    for bad in ("0", "-2", "two", "1.5"):
+        monkeypatch.setenv(chunked.THREADS_ENV, bad)
+        with pytest.raises(gp.errors.ConfigError, match="GEOPLAN_THREADS.*Fix: set it to a whole number"):
+            chunked.local_threads()
