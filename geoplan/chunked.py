@@ -26,9 +26,9 @@ This module splits the work into **per-district tasks** on plain arrays:
   cell its unserved demand.
 
 The tasks are mapped by a *mapper* ``mapper(fn, items) -> iterable of results in
-order``: here a pool of threads (:func:`local_threads`; the tasks are NumPy/SciPy
-work that releases the GIL, and each owns its arrays); a dask.distributed client
-in :mod:`geoplan.distributed`; with identical results either way.
+order``: the built-in :func:`map` here (placement's county tasks use a pool of
+threads, :func:`threaded`); a dask.distributed client in :mod:`geoplan.distributed`;
+with identical results either way.
 
 Placement builds on these tasks: :func:`geoplan.placement.place_sites` with
 ``engine="chunked"`` (chosen automatically for a province) places each
@@ -70,6 +70,7 @@ from .targets import plan_of
 __all__ = [
     "Mapper",
     "local_threads",
+    "threaded",
     "THREADS_ENV",
     "Window",
     "CountyChunk",
@@ -443,8 +444,13 @@ def local_threads() -> int:
     return n
 
 
-def _local(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
-    """``fn(item)`` for every item, in order, on :func:`local_threads` threads."""
+def threaded(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+    """A mapper: ``fn(item)`` for every item, in order, on :func:`local_threads` threads.
+
+    For tasks that spend their time in NumPy/SciPy and own their arrays (placement's
+    county tasks: greedy, local search, the Lagrangian bound). The coverage tasks
+    stay on one thread: their window loops hold the GIL, and threads made them slower.
+    """
     n = local_threads()
     if n <= 1 or len(items) <= 1:
         yield from map(fn, items)
@@ -453,12 +459,16 @@ def _local(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
         yield from ex.map(fn, items)
 
 
+def _serial(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterable[Any]:
+    return map(fn, items)
+
+
 def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, mapper: Mapper | None, progress: Progress | None,
          what: str, names: Sequence[str], start: float = 0.0, span: float = 1.0) -> list[Any]:
     step = progress or (lambda f, m: None)
     out = []
     n = max(len(items), 1)
-    for i, res in enumerate((mapper or _local)(fn, items)):
+    for i, res in enumerate((mapper or _serial)(fn, items)):
         out.append(res)
         step(start + span * (i + 1) / n, f"{what}: {names[i]}")
     return out

@@ -150,8 +150,8 @@ def _county_plans(proj: Project, settings: PlanSettings, alloc: NDArray[np.int64
                         budget, zones)
              for c in chunks]
     names = [proj.district_names[c.district] for c in chunks]
-    return chunked.run_tasks(_place_task, items, mapper=mapper, progress=progress, what="placing sites",
-                             names=names, start=0.35, span=0.4)
+    return chunked.run_tasks(_place_task, items, mapper=mapper or chunked.threaded, progress=progress,
+                             what="placing sites", names=names, start=0.35, span=0.4)
 
 
 def stack_sites(a: SiteArrays, b: SiteArrays | None) -> SiteArrays:
