@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -71,7 +70,8 @@ def _export(ref: str, into: Path) -> Path:
     """The files of git revision ``ref`` in ``into`` (``git archive``), importable from there.
 
     Subpackages that pyproject maps to other folders (``geoplan._data`` = data/gis, ...) become links,
-    as an editable install maps them; data/fujian/ is shared when its build format matches.
+    as an editable install maps them. Generated data (Fujian) is not shared: since geoplan builds it in the
+    user data folder, a revision that still builds into its own data/fujian/ builds it there.
     """
     archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
@@ -80,11 +80,6 @@ def _export(ref: str, into: Path) -> Path:
         link = into.joinpath(*package.split("."))
         if package and not link.exists() and (into / folder).is_dir():
             link.symlink_to((into / folder).resolve(), target_is_directory=True)
-    pattern = re.compile(r"^BUILD_FORMAT = (\d+)", re.M)
-    now = pattern.search((ROOT / "geoplan" / "province.py").read_text(encoding="utf-8"))
-    then = pattern.search((into / "geoplan" / "province.py").read_text(encoding="utf-8"))
-    if (ROOT / "data" / "fujian").is_dir() and now and then and now.group(1) == then.group(1):
-        (into / "data" / "fujian").symlink_to(ROOT / "data" / "fujian", target_is_directory=True)
     return into
 
 
