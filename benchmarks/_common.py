@@ -47,7 +47,8 @@ def report(name: str, rows: list[dict[str, Any]], *, extra: dict[str, Any] | Non
     out = RESULTS / f"{name}.json"
     payload = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
                "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                           "cores": __import__("os").cpu_count()},
+                           "cores": __import__("os").cpu_count(),
+                           "load_average": [round(x, 2) for x in __import__("os").getloadavg()]},
                "rows": rows, **(extra or {})}
     out.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     print(f"\nwritten {out}")

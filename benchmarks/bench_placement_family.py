@@ -20,8 +20,11 @@ each timed on its own:
 
 ``% of best bound`` is each objective over the smallest upper bound any solver proved for the
 instance (every bound is a valid one, so this is a lower bound on the share of the optimum);
-``gap`` is the solver's own reported gap. A separate row measures the peak memory of the
-full-scale coverage matrix build (radius 700 m) in a fresh process: VmHWM and tracemalloc.
+``gap`` is the solver's own reported gap. Two more rows measure the peak memory of full-scale
+coverage matrix builds in a fresh process, above the process before the build (VmHWM reset
+through ``/proc/self/clear_refs``, and tracemalloc; the larger one over the matrix's bytes):
+the family's boolean matrix (radius 700 m) and the planning context's (per-environment radii,
+float32 cell shares). ``--memory-only`` runs just those (``results/placement_memory.json``).
 
 Writes ``benchmarks/results/placement_family.json``.
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -115,21 +119,45 @@ def run_instance(demand: Any, cells: int | None, radius: float, p: int, limit: f
     return rows
 
 
-def _memory_child(radius: float) -> None:
-    """In a fresh process: peak memory of one full-scale coverage matrix build above the loaded inputs."""
+def _memory_child(kind: str) -> None:
+    """In a fresh process: peak memory of one full-scale coverage matrix build above the loaded inputs.
+
+    ``kind`` is a radius in metres (the family's boolean matrix, one radius) or ``"context"`` (the
+    planning context's matrix: per-environment radii, cell shares as float32, as ``place sites``
+    builds it). The kernel's peak RSS is reset just before the build (``/proc/self/clear_refs``), so
+    VmHWM after it minus VmRSS before it is the build's own peak; tracemalloc sees numpy's allocations
+    but not C++ ones (k-d trees, pair buffers), hence both.
+    """
     import tracemalloc
 
-    demand = gp.load_project().demand
-    xy, _, grid = instance_points(demand, None)
+    proj = gp.load_project()
+    if kind == "context":
+        from geoplan.placement.context import planning_context, site_coverage
+
+        ctx = planning_context(proj)
+
+        def build() -> Any:
+            return site_coverage(ctx, ctx.cand_xy, ctx.cand_radius)
+    else:
+        xy, _, grid = instance_points(proj.demand, None)
+
+        def build() -> Any:
+            return cov.coverage_matrix(xy, grid, float(kind))
+    import ctypes
+    import gc
+
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # free heap pages back to the kernel: the build cannot reuse them
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     before = _status_kb("VmRSS")
     tracemalloc.start()
     t0 = time.perf_counter()
-    A = cov.coverage_matrix(xy, grid, radius)
+    A = build()
     secs = time.perf_counter() - t0
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     size = A.data.nbytes + A.indices.nbytes + A.indptr.nbytes
-    print(json.dumps({"shape": list(A.shape), "nnz": int(A.nnz), "matrix_mb": size / 2**20,
+    print(json.dumps({"shape": list(A.shape), "nnz": int(A.nnz), "dtype": str(A.dtype), "matrix_mb": size / 2**20,
                       "tracemalloc_peak_mb": traced / 2**20, "vmhwm_above_baseline_mb": (_status_kb("VmHWM") - before) / 1024,
                       "build_s_traced": secs}))
 
@@ -141,26 +169,39 @@ def _status_kb(field: str) -> int:
     return 0
 
 
-def memory_row(radius: float = 700.0) -> dict[str, Any]:
-    if not Path("/proc/self/status").exists():
-        return {"instance": "coverage matrix memory", "note": "needs /proc (Linux)"}
-    out = subprocess.run([sys.executable, __file__, "--memory-child", str(radius)], capture_output=True, text=True,
-                         check=True)
+def memory_row(kind: str = "700") -> dict[str, Any]:
+    """Peak memory of a full-scale matrix build (see :func:`_memory_child`), over the matrix's own size."""
+    if not Path("/proc/self/clear_refs").exists():
+        return {"instance": "coverage matrix memory", "note": "needs /proc/self/clear_refs (Linux)"}
+    # every allocation of 64 KiB or more is its own mapping, returned to the kernel when freed: freed
+    # memory cannot be reused unseen by VmHWM (glibc's dynamic threshold would otherwise hide it)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "131072"}
+    out = subprocess.run([sys.executable, __file__, "--memory-child", kind], capture_output=True, text=True,
+                         check=True, env=env)
     m = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"instance": f"coverage matrix build, all cells, r {radius:.0f} m", "nnz": m["nnz"],
+    what = ("planning context matrix (per-environment radii, cell shares)" if kind == "context"
+            else f"all cells, one radius {float(kind):.0f} m")
+    peak = max(m["tracemalloc_peak_mb"], m["vmhwm_above_baseline_mb"])
+    return {"instance": f"coverage matrix build, {what}", "shape": m["shape"], "nnz": m["nnz"], "dtype": m["dtype"],
             "matrix_mb": round(m["matrix_mb"], 1), "tracemalloc_peak_mb": round(m["tracemalloc_peak_mb"], 1),
             "vmhwm_above_baseline_mb": round(m["vmhwm_above_baseline_mb"], 1),
-            "peak_over_matrix": round(max(m["tracemalloc_peak_mb"], m["vmhwm_above_baseline_mb"]) / m["matrix_mb"], 2)}
+            "peak_over_matrix": round(peak / m["matrix_mb"], 2), "build_s": round(m["build_s_traced"], 2),
+            "target": "<= 3x"}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="only the three smallest instances, exact limited to 20 s")
     ap.add_argument("--exact-time-limit", type=float, default=None)
-    ap.add_argument("--memory-child", type=float, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--memory-only", action="store_true", help="only the two matrix-memory rows")
     args = ap.parse_args()
     if args.memory_child is not None:
         _memory_child(args.memory_child)
+        return
+    if args.memory_only:
+        mem = [memory_row("700"), memory_row("context")]
+        report("placement_memory", mem)
         return
     limit = args.exact_time_limit or (20.0 if args.quick else 60.0)
     demand = gp.load_project().demand
@@ -176,10 +217,10 @@ def main() -> None:
             line[r["method"]] = f"{r['pct_of_best_bound']:.2f} % ({r['time_s']:.1f})"
         line["best bound"] = mine[0]["best_bound_source"]
         table.append(line)
-    mem = memory_row()
+    mem = [memory_row("700"), memory_row("context")]
     report("placement_family", table, extra={"runs": rows, "memory": mem, "exact_time_limit_s": limit,
                                               "quick": args.quick})
-    print("\nmemory:", mem)
+    report("placement_memory", mem)
 
 
 if __name__ == "__main__":

@@ -54,8 +54,11 @@ log.addHandler(logging.NullHandler())
 
 #: Demand-site pairs gathered per chunk while building a coverage matrix (bounds its peak memory),
 #: and the threads filling chunks at once.
-_CHUNK_PAIRS = 200_000
+_CHUNK_PAIRS = 16_384
 _THREADS = min(os.cpu_count() or 1, 4)
+#: Pairs whose cell shares are computed at once, and columns squeezed at a time when dropping zero shares.
+_SHARE_BLOCK = 8_192
+_ZERO_BLOCK = 1_024
 
 
 @dataclass(frozen=True, eq=False)
@@ -295,7 +298,7 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, radius_m: ArrayLik
             problems.append(Problem("demand", "demand_class", f"classes of dtype {c.dtype}, shape {c.shape}",
                                     f"pass one integer class in 0..{k - 1} per demand point"))
         else:
-            cls = c.astype(np.int64)
+            cls = c.astype(np.int64, copy=False)
     r = _radii(radius_m, m, k, problems)
     side: NDArray[np.float64] | None = None
     if cell_m is not None:
@@ -312,90 +315,157 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, radius_m: ArrayLik
         r = np.minimum(r, max_radius_m)
     if n == 0 or m == 0:
         return sp.csc_matrix((n, m), dtype=bool if side is None else np.float32)
-    if demand_class is None and side is None:
-        out = _build_csc(d, s, r[:, 0])
-    else:
-        parts = [q for q in (_class_part(d, s, r[:, j], np.flatnonzero(cls == j), side) for j in range(r.shape[1]))
-                 if q is not None]
-        if not parts:
-            return sp.csc_matrix((n, m), dtype=bool if side is None else np.float32)
-        out = parts[0]
-        for q in parts[1:]:
-            out = out + q  # classes hold disjoint rows: a sorted merge
-        out = sp.csc_matrix(out)
-        out.has_sorted_indices = True
+    out = _build_csc(d, s, r, None if demand_class is None else cls, side)
     log.debug("coverage matrix %d demand x %d sites, %d entries", n, m, out.nnz)
     return out
 
 
-def _class_part(d: NDArray[np.float64], s: NDArray[np.float64], r: NDArray[np.float64], rows: NDArray[np.intp],
-                side: NDArray[np.float64] | None) -> sp.csc_matrix | None:
-    """The columns of the demand points ``rows`` (one class) with radii ``r``: one k-d tree, sorted entries.
+@dataclass(frozen=True, eq=False)
+class _ClassPart:
+    """One demand class's share of a build: its rows, the sites reaching it, their reach and counts.
 
-    With ``side``, the cells a disc clips are reached too (radius + half a cell
-    diagonal) and each entry is the cell's covered share; cells the disc misses drop out.
+    ``start[c]`` is where site ``cols[c]``'s entries for this class begin in ``indices``.
     """
-    cols = np.flatnonzero(r > 0)
+
+    rows: NDArray[np.intp] | None  # None: every demand point
+    cols: NDArray[np.intp]
+    radius: NDArray[np.float64]  # the disc radius
+    grow: float  # the k-d tree's reach beyond it: half a cell diagonal with shares, else 0
+    tree: cKDTree
+    counts: NDArray[np.int64]
+    start: NDArray[np.int64]
+
+
+def _class_parts(d: NDArray[np.float64], s: NDArray[np.float64], r: NDArray[np.float64],
+                 cls: NDArray[np.int64] | None,
+                 side: NDArray[np.float64] | None) -> tuple[list[_ClassPart], NDArray[np.int64]]:
+    """The count pass: per demand class, one k-d tree and each site's number of points in reach (no lists).
+
+    Returns the parts and ``indptr``; within a column, the classes' entries follow one another.
+    """
+    m = len(s)
+    found = []
+    total = np.zeros(m, dtype=np.int64)
+    for j in range(r.shape[1]):
+        rows = None if cls is None else np.flatnonzero(cls == j)
+        cols = np.flatnonzero(r[:, j] > 0)
+        if cols.size == 0 or (rows is not None and rows.size == 0):
+            continue
+        grow = 0.0 if side is None else float((side if rows is None else side[rows]).max()) * np.sqrt(0.5)
+        tree = cKDTree(d if rows is None else d[rows])
+        radius = r[cols, j]
+        counts = np.asarray(tree.query_ball_point(s[cols], r=radius + grow, return_length=True, workers=-1),
+                            dtype=np.int64)
+        found.append((rows, cols, radius, grow, tree, counts, total[cols]))
+        total[cols] += counts
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(total, out=indptr[1:])
+    parts = [_ClassPart(rows, cols, radius, grow, tree, counts, indptr[cols] + before)
+             for rows, cols, radius, grow, tree, counts, before in found]
+    return parts, indptr
+
+
+def _pairs(tree: cKDTree, sites: NDArray[np.float64],
+           reach: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """(point, site) index pairs within each site's reach, as two index arrays (a seam for tests)."""
+    pairs = tree.sparse_distance_matrix(cKDTree(sites), float(reach.max()), output_type="ndarray")
+    keep = pairs["v"] <= reach[pairs["j"]]
+    return pairs["i"][keep], pairs["j"][keep]
+
+
+def _build_csc(d: NDArray[np.float64], s: NDArray[np.float64], r: NDArray[np.float64],
+               cls: NDArray[np.int64] | None, side: NDArray[np.float64] | None) -> sp.csc_matrix:
+    """The coverage matrix built straight into its final CSC arrays, a chunk of sites at a time.
+
+    A count pass (:func:`_class_parts`) fixes ``indptr`` and the size of ``indices``
+    (and of the float32 shares); a fill pass writes each chunk's entries in place
+    (:func:`_fill`), on threads (the k-d trees release the GIL). With shares, cells
+    a disc only grazes come out as 0 and are squeezed out in place; with several
+    classes each column's runs are merged in place (``sort_indices``). Peak memory:
+    the result, the k-d trees and a chunk of pairs per thread.
+    """
     n, m = len(d), len(s)
-    if rows.size == 0 or cols.size == 0:
-        return None
-    reach = r[cols] if side is None else r[cols] + float(side[rows].max()) * np.sqrt(0.5)
-    sub = _build_csc(d[rows], s[cols], reach)
-    rr = rows[sub.indices].astype(np.int64)
-    cc = cols[np.repeat(np.arange(cols.size), np.diff(sub.indptr))]
-    if side is None:
-        data: NDArray[Any] = np.ones(rr.size, dtype=bool)
-    else:
-        data = cell_shares(d[rr, 0] - s[cc, 0], d[rr, 1] - s[cc, 1], r[cc], side[rr])
-        keep = data > 0
-        rr, cc, data = rr[keep], cc[keep], data[keep]
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cc, minlength=m), out=indptr[1:])
-    idx_dtype = np.int32 if max(n, rr.size) < np.iinfo(np.int32).max else np.int64
-    a = sp.csc_matrix((data, rr.astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, m))
-    a.has_sorted_indices = True
-    return a
-
-
-def _build_csc(demand: NDArray[np.float64], sites: NDArray[np.float64], radius: NDArray[np.float64]) -> sp.csc_matrix:
-    """The coverage matrix built straight into CSC arrays, a chunk of sites at a time.
-
-    A first pass counts each site's demand points (no lists), which fixes
-    ``indptr`` and the size of ``indices``; a second pass fills ``indices``
-    chunk by chunk from the pairs the k-d trees find within the chunk's largest
-    radius. Peak memory stays near the result's size plus one chunk's pairs.
-    """
-    n, m = len(demand), len(sites)
-    tree = cKDTree(demand)
-    counts = np.asarray(tree.query_ball_point(sites, r=radius, return_length=True, workers=-1), dtype=np.int64)
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    parts, indptr = _class_parts(d, s, r, cls, side)
     nnz = int(indptr[-1])
     idx_dtype = np.int32 if max(n, nnz) < np.iinfo(np.int32).max else np.int64
     indices = np.empty(nnz, dtype=idx_dtype)
-    order = np.argsort(radius, kind="stable")  # chunks of similar radii waste few pairs
-    per_site = max(int(counts.mean()) if m else 1, 1)
-    step = max(1, min(m, _CHUNK_PAIRS // per_site))
-
-    def fill(lo: int) -> None:
-        cols = np.sort(order[lo:lo + step])
-        pairs = tree.sparse_distance_matrix(cKDTree(sites[cols]), float(radius[cols].max()), output_type="ndarray")
-        keep = pairs["v"] <= radius[cols][pairs["j"]]
-        rows, local = pairs["i"][keep], pairs["j"][keep]
-        del pairs, keep
-        by_col = np.lexsort((rows, local))
-        col = cols[local[by_col]]
-        # entries of each column go to indptr[col] + their rank within the column
-        start = np.r_[0, np.flatnonzero(np.diff(col)) + 1]
-        rank = np.arange(col.size) - np.repeat(start, np.diff(np.r_[start, col.size]))
-        indices[indptr[col] + rank] = rows[by_col]
-
-    # chunks write disjoint parts of ``indices``; the k-d tree releases the GIL, so threads help
-    with ThreadPoolExecutor(max_workers=min(_THREADS, -(-m // step))) as pool:
-        list(pool.map(fill, range(0, m, step)))
-    out = sp.csc_matrix((np.ones(nnz, dtype=bool), indices, indptr.astype(idx_dtype)), shape=(n, m))
+    data: NDArray[Any] = np.ones(nnz, dtype=bool) if side is None else np.empty(nnz, dtype=np.float32)
+    tasks = []
+    for part in parts:
+        order = np.argsort(part.radius, kind="stable")  # chunks of similar radii waste few pairs
+        # chunks of about _CHUNK_PAIRS entries each (a site with more is a chunk of its own)
+        cuts = np.searchsorted(np.cumsum(part.counts[order]), np.arange(_CHUNK_PAIRS, part.counts.sum(), _CHUNK_PAIRS))
+        bounds = np.unique(np.r_[0, cuts + 1, order.size].clip(0, order.size))
+        tasks += [(part, np.sort(order[lo:hi])) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    if tasks:
+        with ThreadPoolExecutor(max_workers=min(_THREADS, len(tasks))) as pool:
+            list(pool.map(lambda t: _fill(t[0], t[1], d, s, side, indices, data), tasks))
+    if side is not None:
+        nnz = _drop_zeros(indptr, indices, data)
+        indices.resize(nnz, refcheck=False)  # in place (realloc), no second copy
+        data.resize(nnz, refcheck=False)
+    out = sp.csc_matrix((data, indices, indptr.astype(idx_dtype)), shape=(n, m))
+    if len(parts) > 1:
+        out.has_sorted_indices = False
+        out.sort_indices()  # in place, column by column
     out.has_sorted_indices = True
     return out
+
+
+def _fill(part: _ClassPart, loc: NDArray[np.intp], d: NDArray[np.float64], s: NDArray[np.float64],
+          side: NDArray[np.float64] | None, indices: NDArray[Any], data: NDArray[Any]) -> None:
+    """Write the entries of sites ``part.cols[loc]`` (sorted) into ``indices`` (and ``data``) in place."""
+    i, j = _pairs(part.tree, s[part.cols[loc]], part.radius[loc] + part.grow)
+    n_rows = part.tree.n
+    key = j * n_rows + i  # by site, then by point
+    del i, j
+    key.sort()
+    jl = key // n_rows
+    il = key - jl * n_rows
+    del key
+    cnt = np.bincount(jl, minlength=loc.size)
+    bad = cnt != part.counts[loc]  # a pair on the boundary seen differently by the two passes: redo the site
+    if bad.any():
+        ok = ~bad[jl]
+        jl, il = jl[ok], il[ok]
+        cnt[bad] = 0
+    first = np.cumsum(cnt) - cnt
+    pos = part.start[loc][jl] + (np.arange(jl.size) - first[jl])
+    rows = il if part.rows is None else part.rows[il]
+    indices[pos] = rows
+    if side is not None:  # shares by blocks: cell_shares makes a dozen float64 temporaries per pair
+        for lo in range(0, rows.size, _SHARE_BLOCK):
+            blk = slice(lo, lo + _SHARE_BLOCK)
+            rb, c = rows[blk], part.cols[loc][jl[blk]]
+            data[pos[blk]] = cell_shares(d[rb, 0] - s[c, 0], d[rb, 1] - s[c, 1], part.radius[loc][jl[blk]], side[rb])
+    for b in np.flatnonzero(bad):
+        c = int(part.cols[loc[b]])
+        reach = part.radius[loc[b]] + part.grow
+        il_b = np.sort(np.asarray(part.tree.query_ball_point(s[c], r=reach), dtype=np.int64))
+        rows_b = il_b if part.rows is None else part.rows[il_b]
+        pos_b = part.start[loc[b]] + np.arange(rows_b.size)
+        indices[pos_b] = rows_b
+        if side is not None:
+            data[pos_b] = cell_shares(d[rows_b, 0] - s[c, 0], d[rows_b, 1] - s[c, 1],
+                                      np.full(rows_b.size, part.radius[loc[b]]), side[rows_b])
+
+
+def _drop_zeros(indptr: NDArray[np.int64], indices: NDArray[Any], data: NDArray[Any]) -> int:
+    """Squeeze zero entries out of CSC arrays in place, a block of columns at a time; the new nnz."""
+    m = indptr.size - 1
+    w, a = 0, 0
+    for c0 in range(0, m, _ZERO_BLOCK):
+        c1 = min(m, c0 + _ZERO_BLOCK)
+        b = int(indptr[c1])  # read before the block's pointers are rewritten
+        nz = data[a:b] != 0
+        cum = np.zeros(b - a + 1, dtype=np.int64)
+        np.cumsum(nz, out=cum[1:])
+        indptr[c0 + 1:c1 + 1] = w + cum[indptr[c0 + 1:c1 + 1] - a]
+        k = int(cum[-1])
+        indices[w:w + k] = indices[a:b][nz]  # w <= a: the copy on the right is taken first
+        data[w:w + k] = data[a:b][nz]
+        w, a = w + k, b
+    return w
 
 
 def covered_share(coverage: sp.spmatrix | sp.sparray, selected: ArrayLike | None = None, *,

@@ -238,3 +238,43 @@ def test_chunked_build_is_exact_canonical_csc(monkeypatch):
         np.testing.assert_array_equal(a.toarray(), dist <= r[None, :])
         assert a.indices.dtype == np.int32
     assert (dist == r[None, :]).any()  # the test does reach points exactly at the radius
+
+
+def _dense_reference(d, s, r, cls, side):
+    """Every cell × site share by :func:`cell_shares` on the full dense grid of pairs (no k-d tree, no chunks)."""
+    from geoplan.coverage import cell_shares
+
+    ii, jj = np.meshgrid(np.arange(len(d)), np.arange(len(s)), indexing="ij")
+    ii, jj = ii.ravel(), jj.ravel()
+    shares = cell_shares(d[ii, 0] - s[jj, 0], d[ii, 1] - s[jj, 1], r[jj, cls[ii]], side[ii])
+    return np.where(r[jj, cls[ii]] > 0, shares, 0.0).reshape(len(d), len(s))
+
+
+@pytest.mark.parametrize("broken_pairs", [False, True])
+def test_per_class_share_build_in_place_matches_dense_reference(monkeypatch, broken_pairs):
+    """Classes, shares, chunks, squeezing zeros in blocks and redoing sites whose two passes disagree: exact."""
+    import geoplan.coverage as cov_module
+
+    rng = np.random.default_rng(11)
+    d = np.round(rng.uniform(0, 2_000, (900, 2)) / 50) * 50 + [X0, Y0]
+    s = np.round(rng.uniform(0, 2_000, (70, 2)) / 50) * 50 + [X0, Y0]
+    cls = rng.integers(0, 3, len(d))
+    r = rng.choice([0.0, 20.0, 150.0, 250.0, 400.0], (70, 3))
+    side = rng.choice([50.0, 100.0], len(d))
+    expected = _dense_reference(d, s, r, cls, side)
+    monkeypatch.setattr(cov_module, "_CHUNK_PAIRS", 300)
+    monkeypatch.setattr(cov_module, "_ZERO_BLOCK", 7)
+    if broken_pairs:  # a pass that misses every 5th pair: those sites must be rebuilt from their own query
+        real = cov_module._pairs
+        monkeypatch.setattr(cov_module, "_pairs", lambda *a: tuple(x[np.arange(x.size) % 5 != 0] for x in real(*a)))
+    a = coverage_matrix(d, s, r, demand_class=cls, cell_m=side)
+    assert isinstance(a, sp.csc_matrix) and a.dtype == np.float32 and a.has_canonical_format
+    assert a.indices.dtype == np.int32 and a.data.all()  # no explicit zeros
+    np.testing.assert_array_equal(a.toarray(), expected.astype(np.float32))
+    assert ((expected > 0) & (expected < 1)).any() and (expected == 1).any()
+    # booleans with classes: the centre within the class's radius
+    b = coverage_matrix(d, s, r, demand_class=cls)
+    dist = np.hypot(d[:, None, 0] - s[None, :, 0], d[:, None, 1] - s[None, :, 1])
+    rad = r[:, cls].T
+    assert b.dtype == bool and b.has_canonical_format
+    np.testing.assert_array_equal(b.toarray(), (dist <= rad) & (rad > 0))
