@@ -14,12 +14,13 @@ import scipy.sparse as sp
 
 from geoplan.errors import ValidationError
 from geoplan.placement import exact_mclp, greedy_mclp, lagrangian_mclp, local_search_mclp
+from geoplan.placement import local_search as local_search_module
 from geoplan.placement._highs import HighsModel, solve_highs
 from geoplan.placement._instance import check_problem
 from geoplan.placement._patterns import build_patterns
 from geoplan.placement.exact import _mip
 from geoplan.placement.lagrangian import flip_bounds, lagrangian_bound
-from geoplan.placement.local_search import improve
+from geoplan.placement.local_search import improve, kick_search
 
 
 def _value(A: np.ndarray, w: np.ndarray, share0: np.ndarray, combo) -> float:
@@ -65,6 +66,7 @@ SOLVERS = {
     "greedy": lambda A, w, **kw: greedy_mclp(A, w, local_search=False, bound="submodular", **kw),
     "greedy+ls": lambda A, w, **kw: greedy_mclp(A, w, bound="submodular", **kw),
     "greedy default": lambda A, w, **kw: greedy_mclp(A, w, **kw),
+    "greedy+kicks": lambda A, w, **kw: greedy_mclp(A, w, kicks=True, time_budget_s=0.5, **kw),
     "lagrangian": lambda A, w, **kw: lagrangian_mclp(A, w, **kw),
     "exact": lambda A, w, **kw: exact_mclp(A, w, **kw),
 }
@@ -109,6 +111,38 @@ def test_local_search_ends_where_no_single_swap_improves(seed, kind):
             swapped = [j for j in out.tolist() if j != r] + [a]
             if _feasible(swapped, p=p, groups=groups, lo=lo, hi=hi, fixed=fixed):
                 assert _value(A, w, share0, swapped) <= best + 1e-9
+
+
+@pytest.mark.parametrize("kind", ["binary", "fractional"])
+@pytest.mark.parametrize("seed", range(4))
+def test_kick_search_keeps_quotas_and_fixed_sites_and_never_loses(seed, kind):
+    """Every kick's plan is feasible; the plan returned is the best seen, at least the start, and repeatable."""
+    A, w, share0, covered0, quotas = _instance(seed, kind, n_rows=60, n_cols=14)
+    p = 6
+    inst = check_problem(sp.csc_array(A), w, p=p, covered0=covered0, **quotas)
+    start = greedy_mclp(sp.csc_array(A), w, p=p, covered0=covered0, local_search=False, bound="submodular",
+                        **quotas).selected
+    seen = []
+    real = local_search_module.improve
+
+    def spy(inst_, plan, **kw):
+        out, swaps = real(inst_, plan, **kw)
+        if kw.get("changed") is not None:  # a kick's search (not the final full pass)
+            seen.append(out)
+        return out, swaps
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(local_search_module, "improve", spy)
+        out, better, kicks = kick_search(inst, start, deadline=float("inf"), seed=seed, share=0.4, max_kicks=12)
+    assert kicks == 12 == len(seen) and 0 <= better <= kicks
+    groups, lo, hi, fixed = (quotas[k] for k in ("groups", "min_per_group", "max_per_group", "fixed"))
+    for plan in [*seen, out]:
+        assert _feasible(plan.tolist(), p=p, groups=groups, lo=lo, hi=hi, fixed=fixed)
+    best = _value(A, w, share0, out)
+    assert best >= _value(A, w, share0, start) - 1e-9
+    assert better == 0 or best >= max(_value(A, w, share0, plan) for plan in seen) - 1e-9  # + a final full pass
+    again, _, _ = kick_search(inst, start, deadline=float("inf"), seed=seed, share=0.4, max_kicks=12)
+    np.testing.assert_array_equal(out, again)
 
 
 def test_local_search_mclp_starts_from_a_plan_and_checks_it():

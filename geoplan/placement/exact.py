@@ -22,7 +22,9 @@ The solve runs in three steps, each of which can finish it:
    (coverage saturates), that is the answer;
 2. a Lagrangian relaxation (:mod:`~geoplan.placement.lagrangian`): an upper
    bound within a fraction of a per cent of the optimum on city-scale
-   instances, and often a better plan; when the gap is already within
+   instances, and often a better plan, improved further by kick-and-swap
+   search (:func:`~geoplan.placement.local_search.kick_search`, as long as the
+   Lagrangian step at most); when the gap is already within
    ``mip_rel_gap`` the answer is proven without a MIP. Otherwise its
    multipliers fix sites: a site whose best Lagrangian bound with it (without
    it) is below the best plan's value is out of (in) every better plan, which
@@ -57,7 +59,7 @@ from ._patterns import Patterns, build_patterns
 from ._result import PlacementResult, cheap_bound, coverage_totals, make_result
 from .greedy import greedy_mclp
 from .lagrangian import LagrangianBound, flip_bounds, lagrangian_bound
-from .local_search import check_plan
+from .local_search import check_plan, kick_search
 
 __all__ = ["exact_mclp"]
 
@@ -69,6 +71,9 @@ log.addHandler(logging.NullHandler())
 LAGRANGIAN_SHARE = 0.25
 LAGRANGIAN_MAX_S = 15.0
 NNZ_PER_SECOND = 100_000
+#: Kick-and-swap search after the Lagrangian step gets as long as that step, and stops after this many kicks
+#: in a row without a better plan.
+KICK_PATIENCE = 10
 
 
 def _mip(inst: Instance, pat: Patterns, fixed: NDArray[np.int64]) -> tuple[HighsModel, NDArray[np.int64]]:
@@ -275,6 +280,13 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     upper = lag.bound
     gap = (upper - value) / max(value, 1e-300)
     stages["lagrangian"] = perf_counter() - t0
+    if gap > mip_rel_gap and inst.p - inst.fixed.size >= 2 and not (cancel is not None and cancel()):
+        t_k = perf_counter()  # kick-and-swap search: a better incumbent proves more and fixes more sites
+        better, improved, _ = kick_search(inst, plan, deadline=t_k + budget, patience=KICK_PATIENCE)
+        if improved:
+            plan, value = better, pat.value(_free_totals(pat, inst, better))
+            gap = (upper - value) / max(value, 1e-300)
+        stages["kicks"] = perf_counter() - t_k
     if progress is not None:
         progress(HighsProgress(perf_counter() - t0, value, upper, gap))
     if gap <= mip_rel_gap:

@@ -52,7 +52,7 @@ from ._result import (
     make_result,
 )
 from .lagrangian import lagrangian_bound
-from .local_search import improve
+from .local_search import improve, kick_search
 
 __all__ = ["greedy_mclp", "greedy_set_cover"]
 
@@ -72,7 +72,7 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
                 max_per_group: ArrayLike | None = None, fixed: ArrayLike | None = None,
                 secondary: ArrayLike | None = None, local_search: bool = True,
                 bound: Literal["lagrangian", "submodular"] = "lagrangian",
-                time_budget_s: float = 10.0) -> PlacementResult:
+                time_budget_s: float = 10.0, kicks: bool = False) -> PlacementResult:
     """Choose ``p`` sites that greedily maximise newly covered demand, meeting district quotas.
 
     Parameters
@@ -111,6 +111,13 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
         swap helps, the bound when it proves the plan within
         :data:`BOUND_TARGET` (0.5 %), and both are skipped when the cheap
         bounds already prove :data:`GOOD_ENOUGH` (0.1 %).
+    kicks : bool
+        Spend what is left of ``time_budget_s`` on kick-and-swap search
+        (:func:`~geoplan.placement.local_search.kick_search`: drop a cluster of
+        sites, refill greedily, swap, keep if better) unless the plan is proven
+        within :data:`BOUND_TARGET`. Off by default so that a call takes no
+        longer than its phases need (the county-by-county engine calls this per
+        county); on, hard instances gain 0.3-1 % of coverage in a few seconds.
 
     Returns
     -------
@@ -166,6 +173,12 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
         if lag.plan_value > covered_weight(inst, coverage_totals(inst, order)) * (1 + 1e-12):
             order = greedy_order(inst, lag.plan)  # a Lagrangian plan, polished by the same swaps, covers more
         stages["lagrangian"] = perf_counter() - started - sum(stages.values())
+    if kicks and local_search and inst.p - inst.fixed.size >= 2 and perf_counter() < deadline:
+        value = covered_weight(inst, coverage_totals(inst, order))
+        if min(bounds.values()) - value > BOUND_TARGET * max(value, 1e-300):
+            better, improved, _ = kick_search(inst, order, deadline=deadline)
+            order = greedy_order(inst, better) if improved else order
+            stages["kicks"] = perf_counter() - started - sum(stages.values())
     return make_result(inst, order, method="greedy", status="greedy", started=started, bounds=bounds, swaps=swaps,
                        stages=stages)
 

@@ -27,6 +27,7 @@ by row from the same formula, which reduces to the binary rule for 0/1 entries.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any
@@ -37,10 +38,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import Problem, ValidationError
 from ._instance import Instance, check_problem, column_positions, sums_by
-from ._lazy import greedy_order
+from ._lazy import LazyGreedy, greedy_order
 from ._result import PlacementResult, coverage_totals, covered_weight, make_result
 
-__all__ = ["local_search_mclp", "improve"]
+__all__ = ["local_search_mclp", "improve", "kick_search"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -52,6 +53,8 @@ SPARE_PARTNERS = 256
 FALLBACK_TRIES = 8
 #: Moves kept per designated partner in a pass (the best ones).
 MOVES_PER_PARTNER = 8
+#: Share of the free chosen sites a kick of :func:`kick_search` drops.
+KICK_SHARE = 0.1
 
 
 #: (row, chosen site, share) triples where removing the site from the plan costs weight.
@@ -281,22 +284,25 @@ class _Swaps:
         out[by_row.indices[column_positions(by_row.indptr, rows)]] = True
         return out & ~self.chosen
 
-    def run(self, deadline: float) -> NDArray[np.int64]:
+    def run(self, deadline: float, *, changed: NDArray[np.bool_] | None = None,
+            confirm: bool = True) -> NDArray[np.int64]:
         """Swap until no exchange improves or ``deadline`` (a :func:`time.perf_counter` value) passes.
 
         After the first pass only the candidates near the last exchanges are
         re-priced; when none of them improves, one full pass confirms the
-        local optimum (or finds more).
+        local optimum (or finds more), unless ``confirm`` is false. With
+        ``changed`` (demand rows whose cover changed since the plan was a local
+        optimum), the first pass too prices only the candidates near them.
         """
         passes = 0
-        dirty = np.ones(self.inst.n_cols, dtype=np.bool_)
-        full = True
+        full = changed is None
+        dirty = np.ones(self.inst.n_cols, dtype=np.bool_) if changed is None else self._neighbourhood(changed)
         while perf_counter() < deadline:
             t = coverage_totals(self.inst, np.flatnonzero(self.chosen))
             adds, drops = self._best_moves(t, dirty)
             passes += 1
             if adds.size == 0:
-                if full:
+                if full or not confirm:
                     break
                 dirty, full = np.ones(self.inst.n_cols, dtype=np.bool_), True
                 continue
@@ -310,11 +316,15 @@ class _Swaps:
         return np.flatnonzero(self.chosen).astype(np.int64)
 
 
-def improve(inst: Instance, selected: NDArray[np.int64], *, deadline: float) -> tuple[NDArray[np.int64], int]:
-    """Swap local search from a feasible plan; returns the improved plan (ascending) and the swaps made."""
+def improve(inst: Instance, selected: NDArray[np.int64], *, deadline: float,
+            changed: NDArray[np.bool_] | None = None, confirm: bool = True) -> tuple[NDArray[np.int64], int]:
+    """Swap local search from a feasible plan; returns the improved plan (ascending) and the swaps made.
+
+    ``changed`` and ``confirm``: see :meth:`_Swaps.run` (a search near a few changed rows).
+    """
     search = _Swaps(inst, np.asarray(selected, dtype=np.int64))
     before = covered_weight(inst, coverage_totals(inst, selected))
-    out = search.run(deadline)
+    out = search.run(deadline, changed=changed, confirm=confirm)
     log.info("local search: %d swaps, %.6g -> %.6g", search.swaps, before,
              covered_weight(inst, coverage_totals(inst, out)))
     return out, search.swaps
@@ -383,3 +393,80 @@ def check_plan(inst: Instance, selected: Any, *, field: str) -> NDArray[np.int64
         raise ValidationError([Problem("placement", field, m, "pass a feasible plan (e.g. a greedy_mclp result "
                                        "with the same inputs)") for m in problems])
     return sel
+
+
+def kick_search(inst: Instance, selected: NDArray[np.int64], *, deadline: float, seed: int = 0,
+                share: float = KICK_SHARE, patience: int | None = None,
+                max_kicks: int | None = None) -> tuple[NDArray[np.int64], int, int]:
+    """Iterated local search from a local optimum: drop a cluster of sites, refill greedily, swap; keep if better.
+
+    Each *kick* removes about ``share`` of the free chosen sites (at least 2): a
+    random one and the chosen sites nearest it (those sharing demand rows with
+    it, then with those), refills the plan by lazy greedy among the other
+    candidates within the quotas, and runs the swap search (:func:`improve`) to
+    a local optimum; the result replaces the plan when it covers more (a
+    kick-and-swap search in the style of iterated local search, Lourenço,
+    Martin & Stützle 2003). Repeats until ``deadline``, ``max_kicks`` kicks, or
+    ``patience`` kicks in a row without a better plan. Quotas and fixed sites
+    hold throughout. Returns the best plan (ascending), the kicks that
+    improved it, and the kicks made.
+    """
+    rng = np.random.default_rng(seed)
+    best = np.sort(np.asarray(selected, dtype=np.int64))
+    best_value = covered_weight(inst, coverage_totals(inst, best))
+    A, by_row = inst.coverage, inst.row_major
+    free_n = best.size - inst.fixed.size
+    q = max(2, int(round(share * free_n)))
+    if free_n < 2:
+        return best, 0, 0
+    kicks = better = 0
+    tol = 1e-12 * max(best_value, 1.0)
+    since = 0
+    now = perf_counter()
+    stop = deadline - 0.15 * (deadline - now) if math.isfinite(deadline) else deadline  # kept for full passes
+    while perf_counter() < stop and (max_kicks is None or kicks < max_kicks) and (
+            patience is None or since < patience):
+        chosen = np.zeros(inst.n_cols, dtype=np.bool_)
+        chosen[best] = True
+        movable = np.setdiff1d(best, inst.fixed)
+        drop = [int(rng.choice(movable))]
+        frontier = np.array(drop)
+        while len(drop) < q and frontier.size:  # grow the cluster through shared demand rows
+            rows = A.indices[column_positions(A.indptr, frontier)]
+            near = np.unique(by_row.indices[column_positions(by_row.indptr, np.unique(rows))])
+            near = near[chosen[near] & ~np.isin(near, drop) & ~np.isin(near, inst.fixed)]
+            frontier = near[: q - len(drop)]
+            drop += frontier.tolist()
+        if len(drop) < q:
+            rest = np.setdiff1d(movable, drop)
+            drop += rng.choice(rest, size=min(q - len(drop), rest.size), replace=False).tolist()
+        keep = np.setdiff1d(best, drop)
+        state = LazyGreedy(inst)
+        for j in np.r_[inst.fixed, np.setdiff1d(keep, inst.fixed)].tolist():
+            state.take(j, state.gain(j))
+        state.refresh_bounds()
+        allowed = np.ones(inst.n_cols, dtype=np.bool_)
+        allowed[drop] = False
+        need = np.maximum(inst.lower - state.counts, 0)
+        if need.sum() > 0:
+            state.pick(int(need.sum()), need)
+        state.pick(inst.p - len(state.order), inst.upper - state.counts, allowed=allowed)
+        if len(state.order) < inst.p:  # the quotas leave no other way: refill among the dropped sites too
+            state.pick(inst.p - len(state.order), inst.upper - state.counts)
+        refill = np.asarray(state.order, dtype=np.int64)
+        moved = np.setxor1d(refill, best)
+        changed = np.zeros(inst.n_rows, dtype=np.bool_)
+        changed[A.indices[column_positions(A.indptr, moved)]] = True
+        # swaps near the kick only: far from it the plan was a local optimum already
+        plan, _ = improve(inst, refill, deadline=stop, changed=changed, confirm=False)
+        kicks += 1
+        value = covered_weight(inst, coverage_totals(inst, plan))
+        if value > best_value + tol:
+            best, best_value, better, since = np.sort(plan), value, better + 1, 0
+        else:
+            since += 1
+    if better:  # full passes in the time kept back: a local optimum for swaps anywhere
+        best, _ = improve(inst, best, deadline=deadline)
+        best_value = covered_weight(inst, coverage_totals(inst, best))
+    log.info("kick search: %d kicks, %d improved, %.6g", kicks, better, best_value)
+    return best, better, kicks
