@@ -94,14 +94,20 @@ def test_plans_are_feasible_objectives_exact_and_bounds_valid(solver, seed, kind
         assert res.objective == pytest.approx(opt, rel=1e-4) and res.status == "optimal"
 
 
-@pytest.mark.parametrize("kind", ["binary", "fractional"])
-@pytest.mark.parametrize("seed", range(3))
-def test_local_search_ends_where_no_single_swap_improves(seed, kind):
+def _greedy_start(seed: int, kind: str, *, p: int):
+    """A 60 x 14 instance with quotas, its checked form and greedy's plan (no local search) as a start."""
     A, w, share0, covered0, quotas = _instance(seed, kind, n_rows=60, n_cols=14)
-    p = 5
     inst = check_problem(sp.csc_array(A), w, p=p, covered0=covered0, **quotas)
     start = greedy_mclp(sp.csc_array(A), w, p=p, covered0=covered0, local_search=False, bound="submodular",
                         **quotas).selected
+    return A, w, share0, quotas, inst, start
+
+
+@pytest.mark.parametrize("kind", ["binary", "fractional"])
+@pytest.mark.parametrize("seed", range(3))
+def test_local_search_ends_where_no_single_swap_improves(seed, kind):
+    A, w, share0, quotas, inst, start = _greedy_start(seed, kind, p=5)
+    p = 5
     out, _ = improve(inst, start, deadline=float("inf"))
     best = _value(A, w, share0, out)
     assert best >= _value(A, w, share0, start) - 1e-9
@@ -117,11 +123,8 @@ def test_local_search_ends_where_no_single_swap_improves(seed, kind):
 @pytest.mark.parametrize("seed", range(4))
 def test_kick_search_keeps_quotas_and_fixed_sites_and_never_loses(seed, kind):
     """Every kick's plan is feasible; the plan returned is the best seen, at least the start, and repeatable."""
-    A, w, share0, covered0, quotas = _instance(seed, kind, n_rows=60, n_cols=14)
+    A, w, share0, quotas, inst, start = _greedy_start(seed, kind, p=6)
     p = 6
-    inst = check_problem(sp.csc_array(A), w, p=p, covered0=covered0, **quotas)
-    start = greedy_mclp(sp.csc_array(A), w, p=p, covered0=covered0, local_search=False, bound="submodular",
-                        **quotas).selected
     seen = []
     real = local_search_module.improve
 
