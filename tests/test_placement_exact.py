@@ -107,6 +107,30 @@ def test_time_limit_reports_no_optimality_and_keeps_the_warm_start(monkeypatch):
     assert len(res) == 20 and res.objective >= greedy.objective
 
 
+def test_a_highs_plan_worse_than_the_warm_start_is_not_returned(monkeypatch):
+    """HiGHS can stop at its limit on its own worse incumbent: exact keeps the better warm start."""
+    from dataclasses import replace
+
+    A, w = _medium_instance()
+    greedy = greedy_mclp(A, w, p=20)
+    real = exact_module.solve_highs
+
+    def worse(model, **kw):  # HiGHS's answer with the first p free sites instead of its own
+        out = real(model, **kw)
+        x = np.zeros_like(out.x)
+        x[:20] = 1.0
+        return replace(out, x=x, label="time_limit")
+
+    monkeypatch.setattr(exact_module, "lagrangian_bound", _no_lagrangian)
+    monkeypatch.setattr(exact_module, "kick_search", lambda inst, plan, **kw: (plan, 0, 0))
+    monkeypatch.setattr(exact_module, "solve_highs", worse)
+    res = exact_mclp(A, w, p=20, warm_start=greedy.selected, time_limit_s=5)
+    first = exact_mclp(A, w, p=20, warm_start=np.arange(20), time_limit_s=5)
+    assert res.objective == pytest.approx(greedy.objective) and res.status == "time_limit"
+    assert first.selected.tolist() == list(range(20))  # the guard compares, it does not invent plans
+    assert sorted(res.selected.tolist()) == sorted(greedy.selected.tolist())
+
+
 def test_same_input_same_selection():
     A, w, _ = _random_instance(11, n_rows=200, n_cols=40, density=0.08)
     a = exact_mclp(sp.csc_array(A), w, p=6)

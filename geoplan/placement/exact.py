@@ -56,10 +56,10 @@ from ..errors import InfeasibleError, Problem, SolverError, ValidationError
 from ._highs import HighsModel, HighsProgress, solve_highs
 from ._instance import Instance, check_problem
 from ._patterns import Patterns, build_patterns
-from ._result import PlacementResult, cheap_bound, coverage_totals, make_result
+from ._result import PlacementResult, cheap_bound, coverage_totals, covered_weight, make_result
 from .greedy import greedy_mclp
 from .lagrangian import LagrangianBound, flip_bounds, lagrangian_bound
-from .local_search import check_plan, kick_search
+from .local_search import KICK_PATIENCE, check_plan, kick_search
 
 __all__ = ["exact_mclp"]
 
@@ -71,9 +71,6 @@ log.addHandler(logging.NullHandler())
 LAGRANGIAN_SHARE = 0.25
 LAGRANGIAN_MAX_S = 15.0
 NNZ_PER_SECOND = 100_000
-#: Kick-and-swap search after the Lagrangian step gets as long as that step, and stops after this many kicks
-#: in a row without a better plan.
-KICK_PATIENCE = 10
 
 
 def _mip(inst: Instance, pat: Patterns, fixed: NDArray[np.int64]) -> tuple[HighsModel, NDArray[np.int64]]:
@@ -281,7 +278,7 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     gap = (upper - value) / max(value, 1e-300)
     stages["lagrangian"] = perf_counter() - t0
     if gap > mip_rel_gap and inst.p - inst.fixed.size >= 2 and not (cancel is not None and cancel()):
-        t_k = perf_counter()  # kick-and-swap search: a better incumbent proves more and fixes more sites
+        t_k = perf_counter()  # kick-and-swap search, as long as the Lagrangian step: a better incumbent proves more
         better, improved, _ = kick_search(inst, plan, deadline=t_k + budget, patience=KICK_PATIENCE)
         if improved:
             plan, value = better, pat.value(_free_totals(pat, inst, better))
@@ -319,6 +316,9 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     chosen = np.r_[fixed, cols[out.x[:cols.size] > 0.5]].astype(np.int64)
     if chosen.size != inst.p:
         raise SolverError(f"HiGHS returned {chosen.size} sites instead of p = {inst.p} (status '{out.text}')")
+    if covered_weight(inst, coverage_totals(inst, chosen)) < covered_weight(inst, coverage_totals(inst, plan)):
+        log.info("exact: HiGHS's plan covers less than the warm start (stopped before it took it): kept the warm start")
+        chosen = plan  # HiGHS may stop at the limit without having taken the warm start as its incumbent
     bound = min(upper, max(out.bound, behind))
     label = {"optimal": "optimal", "time_limit": "time_limit", "interrupted": "cancelled"}.get(out.label, "feasible")
     return chosen, {"highs" if bound < upper else "lagrangian": bound}, label

@@ -53,8 +53,10 @@ SPARE_PARTNERS = 256
 FALLBACK_TRIES = 8
 #: Moves kept per designated partner in a pass (the best ones).
 MOVES_PER_PARTNER = 8
-#: Share of the free chosen sites a kick of :func:`kick_search` drops.
+#: Share of the free chosen sites a kick of :func:`kick_search` drops, and the kicks in a row without a better
+#: plan after which greedy and exact stop kicking.
 KICK_SHARE = 0.1
+KICK_PATIENCE = 10
 
 
 #: (row, chosen site, share) triples where removing the site from the plan costs weight.
