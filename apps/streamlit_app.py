@@ -34,10 +34,13 @@ control changes.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import os
+import time
+
+if os.environ.get("GEOPLAN_APP_TRACE"):
+    print(f"[trace] {time.time():.3f} script start", flush=True)
+
+import json
 import sys
 import uuid
 from dataclasses import dataclass, field, replace
@@ -53,13 +56,12 @@ from pyproj import Transformer
 from streamlit_folium import st_folium
 
 import geoplan as gp
-from geoplan import drawing, export, io, mapimage, planfile, radio, scenarios
+from geoplan import drawing, export, mapimage, planfile, radio, scenarios
 from geoplan import workspace as wsp
 from geoplan.areas import candidate_mask, restrict_context
-from geoplan.charging import ChargingPlan, charging_compliance, place_charging
-from geoplan.edge import EdgePlan, place_edge
+from geoplan.charging import ChargingPlan
+from geoplan.edge import EdgePlan
 from geoplan.errors import GeoplanError
-from geoplan.latency import LatencyModel
 from geoplan.placement import (
     CANDIDATE_GENERATORS,
     MAX_SNAP_M,
@@ -78,30 +80,23 @@ from geoplan.placement import (
     snap_sites,
 )
 from geoplan.placement._memory import site_conflicts, sites_frame
-from geoplan.placement.cache import cached_arrays, cached_context, cached_order
 from geoplan.placement.costing import COST_NOTE
-from geoplan.report import report_bytes
 from geoplan.runs import Run, why_less_than_estimate
 from geoplan.targets import Plan, plan_of
 from geoplan.webmap import (
     BASEMAPS,
     ST_FOLIUM_BASE_URL,
-    Overlay,
     PointData,
     base_map,
     coverage_grid,
     coverage_overlay,
-    districts_geojson,
-    inventory_points,
     plan_layers,
     planned_points,
-    population_overlay,
     side_layers,
     site_density_overlay,
     siting_layers,
     tile_group,
     use_local_assets,
-    zones_geojson,
 )
 from geoplan.webmap.i18n import (
     LANGS,
@@ -109,110 +104,61 @@ from geoplan.webmap.i18n import (
     default_lang,
     district_tooltip,
     label_columns,
+    map_word,
     percent,
     t,
 )
 from geoplan.webmap.localtiles import local_tile_group, local_tiles
-from geoplan.webmap.map import SITES_MIN_ZOOM
+from geoplan.webmap.map import SITES_MIN_ZOOM, MapReady
 
-SLIDER_STEP = 50
+if str(Path(__file__).resolve().parent) not in sys.path:  # `streamlit run` adds the script's folder; AppTest does not
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from appdata import (  # noqa: E402 - the caches shared with apps/serve.py's warm-up
+    BASEMAP_KEYS,
+    PAGE_STARTED,
+    SIDE_READY,
+    SLIDER_STEP,
+    car_parks_compliance,
+    charging_plan,
+    check_table,
+    context,
+    default_settings,
+    edge_plan,
+    greedy_order,
+    load,
+    plan_settings,
+    project_arg,
+    project_key,
+    settings_ok,
+    siting_data,
+    slider_range,
+    static_layers,
+    workspace_folder,
+)
+
 MAP_HEIGHT = 640  # pixels before the page's CSS makes the map fill the window (see _style)
-BASEMAP_KEYS = [*BASEMAPS, "custom", "local"]
 CAND_KEYS = {"population": "cand_population", "kmeans": "cand_kmeans", "grid": "cand_grid", "none": "cand_none"}
 ROLE_KEYS = {r: f"role_{r}" for r in wsp.AREA_ROLES}
 
 
+def trace(what: str) -> None:
+    """With ``GEOPLAN_APP_TRACE`` set, print a timestamped step (the browser test's start-up breakdown)."""
+    if os.environ.get("GEOPLAN_APP_TRACE"):
+        print(f"[trace] {time.time():.3f} {what}", flush=True)
+
+
+trace("imports done")
+
+
 # ----------------------------------------------------------------------------------------------
-# Cached library calls (shared by every session: inputs are immutable, results read-only)
+# Layers built per run from the shared caches (apps/appdata.py)
 # ----------------------------------------------------------------------------------------------
 
 
-def _project_arg() -> str | None:
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--project", default=None)
-    args, _ = parser.parse_known_args(sys.argv[1:])
-    return args.project or os.environ.get("GEOPLAN_PROJECT") or None
-
-
-@st.cache_resource(show_spinner="Loading and validating the project …")
-def load(path: str | None) -> gp.Project:
-    return gp.load_project(path)
-
-
-@st.cache_resource(show_spinner="Building the coverage model (radio link budget × demand cells) …")
-def context(_proj: gp.Project, key: str, settings: PlanSettings) -> PlanningContext:
-    return cached_context(_proj, settings.context_key())  # one context for every cost weight
-
-
-@st.cache_resource(show_spinner=False)
-def siting_data(_ctx: PlanningContext, key: str, settings: PlanSettings) -> tuple[PointData, dict[str, Any], int]:
-    return inventory_points(_ctx), zones_geojson(_ctx), len(_ctx.zones.layers)
-
-
-def siting_groups(ctx: PlanningContext, key: str) -> list[folium.FeatureGroup]:
+def siting_groups(ctx: PlanningContext, key: str, lang: str) -> list[folium.FeatureGroup]:
     """Fresh groups every run (a folium element belongs to one map), from cached data."""
     points, zones, n = siting_data(ctx, key, ctx.settings)
-    return siting_layers(points=points, zones=zones, n_layers=n)
-
-
-@st.cache_resource(show_spinner="Running the greedy optimiser once for the largest total …")
-def greedy_order(_proj: gp.Project, _ctx: PlanningContext, key: str, settings: PlanSettings, year: int,
-                 max_total: int) -> tuple[np.ndarray, gpd.GeoDataFrame, PointData]:
-    sel, sites = cached_order(_ctx, year=year, total=max_total, cost_weight=settings.cost_weight)
-    return sel, sites, planned_points(sites)
-
-
-def _overlay_arrays(ov: Any, name: str) -> dict[str, np.ndarray]:
-    return {f"{name}.png": np.frombuffer(ov.png, dtype=np.uint8), f"{name}.bounds": np.asarray(ov.bounds, dtype=float)}
-
-
-def _overlay(a: dict[str, np.ndarray], name: str) -> Overlay:
-    (s, w), (n, e) = a[f"{name}.bounds"].tolist()
-    return Overlay(a[f"{name}.png"].tobytes(), ((s, w), (n, e)))
-
-
-@st.cache_resource(show_spinner=False)
-def static_layers(_proj: gp.Project, key: str) -> dict[str, Any]:
-    """Layers that never change for a project; the images are kept in the disk cache between runs."""
-    sites = _proj.layer("sites")
-
-    def build() -> dict[str, np.ndarray]:
-        out = _overlay_arrays(population_overlay(_proj.population), "population")
-        if sites is not None:
-            xy = np.column_stack([_proj.metric("sites").geometry.x, _proj.metric("sites").geometry.y])
-            out.update(_overlay_arrays(site_density_overlay(_proj.population, xy), "existing"))
-        return out
-
-    images = cached_arrays(_proj, "overlays", build)
-    return {
-        "population": _overlay(images, "population"),
-        "districts": districts_geojson(_proj),
-        "existing": PointData.from_frame(sites, ["SITE_ID", "SITE_TYPE"]) if sites is not None else None,
-        "existing_density": _overlay(images, "existing") if sites is not None else None,
-    }
-
-
-@st.cache_resource(show_spinner="Placing edge data centres …")
-def edge_plan(_proj: gp.Project, key: str, count: int, latency_ms: float, round_trip: bool) -> EdgePlan:
-    return place_edge(_proj, count=count, latency_ms=latency_ms, latency=LatencyModel(round_trip=round_trip))
-
-
-@st.cache_resource(show_spinner="Checking car parks and charging coverage …")
-def charging_plan(_proj: gp.Project, key: str, share: float) -> ChargingPlan:
-    return place_charging(_proj, share=share)
-
-
-@st.cache_resource(show_spinner=False)
-def car_parks_compliance(_proj: gp.Project, key: str, share: float) -> gpd.GeoDataFrame:
-    c = charging_compliance(_proj, share=share)
-    return gpd.GeoDataFrame(c.table, geometry=_proj.layer("car_parks").geometry.to_numpy(), crs=4490)
-
-
-@st.cache_data(show_spinner=False)
-def check_table(_proj: gp.Project, key: str, year: int) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any],
-                                                                 tuple[str, ...]]:
-    rep = gp.targets.check(_proj, year=year)
-    return rep.table, rep.total.to_dict(), rep.consistency, rep.modelled_layers
+    return siting_layers(points=points, zones=zones, n_layers=n, lang=lang)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -220,31 +166,12 @@ def check_table(_proj: gp.Project, key: str, year: int) -> tuple[pd.DataFrame, d
 # ----------------------------------------------------------------------------------------------
 
 
-def _ws_folder(key: str) -> Path:
-    slug = "embedded" if key == "embedded" else "p" + hashlib.sha1(key.encode()).hexdigest()[:12]
-    return io.workspace_dir() / slug
-
-
-def _settings_ok(k: str, v: Any, plan: Plan) -> bool:
-    """Whether a saved or linked setting fits the control it goes into (a bad link must not break the page)."""
-    choices: dict[str, Any] = {"year": plan.years, "band": list(radio.BANDS), "network": list(NETWORKS),
-                               "candidates": list(CANDIDATE_GENERATORS),
-                               "basemap": BASEMAP_KEYS, "lang": list(LANGS), "method": ["greedy", "exact"],
-                               "draw_type": list(SITE_TYPES), "area_role": list(wsp.AREA_ROLES),
-                               "mix_mode": ["env", "custom"], "tile_crs": ["EPSG:3857", "EPSG:4490"]}
-    if k in choices:
-        return v in choices[k]
-    ranges = {"macro": (0, 100), "micro": (0, 100), "edge_count": (1, 500), "latency_ms": (0.2, 20.0),
-              "charging_share": (0.05, 0.60), "time_limit_s": (5.0, 3600.0), "cost_weight": (0.0, 1000.0)}
-    return k not in ranges or ranges[k][0] <= v <= ranges[k][1]
-
-
 def open_workspace(key: str, plan: Plan, lang0: str) -> None:
     """On a session's first run: open the workspace named in the URL (or the default) and set the controls."""
     ss = st.session_state
     if "history" in ss:
         return
-    folder = _ws_folder(key)
+    folder = workspace_folder(key)
     try:
         name = wsp.check_name(st.query_params.get("ws") or wsp.DEFAULT_NAME)
     except GeoplanError:
@@ -268,7 +195,7 @@ def apply_settings(settings: dict[str, Any], plan: Plan) -> None:
     """Put saved settings into the controls' session state (before the controls are drawn)."""
     ss = st.session_state
     for k, v in settings.items():
-        if k in wsp.SETTINGS and _settings_ok(k, v, plan):
+        if k in wsp.SETTINGS and settings_ok(k, v, plan):
             ss[k] = v
     if "total" in ss:
         ss.total_box = ss.total
@@ -283,7 +210,7 @@ def save_workspace(settings: dict[str, Any]) -> None:
     doc.pop("saved_at")
     if doc != ss.saved:
         try:
-            hist.current = wsp.save_workspace(hist.current, folder=_ws_folder(hist.current.project))
+            hist.current = wsp.save_workspace(hist.current, folder=workspace_folder(hist.current.project))
         except GeoplanError as exc:
             st.sidebar.error(str(exc))
         ss.saved = doc
@@ -326,18 +253,8 @@ class Controls:
 
 
 def _defaults(proj: gp.Project, plan: Plan) -> None:
-    ss = st.session_state
-    edge, lat, share = (plan.text_target(k) for k in ("edge_dc", "latency_ms", "charging_share_new_car_parks"))
-    for k, v in {"year": plan.years[-1], "network": "any", "band": "n78", "indoor": True, "mix_mode": "env",
-                 "macro": 60, "micro": 25,
-                 "candidates": "population", "edge_count": int(edge.value) if edge else 32,
-                 "latency_ms": float(lat.value) if lat else 1.0, "round_trip": False,
-                 "charging_share": float(share.value) if share else 0.20, "basemap": "local" if proj.base_tiles else "none",
-                 "tile_file": str(proj.base_tiles or ""), "tile_url": "",
-                 "tile_crs": "EPSG:3857", "method": "greedy", "time_limit_s": 60.0, "draw_type": "macro",
-                 "area_role": "evaluation", "lang": default_lang(proj.district_names),
-                 "cost_weight": float(proj.siting.params.cost_weight), "siting_layers": False}.items():
-        ss.setdefault(k, v)
+    for k, v in default_settings(proj, plan).items():
+        st.session_state.setdefault(k, v)
 
 
 def settings_controls(sb: Any, proj: gp.Project, lang: str) -> PlanSettings:
@@ -357,13 +274,11 @@ def settings_controls(sb: Any, proj: gp.Project, lang: str) -> PlanSettings:
     sb.caption(coverage_refers(network, band, indoor, lang))  # what every coverage figure of the page refers to
     mix_mode = sb.radio(t("mix_mode", lang), ["env", "custom"], key="mix_mode", horizontal=True,
                         format_func=lambda m: t("mix_env" if m == "env" else "mix_custom", lang))
-    mix: tuple[float, float, float] | None = None
     if mix_mode == "custom":
         macro = sb.slider(t("macro_pct", lang), 0, 100, step=5, key="macro")
         st.session_state.micro = min(st.session_state.micro, 100 - macro)
         micro = sb.slider(t("micro_pct", lang), 0, 100 - macro, step=5, key="micro") if macro < 100 else 0
         sb.caption(t("indoor_pct", lang, pct=100 - macro - micro))
-        mix = (macro / 100, micro / 100, (100 - macro - micro) / 100)
     has_inventory = proj.layer("candidates") is not None or bool(proj.siting.group("inventories"))
     choices = [c for c in CANDIDATE_GENERATORS if c != "none" or has_inventory]
     if st.session_state.get("candidates") not in choices:
@@ -372,19 +287,10 @@ def settings_controls(sb: Any, proj: gp.Project, lang: str) -> PlanSettings:
                               format_func=lambda k: t(CAND_KEYS[k], lang), help=t("cand_help", lang))
     weight = sb.number_input(t("cost_weight", lang), min_value=0.0, max_value=1000.0, step=5.0, key="cost_weight",
                              help=t("cost_weight_help", lang))
-    return PlanSettings(band=band, network=network, indoor=indoor, mix=mix, candidates=candidates,
-                        cost_weight=float(weight))
-
-
-def slider_range(plan: Plan, existing: int, shortfall: int, candidates: int) -> tuple[int, int, int]:
-    """The total slider's lowest, highest and first value (multiples of its step)."""
-    st_target = plan.text_target("5g_stations")
-    stated = int(st_target.value) if st_target is not None else None
-    need_all = existing + shortfall
-    max_total = min(existing + candidates, max(25_000, int(np.ceil(1.35 * max(stated or 0, need_all) / 500) * 500)))
-    low = -(-existing // SLIDER_STEP) * SLIDER_STEP
-    max_total = max(low, max_total // SLIDER_STEP * SLIDER_STEP)
-    return low, max_total, min(max(stated or need_all, low), max_total)
+    settings = plan_settings(proj, {"network": network, "band": band, "indoor": indoor, "mix_mode": mix_mode,
+                                    "macro": ss.macro, "micro": ss.micro, "candidates": candidates,
+                                    "cost_weight": weight})  # the same as the server's warm-up makes
+    return settings
 
 
 def _box_to_slider(low: int, high: int) -> None:
@@ -697,8 +603,10 @@ def edge_and_charging(proj: gp.Project, key: str, c: Controls
     """Edge and charging plans; an error shows next to the control that caused it."""
     ss = st.session_state
     edge = None
-    if not ss.get("side_ready"):  # a session's first run draws the map first; these follow a moment later
-        return None, None, None
+    if not ss.get("side_ready"):  # a session's first run draws the map first; these follow a moment later,
+        if (c.edge_count, c.latency_ms, c.round_trip, c.share) not in SIDE_READY:  # unless made at server start
+            return None, None, None
+        ss.side_ready = True
     if proj.layer("edge_demand") is not None:
         try:
             edge = edge_plan(proj, key, c.edge_count, c.latency_ms, c.round_trip)
@@ -769,12 +677,12 @@ def map_layers(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, ws
                           plan_label="Planned 5G sites" if shown.optimised else "Planned 5G sites (greedy order)",
                           site_density=density, drawings=[d.to_feature() for d in ws.drawings],
                           drawings_revision=st.session_state.draw_rev, district_labels=labels,
-                          district_words=words)
+                          district_words=words, lang=c.lang)
     groups += side_layers(edge_sites=edge.sites if edge else None,
                           edge_radius_m=edge.summary.radius_km * 1000 if edge else None, car_parks=car_parks,
-                          charging_stations=chg.stations if chg else None)
+                          charging_stations=chg.stations if chg else None, lang=c.lang)
     if c.siting_layers:
-        groups += siting_groups(ctx, key)
+        groups += siting_groups(ctx, key, c.lang)
     for g in groups:
         use_local_assets(g, base_url=ST_FOLIUM_BASE_URL)
     return grid, groups
@@ -794,8 +702,9 @@ def render_map(proj: gp.Project, key: str, modelled: list[str], groups: list[fol
                lang: str, view: dict[str, Any]) -> dict[str, Any] | None:
     """The map: its static part stays mounted; ``groups`` are swapped in place on every change."""
     statics = static_layers(proj, key)
-    m = base_map(proj, population=statics["population"], existing_sites=statics["existing"], modelled=modelled,
+    m = base_map(proj, population=statics["population"], existing_sites=statics["existing"], modelled=modelled, lang=lang,
                  height=MAP_HEIGHT, districts=statics["districts"], existing_density=statics["existing_density"])
+    MapReady().add_to(m)  # the edge and charging plans follow once the browser has drawn this map
     use_local_assets(m, base_url=ST_FOLIUM_BASE_URL)
     state = st_folium(m, key="map", height=MAP_HEIGHT, use_container_width=True, returned_objects=["all_drawings"],
                       feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True), **view)
@@ -837,13 +746,13 @@ def trial_sites_panel(ctx: PlanningContext, c: Controls, ws: wsp.Workspace, show
     st.metric(t("drawn_sites", lang), f"{len(trial)}")
     st.metric(t("added_covered", lang), f"{float(evb.site_gain[len(kept):].sum()):,.0f}")
     st.metric(t("covered", lang), percent(e.coverage_after),
-              f"{100 * ((e.coverage_after or 0.0) - (s.coverage_after or 0.0)):+.2f} pts")
+              t("pts_plan", lang, d=100 * ((e.coverage_after or 0.0) - (s.coverage_after or 0.0))))
     now_per = shown.table["per_10k"].to_numpy(dtype=float)
     after_per = evb.districts["per_10k_after"].to_numpy(dtype=float)
     kd = evb.site_district[:len(kept)]
     for i in np.flatnonzero(evb.districts["drawn"].to_numpy() > np.bincount(kd[kd >= 0], minlength=len(now_per))):
         st.metric(t("district_per10k", lang, d=evb.districts["XZQMC"].iloc[i]), f"{after_per[i]:.2f}",
-                  f"{after_per[i] - now_per[i]:+.2f} (target {s.target_per_10k:g})")
+                  t("per10k_vs", lang, d=after_per[i] - now_per[i], target=s.target_per_10k))
     xy = np.column_stack(Transformer.from_crs(4490, ctx.project.metric_crs, always_xy=True).transform(
         lonlat[len(kept):, 0], lonlat[len(kept):, 1]))
     snap = snap_sites(ctx, xy, strict=False)
@@ -890,7 +799,7 @@ def drawings_panel(ctx: PlanningContext, c: Controls, shown: Shown) -> None:
     lang, hist = c.lang, ss.history
     ws = hist.current
     st.markdown(f"**{t('drawn', lang)}**")
-    st.selectbox(t("draw_type", lang), SITE_TYPES, key="draw_type")
+    st.selectbox(t("draw_type", lang), SITE_TYPES, key="draw_type", format_func=lambda k: map_word(k, lang))
     st.selectbox(t("area_role", lang), wsp.AREA_ROLES, key="area_role", format_func=lambda r: t(ROLE_KEYS[r], lang))
     for msg in ss.get("refused") or []:
         st.error(msg)
@@ -1054,6 +963,8 @@ def downloads_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Sh
                 stem = f"geoplan_{c.total}_{c.year}"
                 files = export.export_files(proj, stem=stem, format=fmt, plan_file=plan, crs=crs)
                 files.append((f"{stem}_plan.gpkg", planfile.plan_bytes(plan), "application/geopackage+sqlite3"))
+                from geoplan.report import report_bytes  # matplotlib: loaded when a report is asked for
+
                 files.append((f"{stem}_report.pdf", report_bytes(proj, plan, format="pdf"), "application/pdf"))
                 files.append((f"{stem}_map.png", mapimage.plan_map_png(
                     proj, district_table=shown.table, planned=shown.planned, kept=shown.kept_gdf,
@@ -1072,7 +983,7 @@ def workspace_tab(key: str, plan: Plan, lang: str) -> None:
     """Where the workspace is saved; save it under a name; open another."""
     ss = st.session_state
     ws: wsp.Workspace = ss.history.current
-    folder = _ws_folder(key)
+    folder = workspace_folder(key)
     st.markdown(t("ws_current", lang, name=ws.name, path=f"`{folder / (ws.name + '.json')}`"))
     st.caption(t("ws_link", lang))
     if ss.get("ws_error"):
@@ -1128,9 +1039,12 @@ def province_page(proj: gp.Project, plan: Plan, lang: str) -> None:
         st.dataframe(label_columns(res.districts, lang), hide_index=True, width="stretch")
 
 
-@st.fragment(run_every=1.5)
+@st.fragment(run_every=6)
 def side_later() -> None:
-    """On a session's first run: rerun the page a moment after the map is up, adding edge and charging."""
+    """On a session's first run: rerun the page soon after, adding edge and charging.
+
+    The map says when it is drawn (``map_ready``, see :class:`geoplan.webmap.map.MapReady`), which normally
+    comes first; this timer is the fallback (a browser that never reports)."""
     ss = st.session_state
     if ss.get("side_ready"):
         return
@@ -1153,6 +1067,8 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     ss = st.session_state
     sb = st.sidebar
     finish_run()
+    if (ss.get("map") or {}).get("map_ready"):
+        ss.side_ready = True  # the first map is drawn in the browser: edge and charging now
     lang = sb.radio(t("language", ss.lang), list(LANGS), key="lang", horizontal=True, format_func=LANGS.get)
     sb.header(t("whatif", lang))
     year = sb.selectbox(t("year", lang), plan.years, key="year", help=t("year_help", lang))
@@ -1163,6 +1079,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     except GeoplanError as exc:
         st.error(str(exc))
         st.stop()
+    trace("context")
     existing = int(ctx.existing_per_district.sum())
     table0, total0, consistency, modelled_layers = check_table(proj, key, year)
     rng = slider_range(plan, existing, int(table0["shortfall"].sum()), int(ctx.coverage.shape[1]))
@@ -1176,11 +1093,15 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     except GeoplanError as exc:
         st.error(str(exc))
         st.stop()
+    trace("plan")
     method = optimise_controls(sb, proj, ctx, c, ws, shown, lang)
     modelled = modelled_notice(sb, proj, modelled_layers, ctx, lang)
     headline(proj, plan, c, shown, lang)
+    trace("headline")
     edge, chg, car_parks = edge_and_charging(proj, key, c)
+    trace("edge and charging")
     grid, groups = map_layers(proj, key, ctx, c, ws, shown, edge, chg, car_parks)
+    trace("layers")
     map_col, side_col = st.columns([3, 1.25])
     with side_col:
         view = place_search(proj, lang)
@@ -1188,6 +1109,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
         state = render_map(proj, key, modelled, groups, lang, view)
         if (reuse := reuse_line(shown, lang)) is not None:
             st.caption(reuse)
+    trace("map")
     sync_drawings(proj, state)
     with side_col:
         drawings_panel(ctx, c, shown)
@@ -1206,13 +1128,16 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     save_workspace({k: ss[k] for k in wsp.SETTINGS if k in ss})
     if not ss.get("side_ready"):
         side_later()
+    trace("page done")
 
 
 def main() -> None:
+    trace("main")
+    PAGE_STARTED.set()
     st.set_page_config(page_title="geoplan", layout="wide")
     _style()
-    path = _project_arg()
-    key = str(Path(path).resolve()) if path else "embedded"
+    path = project_arg()
+    key = project_key(path)
     try:
         proj = load(path)
     except GeoplanError as exc:

@@ -1,9 +1,11 @@
 """Covered shares of sites on a window of a metric population raster, site by site.
 
-The county-by-county engine evaluates coverage without a coverage matrix: each
-site's disc falls on a small block of raster cells, so its share of every cell
-is computed on that block with array arithmetic (no k-d tree, no lists of
-indices) and added to the window's running total. The arithmetic is that of
+The county-by-county engine evaluates coverage without a coverage matrix.
+:func:`covered_total` (the covered share of every cell) marks the cells sites
+hold whole by runs along raster rows, then sums the exact shares of the few
+cells left (the rim of the covered area) over the sites a k-d tree finds within
+reach; :func:`site_batches` (every share, for per-site figures) cuts each site's
+block of cells with array arithmetic. The arithmetic is that of
 :func:`geoplan.coverage.coverage_matrix` with ``cell_m`` on the same cell
 centres (:func:`geoplan.population.demand_points`' formula), radii and sides,
 and the totals are added site by site in the sites' order, as a CSC matrix's
@@ -22,13 +24,17 @@ from typing import Any
 import numpy as np
 from affine import Affine
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from .coverage import cell_shares, share_class
 
-__all__ = ["WindowCells", "site_batches", "covered_total", "reach_windows", "STENCIL_MAX_LOG2"]
+__all__ = ["WindowCells", "site_batches", "covered_total", "reach_windows", "STENCIL_MAX_LOG2", "WHOLE_MARGIN_M"]
 
 #: Blocks up to 2**STENCIL_MAX_LOG2 cells wide are cut for a whole batch of sites at once; larger ones one by one.
 STENCIL_MAX_LOG2 = 5
+
+#: Sites whose reach differs by less than this factor share one k-d tree query for the rim cells.
+RIM_BUCKET = 1.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,68 +158,105 @@ def _slices(mask: NDArray[np.bool_], js: NDArray[np.int64], r0: NDArray[np.int64
     return out
 
 
+#: Discs are shrunk by this much (m) before their cells are marked whole, so round-off never marks a cell whole
+#: that the exact test (:func:`geoplan.coverage.share_class`) would not; cells in the margin take the exact path.
+WHOLE_MARGIN_M = 1e-6
+
+
 def covered_total(cells: WindowCells, xy: NDArray[np.float64], radii: NDArray[np.float64], *,
-                  prior: NDArray[np.float64] | None = None, chunk: int = 256) -> NDArray[np.float64]:
+                  prior: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """``Σ_j a_ij`` of every counted cell of the window (site order), as far as ``min(1, prior + Σ)`` needs.
 
-    A cell a site holds whole gets 1.0 at once and takes no further shares: its
-    ``min(1, ·)`` is 1 whatever follows. Partial shares are computed ``chunk``
-    sites at a time (one call of the exact area formula) and added in site
-    order, so every cell that stays below 1 has the in-memory engine's sum, bit
-    for bit; cells whose total reaches 1 are retired after each chunk.
+    Two steps. First the cells some site holds whole (their centre within
+    ``r - side/√2`` of the site, ``r`` the radius for the cell's class) get 1.0:
+    each disc is cut into runs of cells along rows, and the runs are counted with
+    one running sum per class (no per-site Python loop, no block of cells per
+    site). Then the cells left (partly covered or not at all, a thin rim of the
+    covered area) take every site within reach from a k-d tree, and their exact
+    shares (:func:`geoplan.coverage.cell_shares`) are added in site order: a cell
+    that stays below 1 has the in-memory engine's sum, bit for bit. Cells
+    ``prior`` already fills are skipped.
     """
-    x, y = cells.centres()
-    half_diag = cells.side_m * np.sqrt(0.5)
-    rmax = radii.max(axis=1) if len(radii) else np.zeros(0)
-    r0, r1, c0, c1 = reach_windows(cells.transform, cells.shape, xy, rmax + half_diag, row_off=cells.row_off, col_off=cells.col_off)
-    todo = np.flatnonzero((c1 > c0) & (r1 > r0) & (rmax > 0))
-    group = np.ceil(np.log2(np.maximum(np.maximum(r1 - r0, c1 - c0), 1))).astype(np.int64)
     raw = np.zeros(cells.shape)
     counted = cells.mask.copy()
     if prior is not None:
         counted &= prior < 1.0
-    for start in range(0, todo.size, chunk):
-        sel = todo[start:start + chunk]
-        small = sel[group[sel] <= STENCIL_MAX_LOG2]
-        blocks = [_stencil(counted, small[group[small] == g], g, r0, r1, c0, c1)
-                  for g in np.unique(group[small]).tolist()]
-        deferred = [_take_whole(cells, x, y, xy, radii, raw, counted, b) for b in blocks]
-        for j in sel[group[sel] > STENCIL_MAX_LOG2].tolist():
-            a0, b0 = int(r0[j]), int(c0[j])
-            rr, cc = np.nonzero(counted[a0:int(r1[j]), b0:int(c1[j])])
-            if rr.size:
-                block = (np.full(rr.size, j, dtype=np.int64), rr + a0, cc + b0)
-                deferred.append(_take_whole(cells, x, y, xy, radii, raw, counted, block))
-        _add_partial(cells, raw, counted, prior, [d for d in deferred if d[0].size])
+    if not len(xy) or not counted.any():
+        return raw
+    half_diag = cells.side_m * np.sqrt(0.5)
+    whole = _whole_cells(cells, xy, radii, half_diag) & counted
+    raw[whole] = 1.0
+    counted &= ~whole
+    flat = np.flatnonzero(counted)
+    if flat.size:
+        raw.ravel()[flat] = _rim_sums(cells, flat, xy, radii, half_diag)
     return raw
 
 
-def _take_whole(cells: WindowCells, x: NDArray[np.float64], y: NDArray[np.float64], xy: NDArray[np.float64],
-                radii: NDArray[np.float64], raw: NDArray[np.float64], counted: NDArray[np.bool_],
-                block: tuple[NDArray[Any], ...]) -> tuple[NDArray[Any], ...]:
-    """Add 1.0 for the cells of ``block`` a site holds whole (and retire them); return the partly covered ones."""
-    site, rr, cc = block
-    dx, dy = x[cc] - xy[site, 0], y[rr] - xy[site, 1]
-    r = radii[site, cells.env[rr, cc]]
-    whole, missed = share_class(dx, dy, r, cells.side_m)
-    whole &= r > 0
-    if whole.any():
-        raw[rr[whole], cc[whole]] += 1.0  # a cell may take 1.0 more than once: it is full either way
-        counted[rr[whole], cc[whole]] = False
-    part = ~whole & ~missed & (r > 0)
-    return site[part], rr[part], cc[part], dx[part], dy[part], r[part]
+def _whole_cells(cells: WindowCells, xy: NDArray[np.float64], radii: NDArray[np.float64],
+                 half_diag: float) -> NDArray[np.bool_]:
+    """Cells whose centre lies within ``r - side/√2`` (less :data:`WHOLE_MARGIN_M`) of a site, ``r`` for their class."""
+    h, w = cells.shape
+    x, y = cells.centres()
+    t = cells.transform
+    reach = radii - half_diag - WHOLE_MARGIN_M
+    j, c = np.nonzero(reach > 0)
+    out = np.zeros((h, w), dtype=bool)
+    if not j.size or not h or not w:
+        return out
+    big_r, sx, sy = reach[j, c], xy[j, 0], xy[j, 1]
+    ra, rb = _index_range(sy - big_r - y[0], sy + big_r - y[0], t.e, h)  # rows whose centre is within reach in y
+    n = np.maximum(rb - ra, 0)
+    e = np.repeat(np.arange(j.size), n)  # one entry per (site, class, row)
+    row = ra[e] + (np.arange(e.size) - np.repeat(np.cumsum(n) - n, n))
+    dy = (y[0] + row * t.e) - sy[e]
+    half = np.sqrt(np.maximum(big_r[e] ** 2 - dy * dy, 0.0)) - WHOLE_MARGIN_M
+    ca, cb = _index_range(sx[e] - half - x[0], sx[e] + half - x[0], t.a, w)
+    ok = (half >= 0) & (cb > ca)
+    cls, row, ca, cb = c[e[ok]], row[ok], ca[ok], cb[ok]
+    for k in np.unique(cls).tolist():  # runs [ca, cb) of each class counted along rows
+        m = cls == k
+        base = row[m] * (w + 1)
+        diff = np.bincount(base + ca[m], minlength=h * (w + 1)) - np.bincount(base + cb[m], minlength=h * (w + 1))
+        out |= (np.cumsum(diff.reshape(h, w + 1)[:, :w], axis=1) > 0) & (cells.env == k)
+    return out
 
 
-def _add_partial(cells: WindowCells, raw: NDArray[np.float64], counted: NDArray[np.bool_],
-                 prior: NDArray[np.float64] | None, deferred: list[tuple[NDArray[Any], ...]]) -> None:
-    """Add the partial shares of a chunk of sites in site order, then retire the cells that reached 1."""
-    if not deferred:
-        return
-    site, rr, cc, dx, dy, r = (np.concatenate([d[k] for d in deferred]) for k in range(6))
-    a = cell_shares(dx, dy, r, cells.side_m).astype(np.float64)
-    order = np.argsort(site, kind="stable")
-    rr, cc = rr[order], cc[order]
-    np.add.at(raw, (rr, cc), a[order])
-    level = raw[rr, cc] if prior is None else prior[rr, cc] + raw[rr, cc]
-    full = level >= 1.0
-    counted[rr[full], cc[full]] = False
+def _index_range(lo: NDArray[np.float64], hi: NDArray[np.float64], step: float,
+                 n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Indices ``i`` in ``[a, b)`` (clipped to ``[0, n]``) with ``lo <= i * step <= hi``."""
+    a, b = lo / step, hi / step
+    first, last = np.minimum(a, b), np.maximum(a, b)
+    return (np.clip(np.ceil(first), 0, n).astype(np.int64),
+            np.clip(np.floor(last) + 1, 0, n).astype(np.int64))
+
+
+def _rim_sums(cells: WindowCells, flat: NDArray[np.intp], xy: NDArray[np.float64], radii: NDArray[np.float64],
+              half_diag: float) -> NDArray[np.float64]:
+    """``Σ_j a_ij`` (site order) of the window cells ``flat`` (flat indices), every site within reach from a k-d tree."""
+    x, y = cells.centres()
+    rr, cc = np.divmod(flat, cells.shape[1])
+    env = cells.env[rr, cc]
+    cx, cy = x[cc], y[rr]
+    tree = cKDTree(np.column_stack([cx, cy]))
+    rmax = radii.max(axis=1)
+    bucket = np.ceil(np.log(np.maximum(rmax, 1e-3)) / np.log(RIM_BUCKET)).astype(np.int64)  # sites of like reach
+    site_parts, cell_parts = [], []
+    for b in np.unique(bucket[rmax > 0]).tolist():
+        sid = np.flatnonzero((bucket == b) & (rmax > 0))
+        reach = float(rmax[sid].max()) + half_diag * (1 + 1e-9) + 1e-6
+        pairs = cKDTree(xy[sid]).sparse_distance_matrix(tree, max_distance=reach, output_type="ndarray")
+        site_parts.append(sid[pairs["i"]])
+        cell_parts.append(pairs["j"].astype(np.intp))
+    acc = np.zeros(flat.size)
+    if not site_parts:
+        return acc
+    js, ks = np.concatenate(site_parts), np.concatenate(cell_parts)
+    r = radii[js, env[ks]]
+    dx, dy = cx[ks] - xy[js, 0], cy[ks] - xy[js, 1]
+    _, missed = share_class(dx, dy, r, cells.side_m)
+    keep = np.flatnonzero(~missed & (r > 0))
+    order = keep[np.argsort(js[keep], kind="stable")]  # each cell's shares added in site order
+    a = cell_shares(dx[order], dy[order], r[order], cells.side_m).astype(np.float64)
+    np.add.at(acc, ks[order], a)
+    return acc

@@ -65,7 +65,7 @@ from .networks import station_fields
 from .population import Demand, cell_area_km2
 from .project import Project
 from .radio_params import RadioParams
-from .targets import plan_of
+from .targets import Plan, plan_of
 
 __all__ = [
     "Mapper",
@@ -864,7 +864,7 @@ def _loads(items: list[_CoverItem], n_sites: int, *, mapper: Mapper | None, prog
 def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78", indoor: bool = False,
              network: str = "any", year: int | None = None, params: RadioParams | None = None,
              mapper: Mapper | None = None, progress: Progress | None = None, return_cells: bool = False,
-             prior: CoverageReport | None = None) -> CoverageReport:
+             prior: CoverageReport | None = None, plan: str | Plan | None = None) -> CoverageReport:
     """Population covered by ``sites`` (the project's existing sites by default), district by district.
 
     Coverage is evaluated at the receiving cell (each cell's environment sets the
@@ -898,6 +898,9 @@ def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78
     prior : CoverageReport, optional
         Coverage already there (computed with ``return_cells=True``): its shares
         add to the new sites', so adding sites needs only the new ones (not with ``year``).
+    plan : str or Plan, optional
+        The plan whose 5G user penetration sets the busy-hour demand (with ``year``):
+        the project's own by default (:func:`geoplan.targets.plan_of`).
 
     Examples
     --------
@@ -921,7 +924,7 @@ def coverage(proj: Project, *, sites: SiteArrays | None = None, band: str = "n78
         if prior is not None:
             raise ConfigError("capacity needs every site at once, not a prior coverage. Fix: pass all sites, or "
                               "leave year out")
-        per_person = capmod.demand_per_person_mbps(plan_of(proj), year, network=network, params=p)
+        per_person = capmod.demand_per_person_mbps(plan_of(proj, plan), year, network=network, params=p)
     items = []
     for c in chunks:
         idx = s.within(tuple(boxes[c.district]))

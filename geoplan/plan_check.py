@@ -90,5 +90,5 @@ def check_plan(proj: Project, *, year: int = 2025, plan: str | Plan | None = Non
         chg = charging.check_section(proj, plan=p, year=year)
     cov = None
     if coverage:
-        cov = chunked.coverage(proj, network=network, indoor=indoor, year=year, progress=progress)
+        cov = chunked.coverage(proj, network=network, indoor=indoor, year=year, progress=progress, plan=p)
     return PlanCheck(density=density, edge_dc=edge_dc, charging=chg, coverage=cov)

@@ -8,6 +8,7 @@ become demand points in the project's metric CRS.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -61,6 +62,11 @@ class Demand:
     def xy(self) -> np.ndarray:
         """``(n, 2)`` array of cell centres."""
         return np.column_stack([self.x, self.y])
+
+    def take(self, index: np.ndarray) -> Demand:
+        """The cells ``index`` (positions or a boolean mask), in that order."""
+        return dataclasses.replace(self, **{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)
+                                           if f.name != "crs"})
 
     @property
     def density_km2(self) -> np.ndarray:

@@ -30,7 +30,7 @@ from geoplan import workspace as wsp  # noqa: E402
 from geoplan.io import Raster  # noqa: E402
 from geoplan.placement import evaluate_sites, place_sites, planning_context  # noqa: E402
 from geoplan.webmap import asset_urls_in_html, base_map, plan_layers, use_local_assets  # noqa: E402
-from geoplan.webmap.i18n import t  # noqa: E402
+from geoplan.webmap.i18n import map_word, percent, t  # noqa: E402
 from geoplan.webmap.map import PointData, district_class, districts_geojson  # noqa: E402
 from geoplan.webmap.overlay import (  # noqa: E402
     MAP_COVERED_SHARE,
@@ -155,13 +155,13 @@ def test_first_view_shows_the_library_numbers_for_the_plan_total(app, xiamen, xi
     assert metric(at, t("stations")) == "18,500"
     assert metric(at, t("per_10k")) == f"{s.per_10k:.2f}"
     assert metric(at, t("meeting")) == f"{s.districts_meeting_target} / 6"
-    assert metric(at, t("covered")) == f"{100 * s.coverage_after:.1f} %"
+    assert metric(at, t("covered")) == percent(s.coverage_after)
     # 18,500 covers every district's shortfall: the app's prefix of the greedy order is the greedy plan
     assert caption_with(at, "贪心方案").startswith("贪心方案")
     # the map got the planned sites, the districts and the drawings as swappable layers, assets served locally
     call = fake.calls[-1]
     names = [g.layer_name for g in call["feature_group_to_add"]]
-    assert f"Planned 5G sites (greedy order) ({s.new:,})" in names and "drawings" in names
+    assert f"{map_word('Planned 5G sites (greedy order)', 'zh')} ({s.new:,})" in names and "drawings" in names
     assert call["returned_objects"] == ["all_drawings"] and call["key"] == "map"
     html = call["fig"].get_root().render()
     assert [u for u in asset_urls_in_html(html) if not u.startswith("../../app/static/")] == []
@@ -235,7 +235,7 @@ def test_drawn_site_is_evaluated_kept_optimised_and_undone(app, xiamen, xiamen_p
     # the total stays 18,500: the kept site takes the place of the optimiser's last one
     assert metric(at, t("stations")) == "18,500"
     assert "1 个保留的手绘站址" in caption_with(at, "快速估算")
-    assert any(g.layer_name == "Drawn sites kept (1)" for g in fake.calls[-1]["feature_group_to_add"])
+    assert any(g.layer_name == "保留的手绘站点 (1)" for g in fake.calls[-1]["feature_group_to_add"])
 
     at.button(key="optimise").click().run()
     wait_for_run(at)
@@ -438,7 +438,7 @@ def test_edge_count_beyond_demand_points_is_flagged_next_to_it(app, xiamen):
 
 def _districts_html(fake: FakeMap) -> str:
     m = folium.Map(tiles=None)
-    next(g for g in fake.calls[-1]["feature_group_to_add"] if g.layer_name.startswith("Districts")).add_to(m)
+    next(g for g in fake.calls[-1]["feature_group_to_add"] if g.layer_name.startswith(("Districts", "区县"))).add_to(m)
     return re.sub(r"\\u([0-9a-f]{4})", lambda u: chr(int(u.group(1), 16)), m.get_root().render())  # JSON escapes
 
 
@@ -495,7 +495,7 @@ def test_candidate_generator_control_replans_with_the_library(app, xiamen):
     assert not at.exception, [e.message for e in at.exception]
     ctx = planning_context(xiamen, candidates="kmeans")
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx)
-    assert metric(at, t("covered")) == f"{100 * plan.summary.coverage_after:.1f} %"
+    assert metric(at, t("covered")) == percent(plan.summary.coverage_after)
     assert "人口加权 k-means 中心" in " ".join(w.value for w in at.sidebar.warning)
     at.selectbox(key="candidates").set_value("population").run()
     assert not at.exception
@@ -513,7 +513,7 @@ def test_network_control_says_what_coverage_refers_to_and_replans(app, xiamen):
     assert "中国移动 (cmcc)" in refers and "新建站 n41" in refers
     ctx = planning_context(xiamen, network="cmcc")
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx)
-    assert metric(at, t("covered")) == f"{100 * plan.summary.coverage_after:.1f} %"
+    assert metric(at, t("covered")) == percent(plan.summary.coverage_after)
     assert wsp.settings_to_query(ws(at).settings)["network"] == "cmcc"  # saved with the workspace and the URL
     at.selectbox(key="network").set_value("any").run()
     assert not at.exception and at.selectbox(key="band").value == "n78"
@@ -532,19 +532,20 @@ def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen,
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx, cost_weight=20)
     si = plan.summary.siting
     assert ws(at).optimised["selected"] == plan.placement.selected.tolist()  # the app's plan is the library's
-    assert metric(at, t("covered")) == f"{100 * plan.summary.coverage_after:.1f} %"
+    assert metric(at, t("covered")) == percent(plan.summary.coverage_after)
     assert metric(at, t("site_cost")) == f"{si.cost_total:,.0f} 万元"
     assert f"{si.sites:,} 个新站中 {si.reused:,} 个利用现有设施" in caption_with(at, "利用现有设施")
     groups = {g.layer_name: g for g in fake.calls[-1]["feature_group_to_add"]}
-    assert any(n.startswith("Candidate inventories by kind") for n in groups)  # swapped in, no remount
-    assert any(n.startswith("Siting constraints (5 layers)") for n in groups)
-    planned = next(g for n, g in groups.items() if n.startswith("Planned 5G sites"))
+    assert any(n.startswith("候选站址资源（按类型）") for n in groups)  # swapped in, no remount (Chinese names)
+    assert any(n.startswith("选址约束 (5个图层)") for n in groups)
+    planned = next(g for n, g in groups.items() if n.startswith("规划5G基站"))
     html = planned.add_to(folium.Map()).get_root().render()
-    assert "siting conflicts" in html and "site cost (万元)" in html  # conflicts and cost on hover
+    html = re.sub(r"\\u([0-9a-f]{4})", lambda u: chr(int(u.group(1), 16)), html)  # JSON escapes
+    assert "选址冲突" in html and "站址成本（万元）" in html  # conflicts and cost on hover
     at.checkbox(key="siting_layers").uncheck()
     at.number_input(key="cost_weight").set_value(0.0).run()
     assert not at.exception
-    assert not any(g.layer_name.startswith("Siting constraints") for g in fake.calls[-1]["feature_group_to_add"])
+    assert not any(g.layer_name.startswith("选址约束") for g in fake.calls[-1]["feature_group_to_add"])
 
 
 def test_only_the_app_and_webmap_import_streamlit_and_folium():
@@ -673,3 +674,24 @@ def test_place_search_moves_the_map_and_lines_measure(app):
     assert "测距 1：10.14 千米" in " ".join(m.value for m in at.markdown)
     fake.drawings = []
     at.run()
+
+
+def test_server_warm_up_prepares_the_first_page():
+    """``apps/serve.py``'s warm-up fills the caches for the settings a new page opens with (defaults, then the
+    saved default workspace): that page then draws the edge and charging plans in its first run."""
+    import sys
+
+    sys.path.insert(0, str(APP.parent))
+    import appdata
+
+    appdata.PAGE_STARTED.clear()  # a server just started: no page yet (earlier tests ran pages in this process)
+    appdata.warm(None)
+    proj = appdata.load(None)
+    values = appdata._opening_settings(proj, appdata.plan_of(proj), "embedded")
+    side = (values["edge_count"], values["latency_ms"], values["round_trip"], values["charging_share"])
+    assert side in appdata.SIDE_READY
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["side_ready"]  # no second run needed: the warm-up made them for these settings
+    assert metric(at, t("e_dcs")) and metric(at, t("c_new"))

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pytest
 
-from geoplan.webmap.i18n import t
+from geoplan.webmap.i18n import map_word, t
 
 from .conftest import REPO_ROOT
 
@@ -50,6 +50,11 @@ START_TIMEOUT_S = 90
 TIMINGS: dict[str, float] = {}
 
 
+def zh(text: str) -> str:
+    """A map word as the Chinese interface shows it."""
+    return map_word(text, "zh")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,9 +68,10 @@ def serve(log: Path, env_dirs: dict[str, str]) -> Iterator[tuple[str, float]]:
     cmd = [sys.executable, str(SERVE), "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
            "--server.enableStaticServing", "true", "--server.fileWatcherType", "none"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **env_dirs}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GEOPLAN_APP_TRACE": "1", **env_dirs}  # start-up steps in the log
     env.pop("GEOPLAN_PROJECT", None)
     started = time.monotonic()
+    TIMINGS[f"wall start {log.name}"] = time.time()
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
@@ -223,6 +229,13 @@ def markers(pg) -> int:
     return pg.frame_locator(MAP_FRAME).locator(".leaflet-marker-icon").count()
 
 
+def keep_screenshot(shot: Path) -> None:
+    """Copy a screenshot to ``$GEOPLAN_SCREENSHOTS`` (a folder), to look at it."""
+    if os.environ.get("GEOPLAN_SCREENSHOTS"):
+        Path(os.environ["GEOPLAN_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
+        (Path(os.environ["GEOPLAN_SCREENSHOTS"]) / shot.name).write_bytes(shot.read_bytes())
+
+
 def png_array(data: bytes) -> np.ndarray:
     import matplotlib.image
 
@@ -237,13 +250,16 @@ def test_map_loads_offline_with_chinese_glyphs_and_plan_layers(page, tmp_path):
     assert frame.locator("a.leaflet-draw-edit-edit").count() == 1  # drawings can be edited
     assert frame.locator(".geoplan-legend").count() == 1
     deadline = time.monotonic() + 60
-    while "Edge data centres" not in layer_names(pg):  # edge and charging follow the first map
+    while zh("Edge data centres") not in layer_names(pg):  # edge and charging follow the first map
         assert time.monotonic() < deadline, layer_names(pg)
         pg.wait_for_timeout(200)
-    names = layer_names(pg)
+    names = layer_names(pg)  # in the interface's language (Chinese for Xiamen)
     for name in ("Existing 5G sites", "Districts: stations per 10k vs target", "5G coverage grid",
-                 "Planned 5G sites (greedy order) (7,619)", "Population (residents per km²)", "Edge data centres"):
-        assert name in names
+                 "Population (residents per km²)", "Edge data centres"):
+        assert zh(name) in names, (name, names)
+    assert f"{zh('Planned 5G sites (greedy order)')} (7,619)" in names
+    legend = frame.locator(".geoplan-legend").inner_text()
+    assert zh("Legend") in legend and "Legend" not in legend
     # nothing came from anywhere but the app itself; the Chinese web font is the app's own
     external = [(k, u) for k, u in pg.requests if urlparse(u).scheme in ("http", "https")
                 and urlparse(u).hostname not in LOCAL_HOSTS]
@@ -260,6 +276,7 @@ def test_map_loads_offline_with_chinese_glyphs_and_plan_layers(page, tmp_path):
     # the Chinese title is drawn as glyphs, not as boxes: two different characters must look different
     assert pg.evaluate("() => document.fonts.check('40px \"Noto Sans SC\"', '厦门')")
     shot = pg.screenshot(path=str(tmp_path / "app.png"))
+    keep_screenshot(tmp_path / "app.png")
     pg.evaluate("""() => { for (const [id, ch] of [["g1", "厦"], ["g2", "门"]]) {
         const s = document.createElement("span"); s.id = id; s.textContent = ch;
         s.style.cssText = "position:fixed;left:" + (id === "g1" ? 10 : 80) + "px;top:10px;font-size:48px;" +
@@ -344,10 +361,10 @@ def test_siting_layers_join_the_map_and_drawing_still_works(page):
     box = pg.get_by_text(t("siting_layers"), exact=True)
     box.click()
     deadline = time.monotonic() + 60
-    while "Candidate inventories by kind" not in layer_names(pg):
+    while zh("Candidate inventories by kind") not in layer_names(pg):
         assert time.monotonic() < deadline, layer_names(pg)
         pg.wait_for_timeout(200)
-    assert "Siting constraints (5 layers)" in layer_names(pg)
+    assert f"{zh('Siting constraints')} (5{zh('layers')})" in layer_names(pg)
     assert markers(pg) == before  # no remount: the drawings are still there
     draw_marker(pg, container_point(pg, 118.10, 24.70))
     deadline = time.monotonic() + 30
@@ -356,7 +373,7 @@ def test_siting_layers_join_the_map_and_drawing_still_works(page):
         pg.wait_for_timeout(100)
     box.click()  # off again: the layers go, the drawings stay
     deadline = time.monotonic() + 30
-    while "Candidate inventories by kind" in layer_names(pg):
+    while zh("Candidate inventories by kind") in layer_names(pg):
         assert time.monotonic() < deadline, layer_names(pg)
         pg.wait_for_timeout(200)
     assert markers(pg) == before + 1
@@ -434,12 +451,11 @@ def test_local_tile_file_draws_from_the_apps_tile_server(page, tmp_path):
     assert all(re.fullmatch(r"http://127\.0\.0\.1:\d+/[\w-]+/(8|9|10|11|12)/\d+/\d+", s) for s in srcs), srcs
     assert not frame.locator("#geoplan-tile-notice").is_visible()  # nothing failed
     assert "geoplan test tiles" in frame.locator(".leaflet-control-attribution").inner_text()
+    frame.locator(".leaflet-container").scroll_into_view_if_needed()  # the screenshot shows the map
     pg.wait_for_timeout(500)
     shot = tmp_path / "local-tiles.png"
     pg.screenshot(path=str(shot))
-    if os.environ.get("GEOPLAN_SCREENSHOTS"):  # to look at it: GEOPLAN_SCREENSHOTS=folder
-        Path(os.environ["GEOPLAN_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
-        (Path(os.environ["GEOPLAN_SCREENSHOTS"]) / shot.name).write_bytes(shot.read_bytes())
+    keep_screenshot(shot)
     choose(pg, t("tiles"), t("tiles_none"))
     deadline = time.monotonic() + 30
     while loaded.count():
@@ -447,10 +463,21 @@ def test_local_tile_file_draws_from_the_apps_tile_server(page, tmp_path):
         pg.wait_for_timeout(200)
 
 
+def start_up_steps(log: Path) -> str:
+    """The server's timestamped start-up steps (``GEOPLAN_APP_TRACE``), in seconds from the process start."""
+    t0 = TIMINGS[f"wall start {log.name}"]
+    steps = [line.split(maxsplit=2) for line in log.read_text(errors="replace").splitlines()
+             if line.startswith("[trace] ")]
+    return "; ".join(f"{float(s[1]) - t0:.2f} {s[2]}" for s in steps if len(s) == 3)
+
+
 def test_cold_start_with_the_disk_cache(browser, tmp_path, dirs, page):
     """A restarted server (a fresh process, the cache on disk): time to a usable map."""
-    with serve(tmp_path / "server2.log", dirs) as (url, started):
+    log = tmp_path / "server2.log"
+    with serve(log, dirs) as (url, started):
         pg = open_app(browser, url)
         TIMINGS["cold start to usable map (disk cache) s"] = time.monotonic() - started
         pg.context.close()
-    print("\n" + "\n".join(f"{k}: {v:.2f}" for k, v in TIMINGS.items() if k != "started"))
+    print("\n" + "\n".join(f"{k}: {v:.2f}" for k, v in TIMINGS.items() if k.endswith(" s")))
+    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"server steps (disk cache): {start_up_steps(log)}")

@@ -228,3 +228,18 @@ def test_check_coverage_json_says_what_it_refers_to(tiny_project_file, capsys):
     assert sec["total"]["users"] == "indoor" and sec["total"]["network"] == "any"
     assert sec["refers_to"].startswith("all operators") and sec["total"]["year"] == 2025
     assert {"coverage", "demand_mbps", "capacity_limited"} <= set(sec["districts"][0])
+
+
+def test_check_coverage_takes_the_penetration_of_the_plan_applied(xiamen):
+    """``check --plan fujian`` on Xiamen: busy-hour demand from Fujian's 5G user penetration, not Xiamen's."""
+    from geoplan import capacity
+    from geoplan.plan_check import check_plan
+    from geoplan.targets import plan_of
+
+    own = check_plan(xiamen, year=2025, coverage=True).coverage
+    applied = check_plan(xiamen, year=2025, plan="fujian", coverage=True).coverage
+    assert own is not None and applied is not None
+    ratio = (capacity.demand_per_person_mbps(plan_of(xiamen, "fujian"), 2025)
+             / capacity.demand_per_person_mbps(plan_of(xiamen), 2025))  # type: ignore[operator]
+    assert ratio != 1.0
+    assert applied.total.demand_mbps == pytest.approx(own.total.demand_mbps * ratio, rel=1e-6)

@@ -119,10 +119,13 @@ def _place_task(item: _PlaceItem) -> CountyPlan:
     if len(xy):
         ok &= ~item.zones.check(xy, site_heights(ctype, env, params=item.params)).hard
     xy, ctype, crad, dens, env = xy[ok], ctype[ok], crad[ok], dens[ok], env[ok]
-    A = chunked.county_matrix(item.chunk, d, SiteArrays(xy, crad, np.full(len(xy), k)))
-    res = greedy_mclp(A, d.pop, p=item.p, covered0=item.covered0, secondary=dens, time_budget_s=item.budget_s)
+    # cells the existing sites fill whole can gain nothing: the matrix needs only the others' rows (same gains)
+    room = np.flatnonzero(item.covered0 < 1.0)
+    dr = d.take(room)
+    A = chunked.county_matrix(item.chunk, dr, SiteArrays(xy, crad, np.full(len(xy), k)))
+    res = greedy_mclp(A, dr.pop, p=item.p, covered0=item.covered0[room], secondary=dens, time_budget_s=item.budget_s)
     sel = np.asarray(res.selected, dtype=np.int64)
-    gains = marginal_gains(A, d.pop, item.covered0, sel)
+    gains = marginal_gains(A, dr.pop, item.covered0[room], sel)
     bound = res.objective * (1.0 + res.gap) if res.gap is not None and math.isfinite(res.gap) else res.objective
     return CountyPlan(k, xy[sel], ctype[sel], crad[sel], env[sel], gains, len(xy), float(res.objective),
                       float(bound), time.perf_counter() - t0)

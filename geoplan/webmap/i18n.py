@@ -8,6 +8,7 @@ characters); English is one switch away. Column names of library tables
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,7 +17,7 @@ import pandas as pd
 
 from ..networks import network_label
 
-__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "t", "default_lang", "label_columns", "percent",
+__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "MAP_WORDS", "map_word", "t", "default_lang", "label_columns", "percent",
            "district_tooltip", "all_text", "coverage_refers"]
 
 #: Interface languages: code → name shown in the switch.
@@ -95,6 +96,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "meeting": ("达标区数", "Districts meeting target"),
     "covered": ("覆盖居民", "Residents covered"),
     "pts_today": ("较现状 {d:+.1f} 个百分点", "{d:+.1f} pts vs today"),
+    "pts_plan": ("较方案 {d:+.2f} 个百分点", "{d:+.2f} pts"),
+    "per10k_vs": ("{d:+.2f}（目标 {target:g}）", "{d:+.2f} (target {target:g})"),
     "target_caption": ("{title}（{doc}）—— {year} 年目标每万人 {target:g} 个基站", "{title} ({doc}) — target {target:g} stations per 10,000 residents in {year}"),
     "mode_greedy": ("贪心方案：贪心次序的前 {n:,} 个站址（等同于优化 {total:,}：各区配额均已满足）", "Greedy plan: the first {n:,} sites of the greedy order (equal to optimising {total:,}: every district's quota is met)"),
     "mode_estimate": ("快速估算：{max:,} 的贪心次序的前 {n:,} 个站址{kept} —— 点击“优化”得到该总数的方案", "Quick estimate: the first {n:,} sites of the greedy order for {max:,}{kept} — press Optimise for the plan of exactly this total"),
@@ -226,6 +229,51 @@ WORDS: dict[str, str] = {
     "80–95 % of the target": "目标的 80～95 %", "95–100 % of the target": "目标的 95～100 %",
     "meets the target": "达到目标",
 }
+#: The map's own words — layer control, legend, point tooltips — English (as the map functions write them) →
+#: Chinese. The map functions take ``lang`` and look their words up here (:func:`map_word`).
+MAP_WORDS: dict[str, str] = {
+    # layer control
+    "Existing 5G sites": "现有5G基站", "Districts: stations per 10k vs target": "区县：每万人基站数与目标",
+    "5G coverage grid": "5G覆盖栅格", "Planned 5G sites": "规划5G基站",
+    "Planned 5G sites (greedy order)": "规划5G基站（贪心顺序）", "Drawn sites kept": "保留的手绘站点",
+    "Population (residents per km²)": "人口（每平方千米居民）", "Edge data centres": "边缘数据中心",
+    "Latency circles": "时延圈", "Car parks (charging share)": "停车场（充电车位比例）",
+    "New public charging stations": "新建公共充电站", "Candidate inventories by kind": "候选站址资源（按类型）",
+    "Siting constraints": "选址约束", "layers": "个图层",
+    # legend
+    "Legend": "图例", "Districts: stations per 10k": "区县：每万人基站数", "5G sites": "5G基站",
+    "existing": "现有", "planned": "规划", "macro": "宏站", "micro": "微站", "indoor": "室分",
+    "drawn site kept in the scenario": "方案中保留的手绘站点", "Coverage grid": "覆盖栅格",
+    "not covered": "未覆盖", "covered by existing sites": "现有基站覆盖", "newly covered by the plan": "规划新增覆盖",
+    "Residents per km²": "每平方千米居民", "Edge computing & charging": "边缘计算与充电",
+    "edge data centre": "边缘数据中心", "latency circle": "时延圈", "car park": "停车场",
+    "new, compliant": "新建，达标", "new, short of the share": "新建，未达比例",
+    "new public charging station": "新建公共充电站", "Modelled layers": "模拟图层",
+    "synthetic data, not observations": "合成数据，非实测",
+    # point tooltips
+    "site": "站点", "type": "类型", "build order": "建设顺序", "newly covered residents": "新增覆盖居民",
+    "district": "区县", "source": "来源", "reuses": "利用", "site cost (万元)": "站址成本（万元）",
+    "siting conflicts": "选址冲突", "data centre": "数据中心", "status": "状态", "at": "位置",
+    "demand points served": "服务需求点", "worst one-way latency (ms)": "最大单向时延（毫秒）",
+    "km latency circle of": "千米时延圈：", "spaces": "车位", "charging spaces built": "已建充电车位",
+    "reserved": "预留", "required by the share": "按比例应建", "to add": "需增建", "station": "充电站",
+    "residents within reach": "服务范围内居民", "kind": "类型", "name": "名称", "inventory": "资源清单",
+    "site type": "站型", "constraint": "约束", "zone": "区域", "hardness": "强度", "height limit": "限高",
+    "layer": "图层",
+}
+
+
+def map_word(text: str, lang: str = "en") -> str:
+    """``text`` (one of the map's English words, :data:`MAP_WORDS`) in ``lang``.
+
+    Examples
+    --------
+    >>> map_word("Existing 5G sites", "zh"), map_word("Existing 5G sites", "en"), map_word("n78", "zh")
+    ('现有5G基站', 'Existing 5G sites', 'n78')
+    """
+    return MAP_WORDS.get(text, text) if lang == "zh" else text
+
+
 #: The district tooltip's fields (:data:`geoplan.webmap.map.DISTRICT_TOOLTIP`) and the column label each takes.
 _TOOLTIP_COLUMNS = ("XZQMC", "XZQDM", "population", "existing", "new", "stations", "per_10k", "target_per_10k",
                     "shortfall", "meets_target", "coverage_after", "status")
@@ -262,12 +310,31 @@ def default_lang(district_names: Iterable[str]) -> str:
 
 
 def percent(x: Any, nd: int = 1) -> str:
-    """A share as a percentage (``0.2`` → ``"20.0 %"``; missing → ``"—"``)."""
+    """A share as a percentage (``0.2`` → ``"20.0 %"``; missing → ``"—"``), never 100 % or 0 % unless exact.
+
+    A share just short of full (or just above nothing) gets up to three more
+    decimals, and is then cut towards the inside, so a planner never reads
+    "100.0 %" for 99.98 % of the people covered.
+
+    Examples
+    --------
+    >>> percent(0.2), percent(0.9998), percent(0.9999996), percent(1.0), percent(0.00001), percent(None)
+    ('20.0 %', '99.98 %', '99.9999 %', '100.0 %', '0.001 %', '—')
+    """
     try:
         v = float(x)
     except (TypeError, ValueError):
         return "—"
-    return "—" if v != v else f"{100 * v:.{nd}f} %"
+    if v != v:
+        return "—"
+    p = 100 * v + 0.0  # no "-0.0 %"
+    for k in range(nd, nd + 4):
+        text = f"{p:.{k}f}"
+        if (float(text) != 100 or v == 1) and (float(text) != 0 or v == 0):
+            return f"{text} %"
+    q = 10 ** (nd + 3)
+    inside = math.floor(p * q) / q if p > 50 else math.ceil(p * q) / q
+    return f"{inside:.{nd + 3}f} %"
 
 
 def label_columns(table: pd.DataFrame, lang: str = "zh", *, keep: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -304,7 +371,7 @@ def district_tooltip(lang: str = "zh") -> tuple[dict[str, str] | None, dict[str,
 def all_text() -> str:
     """Every Chinese character of the interface (for subsetting the web font)."""
     parts = ([zh for zh, _ in TEXT.values()] + [zh for zh, _ in COLUMNS.values()] + list(LANGS.values())
-             + list(WORDS.values()))
+             + list(WORDS.values()) + list(MAP_WORDS.values()))
     return "".join(sorted(set("".join(parts))))
 
 

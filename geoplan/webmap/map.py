@@ -44,6 +44,7 @@ from geoplan.crs import wgs84_to_gcj02
 from geoplan.errors import ConfigError
 from geoplan.project import Project
 
+from .i18n import map_word, percent
 from .overlay import COVERAGE_CLASSES, POPULATION_BREAKS_KM2, POPULATION_COLOURS, Overlay
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Legend",
     "GcjTileShift",
     "RememberShown",
+    "MapReady",
     "PointData",
     "PointLayer",
     "district_class",
@@ -261,6 +263,34 @@ class RememberShown(MacroElement):
         self.show = bool(show)
 
 
+class MapReady(MacroElement):
+    """Tell the app once the map is drawn in the browser: ``st_folium`` then returns ``map_ready: True``.
+
+    ``st_folium`` sends a value only when the planner moves the map or draws; the app
+    waits for the first map before it computes what can follow (edge and charging
+    plans), so that work does not slow the map's own loading. Sent once, when the
+    map is first created (the static map stays mounted across reruns).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.whenReady(function () {
+            setTimeout(function () {  // after st_folium has set up the map and its initial value
+                var s = window.Streamlit, g = window.__GLOBAL_DATA__ || {};
+                if (!s || typeof s.setComponentValue !== "function") { return; }
+                s.setComponentValue(Object.assign({}, g.previous_data || {}, {map_ready: true}));
+            }, 0);
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MapReady"
+
+
 def _group(name: str, key: str, *, show: bool = True) -> folium.FeatureGroup:
     fg = folium.FeatureGroup(name=name, show=show)
     fg.add_child(RememberShown(key, show=show))
@@ -407,7 +437,8 @@ class PointLayer(folium.map.Layer):
     Each point is coloured in the browser by a property; one tooltip function
     serves the whole layer. The data goes into the page as pre-encoded text
     (:class:`PointData`), never through a template compiler, so 10⁴ points cost
-    milliseconds to render.
+    milliseconds to render; the browser makes the markers only when the layer is
+    first shown (18,000 existing sites hidden at city zoom cost nothing on load).
     """
 
     _template = Template(
@@ -416,39 +447,50 @@ class PointLayer(folium.map.Layer):
         var {{ this.get_name() }} = (function () {
             var colours = {{ this.colours_json }}, style = {{ this.style_json }};
             var by = {{ this.colour_by_json }}, fields = {{ this.fields_json }}, labels = {{ this.labels_json }};
-            var d = {{ this.data_json }}, n = d.lon.length, names = Object.keys(d.cols), feats = new Array(n);
-            for (var i = 0; i < n; i++) {
-                var props = {};
-                for (var j = 0; j < names.length; j++) {
-                    var c = d.cols[names[j]];
-                    props[names[j]] = Array.isArray(c) ? c[i] : (c.codes[i] < 0 ? null : c.values[c.codes[i]]);
-                }
-                feats[i] = {type: "Feature", properties: props, geometry: {type: "Point", coordinates: [d.lon[i], d.lat[i]]}};
-            }
-            var layer = L.geoJSON({type: "FeatureCollection", features: feats}, {
-                pointToLayer: function (feature, latlng) {
-                    var o = Object.assign({}, style);
-                    if (by !== null && colours[feature.properties[by]] !== undefined) {
-                        o.fillColor = colours[feature.properties[by]];
-                        if (!o.ring) { o.color = o.fillColor; }
-                    }
-                    return {{ "L.circle" if this.metres else "L.circleMarker" }}(latlng, o);
-                }
+            var d = {{ this.data_json }};
+            var group = L.featureGroup(), built = false;
+            group.on("add", function () {  // the markers are made once the layer stays shown (not for a
+                setTimeout(function () {      // layer that ZoomSwitch takes off again in the same moment)
+                    if (!built && group._map) { built = true; group.addLayer(build()); }
+                }, 0);
             });
-            if (fields.length) {
-                layer.bindTooltip(function (l) {
-                    var p = l.feature.properties, rows = [];
-                    for (var i = 0; i < fields.length; i++) {
-                        var v = p[fields[i]];
-                        if (v === null || v === undefined) { v = "—"; }
-                        else if (typeof v === "number") { v = v.toLocaleString(); }
-                        var cell = document.createElement("td"); cell.textContent = String(v);
-                        rows.push("<tr><th>" + labels[i] + "</th>" + cell.outerHTML + "</tr>");
+            return group;
+
+            function build() {
+                var n = d.lon.length, names = Object.keys(d.cols), feats = new Array(n);
+                for (var i = 0; i < n; i++) {
+                    var props = {};
+                    for (var j = 0; j < names.length; j++) {
+                        var c = d.cols[names[j]];
+                        props[names[j]] = Array.isArray(c) ? c[i] : (c.codes[i] < 0 ? null : c.values[c.codes[i]]);
                     }
-                    return "<table>" + rows.join("") + "</table>";
-                }, {sticky: false});
+                    feats[i] = {type: "Feature", properties: props, geometry: {type: "Point", coordinates: [d.lon[i], d.lat[i]]}};
+                }
+                var layer = L.geoJSON({type: "FeatureCollection", features: feats}, {
+                    pointToLayer: function (feature, latlng) {
+                        var o = Object.assign({}, style);
+                        if (by !== null && colours[feature.properties[by]] !== undefined) {
+                            o.fillColor = colours[feature.properties[by]];
+                            if (!o.ring) { o.color = o.fillColor; }
+                        }
+                        return {{ "L.circle" if this.metres else "L.circleMarker" }}(latlng, o);
+                    }
+                });
+                if (fields.length) {
+                    layer.bindTooltip(function (l) {
+                        var p = l.feature.properties, rows = [];
+                        for (var i = 0; i < fields.length; i++) {
+                            var v = p[fields[i]];
+                            if (v === null || v === undefined) { v = "—"; }
+                            else if (typeof v === "number") { v = v.toLocaleString(); }
+                            var cell = document.createElement("td"); cell.textContent = String(v);
+                            rows.push("<tr><th>" + labels[i] + "</th>" + cell.outerHTML + "</tr>");
+                        }
+                        return "<table>" + rows.join("") + "</table>";
+                    }, {sticky: false});
+                }
+                return layer;
             }
-            return layer;
         })();
         {% endmacro %}
         """
@@ -546,8 +588,7 @@ def district_layer(geojson: Mapping[str, Any], table: pd.DataFrame, *, name: str
             "target_per_10k": _fmt(target, 1), "shortfall": _fmt(r.get("shortfall")),
             "meets_target": words.get(m := _fmt(r.get("meets_target")), m), "status": words.get(label, label),
             "_colour": colour,
-            "coverage_after": "—" if _plain(r.get("coverage_after")) is None
-            else f"{100 * float(r['coverage_after']):.1f} %",
+            "coverage_after": percent(_plain(r.get("coverage_after"))),
         })
         feats.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
     fields = list(DISTRICT_TOOLTIP)
@@ -561,89 +602,101 @@ def district_layer(geojson: Mapping[str, Any], table: pd.DataFrame, *, name: str
     )
 
 
-def latency_circles(sites: gpd.GeoDataFrame, *, radius_m: float, name: str, show: bool = False) -> PointLayer:
+def latency_circles(sites: gpd.GeoDataFrame, *, radius_m: float, name: str, show: bool = False,
+                    lang: str = "en") -> PointLayer:
     """A circle of ``radius_m`` metres around each edge data centre (the latency circle)."""
     return PointLayer(PointData.from_frame(sites, ["DC_ID"]), name=name, metres=True, radius=float(radius_m),
                       colour=_EDGE_COLOUR, fill=False, ring=_EDGE_COLOUR, ring_weight=1.0, dash="4 4",
-                      tooltip_fields=["DC_ID"], tooltip_aliases=[f"{radius_m / 1000:,.1f} km latency circle of"],
-                      show=show)
+                      tooltip_fields=["DC_ID"],
+                      tooltip_aliases=[f"{radius_m / 1000:,.1f} {map_word('km latency circle of', lang)}"], show=show)
 
 
-def legend_html(*, modelled: Sequence[str] = (), edge_radius_km: float | None = None) -> str:
-    """The legend's HTML: district classes, site types, grids, edge data centres, car parks."""
+def legend_html(*, modelled: Sequence[str] = (), edge_radius_km: float | None = None, lang: str = "en") -> str:
+    """The legend's HTML (in ``lang``): district classes, site types, grids, edge data centres, car parks."""
+    from .i18n import WORDS
+
     def sw(colour: str, cls: str = "", extra: str = "") -> str:
         return f'<span class="sw {cls}" style="background:{colour};{extra}"></span>'
 
-    parts = ['<details><summary>Legend</summary>', "<h4>Districts: stations per 10k</h4>"]
-    parts += [f"<div>{sw(c)}{html.escape(lab)}</div>" for _, lab, c in DISTRICT_CLASSES]
-    parts.append("<h4>5G sites</h4>")
-    parts += [f"<div>{sw(c, 'dot')}existing {t}</div>" for t, c in SITE_COLOURS.items()]
-    parts += [f"<div>{sw(c, 'dot ring')}planned {t}</div>" for t, c in SITE_COLOURS.items()]
-    parts.append(f"<div>{sw(_DRAWN_COLOUR, 'dot ring')}drawn site kept in the scenario</div>")
-    parts.append("<h4>Coverage grid</h4>")
-    parts += [f"<div>{sw('rgba({},{},{},{:.2f})'.format(*c[:3], c[3] / 255))}{html.escape(lab)}</div>"
+    def w(text: str) -> str:
+        return html.escape(map_word(text, lang))
+
+    sep = "" if lang == "zh" else " "
+    parts = [f"<details><summary>{w('Legend')}</summary>", f"<h4>{w('Districts: stations per 10k')}</h4>"]
+    parts += [f"<div>{sw(c)}{html.escape(WORDS.get(lab, lab) if lang == 'zh' else lab)}</div>"
+              for _, lab, c in DISTRICT_CLASSES]
+    parts.append(f"<h4>{w('5G sites')}</h4>")
+    parts += [f"<div>{sw(c, 'dot')}{w('existing')}{sep}{w(t)}</div>" for t, c in SITE_COLOURS.items()]
+    parts += [f"<div>{sw(c, 'dot ring')}{w('planned')}{sep}{w(t)}</div>" for t, c in SITE_COLOURS.items()]
+    parts.append(f"<div>{sw(_DRAWN_COLOUR, 'dot ring')}{w('drawn site kept in the scenario')}</div>")
+    parts.append(f"<h4>{w('Coverage grid')}</h4>")
+    parts += [f"<div>{sw('rgba({},{},{},{:.2f})'.format(*c[:3], c[3] / 255))}{w(lab)}</div>"
               for lab, c in COVERAGE_CLASSES.values()]
-    parts.append("<h4>Residents per km²</h4>")
+    parts.append(f"<h4>{w('Residents per km²')}</h4>")
     bounds = list(POPULATION_BREAKS_KM2) + [math.inf]
     for k, c in enumerate(POPULATION_COLOURS):
         lo, hi = bounds[k], bounds[k + 1]
         text = f"{lo:,.0f}+" if not math.isfinite(hi) else f"{lo:,.0f}–{hi:,.0f}"
         parts.append(f"<div>{sw('rgba({},{},{},{:.2f})'.format(*c[:3], c[3] / 255))}{text}</div>")
-    parts.append("<h4>Edge computing &amp; charging</h4>")
-    parts.append(f"<div>{sw(_EDGE_COLOUR, 'dot ring')}edge data centre</div>")
+    parts.append(f"<h4>{w('Edge computing & charging')}</h4>")
+    parts.append(f"<div>{sw(_EDGE_COLOUR, 'dot ring')}{w('edge data centre')}</div>")
     if edge_radius_km is not None:
         parts.append(f'<div>{sw("transparent", "circle", f"border:1px dashed {_EDGE_COLOUR}")}'
-                     f"latency circle ({edge_radius_km:,.1f} km)</div>")
-    parts += [f"<div>{sw(c, 'dot')}car park: {html.escape(lab)}</div>" for lab, c in _CAR_PARK_COLOURS.items()]
-    parts.append(f"<div>{sw(_CHARGING_COLOUR, 'dot ring')}new public charging station</div>")
+                     f"{w('latency circle')} ({edge_radius_km:,.1f} km)</div>")
+    parts += [f"<div>{sw(c, 'dot')}{w('car park')}{'：' if lang == 'zh' else ': '}{w(lab)}</div>"
+              for lab, c in _CAR_PARK_COLOURS.items()]
+    parts.append(f"<div>{sw(_CHARGING_COLOUR, 'dot ring')}{w('new public charging station')}</div>")
     if modelled:
-        parts.append(f'<h4>Modelled layers</h4><div style="max-width:220px">{html.escape(", ".join(modelled))}: '
-                     "synthetic data, not observations</div>")
+        parts.append(f'<h4>{w("Modelled layers")}</h4><div style="max-width:220px">{html.escape(", ".join(modelled))}'
+                     f"{'：' if lang == 'zh' else ': '}{w('synthetic data, not observations')}</div>")
     parts.append("</details>")
     return "".join(parts)
 
 
 def side_layers(*, edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: float | None = None,
                 car_parks: gpd.GeoDataFrame | None = None,
-                charging_stations: gpd.GeoDataFrame | None = None) -> list[folium.FeatureGroup]:
+                charging_stations: gpd.GeoDataFrame | None = None, lang: str = "en") -> list[folium.FeatureGroup]:
     """Edge data centres (with latency circles), car parks and new charging stations, each in a feature group.
 
     They follow the edge and charging controls, so they are swapped in place
     (``st_folium(feature_group_to_add=...)``) rather than rebuilding the map.
     """
+    def w(text: str) -> str:
+        return map_word(text, lang)
+
     groups = []
     if edge_sites is not None and len(edge_sites):
         fields = [f for f in ("DC_ID", "STATUS", "NAME", "XZQMC", "N_SERVED", "LAT_MS") if f in edge_sites.columns]
         aliases = {"DC_ID": "data centre", "STATUS": "status", "NAME": "at", "XZQMC": "district",
                    "N_SERVED": "demand points served", "LAT_MS": "worst one-way latency (ms)"}
-        fg = _group("Edge data centres", "edge", show=False)
+        fg = _group(w("Edge data centres"), "edge", show=False)
         point_layer(PointData.from_frame(edge_sites, fields), name="edge", colour=_EDGE_COLOUR, radius=7,
                     ring="#111111", ring_weight=1.5, tooltip_fields=fields,
-                    tooltip_aliases=[aliases[f] for f in fields]).add_to(fg)
+                    tooltip_aliases=[w(aliases[f]) for f in fields]).add_to(fg)
         groups.append(fg)
         if edge_radius_m:
-            fg = _group(f"Latency circles ({edge_radius_m / 1000:,.1f} km)", "latency", show=False)
-            latency_circles(edge_sites, radius_m=edge_radius_m, name="latency").add_to(fg)
+            fg = _group(f"{w('Latency circles')} ({edge_radius_m / 1000:,.1f} km)", "latency", show=False)
+            latency_circles(edge_sites, radius_m=edge_radius_m, name="latency", lang=lang).add_to(fg)
             groups.append(fg)
     if car_parks is not None and len(car_parks):
         cp = car_parks.copy()
         cp["class"] = np.where(cp["IS_NEW"].astype(int) == 1,
-                               np.where(cp["compliant"].astype(bool), "new, compliant", "new, short of the share"),
-                               "existing")
+                               np.where(cp["compliant"].astype(bool), w("new, compliant"), w("new, short of the share")),
+                               w("existing"))
         fields = ["NAME", "class", "SPACES", "CHG_BUILT", "CHG_RESV", "required", "to_add"]
-        fg = _group("Car parks (charging share)", "car_parks", show=False)
-        point_layer(PointData.from_frame(cp, fields), name="car parks", colour_by="class", colours=_CAR_PARK_COLOURS,
-                    radius=4, tooltip_fields=fields,
-                    tooltip_aliases=["car park", "status", "spaces", "charging spaces built", "reserved",
-                                     "required by the share", "to add"]).add_to(fg)
+        fg = _group(w("Car parks (charging share)"), "car_parks", show=False)
+        point_layer(PointData.from_frame(cp, fields), name="car parks", colour_by="class",
+                    colours={w(k): c for k, c in _CAR_PARK_COLOURS.items()}, radius=4, tooltip_fields=fields,
+                    tooltip_aliases=[w(a) for a in ("car park", "status", "spaces", "charging spaces built", "reserved",
+                                                    "required by the share", "to add")]).add_to(fg)
         groups.append(fg)
     if charging_stations is not None and len(charging_stations):
         fields = [f for f in ("STN_ID", "SOURCE", "XZQMC", "POP_GAIN") if f in charging_stations.columns]
-        fg = _group("New public charging stations", "charging", show=False)
+        fg = _group(w("New public charging stations"), "charging", show=False)
         point_layer(PointData.from_frame(charging_stations, fields), name="charging", colour=_CHARGING_COLOUR,
                     radius=4, ring=_PLANNED_RING, tooltip_fields=fields,
-                    tooltip_aliases=["station", "source", "district", "residents within reach"][:len(fields)]
-                    ).add_to(fg)
+                    tooltip_aliases=[w(a) for a in ("station", "source", "district", "residents within reach")
+                                     ][:len(fields)]).add_to(fg)
         groups.append(fg)
     return groups
 
@@ -653,7 +706,8 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
              edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: float | None = None,
              car_parks: gpd.GeoDataFrame | None = None, charging_stations: gpd.GeoDataFrame | None = None,
              modelled: Sequence[str] = (), height: int | str = 620,
-             districts: Mapping[str, Any] | None = None, existing_density: Overlay | None = None) -> folium.Map:
+             districts: Mapping[str, Any] | None = None, existing_density: Overlay | None = None,
+             lang: str = "en") -> folium.Map:
     """The static part of the planning map (see the module notes).
 
     Parameters
@@ -699,20 +753,22 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
     if tiles is not None:
         tiles.add_to(m)
     if population is not None:
-        population.to_folium(name="Population (residents per km²)", opacity=0.8, show=False).add_to(m)
+        population.to_folium(name=map_word("Population (residents per km²)", lang), opacity=0.8,
+                             show=False).add_to(m)
     if existing_sites is not None:
-        fg = folium.FeatureGroup(name="Existing 5G sites", show=True).add_to(m)
+        fg = folium.FeatureGroup(name=map_word("Existing 5G sites", lang), show=True).add_to(m)
         pts = point_layer(existing_sites, name="existing", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=2.0,
-                          tooltip_fields=("SITE_ID", "SITE_TYPE"), tooltip_aliases=("site", "type"))
+                          tooltip_fields=("SITE_ID", "SITE_TYPE"),
+                          tooltip_aliases=(map_word("site", lang), map_word("type", lang)))
         pts.add_to(fg)
         if existing_density is not None:
             img = existing_density.to_folium(name="existing density", opacity=0.9)
             img.add_to(fg)
             fg.add_child(ZoomSwitch(pts, img, key="existing", min_zoom=SITES_MIN_ZOOM))
     for g in side_layers(edge_sites=edge_sites, edge_radius_m=edge_radius_m, car_parks=car_parks,
-                         charging_stations=charging_stations):
+                         charging_stations=charging_stations, lang=lang):
         g.add_to(m)
-    m.add_child(Legend(legend_html(modelled=modelled,
+    m.add_child(Legend(legend_html(modelled=modelled, lang=lang,
                                    edge_radius_km=None if edge_radius_m is None else edge_radius_m / 1000)))
     m.add_child(DrawIds())
     draw_control().add_to(m)
@@ -730,9 +786,9 @@ def planned_points(sites: gpd.GeoDataFrame) -> PointData:
     return PointData.from_frame(sites, [f for f in PLANNED_FIELDS if f in sites.columns])
 
 
-def _labels(data: PointData) -> tuple[list[str], list[str]]:
+def _labels(data: PointData, lang: str = "en") -> tuple[list[str], list[str]]:
     fields = [f for f in PLANNED_FIELDS if f in data.columns]
-    return fields, [PLANNED_FIELDS[f] for f in fields]
+    return fields, [map_word(PLANNED_FIELDS[f], lang) for f in fields]
 
 
 class ZoomSwitch(MacroElement):
@@ -779,7 +835,7 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
                 plan_label: str = "Planned 5G sites", site_density: Overlay | None = None,
                 drawings: Sequence[Mapping[str, Any]] | None = None,
                 drawings_revision: str = "0", district_labels: Mapping[str, str] | None = None,
-                district_words: Mapping[str, str] | None = None) -> list[folium.FeatureGroup]:
+                district_words: Mapping[str, str] | None = None, lang: str = "en") -> list[folium.FeatureGroup]:
     """The layers that follow the what-if controls, each in its own feature group.
 
     Parameters
@@ -803,21 +859,23 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
         The workspace's drawings as GeoJSON features and their revision (:class:`~.drawings.DrawingSync`).
     district_labels, district_words
         The district tooltip's labels and value words in the interface's language (see :func:`district_layer`).
+    lang : str
+        Language of the layer names and point tooltips (``"zh"``: Chinese, :data:`~.i18n.MAP_WORDS`; else English).
     """
     from .drawings import DrawingSync
 
     groups = []
-    fg = _group("Districts: stations per 10k vs target", "districts")
+    fg = _group(map_word("Districts: stations per 10k vs target", lang), "districts")
     district_layer(districts, district_table, name="districts", labels=district_labels,
                    words=district_words).add_to(fg)
     groups.append(fg)
     if coverage is not None:
-        fg = _group("5G coverage grid", "coverage", show=False)
+        fg = _group(map_word("5G coverage grid", lang), "coverage", show=False)
         coverage.to_folium(name="coverage", opacity=0.85).add_to(fg)
         groups.append(fg)
     if planned_sites is not None and len(planned_sites):
-        fields, aliases = _labels(planned_sites)
-        fg = _group(f"{plan_label} ({len(planned_sites):,})", "planned")
+        fields, aliases = _labels(planned_sites, lang)
+        fg = _group(f"{map_word(plan_label, lang)} ({len(planned_sites):,})", "planned")
         pts = point_layer(planned_sites, name="planned", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=3.0,
                           ring=_PLANNED_RING, ring_weight=0.6, tooltip_fields=fields, tooltip_aliases=aliases)
         pts.add_to(fg)
@@ -827,8 +885,8 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
             fg.add_child(ZoomSwitch(pts, img, key="planned", min_zoom=SITES_MIN_ZOOM))
         groups.append(fg)
     if kept_sites is not None and len(kept_sites):
-        fields, aliases = _labels(kept_sites)
-        fg = _group(f"Drawn sites kept ({len(kept_sites)})", "kept")
+        fields, aliases = _labels(kept_sites, lang)
+        fg = _group(f"{map_word('Drawn sites kept', lang)} ({len(kept_sites)})", "kept")
         point_layer(kept_sites, name="kept", colour=_DRAWN_COLOUR, radius=7, ring=_PLANNED_RING, ring_weight=1.5,
                     tooltip_fields=fields, tooltip_aliases=aliases).add_to(fg)
         groups.append(fg)

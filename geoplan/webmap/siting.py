@@ -57,33 +57,42 @@ def zones_geojson(ctx: PlanningContext, *, tolerance_m: float = 30.0) -> dict[st
 
 
 def siting_layers(ctx: PlanningContext | None = None, *, points: PointData | None = None,
-                  zones: dict[str, Any] | None = None, n_layers: int | None = None) -> list[folium.FeatureGroup]:
+                  zones: dict[str, Any] | None = None, n_layers: int | None = None,
+                  lang: str = "en") -> list[folium.FeatureGroup]:
     """Feature groups: candidate inventories by kind, and the constraint zones (both hidden at first).
 
     Give the context, or the data already made from it (:func:`inventory_points`, :func:`zones_geojson`;
     a caller may cache those, never the groups: a folium element belongs to one map).
     """
+    from .i18n import map_word
+
+    def w(text: str) -> str:
+        return map_word(text, lang)
+
     groups = []
     if ctx is not None:
         points, zones, n_layers = inventory_points(ctx), zones_geojson(ctx), len(ctx.zones.layers)
     pts = points if points is not None else PointData(np.zeros(0), np.zeros(0), {})
     zones = zones or {"type": "FeatureCollection", "features": []}
     if len(pts):
-        fg = _group(f"Candidate inventories by kind ({len(pts):,})", "inventories", show=False)
+        fg = _group(f"{w('Candidate inventories by kind')} ({len(pts):,})", "inventories", show=False)
         point_layer(pts, name="inventories", colour_by="KIND",
                     colours={KIND_LABELS[k]: c for k, c in KIND_COLOURS.items()}, radius=2.5,
                     tooltip_fields=["KIND", "NAME", "SOURCE", "SITE_TYPE", "COST"],
-                    tooltip_aliases=["kind 类型", "name", "inventory", "site type", "site cost (万元)"]).add_to(fg)
+                    tooltip_aliases=[w(a) for a in ("kind", "name", "inventory", "site type", "site cost (万元)")]
+                    ).add_to(fg)
         groups.append(fg)
     if zones["features"]:
-        fg = _group(f"Siting constraints ({n_layers or len({f['properties']['layer'] for f in zones['features']})} "
-                    "layers)", "constraints", show=False)
+        n = n_layers or len({f["properties"]["layer"] for f in zones["features"]})
+        fg = _group(f"{w('Siting constraints')} ({n}{'' if lang == 'zh' else ' '}{w('layers')})", "constraints",
+                    show=False)
         folium.GeoJson(zones, name="constraints",
                        style_function=lambda f: {"fillColor": _ZONE_COLOURS[f["properties"]["hardness"][:4]],
                                                  "color": _ZONE_COLOURS[f["properties"]["hardness"][:4]],
                                                  "weight": 0.8, "fillOpacity": 0.25},
                        tooltip=folium.GeoJsonTooltip(fields=["kind", "name", "hardness", "limit", "layer"],
-                                                     aliases=["constraint", "zone", "hardness", "height limit",
-                                                              "layer"], sticky=True)).add_to(fg)
+                                                     aliases=[w(a) for a in ("constraint", "zone", "hardness",
+                                                                             "height limit", "layer")],
+                                                     sticky=True)).add_to(fg)
         groups.append(fg)
     return groups
