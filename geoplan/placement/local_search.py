@@ -416,7 +416,7 @@ def kick_search(inst: Instance, selected: NDArray[np.int64], *, deadline: float,
     rng = np.random.default_rng(seed)
     best = np.sort(np.asarray(selected, dtype=np.int64))
     best_value = covered_weight(inst, coverage_totals(inst, best))
-    A, by_row = inst.coverage, inst.row_major
+    A = inst.coverage
     free_n = best.size - inst.fixed.size
     q = max(2, int(round(share * free_n)))
     if free_n < 2:
@@ -428,34 +428,7 @@ def kick_search(inst: Instance, selected: NDArray[np.int64], *, deadline: float,
     stop = deadline - 0.15 * (deadline - now) if math.isfinite(deadline) else deadline  # kept for full passes
     while perf_counter() < stop and (max_kicks is None or kicks < max_kicks) and (
             patience is None or since < patience):
-        chosen = np.zeros(inst.n_cols, dtype=np.bool_)
-        chosen[best] = True
-        movable = np.setdiff1d(best, inst.fixed)
-        drop = [int(rng.choice(movable))]
-        frontier = np.array(drop)
-        while len(drop) < q and frontier.size:  # grow the cluster through shared demand rows
-            rows = A.indices[column_positions(A.indptr, frontier)]
-            near = np.unique(by_row.indices[column_positions(by_row.indptr, np.unique(rows))])
-            near = near[chosen[near] & ~np.isin(near, drop) & ~np.isin(near, inst.fixed)]
-            frontier = near[: q - len(drop)]
-            drop += frontier.tolist()
-        if len(drop) < q:
-            rest = np.setdiff1d(movable, drop)
-            drop += rng.choice(rest, size=min(q - len(drop), rest.size), replace=False).tolist()
-        keep = np.setdiff1d(best, drop)
-        state = LazyGreedy(inst)
-        for j in np.r_[inst.fixed, np.setdiff1d(keep, inst.fixed)].tolist():
-            state.take(j, state.gain(j))
-        state.refresh_bounds()
-        allowed = np.ones(inst.n_cols, dtype=np.bool_)
-        allowed[drop] = False
-        need = np.maximum(inst.lower - state.counts, 0)
-        if need.sum() > 0:
-            state.pick(int(need.sum()), need)
-        state.pick(inst.p - len(state.order), inst.upper - state.counts, allowed=allowed)
-        if len(state.order) < inst.p:  # the quotas leave no other way: refill among the dropped sites too
-            state.pick(inst.p - len(state.order), inst.upper - state.counts)
-        refill = np.asarray(state.order, dtype=np.int64)
+        refill = _kick(inst, best, q, rng)
         moved = np.setxor1d(refill, best)
         changed = np.zeros(inst.n_rows, dtype=np.bool_)
         changed[A.indices[column_positions(A.indptr, moved)]] = True
@@ -472,3 +445,39 @@ def kick_search(inst: Instance, selected: NDArray[np.int64], *, deadline: float,
         best_value = covered_weight(inst, coverage_totals(inst, best))
     log.info("kick search: %d kicks, %d improved, %.6g", kicks, better, best_value)
     return best, better, kicks
+
+
+def _kick(inst: Instance, best: NDArray[np.int64], q: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """``best`` less a cluster of ``q`` free sites, refilled by lazy greedy among other sites within the quotas.
+
+    The cluster: a random free chosen site, then the chosen sites sharing demand
+    rows with the cluster, then random ones if the neighbourhood runs dry.
+    """
+    A, by_row = inst.coverage, inst.row_major
+    chosen = np.zeros(inst.n_cols, dtype=np.bool_)
+    chosen[best] = True
+    movable = np.setdiff1d(best, inst.fixed)
+    drop = [int(rng.choice(movable))]
+    frontier = np.array(drop)
+    while len(drop) < q and frontier.size:  # grow the cluster through shared demand rows
+        rows = A.indices[column_positions(A.indptr, frontier)]
+        near = np.unique(by_row.indices[column_positions(by_row.indptr, np.unique(rows))])
+        near = near[chosen[near] & ~np.isin(near, drop) & ~np.isin(near, inst.fixed)]
+        frontier = near[: q - len(drop)]
+        drop += frontier.tolist()
+    if len(drop) < q:
+        rest = np.setdiff1d(movable, drop)
+        drop += rng.choice(rest, size=min(q - len(drop), rest.size), replace=False).tolist()
+    state = LazyGreedy(inst)
+    for j in np.r_[inst.fixed, np.setdiff1d(np.setdiff1d(best, drop), inst.fixed)].tolist():
+        state.take(j, state.gain(j))
+    state.refresh_bounds()
+    allowed = np.ones(inst.n_cols, dtype=np.bool_)
+    allowed[drop] = False
+    need = np.maximum(inst.lower - state.counts, 0)
+    if need.sum() > 0:
+        state.pick(int(need.sum()), need)
+    state.pick(inst.p - len(state.order), inst.upper - state.counts, allowed=allowed)
+    if len(state.order) < inst.p:  # the quotas leave no other way: refill among the dropped sites too
+        state.pick(inst.p - len(state.order), inst.upper - state.counts)
+    return np.asarray(state.order, dtype=np.int64)
