@@ -105,6 +105,7 @@ from geoplan.webmap.i18n import (
     district_tooltip,
     label_columns,
     map_word,
+    money,
     percent,
     t,
 )
@@ -491,8 +492,9 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str)
               help=t("covered_help", lang, refers=refers))  # and under the settings in the sidebar
     si = shown.siting
     if si is not None and si.sites:
-        c5.metric(t("site_cost", lang), t("wan_yuan", lang, v=si.cost_total),
-                  t("savings_delta", lang, v=si.savings) if si.savings else None, delta_color="off", help=COST_NOTE)
+        c5.metric(t("site_cost", lang), money(si.cost_total, lang),
+                  t("savings_delta", lang, v=money(si.savings, lang)) if si.savings else None, delta_color="off",
+                  help=COST_NOTE)
     st.caption(shown.mode)
     opt = shown.opt
     if shown.optimised and opt.get("estimate_covered") is not None and s.coverage_after is not None:

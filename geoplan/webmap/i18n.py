@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..networks import network_label
 
-__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "MAP_WORDS", "map_word", "t", "default_lang", "label_columns", "percent",
+__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "MAP_WORDS", "map_word", "t", "default_lang", "label_columns", "percent", "money",
            "district_tooltip", "all_text", "coverage_refers"]
 
 #: Interface languages: code → name shown in the switch.
@@ -59,8 +59,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "cost_weight": ("共享优先：每万元折合居民数", "Prefer sharing: residents per 万元"),
     "cost_weight_help": ("为节省 1 万元站址费用愿意少覆盖的居民数：0 只看覆盖；20 在覆盖相近时优先利用铁塔、智慧杆和开放楼宇（见 docs/siting.md）。", "Residents of new coverage the plan gives up to save 1万元 of site cost: 0 plans for coverage only; 20 reuses towers, smart poles and opened buildings wherever they cover nearly as well as a new tower (docs/siting.md)."),
     "site_cost": ("站址费用", "Site cost"),
-    "wan_yuan": ("{v:,.0f} 万元", "{v:,.0f} 万元"),
-    "savings_delta": ("省 {v:,.0f} 万元", "−{v:,.0f} 万元 vs all new"),
+    "wan_yuan": ("{v} 万元", "CNY {v} M"),
+    "yi_yuan": ("{v} 亿元", "CNY {v} M"),
+    "savings_delta": ("省 {v}", "−{v} vs all new"),
     "reuse_caption": ("共享：{sites:,} 个新站中 {reused:,} 个利用现有设施（铁塔 {tower:,}、智慧杆 {pole:,}、开放楼宇 {rooftop:,}），比全部新建省 {savings:,.0f} 万元；{soft:,} 个位于软约束区（悬停站点可见冲突）。", "Reuse: {reused:,} of {sites:,} new sites on existing structures ({tower:,} towers, {pole:,} smart poles, {rooftop:,} opened buildings), saving {savings:,.0f} 万元 against all new; {soft:,} in soft constraint zones (hover a planned site for its conflicts)."),
     "siting_layers": ("候选资源库与选址约束", "Candidate inventories and siting constraints"),
     "siting_layers_help": ("按类型显示候选站址（社会塔、行业塔、智慧多功能杆、开放楼宇）和约束区（硬约束、软约束）。", "Layers of the candidate sites by kind (社会塔, 行业塔, 智慧多功能杆, opened buildings) and of the constraint zones (hard and soft)."),
@@ -95,7 +96,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "vs_target": ("与目标差 {d:+.2f}", "{d:+.2f} vs target"),
     "meeting": ("达标区数", "Districts meeting target"),
     "covered": ("覆盖居民", "Residents covered"),
-    "pts_today": ("较现状 {d:+.1f} 个百分点", "{d:+.1f} pts vs today"),
+    "pts_today": ("较现状 {d:+.1f} 百分点", "{d:+.1f} pts vs today"),
     "pts_plan": ("较方案 {d:+.2f} 个百分点", "{d:+.2f} pts"),
     "per10k_vs": ("{d:+.2f}（目标 {target:g}）", "{d:+.2f} (target {target:g})"),
     "target_caption": ("{title}（{doc}）—— {year} 年目标每万人 {target:g} 个基站", "{title} ({doc}) — target {target:g} stations per 10,000 residents in {year}"),
@@ -335,6 +336,24 @@ def percent(x: Any, nd: int = 1) -> str:
     q = 10 ** (nd + 3)
     inside = math.floor(p * q) / q if p > 50 else math.ceil(p * q) / q
     return f"{inside:.{nd + 3}f} %"
+
+
+def money(wan_yuan: float, lang: str = "zh") -> str:
+    """An amount given in 万元 as a planner reads it: 万元 below 1 亿, 亿元 from there; million CNY in English.
+
+    Short enough for a headline box at 1280 px (``76,137 万元`` was cut to ``76,137…``).
+
+    Examples
+    --------
+    >>> money(9_876.4), money(76_137.0), money(76_137.0, "en")
+    ('9,876 万元', '7.61 亿元', 'CNY 761.4 M')
+    """
+    v = float(wan_yuan)
+    if lang != "zh":
+        return t("wan_yuan", lang, v=f"{v / 100:,.1f}")
+    if abs(v) >= 10_000:
+        return t("yi_yuan", lang, v=f"{v / 10_000:,.2f}")
+    return t("wan_yuan", lang, v=f"{v:,.0f}")
 
 
 def label_columns(table: pd.DataFrame, lang: str = "zh", *, keep: Mapping[str, str] | None = None) -> pd.DataFrame:
