@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import typer
 
+from ..chunked import CoverageReport
 from ..networks import COUNTING_RULE, coverage_label
-from ..plan_check import check_plan
+from ..plan_check import PlanCheck, check_plan
+from ..targets.check import CheckReport
 from ._app import BasisOpt, Format, Lang, LangOpt, NetworkOpt, ProjectOpt, app, emit
 from ._progress import progress_bar
 from ._resolve import resolve
@@ -37,8 +40,17 @@ def check_cmd(
                           coverage=coverage, network=network, indoor=not outdoor, progress=hook)
     rep = full.density
     data = full.to_dict()
-    frame = rep.table.copy()
+    title = (f"{rep.area_name}: 5G stations per 10k residents vs {rep.year} target "
+             f"({rep.plan.document or rep.plan.title})")
+    emit(data, fmt, frame=_density_frame(rep), footer=_footer(full), title=title, lang=lang)
+    if full.coverage is not None and fmt is Format.table:
+        _coverage_table(full.coverage, fmt, lang)
+
+
+def _density_frame(rep: CheckReport) -> pd.DataFrame:
+    """The district table with the area's total as its last row."""
     tot = rep.total
+    frame = rep.table.copy()
     total_row = {"XZQDM": rep.area_code or "", "XZQMC": f"{rep.area_name} (total)", "population": tot.population,
                  "stations": tot.stations, "per_10k": tot.per_10k, "target_per_10k": tot.target_per_10k,
                  "required": tot.required, "shortfall": tot.shortfall, "meets_target": tot.shortfall == 0,
@@ -48,6 +60,13 @@ def check_cmd(
     if tot.operator_counted is not None:
         total_row["operator_counted"] = tot.operator_counted
     frame.loc[len(frame)] = total_row
+    return frame
+
+
+def _footer(full: PlanCheck) -> list[str]:
+    """The lines under the density table: basis, plan statements, counts, edge, charging, modelled layers."""
+    rep = full.density
+    tot = rep.total
     footer = [f"Population basis: {rep.basis['description']}."]
     if rep.applies_to == "area":
         footer.append(f"The plan states one density figure for the whole of {rep.plan.scope}: the total binds, "
@@ -99,25 +118,19 @@ def check_cmd(
                       f"{', '.join(map(str, tot.districts_without_statistics))}.")
     if rep.modelled_layers:
         footer.append(f"[yellow]Modelled (synthetic) layers in use: {', '.join(rep.modelled_layers)}.[/]")
-    cov = full.coverage
-    if cov is not None and fmt is Format.table:
-        emit(data, fmt, frame=frame, footer=footer,
-             title=f"{rep.area_name}: 5G stations per 10k residents vs {rep.year} target "
-                   f"({rep.plan.document or rep.plan.title})",
-             lang=lang)
-        t = cov.total
-        cols = [c for c in ("XZQDM", "XZQMC", "coverage", "covered_population", "demand_mbps", "unserved_mbps",
-                            "limited_cells", "capacity_limited") if c in cov.table.columns]
-        lines = [f"Coverage refers to {coverage_label(t.network, t.band, t.users)}: {t.coverage or 0.0:.1%} of "
-                 f"{t.population:,.0f} residents (covered shares of 100 m cells, radius of the receiving cell)."]
-        if t.year is not None:
-            lines.append(f"Busy-hour capacity {t.year}: {(t.demand_mbps or 0.0) / 1e3:,.1f} Gbit/s demand, "
-                         f"{t.unserved_mbps or 0.0:,.1f} Mbit/s unserved, {t.limited_cells or 0:,} capacity-limited "
-                         f"cells in {t.limited_districts or 0} districts.")
-        emit({}, fmt, frame=cov.table[cols], footer=lines, title="coverage and capacity of the existing stations",
-             lang=lang)
-        return
-    emit(data, fmt, frame=frame, footer=footer,
-         title=f"{rep.area_name}: 5G stations per 10k residents vs {rep.year} target "
-               f"({rep.plan.document or rep.plan.title})",
+    return footer
+
+
+def _coverage_table(cov: CoverageReport, fmt: Format, lang: Lang) -> None:
+    """The coverage and capacity table of the existing stations, with what its figures refer to."""
+    t = cov.total
+    cols = [c for c in ("XZQDM", "XZQMC", "coverage", "covered_population", "demand_mbps", "unserved_mbps",
+                        "limited_cells", "capacity_limited") if c in cov.table.columns]
+    lines = [f"Coverage refers to {coverage_label(t.network, t.band, t.users)}: {t.coverage or 0.0:.1%} of "
+             f"{t.population:,.0f} residents (covered shares of 100 m cells, radius of the receiving cell)."]
+    if t.year is not None:
+        lines.append(f"Busy-hour capacity {t.year}: {(t.demand_mbps or 0.0) / 1e3:,.1f} Gbit/s demand, "
+                     f"{t.unserved_mbps or 0.0:,.1f} Mbit/s unserved, {t.limited_cells or 0:,} capacity-limited "
+                     f"cells in {t.limited_districts or 0} districts.")
+    emit({}, fmt, frame=cov.table[cols], footer=lines, title="coverage and capacity of the existing stations",
          lang=lang)
