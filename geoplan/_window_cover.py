@@ -33,6 +33,9 @@ __all__ = ["WindowCells", "site_batches", "covered_total", "reach_windows", "STE
 #: Blocks up to 2**STENCIL_MAX_LOG2 cells wide are cut for a whole batch of sites at once; larger ones one by one.
 STENCIL_MAX_LOG2 = 5
 
+#: About this many (site, class, row) runs are made at once when cells held whole are marked.
+RUN_BATCH = 1 << 20
+
 #: Sites whose reach differs by less than this factor share one k-d tree query for the rim cells.
 RIM_BUCKET = 1.1
 
@@ -195,7 +198,11 @@ def covered_total(cells: WindowCells, xy: NDArray[np.float64], radii: NDArray[np
 
 def _whole_cells(cells: WindowCells, xy: NDArray[np.float64], radii: NDArray[np.float64],
                  half_diag: float) -> NDArray[np.bool_]:
-    """Cells whose centre lies within ``r - side/√2`` (less :data:`WHOLE_MARGIN_M`) of a site, ``r`` for their class."""
+    """Cells whose centre lies within ``r - side/√2`` (less :data:`WHOLE_MARGIN_M`) of a site, ``r`` for their class.
+
+    The runs are made :data:`RUN_BATCH` at a time, so memory stays bounded by the
+    window, not by sites × rows.
+    """
     h, w = cells.shape
     x, y = cells.centres()
     t = cells.transform
@@ -207,18 +214,26 @@ def _whole_cells(cells: WindowCells, xy: NDArray[np.float64], radii: NDArray[np.
     big_r, sx, sy = reach[j, c], xy[j, 0], xy[j, 1]
     ra, rb = _index_range(sy - big_r - y[0], sy + big_r - y[0], t.e, h)  # rows whose centre is within reach in y
     n = np.maximum(rb - ra, 0)
-    e = np.repeat(np.arange(j.size), n)  # one entry per (site, class, row)
-    row = ra[e] + (np.arange(e.size) - np.repeat(np.cumsum(n) - n, n))
-    dy = (y[0] + row * t.e) - sy[e]
-    half = np.sqrt(np.maximum(big_r[e] ** 2 - dy * dy, 0.0)) - WHOLE_MARGIN_M
-    ca, cb = _index_range(sx[e] - half - x[0], sx[e] + half - x[0], t.a, w)
-    ok = (half >= 0) & (cb > ca)
-    cls, row, ca, cb = c[e[ok]], row[ok], ca[ok], cb[ok]
-    for k in np.unique(cls).tolist():  # runs [ca, cb) of each class counted along rows
-        m = cls == k
-        base = row[m] * (w + 1)
-        diff = np.bincount(base + ca[m], minlength=h * (w + 1)) - np.bincount(base + cb[m], minlength=h * (w + 1))
-        out |= (np.cumsum(diff.reshape(h, w + 1)[:, :w], axis=1) > 0) & (cells.env == k)
+    ends = np.cumsum(n)
+    diff = {k: np.zeros(h * (w + 1), dtype=np.int64) for k in np.unique(c).tolist()}
+    start = 0
+    while start < j.size:  # (site, class) pairs whose rows add up to about RUN_BATCH
+        stop = max(int(np.searchsorted(ends, ends[start] - n[start] + RUN_BATCH, side="right")), start + 1)
+        q = np.arange(start, stop)
+        e = np.repeat(q, n[q])  # one entry per (site, class, row)
+        row = ra[e] + (np.arange(e.size) - np.repeat(np.cumsum(n[q]) - n[q], n[q]))
+        dy = (y[0] + row * t.e) - sy[e]
+        half = np.sqrt(np.maximum(big_r[e] ** 2 - dy * dy, 0.0)) - WHOLE_MARGIN_M
+        ca, cb = _index_range(sx[e] - half - x[0], sx[e] + half - x[0], t.a, w)
+        ok = (half >= 0) & (cb > ca)
+        cls, base = c[e[ok]], row[ok] * (w + 1)
+        for k in np.unique(cls).tolist():  # runs [ca, cb) of each class, counted along rows below
+            m = cls == k
+            diff[k] += np.bincount(base[m] + ca[ok][m], minlength=h * (w + 1))
+            diff[k] -= np.bincount(base[m] + cb[ok][m], minlength=h * (w + 1))
+        start = stop
+    for k, d in diff.items():
+        out |= (np.cumsum(d.reshape(h, w + 1)[:, :w], axis=1) > 0) & (cells.env == k)
     return out
 
 

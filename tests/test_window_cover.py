@@ -85,3 +85,19 @@ def test_radio_disc_share_agrees_with_the_window_sum_for_one_small_site():
     got = covered_total(cells, np.array([[250.0, 250.0]]), np.full((1, 1), 20.0))
     assert got[2, 2] == pytest.approx(np.pi * 20.0**2 / SIDE**2) == float(np.float32(radio.disc_square_share(0.0, 0.0, 20.0, side_m=SIDE)))
     assert got.sum() == got[2, 2]
+
+
+def test_runs_made_in_small_batches_mark_the_same_cells(monkeypatch):
+    """Cells held whole do not depend on how many runs are made at once (memory bound)."""
+    import geoplan._window_cover as wc
+
+    rng = np.random.default_rng(5)
+    t = Affine(SIDE, 0.0, 0.0, 0.0, -SIDE, 4000.0)
+    cells = WindowCells(0, 0, rng.random((40, 40)) < 0.9, rng.integers(0, 4, size=(40, 40)), SIDE, t)
+    xy = rng.uniform(-200, 4200, size=(60, 2))
+    radii = rng.choice([0.0, 90.0, 250.0, 480.0, 900.0], size=(60, 4))
+    whole = covered_total(cells, xy, radii)
+    for batch in (1, 7, 100):
+        monkeypatch.setattr(wc, "RUN_BATCH", batch)
+        np.testing.assert_array_equal(covered_total(cells, xy, radii), whole)
+    assert ((whole >= 1.0) & cells.mask).sum() > 100  # the batches had cells to mark
