@@ -9,8 +9,8 @@ project, the planning context, the greedy order, the fixed layers, the edge and
 charging plans for the opening settings) while the server starts and the browser
 loads Streamlit's page. A page asking for something being prepared waits for it; a
 failure in the warm-up is left to the page, which shows it beside its control.
-streamlit_folium is imported only once the server runs (a component declared before
-that answers 404 for its files).
+streamlit_folium is left to the page: a component declared outside a page's script run
+is never registered, and its files would answer 404.
 
 ``GEOPLAN_APP_TRACE=1`` prints timestamped start-up steps (the browser test reads them).
 """
@@ -56,11 +56,9 @@ def prepare(argv: list[str]) -> None:
         trace("warm-up: imports")
         appdata.warm(appdata.project_arg(argv))
         trace("warm-up: caches")
-        from streamlit.runtime import Runtime
-
-        while not Runtime.exists():
-            time.sleep(0.05)
-        import streamlit_folium  # noqa: F401
+        # streamlit_folium is NOT imported here: declare_component registers a component only inside a
+        # page's script run, and a module imported here stays imported, so the page's import would never
+        # register it and the map's frame would answer 404 for a page opened after the warm-up.
         trace("warm-up: done")
     except Exception as exc:  # noqa: BLE001 - the page does the same work and reports what fails, beside its control
         print(f"geoplan app: warm-up stopped ({type(exc).__name__}: {exc}); the page computes on demand",

@@ -481,3 +481,20 @@ def test_cold_start_with_the_disk_cache(browser, tmp_path, dirs, page):
     print("\n" + "\n".join(f"{k}: {v:.2f}" for k, v in TIMINGS.items() if k.endswith(" s")))
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"server steps (disk cache): {start_up_steps(log)}")
+
+
+def test_a_page_opened_after_the_warm_up_gets_its_map(browser, tmp_path, dirs, page):
+    """The planner opens the browser once the server has warmed up: the map's component is still served.
+
+    (A component imported by the warm-up thread, outside any page run, was never registered: its frame
+    answered 404 and the map stayed blank — found by hand after ``make app``.)
+    """
+    log = tmp_path / "server3.log"
+    with serve(log, dirs) as (url, _):
+        deadline = time.monotonic() + 120
+        while "warm-up: done" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.2)
+        pg = open_app(browser, url)  # waits for the Leaflet map in the component's frame
+        assert pg.frame_locator(MAP_FRAME).locator(".leaflet-container").is_visible()
+        pg.context.close()
