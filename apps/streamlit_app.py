@@ -106,6 +106,7 @@ from geoplan.webmap.i18n import (
     label_columns,
     map_word,
     money,
+    money_parts,
     percent,
     t,
 )
@@ -492,7 +493,8 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str)
               help=t("covered_help", lang, refers=refers))  # and under the settings in the sidebar
     si = shown.siting
     if si is not None and si.sites:
-        c5.metric(t("site_cost", lang), money(si.cost_total, lang),
+        value, unit = money_parts(si.cost_total, lang)  # the unit in the label: "1.23 亿元" did not fit at 1280 px
+        c5.metric(t("site_cost_in", lang, unit=unit), value,
                   t("savings_delta", lang, v=money(si.savings, lang)) if si.savings else None, delta_color="off",
                   help=COST_NOTE)
     st.caption(shown.mode)

@@ -30,7 +30,7 @@ from geoplan import workspace as wsp  # noqa: E402
 from geoplan.io import Raster  # noqa: E402
 from geoplan.placement import evaluate_sites, place_sites, planning_context  # noqa: E402
 from geoplan.webmap import asset_urls_in_html, base_map, plan_layers, use_local_assets  # noqa: E402
-from geoplan.webmap.i18n import map_word, money, percent, t  # noqa: E402
+from geoplan.webmap.i18n import map_word, money_parts, percent, t  # noqa: E402
 from geoplan.webmap.map import PointData, district_class, districts_geojson  # noqa: E402
 from geoplan.webmap.overlay import (  # noqa: E402
     MAP_COVERED_SHARE,
@@ -524,7 +524,7 @@ def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen,
     at.checkbox(key="siting_layers").check()
     at.number_input(key="cost_weight").set_value(20.0).run()
     assert not at.exception, [e.message for e in at.exception]
-    assert metric(at, t("site_cost")).endswith("元")  # the quick estimate has its cost too
+    assert metric(at, t("site_cost_in", unit="亿元"))  # the quick estimate has its cost too
     assert ws(at).settings["cost_weight"] == 20.0 and ws(at).settings["siting_layers"] is True  # saved, in the URL
     at.button(key="optimise").click().run()
     wait_for_run(at)
@@ -533,7 +533,7 @@ def test_cost_weight_control_shows_reuse_cost_and_the_siting_layers(app, xiamen,
     si = plan.summary.siting
     assert ws(at).optimised["selected"] == plan.placement.selected.tolist()  # the app's plan is the library's
     assert metric(at, t("covered")) == percent(plan.summary.coverage_after)
-    assert metric(at, t("site_cost")) == money(si.cost_total) == f"{si.cost_total / 1e4:,.2f} 亿元"
+    assert metric(at, t("site_cost_in", unit="亿元")) == money_parts(si.cost_total)[0] == f"{si.cost_total / 1e4:,.2f}"
     assert f"{si.sites:,} 个新站中 {si.reused:,} 个利用现有设施" in caption_with(at, "利用现有设施")
     groups = {g.layer_name: g for g in fake.calls[-1]["feature_group_to_add"]}
     assert any(n.startswith("候选站址资源（按类型）") for n in groups)  # swapped in, no remount (Chinese names)

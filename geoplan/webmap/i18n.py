@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..networks import network_label
 
-__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "MAP_WORDS", "map_word", "t", "default_lang", "label_columns", "percent", "money",
+__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "MAP_WORDS", "map_word", "t", "default_lang", "label_columns", "percent", "money", "money_parts",
            "district_tooltip", "all_text", "coverage_refers"]
 
 #: Interface languages: code → name shown in the switch.
@@ -59,6 +59,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "cost_weight": ("共享优先：每万元折合居民数", "Prefer sharing: residents per 万元"),
     "cost_weight_help": ("为节省 1 万元站址费用愿意少覆盖的居民数：0 只看覆盖；20 在覆盖相近时优先利用铁塔、智慧杆和开放楼宇（见 docs/siting.md）。", "Residents of new coverage the plan gives up to save 1万元 of site cost: 0 plans for coverage only; 20 reuses towers, smart poles and opened buildings wherever they cover nearly as well as a new tower (docs/siting.md)."),
     "site_cost": ("站址费用", "Site cost"),
+    "site_cost_in": ("站址费用（{unit}）", "Site cost ({unit})"),
     "wan_yuan": ("{v} 万元", "CNY {v} M"),
     "yi_yuan": ("{v} 亿元", "CNY {v} M"),
     "savings_delta": ("省 {v}", "−{v} vs all new"),
@@ -354,6 +355,22 @@ def money(wan_yuan: float, lang: str = "zh") -> str:
     if abs(v) >= 10_000:
         return t("yi_yuan", lang, v=f"{v / 10_000:,.2f}")
     return t("wan_yuan", lang, v=f"{v:,.0f}")
+
+
+def money_parts(wan_yuan: float, lang: str = "zh") -> tuple[str, str]:
+    """:func:`money` as ``(number, unit)``, for a headline box whose label carries the unit.
+
+    Examples
+    --------
+    >>> money_parts(76_137.0), money_parts(9_876.4), money_parts(76_137.0, "en")
+    (('7.61', '亿元'), ('9,876', '万元'), ('761.4', 'CNY M'))
+    """
+    v = float(wan_yuan)
+    if lang != "zh":
+        return f"{v / 100:,.1f}", "CNY M"
+    if abs(v) >= 10_000:
+        return f"{v / 10_000:,.2f}", "亿元"
+    return f"{v:,.0f}", "万元"
 
 
 def label_columns(table: pd.DataFrame, lang: str = "zh", *, keep: Mapping[str, str] | None = None) -> pd.DataFrame:
