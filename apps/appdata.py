@@ -83,12 +83,12 @@ def project_key(path: str | None) -> str:
     return str(Path(path).resolve()) if path else "embedded"
 
 
-@st.cache_resource(show_spinner="Loading and validating the project …")
+@st.cache_resource(show_spinner=False)
 def load(path: str | None) -> gp.Project:
     return gp.load_project(path)
 
 
-@st.cache_resource(show_spinner="Building the coverage model (radio link budget × demand cells) …")
+@st.cache_resource(show_spinner=False)
 def context(_proj: gp.Project, key: str, settings: PlanSettings) -> PlanningContext:
     return cached_context(_proj, settings.context_key())  # one context for every cost weight
 
@@ -98,7 +98,7 @@ def siting_data(_ctx: PlanningContext, key: str, settings: PlanSettings) -> tupl
     return inventory_points(_ctx), zones_geojson(_ctx), len(_ctx.zones.layers)
 
 
-@st.cache_resource(show_spinner="Running the greedy optimiser once for the largest total …")
+@st.cache_resource(show_spinner=False)
 def greedy_order(_proj: gp.Project, _ctx: PlanningContext, key: str, settings: PlanSettings, year: int,
                  max_total: int) -> tuple[np.ndarray, gpd.GeoDataFrame, PointData]:
     sel, sites = cached_order(_ctx, year=year, total=max_total, cost_weight=settings.cost_weight)
@@ -135,12 +135,12 @@ def static_layers(_proj: gp.Project, key: str) -> dict[str, Any]:
     }
 
 
-@st.cache_resource(show_spinner="Placing edge data centres …")
+@st.cache_resource(show_spinner=False)
 def edge_plan(_proj: gp.Project, key: str, count: int, latency_ms: float, round_trip: bool) -> EdgePlan:
     return place_edge(_proj, count=count, latency_ms=latency_ms, latency=LatencyModel(round_trip=round_trip))
 
 
-@st.cache_resource(show_spinner="Checking car parks and charging coverage …")
+@st.cache_resource(show_spinner=False)
 def charging_plan(_proj: gp.Project, key: str, share: float) -> ChargingPlan:
     return place_charging(_proj, share=share)
 

@@ -61,7 +61,7 @@ from geoplan import workspace as wsp
 from geoplan.areas import candidate_mask, restrict_context
 from geoplan.charging import ChargingPlan
 from geoplan.edge import EdgePlan
-from geoplan.errors import GeoplanError
+from geoplan.errors import ConfigError, GeoplanError
 from geoplan.placement import (
     CANDIDATE_GENERATORS,
     MAX_SNAP_M,
@@ -100,15 +100,22 @@ from geoplan.webmap import (
 )
 from geoplan.webmap.i18n import (
     LANGS,
+    TEXT,
+    basis_text,
+    column_label,
     coverage_refers,
     default_lang,
     district_tooltip,
+    error_text,
     label_columns,
+    layer_name,
     map_word,
     money,
     money_parts,
     percent,
+    progress_text,
     t,
+    value_word,
 )
 from geoplan.webmap.localtiles import local_tile_group, local_tiles
 from geoplan.webmap.map import SITES_MIN_ZOOM, MapReady
@@ -139,7 +146,6 @@ from appdata import (  # noqa: E402 - the caches shared with apps/serve.py's war
 )
 
 MAP_HEIGHT = 640  # pixels before the page's CSS makes the map fill the window (see _style)
-CAND_KEYS = {"population": "cand_population", "kmeans": "cand_kmeans", "grid": "cand_grid", "none": "cand_none"}
 ROLE_KEYS = {r: f"role_{r}" for r in wsp.AREA_ROLES}
 
 
@@ -183,10 +189,10 @@ def open_workspace(key: str, plan: Plan, lang0: str) -> None:
         try:
             ws = wsp.load_workspace(name, folder=folder)
         except GeoplanError as exc:
-            ss.ws_error = str(exc)
+            ss.ws_error = error_text(exc, lang0)
     linked, problems = wsp.settings_from_query(dict(st.query_params))
     if problems:
-        ss.ws_error = "; ".join(str(p) for p in problems)
+        ss.ws_error = error_text(ConfigError(problems, where="the link"), lang0)
     apply_settings({"lang": lang0, **ws.settings, **linked}, plan)
     ss.history = wsp.History(ws)
     ss.saved = ws.to_dict()
@@ -214,7 +220,7 @@ def save_workspace(settings: dict[str, Any]) -> None:
         try:
             hist.current = wsp.save_workspace(hist.current, folder=workspace_folder(hist.current.project))
         except GeoplanError as exc:
-            st.sidebar.error(str(exc))
+            st.sidebar.error(error_text(exc, ss.get("lang", "zh")))
         ss.saved = doc
     query = {"ws": hist.current.name, **wsp.settings_to_query(settings)}
     if dict(st.query_params) != query:
@@ -264,7 +270,8 @@ def settings_controls(sb: Any, proj: gp.Project, lang: str) -> PlanSettings:
     ss = st.session_state
     nets = proj.radio_params.networks
     network = sb.selectbox(t("network", lang), list(NETWORKS), key="network", help=t("network_help", lang),
-                           format_func=lambda k: t("net_any", lang) if k == "any" else f"{nets[k].name} ({k})")
+                           format_func=lambda k: t("net_any", lang) if k == "any" else nets[k].name if lang == "zh"
+                           else f"{nets[k].name} ({k})")
     bands = list(radio.BANDS) if network == "any" else list(nets[network].bands)
     before = ss.get("band_network")
     if (before is not None and before != network) or ss.get("band") not in bands:
@@ -286,7 +293,7 @@ def settings_controls(sb: Any, proj: gp.Project, lang: str) -> PlanSettings:
     if st.session_state.get("candidates") not in choices:
         st.session_state.candidates = "population"
     candidates = sb.selectbox(t("candidates", lang), choices, key="candidates",
-                              format_func=lambda k: t(CAND_KEYS[k], lang), help=t("cand_help", lang))
+                              format_func=lambda k: value_word("candidates", k, lang), help=t("cand_help", lang))
     weight = sb.number_input(t("cost_weight", lang), min_value=0.0, max_value=1000.0, step=5.0, key="cost_weight",
                              help=t("cost_weight_help", lang))
     settings = plan_settings(proj, {"network": network, "band": band, "indoor": indoor, "mix_mode": mix_mode,
@@ -333,10 +340,11 @@ def side_controls(sb: Any, proj: gp.Project, lang: str) -> dict[str, Any]:
         out["share"] = float(st.slider(t("share", lang), 0.05, 0.60, step=0.01, key="charging_share",
                                        format="%.2f"))
         st.caption(percent(out["share"], 0))
+        st.session_state["charging_error_box"] = st.empty()
     with sb.expander(t("basemap", lang)):
-        labels = {"none": t("tiles_none", lang), "custom": t("tiles_custom", lang), "local": t("tiles_local", lang)}
         out["basemap"] = st.selectbox(t("tiles", lang), BASEMAP_KEYS, key="basemap",
-                                      format_func=lambda k: labels.get(k) or BASEMAPS[k].label)  # type: ignore[union-attr]
+                                      format_func=lambda k: t(f"tiles_{k}", lang) if f"tiles_{k}" in TEXT
+                                      else BASEMAPS[k].label)  # type: ignore[union-attr]
         out["tile_url"] = st.text_input(t("tile_url", lang), key="tile_url") if out["basemap"] == "custom" else ""
         out["tile_crs"] = st.selectbox(t("tile_crs", lang), ["EPSG:3857", "EPSG:4490"], key="tile_crs") \
             if out["basemap"] == "custom" else "EPSG:3857"
@@ -356,12 +364,13 @@ def modelled_notice(sb: Any, proj: gp.Project, modelled_layers: tuple[str, ...],
                     lang: str) -> list[str]:
     """Name the modelled layers in the sidebar; returns their keys."""
     modelled = sorted(set(modelled_layers) | ({"candidates"} if ctx.candidates_modelled else set()))
-    if modelled:
-        notes = [f"- **{k}**: {proj.provenance.get(k, {}).get('note') or 'modelled'}" for k in modelled
-                 if k != "candidates"]
+    if modelled:  # in Chinese the layers' names (the project file's English notes are in the English interface)
+        notes = [t("modelled_line", lang, name=layer_name(k, lang), layer=k,
+                   note=proj.provenance.get(k, {}).get("note") or t("modelled_default", lang))
+                 for k in modelled if k != "candidates"]
         if ctx.candidates_modelled:
-            notes.append(f"- **candidates**: {t(CAND_KEYS[ctx.settings.candidates], lang)} "
-                         f"({ctx.coverage.shape[1]:,})")
+            notes.append(t("modelled_cands", lang, name=layer_name("candidates", lang), n=ctx.coverage.shape[1],
+                           how=value_word("candidates", ctx.settings.candidates, lang)))
         sb.warning(t("modelled", lang) + "\n\n" + "\n".join(notes))
     return modelled
 
@@ -422,8 +431,9 @@ def optimised_plan(ctx: PlanningContext, c: Controls, opt: dict[str, Any], key: 
         sites = sites_frame(ctx, sel, build_year=c.year)
         ss.opt_cache = (cache_id, sites, planned_points(sites), evaluate_sites(ctx, sel, year=c.year))
     _, sites, pts, ev = ss.opt_cache
-    gap = f", gap {100 * opt['gap']:.2f} %" if opt.get("gap") is not None else ""
-    mode = t("mode_opt", lang, method=t(opt["method"], lang), total=c.total, status=opt["status"], gap=gap)
+    gap = t("gap_part", lang, gap=percent(opt["gap"], 2)) if opt.get("gap") is not None else ""
+    mode = t("mode_opt", lang, method=t(opt["method"], lang), total=c.total, status=value_word("status", opt["status"], lang),
+             gap=gap)
     if key["kept"]:
         mode += t("mode_opt_kept", lang, n=len(key["kept"]), d=max(opt.get("snap_m") or [0.0]), lim=MAX_SNAP_M)
     return Shown(sel, ev.districts, ev.summary, pts, sites, mode, True, key, opt=opt,
@@ -436,7 +446,8 @@ def current_plan(proj: gp.Project, key: str, ctx: PlanningContext, c: Controls, 
     pkey = plan_key(c, ws)
     if ws.optimised is not None and ws.optimised.get("key") == pkey:
         return optimised_plan(ctx, c, dict(ws.optimised), pkey, lang)
-    order, order_sites, order_points = greedy_order(proj, ctx, key, c.settings, c.year, max_total)
+    with st.spinner(t("sp_order", lang)):
+        order, order_sites, order_points = greedy_order(proj, ctx, key, c.settings, c.year, max_total)
     mask = allowed(ctx, ws)
     idx = np.arange(len(order)) if mask is None else np.flatnonzero(mask[order])
     kept = ws.kept
@@ -496,7 +507,7 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str)
         value, unit = money_parts(si.cost_total, lang)  # the unit in the label: "1.23 亿元" did not fit at 1280 px
         c5.metric(t("site_cost_in", lang, unit=unit), value,
                   t("savings_delta", lang, v=money(si.savings, lang)) if si.savings else None, delta_color="off",
-                  help=COST_NOTE)
+                  help=t("cost_note", lang, note=COST_NOTE))
     st.caption(shown.mode)
     opt = shown.opt
     if shown.optimised and opt.get("estimate_covered") is not None and s.coverage_after is not None:
@@ -555,7 +566,7 @@ def run_status() -> None:
     limit = job["limit"] if job["method"] == "exact" else max(r.elapsed_s, 1.0)
     st.progress(min(max(r.fraction, r.elapsed_s / limit if job["method"] == "exact" else r.fraction), 0.99),
                 text=t("running", lang, total=job["total"], method=t(job["method"], lang), s=r.elapsed_s, lim=limit))
-    st.caption(t("cancelling", lang) if r.cancelled else r.message)
+    st.caption(t("cancelling", lang) if r.cancelled else progress_text(r.message, lang))
     if st.button(t("cancel", lang), key="cancel_run", disabled=r.cancelled):
         r.cancel()
 
@@ -569,7 +580,8 @@ def finish_run() -> None:
     ss.run = None
     r = job["run"]
     if r.error is not None:
-        ss.run_error = str(r.error) if isinstance(r.error, GeoplanError) else f"{type(r.error).__name__}: {r.error}"
+        ss.run_error = error_text(r.error, ss.get("lang", "zh")) if isinstance(r.error, GeoplanError) \
+            else f"{type(r.error).__name__}: {r.error}"
         return
     change(replace(ss.history.current, optimised=r.result))
     ss.run_note = t("cancelled", ss.get("lang", "zh")) if r.result["status"] == "cancelled" else None
@@ -613,15 +625,17 @@ def edge_and_charging(proj: gp.Project, key: str, c: Controls
         ss.side_ready = True
     if proj.layer("edge_demand") is not None:
         try:
-            edge = edge_plan(proj, key, c.edge_count, c.latency_ms, c.round_trip)
+            with st.spinner(t("sp_edge", c.lang)):
+                edge = edge_plan(proj, key, c.edge_count, c.latency_ms, c.round_trip)
         except GeoplanError as exc:
-            ss.edge_error_box.error(t("edge_error", c.lang, e=exc))
+            ss.edge_error_box.error(t("edge_error", c.lang, e=error_text(exc, c.lang, control=t("latency", c.lang))))
     try:
-        chg = charging_plan(proj, key, c.share) if proj.layer("car_parks") is not None else None
-        car_parks = car_parks_compliance(proj, key, c.share) if chg is not None else None
+        with st.spinner(t("sp_charging", c.lang)):
+            chg = charging_plan(proj, key, c.share) if proj.layer("car_parks") is not None else None
+            car_parks = car_parks_compliance(proj, key, c.share) if chg is not None else None
     except GeoplanError as exc:
         chg = car_parks = None
-        st.sidebar.error(f"{exc}")
+        ss.charging_error_box.error(error_text(exc, c.lang, control=t("share", c.lang)))
     return edge, chg, car_parks
 
 
@@ -635,7 +649,7 @@ def _local_tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
     try:
         served, fit = local_tiles(c.tile_file, project_bounds=(left, bottom, right, top), project=proj.name)
     except GeoplanError as exc:
-        box.error(str(exc))
+        box.error(error_text(exc, c.lang, control=t("tile_file", c.lang)))
         return None
     i = served.info
     box.caption(t("tiles_local_info", c.lang, name=i.name, kind=i.kind, fmt=i.format.upper(), z0=i.min_zoom,
@@ -658,7 +672,8 @@ def _tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
                           centre=((left + right) / 2, (bottom + top) / 2),
                           failed_message=t("tiles_failed", c.lang))
     except GeoplanError as exc:
-        st.session_state.basemap_error_box.error(str(exc))
+        control = t("tile_url" if c.basemap == "custom" else "tk" if c.basemap == "tianditu" else "tiles", c.lang)
+        st.session_state.basemap_error_box.error(error_text(exc, c.lang, control=control))
         return None
 
 
@@ -764,7 +779,8 @@ def trial_sites_panel(ctx: PlanningContext, c: Controls, ws: wsp.Workspace, show
     for d, dist in zip(trial, snap.distance_m, strict=True):
         text = t("snap_ok" if dist <= MAX_SNAP_M else "snap_far", lang, d=dist if dist <= MAX_SNAP_M else dist / 1000,
                  lim=MAX_SNAP_M)
-        (st.caption if dist <= MAX_SNAP_M else st.warning)(f"{d.site_type} {d.lonlat[0]:.5f}, {d.lonlat[1]:.5f}: {text}")
+        (st.caption if dist <= MAX_SNAP_M else st.warning)(t("trial_line", lang, type=value_word(
+            "site_type", d.site_type or "macro", lang), lon=d.lonlat[0], lat=d.lonlat[1], text=text))
     if ok and st.button(t("keep", lang, n=len(ok)), key="keep"):
         change(replace(ws, drawings=tuple(replace(d, kept=True) if d.id in ok else d for d in ws.drawings)))
         st.rerun()
@@ -777,9 +793,10 @@ def kept_and_areas(ctx: PlanningContext, ws: wsp.Workspace, shown: Shown, lang: 
         xy = np.column_stack(Transformer.from_crs(4490, ctx.project.metric_crs, always_xy=True).transform(
             *np.array([s.lonlat for s in ws.kept], dtype=float).T))
         dist = snap_sites(ctx, xy, strict=False).distance_m
-        st.dataframe(pd.DataFrame({"id": [s.id for s in ws.kept], "type": [s.site_type for s in ws.kept],
-                                   "lon, lat": [f"{s.lonlat[0]:.5f}, {s.lonlat[1]:.5f}" for s in ws.kept],
-                                   "→ candidate (m)": np.round(dist).astype(int)}), hide_index=True)
+        st.dataframe(label_columns(pd.DataFrame({
+            "no": np.arange(1, len(ws.kept) + 1), "type": [s.site_type or "macro" for s in ws.kept],
+            "lonlat": [f"{s.lonlat[0]:.5f}, {s.lonlat[1]:.5f}" for s in ws.kept],
+            "snap_m": np.round(dist).astype(int)}), lang), hide_index=True)
         if st.button(t("unkeep", lang), key="clear_kept"):
             change(replace(ws, drawings=tuple(replace(d, kept=False) for d in ws.drawings)))
             st.rerun()
@@ -790,7 +807,7 @@ def kept_and_areas(ctx: PlanningContext, ws: wsp.Workspace, shown: Shown, lang: 
         try:
             cov = drawing.area_coverage(ctx, a.ring, selected=shown.sel)
         except GeoplanError as exc:
-            st.warning(str(exc))
+            st.warning(error_text(exc, lang))
             continue
         st.markdown(t("area_line", lang, km2=cov.area_km2, pop=cov.population, ex=cov.existing_sites,
                       cand=cov.candidates))
@@ -835,15 +852,14 @@ def districts_tab(c: Controls, shown: Shown, total0: dict[str, Any], consistency
     if "per_10k" in table:
         table["per_10k"] = table["per_10k"].round(2)
     st.dataframe(label_columns(table, c.lang), hide_index=True, width="stretch")
-    st.caption(f"Population basis: {shown.summary.population_basis.get('description', 'census')}. "
-               f"Today: {total0['stations']:,} stations, {total0['per_10k']} per 10k; "
-               f"{total0['shortfall']:,} more needed for the city as a whole, "
-               f"{total0['sum_of_district_shortfalls']:,} district by district.")
+    st.caption(t("pop_caption", c.lang, basis=basis_text(shown.summary.population_basis, c.lang),
+                 stations=total0["stations"], per_10k=total0["per_10k"], shortfall=total0["shortfall"],
+                 sum=total0["sum_of_district_shortfalls"]))
     if "station_target" in consistency:
         stc = consistency["station_target"]
-        st.caption(f"The plan's {stc['stations']:,} stations equal {stc['per_10k_at_census']} per 10k at the census "
-                   f"population" + (f" and {stc['per_10k_at_latest_yearend']} at the latest year-end population"
-                                    if "per_10k_at_latest_yearend" in stc else "") + ".")
+        latest = t("consistency_latest", c.lang, v=stc["per_10k_at_latest_yearend"]) \
+            if "per_10k_at_latest_yearend" in stc else ""
+        st.caption(t("consistency", c.lang, stations=stc["stations"], census=stc["per_10k_at_census"], latest=latest))
     st.download_button(t("density_csv", c.lang), label_columns(table, c.lang).to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"density_{c.total}_{c.year}.csv", mime="text/csv", key="dl_csv")
 
@@ -860,7 +876,12 @@ def scenarios_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, method: s
     typed = st.text_input(t("scenario_name", lang), key="scenario_name", placeholder=auto)
     b1, b2, b3 = st.columns(3)
     if b1.button(t("add_scenario", lang), key="add_scenario"):
-        listed, note = wsp.add_scenario(ws.scenarios, replace(sc, name=typed.strip() or auto))
+        new = replace(sc, name=typed.strip() or auto)
+        listed, note = wsp.add_scenario(ws.scenarios, new)
+        if note is not None:  # the library's sentence, in the interface's language
+            same = [s.name for s in ws.scenarios if replace(s, name="").to_dict() == replace(new, name="").to_dict()]
+            note = t("sc_same", lang, name=same[0]) if same and len(listed) == len(ws.scenarios) \
+                else t("sc_renamed", lang, name=new.name, saved=listed[-1].name)
         change(replace(ws, scenarios=listed))
         ss.scenario_note, ss.comparison = note, None
         st.rerun()
@@ -870,11 +891,13 @@ def scenarios_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, method: s
         bar = st.progress(0.0, text="…")
         try:
             wi = scenarios.run_scenarios(proj, list(ws.scenarios), context=ctx,
-                                         progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)), text=msg))
+                                         progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)),
+                                                                              text=progress_text(msg, lang)))
         except GeoplanError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc, lang))
         else:
-            ss.comparison = (wi.summary, wi.districts.pivot(index="scenario", columns="XZQMC", values="per_10k").round(2))
+            per = wi.districts.pivot(index="scenario", columns="XZQMC", values="per_10k").round(2)
+            ss.comparison = (wi.summary, per.rename_axis(index=column_label("scenario", lang), columns=None))
     if b3.button(t("clear", lang), key="clear_scenarios", disabled=not ws.scenarios):
         change(replace(ws, scenarios=()))
         ss.comparison = None
@@ -897,12 +920,13 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
         s = edge.summary
         e1, e2, e3, e4 = st.columns(4)
         e1.metric(t("e_dcs", lang), f"{len(edge.sites)}", t("e_new", lang, n=s.new), delta_color="off")
-        e2.metric(t("e_radius", lang), f"{s.radius_km:,.1f} km")
+        e2.metric(t("e_radius", lang), t("km", lang, v=f"{s.radius_km:,.1f}"))
         e3.metric(t("e_within", lang), percent(s.covered_share))
-        e4.metric(t("e_worst", lang), f"{s.max_latency_ms:.3f} ms")
+        e4.metric(t("e_worst", lang), t("ms", lang, v=f"{s.max_latency_ms:.3f}"))
         st.caption(t("e_caption", lang, points=s.demand_points, mean=s.mean_latency_ms,
-                     model=s.latency_model["reading"], fibre=s.fibre_km,
-                     modelled=", ".join(s.modelled_layers) or t("none_word", lang)))
+                     model=value_word("reading", s.latency_model["reading"], lang), fibre=s.fibre_km,
+                     modelled=("、" if lang == "zh" else ", ").join(layer_name(k, lang) for k in s.modelled_layers)
+                     or t("none_word", lang)))
         st.dataframe(label_columns(edge.districts, lang), hide_index=True, width="stretch")
     elif proj.layer("edge_demand") is None:
         st.info(t("no_edge", lang))
@@ -916,7 +940,8 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
         h3.metric(t("c_new", lang), f"{cs.new_stations:,}")
         h4.metric(t("c_core", lang), percent(cs.core_within_share_after),
                   t("pts_today", lang, d=100 * (cs.core_within_share_after - cs.core_within_share_now)))
-        st.caption(t("c_caption", lang, share=percent(cs.share, 0), r=cs.radius_m, src=cs.radius_source))
+        src = cs.radius_source.split(": ")[0] if lang == "zh" else cs.radius_source  # the document; its gloss is English
+        st.caption(t("c_caption", lang, share=percent(cs.share, 0), r=cs.radius_m, src=src))
         st.dataframe(label_columns(chg.districts, lang), hide_index=True, width="stretch")
     elif proj.layer("car_parks") is None:
         st.info(t("no_charging", lang))
@@ -948,15 +973,11 @@ def download_plan(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Sh
 def downloads_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Shown, grid: Any, edge: EdgePlan | None,
                   chg: ChargingPlan | None) -> None:
     ss, lang = st.session_state, c.lang
-    fmt_labels = {"gpkg": "GeoPackage (.gpkg)", "shp": "Shapefiles (.zip)", "geojson": "GeoJSON (.zip)",
-                  "gdb": "File geodatabase (.gdb.zip)"}
     x1, x2 = st.columns(2)
-    fmt = x1.selectbox(t("format", lang), [f for f in fmt_labels if f in export.FORMATS], format_func=fmt_labels.get,
-                       key="export_format")
+    fmt = x1.selectbox(t("format", lang), [f for f in ("gpkg", "shp", "geojson", "gdb") if f in export.FORMATS],
+                       format_func=lambda f: t(f"fmt_{f}", lang), key="export_format")
     crs = x2.selectbox(t("coords", lang), ["EPSG:4490", "auto-gk", "EPSG:4548"], key="export_crs",
-                       format_func=lambda v: {"EPSG:4490": "CGCS2000 geographic (EPSG:4490)",
-                                              "auto-gk": "CGCS2000 Gauss-Krüger, zone from the data",
-                                              "EPSG:4548": "CGCS2000 / 3° GK CM 117°E (EPSG:4548)"}[v])
+                       format_func=lambda v: t(f"crs_{v}", lang))
     st.caption(t("layers_caption", lang))
     dl_key = (json.dumps(shown.key, sort_keys=True), shown.optimised, fmt, crs, c.edge_count, c.latency_ms,
               c.round_trip, c.share)
@@ -974,7 +995,7 @@ def downloads_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Sh
                     proj, district_table=shown.table, planned=shown.planned, kept=shown.kept_gdf,
                     title=f"{proj.name} — {c.total:,} / {c.year}"), "image/png"))
             except GeoplanError as exc:
-                st.error(str(exc))
+                st.error(error_text(exc, lang))
             else:
                 ss.downloads = {"key": dl_key, "files": files}
     if ss.get("downloads") is not None and ss.downloads["key"] == dl_key:
@@ -983,12 +1004,17 @@ def downloads_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Sh
                                key=f"dl_file_{i}")
 
 
+def ws_label(name: str, lang: str) -> str:
+    """A workspace's name as shown (the default one in the interface's language)."""
+    return t("ws_default", lang) if name == wsp.DEFAULT_NAME else name
+
+
 def workspace_tab(key: str, plan: Plan, lang: str) -> None:
     """Where the workspace is saved; save it under a name; open another."""
     ss = st.session_state
     ws: wsp.Workspace = ss.history.current
     folder = workspace_folder(key)
-    st.markdown(t("ws_current", lang, name=ws.name, path=f"`{folder / (ws.name + '.json')}`"))
+    st.markdown(t("ws_current", lang, name=ws_label(ws.name, lang), path=f"`{folder / (ws.name + '.json')}`"))
     st.caption(t("ws_link", lang))
     if ss.get("ws_error"):
         st.error(t("ws_bad", lang, e=ss.ws_error))
@@ -999,15 +1025,16 @@ def workspace_tab(key: str, plan: Plan, lang: str) -> None:
             ss.history.current = wsp.save_workspace(replace(ws, name=wsp.check_name(new)), folder=folder)
             ss.ws_error = None
         except GeoplanError as exc:
-            ss.ws_error = str(exc)
+            ss.ws_error = error_text(exc, lang, control=t("ws_name", lang))
         st.rerun()
     names = wsp.list_workspaces(folder=folder)
-    pick = w2.selectbox(t("ws_open", lang), names, key="ws_pick") if names else None
+    pick = w2.selectbox(t("ws_open", lang), names, key="ws_pick", format_func=lambda n: ws_label(n, lang)) \
+        if names else None
     if pick and w2.button(t("ws_open", lang), key="ws_open"):
         try:
             opened = wsp.load_workspace(pick, folder=folder)
         except GeoplanError as exc:
-            ss.ws_error = str(exc)
+            ss.ws_error = error_text(exc, lang)
         else:
             apply_settings(dict(opened.settings), plan)
             ss.history, ss.saved, ss.draw_rev = wsp.History(opened), opened.to_dict(), uuid.uuid4().hex
@@ -1019,27 +1046,28 @@ def province_page(proj: gp.Project, plan: Plan, lang: str) -> None:
     """A province is placed county by county (no in-memory what-if): check, then Optimise."""
     ss = st.session_state
     sb = st.sidebar
+    lang = sb.radio(t("language", lang), list(LANGS), key="lang", horizontal=True, format_func=LANGS.get)
     year = sb.selectbox(t("year", lang), plan.years, key="year")
     settings = settings_controls(sb, proj, lang)
     st.title(proj.name)
     st.info(t("province_info", lang))
     rep = gp.targets.check(proj, year=year)
     st.dataframe(label_columns(rep.table, lang), hide_index=True, width="stretch")
-    if st.button(f"Optimise {year}", key="optimise", type="primary"):
+    if st.button(t("province_optimise", lang, year=year), key="optimise", type="primary"):
         bar = st.progress(0.0, text="…")
         try:
             ss.province_plan = gp.placement.place_sites(
                 proj, year=year, settings=settings,
-                progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)), text=msg))
+                progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)), text=progress_text(msg, lang)))
         except GeoplanError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc, lang))
     res = ss.get("province_plan")
     if res is not None:
         s = res.summary
         st.metric(t("new_delta", lang, n=s.new), f"{s.stations:,}")
-        st.caption(f"{s.stations:,} stations, {s.per_10k}/10k vs target {s.target_per_10k:g}; coverage "
-                   f"({coverage_refers(s.network, s.band, s.users == 'indoor', lang)}) {percent(s.coverage_before)} → "
-                   f"{percent(s.coverage_after)}.")
+        st.caption(t("province_result", lang, stations=s.stations, per_10k=s.per_10k, target=s.target_per_10k,
+                     refers=coverage_refers(s.network, s.band, s.users == "indoor", lang),
+                     a=percent(s.coverage_before), b=percent(s.coverage_after)))
         st.dataframe(label_columns(res.districts, lang), hide_index=True, width="stretch")
 
 
@@ -1079,9 +1107,10 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
     slider_box = sb.container()
     settings = settings_controls(sb, proj, lang)
     try:
-        ctx = context(proj, f"{key}:{proj.radio_params.digest}", settings)
+        with st.spinner(t("sp_context", lang)):
+            ctx = context(proj, f"{key}:{proj.radio_params.digest}", settings)
     except GeoplanError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc, lang))
         st.stop()
     trace("context")
     existing = int(ctx.existing_per_district.sum())
@@ -1095,7 +1124,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
         shown = current_plan(proj, key, ctx, c, ws, max_total=rng[1], need_all=existing + int(
             table0["shortfall"].sum()), lang=lang)
     except GeoplanError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc, lang))
         st.stop()
     trace("plan")
     method = optimise_controls(sb, proj, ctx, c, ws, shown, lang)
@@ -1142,10 +1171,12 @@ def main() -> None:
     _style()
     path = project_arg()
     key = project_key(path)
+    lang = st.session_state.get("lang", "zh")  # the project's language is known once it is loaded
     try:
-        proj = load(path)
+        with st.spinner(t("sp_load", lang)):
+            proj = load(path)
     except GeoplanError as exc:
-        st.error(t("load_error", "zh", e=exc))
+        st.error(t("load_error", lang, e=error_text(exc, lang)))
         st.stop()
     plan = plan_of(proj)
     lang0 = default_lang(proj.district_names)

@@ -42,6 +42,7 @@ from pyproj import Geod, Transformer
 
 from . import io
 from .errors import ConfigError, Problem, ValidationError
+from .networks import network_label
 from .project import Project
 from .scenarios import Scenario
 
@@ -421,7 +422,7 @@ def scenario_name(sc: Scenario, *, lang: str = "zh") -> str:
     parts = [f"{sc.total:,} {st}" if sc.total is not None else f"{sc.year} targets", str(sc.year),
              f"{s.band} {ind if s.indoor else out}", ex if sc.method == "exact" else gr]
     if s.network != "any":
-        parts.insert(2, s.network)
+        parts.insert(2, network_label(s.network) if lang == "zh" else s.network)
     if s.mix is not None:
         parts.append("/".join(f"{round(100 * m)}" for m in s.mix))
     if s.candidates != "population":

@@ -30,7 +30,7 @@ from geoplan import workspace as wsp  # noqa: E402
 from geoplan.io import Raster  # noqa: E402
 from geoplan.placement import evaluate_sites, place_sites, planning_context  # noqa: E402
 from geoplan.webmap import asset_urls_in_html, base_map, plan_layers, use_local_assets  # noqa: E402
-from geoplan.webmap.i18n import map_word, money_parts, percent, t  # noqa: E402
+from geoplan.webmap.i18n import layer_name, map_word, money_parts, percent, t  # noqa: E402
 from geoplan.webmap.map import PointData, district_class, districts_geojson  # noqa: E402
 from geoplan.webmap.overlay import (  # noqa: E402
     MAP_COVERED_SHARE,
@@ -167,8 +167,8 @@ def test_first_view_shows_the_library_numbers_for_the_plan_total(app, xiamen, xi
     assert [u for u in asset_urls_in_html(html) if not u.startswith("../../app/static/")] == []
     assert "geoplanLand" in html  # the offline base map is part of the static map
     notice = " ".join(w.value for w in at.sidebar.warning)
-    for layer in ("population", "sites", "candidates"):
-        assert f"**{layer}**" in notice
+    for layer in ("population", "sites", "candidates"):  # by their Chinese names
+        assert f"**{layer_name(layer, 'zh')}**" in notice
 
 
 def test_the_static_map_does_not_change_with_the_controls(app):
@@ -265,7 +265,7 @@ def test_site_drawn_outside_every_district_is_refused(app):
     assert not at.exception
     assert ws(at).drawings == ()
     errors = " ".join(e.value for e in at.error)
-    assert "118.30000°E 24.30000°N" in errors and "不在" in errors
+    assert "东经 118.30000°、北纬 24.30000°" in errors and "不在" in errors
     rev = at.session_state["draw_rev"]
     fake.drawings = []
     at.run()
@@ -312,7 +312,7 @@ def test_scenario_names_follow_the_settings(app):
     at.text_input(key="scenario_name").set_value("").run()
     at.slider(key="total").set_value(15_000).run()
     at.button(key="add_scenario").click().run()
-    assert len(ws(at).scenarios) == 3 and "already listed" in " ".join(i.value for i in at.info)
+    assert len(ws(at).scenarios) == 3 and "相同设置的情景已在列表中" in " ".join(i.value for i in at.info)
     at.button(key="compare").click().run()
     assert not at.exception
     summary, per = at.session_state["comparison"]
@@ -373,6 +373,8 @@ def test_base_map_controls_and_their_errors(app):
     # Tianditu needs a key: said next to the control, and the map still comes (offline base map)
     at.selectbox(key="basemap").set_value("tianditu").run()
     assert any("needs a key" in e.value for e in at.sidebar.error)
+    # in Chinese: which control, what kind of problem, then the library's English detail (inside the base-map panel)
+    assert any(e.value.startswith(f"“{t('tk')}”：设置有误（英文原文）") for e in at.sidebar.expander[1].error)
     at.selectbox(key="basemap").set_value("custom").run()
     at.text_input(key="tile_url").set_value("http://tiles.bureau.local/vec_c/{z}/{x}/{y}.png").run()
     at.selectbox(key="tile_crs").set_value("EPSG:4490").run()
@@ -505,12 +507,12 @@ def test_network_control_says_what_coverage_refers_to_and_replans(app, xiamen):
     at, fake = app
     at.slider(key="total").set_value(18_500)
     refers = " ".join(c.value for c in at.sidebar.caption)
-    assert "覆盖口径：全部运营商 (any)" in refers and "新建站 n78" in refers and "室内用户" in refers
+    assert "覆盖口径：全部运营商，" in refers and "新建站 n78" in refers and "室内用户" in refers
     at.selectbox(key="network").set_value("cmcc").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="band").value == "n41"  # 中国移动 builds n41 by default
     refers = " ".join(c.value for c in at.sidebar.caption)
-    assert "中国移动 (cmcc)" in refers and "新建站 n41" in refers
+    assert "覆盖口径：中国移动，" in refers and "新建站 n41" in refers
     ctx = planning_context(xiamen, network="cmcc")
     plan = place_sites(xiamen, total=18_500, year=2025, context=ctx)
     assert metric(at, t("covered")) == percent(plan.summary.coverage_after)
@@ -695,3 +697,143 @@ def test_server_warm_up_prepares_the_first_page():
     assert not at.exception, [e.message for e in at.exception]
     assert at.session_state["side_ready"]  # no second run needed: the warm-up made them for these settings
     assert metric(at, t("e_dcs")) and metric(at, t("c_new"))
+
+
+# ------------------------------------------------------------------------------------------------
+# No English left in the Chinese interface
+# ------------------------------------------------------------------------------------------------
+
+#: Latin words the Chinese interface may show: codes and units (5G, bands, GHz, Mbps, EPSG codes, CGCS2000, GCJ-02,
+#: the Tianditu key's parameter tk), names of file formats and tools that Chinese planners use untranslated
+#: (GeoPackage, Shapefile, GeoJSON, MBTiles, PMTiles, PNG, JPEG, WebP, PDF, CSV, TOML, MB, HiGHS, OpenStreetMap,
+#: k-means), and "English", the language switch itself.
+ALLOWED_LATIN = frozenset({
+    "5G", "n78", "n41", "n79", "n28", "n1", "GHz", "MHz", "Mbps", "EPSG", "CGCS2000", "GCJ", "tk",
+    "GeoPackage", "Shapefile", "GeoJSON", "MBTiles", "PMTiles", "PNG", "JPEG", "WebP", "PDF", "CSV", "TOML", "MB",
+    "HiGHS", "OpenStreetMap", "k-means", "English",
+})
+_FILE = re.compile(r"\S*[/\\]\S*|\S+\.(?:gpkg|zip|xml|tif|pdf|png|csv|toml|json|md|mbtiles|pmtiles)\b")
+
+
+def visible_text(at: AppTest) -> list[str]:
+    """Every text a planner can see in the app's last run: labels, help, options, captions, metrics, table cells."""
+    out: list[str] = []
+    for node in at._tree:
+        if type(node).__name__ == "Dataframe":
+            df = node.value
+            out += [str(c) for c in df.columns]
+            if not isinstance(df.index, pd.RangeIndex):
+                out += [str(i) for i in df.index] + [str(df.index.name or "")]
+            out += [str(v) for c in df.columns for v in df[c].dropna().astype(str).unique()]
+            continue
+        proto = getattr(node, "proto", None)
+        if proto is None:
+            continue
+        fields = {d.name for d in proto.DESCRIPTOR.fields}
+        out += [getattr(proto, f) for f in ("label", "help", "placeholder", "body", "text", "delta") if f in fields]
+        if "options" in fields:
+            out += [o if isinstance(o, str) else o.label for o in proto.options]
+    return [x for x in out if isinstance(x, str) and x and not x.lstrip().startswith("<style>")]
+
+
+def latin_words(texts: list[str], *, data: tuple[str, ...] = ()) -> list[str]:
+    """Latin words of ``texts`` outside :data:`ALLOWED_LATIN`, after taking out ``data`` (the project's own names),
+    code spans (commands, settings), paths and file names."""
+    found = []
+    for text in texts:
+        for d in data:
+            text = text.replace(d, " ")
+        text = _FILE.sub(" ", re.sub(r"`[^`]*`", " ", text))
+        found += [w for w in re.findall(r"(?<![A-Za-z0-9])[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z]+)*", text)
+                  if w not in ALLOWED_LATIN]
+    return sorted(set(found))
+
+
+def test_latin_words_finds_english_and_passes_codes():
+    texts = ["覆盖居民 99.98 %", "n78 — 3.5 GHz", "下载 geoplan_18500_2025.gpkg（3.7 MB）", "`geoplan whatif --scenario`",
+             "宏站 macro", "Population basis: census", "厦门市 Xiamen (embedded demo)：1 个"]
+    assert latin_words(texts, data=("厦门市 Xiamen (embedded demo)",)) == ["Population", "basis", "census", "macro"]
+
+
+def test_chinese_interface_has_no_english_words(app, xiamen, xiamen_plan):
+    """Every tab, panel and control of the Chinese interface, with drawings, kept sites, scenarios and a comparison,
+    exact optimisation and a custom site mix: no English word beyond codes and units; the map's tooltips get their
+    value words (site types, sources) in Chinese."""
+    at, fake = app
+    ctx, _ = xiamen_plan
+    if ws(at).scenarios:  # no names typed by other tests (a planner's names are data, shown as typed)
+        at.button(key="clear_scenarios").click().run()
+    lon, lat = Transformer.from_crs(xiamen.metric_crs, 4490, always_xy=True).transform(*(ctx.cand_xy[3] + 30.0))
+    fake.drawings = [site_feature("zh1", float(lon), float(lat)), site_feature("zh2", 118.06, 24.72),
+                     area_feature("zha", [(118.05, 24.70), (118.08, 24.70), (118.08, 24.73), (118.05, 24.70)]),
+                     {"type": "Feature", "properties": {"id": "zhl"},
+                      "geometry": {"type": "LineString", "coordinates": [[118.0, 24.5], [118.1, 24.5]]}}]
+    at.run()
+    at.button(key="keep").click().run()
+    fake.drawings = fake.drawings + [site_feature("zh3", 118.15, 24.62)]  # a trial site beside the kept one
+    at.run()
+    at.button(key="add_scenario").click().run()
+    at.slider(key="total").set_value(17_000).run()
+    at.button(key="add_scenario").click().run()
+    at.button(key="add_scenario").click().run()  # the same settings again: said so, in Chinese
+    at.button(key="compare").click().run()
+    at.radio(key="method").set_value("exact").run()
+    at.radio(key="mix_mode").set_value("custom").run()
+    at.checkbox(key="siting_layers").check().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["comparison"] is not None and ws(at).kept
+    texts = visible_text(at)
+    words = latin_words(texts, data=(xiamen.name,))
+    assert words == [], (words, [x for x in texts if any(w in x for w in words)][:10])
+    assert any("宏站" in x for x in texts)  # kept-site table and trial-site lines name the site type in Chinese
+    # the map's point tooltips translate raw values (macro, towers, social_tower ...) in the browser
+    planned = next(g for g in fake.calls[-1]["feature_group_to_add"] if g.layer_name.startswith(map_word(
+        "Planned 5G sites (greedy order)", "zh")))
+    m = folium.Map(tiles=None)
+    planned.add_to(m)
+    page = re.sub(r"\\u([0-9a-f]{4})", lambda u: chr(int(u.group(1), 16)), m.get_root().render())
+    assert '"macro":"宏站"' in page and '"towers":"铁塔"' in page
+    # English, switched: the same panels in English
+    at.radio(key="lang").set_value("en").run()
+    en = " ".join(visible_text(at))
+    assert "Population basis" in en and "Stations (existing + new)" in en and "macro" in en
+    at.radio(key="lang").set_value("zh").run()
+    at.checkbox(key="siting_layers").uncheck()
+    at.radio(key="mix_mode").set_value("env")
+    at.radio(key="method").set_value("greedy")
+    at.button(key="clear_scenarios").click().run()
+    at.button(key="clear_kept").click().run()
+    fake.drawings = []
+    at.slider(key="total").set_value(18_500).run()
+
+
+@pytest.fixture(scope="module")
+def province_app(tmp_path_factory):
+    """The app on a province project (Fujian at 1 km, made chunked by lowering the engine's threshold)."""
+    from geoplan import province
+    from geoplan.placement import sites
+
+    out = tmp_path_factory.mktemp("fujian-app")
+    province.build_fujian_project(out, cell_m=1000.0)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sites, "LARGE_PROJECT_CELLS", 0)
+    mp.setenv("GEOPLAN_PROJECT", str(out / "geoplan.toml"))
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    at.run()
+    yield at
+    mp.undo()
+
+
+def test_province_page_in_chinese(province_app):
+    at = province_app
+    assert not at.exception, [e.message for e in at.exception]
+    name = at.title[0].value  # the project's own name (data, as its file gives it)
+    year = at.selectbox(key="year").value
+    at.button(key="optimise").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    texts = visible_text(at)
+    assert latin_words(texts, data=(name,)) == []
+    assert t("province_optimise", year=year) in texts
+    assert any("个基站，每万人" in x for x in texts)  # the result line, in Chinese
+    at.radio(key="lang").set_value("en").run()
+    assert any(x.startswith("Optimise") for x in visible_text(at))

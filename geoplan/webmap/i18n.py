@@ -13,12 +13,15 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..networks import network_label
 
-__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "MAP_WORDS", "map_word", "t", "default_lang", "label_columns", "percent", "money", "money_parts",
-           "district_tooltip", "all_text", "coverage_refers"]
+__all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "MAP_WORDS", "VALUES", "VALUE_COLUMNS", "LAYERS",
+           "ERROR_KINDS", "map_word", "t", "default_lang", "label_columns", "column_label", "label_values", "value_word",
+           "tooltip_words", "layer_name", "error_text", "progress_text", "basis_text", "percent", "money", "money_parts",
+           "district_tooltip", "all_text", "coverage_refers", "network_name"]
 
 #: Interface languages: code → name shown in the switch.
 LANGS: dict[str, str] = {"zh": "中文", "en": "English"}
@@ -35,13 +38,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "total_help": ("现状 {existing:,} 个；规划提出 {year} 年达到 {stated:,} 个。", "{existing:,} exist; the plan states {stated:,} by {year}."),
     "network": ("运营商网络（覆盖按其用户计）", "Operator network (coverage counts its users)"),
     "network_help": ("密度目标始终按各运营商的物理基站计数。", "The density target counts every operator's physical stations either way."),
-    "net_any": ("全部运营商 (any)", "all operators (any)"),
+    "net_any": ("全部运营商", "all operators (any)"),
     "band": ("新建站频段（链路预算）", "Band of new sites (link budget)"),
     "band_help": ("现状基站按其承载的频段评估。", "Existing stations are evaluated on the bands they carry."),
     "cov_refers": ("覆盖口径：{net}，现状基站按其承载的频段，新建站 {band}，{users}", "Coverage refers to {net}, existing stations on the bands they carry, new sites {band}, {users}"),
     "users_indoor": ("室内用户", "indoor users"),
     "users_outdoor": ("室外用户", "outdoor users"),
-    "covered_help": ("{refers}。按每个 100 m 格网被覆盖的面积份额计，半径取接收格网所在环境。", "{refers}. Covered share of each 100 m cell, with the radius of the receiving cell's environment."),
+    "covered_help": ("{refers}。按每个 100 米格网被覆盖的面积份额计，半径取接收格网所在环境。", "{refers}. Covered share of each 100 m cell, with the radius of the receiving cell's environment."),
     "indoor": ("覆盖室内用户", "Cover users indoors"),
     "indoor_help": ("半径含建筑穿透损耗（多数居民在室内）。", "Radii include the building-entry loss (most residents are indoors)."),
     "mix_mode": ("候选站型构成", "Site mix of candidate sites"),
@@ -82,7 +85,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "tiles_note": ("瓦片只在服务可达时加载；离线底图始终显示。加载失败时地图上会提示。", "Tiles load only when their server is reachable; the offline base map is always there, and the map says when tiles fail."),
     "tiles_local": ("本地瓦片文件（MBTiles / PMTiles，离线）", "local tile file (MBTiles / PMTiles, offline)"),
     "tile_file": ("瓦片文件路径（本机上的 .mbtiles / .pmtiles）", "Tile file (.mbtiles / .pmtiles on the app's computer)"),
-    "tile_file_help": ("栅格瓦片（PNG/JPEG/WebP）的 MBTiles 或 PMTiles 文件；项目文件可用 [app] tiles = \"…\" 设为默认。", "An MBTiles or PMTiles file of raster tiles (PNG/JPEG/WebP); a project file can make one the default with [app] tiles = \"…\"."),
+    "tile_file_help": ("栅格瓦片（PNG/JPEG/WebP）的 MBTiles 或 PMTiles 文件；项目文件可用 `[app] tiles = \"…\"` 设为默认。", "An MBTiles or PMTiles file of raster tiles (PNG/JPEG/WebP); a project file can make one the default with `[app] tiles = \"…\"`."),
     "tile_file_none": ("请输入瓦片文件路径。", "Enter the path of a tile file."),
     "tiles_local_info": ("{name}：{kind}，{fmt}，缩放级别 {z0}～{z1}，由本机瓦片服务 {url} 提供（仅监听回环地址，供本机的网页使用；共享部署请设置 GEOPLAN_TILE_HOST / GEOPLAN_TILE_PORT / GEOPLAN_TILE_URL）。", "{name}: {kind}, {fmt}, zoom {z0}–{z1}, served by the app's tile server at {url} (it listens on the loopback interface, for a browser on this computer; for a shared app set GEOPLAN_TILE_HOST / GEOPLAN_TILE_PORT / GEOPLAN_TILE_URL)."),
     "tiles_partial": ("该文件只覆盖项目范围的 {pct}：其余部分显示离线底图。", "The file covers only {pct} of the project's extent; elsewhere the offline base map shows."),
@@ -129,7 +132,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "role_candidate": ("候选区（新站只建在区内）", "candidate area (new sites only inside)"),
     "draw_hint": ("用地图左侧的标记工具放置站址，用多边形或矩形工具圈定区域，用折线工具测距；编辑工具可拖动和修改，删除工具可删除。所有内容自动保存。", "Use the marker tool (left of the map) to place sites, the polygon or rectangle tool to outline an area and the line tool to measure; the edit tool moves them, the bin deletes them. Everything is saved as you go."),
     "refused": ("未添加：{msg}", "Not added: {msg}"),
-    "refused_site": ("在 {lon:.5f}°E {lat:.5f}°N 绘制的站址不在{city}任何区县内（距{near} {km:,.1f} 千米），未添加。", "The site drawn at {lon:.5f}°E {lat:.5f}°N lies outside every district of {city} ({km:,.1f} km from {near}); it was not added."),
+    "refused_site": ("在东经 {lon:.5f}°、北纬 {lat:.5f}° 绘制的站址不在{city}任何区县内（距{near} {km:,.1f} 千米），未添加。", "The site drawn at {lon:.5f}°E {lat:.5f}°N lies outside every district of {city} ({km:,.1f} km from {near}); it was not added."),
     "drawn_sites": ("试算站址", "Trial sites"),
     "added_covered": ("新增覆盖居民", "Added residents covered"),
     "district_per10k": ("{d}：每万人基站数", "{d}: stations per 10k"),
@@ -191,7 +194,121 @@ TEXT: dict[str, tuple[str, str]] = {
     "province_info": ("省级规模：按县逐个布设站址（内存受控）；快速推演滑块用于城市项目。点击“优化”按年度目标布设（需要一段时间）。", "Province scale: sites are placed county by county (memory bounded); the quick what-if slider is for city projects. Press Optimise to place the sites for the year's targets (this takes a while)."),
     "static_off": ("静态文件服务未开启，地图的 Leaflet 文件无法加载。请用 `make app` 启动（在仓库根目录读取 .streamlit/config.toml），或加 `--server.enableStaticServing true`。", "Static file serving is off, so the map's Leaflet files cannot load. Start the app with `make app` (from the repository root, which reads .streamlit/config.toml) or add `--server.enableStaticServing true`."),
     "load_error": ("项目无法加载：\n\n{e}", "The project could not be loaded:\n\n{e}"),
+    "km": ("{v} 千米", "{v} km"),
+    "no_site": ("不可建站", "no site"),
+    "ms": ("{v} 毫秒", "{v} ms"),
+    "gap_part": ("，差距 {gap}", ", gap {gap}"),
+    "pop_caption": ("人口口径：{basis}。现状：{stations:,} 个基站，每万人 {per_10k}；按全市合计还需 {shortfall:,} 个，逐区合计还需 {sum:,} 个。",
+                    "Population basis: {basis}. Today: {stations:,} stations, {per_10k} per 10k; {shortfall:,} more needed for the city as a whole, {sum:,} district by district."),
+    "basis_census": ("各区常住人口（{year} 年普查）", "district resident population, census {year}"),
+    "basis_yearend": ("普查各区比例按 {year} 年末全市人口（{total:,.0f}）折算{note}；假定各区同比增长", "census district shares scaled to the {year} year-end city total{note} ({total:,.0f}); assumes districts grew alike"),
+    "basis_before": ("（{year} 年之前最新）", " (the latest before {year})"),
+    "basis_projection": ("规划人口预测（{year} 年）", "the planner's projection for {year}"),
+    "consistency": ("规划的 {stations:,} 个基站按普查人口折合每万人 {census}{latest}。", "The plan's {stations:,} stations equal {census} per 10k at the census population{latest}."),
+    "consistency_latest": ("，按最新年末人口折合 {v}", " and {v} at the latest year-end population"),
+    "cost_note": ("站址费用：使站址具备安装 5G 设备条件的一次性费用（铁塔或灯杆、安装、电力、进出通道），单位万元，不含无线设备；节省额相对于全部新建（宏站新建铁塔、微站新建灯杆、室分新建室内分布系统）；费用取自 geoplan/siting_params.toml（新建铁塔与共享铁塔之差，中国铁塔）或候选站址的 `COST` 字段。",
+                  "{note}"),
+    "modelled_line": ("- **{name}**：模拟数据", "- **{layer}**: {note}"),
+    "modelled_cands": ("- **{name}**：{how}（{n:,} 个）", "- **candidates**: {how} ({n:,})"),
+    "modelled_default": ("模拟数据", "modelled"),
+    "trial_line": ("{type} {lon:.5f}, {lat:.5f}：{text}", "{type} {lon:.5f}, {lat:.5f}: {text}"),
+    "ws_default": ("默认", "default"),
+    "fmt_gpkg": ("GeoPackage（.gpkg）", "GeoPackage (.gpkg)"),
+    "fmt_shp": ("Shapefile 压缩包（.zip）", "Shapefiles (.zip)"),
+    "fmt_geojson": ("GeoJSON 压缩包（.zip）", "GeoJSON (.zip)"),
+    "fmt_gdb": ("文件地理数据库（.gdb.zip）", "File geodatabase (.gdb.zip)"),
+    "crs_EPSG:4490": ("CGCS2000 地理坐标（EPSG:4490）", "CGCS2000 geographic (EPSG:4490)"),
+    "crs_auto-gk": ("CGCS2000 高斯-克吕格，按数据所在带", "CGCS2000 Gauss-Krüger, zone from the data"),
+    "crs_EPSG:4548": ("CGCS2000 3° 高斯-克吕格，中央经线东经 117°（EPSG:4548）", "CGCS2000 / 3° GK CM 117°E (EPSG:4548)"),
+    "tiles_osm": ("OpenStreetMap 在线地图", "OpenStreetMap"),
+    "tiles_tianditu": ("天地图（矢量）", "天地图 Tianditu (vector)"),
+    "tiles_amap": ("高德地图（GCJ-02 坐标，已纠偏）", "高德 AMap (GCJ-02, shifted)"),
+    "province_optimise": ("优化 {year} 年", "Optimise {year}"),
+    "province_result": ("{stations:,} 个基站，每万人 {per_10k}（目标 {target:g}）；覆盖（{refers}）{a} → {b}。",
+                        "{stations:,} stations, {per_10k}/10k vs target {target:g}; coverage ({refers}) {a} → {b}."),
+    "error_in": ("“{control}”：{e}", "{control}: {e}"),
+    "sp_load": ("正在读取并校验项目 …", "Loading and validating the project …"),
+    "sp_context": ("正在建立覆盖模型（无线链路预算 × 需求格网）…", "Building the coverage model (radio link budget × demand cells) …"),
+    "sp_order": ("正在按最大总数运行一次贪心优化 …", "Running the greedy optimiser once for the largest total …"),
+    "sp_edge": ("正在布设边缘数据中心 …", "Placing edge data centres …"),
+    "sp_charging": ("正在核查停车场与充电覆盖 …", "Checking car parks and charging coverage …"),
+    "sc_same": ("相同设置的情景已在列表中：“{name}”", "The same settings are already listed as '{name}'"),
+    "sc_renamed": ("名称“{name}”已用于其他设置：另存为“{saved}”", "The name '{name}' is taken by other settings: saved as '{saved}'"),
 }
+
+#: Value vocabularies of tables and map tooltips: vocabulary → raw value → (Chinese, English).
+VALUES: dict[str, dict[str, tuple[str, str]]] = {
+    "site_type": {"macro": ("宏站", "macro"), "micro": ("微站", "micro"), "indoor": ("室分", "indoor")},
+    "status": {"optimal": ("最优", "optimal"), "time_limit": ("达到时间上限", "time limit"),
+               "cancelled": ("已取消", "cancelled"), "feasible": ("可行", "feasible"), "greedy": ("贪心", "greedy"),
+               "heuristic": ("启发式", "heuristic"), "existing": ("现状", "existing"), "planned": ("规划", "planned")},
+    "method": {"greedy": TEXT["greedy"], "exact": TEXT["exact"]},
+    "env": {"dense_urban": ("密集城区", "dense urban"), "urban": ("一般城区", "urban"), "suburban": ("郊区", "suburban"),
+            "rural": ("农村", "rural")},
+    "users": {"indoor": TEXT["users_indoor"], "outdoor": TEXT["users_outdoor"]},
+    "candidates": {k: TEXT[f"cand_{k}"] for k in ("population", "kmeans", "grid", "none")},
+    "source": {"generated": ("模拟候选站址", "modelled candidate"), "towers": ("铁塔", "towers"),
+               "smart_poles": ("智慧杆", "smart poles"), "public_buildings": ("开放楼宇", "opened buildings"),
+               "drawn": ("手绘", "drawn"), "car_park": ("停车场", "car park"), "cell": ("人口格网", "grid cell")},
+    "kind": {"social_tower": ("社会塔", "social tower"), "industry_tower": ("行业塔", "industry tower"),
+             "smart_pole": ("智慧多功能杆", "smart pole"), "public_building": ("开放公共设施", "opened building"),
+             "new": ("新建站址", "new site")},
+    "quotas": {"plan": ("按规划口径", "as the plan states"), "area": ("全域一个总数", "one figure for the whole area"),
+               "district": ("逐区", "every district")},
+    "reading": {"one-way": ("单向", "one-way"), "round-trip": ("往返", "round trip")},
+    "hardness": {"hard": ("刚性", "hard"), "soft": ("弹性", "soft")},
+    "district": {"(outside)": ("（区县外）", "(outside)")},
+    "note": {"no statistics": ("无统计", "no statistics")},
+    "bool": {"True": ("是", "yes"), "False": ("否", "no")},
+}
+
+#: Table columns whose values come from a vocabulary of :data:`VALUES`.
+VALUE_COLUMNS: dict[str, str] = {
+    "SITE_TYPE": "site_type", "type": "site_type", "status": "status", "STATUS": "status", "method": "method",
+    "RADIO_ENV": "env", "users": "users", "candidates": "candidates", "SOURCE": "source", "KIND": "kind",
+    "quotas": "quotas", "meets_target": "bool", "meets_density": "bool", "indoor": "bool", "capacity": "bool",
+    "optimised": "bool", "XZQMC": "district", "network": "network", "note": "note", "binding": "bool",
+    "capacity_limited": "bool",
+}
+
+#: Layers of a project (its file's keys) as a planner names them.
+LAYERS: dict[str, tuple[str, str]] = {
+    "districts": ("区县边界", "districts"), "population": ("人口格网", "population"), "sites": ("现状5G基站", "sites"),
+    "candidates": ("候选站址", "candidates"), "edge_demand": ("边缘计算需求点", "edge demand"),
+    "edge_dc": ("现状边缘数据中心", "edge data centres"), "car_parks": ("公共停车场", "car parks"),
+    "inventories": ("候选资源库", "candidate inventories"), "inventories.towers": ("铁塔资源", "towers"),
+    "inventories.smart_poles": ("智慧杆资源", "smart poles"),
+    "inventories.public_buildings": ("开放楼宇资源", "opened public buildings"),
+    "constraints": ("选址约束", "siting constraints"), "constraints.water": ("水域", "water"),
+    "constraints.ecological_redline": ("生态保护红线", "ecological red line"),
+    "constraints.farmland": ("永久基本农田", "permanent farmland"),
+    "constraints.airport_clearance": ("机场净空", "airport clearance"),
+    "constraints.heritage": ("文物保护", "heritage protection"),
+    "edge_sites": ("边缘数据中心候选", "edge sites"), "edge_sites.telecom_offices": ("电信机楼", "telecom offices"),
+    "edge_sites.substations": ("变电站", "substations"),
+}
+
+#: What kind of problem each error class is (the Chinese frame around the library's English detail).
+ERROR_KINDS: dict[str, tuple[str, str]] = {
+    "CRSError": ("坐标系有误", "Coordinate system problem"), "ValidationError": ("数据有误", "Invalid data"),
+    "ConfigError": ("设置有误", "Setting problem"), "ReadError": ("无法读取", "Cannot read"),
+    "WriteError": ("无法写入", "Cannot write"), "InfeasibleError": ("要求无法满足", "Cannot be met"),
+    "SolverError": ("求解失败", "Solver failure"), "GeoplanError": ("出错", "Error"),
+}
+
+#: Progress messages of the library (``progress(fraction, message)``) → Chinese templates of their fields.
+PROGRESS: tuple[tuple[str, str], ...] = (
+    (r"exact: best plan covers (?P<best>.+?) more residents, bound (?P<bound>.+?), gap (?P<gap>.+?), "
+     r"(?P<s>[\d,.]+) s of (?P<lim>[\d,.]+) s", "精确求解：当前最好方案新增覆盖 {best} 居民，上界 {bound}，差距 {gap}，已用 {s} / {lim} 秒"),
+    (r"capacity: round (?P<k>\d+), (?P<n>[\d,]+) sites added", "容量：第 {k} 轮，增加 {n} 个站址"),
+    (r"scenario (?P<name>.*)", "情景 {name}"),
+    (r"placing sites: (?P<name>.*)", "布设站址：{name}"), (r"zonal sums: (?P<name>.*)", "分区汇总：{name}"),
+    (r"site loads: (?P<name>.*)", "站址负荷：{name}"), (r"coverage: (?P<name>.*)", "覆盖计算：{name}"),
+    (r"existing sites: (?P<name>.*)", "现状基站：{name}"),
+    (r"density surface: tile (?P<k>\d+)/(?P<n>\d+)", "密度面：第 {k}/{n} 块"),
+    (r"done", "完成"), (r"starting", "开始"),
+)
+_PROGRESS_WORDS = {"none yet": "暂无", "unknown": "未知"}
 
 #: Human labels of library table columns: name → (Chinese, English).
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -223,6 +340,28 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "mix": ("站型构成", "site mix"), "seed": ("随机种子", "seed"), "latency_ms": ("时延（毫秒）", "latency (ms)"),
     "edge_count": ("边缘数据中心", "edge data centres"), "charging_share": ("充电比例", "charging share"),
     "charging_radius_m": ("充电服务半径（米）", "charging radius (m)"), "population_year": ("人口年份", "population year"),
+    "sites": ("站点", "sites"), "uncovered_points": ("时延圈外需求点", "points outside the circle"),
+    "mean_lat_ms": ("平均时延（毫秒）", "mean latency (ms)"), "max_lat_ms": ("最大时延（毫秒）", "worst latency (ms)"),
+    "new_spaces": ("新建停车场车位", "spaces in new car parks"), "new_built": ("新建停车场已建充电车位", "built in new car parks"),
+    "new_reserved": ("新建停车场预留车位", "reserved in new car parks"), "from_reserved": ("利用预留车位", "from reserved"),
+    "existing_car_parks": ("现状停车场", "existing car parks"), "existing_spaces": ("现状停车场车位", "spaces in existing car parks"),
+    "existing_built": ("现状已建充电车位", "built in existing car parks"),
+    "beyond_now": ("现状服务半径外核心区人口", "core residents beyond reach now"),
+    "beyond_after_compliance": ("配建达标后服务半径外", "beyond reach after compliance"),
+    "beyond_after": ("方案后服务半径外", "beyond reach after the plan"),
+    "no": ("序号", "no."), "type": ("站型", "type"), "lonlat": ("经度, 纬度", "lon, lat"),
+    "snap_m": ("距最近候选站址（米）", "to the nearest candidate (m)"), "quotas": ("配额口径", "quotas"),
+    "capacity": ("按容量加站", "capacity"), "network": ("运营商网络", "network"), "meets_density": ("密度达标", "meets density"),
+    "districts": ("区县数", "districts"), "capacity_limited_cells": ("容量受限格网", "capacity-limited cells"),
+    "capacity_sites": ("容量新增站", "capacity sites"), "error": ("错误", "error"), "cost_weight": ("共享优先权重", "cost weight"),
+    "optimised": ("已优化", "optimised"), "settings": ("设置", "settings"),
+    "binding": ("目标约束本区", "target binds"), "operator_counted": ("按运营商分别计数", "counted per operator"),
+    "note": ("说明", "note"), "demand_mbps": ("忙时需求（Mbps）", "busy-hour demand (Mbps)"),
+    "unserved_mbps": ("未满足需求（Mbps）", "unserved demand (Mbps)"), "limited_cells": ("容量受限格网", "capacity-limited cells"),
+    "limited_population": ("容量受限人口", "population in limited cells"), "capacity_limited": ("容量受限", "capacity limited"),
+    "edge_uncovered_points": ("时延圈外需求点", "demand points outside latency"),
+    "charging_spaces_to_add": ("需增充电车位", "charging spaces to add"),
+    "charging_core_within_after": ("方案后服务半径内核心区居民", "core residents within reach after"),
 }
 
 #: Words of map tooltips (English as the library writes them → Chinese).
@@ -282,7 +421,8 @@ _TOOLTIP_COLUMNS = ("XZQMC", "XZQDM", "population", "existing", "new", "stations
 
 #: Columns holding shares (0–1) shown as percentages.
 PERCENT_COLUMNS = frozenset({"coverage_before", "coverage_after", "edge_covered_share", "covered_share", "share",
-                             "coverage", "core_within_now", "core_within_after", "gap", "charging_share"})
+                             "coverage", "core_within_now", "core_within_after", "gap", "charging_share",
+                             "charging_core_within_after"})
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -380,14 +520,31 @@ def label_columns(table: pd.DataFrame, lang: str = "zh", *, keep: Mapping[str, s
     --------
     >>> label_columns(pd.DataFrame({"XZQMC": ["思明区"], "coverage_after": [0.876]}), "en").to_dict("records")
     [{'district': '思明区', 'covered after': '87.6 %'}]
+    >>> label_columns(pd.DataFrame({"meets_target": [True], "method": ["greedy"]}), "zh").to_dict("records")
+    [{'达标': '是', '方法': '贪心'}]
     """
-    out = table.copy()
+    out = label_values(table, lang)
     for c in out.columns:
         if c in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(out[c]):
             out[c] = out[c].map(percent)
-    i = 0 if lang == "zh" else 1
-    names = {c: (keep or {}).get(c) or (COLUMNS[c][i] if c in COLUMNS else c) for c in out.columns}
+    names = {c: (keep or {}).get(c) or column_label(str(c), lang) for c in out.columns}
     return out.rename(columns=names)
+
+
+def column_label(column: str, lang: str = "zh") -> str:
+    """A library table column as a planner reads it (:data:`COLUMNS`; ``stations_<network>`` per operator network).
+
+    Examples
+    --------
+    >>> column_label("XZQMC"), column_label("stations_cmcc"), column_label("stations_cmcc", "en"), column_label("x")
+    ('区县', '中国移动基站', 'stations cmcc', 'x')
+    """
+    if column in COLUMNS:
+        return COLUMNS[column][0 if lang == "zh" else 1]
+    if column.startswith("stations_"):
+        net = column.removeprefix("stations_")
+        return f"{network_name(net, lang)}基站" if lang == "zh" else f"stations {net}"
+    return column
 
 
 def district_tooltip(lang: str = "zh") -> tuple[dict[str, str] | None, dict[str, str] | None]:
@@ -407,8 +564,163 @@ def district_tooltip(lang: str = "zh") -> tuple[dict[str, str] | None, dict[str,
 def all_text() -> str:
     """Every Chinese character of the interface (for subsetting the web font)."""
     parts = ([zh for zh, _ in TEXT.values()] + [zh for zh, _ in COLUMNS.values()] + list(LANGS.values())
-             + list(WORDS.values()) + list(MAP_WORDS.values()))
+             + list(WORDS.values()) + list(MAP_WORDS.values()) + [zh for v in VALUES.values() for zh, _ in v.values()]
+             + [zh for zh, _ in LAYERS.values()] + [zh for zh, _ in ERROR_KINDS.values()] + [zh for _, zh in PROGRESS]
+             + list(_PROGRESS_WORDS.values()) + list(_ERROR_FRAME))
     return "".join(sorted(set("".join(parts))))
+
+
+def value_word(vocabulary: str, value: Any, lang: str = "zh") -> str:
+    """``value`` of ``vocabulary`` (a key of :data:`VALUES`, or ``"network"``) as the interface shows it.
+
+    Values outside the vocabulary (names, codes) are shown as they are.
+
+    Examples
+    --------
+    >>> value_word("site_type", "macro"), value_word("site_type", "macro", "en"), value_word("status", "n78")
+    ('宏站', 'macro', 'n78')
+    """
+    if vocabulary == "network":
+        return network_name(str(value), lang)
+    words = VALUES.get(vocabulary, {}).get(str(value))
+    return str(value) if words is None else words[0 if lang == "zh" else 1]
+
+
+def _cell(vocabulary: str | None, v: Any, lang: str) -> Any:
+    if isinstance(v, Mapping):  # a site mix, quotas per district ...: "key value; ..."
+        return "；".join(f"{_cell(vocabulary, k, lang)} {_cell(None, x, lang)}" for k, x in v.items())
+    if isinstance(v, list | tuple):
+        return "；".join(str(_cell(vocabulary, x, lang)) for x in v)
+    if isinstance(v, bool | np.bool_):
+        return value_word("bool", str(bool(v)), lang)
+    if vocabulary is not None and isinstance(v, str):
+        return value_word(vocabulary, v, lang)
+    if isinstance(v, str) and v in VALUES["site_type"]:  # mix keys
+        return value_word("site_type", v, lang)
+    return v
+
+
+def label_values(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """``table`` with the values of vocabulary columns (:data:`VALUE_COLUMNS`), booleans, lists and mappings in words.
+
+    Examples
+    --------
+    >>> label_values(pd.DataFrame({"SITE_TYPE": ["macro"], "indoor": [True], "mix": [{"macro": 0.5}]})).to_dict("records")
+    [{'SITE_TYPE': '宏站', 'indoor': '是', 'mix': '宏站 0.5'}]
+    """
+    out = table.copy()
+    for c in out.columns:
+        col = out[c]
+        vocab = VALUE_COLUMNS.get(str(c))
+        if pd.api.types.is_bool_dtype(col) or vocab is not None or col.dtype == object:
+            out[c] = col.map(lambda v, vocab=vocab: _cell(vocab, v, lang))
+    return out
+
+
+def tooltip_words(lang: str = "zh") -> dict[str, str]:
+    """Raw values of map tooltips (site types, sources, kinds, statuses, environments) → words in ``lang``.
+
+    Examples
+    --------
+    >>> tooltip_words("zh")["indoor"], tooltip_words("zh")["towers"], tooltip_words("en")["social_tower"]
+    ('室分', '铁塔', 'social tower')
+    """
+    i = 0 if lang == "zh" else 1
+    out: dict[str, str] = {}
+    for vocab in ("status", "env", "source", "kind", "hardness", "site_type"):  # site types last: they win
+        out |= {raw: words[i] for raw, words in VALUES[vocab].items()}
+    return out
+
+
+def layer_name(key: str, lang: str = "zh") -> str:
+    """A project layer (its key in the project file) as a planner names it.
+
+    Examples
+    --------
+    >>> layer_name("edge_sites.substations"), layer_name("edge_sites.substations", "en"), layer_name("my_layer")
+    ('变电站', 'edge_sites.substations', 'my_layer')
+    """
+    return LAYERS[key][0] if lang == "zh" and key in LAYERS else key
+
+
+_ERROR_FRAME = ("图层", "字段", "修改方法", "（英文原文）", "：", "，", "。")
+
+
+def error_text(exc: BaseException, lang: str = "zh", *, control: str | None = None) -> str:
+    """A library error as the app shows it: in Chinese, what kind of problem, which layer and field, how to fix —
+    around the library's English detail (kept as it is, for support); English unchanged.
+
+    ``control`` names the control that caused it (the message then starts with it).
+
+    Examples
+    --------
+    >>> from geoplan.errors import ConfigError, Problem, ValidationError
+    >>> print(error_text(ValidationError(Problem("sites", "BAND", "'n99' is not a band", "use n78"))))
+    数据有误：
+    - 图层“sites”，字段“BAND”：'n99' is not a band（修改方法：use n78）
+    >>> error_text(ConfigError("no tile URL. Fix: enter one"), control="瓦片地址模板")
+    '“瓦片地址模板”：设置有误（英文原文）：no tile URL. Fix: enter one'
+    """
+    if lang != "zh":
+        text = str(exc)
+        return t("error_in", lang, control=control, e=text) if control else text
+    kind = next((ERROR_KINDS[c.__name__][0] for c in type(exc).__mro__ if c.__name__ in ERROR_KINDS), "出错")
+    problems = getattr(exc, "problems", None) or []
+    if problems:
+        lines = [f"- 图层“{p.layer}”" + (f"，字段“{p.field}”" if p.field else "") + f"：{p.message}（修改方法：{p.fix}）"
+                 for p in problems]
+        text = f"{kind}：\n" + "\n".join(lines)
+    else:
+        text = f"{kind}（英文原文）：{exc}"
+    return t("error_in", lang, control=control, e=text) if control else text
+
+
+def progress_text(message: str, lang: str = "zh") -> str:
+    """A library progress message (``progress(fraction, message)``) in ``lang``.
+
+    Examples
+    --------
+    >>> progress_text("placing sites: 思明区"), progress_text("placing sites: 思明区", "en")
+    ('布设站址：思明区', 'placing sites: 思明区')
+    """
+    if lang != "zh":
+        return message
+    for pattern, zh in PROGRESS:
+        m = re.fullmatch(pattern, message)
+        if m:
+            return zh.format(**{k: _PROGRESS_WORDS.get(v, v) for k, v in m.groupdict().items()})
+    return message
+
+
+def network_name(network: str, lang: str = "zh") -> str:
+    """An operator network as the interface names it: Chinese name (code) in English, the Chinese name alone in Chinese.
+
+    Examples
+    --------
+    >>> network_name("cmcc"), network_name("cmcc", "en"), network_name("any")
+    ('中国移动', '中国移动 (cmcc)', '全部运营商')
+    """
+    if network == "any":
+        return t("net_any", lang)
+    return network_label(network) if lang == "zh" else f"{network_label(network)} ({network})"
+
+
+def basis_text(info: Mapping[str, Any], lang: str = "zh") -> str:
+    """The population basis (:func:`geoplan.targets.population_basis`'s description) in ``lang``.
+
+    Examples
+    --------
+    >>> basis_text({"kind": "census", "year": 2020, "description": "district resident population, census 2020"})
+    '各区常住人口（2020 年普查）'
+    """
+    kind = info.get("kind")
+    if lang != "zh" or kind not in ("census", "yearend", "projection"):
+        return str(info.get("description", kind or ""))
+    if kind == "yearend":
+        ty = info.get("target_year")
+        note = t("basis_before", lang, year=ty) if ty is not None and ty != info.get("year") else ""
+        return t("basis_yearend", lang, year=info.get("year"), total=float(info.get("total") or 0), note=note)
+    return t(f"basis_{kind}", lang, year=info.get("year") or "")
 
 
 def coverage_refers(network: str, band: str, indoor: bool, lang: str = "zh") -> str:
@@ -419,5 +731,5 @@ def coverage_refers(network: str, band: str, indoor: bool, lang: str = "zh") -> 
     >>> coverage_refers("cmcc", "n41", True, "en")
     'Coverage refers to 中国移动 (cmcc), existing stations on the bands they carry, new sites n41, indoor users'
     """
-    net = t("net_any", lang) if network == "any" else f"{network_label(network)} ({network})"
+    net = network_name(network, lang)
     return t("cov_refers", lang, net=net, band=band, users=t("users_indoor" if indoor else "users_outdoor", lang))

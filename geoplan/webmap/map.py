@@ -44,7 +44,7 @@ from geoplan.crs import wgs84_to_gcj02
 from geoplan.errors import ConfigError
 from geoplan.project import Project
 
-from .i18n import map_word, percent
+from .i18n import map_word, percent, tooltip_words
 from .overlay import COVERAGE_CLASSES, POPULATION_BREAKS_KM2, POPULATION_COLOURS, Overlay
 
 __all__ = [
@@ -447,6 +447,7 @@ class PointLayer(folium.map.Layer):
         var {{ this.get_name() }} = (function () {
             var colours = {{ this.colours_json }}, style = {{ this.style_json }};
             var by = {{ this.colour_by_json }}, fields = {{ this.fields_json }}, labels = {{ this.labels_json }};
+            var words = {{ this.words_json }};
             var d = {{ this.data_json }};
             var group = L.featureGroup(), built = false;
             group.on("add", function () {  // the markers are made once the layer stays shown (not for a
@@ -483,6 +484,7 @@ class PointLayer(folium.map.Layer):
                             var v = p[fields[i]];
                             if (v === null || v === undefined) { v = "—"; }
                             else if (typeof v === "number") { v = v.toLocaleString(); }
+                            else if (typeof v === "string" && words[v] !== undefined) { v = words[v]; }
                             var cell = document.createElement("td"); cell.textContent = String(v);
                             rows.push("<tr><th>" + labels[i] + "</th>" + cell.outerHTML + "</tr>");
                         }
@@ -500,7 +502,7 @@ class PointLayer(folium.map.Layer):
                  colours: Mapping[str, str] | None = None, colour: str = "#3388ff", radius: float = 3.0,
                  metres: bool = False, ring: str | None = None, ring_weight: float = 0.8, fill: bool = True,
                  dash: str | None = None, tooltip_fields: Sequence[str] = (), tooltip_aliases: Sequence[str] = (),
-                 show: bool = True) -> None:
+                 show: bool = True, value_words: Mapping[str, str] | None = None) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "PointLayer"
         self.data = data
@@ -516,6 +518,7 @@ class PointLayer(folium.map.Layer):
         self.colour_by_json = _js_json(colour_by)
         self.fields_json = _js_json(list(tooltip_fields))
         self.labels_json = _js_json([html.escape(a) for a in (tooltip_aliases or tooltip_fields)])
+        self.words_json = _js_json(dict(value_words or {}))  # raw tooltip values (macro, towers ...) → words
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # folium's render returns None too
         parent = self._parent
@@ -536,11 +539,15 @@ class PointLayer(folium.map.Layer):
 def point_layer(data: PointData, *, name: str, colour_by: str | None = None,
                 colours: Mapping[str, str] | None = None, colour: str = "#3388ff", radius: float = 3.0,
                 ring: str | None = None, ring_weight: float = 0.8, tooltip_fields: Sequence[str] = (),
-                tooltip_aliases: Sequence[str] = (), show: bool = True) -> PointLayer:
-    """Circle markers (``radius`` in pixels) of ``data``, coloured by property ``colour_by`` (see :class:`PointLayer`)."""
+                tooltip_aliases: Sequence[str] = (), show: bool = True, lang: str | None = None) -> PointLayer:
+    """Circle markers (``radius`` in pixels) of ``data``, coloured by property ``colour_by`` (see :class:`PointLayer`).
+
+    With ``lang``, the tooltips show raw values (site types, sources, kinds, statuses) in that language
+    (:func:`~.i18n.tooltip_words`); the colours still key on the raw values."""
     return PointLayer(data, name=name, colour_by=colour_by, colours=colours, colour=colour, radius=radius,
                       ring=ring, ring_weight=ring_weight, tooltip_fields=tooltip_fields,
-                      tooltip_aliases=tooltip_aliases, show=show)
+                      tooltip_aliases=tooltip_aliases, show=show,
+                      value_words=tooltip_words(lang) if lang is not None else None)
 
 
 def _fmt(v: Any, nd: int = 0) -> Any:
@@ -672,7 +679,7 @@ def side_layers(*, edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: fl
         fg = _group(w("Edge data centres"), "edge", show=False)
         point_layer(PointData.from_frame(edge_sites, fields), name="edge", colour=_EDGE_COLOUR, radius=7,
                     ring="#111111", ring_weight=1.5, tooltip_fields=fields,
-                    tooltip_aliases=[w(aliases[f]) for f in fields]).add_to(fg)
+                    tooltip_aliases=[w(aliases[f]) for f in fields], lang=lang).add_to(fg)
         groups.append(fg)
         if edge_radius_m:
             fg = _group(f"{w('Latency circles')} ({edge_radius_m / 1000:,.1f} km)", "latency", show=False)
@@ -688,7 +695,7 @@ def side_layers(*, edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: fl
         point_layer(PointData.from_frame(cp, fields), name="car parks", colour_by="class",
                     colours={w(k): c for k, c in _CAR_PARK_COLOURS.items()}, radius=4, tooltip_fields=fields,
                     tooltip_aliases=[w(a) for a in ("car park", "status", "spaces", "charging spaces built", "reserved",
-                                                    "required by the share", "to add")]).add_to(fg)
+                                                    "required by the share", "to add")], lang=lang).add_to(fg)
         groups.append(fg)
     if charging_stations is not None and len(charging_stations):
         fields = [f for f in ("STN_ID", "SOURCE", "XZQMC", "POP_GAIN") if f in charging_stations.columns]
@@ -696,7 +703,7 @@ def side_layers(*, edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: fl
         point_layer(PointData.from_frame(charging_stations, fields), name="charging", colour=_CHARGING_COLOUR,
                     radius=4, ring=_PLANNED_RING, tooltip_fields=fields,
                     tooltip_aliases=[w(a) for a in ("station", "source", "district", "residents within reach")
-                                     ][:len(fields)]).add_to(fg)
+                                     ][:len(fields)], lang=lang).add_to(fg)
         groups.append(fg)
     return groups
 
@@ -759,7 +766,7 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
         fg = folium.FeatureGroup(name=map_word("Existing 5G sites", lang), show=True).add_to(m)
         pts = point_layer(existing_sites, name="existing", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=2.0,
                           tooltip_fields=("SITE_ID", "SITE_TYPE"),
-                          tooltip_aliases=(map_word("site", lang), map_word("type", lang)))
+                          tooltip_aliases=(map_word("site", lang), map_word("type", lang)), lang=lang)
         pts.add_to(fg)
         if existing_density is not None:
             img = existing_density.to_folium(name="existing density", opacity=0.9)
@@ -877,7 +884,8 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
         fields, aliases = _labels(planned_sites, lang)
         fg = _group(f"{map_word(plan_label, lang)} ({len(planned_sites):,})", "planned")
         pts = point_layer(planned_sites, name="planned", colour_by="SITE_TYPE", colours=SITE_COLOURS, radius=3.0,
-                          ring=_PLANNED_RING, ring_weight=0.6, tooltip_fields=fields, tooltip_aliases=aliases)
+                          ring=_PLANNED_RING, ring_weight=0.6, tooltip_fields=fields, tooltip_aliases=aliases,
+                          lang=lang)
         pts.add_to(fg)
         if site_density is not None:
             img = site_density.to_folium(name="planned density", opacity=0.9)
@@ -888,7 +896,7 @@ def plan_layers(*, districts: Mapping[str, Any], district_table: pd.DataFrame, p
         fields, aliases = _labels(kept_sites, lang)
         fg = _group(f"{map_word('Drawn sites kept', lang)} ({len(kept_sites)})", "kept")
         point_layer(kept_sites, name="kept", colour=_DRAWN_COLOUR, radius=7, ring=_PLANNED_RING, ring_weight=1.5,
-                    tooltip_fields=fields, tooltip_aliases=aliases).add_to(fg)
+                    tooltip_fields=fields, tooltip_aliases=aliases, lang=lang).add_to(fg)
         groups.append(fg)
     if drawings is not None:
         fg = folium.FeatureGroup(name="drawings", control=False)

@@ -18,6 +18,7 @@ import shapely
 
 from ..placement.context import PlanningContext
 from ..placement.pool import GENERATED
+from .i18n import VALUES, layer_name, map_word, t, value_word
 from .map import PointData, _group, point_layer
 
 __all__ = ["KIND_COLOURS", "KIND_LABELS", "inventory_points", "zones_geojson", "siting_layers"]
@@ -25,9 +26,8 @@ __all__ = ["KIND_COLOURS", "KIND_LABELS", "inventory_points", "zones_geojson", "
 #: Colour of each candidate kind on the map.
 KIND_COLOURS: dict[str, str] = {"social_tower": "#8c510a", "industry_tower": "#bf812d", "smart_pole": "#35978f",
                                 "public_building": "#c51b7d", "new": "#969696"}
-#: Chinese labels of the kinds (the app's tooltips and legend).
-KIND_LABELS: dict[str, str] = {"social_tower": "社会塔", "industry_tower": "行业塔", "smart_pole": "智慧多功能杆",
-                               "public_building": "开放公共设施", "new": "新建站址"}
+#: Chinese labels of the kinds (the app's tooltips and legend; :data:`~.i18n.VALUES` ``["kind"]``).
+KIND_LABELS: dict[str, str] = {k: zh for k, (zh, _) in VALUES["kind"].items()}
 _ZONE_COLOURS = {"hard": "#d73027", "soft": "#fc8d59"}
 
 
@@ -50,10 +50,22 @@ def zones_geojson(ctx: PlanningContext, *, tolerance_m: float = 30.0) -> dict[st
         return {"type": "FeatureCollection", "features": []}
     geoms = shapely.simplify(z.geoms, tolerance_m)
     gdf = gpd.GeoDataFrame({"layer": z.layer, "kind": z.label, "name": z.name,
-                            "hardness": np.where(z.hard, "hard 刚性", "soft 弹性"),
-                            "limit": [f"{h:g} m" if np.isfinite(h) else "no site" for h in z.max_h]},
+                            "hardness": np.where(z.hard, "hard", "soft"),
+                            "limit": [float(h) if np.isfinite(h) else None for h in z.max_h]},
                            geometry=geoms, crs=ctx.project.metric_crs).to_crs(4490)
     return gdf.__geo_interface__  # type: ignore[no-any-return]
+
+
+def _zones_in(zones: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The zones' tooltip values in ``lang`` (hardness, height limit, layer); the raw hardness kept for the style."""
+    feats = []
+    for f in zones["features"]:
+        p = f["properties"]
+        limit = p["limit"]
+        shown = t("no_site", lang) if limit is None else f"{limit:g} {'米' if lang == 'zh' else 'm'}"
+        feats.append({**f, "properties": {**p, "_hardness": p["hardness"], "hardness": value_word("hardness", p["hardness"], lang),
+                                          "limit": shown, "layer": layer_name(p["layer"], lang)}})
+    return {**zones, "features": feats}
 
 
 def siting_layers(ctx: PlanningContext | None = None, *, points: PointData | None = None,
@@ -64,8 +76,6 @@ def siting_layers(ctx: PlanningContext | None = None, *, points: PointData | Non
     Give the context, or the data already made from it (:func:`inventory_points`, :func:`zones_geojson`;
     a caller may cache those, never the groups: a folium element belongs to one map).
     """
-    from .i18n import map_word
-
     def w(text: str) -> str:
         return map_word(text, lang)
 
@@ -79,16 +89,17 @@ def siting_layers(ctx: PlanningContext | None = None, *, points: PointData | Non
         point_layer(pts, name="inventories", colour_by="KIND",
                     colours={KIND_LABELS[k]: c for k, c in KIND_COLOURS.items()}, radius=2.5,
                     tooltip_fields=["KIND", "NAME", "SOURCE", "SITE_TYPE", "COST"],
-                    tooltip_aliases=[w(a) for a in ("kind", "name", "inventory", "site type", "site cost (万元)")]
-                    ).add_to(fg)
+                    tooltip_aliases=[w(a) for a in ("kind", "name", "inventory", "site type", "site cost (万元)")],
+                    lang=lang).add_to(fg)
         groups.append(fg)
     if zones["features"]:
         n = n_layers or len({f["properties"]["layer"] for f in zones["features"]})
+        zones = _zones_in(zones, lang)
         fg = _group(f"{w('Siting constraints')} ({n}{'' if lang == 'zh' else ' '}{w('layers')})", "constraints",
                     show=False)
         folium.GeoJson(zones, name="constraints",
-                       style_function=lambda f: {"fillColor": _ZONE_COLOURS[f["properties"]["hardness"][:4]],
-                                                 "color": _ZONE_COLOURS[f["properties"]["hardness"][:4]],
+                       style_function=lambda f: {"fillColor": _ZONE_COLOURS[f["properties"]["_hardness"]],
+                                                 "color": _ZONE_COLOURS[f["properties"]["_hardness"]],
                                                  "weight": 0.8, "fillOpacity": 0.25},
                        tooltip=folium.GeoJsonTooltip(fields=["kind", "name", "hardness", "limit", "layer"],
                                                      aliases=[w(a) for a in ("constraint", "zone", "hardness",
