@@ -42,6 +42,7 @@ from geoplan.webmap.overlay import (  # noqa: E402
     warp_to_web_mercator,
 )
 
+from ._latin import latin_words  # noqa: E402
 from .conftest import REPO_ROOT  # noqa: E402
 
 APP = REPO_ROOT / "apps" / "streamlit_app.py"
@@ -703,18 +704,6 @@ def test_server_warm_up_prepares_the_first_page():
 # No English left in the Chinese interface
 # ------------------------------------------------------------------------------------------------
 
-#: Latin words the Chinese interface may show: codes and units (5G, bands, GHz, Mbps, EPSG codes, CGCS2000, GCJ-02,
-#: the Tianditu key's parameter tk), names of file formats and tools that Chinese planners use untranslated
-#: (GeoPackage, Shapefile, GeoJSON, MBTiles, PMTiles, PNG, JPEG, WebP, PDF, CSV, TOML, MB, HiGHS, OpenStreetMap,
-#: k-means), and "English", the language switch itself.
-ALLOWED_LATIN = frozenset({
-    "5G", "n78", "n41", "n79", "n28", "n1", "GHz", "MHz", "Mbps", "EPSG", "CGCS2000", "GCJ", "tk",
-    "GeoPackage", "Shapefile", "GeoJSON", "MBTiles", "PMTiles", "PNG", "JPEG", "WebP", "PDF", "CSV", "TOML", "MB",
-    "HiGHS", "OpenStreetMap", "k-means", "English",
-})
-_FILE = re.compile(r"\S*[/\\]\S*|\S+\.(?:gpkg|zip|xml|tif|pdf|png|csv|toml|json|md|mbtiles|pmtiles)\b")
-
-
 def visible_text(at: AppTest) -> list[str]:
     """Every text a planner can see in the app's last run: labels, help, options, captions, metrics, table cells."""
     out: list[str] = []
@@ -734,19 +723,6 @@ def visible_text(at: AppTest) -> list[str]:
         if "options" in fields:
             out += [o if isinstance(o, str) else o.label for o in proto.options]
     return [x for x in out if isinstance(x, str) and x and not x.lstrip().startswith("<style>")]
-
-
-def latin_words(texts: list[str], *, data: tuple[str, ...] = ()) -> list[str]:
-    """Latin words of ``texts`` outside :data:`ALLOWED_LATIN`, after taking out ``data`` (the project's own names),
-    code spans (commands, settings), paths and file names."""
-    found = []
-    for text in texts:
-        for d in data:
-            text = text.replace(d, " ")
-        text = _FILE.sub(" ", re.sub(r"`[^`]*`", " ", text))
-        found += [w for w in re.findall(r"(?<![A-Za-z0-9])[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z]+)*", text)
-                  if w not in ALLOWED_LATIN]
-    return sorted(set(found))
 
 
 def test_latin_words_finds_english_and_passes_codes():

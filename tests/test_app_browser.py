@@ -36,6 +36,7 @@ import pytest
 
 from geoplan.webmap.i18n import map_word, t
 
+from ._latin import latin_words
 from .conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
@@ -300,6 +301,76 @@ def test_map_loads_offline_with_chinese_glyphs_and_plan_layers(page, tmp_path):
     search.press("Enter")
     pg.wait_for_timeout(1500)
     map_frame(pg).evaluate("([c, z]) => window.map.setView(c, z, {animate: false})", [view0, zoom0])
+
+
+#: Text a planner sees on the page (visible text nodes, placeholders), without Streamlit's own icons and toolbar.
+_PAGE_TEXT_JS = """(root) => {
+    const skip = '[data-testid="stIconMaterial"], [data-testid="stHeader"], [data-testid="stToolbar"], ' +
+                 '[data-testid="stStatusWidget"], code, style, script, noscript';  // code is shown as written
+    const out = [], walk = document.createTreeWalker(root || document.body, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) {
+        const el = walk.currentNode.parentElement, s = walk.currentNode.textContent.trim();
+        const r = el ? el.getBoundingClientRect() : null;  // not drawn: hidden, or a 1-px "skip to content" link
+        if (s && el && !el.closest(skip) && el.checkVisibility() && r.width > 2 && r.height > 2) { out.push(s); }
+    }
+    document.querySelectorAll("input[placeholder]:not([role=combobox]), textarea[placeholder]").forEach(
+        e => { if (!e.value) { out.push(e.placeholder); } });  // a select box shows its value, not its placeholder
+    return out;
+}"""
+
+
+def site_tooltip(pg, lon: float, lat: float) -> str:
+    """The tooltip of a site near (lon, lat), hovered at zoom 15 (sites are drawn one by one from zoom 13)."""
+    frame = map_frame(pg)
+    frame.evaluate(f"() => window.map.setView([{lat}, {lon}], 15, {{animate: false}})")
+    pg.wait_for_timeout(1500)
+    xy = frame.evaluate("""() => { var best = null, c = window.map.getSize().divideBy(2);
+        window.map.eachLayer(function (l) {
+            if (l.feature && l.feature.properties && l.feature.properties.SITE_TYPE !== undefined && l.getLatLng) {
+                var p = window.map.latLngToContainerPoint(l.getLatLng()), d = p.distanceTo(c);
+                if (!best || d < best[2]) { best = [p.x, p.y, d]; } } });
+        return best; }""")
+    assert xy, "no site drawn at zoom 15"
+    tip = pg.frame_locator(MAP_FRAME).locator(".leaflet-tooltip")
+    pg.frame_locator(MAP_FRAME).locator(".leaflet-container").hover(position={"x": xy[0], "y": xy[1]})
+    tip.last.wait_for(timeout=10_000)
+    return tip.last.inner_text()
+
+
+def test_chinese_interface_text_and_tooltips(page, xiamen, tmp_path):
+    """What the browser shows of the Chinese interface — sidebar, panels, every tab, the map's legend, layer control
+    and a site's tooltip — has no English word beyond codes and units (table cells are drawn on a canvas: the
+    AppTest test reads those)."""
+    pg = page
+    frame = map_frame(pg)
+    view0 = frame.evaluate("() => [[window.map.getCenter().lat, window.map.getCenter().lng], window.map.getZoom()]")
+    pg.evaluate("""() => document.querySelectorAll('[data-testid="stExpander"] details').forEach(
+        d => { if (!d.open) { d.querySelector("summary").click(); } })""")
+    pg.wait_for_timeout(1000)
+    texts = pg.evaluate(_PAGE_TEXT_JS, None)
+    tabs = [t(k) for k in ("tab_districts", "tab_scenarios", "tab_edge", "tab_downloads", "tab_workspace")]
+    for name in tabs:
+        pg.get_by_role("tab", name=name).click()
+        pg.wait_for_timeout(500)
+        texts += pg.evaluate(_PAGE_TEXT_JS, None)
+    legend = frame.evaluate("() => document.querySelector('.geoplan-legend').innerText")
+    layers = frame.evaluate("() => document.querySelector('.leaflet-control-layers').textContent")
+    titles = frame.evaluate("() => Array.from(document.querySelectorAll("  # not Leaflet's attribution (its own name)
+                            "'.leaflet-control:not(.leaflet-control-attribution) a[title]')).map(a => a.title)")
+    assert "放置站址" in titles and "放大" in titles  # Leaflet.draw's toolbar and the zoom buttons in Chinese
+    scale = frame.evaluate("() => document.querySelector('.leaflet-control-scale').innerText")
+    assert "mi" not in scale and "ft" not in scale  # metric only
+    tooltip = site_tooltip(pg, 118.09, 24.47)  # 思明区: existing and planned sites
+    texts += [legend, layers, tooltip, *titles]
+    words = latin_words(texts, data=(xiamen.name,))
+    assert words == [], "\n".join([" ".join(words)] + sorted({x for x in texts if latin_words([x], data=(xiamen.name,))}))
+    assert any(w in tooltip for w in ("宏站", "微站", "室分")), tooltip  # the site type in Chinese, not "macro"
+    pg.get_by_role("tab", name=tabs[2]).click()
+    shot = tmp_path / "chinese-tabs.png"
+    pg.screenshot(path=str(shot), full_page=True)
+    keep_screenshot(shot)
+    frame.evaluate("([c, z]) => window.map.setView(c, z, {animate: false})", view0)
+    pg.get_by_role("tab", name=tabs[0]).click()
 
 
 def test_drawings_survive_refusal_settings_slider_and_reload(page, xiamen):

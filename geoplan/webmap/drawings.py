@@ -25,7 +25,9 @@ import folium.plugins
 from branca.element import MacroElement
 from folium.template import Template
 
-__all__ = ["AREA_STYLES", "DrawIds", "DrawingSync", "draw_control"]
+from .i18n import DRAW_WORDS
+
+__all__ = ["AREA_STYLES", "DrawIds", "DrawingSync", "MapWords", "draw_control"]
 
 #: Leaflet path style of an area by role (evaluation, exclusion, candidate).
 AREA_STYLES: dict[str, dict[str, Any]] = {
@@ -89,6 +91,43 @@ class DrawingSync(MacroElement):
         self.revision = revision
         self.features = json.dumps(list(features), ensure_ascii=False).replace("<", "\\u003c")
         self.styles = json.dumps(AREA_STYLES)
+
+
+class MapWords(MacroElement):
+    """The map's own controls in the interface's language: a metric scale bar, and in Chinese Leaflet.draw's
+    toolbar and hints and the zoom buttons' titles (:data:`~.i18n.DRAW_WORDS`). Add it before :func:`draw_control`."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, words = {{ this.words }};
+            L.control.scale({imperial: false}).addTo(map);
+            if (!words.draw) { return; }
+            (function merge(into, from) {
+                for (var k in from) {
+                    if (typeof from[k] === "object") { into[k] = into[k] || {}; merge(into[k], from[k]); }
+                    else { into[k] = from[k]; }
+                }
+            })(L.drawLocal, {draw: words.draw, edit: words.edit});
+            var layout = L.Control.Layers.prototype._initLayout;  // the layer control comes later (st_folium)
+            L.Control.Layers.prototype._initLayout = function () {
+                layout.call(this);
+                this._layersLink.title = words.layers;
+            };
+            if (map.zoomControl) {
+                map.zoomControl._zoomInButton.title = words.zoom["in"];
+                map.zoomControl._zoomOutButton.title = words.zoom.out;
+            }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, lang: str = "en") -> None:
+        super().__init__()
+        self._name = "MapWords"
+        self.words = json.dumps(DRAW_WORDS if lang == "zh" else {}, ensure_ascii=False).replace("<", "\\u003c")
 
 
 def draw_control() -> folium.plugins.Draw:

@@ -20,7 +20,7 @@ from ..networks import network_label
 
 __all__ = ["LANGS", "TEXT", "COLUMNS", "PERCENT_COLUMNS", "WORDS", "MAP_WORDS", "VALUES", "VALUE_COLUMNS", "LAYERS",
            "ERROR_KINDS", "map_word", "t", "default_lang", "label_columns", "column_label", "label_values", "value_word",
-           "tooltip_words", "layer_name", "error_text", "progress_text", "basis_text", "percent", "money", "money_parts",
+           "tooltip_words", "DRAW_WORDS", "layer_name", "error_text", "progress_text", "basis_text", "percent", "money", "money_parts",
            "district_tooltip", "all_text", "coverage_refers", "network_name"]
 
 #: Interface languages: code → name shown in the switch.
@@ -400,8 +400,42 @@ MAP_WORDS: dict[str, str] = {
     "reserved": "预留", "required by the share": "按比例应建", "to add": "需增建", "station": "充电站",
     "residents within reach": "服务范围内居民", "kind": "类型", "name": "名称", "inventory": "资源清单",
     "site type": "站型", "constraint": "约束", "zone": "区域", "hardness": "强度", "height limit": "限高",
-    "layer": "图层",
+    "layer": "图层", "km": "千米", "m": "米",
 }
+
+
+#: Leaflet's own words in Chinese: Leaflet.draw's toolbar and drawing hints (merged into ``L.drawLocal``) and the
+#: zoom buttons' titles (:class:`geoplan.webmap.drawings.MapWords`).
+DRAW_WORDS: dict[str, Any] = {
+    "draw": {
+        "toolbar": {"actions": {"title": "取消绘制", "text": "取消"}, "finish": {"title": "完成绘制", "text": "完成"},
+                    "undo": {"title": "删除最后绘制的点", "text": "删除最后一点"},
+                    "buttons": {"polyline": "画折线（测距）", "polygon": "画多边形（区域）", "rectangle": "画矩形（区域）",
+                                "marker": "放置站址", "circle": "画圆", "circlemarker": "放置圆点"}},
+        "handlers": {"marker": {"tooltip": {"start": "在地图上点击放置站址。"}},
+                     "polygon": {"tooltip": {"start": "点击开始绘制区域。", "cont": "点击继续绘制。", "end": "点击第一个点闭合区域。"}},
+                     "polyline": {"error": "<strong>错误：</strong>边不能相交！",
+                                  "tooltip": {"start": "点击开始画线。", "cont": "点击继续画线。", "end": "点击最后一点结束画线。"}},
+                     "rectangle": {"tooltip": {"start": "按住并拖动绘制矩形。"}},
+                     "simpleshape": {"tooltip": {"end": "松开鼠标完成绘制。"}},
+                     "circle": {"tooltip": {"start": "按住并拖动绘制圆。"}, "radius": "半径"},
+                     "circlemarker": {"tooltip": {"start": "在地图上点击放置圆点。"}}},
+    },
+    "edit": {
+        "toolbar": {"actions": {"save": {"title": "保存修改", "text": "保存"},
+                                "cancel": {"title": "取消编辑，放弃所有修改", "text": "取消"},
+                                "clearAll": {"title": "清除全部", "text": "全部清除"}},
+                    "buttons": {"edit": "编辑", "editDisabled": "没有可编辑的内容", "remove": "删除",
+                                "removeDisabled": "没有可删除的内容"}},
+        "handlers": {"edit": {"tooltip": {"text": "拖动控制点或标记进行修改。", "subtext": "点击“取消”撤销修改。"}},
+                     "remove": {"tooltip": {"text": "点击要删除的对象。"}}},
+    },
+    "zoom": {"in": "放大", "out": "缩小"}, "layers": "图层",
+}
+
+
+def _strings(tree: Any) -> list[str]:
+    return [x for v in tree.values() for x in _strings(v)] if isinstance(tree, dict) else [str(tree)]
 
 
 def map_word(text: str, lang: str = "en") -> str:
@@ -566,7 +600,7 @@ def all_text() -> str:
     parts = ([zh for zh, _ in TEXT.values()] + [zh for zh, _ in COLUMNS.values()] + list(LANGS.values())
              + list(WORDS.values()) + list(MAP_WORDS.values()) + [zh for v in VALUES.values() for zh, _ in v.values()]
              + [zh for zh, _ in LAYERS.values()] + [zh for zh, _ in ERROR_KINDS.values()] + [zh for _, zh in PROGRESS]
-             + list(_PROGRESS_WORDS.values()) + list(_ERROR_FRAME))
+             + list(_PROGRESS_WORDS.values()) + list(_ERROR_FRAME) + _strings(DRAW_WORDS))
     return "".join(sorted(set("".join(parts))))
 
 

@@ -682,7 +682,7 @@ def side_layers(*, edge_sites: gpd.GeoDataFrame | None = None, edge_radius_m: fl
                     tooltip_aliases=[w(aliases[f]) for f in fields], lang=lang).add_to(fg)
         groups.append(fg)
         if edge_radius_m:
-            fg = _group(f"{w('Latency circles')} ({edge_radius_m / 1000:,.1f} km)", "latency", show=False)
+            fg = _group(f"{w('Latency circles')} ({edge_radius_m / 1000:,.1f} {w('km')})", "latency", show=False)
             latency_circles(edge_sites, radius_m=edge_radius_m, name="latency", lang=lang).add_to(fg)
             groups.append(fg)
     if car_parks is not None and len(car_parks):
@@ -749,11 +749,11 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
         the plan layers too (or add one for a standalone map).
     """
     from .basemaps import land_layer, tile_group
-    from .drawings import DrawIds, draw_control
+    from .drawings import DrawIds, MapWords, draw_control
 
     left, bottom, right, top = proj.districts.total_bounds
     m = folium.Map(location=[(bottom + top) / 2, (left + right) / 2], zoom_start=10, tiles=None, max_zoom=19,
-                   min_zoom=5, prefer_canvas=True, control_scale=True, height=height)
+                   min_zoom=5, prefer_canvas=True, height=height)  # scale bar: MapWords (metric only)
     m.fit_bounds([[bottom, left], [top, right]])
     m.add_child(land_layer(districts if districts is not None else districts_geojson(proj)))
     tiles = tile_group(basemap=basemap, tianditu_key=tianditu_key, centre=((left + right) / 2, (bottom + top) / 2))
@@ -778,6 +778,7 @@ def base_map(proj: Project, *, basemap: str = "none", tianditu_key: str | None =
     m.add_child(Legend(legend_html(modelled=modelled, lang=lang,
                                    edge_radius_km=None if edge_radius_m is None else edge_radius_m / 1000)))
     m.add_child(DrawIds())
+    m.add_child(MapWords(lang=lang))
     draw_control().add_to(m)
     return m
 

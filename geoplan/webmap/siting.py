@@ -62,7 +62,7 @@ def _zones_in(zones: dict[str, Any], lang: str) -> dict[str, Any]:
     for f in zones["features"]:
         p = f["properties"]
         limit = p["limit"]
-        shown = t("no_site", lang) if limit is None else f"{limit:g} {'米' if lang == 'zh' else 'm'}"
+        shown = t("no_site", lang) if limit is None else f"{limit:g} {map_word('m', lang)}"
         feats.append({**f, "properties": {**p, "_hardness": p["hardness"], "hardness": value_word("hardness", p["hardness"], lang),
                                           "limit": shown, "layer": layer_name(p["layer"], lang)}})
     return {**zones, "features": feats}
