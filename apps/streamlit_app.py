@@ -371,7 +371,7 @@ def modelled_notice(sb: Any, proj: gp.Project, modelled_layers: tuple[str, ...],
         if ctx.candidates_modelled:
             notes.append(t("modelled_cands", lang, name=layer_name("candidates", lang), n=ctx.coverage.shape[1],
                            how=value_word("candidates", ctx.settings.candidates, lang)))
-        sb.warning(t("modelled", lang) + "\n\n" + "\n".join(notes))
+        sb.warning(t("modelled", lang) + "\n\n" + "\n".join(notes), icon=":material/warning:")  # no emoji scan
     return modelled
 
 
