@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pytest
 
-from geoplan.webmap.i18n import map_word, t
+from geoplan.webmap.i18n import map_word, t, value_word
 
 from ._latin import latin_words
 from .conftest import REPO_ROOT
@@ -317,7 +317,8 @@ _PAGE_TEXT_JS = """(root) => {
     while (walk.nextNode()) {
         const el = walk.currentNode.parentElement, s = walk.currentNode.textContent.trim();
         const r = el ? el.getBoundingClientRect() : null;  // not drawn: hidden, or a 1-px "skip to content" link
-        if (s && el && !el.closest(skip) && el.checkVisibility() && r.width > 2 && r.height > 2) { out.push(s); }
+        if (!s || !el || el.closest(skip) || !el.checkVisibility() || r.width <= 2 || r.height <= 2) { continue; }
+        if (!getComputedStyle(el).fontFamily.includes("Material")) { out.push(s); }  // icons are ligatures
     }
     document.querySelectorAll("input[placeholder]:not([role=combobox]), textarea[placeholder]").forEach(
         e => { if (!e.value) { out.push(e.placeholder); } });  // a select box shows its value, not its placeholder
@@ -350,8 +351,10 @@ def test_chinese_interface_text_and_tooltips(page, xiamen, tmp_path):
     pg = page
     frame = map_frame(pg)
     view0 = frame.evaluate("() => [[window.map.getCenter().lat, window.map.getCenter().lng], window.map.getZoom()]")
-    pg.evaluate("""() => document.querySelectorAll('[data-testid="stExpander"] details').forEach(
-        d => { if (!d.open) { d.querySelector("summary").click(); } })""")
+    expanders = """(which) => Array.from(document.querySelectorAll('[data-testid="stExpander"] details')).map(
+        (d, i) => { const was = d.open; if (which === null ? !d.open : which[i]) { d.querySelector("summary").click(); }
+                    return !was; })"""
+    opened = pg.evaluate(expanders, None)  # every panel open (closed again at the end)
     pg.wait_for_timeout(1000)
     texts = pg.evaluate(_PAGE_TEXT_JS, None)
     tabs = [t(k) for k in ("tab_districts", "tab_scenarios", "tab_edge", "tab_downloads", "tab_workspace")]
@@ -377,6 +380,8 @@ def test_chinese_interface_text_and_tooltips(page, xiamen, tmp_path):
     keep_screenshot(shot)
     frame.evaluate("([c, z]) => window.map.setView(c, z, {animate: false})", view0)
     pg.get_by_role("tab", name=tabs[0]).click()
+    pg.evaluate(expanders, opened)
+    pg.wait_for_timeout(500)
 
 
 def test_drawings_survive_refusal_settings_slider_and_reload(page, xiamen):
@@ -479,7 +484,8 @@ def test_exact_progress_and_cancel(page):
     box.fill("15000")
     box.press("Enter")
     wait_metric(pg, t("stations"), "15,000", timeout_s=120)
-    pg.get_by_text(t("exact"), exact=True).click()
+    side = pg.get_by_test_id("stSidebarUserContent")  # the scenario table names methods too
+    side.get_by_text(t("exact"), exact=True).click()
     limit = pg.get_by_label(t("time_limit"))
     limit.fill("120")
     limit.press("Enter")
@@ -497,10 +503,11 @@ def test_exact_progress_and_cancel(page):
     caption = pg.get_by_text(re.compile("已优化"))
     caption.first.wait_for(timeout=90_000)  # the run ends soon after the cancel, not at the 120 s limit
     text = caption.first.inner_text()
-    assert time.monotonic() - clicked < 90 and ("状态 cancelled" in text or "状态 optimal" in text), text
-    if "状态 cancelled" in text:
+    cancelled, optimal = (f"状态 {value_word('status', s)}" for s in ("cancelled", "optimal"))
+    assert time.monotonic() - clicked < 90 and (cancelled in text or optimal in text), text
+    if cancelled in text:
         pg.get_by_text(t("cancelled")).wait_for(timeout=30_000)
-    pg.get_by_text(t("greedy"), exact=True).click()
+    side.get_by_text(t("greedy"), exact=True).click()
 
 
 def test_local_tile_file_draws_from_the_apps_tile_server(page, tmp_path):
