@@ -33,8 +33,8 @@ the product. Demand cells of a family row (:mod:`bench_placement_family`) are sp
 LP-dual prices after subgradient steps and for random prices.
 
 Measured on family row 3 (22,000 x 2,936, 500 m, p 150; LP 2,355,640; best plan 2,327,238, so 99.5 % needs
-a bound 0.71 % below the LP): decomposition at the LP-dual start -0.15 % (30 blocks, 116 s per iteration)
-and -0.08 % (60 blocks, 38 s), no gain from the subgradient steps affordable; budget DP +11 % (60 blocks,
+a bound 0.71 % below the LP): decomposition at the LP-dual start -0.08 % (60 blocks, 38 s per iteration),
+-0.15 % (30 blocks, 116 s), -0.18 % (15 blocks, 261 s), no gain from the subgradient steps affordable; budget DP +11 % (60 blocks,
 391 s) and +17 % (120 blocks, 73 s) above the LP. Commands and the other rows: the notes.
 """
 
