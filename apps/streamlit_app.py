@@ -220,7 +220,7 @@ def save_workspace(settings: dict[str, Any]) -> None:
         try:
             hist.current = wsp.save_workspace(hist.current, folder=workspace_folder(hist.current.project))
         except GeoplanError as exc:
-            st.sidebar.error(error_text(exc, ss.get("lang", "zh")))
+            st.sidebar.error(error_text(exc, ss.get("lang", "zh")), icon=":material/error:")
         ss.saved = doc
     query = {"ws": hist.current.name, **wsp.settings_to_query(settings)}
     if dict(st.query_params) != query:
@@ -333,7 +333,7 @@ def side_controls(sb: Any, proj: gp.Project, lang: str) -> dict[str, Any]:
         out["edge_count"] = int(st.number_input(t("edge_count", lang), 1, 500, key="edge_count"))
         demand = proj.layer("edge_demand")
         if demand is not None and out["edge_count"] > len(demand):
-            st.warning(t("edge_too_many", lang, count=out["edge_count"], points=len(demand)))
+            st.warning(t("edge_too_many", lang, count=out["edge_count"], points=len(demand)), icon=":material/warning:")
         out["latency_ms"] = float(st.number_input(t("latency", lang), 0.2, 20.0, step=0.1, key="latency_ms"))
         st.session_state["edge_error_box"] = st.empty()
         out["round_trip"] = bool(st.checkbox(t("round_trip", lang), key="round_trip"))
@@ -518,7 +518,7 @@ def headline(proj: gp.Project, plan: Plan, c: Controls, shown: Shown, lang: str)
             gap = percent(opt.get("gap"), 2)
             text = {"time_limit": t("why_time", lang, lim=opt["time_limit_s"], gap=gap),
                     "cancelled": t("why_cancel", lang, gap=gap), "quotas": t("why_quota", lang, total=c.total)}[why]
-            st.info(t("exact_less", lang, a=percent(s.coverage_after), b=percent(opt["estimate_covered"]), why=text))
+            st.info(t("exact_less", lang, a=percent(s.coverage_after), b=percent(opt["estimate_covered"]), why=text), icon=":material/info:")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -603,9 +603,9 @@ def optimise_controls(sb: Any, proj: gp.Project, ctx: PlanningContext, c: Contro
         with sb:
             run_status()
     if ss.get("run_error"):
-        sb.error(ss.run_error)
+        sb.error(ss.run_error, icon=":material/error:")
     if ss.get("run_note"):
-        sb.info(ss.run_note)
+        sb.info(ss.run_note, icon=":material/info:")
     return str(method)
 
 
@@ -628,14 +628,14 @@ def edge_and_charging(proj: gp.Project, key: str, c: Controls
             with st.spinner(t("sp_edge", c.lang)):
                 edge = edge_plan(proj, key, c.edge_count, c.latency_ms, c.round_trip)
         except GeoplanError as exc:
-            ss.edge_error_box.error(t("edge_error", c.lang, e=error_text(exc, c.lang, control=t("latency", c.lang))))
+            ss.edge_error_box.error(t("edge_error", c.lang, e=error_text(exc, c.lang, control=t("latency", c.lang))), icon=":material/error:")
     try:
         with st.spinner(t("sp_charging", c.lang)):
             chg = charging_plan(proj, key, c.share) if proj.layer("car_parks") is not None else None
             car_parks = car_parks_compliance(proj, key, c.share) if chg is not None else None
     except GeoplanError as exc:
         chg = car_parks = None
-        ss.charging_error_box.error(error_text(exc, c.lang, control=t("share", c.lang)))
+        ss.charging_error_box.error(error_text(exc, c.lang, control=t("share", c.lang)), icon=":material/error:")
     return edge, chg, car_parks
 
 
@@ -643,23 +643,23 @@ def _local_tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
     """A local MBTiles / PMTiles file from the app's tile server; what it is and how it fits, under the control."""
     box = st.session_state.basemap_error_box.container()
     if not c.tile_file.strip():
-        box.info(t("tile_file_none", c.lang))
+        box.info(t("tile_file_none", c.lang), icon=":material/info:")
         return None
     left, bottom, right, top = (float(v) for v in proj.districts.total_bounds)
     try:
         served, fit = local_tiles(c.tile_file, project_bounds=(left, bottom, right, top), project=proj.name)
     except GeoplanError as exc:
-        box.error(error_text(exc, c.lang, control=t("tile_file", c.lang)))
+        box.error(error_text(exc, c.lang, control=t("tile_file", c.lang)), icon=":material/error:")
         return None
     i = served.info
     box.caption(t("tiles_local_info", c.lang, name=i.name, kind=i.kind, fmt=i.format.upper(), z0=i.min_zoom,
                   z1=i.max_zoom, url=served.server))
     if fit.share < 0.95:
-        box.warning(t("tiles_partial", c.lang, pct=percent(fit.share, 0)))
+        box.warning(t("tiles_partial", c.lang, pct=percent(fit.share, 0)), icon=":material/warning:")
     if fit.coarse:
-        box.warning(t("tiles_coarse", c.lang, z=fit.max_zoom))
+        box.warning(t("tiles_coarse", c.lang, z=fit.max_zoom), icon=":material/warning:")
     if fit.zoom_in_from is not None:
-        box.warning(t("tiles_zoom_in", c.lang, z=fit.zoom_in_from))
+        box.warning(t("tiles_zoom_in", c.lang, z=fit.zoom_in_from), icon=":material/warning:")
     return local_tile_group(served, failed_message=t("tiles_local_failed", c.lang))
 
 
@@ -673,7 +673,7 @@ def _tiles(proj: gp.Project, c: Controls) -> folium.FeatureGroup | None:
                           failed_message=t("tiles_failed", c.lang))
     except GeoplanError as exc:
         control = t("tile_url" if c.basemap == "custom" else "tk" if c.basemap == "tianditu" else "tiles", c.lang)
-        st.session_state.basemap_error_box.error(error_text(exc, c.lang, control=control))
+        st.session_state.basemap_error_box.error(error_text(exc, c.lang, control=control), icon=":material/error:")
         return None
 
 
@@ -807,7 +807,7 @@ def kept_and_areas(ctx: PlanningContext, ws: wsp.Workspace, shown: Shown, lang: 
         try:
             cov = drawing.area_coverage(ctx, a.ring, selected=shown.sel)
         except GeoplanError as exc:
-            st.warning(error_text(exc, lang))
+            st.warning(error_text(exc, lang), icon=":material/warning:")
             continue
         st.markdown(t("area_line", lang, km2=cov.area_km2, pop=cov.population, ex=cov.existing_sites,
                       cand=cov.candidates))
@@ -823,7 +823,7 @@ def drawings_panel(ctx: PlanningContext, c: Controls, shown: Shown) -> None:
     st.selectbox(t("draw_type", lang), SITE_TYPES, key="draw_type", format_func=lambda k: map_word(k, lang))
     st.selectbox(t("area_role", lang), wsp.AREA_ROLES, key="area_role", format_func=lambda r: t(ROLE_KEYS[r], lang))
     for msg in ss.get("refused") or []:
-        st.error(msg)
+        st.error(msg, icon=":material/error:")
     u1, u2 = st.columns(2)
     if u1.button(t("undo", lang), key="undo", disabled=not hist.can_undo):
         hist.undo()
@@ -834,7 +834,7 @@ def drawings_panel(ctx: PlanningContext, c: Controls, shown: Shown) -> None:
         ss.draw_rev = uuid.uuid4().hex
         st.rerun()
     if not ws.drawings:
-        st.info(t("draw_hint", lang))
+        st.info(t("draw_hint", lang), icon=":material/info:")
     if any(not d.kept for d in ws.sites):
         trial_sites_panel(ctx, c, ws, shown)
     kept_and_areas(ctx, ws, shown, lang)
@@ -886,7 +886,7 @@ def scenarios_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, method: s
         ss.scenario_note, ss.comparison = note, None
         st.rerun()
     if ss.get("scenario_note"):
-        st.info(ss.scenario_note)
+        st.info(ss.scenario_note, icon=":material/info:")
     if b2.button(t("compare", lang), key="compare", disabled=not ws.scenarios):
         bar = st.progress(0.0, text="…")
         try:
@@ -894,7 +894,7 @@ def scenarios_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, method: s
                                          progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)),
                                                                               text=progress_text(msg, lang)))
         except GeoplanError as exc:
-            st.error(error_text(exc, lang))
+            st.error(error_text(exc, lang), icon=":material/error:")
         else:
             per = wi.districts.pivot(index="scenario", columns="XZQMC", values="per_10k").round(2)
             ss.comparison = (wi.summary, per.rename_axis(index=column_label("scenario", lang), columns=None))
@@ -929,7 +929,7 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
                      or t("none_word", lang)))
         st.dataframe(label_columns(edge.districts, lang), hide_index=True, width="stretch")
     elif proj.layer("edge_demand") is None:
-        st.info(t("no_edge", lang))
+        st.info(t("no_edge", lang), icon=":material/info:")
     if chg is not None:
         cs = chg.summary
         new = cs.new_car_parks
@@ -944,7 +944,7 @@ def edge_charging_tab(proj: gp.Project, edge: EdgePlan | None, chg: ChargingPlan
         st.caption(t("c_caption", lang, share=percent(cs.share, 0), r=cs.radius_m, src=src))
         st.dataframe(label_columns(chg.districts, lang), hide_index=True, width="stretch")
     elif proj.layer("car_parks") is None:
-        st.info(t("no_charging", lang))
+        st.info(t("no_charging", lang), icon=":material/info:")
 
 
 def download_plan(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Shown, grid: Any,
@@ -995,7 +995,7 @@ def downloads_tab(proj: gp.Project, ctx: PlanningContext, c: Controls, shown: Sh
                     proj, district_table=shown.table, planned=shown.planned, kept=shown.kept_gdf,
                     title=f"{proj.name} — {c.total:,} / {c.year}"), "image/png"))
             except GeoplanError as exc:
-                st.error(error_text(exc, lang))
+                st.error(error_text(exc, lang), icon=":material/error:")
             else:
                 ss.downloads = {"key": dl_key, "files": files}
     if ss.get("downloads") is not None and ss.downloads["key"] == dl_key:
@@ -1017,7 +1017,7 @@ def workspace_tab(key: str, plan: Plan, lang: str) -> None:
     st.markdown(t("ws_current", lang, name=ws_label(ws.name, lang), path=f"`{folder / (ws.name + '.json')}`"))
     st.caption(t("ws_link", lang))
     if ss.get("ws_error"):
-        st.error(t("ws_bad", lang, e=ss.ws_error))
+        st.error(t("ws_bad", lang, e=ss.ws_error), icon=":material/error:")
     w1, w2 = st.columns(2)
     new = w1.text_input(t("ws_name", lang), key="ws_new_name")
     if w1.button(t("ws_save_as", lang), key="ws_save_as", disabled=not new.strip()):
@@ -1050,7 +1050,7 @@ def province_page(proj: gp.Project, plan: Plan, lang: str) -> None:
     year = sb.selectbox(t("year", lang), plan.years, key="year")
     settings = settings_controls(sb, proj, lang)
     st.title(proj.name)
-    st.info(t("province_info", lang))
+    st.info(t("province_info", lang), icon=":material/info:")
     rep = gp.targets.check(proj, year=year)
     st.dataframe(label_columns(rep.table, lang), hide_index=True, width="stretch")
     if st.button(t("province_optimise", lang, year=year), key="optimise", type="primary"):
@@ -1060,7 +1060,7 @@ def province_page(proj: gp.Project, plan: Plan, lang: str) -> None:
                 proj, year=year, settings=settings,
                 progress=lambda f, msg: bar.progress(float(min(max(f, 0.0), 1.0)), text=progress_text(msg, lang)))
         except GeoplanError as exc:
-            st.error(error_text(exc, lang))
+            st.error(error_text(exc, lang), icon=":material/error:")
     res = ss.get("province_plan")
     if res is not None:
         s = res.summary
@@ -1110,7 +1110,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
         with st.spinner(t("sp_context", lang)):
             ctx = context(proj, f"{key}:{proj.radio_params.digest}", settings)
     except GeoplanError as exc:
-        st.error(error_text(exc, lang))
+        st.error(error_text(exc, lang), icon=":material/error:")
         st.stop()
     trace("context")
     existing = int(ctx.existing_per_district.sum())
@@ -1124,7 +1124,7 @@ def page(proj: gp.Project, plan: Plan, key: str) -> None:
         shown = current_plan(proj, key, ctx, c, ws, max_total=rng[1], need_all=existing + int(
             table0["shortfall"].sum()), lang=lang)
     except GeoplanError as exc:
-        st.error(error_text(exc, lang))
+        st.error(error_text(exc, lang), icon=":material/error:")
         st.stop()
     trace("plan")
     method = optimise_controls(sb, proj, ctx, c, ws, shown, lang)
@@ -1176,14 +1176,14 @@ def main() -> None:
         with st.spinner(t("sp_load", lang)):
             proj = load(path)
     except GeoplanError as exc:
-        st.error(t("load_error", lang, e=error_text(exc, lang)))
+        st.error(t("load_error", lang, e=error_text(exc, lang)), icon=":material/error:")
         st.stop()
     plan = plan_of(proj)
     lang0 = default_lang(proj.district_names)
     open_workspace(key, plan, lang0)
     _defaults(proj, plan)
     if not st.get_option("server.enableStaticServing"):
-        st.warning(t("static_off", st.session_state.lang))
+        st.warning(t("static_off", st.session_state.lang), icon=":material/warning:")
     if choose_engine(proj) == "chunked":
         province_page(proj, plan, st.session_state.lang)
         return
