@@ -346,7 +346,7 @@ def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixe
         budget_new=req.p, quotas=tuple(int(q) for q in req.quotas), allocation=tuple(int(q) for q in req.quotas),
         candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory",
         meet=req.meet, candidate_source=ctx.candidate_source, network=s.network, radio_digest=ctx.params.digest,
-        capacity_sites=added,
+        capacity_sites=added, notes=res.notes,
         siting=plan_siting(ctx, sel, cost_weight=weight, objective=res.objective, coverage_only=coverage_only))
     step(1.0, "done")
     return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=s,
