@@ -43,6 +43,7 @@ from geoplan.placement import (
     choose_engine,
 )
 from geoplan.placement.cache import cached_arrays, cached_context, cached_order
+from geoplan.project_store import load_project_cached
 from geoplan.targets import Plan, plan_of
 from geoplan.webmap import (
     BASEMAPS,
@@ -85,7 +86,7 @@ def project_key(path: str | None) -> str:
 
 @st.cache_resource(show_spinner="Loading and validating the project …")
 def load(path: str | None) -> gp.Project:
-    return gp.load_project(path)
+    return load_project_cached(path)  # validated once, then kept on disk until a file it was read from changes
 
 
 @st.cache_resource(show_spinner="Building the coverage model (radio link budget × demand cells) …")

@@ -33,6 +33,8 @@ def trace(what: str) -> None:
 trace("serve start")
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
 WARM_THREAD = "geoplan-warm-up"
+WARM_SWITCH_S = 0.001
+DEFAULT_SWITCH_S = sys.getswitchinterval()
 
 
 class _NotThisThread(logging.Filter):
@@ -51,7 +53,13 @@ def prepare(argv: list[str]) -> None:
         import appdata  # geoplan, geopandas, streamlit ...
         import folium.plugins  # noqa: F401
 
+        import geoplan._scenario_file  # noqa: F401  (the first page's scenario table, drawings and downloads)
         import geoplan.areas  # noqa: F401
+        import geoplan.drawing  # noqa: F401
+        import geoplan.export  # noqa: F401
+        import geoplan.mapimage  # noqa: F401
+        import geoplan.planfile  # noqa: F401
+        import geoplan.runs  # noqa: F401
         import geoplan.webmap.localtiles  # noqa: F401
         trace("warm-up: imports")
         appdata.warm(appdata.project_arg(argv))
@@ -63,9 +71,14 @@ def prepare(argv: list[str]) -> None:
     except Exception as exc:  # noqa: BLE001 - the page does the same work and reports what fails, beside its control
         print(f"geoplan app: warm-up stopped ({type(exc).__name__}: {exc}); the page computes on demand",
               file=sys.stderr, flush=True)
+    finally:
+        sys.setswitchinterval(DEFAULT_SWITCH_S)
 
 
 if __name__ == "__main__":
+    # While the warm-up thread imports and computes, the server's thread must still answer the browser's ~70
+    # script requests: hand the GIL over every 1 ms instead of Python's 5 ms (restored when the warm-up ends).
+    sys.setswitchinterval(WARM_SWITCH_S)
     threading.Thread(target=prepare, args=(sys.argv[1:],), name=WARM_THREAD, daemon=True).start()
     from streamlit.web import cli
 

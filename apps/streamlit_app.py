@@ -362,7 +362,7 @@ def modelled_notice(sb: Any, proj: gp.Project, modelled_layers: tuple[str, ...],
         if ctx.candidates_modelled:
             notes.append(f"- **candidates**: {t(CAND_KEYS[ctx.settings.candidates], lang)} "
                          f"({ctx.coverage.shape[1]:,})")
-        sb.warning(t("modelled", lang) + "\n\n" + "\n".join(notes))
+        sb.warning(t("modelled", lang) + "\n\n" + "\n".join(notes), icon=":material/warning:")  # no emoji scan
     return modelled
 
 

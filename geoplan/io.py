@@ -14,9 +14,12 @@ and never changes anything the command did not create.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import sqlite3
 import stat
@@ -62,6 +65,10 @@ __all__ = [
     "DATA_DIR_ENV",
     "user_data_dir",
     "atomic_path",
+    "file_digests",
+    "read_object",
+    "recording_reads",
+    "write_object",
     "read_vector",
     "check_zip",
     "write_vector",
@@ -118,6 +125,51 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The files read in the current context (thread), while :func:`recording_reads` is active.
+_READS: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar("geoplan_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[list[Path]]:
+    """Collect every input file the readers of this module open in the block (this thread only).
+
+    A vector file counts with its sidecars (``x.shp`` → ``x.dbf``, ``x.prj`` …),
+    a raster with the files GDAL opened beside it. :mod:`geoplan.project_store`
+    keys a validated project on these files' contents.
+    """
+    got: list[Path] = []
+    token = _READS.set(got)
+    try:
+        yield got
+    finally:
+        _READS.reset(token)
+
+
+def _note_read(*paths: str | os.PathLike[str]) -> None:
+    got = _READS.get()
+    if got is not None:
+        for p in paths:
+            got.extend(sorted(input_family(p)))
+
+
+def file_digests(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """SHA-256 of each file's content (a folder: of its files' names and contents; missing: ``"missing"``)."""
+    out = []
+    for path in paths:
+        p = Path(path)
+        h = hashlib.sha256()
+        try:
+            files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+            for f in files:
+                h.update(str(f.relative_to(p) if p.is_dir() else "").encode())
+                with f.open("rb") as fh:
+                    while block := fh.read(1 << 20):
+                        h.update(block)
+            out.append(h.hexdigest())
+        except OSError:
+            out.append("missing")
+    return out
 log.addHandler(logging.NullHandler())
 
 #: Folders of the source tree that ship inside the package, and the package each becomes
@@ -327,6 +379,7 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
     p = Path(path)
     if not os.path.lexists(p):
         raise _missing(p, layer)
+    _note_read(p)
     if is_point_table(p):  # CSV/XLSX: the one table reader; lon/lat columns are taken as CGCS2000
         table = read_point_table(p, layer=layer, sheet=sublayer, encoding=encoding, limits=lim)
         return table.set_crs(4490) if table.attrs.get("lonlat") else table
@@ -568,6 +621,7 @@ def read_raster(path: str | os.PathLike[str], *, layer: str = "population", band
                         "Fix: give the GeoTIFF itself (gdal_translate in.vrt out.tif)")
     _guards.guard_file(p, what=what, max_bytes=lim.max_file_mb * 1024**2)
     _guards.guard_family(p, what=what)
+    _note_read(p)
     try:
         with rasterio.open(p) as src:
             for f in src.files[1:]:  # sidecars GDAL found (.aux.xml, .ovr ...)
@@ -1193,6 +1247,7 @@ def read_toml(path: str | os.PathLike[str], *, what: str = "project file",
     if not os.path.lexists(p):
         raise ReadError(f"{what} {p} does not exist. Fix: check the path")
     _guards.guard_file(p, what=what, max_bytes=lim.max_text_mb * 1024**2, limit_name="max_text_mb")
+    _note_read(p)
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -1322,6 +1377,7 @@ def read_csv(path: str | os.PathLike[str], *, what: str = "table", limits: Limit
     if not os.path.lexists(p):
         raise ReadError(f"{what} {p} does not exist. Fix: check the path")
     _guards.guard_file(p, what=what, max_bytes=lim.max_file_mb * 1024**2)
+    _note_read(p)
     try:
         return pd.read_csv(p, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -1440,6 +1496,7 @@ def read_point_table(path: str | os.PathLike[str], *, layer: str, x: str | None 
     if not os.path.lexists(p):
         raise _missing(p, layer)
     _guards.guard_file(p, what=f"layer '{layer}'", max_bytes=lim.max_file_mb * 1024**2)
+    _note_read(p)
     df = _read_table(p, layer=layer, sheet=sheet, encoding=encoding)
     if len(df) > lim.max_features:
         raise ReadError(f"layer '{layer}': {p} has {len(df):,} rows, above the limit of {lim.max_features:,}. "
@@ -1552,6 +1609,39 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray] | None:
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         log.warning("ignoring unreadable cache file %s: %s", p, exc)
         return None
+
+
+def read_object(path: str | os.PathLike[str]) -> Any | None:
+    """An object :func:`write_object` kept, or ``None`` (missing, unreadable, or not a private file of this user).
+
+    Only a regular file owned by the current user and writable by no one else is
+    unpickled (a cache file another user could have written is ignored).
+    """
+    p = Path(path)
+    try:
+        st = p.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022)):
+        log.warning("ignoring cache file %s: not a private file of this user", p)
+        return None
+    try:
+        with p.open("rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - the user's own private cache file (checked above)
+    except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is rebuilt
+        log.warning("ignoring unreadable cache file %s: %s", p, exc)
+        return None
+
+
+def write_object(obj: Any, path: str | os.PathLike[str], *, what: str = "cache") -> Path:
+    """Keep ``obj`` in a private (mode 600) pickle file, written atomically; :func:`read_object` reads it."""
+    p = Path(path)
+    _ensure_dir(p.parent, what)
+    with atomic_path(p, layer=what, overwrite=True) as tmp:  # a cache file is geoplan's own, rebuilt at will
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return p
 
 
 def write_arrays(arrays: dict[str, np.ndarray], path: str | os.PathLike[str], *, what: str = "cache") -> Path:

@@ -130,10 +130,16 @@ def browser():
             b.close()
 
 
-def open_app(browser, url: str, *, width: int = 1280, height: int = 720):
-    ctx = browser.new_context(viewport={"width": width, "height": height})
-    pg = ctx.new_page()
+def new_page(browser, *, width: int = 1280, height: int = 720):
+    """A fresh browser tab (its own context: no cookies or storage shared with other tabs)."""
+    pg = browser.new_context(viewport={"width": width, "height": height}).new_page()
     pg.set_default_timeout(60_000)
+    return pg
+
+
+def open_app(browser, url: str, *, width: int = 1280, height: int = 720, pg=None):
+    """Open the app in ``pg`` (default: a new tab) and wait until its map and headline are there."""
+    pg = pg if pg is not None else new_page(browser, width=width, height=height)
     requests: list[tuple[str, str]] = []
     pg.on("request", lambda r: requests.append((r.resource_type, r.url)))
     pg.goto(url)
@@ -474,8 +480,9 @@ def start_up_steps(log: Path) -> str:
 def test_cold_start_with_the_disk_cache(browser, tmp_path, dirs, page):
     """A restarted server (a fresh process, the cache on disk): time to a usable map."""
     log = tmp_path / "server2.log"
+    tab = new_page(browser)  # the planner's browser is open before the server starts: its start-up is not the app's
     with serve(log, dirs) as (url, started):
-        pg = open_app(browser, url)
+        pg = open_app(browser, url, pg=tab)
         TIMINGS["cold start to usable map (disk cache) s"] = time.monotonic() - started
         pg.context.close()
     print("\n" + "\n".join(f"{k}: {v:.2f}" for k, v in TIMINGS.items() if k.endswith(" s")))

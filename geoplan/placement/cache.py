@@ -7,7 +7,7 @@ map app or a script starts. Both are pure functions of the project's data, the
 uncompressed ``.npz`` files (no pickles) in :func:`geoplan.io.cache_dir`
 (``$GEOPLAN_CACHE_DIR``, default ``~/.cache/geoplan``), named by a SHA-256 of:
 
-- the project's content (:func:`project_fingerprint`: population grid values,
+- the project's content (:func:`~geoplan.project_store.project_fingerprint`: population grid values,
   transform and CRS, every layer's geometry and attributes, the plan and its
   targets, the radio parameters' digest with a project file's ``[radio]``
   overrides, every siting layer — inventories, constraints, edge sites — with
@@ -25,7 +25,6 @@ deleted at any time.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -34,12 +33,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .. import io
 from ..project import Project
+from ..project_store import project_fingerprint
 from ..siting.constraints import SiteConflicts, constraint_set
 from ._memory import sites_frame
 from .context import PlanningContext, planning_context
@@ -55,36 +54,6 @@ _DENSE = ("demand_weights", "demand_district", "environment", "cell_m", "existin
           "cand_type", "cand_radius", "cand_district", "cand_density", "cand_environment", "cand_capacity")
 #: The candidate pool's own arrays (the others are the context's ``cand_*``).
 _POOL = ("kind", "source", "cost", "height_m", "modelled", "cand_id", "name")
-
-
-@functools.lru_cache(maxsize=8)
-def project_fingerprint(proj: Project) -> str:
-    """SHA-256 of a project's content (see the module notes); cached per project object.
-
-    Examples
-    --------
-    >>> import geoplan as gp
-    >>> len(project_fingerprint(gp.load_project()))
-    64
-    """
-    h = hashlib.sha256()
-    r = proj.population
-    h.update(np.ascontiguousarray(r.values).tobytes())
-    h.update(repr((tuple(r.transform)[:6], r.crs.to_wkt() if r.crs else None, r.nodata)).encode())
-    h.update(f"{proj.name}|{proj.plan}|{proj.metric_crs.to_wkt()}".encode())
-    # the radio parameters (a project file's [radio] overrides) set every radius, share and capacity; the targets
-    # (a targets file of the project's own) set how many modelled candidates are drawn
-    h.update(f"{proj.radio_params.digest}|{proj.targets!r}|{proj.plan_scaling}|{proj.area_code}".encode())
-    siting = [(ly.config.label, ly.frame) for ly in proj.siting.layers]
-    for key, gdf in [("districts", proj.districts), *sorted(proj.layers.items(), key=lambda kv: kv[0]), *siting]:
-        h.update(key.encode())
-        h.update(b"".join(gdf.geometry.to_wkb()))
-        attrs = gdf.drop(columns=gdf.geometry.name)
-        h.update(",".join(map(str, attrs.columns)).encode())
-        h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())
-    h.update(json.dumps([repr(ly.config) for ly in proj.siting.layers]).encode())
-    h.update(json.dumps(proj.siting.overrides, sort_keys=True, default=str).encode())
-    return h.hexdigest()
 
 
 def cache_key(proj: Project, kind: str, **parts: Any) -> str:
