@@ -178,3 +178,14 @@ def test_time_budget_s_is_deprecated_and_read_as_reference_seconds():
     with warnings.catch_warnings(), pytest.raises(ValidationError, match="time_budget_s"):
         warnings.simplefilter("ignore", DeprecationWarning)
         greedy_mclp(A, w, p=30, time_budget_s=1.0, work_budget=10)
+
+
+def test_cancel_stops_the_heuristics_and_says_so():
+    """A cancel ends work-bound steps at once (they no longer end on the clock): greedy and exact."""
+    A, w = hard_instance()
+    res = greedy_mclp(A, w, p=30, cancel=lambda: True)
+    plain = greedy_mclp(A, w, p=30, local_search=False, bound="submodular")
+    assert res.selected.tolist() == plain.selected.tolist() and res.work == 0
+    assert not res.time_capped and "cancelled" in res.notes[0]
+    ex = exact_mclp(A, w, p=30, cancel=lambda: True)
+    assert ex.status == "cancelled" and len(ex) == 30 and ex.gap is not None and math.isfinite(ex.gap)

@@ -216,14 +216,14 @@ def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArra
     hooks: dict[str, Any] = dict(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
                                  progress=_exact_hooks(progress, time_limit_s),
                                  cancel=cancel)
-    plain = greedy_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.share0, **kw)
+    plain = greedy_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.share0, cancel=cancel, **kw)
     if cost_weight <= 0:
         if method == "exact":
             return exact_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.share0, warm_start=plain.selected,
                               **hooks, **kw), None
         return plain, None
     A, w, c0 = cost_rows(ctx.coverage, ctx.demand_weights, ctx.share0, ctx.cand_cost, weight=cost_weight)
-    res = greedy_mclp(A, w, covered0=c0, **kw)
+    res = greedy_mclp(A, w, covered0=c0, cancel=cancel, **kw)
     if method == "exact":
         res = exact_mclp(A, w, covered0=c0, warm_start=res.selected, **hooks, **kw)
     rebates = w[ctx.coverage.shape[0]:]

@@ -26,12 +26,13 @@ machine: when it, and not the work budget, stops a heuristic, the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from time import perf_counter
 
 from ..errors import Problem, ValidationError
 
-__all__ = ["Work", "WORK_PER_SECOND", "CAP_FACTOR", "MIN_CAP_S", "CAPPED_NOTE", "seconds_of_work", "check_budget",
-           "default_cap_s"]
+__all__ = ["Work", "WORK_PER_SECOND", "CAP_FACTOR", "MIN_CAP_S", "CAPPED_NOTE", "CANCELLED_NOTE", "seconds_of_work",
+           "check_budget", "default_cap_s"]
 
 #: Work units one second buys on the reference machine: measured 2026-11-28 01:32 on the 2-core build machine
 #: (load average 2.1-2.3 from other jobs) with benchmarks/calibrate_work.py on family rows 1-4 and 6, two runs:
@@ -46,6 +47,8 @@ MIN_CAP_S = 5.0
 #: What a result says when the wall-clock cap, not the work budget, stopped a heuristic.
 CAPPED_NOTE = ("stopped by the time cap before its work budget was spent: the plan may differ between runs "
                "(a larger time cap, or a smaller work budget, gives a repeatable plan)")
+#: What a result says when the caller cancelled the heuristics.
+CANCELLED_NOTE = "cancelled before its work budget was spent: the plan so far, which may differ between runs"
 
 
 class Work:
@@ -60,14 +63,20 @@ class Work:
     parent : Work, optional
         The budget this one is a part of: units charged here count there too,
         and this part ends when the parent's budget is spent.
+    cancel : callable, optional
+        Polled with the clock: when it returns true the work stops (``cancelled``).
+        Parts inherit it.
     """
 
-    def __init__(self, limit: float, *, cap: float = math.inf, parent: Work | None = None) -> None:
+    def __init__(self, limit: float, *, cap: float = math.inf, parent: Work | None = None,
+                 cancel: Callable[[], bool] | None = None) -> None:
         self.limit = float(limit)
         self.cap = float(cap)
         self.parent = parent
+        self.cancel: Callable[[], bool] | None = cancel if cancel is not None or parent is None else parent.cancel
         self.used = 0
         self.capped = False
+        self.cancelled = False
 
     @classmethod
     def unlimited(cls) -> Work:
@@ -92,25 +101,27 @@ class Work:
         return max(left, 0.0)
 
     def spent(self) -> bool:
-        """Whether to stop: the work budget is spent, or (then ``capped`` is set) the clock passed the cap."""
+        """Whether to stop: the work budget is spent, or the clock passed the cap (then ``capped`` is set)
+        or the caller cancelled (``cancelled``)."""
         if self.left <= 0:
             return True
-        if perf_counter() >= self.cap:
-            w: Work | None = self
-            while w is not None:
-                w.capped = True
-                w = w.parent
-            return True
-        return False
+        capped = perf_counter() >= self.cap
+        cancelled = not capped and self.cancel is not None and self.cancel()
+        w: Work | None = self
+        while (capped or cancelled) and w is not None:
+            w.capped |= capped
+            w.cancelled |= cancelled
+            w = w.parent
+        return capped or cancelled
 
     def part(self, share: float) -> Work:
-        """A budget of ``share`` of the units left here, with the same cap."""
+        """A budget of ``share`` of the units left here, with the same cap (and cancel)."""
         return Work(share * self.left, cap=self.cap, parent=self)
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """:data:`CAPPED_NOTE` when the cap stopped some work, else nothing."""
-        return (CAPPED_NOTE,) if self.capped else ()
+        """:data:`CAPPED_NOTE` when the cap stopped some work, :data:`CANCELLED_NOTE` when the caller did."""
+        return ((CAPPED_NOTE,) if self.capped else ()) + ((CANCELLED_NOTE,) if self.cancelled else ())
 
 
 def seconds_of_work(units: float) -> float:

@@ -208,7 +208,8 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
         (incumbent, bound, gap, elapsed) after the Lagrangian step and while
         HiGHS runs.
     cancel : callable, optional
-        Polled while solving; when it returns true the solve stops and the
+        Polled while solving (between the heuristics' passes and iterations,
+        and while HiGHS runs); when it returns true the solve stops and the
         best plan so far is returned with ``status="cancelled"``.
 
     Returns
@@ -251,7 +252,7 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
     stages = {"check": perf_counter() - started}
     work = Work.unlimited()  # the heuristics' budgets are parts of this one; it sums their work
     if warm_start is None:
-        first = greedy_mclp(**kwargs, bound="submodular")
+        first = greedy_mclp(**kwargs, bound="submodular", cancel=cancel)
         start, work.capped = first.selected, first.time_capped
         work.charge(first.work)
     else:
@@ -294,8 +295,9 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     step_s = min(LAGRANGIAN_SHARE * time_limit_s, LAGRANGIAN_MAX_S, max(1.0, pat.matrix.nnz / NNZ_PER_SECOND))
     polish_s = min(step_s / 2, POLISH_MAX_S)
     cap = t0 + time_limit_s
-    lag = lagrangian_bound(inst, start=start, work=Work((step_s + polish_s) * WORK_PER_SECOND, cap=cap, parent=work),
-                           target_gap=mip_rel_gap, patterns=pat, polish_share=polish_s / (step_s + polish_s))
+    lag = lagrangian_bound(inst, start=start, target_gap=mip_rel_gap, patterns=pat,
+                           work=Work((step_s + polish_s) * WORK_PER_SECOND, cap=cap, parent=work, cancel=cancel),
+                           polish_share=polish_s / (step_s + polish_s))
     start_value = pat.value(_free_totals(pat, inst, start))
     plan, value = (lag.plan, lag.plan_value) if lag.plan_value > start_value else (start, start_value)
     upper = lag.bound
@@ -303,8 +305,8 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     stages["lagrangian"] = perf_counter() - t0
     if gap > mip_rel_gap and inst.p - inst.fixed.size >= 2 and not (cancel is not None and cancel()):
         t_k = perf_counter()  # kick-and-swap search, as much work as the Lagrangian step: a better incumbent proves more
-        better, improved, _ = kick_search(inst, plan, work=Work(step_s * WORK_PER_SECOND, cap=cap, parent=work),
-                                          patience=KICK_PATIENCE)
+        better, improved, _ = kick_search(inst, plan, patience=KICK_PATIENCE,
+                                          work=Work(step_s * WORK_PER_SECOND, cap=cap, parent=work, cancel=cancel))
         if improved:
             plan, value = better, pat.value(_free_totals(pat, inst, better))
             gap = (upper - value) / max(value, 1e-300)

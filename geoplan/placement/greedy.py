@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any, Literal
 
@@ -83,7 +84,7 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
                 secondary: ArrayLike | None = None, local_search: bool = True,
                 bound: Literal["lagrangian", "submodular"] = "lagrangian", work_budget: int | None = None,
                 time_cap_s: float | None = None, kicks: bool = False,
-                time_budget_s: float | None = None) -> PlacementResult:
+                cancel: Callable[[], bool] | None = None, time_budget_s: float | None = None) -> PlacementResult:
     """Choose ``p`` sites that greedily maximise newly covered demand, meeting district quotas.
 
     Parameters
@@ -138,6 +139,10 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
         in a row without a better plan. Off by default so that a call takes no
         longer than its phases need (the county-by-county engine calls this per
         county); on, hard instances gain 0.3-1 % of coverage in a few seconds.
+    cancel : callable, optional
+        Polled between the heuristics' passes and iterations (greedy itself
+        runs to the end); when it returns true they stop and the plan so far is
+        returned, with a note that it may differ between runs.
     time_budget_s : float, optional
         Deprecated: read as ``work_budget`` of that many seconds on the
         reference machine (``time_budget_s * WORK_PER_SECOND`` units), with a
@@ -180,7 +185,7 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
     stages = {"check": perf_counter() - started}
     order, start_bound = _greedy(inst)
     stages["greedy"] = perf_counter() - started - sum(stages.values())
-    work = Work(units, cap=perf_counter() + cap_s)
+    work = Work(units, cap=perf_counter() + cap_s, cancel=cancel)
     swaps = 0
     bounds = {"submodular": start_bound}
     if _proven(inst, order, bounds):  # already within GOOD_ENOUGH of a cheap bound: nothing to gain
