@@ -178,6 +178,12 @@ def test_time_budget_s_is_deprecated_and_read_as_reference_seconds():
     with warnings.catch_warnings(), pytest.raises(ValidationError, match="time_budget_s"):
         warnings.simplefilter("ignore", DeprecationWarning)
         greedy_mclp(A, w, p=30, time_budget_s=1.0, work_budget=10)
+    start = plain_start = greedy_mclp(A, w, p=30, local_search=False, bound="submodular").selected
+    with pytest.warns(DeprecationWarning, match="local_search_mclp.*work_budget"):
+        old_ls = local_search_mclp(A, w, start=start, time_budget_s=0.01)
+    assert old_ls.work == local_search_mclp(A, w, start=plain_start, work_budget=int(0.01 * WORK_PER_SECOND)).work
+    with pytest.warns(DeprecationWarning, match="lagrangian_mclp"):
+        lagrangian_mclp(A, w, p=30, time_budget_s=0.01)
 
 
 def test_cancel_stops_the_heuristics_and_says_so():

@@ -26,13 +26,14 @@ machine: when it, and not the work budget, stops a heuristic, the
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from time import perf_counter
 
 from ..errors import Problem, ValidationError
 
 __all__ = ["Work", "WORK_PER_SECOND", "CAP_FACTOR", "MIN_CAP_S", "CAPPED_NOTE", "CANCELLED_NOTE", "seconds_of_work",
-           "check_budget", "default_cap_s"]
+           "check_budget", "default_cap_s", "deprecated_time_budget"]
 
 #: Work units one second buys on the reference machine: measured 2026-11-28 01:32 on the 2-core build machine
 #: (load average 2.1-2.3 from other jobs) with benchmarks/calibrate_work.py on family rows 1-4 and 6, two runs:
@@ -162,3 +163,27 @@ def check_budget(work_budget: object, time_cap_s: object, *, default_units: floa
     if problems:
         raise ValidationError(problems)
     return units, cap
+
+
+def deprecated_time_budget(time_budget_s: object, work_budget: int | None, *, solver: str) -> int | None:
+    """``work_budget``, or a deprecated ``time_budget_s`` read as seconds on the reference machine (with a warning).
+
+    Raises
+    ------
+    ValidationError
+        A ``time_budget_s`` that is not a number of seconds >= 0, or one given together with ``work_budget``.
+    """
+    if time_budget_s is None:
+        return work_budget
+    warnings.warn(f"{solver}(time_budget_s=) is deprecated: the heuristics now stop on a work budget so that a plan "
+                  f"does not depend on the machine's load; pass work_budget= (units, about {WORK_PER_SECOND:_} a "
+                  "second on the reference machine) and time_cap_s= (a wall-clock safety cap)", DeprecationWarning,
+                  stacklevel=3)
+    if isinstance(time_budget_s, bool) or not isinstance(time_budget_s, int | float) or not time_budget_s >= 0 \
+            or not math.isfinite(time_budget_s):
+        raise ValidationError(Problem("placement", "time_budget_s", f"must be a number of seconds >= 0, got "
+                                      f"{time_budget_s!r}", "pass work_budget= instead (time_budget_s is deprecated)"))
+    if work_budget is not None:
+        raise ValidationError(Problem("placement", "time_budget_s", "given together with work_budget",
+                                      "pass only work_budget (time_budget_s is deprecated)"))
+    return int(round(time_budget_s * WORK_PER_SECOND))

@@ -38,8 +38,6 @@ LP relaxation itself is 2-4 % above the best plans known.
 from __future__ import annotations
 
 import logging
-import math
-import warnings
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any, Literal
@@ -58,7 +56,7 @@ from ._result import (
     covered_weight,
     make_result,
 )
-from ._work import WORK_PER_SECOND, Work, check_budget
+from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
 from .lagrangian import POLISH_SHARE, lagrangian_bound
 from .local_search import KICK_PATIENCE, improve, kick_search
 
@@ -180,7 +178,7 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
     if bound not in ("lagrangian", "submodular"):
         raise ValidationError(Problem("placement", "bound", f"must be 'lagrangian' or 'submodular', got {bound!r}",
                                       "pass bound='lagrangian' (tight) or bound='submodular' (instant)"))
-    work_budget = _deprecated_budget(time_budget_s, work_budget)
+    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="greedy_mclp")
     units, cap_s = check_budget(work_budget, time_cap_s, default_units=GREEDY_WORK)
     stages = {"check": perf_counter() - started}
     order, start_bound = _greedy(inst)
@@ -210,23 +208,6 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
     return make_result(inst, order, method="greedy", status="greedy", started=started, bounds=bounds, swaps=swaps,
                        stages=stages, work=work)
 
-
-def _deprecated_budget(time_budget_s: float | None, work_budget: int | None) -> int | None:
-    """``work_budget``, or the old ``time_budget_s`` read as seconds on the reference machine (with a warning)."""
-    if time_budget_s is None:
-        return work_budget
-    warnings.warn("greedy_mclp(time_budget_s=) is deprecated: the heuristics now stop on a work budget so that "
-                  "a plan does not depend on the machine's load; pass work_budget= (units, about "
-                  f"{WORK_PER_SECOND:_} a second on the reference machine) and time_cap_s= (a wall-clock safety "
-                  "cap)", DeprecationWarning, stacklevel=3)
-    if not (isinstance(time_budget_s, int | float) and time_budget_s >= 0 and math.isfinite(time_budget_s)):
-        raise ValidationError(Problem("placement", "time_budget_s", f"must be a number of seconds >= 0, got "
-                                      f"{time_budget_s!r}", "pass work_budget= instead (time_budget_s is "
-                                      "deprecated)"))
-    if work_budget is not None:
-        raise ValidationError(Problem("placement", "time_budget_s", "given together with work_budget",
-                                      "pass only work_budget (time_budget_s is deprecated)"))
-    return int(round(time_budget_s * WORK_PER_SECOND))
 
 
 def _proven(inst: Instance, order: NDArray[np.int64], bounds: dict[str, float]) -> bool:

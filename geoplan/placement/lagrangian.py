@@ -40,7 +40,7 @@ from ._instance import Instance, check_problem, column_positions, sums_by
 from ._lazy import greedy_order
 from ._patterns import Patterns, build_patterns
 from ._result import PlacementResult, make_result
-from ._work import WORK_PER_SECOND, Work, check_budget
+from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
 from .local_search import improve
 
 __all__ = ["LagrangianBound", "lagrangian_bound", "lagrangian_mclp", "flip_bounds"]
@@ -290,7 +290,7 @@ def lagrangian_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: Arra
                     max_per_group: ArrayLike | None = None, fixed: ArrayLike | None = None,
                     secondary: ArrayLike | None = None, start: PlacementResult | ArrayLike | None = None,
                     work_budget: int | None = None, time_cap_s: float | None = None,
-                    target_gap: float = 1e-4) -> PlacementResult:
+                    target_gap: float = 1e-4, time_budget_s: float | None = None) -> PlacementResult:
     """Choose ``p`` sites by Lagrangian relaxation: the best Lagrangian plan, with its proven bound.
 
     Parameters
@@ -310,6 +310,9 @@ def lagrangian_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: Arra
         so (``time_capped``, ``notes``): the plan may then differ between runs.
     target_gap : float
         Stop once the bound is within this relative gap of the best plan.
+    time_budget_s : float, optional
+        Deprecated: read as ``work_budget`` of that many seconds on the
+        reference machine, with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -334,6 +337,7 @@ def lagrangian_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: Arra
                                   min_per_group=min_per_group, max_per_group=max_per_group, fixed=fixed,
                                   secondary=secondary)
     inst = check_problem(**kwargs)
+    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="lagrangian_mclp")
     units, cap_s = check_budget(work_budget, time_cap_s, default_units=LAGRANGIAN_WORK)
     work = Work(units, cap=started + cap_s)
     stages = {"check": perf_counter() - started}

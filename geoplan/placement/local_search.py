@@ -41,7 +41,7 @@ from ..errors import Problem, ValidationError
 from ._instance import Instance, check_problem, column_positions, sums_by
 from ._lazy import LazyGreedy, greedy_order
 from ._result import PlacementResult, coverage_totals, covered_weight, make_result
-from ._work import WORK_PER_SECOND, Work, check_budget
+from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
 
 __all__ = ["local_search_mclp", "improve", "kick_search"]
 
@@ -362,7 +362,7 @@ def local_search_mclp(coverage: Any, weights: ArrayLike, *, start: ArrayLike, co
                       groups: ArrayLike | None = None, min_per_group: ArrayLike | None = None,
                       max_per_group: ArrayLike | None = None, fixed: ArrayLike | None = None,
                       secondary: ArrayLike | None = None, work_budget: int | None = None,
-                      time_cap_s: float | None = None) -> PlacementResult:
+                      time_cap_s: float | None = None, time_budget_s: float | None = None) -> PlacementResult:
     """Improve a feasible plan by swapping sites (Teitz-Bart interchange) until no swap helps.
 
     Parameters
@@ -380,6 +380,9 @@ def local_search_mclp(coverage: Any, weights: ArrayLike, *, start: ArrayLike, co
         Wall-clock safety cap in seconds (default ten times the budget's
         reference seconds); when it stops the search first, the result says
         so (``time_capped``, ``notes``): the plan may then differ between runs.
+    time_budget_s : float, optional
+        Deprecated: read as ``work_budget`` of that many seconds on the
+        reference machine, with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -403,6 +406,7 @@ def local_search_mclp(coverage: Any, weights: ArrayLike, *, start: ArrayLike, co
     inst = check_problem(coverage, weights, p=int(sel.size), covered0=covered0, groups=groups,
                          min_per_group=min_per_group, max_per_group=max_per_group, fixed=fixed, secondary=secondary)
     sel = check_plan(inst, sel, field="start")
+    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="local_search_mclp")
     units, cap_s = check_budget(work_budget, time_cap_s, default_units=LOCAL_SEARCH_WORK)
     work = Work(units, cap=started + cap_s)
     out, swaps = improve(inst, sel, work=work)
