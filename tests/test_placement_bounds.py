@@ -18,6 +18,7 @@ from geoplan.placement import local_search as local_search_module
 from geoplan.placement._highs import HighsModel, solve_highs
 from geoplan.placement._instance import check_problem
 from geoplan.placement._patterns import build_patterns
+from geoplan.placement._work import Work
 from geoplan.placement.exact import _mip
 from geoplan.placement.lagrangian import flip_bounds, lagrangian_bound
 from geoplan.placement.local_search import improve, kick_search
@@ -66,7 +67,7 @@ SOLVERS = {
     "greedy": lambda A, w, **kw: greedy_mclp(A, w, local_search=False, bound="submodular", **kw),
     "greedy+ls": lambda A, w, **kw: greedy_mclp(A, w, bound="submodular", **kw),
     "greedy default": lambda A, w, **kw: greedy_mclp(A, w, **kw),
-    "greedy+kicks": lambda A, w, **kw: greedy_mclp(A, w, kicks=True, time_budget_s=0.5, **kw),
+    "greedy+kicks": lambda A, w, **kw: greedy_mclp(A, w, kicks=True, work_budget=35_000_000, **kw),
     "lagrangian": lambda A, w, **kw: lagrangian_mclp(A, w, **kw),
     "exact": lambda A, w, **kw: exact_mclp(A, w, **kw),
 }
@@ -108,7 +109,7 @@ def _greedy_start(seed: int, kind: str, *, p: int):
 def test_local_search_ends_where_no_single_swap_improves(seed, kind):
     A, w, share0, quotas, inst, start = _greedy_start(seed, kind, p=5)
     p = 5
-    out, _ = improve(inst, start, deadline=float("inf"))
+    out, _ = improve(inst, start, work=Work.unlimited())
     best = _value(A, w, share0, out)
     assert best >= _value(A, w, share0, start) - 1e-9
     groups, lo, hi, fixed = (quotas[k] for k in ("groups", "min_per_group", "max_per_group", "fixed"))
@@ -136,7 +137,7 @@ def test_kick_search_keeps_quotas_and_fixed_sites_and_never_loses(seed, kind):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(local_search_module, "improve", spy)
-        out, better, kicks = kick_search(inst, start, deadline=float("inf"), seed=seed, share=0.4, max_kicks=12)
+        out, better, kicks = kick_search(inst, start, work=Work.unlimited(), seed=seed, share=0.4, max_kicks=12)
     assert kicks == 12 == len(seen) and 0 <= better <= kicks
     groups, lo, hi, fixed = (quotas[k] for k in ("groups", "min_per_group", "max_per_group", "fixed"))
     for plan in [*seen, out]:
@@ -144,7 +145,7 @@ def test_kick_search_keeps_quotas_and_fixed_sites_and_never_loses(seed, kind):
     best = _value(A, w, share0, out)
     assert best >= _value(A, w, share0, start) - 1e-9
     assert better == 0 or best >= max(_value(A, w, share0, plan) for plan in seen) - 1e-9  # + a final full pass
-    again, _, _ = kick_search(inst, start, deadline=float("inf"), seed=seed, share=0.4, max_kicks=12)
+    again, _, _ = kick_search(inst, start, work=Work.unlimited(), seed=seed, share=0.4, max_kicks=12)
     np.testing.assert_array_equal(out, again)
 
 
@@ -168,7 +169,7 @@ def test_lagrangian_bound_is_at_least_the_lp_bound_and_close_to_it(seed, kind):
     model, _ = _mip(inst, pat, inst.fixed)
     lp = solve_highs(HighsModel(**{**model.__dict__, "integrality": None}))
     start = greedy_mclp(sp.csc_array(A), w, p=6, covered0=covered0, bound="submodular", **quotas).selected
-    lag = lagrangian_bound(inst, start=start, time_budget_s=10, target_gap=0.0, max_iter=3000, patterns=pat)
+    lag = lagrangian_bound(inst, start=start, target_gap=0.0, max_iter=3000, patterns=pat)
     assert lag.bound >= lp.objective - 1e-6 * lp.objective  # weak duality
     assert lag.bound <= lp.objective * 1.01  # and it converges close to it
     assert lag.plan_value <= lag.bound
@@ -182,7 +183,7 @@ def test_flip_bounds_bound_every_plan_with_the_site_flipped(seed, kind):
     inst = check_problem(sp.csc_array(A), w, p=p, covered0=covered0, **quotas)
     pat = build_patterns(inst)
     start = greedy_mclp(sp.csc_array(A), w, p=p, covered0=covered0, bound="submodular", **quotas).selected
-    lag = lagrangian_bound(inst, start=start, time_budget_s=2, max_iter=200, patterns=pat)
+    lag = lagrangian_bound(inst, start=start, max_iter=200, patterns=pat)
     flip, taken = flip_bounds(inst, lag, pat.free)
     groups, lo, hi, fixed = (quotas[k] for k in ("groups", "min_per_group", "max_per_group", "fixed"))
     plans = [c for c in itertools.combinations(range(A.shape[1]), p)
@@ -248,5 +249,5 @@ def test_each_bound_on_its_own_is_above_the_optimum(seed, kind):
         assert base == pytest.approx(_value(A, w, share0, plan))
         assert top_gains_bound(inst, totals, base=base, k=p) >= opt - 1e-9
     for iters in (1, 5, 50):  # any multipliers bound the optimum, converged or not
-        lag = lagrangian_bound(inst, start=np.arange(p), max_iter=iters, polish_s=0)
+        lag = lagrangian_bound(inst, start=np.arange(p), max_iter=iters, polish_share=0)
         assert lag.bound >= opt - 1e-9

@@ -147,6 +147,7 @@ def _footer(res: PlanResult, out: Path | None, *, statement: str | None = None) 
                      "county engine: `geoplan check --coverage` reports it).")
     if statement:
         lines.append(statement)
+    lines += [f"[yellow]Note: {n}.[/]" for n in s.notes]
     if s.districts_without_statistics:
         lines.append(f"No population statistics (left out of totals): {', '.join(s.districts_without_statistics)}.")
     lines += _siting_lines(res)

@@ -33,6 +33,7 @@ from ..radio_params import RadioParams
 from ..siting.constraints import ConstraintSet, SiteConflicts, constraint_set
 from ._result import PlacementResult, relative_gap
 from ._steps import draw_site_types, largest_remainder, marginal_gains
+from ._work import CAPPED_NOTE, WORK_PER_SECOND, default_cap_s
 from .candidates import population_candidates
 from .context import own_radius
 from .costing import SitingSummary, siting_summary
@@ -47,10 +48,12 @@ __all__ = ["CountyPlan", "place_by_county", "planned_site_arrays", "stack_sites"
 #: Each district draws max(CANDIDATE_FACTOR × its new sites, MIN_CANDIDATES) candidates.
 CANDIDATE_FACTOR = 3.0
 MIN_CANDIDATES = 50
-#: Seconds of local search and Lagrangian bound shared by all districts of one placement (each district gets
-#: its share, at least :data:`MIN_DISTRICT_BUDGET_S`), so a province stays within a minute of solver time.
-PLACEMENT_BUDGET_S = 12.0
-MIN_DISTRICT_BUDGET_S = 0.2
+#: Work of local search and Lagrangian bound shared by all districts of one placement (units of
+#: :mod:`~geoplan.placement._work`; each district gets its share, at least :data:`MIN_DISTRICT_WORK`): about 12 s
+#: on the reference machine in all, the wall-clock budget it replaces, so a province stays within a minute of
+#: solver time. Work, not seconds: the same plan on any machine at any load (and with any number of threads).
+PLACEMENT_WORK = 12 * WORK_PER_SECOND
+MIN_DISTRICT_WORK = WORK_PER_SECOND // 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,7 +64,7 @@ class _PlaceItem:
     n_candidates: int
     settings: PlanSettings
     params: RadioParams
-    budget_s: float
+    work_budget: int
     zones: ConstraintSet
 
 
@@ -79,6 +82,8 @@ class CountyPlan:
     objective: float
     bound: float
     runtime_s: float
+    time_capped: bool = False
+    work: int = 0
 
 
 def _candidates(item: _PlaceItem, rng: np.random.Generator, seed: int
@@ -123,12 +128,13 @@ def _place_task(item: _PlaceItem) -> CountyPlan:
     room = np.flatnonzero(item.covered0 < 1.0)
     dr = d.take(room)
     A = chunked.county_matrix(item.chunk, dr, SiteArrays(xy, crad, np.full(len(xy), k)))
-    res = greedy_mclp(A, dr.pop, p=item.p, covered0=item.covered0[room], secondary=dens, time_budget_s=item.budget_s)
+    res = greedy_mclp(A, dr.pop, p=item.p, covered0=item.covered0[room], secondary=dens, work_budget=item.work_budget,
+                      time_cap_s=default_cap_s(item.work_budget))
     sel = np.asarray(res.selected, dtype=np.int64)
     gains = marginal_gains(A, dr.pop, item.covered0[room], sel)
     bound = res.objective * (1.0 + res.gap) if res.gap is not None and math.isfinite(res.gap) else res.objective
     return CountyPlan(k, xy[sel], ctype[sel], crad[sel], env[sel], gains, len(xy), float(res.objective),
-                      float(bound), time.perf_counter() - t0)
+                      float(bound), time.perf_counter() - t0, res.time_capped, res.work)
 
 
 def _allocate(proj: Project, req: PlanRequest, before: chunked.CoverageReport) -> NDArray[np.int64]:
@@ -147,7 +153,7 @@ def _county_plans(proj: Project, settings: PlanSettings, alloc: NDArray[np.int64
                   *, mapper: Mapper | None, progress: Progress | None, zones: ConstraintSet) -> list[CountyPlan]:
     params = proj.radio_params
     chunks = county_chunks(proj, environment=True, params=params)
-    budget = max(PLACEMENT_BUDGET_S / max(int((alloc > 0).sum()), 1), MIN_DISTRICT_BUDGET_S)
+    budget = max(PLACEMENT_WORK // max(int((alloc > 0).sum()), 1), MIN_DISTRICT_WORK)
     items = [_PlaceItem(c, before.counties[c.district].share, int(alloc[c.district]),  # type: ignore[arg-type]
                         int(max(math.ceil(CANDIDATE_FACTOR * alloc[c.district]), MIN_CANDIDATES)), settings, params,
                         budget, zones)
@@ -234,6 +240,8 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
     totals = plan_totals(proj, table, year=req.year, basis=req.basis, cell_population=cells, covered_before=cb,
                          covered_after=ca, target_per_10k=req.target_per_10k, stations_target=req.stations_target,
                          applies_to=req.quota_mode)
+    capped = [proj.district_names[q.district] for q in plans if q.time_capped]
+    notes = (f"{CAPPED_NOTE}; districts: {', '.join(capped)}",) if capped else ()
     objective = float(sum(q.objective for q in plans))
     gap = relative_gap(objective, float(sum(q.bound for q in plans)))
     runtime = time.perf_counter() - t0
@@ -247,14 +255,15 @@ def place_by_county(proj: Project, settings: PlanSettings, req: PlanRequest, *, 
         allocation=tuple(int(a) for a in alloc), candidates=int(sum(q.candidates for q in plans)),
         candidates_modelled=True, engine="chunked" if mapper is None else "chunked (mapper)", meet=req.meet,
         candidate_source="population", network=settings.network, radio_digest=proj.radio_params.digest,
-        siting=_siting(proj, stype, cost, soft, objective))
+        notes=notes, siting=_siting(proj, stype, cost, soft, objective))
     sites = planned_sites_frame(proj, xy=xy, site_type=stype, radius_m=own_radius(srad, senv), environment=senv,
                                 district=dist, gains=gains, source=GENERATED, modelled=True,
                                 kind=np.full(len(xy), "new"), cost=cost, conflicts=soft.labels(), build_year=req.year)
     tot_w = float(cells.sum()) or 1.0
     placement = PlacementResult(selected=np.arange(len(xy), dtype=np.int64), objective=objective,
                                 covered_share=float(ca.sum()) / tot_w, method="greedy", status="greedy", gap=gap,
-                                runtime_s=runtime, per_group=np.bincount(dist, minlength=n).astype(np.int64))
+                                runtime_s=runtime, per_group=np.bincount(dist, minlength=n).astype(np.int64),
+                                work=sum(q.work for q in plans), time_capped=bool(capped), notes=notes)
     step(1.0, "done")
     return PlanResult(sites=sites, districts=table, summary=summary, placement=placement, settings=settings,
                       conflicts=soft.table(sites["SITE_ID"].to_numpy(), heights))

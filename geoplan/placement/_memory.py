@@ -216,14 +216,14 @@ def _solve(ctx: PlanningContext, req: PlanRequest, *, method: str, fixed: NDArra
     hooks: dict[str, Any] = dict(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
                                  progress=_exact_hooks(progress, time_limit_s),
                                  cancel=cancel)
-    plain = greedy_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.share0, **kw)
+    plain = greedy_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.share0, cancel=cancel, **kw)
     if cost_weight <= 0:
         if method == "exact":
             return exact_mclp(ctx.coverage, ctx.demand_weights, covered0=ctx.share0, warm_start=plain.selected,
                               **hooks, **kw), None
         return plain, None
     A, w, c0 = cost_rows(ctx.coverage, ctx.demand_weights, ctx.share0, ctx.cand_cost, weight=cost_weight)
-    res = greedy_mclp(A, w, covered0=c0, **kw)
+    res = greedy_mclp(A, w, covered0=c0, cancel=cancel, **kw)
     if method == "exact":
         res = exact_mclp(A, w, covered0=c0, warm_start=res.selected, **hooks, **kw)
     rebates = w[ctx.coverage.shape[0]:]
@@ -346,7 +346,7 @@ def place_in_memory(ctx: PlanningContext, req: PlanRequest, *, method: str, fixe
         budget_new=req.p, quotas=tuple(int(q) for q in req.quotas), allocation=tuple(int(q) for q in req.quotas),
         candidates=int(ctx.coverage.shape[1]), candidates_modelled=ctx.candidates_modelled, engine="memory",
         meet=req.meet, candidate_source=ctx.candidate_source, network=s.network, radio_digest=ctx.params.digest,
-        capacity_sites=added,
+        capacity_sites=added, notes=res.notes,
         siting=plan_siting(ctx, sel, cost_weight=weight, objective=res.objective, coverage_only=coverage_only))
     step(1.0, "done")
     return PlanResult(sites=sites, districts=ev.districts, summary=summary, placement=res, settings=s,

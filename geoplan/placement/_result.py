@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._instance import Instance, check_problem, column_positions, sums_by
+from ._work import Work
 
 __all__ = ["PlacementResult", "Instance", "check_problem", "coverage_totals", "covered_weight", "site_gains",
            "coverable_weight", "top_gains_bound", "cheap_bound", "relative_gap", "make_result"]
@@ -92,6 +93,17 @@ class PlacementResult:
         (subgradient search and polishing), ``"start"`` (exact: the warm
         start), ``"model"`` (exact: patterns, reduced-cost fixing and the MIP
         arrays) and ``"highs"`` (exact: the HiGHS run); only those that ran.
+    work : int
+        Work units the heuristics spent (local search, Lagrangian, kicks;
+        :mod:`~geoplan.placement._work`): the same for the same inputs on any
+        machine, unless ``time_capped``.
+    time_capped : bool
+        Whether a wall-clock cap, and not the work budget, stopped a heuristic
+        (or, for exact, HiGHS stopped at its time limit): the plan may then
+        differ between runs and machines. ``notes`` says so in words.
+    notes : tuple of str
+        What a user should know about how the plan was reached (e.g. that it
+        is not repeatable because the time cap stopped it).
     """
 
     selected: NDArray[np.int64]
@@ -106,6 +118,9 @@ class PlacementResult:
     bound_source: str | None = None
     swaps: int = 0
     stages: tuple[tuple[str, float], ...] = ()
+    work: int = 0
+    time_capped: bool = False
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -186,13 +201,15 @@ def relative_gap(objective: float, bound: float) -> float:
 
 def make_result(inst: Instance, selected: ArrayLike, *, method: str, status: str, started: float,
                 bounds: Mapping[str, float] | None = None, swaps: int = 0,
-                stages: Mapping[str, float] | None = None) -> PlacementResult:
+                stages: Mapping[str, float] | None = None, work: Work | None = None) -> PlacementResult:
     """Build the :class:`PlacementResult` of ``selected`` (objective recomputed from scratch).
 
     ``started`` is the :func:`time.perf_counter` value at the solver's start.
     With ``bounds`` (upper bounds on the optimum by source; may be empty), the
     gap is taken to the smallest of them, :func:`top_gains_bound` of
     ``selected`` and :func:`coverable_weight`; with ``bounds=None``, no gap.
+    ``work``: the budget the heuristics ran on (units spent, and whether its
+    time cap stopped them).
     """
     sel = np.asarray(selected, dtype=np.int64).reshape(-1)
     totals = coverage_totals(inst, sel)
@@ -215,4 +232,6 @@ def make_result(inst: Instance, selected: ArrayLike, *, method: str, status: str
              method, sel.size, objective, 100 * share, status, "-" if gap is None else f"{gap:.3%}", source, runtime)
     return PlacementResult(selected=sel, objective=objective, covered_share=share, method=method, status=status,
                            gap=gap, runtime_s=runtime, per_group=per_group, bound=bound, bound_source=source,
-                           swaps=swaps, stages=tuple((k, float(v)) for k, v in (stages or {}).items()))
+                           swaps=swaps, stages=tuple((k, float(v)) for k, v in (stages or {}).items()),
+                           work=0 if work is None else int(work.used), time_capped=work is not None and work.capped,
+                           notes=() if work is None else work.notes)

@@ -23,8 +23,8 @@ The solve runs in three steps, each of which can finish it:
 2. a Lagrangian relaxation (:mod:`~geoplan.placement.lagrangian`): an upper
    bound within a fraction of a per cent of the optimum on city-scale
    instances, and often a better plan, improved further by kick-and-swap
-   search (:func:`~geoplan.placement.local_search.kick_search`, as long as the
-   Lagrangian step at most); when the gap is already within
+   search (:func:`~geoplan.placement.local_search.kick_search`, as much work as
+   the Lagrangian step at most); when the gap is already within
    ``mip_rel_gap`` the answer is proven without a MIP. Otherwise its
    multipliers fix sites: a site whose best Lagrangian bound with it (without
    it) is below the best plan's value is out of (in) every better plan, which
@@ -37,6 +37,12 @@ The solve runs in three steps, each of which can finish it:
 The reported bound is the Lagrangian bound, or HiGHS's bound on the reduced
 MIP if that is higher than the bounds behind each fixing and lower than the
 Lagrangian one: a proven upper bound on the original problem either way.
+
+Steps 1 and 2 stop on work budgets (:mod:`~geoplan.placement._work`), not on
+the clock, so they reach the same plan on any machine; ``time_limit_s`` caps
+them only as a safety net. HiGHS itself stops on the clock: a ``"time_limit"``
+result, like one whose heuristics the cap stopped, says in ``notes`` that it
+may differ between runs.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from ._highs import HighsModel, HighsProgress, solve_highs
 from ._instance import Instance, check_problem
 from ._patterns import Patterns, build_patterns
 from ._result import PlacementResult, cheap_bound, coverage_totals, covered_weight, make_result
+from ._work import WORK_PER_SECOND, Work
 from .greedy import greedy_mclp
 from .lagrangian import LagrangianBound, flip_bounds, lagrangian_bound
 from .local_search import KICK_PATIENCE, check_plan, kick_search
@@ -66,11 +73,17 @@ __all__ = ["exact_mclp"]
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-#: Share of ``time_limit_s`` for the Lagrangian step: at most :data:`LAGRANGIAN_MAX_S` seconds, and one second
-#: per :data:`NNZ_PER_SECOND` nonzeros of the demand patterns (at least one): small models go to HiGHS sooner.
+#: Work of the Lagrangian step, in seconds on the reference machine (:data:`~geoplan.placement._work.WORK_PER_SECOND`
+#: units each): :data:`LAGRANGIAN_SHARE` of ``time_limit_s``, at most :data:`LAGRANGIAN_MAX_S`, and one second per
+#: :data:`NNZ_PER_SECOND` nonzeros of the demand patterns (at least one): small models go to HiGHS sooner. Its
+#: polishing gets half as much again (at most :data:`POLISH_MAX_S`), the kicks after it as much as the step.
 LAGRANGIAN_SHARE = 0.25
 LAGRANGIAN_MAX_S = 15.0
 NNZ_PER_SECOND = 100_000
+POLISH_MAX_S = 5.0
+#: What an exact result says when HiGHS stopped at its time limit.
+HIGHS_LIMIT_NOTE = ("HiGHS stopped at its time limit (time_limit_s): the plan and bound may differ between runs "
+                    "and machines")
 
 
 def _mip(inst: Instance, pat: Patterns, fixed: NDArray[np.int64]) -> tuple[HighsModel, NDArray[np.int64]]:
@@ -177,7 +190,9 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
     time_limit_s : float
         Wall-clock limit of the Lagrangian step and the HiGHS solve together
         (the warm start and model building come on top, and are reported in
-        ``runtime_s``).
+        ``runtime_s``). The Lagrangian step and kicks stop on work budgets
+        scaled from it (the same plan on any machine); the limit only caps
+        them; HiGHS gets what is left.
     mip_rel_gap : float
         Relative gap at which the plan is called optimal.
     warm_start : PlacementResult or array_like of int, optional
@@ -193,7 +208,8 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
         (incumbent, bound, gap, elapsed) after the Lagrangian step and while
         HiGHS runs.
     cancel : callable, optional
-        Polled while solving; when it returns true the solve stops and the
+        Polled while solving (between the heuristics' passes and iterations,
+        and while HiGHS runs); when it returns true the solve stops and the
         best plan so far is returned with ``status="cancelled"``.
 
     Returns
@@ -205,7 +221,8 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
         the warm start, with its ``gap``), ``"cancelled"``, or ``"feasible"``
         when HiGHS stopped for another reason with a plan. ``bound_source`` is
         ``"lagrangian"`` or ``"highs"`` (or ``"submodular"``/``"coverable"`` when
-        those are tighter).
+        those are tighter). ``time_capped`` and ``notes`` say when the clock,
+        not work, ended a step (the plan may then differ between runs).
 
     Raises
     ------
@@ -233,18 +250,21 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
     inst = check_problem(**kwargs)
     _check_limits(time_limit_s, mip_rel_gap)
     stages = {"check": perf_counter() - started}
+    work = Work.unlimited()  # the heuristics' budgets are parts of this one; it sums their work
     if warm_start is None:
-        start = greedy_mclp(**kwargs, bound="submodular").selected
+        first = greedy_mclp(**kwargs, bound="submodular", cancel=cancel)
+        start, work.capped = first.selected, first.time_capped
+        work.charge(first.work)
     else:
         start = check_plan(inst, warm_start.selected if isinstance(warm_start, PlacementResult) else warm_start,
                            field="warm_start")
     stages["start"] = perf_counter() - started - stages["check"]
     plan, bounds, label = _solve(inst, np.asarray(start, dtype=np.int64), time_limit_s=time_limit_s,
-                                 mip_rel_gap=mip_rel_gap, progress=progress, cancel=cancel, stages=stages)
+                                 mip_rel_gap=mip_rel_gap, progress=progress, cancel=cancel, stages=stages, work=work)
     order = _polish(inst, plan) if secondary is not None else np.r_[
         inst.fixed, np.setdiff1d(plan, inst.fixed)].astype(np.int64)
     result = make_result(inst, order, method="exact", status="feasible", started=started, bounds=bounds,
-                         stages=stages)
+                         stages=stages, work=work)
     assert result.gap is not None
     if result.gap <= mip_rel_gap * (1 + 1e-9) + 1e-12:
         label = "optimal"
@@ -252,15 +272,18 @@ def exact_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike
         label = "feasible"  # HiGHS said optimal on its own tolerances, but not within the gap asked for
     log.info("exact: %s, objective %.6g, bound %.6g (%s), gap %.4f%%", label, result.objective, result.bound,
              result.bound_source, 100 * result.gap)
+    if label == "time_limit":
+        result = replace(result, time_capped=True, notes=(*result.notes, HIGHS_LIMIT_NOTE))
     return replace(result, status=label, runtime_s=perf_counter() - started)
 
 
 def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip_rel_gap: float,
            progress: Callable[[HighsProgress], None] | None, cancel: Callable[[], bool] | None,
-           stages: dict[str, float]) -> tuple[NDArray[np.int64], dict[str, float], str]:
+           stages: dict[str, float], work: Work) -> tuple[NDArray[np.int64], dict[str, float], str]:
     """Lagrangian step, then HiGHS on the reduced MIP; the plan, the bounds by source and a status label.
 
-    ``stages`` receives the seconds of each step.
+    ``stages`` receives the seconds of each step; the Lagrangian step's and the
+    kicks' budgets are parts of ``work`` (capped at ``time_limit_s``).
     """
     if inst.p == inst.fixed.size:
         return start, {}, "optimal"
@@ -269,17 +292,21 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     if cheap - value <= mip_rel_gap * max(value, 1e-300):
         return start, {"submodular": cheap}, "optimal"  # the cheap bounds already prove the warm start
     pat = build_patterns(inst)
-    budget = min(LAGRANGIAN_SHARE * time_limit_s, LAGRANGIAN_MAX_S, max(1.0, pat.matrix.nnz / NNZ_PER_SECOND))
-    lag = lagrangian_bound(inst, start=start, time_budget_s=budget, target_gap=mip_rel_gap, patterns=pat,
-                           polish_s=min(budget / 2, 5.0))
+    step_s = min(LAGRANGIAN_SHARE * time_limit_s, LAGRANGIAN_MAX_S, max(1.0, pat.matrix.nnz / NNZ_PER_SECOND))
+    polish_s = min(step_s / 2, POLISH_MAX_S)
+    cap = t0 + time_limit_s
+    lag = lagrangian_bound(inst, start=start, target_gap=mip_rel_gap, patterns=pat,
+                           work=Work((step_s + polish_s) * WORK_PER_SECOND, cap=cap, parent=work, cancel=cancel),
+                           polish_share=polish_s / (step_s + polish_s))
     start_value = pat.value(_free_totals(pat, inst, start))
     plan, value = (lag.plan, lag.plan_value) if lag.plan_value > start_value else (start, start_value)
     upper = lag.bound
     gap = (upper - value) / max(value, 1e-300)
     stages["lagrangian"] = perf_counter() - t0
     if gap > mip_rel_gap and inst.p - inst.fixed.size >= 2 and not (cancel is not None and cancel()):
-        t_k = perf_counter()  # kick-and-swap search, as long as the Lagrangian step: a better incumbent proves more
-        better, improved, _ = kick_search(inst, plan, deadline=t_k + budget, patience=KICK_PATIENCE)
+        t_k = perf_counter()  # kick-and-swap search, as much work as the Lagrangian step: a better incumbent proves more
+        better, improved, _ = kick_search(inst, plan, patience=KICK_PATIENCE,
+                                          work=Work(step_s * WORK_PER_SECOND, cap=cap, parent=work, cancel=cancel))
         if improved:
             plan, value = better, pat.value(_free_totals(pat, inst, better))
             gap = (upper - value) / max(value, 1e-300)

@@ -25,9 +25,12 @@ saturates. By default a swap local search (:mod:`~geoplan.placement.local_search
 then exchanges sites while that covers more, keeping quotas and fixed sites, and
 a Lagrangian relaxation (:mod:`~geoplan.placement.lagrangian`) bounds the
 optimum and offers its own plans, polished by the same swaps; the best plan is
-returned. With ``kicks=True`` the rest of the time budget goes to kick-and-swap
+returned. With ``kicks=True`` the rest of the work budget goes to kick-and-swap
 search (:func:`~geoplan.placement.local_search.kick_search`), worth 0.2-0.6 % more
-coverage on hard instances. The reported gap is a proven guarantee: a fraction of a per cent
+coverage on hard instances. The budget counts work, not seconds
+(:mod:`~geoplan.placement._work`), so the same inputs give the same plan on any
+machine at any load; a wall-clock cap only guards against a pathologically slow
+machine, and the result says when it struck (``time_capped``, ``notes``). The reported gap is a proven guarantee: a fraction of a per cent
 where coverage nearly saturates, a few per cent on hard instances, where the
 LP relaxation itself is 2-4 % above the best plans known.
 """
@@ -35,7 +38,7 @@ LP relaxation itself is 2-4 % above the best plans known.
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any, Literal
 
@@ -53,7 +56,8 @@ from ._result import (
     covered_weight,
     make_result,
 )
-from .lagrangian import lagrangian_bound
+from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
+from .lagrangian import POLISH_SHARE, lagrangian_bound
 from .local_search import KICK_PATIENCE, improve, kick_search
 
 __all__ = ["greedy_mclp", "greedy_set_cover"]
@@ -65,16 +69,20 @@ log.addHandler(logging.NullHandler())
 GOOD_ENOUGH = 1e-3
 #: Relative gap at which the Lagrangian bound stops: the plan is proven this close to the optimum.
 BOUND_TARGET = 5e-3
-#: Share of ``time_budget_s`` local search may use before the Lagrangian bound (which gets the rest).
+#: Share of the work budget local search may use before the Lagrangian bound (which gets the rest).
 LOCAL_SEARCH_SHARE = 0.7
+#: Default work budget of local search, the Lagrangian bound and kicks together (units of
+#: :mod:`~geoplan.placement._work`): about 10 s on the reference machine, the wall-clock budget it replaces.
+GREEDY_WORK = 10 * WORK_PER_SECOND
 
 
 def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLike | None = None,
                 groups: ArrayLike | None = None, min_per_group: ArrayLike | None = None,
                 max_per_group: ArrayLike | None = None, fixed: ArrayLike | None = None,
                 secondary: ArrayLike | None = None, local_search: bool = True,
-                bound: Literal["lagrangian", "submodular"] = "lagrangian",
-                time_budget_s: float = 10.0, kicks: bool = False) -> PlacementResult:
+                bound: Literal["lagrangian", "submodular"] = "lagrangian", work_budget: int | None = None,
+                time_cap_s: float | None = None, kicks: bool = False,
+                cancel: Callable[[], bool] | None = None, time_budget_s: float | None = None) -> PlacementResult:
     """Choose ``p`` sites that greedily maximise newly covered demand, meeting district quotas.
 
     Parameters
@@ -107,20 +115,36 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
         seconds at city scale; its plans, polished by local search, replace
         the greedy plan when they cover more) or only the submodular and
         coverable bounds (instant, loose: often 10-30 % above the optimum).
-    time_budget_s : float
-        Wall-clock budget of local search and the Lagrangian bound together
-        (greedy itself runs to the end); local search stops earlier when no
-        swap helps, the bound when it proves the plan within
-        :data:`BOUND_TARGET` (0.5 %), and both are skipped when the cheap
-        bounds already prove :data:`GOOD_ENOUGH` (0.1 %).
+    work_budget : int, optional
+        Work units (:mod:`~geoplan.placement._work`: matrix entries and vector
+        elements touched) of local search, the Lagrangian bound and kicks
+        together (greedy itself runs to the end); by default
+        :data:`GREEDY_WORK`, about 10 s on the reference machine. Local search
+        stops earlier when no swap helps, the bound when it proves the plan
+        within :data:`BOUND_TARGET` (0.5 %), and both are skipped when the
+        cheap bounds already prove :data:`GOOD_ENOUGH` (0.1 %). The same
+        inputs and budget give the same plan on any machine at any load.
+    time_cap_s : float, optional
+        Wall-clock safety cap in seconds on that work (default ten times the
+        budget's reference seconds, at least 5 s; ``math.inf``: none). When it
+        stops a heuristic before the work budget, the result says so
+        (``time_capped``, ``notes``): that plan may differ between runs.
     kicks : bool
-        Spend what is left of ``time_budget_s`` on kick-and-swap search
+        Spend what is left of ``work_budget`` on kick-and-swap search
         (:func:`~geoplan.placement.local_search.kick_search`: drop a cluster of
         sites, refill greedily, swap, keep if better) unless the plan is proven
         within :data:`BOUND_TARGET`, stopping after ``KICK_PATIENCE`` (10) kicks
         in a row without a better plan. Off by default so that a call takes no
         longer than its phases need (the county-by-county engine calls this per
         county); on, hard instances gain 0.3-1 % of coverage in a few seconds.
+    cancel : callable, optional
+        Polled between the heuristics' passes and iterations (greedy itself
+        runs to the end); when it returns true they stop and the plan so far is
+        returned, with a note that it may differ between runs.
+    time_budget_s : float, optional
+        Deprecated: read as ``work_budget`` of that many seconds on the
+        reference machine (``time_budget_s * WORK_PER_SECOND`` units), with a
+        ``DeprecationWarning``; pass ``work_budget`` and ``time_cap_s`` instead.
 
     Returns
     -------
@@ -129,12 +153,14 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
         search, fixed sites first, then in greedy order within the plan;
         without, in the order chosen (see the module notes for the three
         phases). ``gap`` to ``bound``, the tightest upper bound known
-        (``bound_source``); ``swaps`` made by local search.
+        (``bound_source``); ``swaps`` made by local search; ``work`` units
+        spent; ``time_capped`` and ``notes`` when the time cap struck.
 
     Raises
     ------
     ValidationError
-        Malformed input, e.g. negative weights or mismatched lengths.
+        Malformed input, e.g. negative weights, mismatched lengths, a negative
+        ``work_budget`` or a ``time_cap_s`` that is not a positive number.
     InfeasibleError
         Budget and quotas that cannot all be met (checked before any work).
 
@@ -152,38 +178,36 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
     if bound not in ("lagrangian", "submodular"):
         raise ValidationError(Problem("placement", "bound", f"must be 'lagrangian' or 'submodular', got {bound!r}",
                                       "pass bound='lagrangian' (tight) or bound='submodular' (instant)"))
-    if not (isinstance(time_budget_s, int | float) and time_budget_s >= 0 and math.isfinite(time_budget_s)):
-        raise ValidationError(Problem("placement", "time_budget_s", f"must be a number of seconds >= 0, got "
-                                      f"{time_budget_s!r}", "pass e.g. time_budget_s=10"))
+    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="greedy_mclp")
+    units, cap_s = check_budget(work_budget, time_cap_s, default_units=GREEDY_WORK)
     stages = {"check": perf_counter() - started}
     order, start_bound = _greedy(inst)
     stages["greedy"] = perf_counter() - started - sum(stages.values())
-    deadline = perf_counter() + time_budget_s
+    work = Work(units, cap=perf_counter() + cap_s, cancel=cancel)
     swaps = 0
     bounds = {"submodular": start_bound}
     if _proven(inst, order, bounds):  # already within GOOD_ENOUGH of a cheap bound: nothing to gain
         local_search, bound = False, "submodular"
     if local_search:
-        budget = time_budget_s * (LOCAL_SEARCH_SHARE if bound == "lagrangian" else 1.0)
-        better, swaps = improve(inst, order, deadline=perf_counter() + budget)
+        better, swaps = improve(inst, order, work=work.part(LOCAL_SEARCH_SHARE if bound == "lagrangian" else 1.0))
         order = greedy_order(inst, better) if swaps else order
         stages["local_search"] = perf_counter() - started - sum(stages.values())
     if bound == "lagrangian" and inst.p > inst.fixed.size and not _proven(inst, order, bounds):
-        left = max(deadline - perf_counter(), 0.0)
-        lag = lagrangian_bound(inst, start=order, time_budget_s=0.7 * left, target_gap=BOUND_TARGET,
-                               polish_s=0.3 * left if local_search else 0.0)
+        lag = lagrangian_bound(inst, start=order, work=work, target_gap=BOUND_TARGET,
+                               polish_share=POLISH_SHARE if local_search else 0.0)
         bounds["lagrangian"] = lag.bound
         if lag.plan_value > covered_weight(inst, coverage_totals(inst, order)) * (1 + 1e-12):
             order = greedy_order(inst, lag.plan)  # a Lagrangian plan, polished by the same swaps, covers more
         stages["lagrangian"] = perf_counter() - started - sum(stages.values())
-    if kicks and local_search and inst.p - inst.fixed.size >= 2 and perf_counter() < deadline:
+    if kicks and local_search and inst.p - inst.fixed.size >= 2 and not work.spent():
         value = covered_weight(inst, coverage_totals(inst, order))
         if min(bounds.values()) - value > BOUND_TARGET * max(value, 1e-300):
-            better, improved, _ = kick_search(inst, order, deadline=deadline, patience=KICK_PATIENCE)
+            better, improved, _ = kick_search(inst, order, work=work, patience=KICK_PATIENCE)
             order = greedy_order(inst, better) if improved else order
             stages["kicks"] = perf_counter() - started - sum(stages.values())
     return make_result(inst, order, method="greedy", status="greedy", started=started, bounds=bounds, swaps=swaps,
-                       stages=stages)
+                       stages=stages, work=work)
+
 
 
 def _proven(inst: Instance, order: NDArray[np.int64], bounds: dict[str, float]) -> bool:

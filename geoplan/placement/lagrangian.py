@@ -40,6 +40,7 @@ from ._instance import Instance, check_problem, column_positions, sums_by
 from ._lazy import greedy_order
 from ._patterns import Patterns, build_patterns
 from ._result import PlacementResult, make_result
+from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
 from .local_search import improve
 
 __all__ = ["LagrangianBound", "lagrangian_bound", "lagrangian_mclp", "flip_bounds"]
@@ -54,6 +55,11 @@ MIN_STEP = 1e-3
 #: Stop when the bound improves by less than this share of the plan's value in this many iterations.
 STALL_SHARE = 1e-4
 STALL_ITERATIONS = 100
+#: Share of a Lagrangian budget for polishing its plans by swap local search (the subgradient search has the rest).
+POLISH_SHARE = 0.3
+#: Default work budget of :func:`lagrangian_mclp` (units of :mod:`~geoplan.placement._work`): about 10 s on the
+#: reference machine.
+LAGRANGIAN_WORK = 10 * WORK_PER_SECOND
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,9 +134,9 @@ def _initial_multipliers(pat: Patterns, totals: NDArray[np.float64]) -> NDArray[
     return lam
 
 
-def lagrangian_bound(inst: Instance, *, start: NDArray[np.int64], time_budget_s: float = 5.0,
+def lagrangian_bound(inst: Instance, *, start: NDArray[np.int64], work: Work | None = None,
                      target_gap: float = 1e-4, max_iter: int = 3000, patterns: Patterns | None = None,
-                     polish_s: float = 1.0) -> LagrangianBound:
+                     polish_share: float = POLISH_SHARE) -> LagrangianBound:
     """Minimise the Lagrangian dual from a feasible plan ``start``; the best bound and plan found.
 
     Steps follow the volume algorithm's averaged primal (Barahona & Anbil
@@ -141,12 +147,17 @@ def lagrangian_bound(inst: Instance, *, start: NDArray[np.int64], time_budget_s:
     best plan's value, halved after :data:`PATIENCE` iterations without a
     better bound. Stops when the bound is within ``target_gap`` of the best
     plan, after ``max_iter`` iterations, when the step has shrunk below
-    :data:`MIN_STEP`, or when ``time_budget_s`` is spent. Then (within
-    ``polish_s`` seconds) swap local search polishes two Lagrangian plans: the
-    best ``x(lambda)`` seen and the averaged solution rounded to ``p`` sites.
+    :data:`MIN_STEP`, or when ``1 - polish_share`` of ``work`` is spent (each
+    iteration is charged the pattern matrix's entries and the vectors it
+    sweeps; ``None``: no budget). Then (with ``polish_share`` of ``work``,
+    and what the iterations left) swap local search polishes two Lagrangian
+    plans: the best ``x(lambda)`` seen and the averaged solution rounded to
+    ``p`` sites; ``polish_share=0`` skips that.
     """
     t0 = perf_counter()
-    deadline = t0 + time_budget_s
+    work = work if work is not None else Work.unlimited()
+    polish = Work(polish_share * work.left, cap=work.cap, parent=work)
+    subgradient = work.part(1.0 - polish_share)
     pat = patterns if patterns is not None else build_patterns(inst)
     B = pat.matrix
     BT = sp.csr_array(B.T)
@@ -171,10 +182,14 @@ def lagrangian_bound(inst: Instance, *, start: NDArray[np.int64], time_budget_s:
     iterate, iterate_value = best_plan, -math.inf
     x_avg = y_avg = cover_avg = None
     step, stale, it, mark = 1.0, 0, 0, math.inf
-    while it < max_iter and perf_counter() < deadline:
+    # B^T lambda, the knapsack, the vector updates: an entry here costs about a quarter of one in local search
+    # (vectorised scatter and sweeps; benchmarks/calibrate_work.py), hence the division
+    per_iteration = (B.nnz + 20 * pat.n_patterns + 8 * inst.n_cols) // 4
+    while it < max_iter and not subgradient.spent():
         it += 1
         c = np.asarray(Bt @ lam, dtype=np.float64)  # 0 off the free sites: their columns are empty
         pick = cols[knap.solve(c)]
+        subgradient.charge(per_iteration + int(Bc.indptr[pick + 1].sum() - Bc.indptr[pick].sum()) // 4)
         base = pat.offset + float((room * np.maximum(W - lam, 0.0)).sum())
         L = base + float(c[pick].sum())
         tot = totals_of(pick)
@@ -214,11 +229,10 @@ def lagrangian_bound(inst: Instance, *, start: NDArray[np.int64], time_budget_s:
         best_value, best_plan = iterate_value, np.sort(iterate)
     log.info("lagrangian: %d iterations, bound %.6g, best plan %.6g (gap %.3f%%), %.2f s", it, best_bound,
              best_value, 100 * (best_bound - best_value) / max(best_value, 1e-300), perf_counter() - t0)
-    if polish_s > 0 and best_bound - best_value > target_gap * max(best_value, 1e-300):
-        stop = perf_counter() + polish_s
+    if polish_share > 0 and best_bound - best_value > target_gap * max(best_value, 1e-300):
         tries = [iterate] + ([np.r_[inst.fixed, cols[knap.solve(x_avg)]]] if x_avg is not None else [])
         for k, plan in enumerate(tries):
-            polished, _ = improve(inst, plan, deadline=perf_counter() + (stop - perf_counter()) / (len(tries) - k))
+            polished, _ = improve(inst, plan, work=polish.part(1.0 / (len(tries) - k)))
             v = pat.value(totals_of(np.setdiff1d(polished, inst.fixed)))
             if v > best_value:
                 best_value, best_plan = v, np.sort(polished)
@@ -275,7 +289,8 @@ def lagrangian_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: Arra
                     groups: ArrayLike | None = None, min_per_group: ArrayLike | None = None,
                     max_per_group: ArrayLike | None = None, fixed: ArrayLike | None = None,
                     secondary: ArrayLike | None = None, start: PlacementResult | ArrayLike | None = None,
-                    time_budget_s: float = 10.0, target_gap: float = 1e-4) -> PlacementResult:
+                    work_budget: int | None = None, time_cap_s: float | None = None,
+                    target_gap: float = 1e-4, time_budget_s: float | None = None) -> PlacementResult:
     """Choose ``p`` sites by Lagrangian relaxation: the best Lagrangian plan, with its proven bound.
 
     Parameters
@@ -284,10 +299,20 @@ def lagrangian_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: Arra
         As in :func:`~geoplan.placement.greedy_mclp`.
     start : PlacementResult or array_like of int, optional
         A feasible plan to start from; by default greedy with local search.
-    time_budget_s : float
-        Wall-clock budget of the subgradient search and the final local search.
+    work_budget : int, optional
+        Work units (:mod:`~geoplan.placement._work`) of the default start (half)
+        and the subgradient search and its local search (the rest); by default
+        :data:`LAGRANGIAN_WORK`, about 10 s on the reference machine. The same
+        inputs and budget give the same plan and bound on any machine.
+    time_cap_s : float, optional
+        Wall-clock safety cap in seconds (default ten times the budget's
+        reference seconds); when it stops the search first, the result says
+        so (``time_capped``, ``notes``): the plan may then differ between runs.
     target_gap : float
         Stop once the bound is within this relative gap of the best plan.
+    time_budget_s : float, optional
+        Deprecated: read as ``work_budget`` of that many seconds on the
+        reference machine, with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -312,18 +337,22 @@ def lagrangian_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: Arra
                                   min_per_group=min_per_group, max_per_group=max_per_group, fixed=fixed,
                                   secondary=secondary)
     inst = check_problem(**kwargs)
+    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="lagrangian_mclp")
+    units, cap_s = check_budget(work_budget, time_cap_s, default_units=LAGRANGIAN_WORK)
+    work = Work(units, cap=started + cap_s)
     stages = {"check": perf_counter() - started}
     if start is None:
-        first = greedy_mclp(**kwargs, time_budget_s=time_budget_s / 2, bound="submodular").selected
+        greedy = greedy_mclp(**kwargs, work_budget=int(units // 2), time_cap_s=cap_s, bound="submodular")
+        first = greedy.selected
+        work.charge(greedy.work)
+        work.capped = greedy.time_capped
     else:
         first = check_plan(inst, start.selected if isinstance(start, PlacementResult) else start, field="start")
     stages["start"] = perf_counter() - started - stages["check"]
-    left = max(time_budget_s - (perf_counter() - started), 0.1)
-    lag = lagrangian_bound(inst, start=np.asarray(first, dtype=np.int64), time_budget_s=0.7 * left,
-                           target_gap=target_gap, polish_s=0.3 * left)
+    lag = lagrangian_bound(inst, start=np.asarray(first, dtype=np.int64), work=work, target_gap=target_gap)
     stages["lagrangian"] = perf_counter() - started - sum(stages.values())
     result = make_result(inst, greedy_order(inst, lag.plan), method="lagrangian", status="heuristic",
-                         started=started, bounds={"lagrangian": lag.bound}, stages=stages)
+                         started=started, bounds={"lagrangian": lag.bound}, stages=stages, work=work)
     if result.gap is not None and result.gap <= target_gap:
         result = replace(result, status="optimal")
     return result

@@ -16,8 +16,10 @@ is either the one with the smallest loss (``C`` only helps) or one of the
 few ``C`` touches. A pass prices every exchange this way, then makes the
 improving ones best first, each only if its rows are untouched by those made
 before it in the pass (so its price is still exact), and only if the group
-quotas still hold. Passes repeat until no exchange improves or the time
-budget is spent. Fixed sites never leave.
+quotas still hold. Passes repeat until no exchange improves or the work
+budget is spent (:mod:`~geoplan.placement._work`: each pass counts the matrix
+entries it reads, so the same budget stops at the same pass on any machine).
+Fixed sites never leave.
 
 Works for binary and fractional coverage alike (a row's covered share is
 ``min(1, s0 + sum_j a_ij x_j)``): for fractional entries ``C`` is priced row
@@ -27,7 +29,6 @@ by row from the same formula, which reduces to the binary rule for 0/1 entries.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any
@@ -40,6 +41,7 @@ from ..errors import Problem, ValidationError
 from ._instance import Instance, check_problem, column_positions, sums_by
 from ._lazy import LazyGreedy, greedy_order
 from ._result import PlacementResult, coverage_totals, covered_weight, make_result
+from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
 
 __all__ = ["local_search_mclp", "improve", "kick_search"]
 
@@ -57,6 +59,15 @@ MOVES_PER_PARTNER = 8
 #: plan after which greedy and exact stop kicking.
 KICK_SHARE = 0.1
 KICK_PATIENCE = 10
+#: Default work budget of :func:`local_search_mclp` (units of :mod:`~geoplan.placement._work`): about 10 s on the
+#: reference machine.
+LOCAL_SEARCH_WORK = 10 * WORK_PER_SECOND
+#: Work units charged for a swap pass beyond the entries it touches, and for a kick's refill per chosen site
+#: (fixed Python costs; measured with benchmarks/calibrate_work.py).
+PASS_WORK = 50_000
+KICK_WORK_PER_SITE = 500
+#: Share of a kick search's budget for the kicks; the rest is kept for full swap passes after them.
+KICK_WORK_SHARE = 0.85
 
 
 #: (row, chosen site, share) triples where removing the site from the plan costs weight.
@@ -66,8 +77,9 @@ _Pairs = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
 class _Swaps:
     """The state of one swap search: chosen sites, row totals, group counts."""
 
-    def __init__(self, inst: Instance, selected: NDArray[np.int64]) -> None:
+    def __init__(self, inst: Instance, selected: NDArray[np.int64], work: Work) -> None:
         self.inst = inst
+        self.work = work
         self.chosen = np.zeros(inst.n_cols, dtype=np.bool_)
         self.chosen[selected] = True
         self.is_fixed = np.zeros(inst.n_cols, dtype=np.bool_)
@@ -93,6 +105,7 @@ class _Swaps:
             per = np.minimum(A.data[pos], np.maximum(inst.room[rows] - t[rows], 0.0)) * inst.weights[rows]
         owner = np.repeat(np.arange(cols.size), np.diff(A.indptr)[cols])
         self.gain[cols] = sums_by(owner, per, cols.size)
+        self.work.charge(3 * pos.size + inst.n_cols)
 
     # ------------------------------------------------------------------ pricing
     def _loss_and_pairs(self, t: NDArray[np.float64]) -> tuple[NDArray[np.float64], _Pairs]:
@@ -108,6 +121,7 @@ class _Swaps:
         drop = w * (before - np.minimum(room, t[rows] - val))
         loss = sums_by(inst.entry_cols[pos], drop, inst.n_cols)
         hit = drop > 0
+        self.work.charge(4 * pos.size + inst.n_cols)
         return loss, (rows[hit].astype(np.int64), inst.entry_cols[pos[hit]].astype(np.int64), val[hit])
 
     def _recapture(self, t: NDArray[np.float64], cand: NDArray[np.bool_],
@@ -129,6 +143,7 @@ class _Swaps:
         reps = n_pairs[rows]
         total = int(reps.sum())
         shape = (inst.n_cols, inst.n_cols)
+        self.work.charge(2 * on.size + 6 * total + 2 * loss_rows.size + inst.n_rows)
         if total == 0:
             return sp.csr_array(shape)
         order = np.argsort(loss_rows, kind="stable")
@@ -156,6 +171,7 @@ class _Swaps:
         self.touch_v[dirty] = -np.inf
         self.touch_r[dirty] = -1
         C = self._recapture(t, dirty, pairs)
+        self.work.charge(4 * C.nnz)
         if not C.nnz:
             return
         a = np.repeat(np.arange(self.inst.n_cols), np.diff(C.indptr))
@@ -175,6 +191,7 @@ class _Swaps:
         """For every unchosen site, its best exchange partner, if that improves; best first."""
         inst = self.inst
         self._update_gains(t, dirty)
+        self.work.charge(10 * inst.n_cols)  # the sweeps and sorts over all sites below
         gain = self.gain
         loss, pairs = self._loss_and_pairs(t)
         removable = self.chosen & ~self.is_fixed
@@ -242,6 +259,7 @@ class _Swaps:
         lower, upper, counts = inst.lower, inst.upper, self.counts
         spare = self.spare.tolist()
         gain, loss = self.gain, self.loss
+        self.work.charge(20 * adds.size + int(np.diff(ptr)[adds].sum()) + int(np.diff(ptr)[drops].sum()))
 
         def fits(a: int, r: int) -> bool:
             if used[r] or touched[idx[ptr[r]:ptr[r + 1]]].any():
@@ -283,12 +301,13 @@ class _Swaps:
         hit = np.unique(near[self.chosen[near]])
         rows = np.union1d(changed_rows, A.indices[column_positions(A.indptr, hit)])
         out = np.zeros(inst.n_cols, dtype=np.bool_)
-        out[by_row.indices[column_positions(by_row.indptr, rows)]] = True
+        spread = column_positions(by_row.indptr, rows)
+        out[by_row.indices[spread]] = True
+        self.work.charge(near.size + 2 * spread.size + inst.n_rows + inst.n_cols)
         return out & ~self.chosen
 
-    def run(self, deadline: float, *, changed: NDArray[np.bool_] | None = None,
-            confirm: bool = True) -> NDArray[np.int64]:
-        """Swap until no exchange improves or ``deadline`` (a :func:`time.perf_counter` value) passes.
+    def run(self, *, changed: NDArray[np.bool_] | None = None, confirm: bool = True) -> NDArray[np.int64]:
+        """Swap until no exchange improves or the work budget is spent (or its time cap passed).
 
         After the first pass only the candidates near the last exchanges are
         re-priced; when none of them improves, one full pass confirms the
@@ -299,8 +318,12 @@ class _Swaps:
         passes = 0
         full = changed is None
         dirty = np.ones(self.inst.n_cols, dtype=np.bool_) if changed is None else self._neighbourhood(changed)
-        while perf_counter() < deadline:
-            t = coverage_totals(self.inst, np.flatnonzero(self.chosen))
+        A = self.inst.coverage
+        while not self.work.spent():
+            chosen = np.flatnonzero(self.chosen)
+            t = coverage_totals(self.inst, chosen)
+            # the plan's row totals, and a pass's fixed cost (Python calls, small arrays)
+            self.work.charge(int(A.indptr[chosen + 1].sum() - A.indptr[chosen].sum()) + self.inst.n_rows + PASS_WORK)
             adds, drops = self._best_moves(t, dirty)
             passes += 1
             if adds.size == 0:
@@ -313,20 +336,23 @@ class _Swaps:
             log.debug("local search pass %d: %d improving, %d made, %d to re-price", passes, adds.size,
                       self.swaps - before, int(dirty.sum()))
         else:
-            log.info("local search: time budget spent after %d passes, %d swaps", passes, self.swaps)
+            log.info("local search: %s after %d passes, %d swaps", "time cap passed" if self.work.capped else
+                     "work budget spent", passes, self.swaps)
         log.debug("local search: %d passes, %d swaps", passes, self.swaps)
         return np.flatnonzero(self.chosen).astype(np.int64)
 
 
-def improve(inst: Instance, selected: NDArray[np.int64], *, deadline: float,
+def improve(inst: Instance, selected: NDArray[np.int64], *, work: Work,
             changed: NDArray[np.bool_] | None = None, confirm: bool = True) -> tuple[NDArray[np.int64], int]:
     """Swap local search from a feasible plan; returns the improved plan (ascending) and the swaps made.
 
-    ``changed`` and ``confirm``: see :meth:`_Swaps.run` (a search near a few changed rows).
+    Stops when no swap improves or ``work`` is spent (it is charged for every
+    pass). ``changed`` and ``confirm``: see :meth:`_Swaps.run` (a search near
+    a few changed rows).
     """
-    search = _Swaps(inst, np.asarray(selected, dtype=np.int64))
+    search = _Swaps(inst, np.asarray(selected, dtype=np.int64), work)
     before = covered_weight(inst, coverage_totals(inst, selected))
-    out = search.run(deadline, changed=changed, confirm=confirm)
+    out = search.run(changed=changed, confirm=confirm)
     log.info("local search: %d swaps, %.6g -> %.6g", search.swaps, before,
              covered_weight(inst, coverage_totals(inst, out)))
     return out, search.swaps
@@ -335,7 +361,8 @@ def improve(inst: Instance, selected: NDArray[np.int64], *, deadline: float,
 def local_search_mclp(coverage: Any, weights: ArrayLike, *, start: ArrayLike, covered0: ArrayLike | None = None,
                       groups: ArrayLike | None = None, min_per_group: ArrayLike | None = None,
                       max_per_group: ArrayLike | None = None, fixed: ArrayLike | None = None,
-                      secondary: ArrayLike | None = None, time_budget_s: float = 10.0) -> PlacementResult:
+                      secondary: ArrayLike | None = None, work_budget: int | None = None,
+                      time_cap_s: float | None = None, time_budget_s: float | None = None) -> PlacementResult:
     """Improve a feasible plan by swapping sites (Teitz-Bart interchange) until no swap helps.
 
     Parameters
@@ -344,15 +371,25 @@ def local_search_mclp(coverage: Any, weights: ArrayLike, *, start: ArrayLike, co
         As in :func:`~geoplan.placement.greedy_mclp`; ``p`` is the size of ``start``.
     start : array_like of int
         A feasible plan: column indices, fixed sites included, quotas met.
-    time_budget_s : float
-        Wall-clock budget; the best plan so far is returned when it is spent.
+    work_budget : int, optional
+        Work units (:mod:`~geoplan.placement._work`: matrix entries touched)
+        after which the best plan so far is returned; by default
+        :data:`LOCAL_SEARCH_WORK`, about 10 s on the reference machine. The
+        same inputs and budget give the same plan on any machine.
+    time_cap_s : float, optional
+        Wall-clock safety cap in seconds (default ten times the budget's
+        reference seconds); when it stops the search first, the result says
+        so (``time_capped``, ``notes``): the plan may then differ between runs.
+    time_budget_s : float, optional
+        Deprecated: read as ``work_budget`` of that many seconds on the
+        reference machine, with a ``DeprecationWarning``.
 
     Returns
     -------
     PlacementResult
         ``method="local_search"``, ``status="heuristic"``, ``swaps`` made;
         ``selected`` fixed sites first, then in greedy order within the plan;
-        gap to the submodular bound of the result.
+        gap to the submodular bound of the result; ``work`` units spent.
 
     Examples
     --------
@@ -369,9 +406,12 @@ def local_search_mclp(coverage: Any, weights: ArrayLike, *, start: ArrayLike, co
     inst = check_problem(coverage, weights, p=int(sel.size), covered0=covered0, groups=groups,
                          min_per_group=min_per_group, max_per_group=max_per_group, fixed=fixed, secondary=secondary)
     sel = check_plan(inst, sel, field="start")
-    out, swaps = improve(inst, sel, deadline=started + float(time_budget_s))
+    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="local_search_mclp")
+    units, cap_s = check_budget(work_budget, time_cap_s, default_units=LOCAL_SEARCH_WORK)
+    work = Work(units, cap=started + cap_s)
+    out, swaps = improve(inst, sel, work=work)
     return make_result(inst, greedy_order(inst, out), method="local_search", status="heuristic", started=started,
-                       bounds={}, swaps=swaps)
+                       bounds={}, swaps=swaps, work=work)
 
 
 def check_plan(inst: Instance, selected: Any, *, field: str) -> NDArray[np.int64]:
@@ -397,7 +437,7 @@ def check_plan(inst: Instance, selected: Any, *, field: str) -> NDArray[np.int64
     return sel
 
 
-def kick_search(inst: Instance, selected: NDArray[np.int64], *, deadline: float, seed: int = 0,
+def kick_search(inst: Instance, selected: NDArray[np.int64], *, work: Work, seed: int = 0,
                 share: float = KICK_SHARE, patience: int | None = None,
                 max_kicks: int | None = None) -> tuple[NDArray[np.int64], int, int]:
     """Iterated local search from a local optimum: drop a cluster of sites, refill greedily, swap; keep if better.
@@ -408,10 +448,11 @@ def kick_search(inst: Instance, selected: NDArray[np.int64], *, deadline: float,
     candidates within the quotas, and runs the swap search (:func:`improve`) to
     a local optimum; the result replaces the plan when it covers more (a
     kick-and-swap search in the style of iterated local search, Lourenço,
-    Martin & Stützle 2003). Repeats until ``deadline``, ``max_kicks`` kicks, or
-    ``patience`` kicks in a row without a better plan. Quotas and fixed sites
-    hold throughout. Returns the best plan (ascending), the kicks that
-    improved it, and the kicks made.
+    Martin & Stützle 2003). Repeats until :data:`KICK_WORK_SHARE` of ``work``
+    is spent (the rest goes to full swap passes once a kick improved the
+    plan), ``max_kicks`` kicks, or ``patience`` kicks in a row without a
+    better plan. Quotas and fixed sites hold throughout. Returns the best plan
+    (ascending), the kicks that improved it, and the kicks made.
     """
     rng = np.random.default_rng(seed)
     best = np.sort(np.asarray(selected, dtype=np.int64))
@@ -424,24 +465,25 @@ def kick_search(inst: Instance, selected: NDArray[np.int64], *, deadline: float,
     kicks = better = 0
     tol = 1e-12 * max(best_value, 1.0)
     since = 0
-    now = perf_counter()
-    stop = deadline - 0.15 * (deadline - now) if math.isfinite(deadline) else deadline  # kept for full passes
-    while perf_counter() < stop and (max_kicks is None or kicks < max_kicks) and (
+    kicking = work.part(KICK_WORK_SHARE)  # the rest is kept for full passes
+    while not kicking.spent() and (max_kicks is None or kicks < max_kicks) and (
             patience is None or since < patience):
         refill = _kick(inst, best, q, rng)
         moved = np.setxor1d(refill, best)
         changed = np.zeros(inst.n_rows, dtype=np.bool_)
         changed[A.indices[column_positions(A.indptr, moved)]] = True
+        # the refill: lazy greedy's gains of every site, and the kept sites taken one by one
+        kicking.charge(A.nnz + inst.n_rows + 8 * inst.n_cols + KICK_WORK_PER_SITE * best.size)
         # swaps near the kick only: far from it the plan was a local optimum already
-        plan, _ = improve(inst, refill, deadline=stop, changed=changed, confirm=False)
+        plan, _ = improve(inst, refill, work=kicking, changed=changed, confirm=False)
         kicks += 1
         value = covered_weight(inst, coverage_totals(inst, plan))
         if value > best_value + tol:
             best, best_value, better, since = np.sort(plan), value, better + 1, 0
         else:
             since += 1
-    if better:  # full passes in the time kept back: a local optimum for swaps anywhere
-        best, _ = improve(inst, best, deadline=deadline)
+    if better:  # full passes in the work kept back: a local optimum for swaps anywhere
+        best, _ = improve(inst, best, work=work)
         best_value = covered_weight(inst, coverage_totals(inst, best))
     log.info("kick search: %d kicks, %d improved, %.6g", kicks, better, best_value)
     return best, better, kicks

@@ -142,6 +142,9 @@ class PlanSummary(Totals):
     meet: str = field(default="density", kw_only=True)
     candidate_source: str = field(default="", kw_only=True)
     siting: SitingSummary | None = field(default=None, kw_only=True)
+    #: What a user should know about how the plan was reached, e.g. that a time cap stopped the heuristics, so
+    #: the plan may differ between runs (:attr:`geoplan.placement.PlacementResult.notes`).
+    notes: tuple[str, ...] = field(default=(), kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``siting``: what the new sites reuse, cost and save; see :class:`SitingSummary`)."""
