@@ -1091,6 +1091,7 @@ def _style() -> None:
     st.markdown("""<style>
       iframe[title="streamlit_folium.st_folium"] { height: max(420px, calc(100vh - 300px)) !important; }
       .block-container { padding-top: 1.6rem; }
+      header[data-testid="stHeader"] { background: transparent; }  /* the title is not cut by Streamlit's bar */
     </style>""", unsafe_allow_html=True)
 
 
