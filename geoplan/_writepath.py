@@ -51,7 +51,7 @@ from typing import Any
 from ._signals import deferred_signals
 from .errors import GeoplanError, WriteError
 
-__all__ = ["MANIFEST", "atomic_path", "check_output", "read_manifest", "input_family"]
+__all__ = ["MANIFEST", "atomic_path", "check_output", "read_manifest", "input_family", "sha256_file", "files_under"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -126,7 +126,8 @@ def _protected(dest: Path, protect: Collection[Path]) -> Path | None:
 
 # --- manifests ------------------------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's content, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -134,13 +135,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _files_under(root: Path) -> list[str]:
+def files_under(root: Path) -> list[str]:
+    """Every file (and symlink) below ``root``, as sorted POSIX paths relative to it."""
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink())
 
 
 def _write_manifest(root: Path) -> None:
-    files = {rel: {"bytes": (root / rel).stat().st_size, "sha256": _sha256(root / rel)}
-             for rel in _files_under(root) if rel != MANIFEST}
+    files = {rel: {"bytes": (root / rel).stat().st_size, "sha256": sha256_file(root / rel)}
+             for rel in files_under(root) if rel != MANIFEST}
     import geoplan
 
     doc = {"schema": _MANIFEST_SCHEMA, "written_by": f"geoplan {geoplan.__version__}",
@@ -171,7 +173,7 @@ def _unchanged(root: Path, rel: str, entry: dict[str, Any]) -> bool:
     try:
         if p.is_symlink() or not p.is_file():
             return False
-        return p.stat().st_size == entry.get("bytes") and _sha256(p) == entry.get("sha256")
+        return p.stat().st_size == entry.get("bytes") and sha256_file(p) == entry.get("sha256")
     except OSError:
         return False
 
@@ -399,7 +401,7 @@ def _plan(tmpdir: Path, tmp: Path, target: Path) -> tuple[list[tuple[Path, Path]
         if sib.name in (target.name, _BACKUP, ".geoplan-staging"):
             continue
         if sib.is_dir() and not sib.is_symlink():
-            moves += [(sib / rel, parent / sib.name / rel) for rel in _files_under(sib)]
+            moves += [(sib / rel, parent / sib.name / rel) for rel in files_under(sib)]
         else:
             moves.append((sib, parent / sib.name))
     folder = tmp.is_dir() and not tmp.is_symlink()
@@ -411,7 +413,7 @@ def _plan(tmpdir: Path, tmp: Path, target: Path) -> tuple[list[tuple[Path, Path]
         moves.append((tmp, target))  # rename(2) replaces an empty folder
     else:  # merge into an earlier delivery: its own files are replaced or retired, nothing else is touched
         _write_manifest(tmp)
-        new = _files_under(tmp)
+        new = files_under(tmp)
         old = read_manifest(target) or {}
         retired = [target / rel for rel in old if rel not in new and os.path.lexists(target / rel)]
         moves += [(tmp / rel, target / rel) for rel in new if rel != MANIFEST]

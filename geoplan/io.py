@@ -49,7 +49,15 @@ from . import _gdal, _guards, _tilefile
 from ._gdal import Domain as FieldDomain
 from ._guards import Limits, current_limits
 from ._tilefile import TileFile, TileSetInfo
-from ._writepath import MANIFEST, atomic_path, check_output, input_family, read_manifest
+from ._writepath import (
+    MANIFEST,
+    atomic_path,
+    check_output,
+    files_under,
+    input_family,
+    read_manifest,
+    sha256_file,
+)
 from .errors import ConfigError, Problem, ReadError, ValidationError, WriteError
 
 __all__ = [
@@ -158,15 +166,14 @@ def file_digests(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     out = []
     for path in paths:
         p = Path(path)
-        h = hashlib.sha256()
         try:
-            files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-            for f in files:
-                h.update(str(f.relative_to(p) if p.is_dir() else "").encode())
-                with f.open("rb") as fh:
-                    while block := fh.read(1 << 20):
-                        h.update(block)
-            out.append(h.hexdigest())
+            if p.is_dir():  # a FileGDB: every file in it, by name and content
+                h = hashlib.sha256()
+                for rel in files_under(p):
+                    h.update(f"{rel}|{sha256_file(p / rel)}\n".encode())
+                out.append(h.hexdigest())
+            else:
+                out.append(sha256_file(p))
         except OSError:
             out.append("missing")
     return out

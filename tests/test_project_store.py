@@ -129,3 +129,19 @@ def test_the_load_warnings_are_logged_again_when_the_project_is_reused(tmp_path,
         load_project_cached(tiny_project_file, folder=cache)
     again = [r.getMessage() for r in caplog.records if "GBK" in r.getMessage()]
     assert first and again == first
+
+
+def test_file_digests_cover_folders_and_missing_files(tmp_path):
+    """A folder input (a FileGDB) is digested by its files' names and contents; a missing file says so."""
+    gdb = tmp_path / "layers.gdb"
+    gdb.mkdir()
+    (gdb / "a00000001.gdbtable").write_bytes(b"one")
+    one = tmp_path / "one.toml"
+    one.write_bytes(b"one")
+    first = io.file_digests([gdb, one, tmp_path / "gone.gpkg"])
+    assert first[2] == "missing" and first[0] != first[1]
+    (gdb / "a00000001.gdbtable").write_bytes(b"two")
+    changed = io.file_digests([gdb])[0]
+    assert changed != first[0]  # content
+    (gdb / "a00000001.gdbtable").rename(gdb / "a00000002.gdbtable")
+    assert io.file_digests([gdb])[0] != changed  # name, same content

@@ -259,7 +259,7 @@ def _make(root: Path, items: list[tuple[str, str, bytes]]) -> None:
             p.symlink_to(root / "elsewhere.txt")
         elif kind == "manifest" and p.parent != root and not os.path.lexists(p.with_name(io.MANIFEST)):
             # an earlier delivery, maybe with the files it lists
-            files = {n.name: {"bytes": n.stat().st_size, "sha256": _writepath._sha256(n)}
+            files = {n.name: {"bytes": n.stat().st_size, "sha256": _writepath.sha256_file(n)}
                      for n in p.parent.iterdir() if n.is_file() and n.name != io.MANIFEST}
             if content[:1] == b"\x00":
                 files["ghost.bin"] = {"bytes": 1, "sha256": "0" * 64}
