@@ -133,6 +133,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
 
 #: The files read in the current context (thread), while :func:`recording_reads` is active.
 _READS: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar("geoplan_reads", default=None)
@@ -177,7 +178,6 @@ def file_digests(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
         except OSError:
             out.append("missing")
     return out
-log.addHandler(logging.NullHandler())
 
 #: Folders of the source tree that ship inside the package, and the package each becomes
 #: (``[tool.setuptools.package-dir]`` in pyproject.toml maps them, for a wheel and an editable install).
@@ -386,10 +386,10 @@ def read_vector(path: str | os.PathLike[str], *, layer: str, sublayer: str | Non
     p = Path(path)
     if not os.path.lexists(p):
         raise _missing(p, layer)
-    _note_read(p)
     if is_point_table(p):  # CSV/XLSX: the one table reader; lon/lat columns are taken as CGCS2000
         table = read_point_table(p, layer=layer, sheet=sublayer, encoding=encoding, limits=lim)
         return table.set_crs(4490) if table.attrs.get("lonlat") else table
+    _note_read(p)
     _guard_vector(p, layer=layer, sublayer=sublayer, lim=lim)
     src: str | Path = p
     if p.suffix.lower() == ".zip":
