@@ -135,14 +135,19 @@ def default_cap_s(units: float) -> float:
     return max(CAP_FACTOR * seconds_of_work(units), MIN_CAP_S)
 
 
-def check_budget(work_budget: object, time_cap_s: object, *, default_units: float) -> tuple[float, float]:
+def check_budget(work_budget: object, time_cap_s: object, *, default_units: float, time_budget_s: object = None,
+                 solver: str = "placement") -> tuple[float, float]:
     """``(units, cap seconds)`` after checking ``work_budget`` and ``time_cap_s`` (``None``: the defaults).
+
+    A deprecated ``time_budget_s`` of ``solver`` stands for ``work_budget`` (:func:`deprecated_time_budget`).
 
     Raises
     ------
     ValidationError
-        A budget that is not a whole number >= 0, or a cap that is not a number of seconds > 0.
+        A budget that is not a whole number >= 0, or a cap that is not a number of seconds > 0; a bad or doubled
+        ``time_budget_s``.
     """
+    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver=solver, stacklevel=4)
     problems = []
     units: float = default_units
     if work_budget is not None:
@@ -165,7 +170,8 @@ def check_budget(work_budget: object, time_cap_s: object, *, default_units: floa
     return units, cap
 
 
-def deprecated_time_budget(time_budget_s: object, work_budget: int | None, *, solver: str) -> int | None:
+def deprecated_time_budget(time_budget_s: object, work_budget: object, *, solver: str,
+                           stacklevel: int = 3) -> object:
     """``work_budget``, or a deprecated ``time_budget_s`` read as seconds on the reference machine (with a warning).
 
     Raises
@@ -178,7 +184,7 @@ def deprecated_time_budget(time_budget_s: object, work_budget: int | None, *, so
     warnings.warn(f"{solver}(time_budget_s=) is deprecated: the heuristics now stop on a work budget so that a plan "
                   f"does not depend on the machine's load; pass work_budget= (units, about {WORK_PER_SECOND:_} a "
                   "second on the reference machine) and time_cap_s= (a wall-clock safety cap)", DeprecationWarning,
-                  stacklevel=3)
+                  stacklevel=stacklevel)
     if isinstance(time_budget_s, bool) or not isinstance(time_budget_s, int | float) or not time_budget_s >= 0 \
             or not math.isfinite(time_budget_s):
         raise ValidationError(Problem("placement", "time_budget_s", f"must be a number of seconds >= 0, got "

@@ -56,7 +56,7 @@ from ._result import (
     covered_weight,
     make_result,
 )
-from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
+from ._work import WORK_PER_SECOND, Work, check_budget
 from .lagrangian import POLISH_SHARE, lagrangian_bound
 from .local_search import KICK_PATIENCE, improve, kick_search
 
@@ -178,8 +178,8 @@ def greedy_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: ArrayLik
     if bound not in ("lagrangian", "submodular"):
         raise ValidationError(Problem("placement", "bound", f"must be 'lagrangian' or 'submodular', got {bound!r}",
                                       "pass bound='lagrangian' (tight) or bound='submodular' (instant)"))
-    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="greedy_mclp")
-    units, cap_s = check_budget(work_budget, time_cap_s, default_units=GREEDY_WORK)
+    units, cap_s = check_budget(work_budget, time_cap_s, default_units=GREEDY_WORK, time_budget_s=time_budget_s,
+                                solver="greedy_mclp")
     stages = {"check": perf_counter() - started}
     order, start_bound = _greedy(inst)
     stages["greedy"] = perf_counter() - started - sum(stages.values())

@@ -40,7 +40,7 @@ from ._instance import Instance, check_problem, column_positions, sums_by
 from ._lazy import greedy_order
 from ._patterns import Patterns, build_patterns
 from ._result import PlacementResult, make_result
-from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
+from ._work import WORK_PER_SECOND, Work, check_budget
 from .local_search import improve
 
 __all__ = ["LagrangianBound", "lagrangian_bound", "lagrangian_mclp", "flip_bounds"]
@@ -337,8 +337,8 @@ def lagrangian_mclp(coverage: Any, weights: ArrayLike, *, p: int, covered0: Arra
                                   min_per_group=min_per_group, max_per_group=max_per_group, fixed=fixed,
                                   secondary=secondary)
     inst = check_problem(**kwargs)
-    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="lagrangian_mclp")
-    units, cap_s = check_budget(work_budget, time_cap_s, default_units=LAGRANGIAN_WORK)
+    units, cap_s = check_budget(work_budget, time_cap_s, default_units=LAGRANGIAN_WORK, time_budget_s=time_budget_s,
+                                solver="lagrangian_mclp")
     work = Work(units, cap=started + cap_s)
     stages = {"check": perf_counter() - started}
     if start is None:

@@ -41,7 +41,7 @@ from ..errors import Problem, ValidationError
 from ._instance import Instance, check_problem, column_positions, sums_by
 from ._lazy import LazyGreedy, greedy_order
 from ._result import PlacementResult, coverage_totals, covered_weight, make_result
-from ._work import WORK_PER_SECOND, Work, check_budget, deprecated_time_budget
+from ._work import WORK_PER_SECOND, Work, check_budget
 
 __all__ = ["local_search_mclp", "improve", "kick_search"]
 
@@ -406,8 +406,8 @@ def local_search_mclp(coverage: Any, weights: ArrayLike, *, start: ArrayLike, co
     inst = check_problem(coverage, weights, p=int(sel.size), covered0=covered0, groups=groups,
                          min_per_group=min_per_group, max_per_group=max_per_group, fixed=fixed, secondary=secondary)
     sel = check_plan(inst, sel, field="start")
-    work_budget = deprecated_time_budget(time_budget_s, work_budget, solver="local_search_mclp")
-    units, cap_s = check_budget(work_budget, time_cap_s, default_units=LOCAL_SEARCH_WORK)
+    units, cap_s = check_budget(work_budget, time_cap_s, default_units=LOCAL_SEARCH_WORK, time_budget_s=time_budget_s,
+                                solver="local_search_mclp")
     work = Work(units, cap=started + cap_s)
     out, swaps = improve(inst, sel, work=work)
     return make_result(inst, greedy_order(inst, out), method="local_search", status="heuristic", started=started,
