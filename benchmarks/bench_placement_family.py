@@ -8,13 +8,16 @@ diagonal), one coverage radius and no quotas or existing coverage, as in issue 1
 README instance (existing sites already cover 60 %, radii ~200 m), coverage here is far from
 saturated, which is where greedy falls short.
 
-For every instance: the coverage matrix build (time), then six solvers on the same matrix,
+For every instance: the coverage matrix build (time), then seven solvers on the same matrix,
 each timed on its own:
 
 - ``greedy``: lazy greedy alone (``local_search=False, bound="submodular"``);
-- ``greedy+ls``: greedy then swap local search (``bound="submodular"``);
-- ``greedy default``: ``greedy_mclp`` as shipped: local search, Lagrangian bound and plans, a work budget of
-  about 10 s on the reference machine (``geoplan/placement/_work.py``);
+- ``greedy+ls``: greedy then swap local search (``bound="submodular", windows=False``);
+- ``greedy+ls+lagrangian``: the same with the Lagrangian bound and its plans (``windows=False``: the default of
+  the previous release);
+- ``greedy default``: ``greedy_mclp`` as shipped: local search, Lagrangian bound and plans, then window search
+  (``geoplan/placement/windows.py``) with what is left of a work budget of about 10 s on the reference machine
+  (``geoplan/placement/_work.py``);
 - ``greedy+kicks``: the same with ``kicks=True``: the rest of that work on kick-and-swap search;
 - ``lagrangian``: ``lagrangian_mclp`` (the same work budget);
 - ``exact``: ``exact_mclp`` (``--exact-time-limit`` for the Lagrangian step and HiGHS; the warm start
@@ -87,7 +90,8 @@ def instance_points(demand: Any, cells: int | None) -> tuple[np.ndarray, np.ndar
 
 SOLVERS = {
     "greedy": lambda A, w, p, limit: greedy_mclp(A, w, p=p, local_search=False, bound="submodular"),
-    "greedy+ls": lambda A, w, p, limit: greedy_mclp(A, w, p=p, bound="submodular"),
+    "greedy+ls": lambda A, w, p, limit: greedy_mclp(A, w, p=p, bound="submodular", windows=False),
+    "greedy+ls+lagrangian": lambda A, w, p, limit: greedy_mclp(A, w, p=p, windows=False),
     "greedy default": lambda A, w, p, limit: greedy_mclp(A, w, p=p),
     "greedy+kicks": lambda A, w, p, limit: greedy_mclp(A, w, p=p, kicks=True),
     "lagrangian": lambda A, w, p, limit: lagrangian_mclp(A, w, p=p),

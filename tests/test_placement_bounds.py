@@ -17,9 +17,9 @@ from geoplan.placement import exact_mclp, greedy_mclp, lagrangian_mclp, local_se
 from geoplan.placement import local_search as local_search_module
 from geoplan.placement._highs import HighsModel, solve_highs
 from geoplan.placement._instance import check_problem
+from geoplan.placement._mip import mclp_mip
 from geoplan.placement._patterns import build_patterns
 from geoplan.placement._work import Work
-from geoplan.placement.exact import _mip
 from geoplan.placement.lagrangian import flip_bounds, lagrangian_bound
 from geoplan.placement.local_search import improve, kick_search
 
@@ -166,7 +166,7 @@ def test_lagrangian_bound_is_at_least_the_lp_bound_and_close_to_it(seed, kind):
     A, w, share0, covered0, quotas = _instance(seed, kind, n_rows=200, n_cols=30)
     inst = check_problem(sp.csc_array(A), w, p=6, covered0=covered0, **quotas)
     pat = build_patterns(inst)
-    model, _ = _mip(inst, pat, inst.fixed)
+    model, _ = mclp_mip(inst, pat, inst.fixed)
     lp = solve_highs(HighsModel(**{**model.__dict__, "integrality": None}))
     start = greedy_mclp(sp.csc_array(A), w, p=6, covered0=covered0, bound="submodular", **quotas).selected
     lag = lagrangian_bound(inst, start=start, target_gap=0.0, max_iter=3000, patterns=pat)

@@ -123,6 +123,7 @@ def test_a_highs_plan_worse_than_the_warm_start_is_not_returned(monkeypatch):
 
     monkeypatch.setattr(exact_module, "lagrangian_bound", _no_lagrangian)
     monkeypatch.setattr(exact_module, "kick_search", lambda inst, plan, **kw: (plan, 0, 0))
+    monkeypatch.setattr(exact_module, "window_search", lambda inst, plan, **kw: (plan, 0, 0))
     monkeypatch.setattr(exact_module, "solve_highs", worse)
     res = exact_mclp(A, w, p=20, warm_start=greedy.selected, time_limit_s=5)
     first = exact_mclp(A, w, p=20, warm_start=np.arange(20), time_limit_s=5)

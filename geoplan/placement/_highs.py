@@ -195,6 +195,9 @@ class HighsOutcome:
         Wall-clock seconds of the solve (child start-up included).
     guarded : bool
         Whether the run was in a child process.
+    nodes, lp_iterations : int
+        Branch-and-bound nodes and simplex iterations HiGHS reported (0 when
+        unknown, e.g. a child process stopped hard): a measure of the work done.
     """
 
     label: str
@@ -204,6 +207,8 @@ class HighsOutcome:
     bound: float
     elapsed_s: float
     guarded: bool = False
+    nodes: int = 0
+    lp_iterations: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,7 +329,8 @@ def _outcome(h: highspy.Highs, req: _Request, started: float, *, cancelled: bool
         label = "error"
     if label == "optimal" and not has_x:
         label = "error"
-    return HighsOutcome(label, text, x, objective, bound, perf_counter() - started, guarded)
+    return HighsOutcome(label, text, x, objective, bound, perf_counter() - started, guarded,
+                        nodes=max(int(info.mip_node_count), 0), lp_iterations=max(int(info.simplex_iteration_count), 0))
 
 
 def _watch(h: highspy.Highs, req: _Request, started: float, *, stop: Callable[[], bool],

@@ -24,7 +24,9 @@ The solve runs in three steps, each of which can finish it:
    bound within a fraction of a per cent of the optimum on city-scale
    instances, and often a better plan, improved further by kick-and-swap
    search (:func:`~geoplan.placement.local_search.kick_search`, as much work as
-   the Lagrangian step at most); when the gap is already within
+   the Lagrangian step at most) and window search
+   (:mod:`~geoplan.placement.windows`: windows of neighbouring candidates
+   re-solved exactly, :data:`WINDOW_SHARE` of ``time_limit_s`` at most); when the gap is already within
    ``mip_rel_gap`` the answer is proven without a MIP. Otherwise its
    multipliers fix sites: a site whose best Lagrangian bound with it (without
    it) is below the best plan's value is out of (in) every better plan, which
@@ -59,14 +61,16 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InfeasibleError, Problem, SolverError, ValidationError
-from ._highs import HighsModel, HighsProgress, solve_highs
+from ._highs import HighsProgress, solve_highs
 from ._instance import Instance, check_problem
+from ._mip import mclp_mip
 from ._patterns import Patterns, build_patterns
 from ._result import PlacementResult, cheap_bound, coverage_totals, covered_weight, make_result
 from ._work import WORK_PER_SECOND, Work
 from .greedy import greedy_mclp
 from .lagrangian import LagrangianBound, flip_bounds, lagrangian_bound
 from .local_search import KICK_PATIENCE, check_plan, kick_search
+from .windows import window_search
 
 __all__ = ["exact_mclp"]
 
@@ -81,38 +85,13 @@ LAGRANGIAN_SHARE = 0.25
 LAGRANGIAN_MAX_S = 15.0
 NNZ_PER_SECOND = 100_000
 POLISH_MAX_S = 5.0
+#: Share of ``time_limit_s`` (as work of the reference machine) for window search after the kicks, when the
+#: Lagrangian bound does not prove the plan: on the family's hard rows it gains far more than HiGHS on the whole
+#: MIP in the same time (benchmarks/bench_placement_family.py), which then gets what is left.
+WINDOW_SHARE = 0.75
 #: What an exact result says when HiGHS stopped at its time limit.
 HIGHS_LIMIT_NOTE = ("HiGHS stopped at its time limit (time_limit_s): the plan and bound may differ between runs "
                     "and machines")
-
-
-def _mip(inst: Instance, pat: Patterns, fixed: NDArray[np.int64]) -> tuple[HighsModel, NDArray[np.int64]]:
-    """The MIP over the free sites of ``pat``, and those sites' column indices."""
-    cols = np.flatnonzero(pat.free)
-    n, k = cols.size, pat.n_patterns
-    B = sp.csc_array(pat.matrix[:, cols])
-    g = inst.groups[cols]
-    in_fixed = np.bincount(inst.groups[fixed], minlength=inst.n_groups)
-    lower = np.maximum(inst.lower - in_fixed, 0)
-    upper = np.maximum(inst.upper - in_fixed, 0)
-    sizes = np.bincount(g, minlength=inst.n_groups)
-    quota = np.flatnonzero((lower > 0) | (upper < sizes)) if inst.has_groups else np.zeros(0, dtype=np.int64)
-    keep = np.isin(g, quota)
-    member = sp.csr_array((np.ones(int(keep.sum())), (np.searchsorted(quota, g[keep]), np.flatnonzero(keep))),
-                          shape=(quota.size, n))
-    M = sp.vstack([
-        sp.hstack([-B, sp.eye_array(k, format="csc")]),
-        sp.hstack([sp.csr_array(np.ones((1, n))), sp.csr_array((1, k))]),
-        sp.hstack([member, sp.csr_array((quota.size, k))]),
-    ])
-    p_free = inst.p - fixed.size
-    inf = math.inf
-    model = HighsModel.from_matrix(
-        M, sense="max", cost=np.r_[np.zeros(n), pat.weights], col_lower=0.0,
-        col_upper=np.r_[np.ones(n), pat.room], row_lower=np.r_[np.full(k, -inf), p_free, lower[quota]],
-        row_upper=np.r_[np.zeros(k), p_free, upper[quota]],
-        integrality=np.r_[np.ones(n, dtype=np.int32), np.zeros(k, dtype=np.int32)], offset=pat.offset)
-    return model, cols
 
 
 def _fix_by_reduced_costs(inst: Instance, lag: LagrangianBound, free: NDArray[np.bool_], value: float,
@@ -311,6 +290,14 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
             plan, value = better, pat.value(_free_totals(pat, inst, better))
             gap = (upper - value) / max(value, 1e-300)
         stages["kicks"] = perf_counter() - t_k
+    if gap > mip_rel_gap and inst.p > inst.fixed.size and not (cancel is not None and cancel()):
+        t_w = perf_counter()
+        better, improved, _ = window_search(inst, plan, work=Work(WINDOW_SHARE * time_limit_s * WORK_PER_SECOND,
+                                                                 cap=cap, parent=work, cancel=cancel))
+        if improved:
+            plan, value = better, pat.value(_free_totals(pat, inst, better))
+            gap = (upper - value) / max(value, 1e-300)
+        stages["windows"] = perf_counter() - t_w
     if progress is not None:
         progress(HighsProgress(perf_counter() - t0, value, upper, gap))
     if gap <= mip_rel_gap:
@@ -321,7 +308,7 @@ def _solve(inst: Instance, start: NDArray[np.int64], *, time_limit_s: float, mip
     fix_in, fix_out, behind = _fix_by_reduced_costs(inst, lag, pat.free, value, plan)
     fixed = np.union1d(inst.fixed, fix_in)
     reduced = build_patterns(inst, fixed=fixed, excluded=fix_out)
-    model, cols = _mip(inst, reduced, fixed)
+    model, cols = mclp_mip(inst, reduced, fixed)
     if cols.size == 0:  # reduced costs settle every site: no plan can beat the incumbent (HiGHS would see an empty model)
         stages["model"] = perf_counter() - t1
         return plan, {"lagrangian": max(value, behind)}, "optimal"
