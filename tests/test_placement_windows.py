@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 from geoplan.placement import exact_mclp, greedy_mclp
 from geoplan.placement._instance import check_problem
 from geoplan.placement._result import coverage_totals, covered_weight
-from geoplan.placement._work import Work
+from geoplan.placement._work import WORK_PER_SECOND, Work
 from geoplan.placement.local_search import check_plan
 from geoplan.placement.windows import _Plan, _sub_instance, window, window_search
 from tests.test_placement_repeatable import same, slow_down
@@ -129,7 +129,7 @@ def test_windows_find_plans_swaps_cannot():
     """Where swaps and the Lagrangian plans stop 0.7 % short, window search closes most of it, by default."""
     A, w = grid_instance()
     swaps = greedy_mclp(A, w, p=12, windows=False)
-    default = greedy_mclp(A, w, p=12)
+    default = greedy_mclp(A, w, p=12)  # window search ends by itself: a pass at the largest windows finds nothing
     assert dict(default.stages).get("windows", 0) > 0
     assert default.objective > swaps.objective * (1 + 1e-4)
     assert default.bound == swaps.bound and swaps.gap > 0.006 and default.gap < 0.002
@@ -163,11 +163,12 @@ def test_window_grows_nearest_first_through_shared_rows():
 
 def test_window_search_is_repeatable_on_a_slow_clock_and_stops_on_cancel(monkeypatch):
     A, w = grid_instance()
-    normal = greedy_mclp(A, w, p=12)
+    budget = 2 * WORK_PER_SECOND  # part of the way: the budget, not convergence, ends the search
+    normal = greedy_mclp(A, w, p=12, work_budget=budget)
     assert dict(normal.stages).get("windows", 0) > 0
     with monkeypatch.context() as mp:
         slow_down(mp)
-        slow = greedy_mclp(A, w, p=12)
+        slow = greedy_mclp(A, w, p=12, work_budget=budget)
     same(slow, normal)
     assert slow.work == normal.work
     inst = check_problem(A, w, p=12)

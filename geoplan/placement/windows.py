@@ -8,20 +8,22 @@ patch of coverage discs shifted as a whole so that they overlap less.
 
 A *window* is a chosen site and the candidates nearest it, reached through
 shared demand rows (the candidates sharing rows with the window so far, those
-sharing most first), up to ``size`` candidates. Every chosen site outside the
+sharing most first), up to ``size`` candidates and ``max_sites`` chosen sites.
+Every chosen site outside the
 window stays; HiGHS finds the best choice of as many sites inside it as the
 plan has there (:func:`~geoplan.placement._mip.mclp_mip` over the window's
 demand patterns, where a row the outside sites cover counts only for the room
 they leave). When that covers more, the window's sites are replaced. This is
 large-neighbourhood search with exact sub-problems (Shaw 1998; Pisinger &
 Ropke 2010), the "MIP-based neighbourhood" of matheuristics (Fischetti &
-Lodi 2003), with spatial windows as in the decomposition heuristics for large
-covering and location problems (e.g. Garcia, Labbe & Marin 2011).
+Lodi 2003), with neighbourhoods that are patches of the map.
 
-Seeds are the plan's free sites in a seeded random order. A pass in which no
+Seeds are the plan's free sites in a seeded random order (measured better
+than visiting the sites that cover least alone first: 99.01 % against 98.80 %
+of the bound on family row 3 with the same work). A pass in which no
 window improves the plan doubles the window size, up to ``max_size``; the
 search ends when a pass at that size finds nothing, or its work budget is
-spent. A window already solved at the same size, with none of its candidates
+spent. A window already solved (the same candidates), with none of them
 changed since, is not solved again (HiGHS is deterministic: it would give the
 same answer).
 
@@ -32,8 +34,8 @@ Binary and fractional coverage alike.
 Repeatable: HiGHS stops each window at :data:`NODE_LIMIT` branch-and-bound
 nodes, never on the clock (the clock only as the work budget's safety cap),
 and every window charges its work (:mod:`~geoplan.placement._work`: the matrix
-entries read to build it, and the model's size times the simplex iterations
-and nodes HiGHS spent) so the same inputs and budget give the same plan.
+entries read to build it, a fixed set-up charge, and the model's size times the
+simplex iterations HiGHS spent) so the same inputs and budget give the same plan.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from ._patterns import build_patterns
 from ._result import coverage_totals, covered_weight
 from ._work import Work
 
-__all__ = ["window_search", "WINDOW_SIZE", "WINDOW_MAX_SIZE", "NODE_LIMIT"]
+__all__ = ["window_search", "window", "WINDOW_SIZE", "WINDOW_MAX_SIZE", "WINDOW_MAX_SITES", "NODE_LIMIT"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -224,7 +226,7 @@ def window_search(inst: Instance, selected: NDArray[np.int64], *, work: Work, se
         return np.sort(np.asarray(selected, dtype=np.int64)), 0, 0
     start_value = plan.value()
     changed_at = np.zeros(inst.n_cols, dtype=np.int64)  # window count at each candidate's last change
-    solved_at: dict[int, int] = {}  # window (hash of its candidates) -> window count when solved without a better plan
+    solved_at: dict[bytes, int] = {}  # window (its candidates) -> window count when solved without a better plan
     improved = solved = 0
     size = max(2, min(size, inst.n_cols))
     max_size = max(size, min(max_size, inst.n_cols))
@@ -238,7 +240,7 @@ def window_search(inst: Instance, selected: NDArray[np.int64], *, work: Work, se
                 continue
             cols, units = window(inst, s, size, skip=plan.fixed, chosen=plan.chosen, max_sites=max_sites)
             work.charge(units)
-            key = hash(cols.tobytes())  # the same window from another seed is the same sub-problem
+            key = cols.tobytes()  # the same window from another seed is the same sub-problem
             if key in solved_at and changed_at[cols].max() < solved_at[key]:
                 continue
             choice = _solve_window(plan, cols, work)
