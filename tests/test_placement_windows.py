@@ -111,7 +111,7 @@ def test_a_window_is_the_same_problem_as_the_plan_around_it(problem, size, seed)
     if free.size == 0:
         return
     cols, _ = window(inst, int(rng.choice(free)), size, skip=plan.fixed, chosen=plan.chosen, max_sites=5)
-    sub, rows, _ = _sub_instance(plan, cols)
+    sub, _ = _sub_instance(plan, cols)
     outside = np.setdiff1d(start, cols)
     offsets = set()
     for _ in range(12):

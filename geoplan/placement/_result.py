@@ -144,11 +144,18 @@ def coverage_totals(inst: Instance, selected: ArrayLike) -> NDArray[np.float64]:
     return sums_by(rows, A.data[pos], inst.n_rows)
 
 
-def covered_weight(inst: Instance, totals: NDArray[np.float64]) -> float:
-    """Weight newly covered by a plan whose rows receive ``totals``: ``sum_i w_i min(room_i, totals_i)``."""
+def covered_weight(inst: Instance, totals: NDArray[np.float64], rows: NDArray[np.int64] | None = None) -> float:
+    """Weight newly covered by a plan whose rows receive ``totals``: ``sum_i w_i min(room_i, totals_i)``.
+
+    With ``rows``, the part of it on those rows only (``totals`` then has one value per row in ``rows``).
+    """
+    if rows is None:
+        if inst.binary:
+            return float(inst.live_weights[totals > 0].sum())
+        return float(inst.weights @ np.minimum(inst.room, totals))
     if inst.binary:
-        return float(inst.live_weights[totals > 0].sum())
-    return float(inst.weights @ np.minimum(inst.room, totals))
+        return float(inst.live_weights[rows][totals > 0].sum())
+    return float(inst.weights[rows] @ np.minimum(inst.room[rows], totals))
 
 
 def site_gains(inst: Instance, totals: NDArray[np.float64]) -> NDArray[np.float64]:

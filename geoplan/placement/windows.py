@@ -103,13 +103,6 @@ class _Plan:
     def value(self) -> float:
         return covered_weight(self.inst, self.totals)
 
-    def rows_value(self, rows: NDArray[np.int64], totals: NDArray[np.float64]) -> float:
-        """Weight the rows ``rows`` win with ``totals`` (the objective's part on them)."""
-        inst = self.inst
-        if inst.binary:
-            return float(inst.live_weights[rows][totals > 0].sum())
-        return float(inst.weights[rows] @ np.minimum(inst.room[rows], totals))
-
 
 def window(inst: Instance, seed: int, size: int, *, skip: NDArray[np.bool_], chosen: NDArray[np.bool_] | None = None,
            max_sites: int | None = None) -> tuple[NDArray[np.int64], int]:
@@ -145,8 +138,8 @@ def window(inst: Instance, seed: int, size: int, *, skip: NDArray[np.bool_], cho
     return np.sort(win), units
 
 
-def _sub_instance(plan: _Plan, cols: NDArray[np.int64]) -> tuple[Instance, NDArray[np.int64], int]:
-    """The window ``cols`` as a placement problem of its own, its demand rows, and the entries read.
+def _sub_instance(plan: _Plan, cols: NDArray[np.int64]) -> tuple[Instance, int]:
+    """The window ``cols`` as a placement problem of its own, and the entries read.
 
     Rows: every row a window candidate covers; their room is what the chosen
     sites outside the window leave. ``p``: the chosen sites inside; quotas: each
@@ -172,12 +165,12 @@ def _sub_instance(plan: _Plan, cols: NDArray[np.int64]) -> tuple[Instance, NDArr
     sub_inst = Instance(coverage=sub, binary=inst.binary, weights=inst.weights[rows], room=room, covered0=room <= 0,
                         groups=g, n_groups=inst.n_groups, has_groups=inst.has_groups, lower=lower, upper=upper,
                         fixed=np.zeros(0, dtype=np.int64), p=int(inside.sum()), secondary=np.zeros(cols.size))
-    return sub_inst, rows, 4 * pos.size + 4 * rows.size
+    return sub_inst, 4 * pos.size + 4 * rows.size
 
 
 def _solve_window(plan: _Plan, cols: NDArray[np.int64], work: Work) -> NDArray[np.int64] | None:
     """The window's better choice of sites (column indices), or None."""
-    sub, rows, units = _sub_instance(plan, cols)
+    sub, units = _sub_instance(plan, cols)
     work.charge(units + WINDOW_WORK)
     if sub.p == 0 or sub.p == cols.size:
         return None
@@ -232,10 +225,10 @@ def window_search(inst: Instance, selected: NDArray[np.int64], *, work: Work, se
     solved : int
         Windows solved.
     """
-    rng = np.random.default_rng(seed)
-    plan = _Plan(inst, np.asarray(selected, dtype=np.int64))
     if inst.p - inst.fixed.size < 1:
         return np.sort(np.asarray(selected, dtype=np.int64)), 0, 0
+    rng = np.random.default_rng(seed)
+    plan = _Plan(inst, np.asarray(selected, dtype=np.int64))
     start_value = plan.value()
     changed_at = np.zeros(inst.n_cols, dtype=np.int64)  # window count at each candidate's last change
     solved_at: dict[bytes, int] = {}  # window (its candidates) -> window count when solved without a better plan
@@ -295,7 +288,7 @@ def _accept(plan: _Plan, cols: NDArray[np.int64], choice: NDArray[np.int64], tol
     else:
         np.subtract.at(totals, A.indices[out_pos], A.data[out_pos])
         np.add.at(totals, A.indices[in_pos], A.data[in_pos])
-    gain = plan.rows_value(rows, totals[rows]) - plan.rows_value(rows, plan.totals[rows])
+    gain = covered_weight(inst, totals[rows], rows) - covered_weight(inst, plan.totals[rows], rows)
     counts = plan.counts - np.bincount(inst.groups[old], minlength=inst.n_groups) + np.bincount(
         inst.groups[choice], minlength=inst.n_groups)
     if gain <= tol or np.any(counts < inst.lower) or np.any(counts > inst.upper):
